@@ -211,6 +211,8 @@ struct wm_module {
     struct wm_import *imports;
     /* Imported entities come first in each index space. */
     uint32_t nfunc_imports, ntable_imports, nmemory_imports, nglobal_imports;
+    /* The imports of each kind (enum wm_extern_kind) in index order. */
+    const struct wm_import **imports_of[4];
 
     uint32_t nfuncs;                /* defined functions */
     struct wm_func *funcs;

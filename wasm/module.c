@@ -1,0 +1,116 @@
+/* wasm/module.c - index-space look-ups, names, and freeing a module. */
+#include <stdlib.h>
+
+#include "wasm/internal.h"
+
+const char *wm_valtype_name(wm_valtype t)
+{
+    switch (t) {
+    case WM_I32: return "i32";
+    case WM_I64: return "i64";
+    case WM_F32: return "f32";
+    case WM_F64: return "f64";
+    case WM_V128: return "v128";
+    case WM_FUNCREF: return "funcref";
+    case WM_EXTERNREF: return "externref";
+    }
+    return "?";
+}
+
+bool wm_valtype_is_ref(wm_valtype t)
+{
+    return t == WM_FUNCREF || t == WM_EXTERNREF;
+}
+
+const char *wm_extern_kind_name(enum wm_extern_kind k)
+{
+    static const char *const names[] = { "func", "table", "memory", "global" };
+    return (unsigned)k < 4 ? names[k] : "?";
+}
+
+uint32_t wm_func_count(const struct wm_module *m)
+{
+    return m->nfunc_imports + m->nfuncs;
+}
+
+uint32_t wm_table_count(const struct wm_module *m)
+{
+    return m->ntable_imports + m->ntables;
+}
+
+uint32_t wm_memory_count(const struct wm_module *m)
+{
+    return m->nmemory_imports + m->nmemories;
+}
+
+uint32_t wm_global_count(const struct wm_module *m)
+{
+    return m->nglobal_imports + m->nglobals;
+}
+
+static const struct wm_import *nth_import(const struct wm_module *m,
+                                          enum wm_extern_kind kind, uint32_t i)
+{
+    return m->imports_of[kind][i];
+}
+
+uint32_t wm_func_type_index(const struct wm_module *m, uint32_t f)
+{
+    if (f < m->nfunc_imports)
+        return nth_import(m, WM_EXTERN_FUNC, f)->u.func_type;
+    return m->funcs[f - m->nfunc_imports].type;
+}
+
+const struct wm_functype *wm_func_type(const struct wm_module *m, uint32_t f)
+{
+    return &m->types[wm_func_type_index(m, f)];
+}
+
+const struct wm_tabletype *wm_table_type(const struct wm_module *m, uint32_t t)
+{
+    if (t < m->ntable_imports)
+        return &nth_import(m, WM_EXTERN_TABLE, t)->u.table;
+    return &m->tables[t - m->ntable_imports];
+}
+
+const struct wm_memtype *wm_memory_type(const struct wm_module *m, uint32_t i)
+{
+    if (i < m->nmemory_imports)
+        return &nth_import(m, WM_EXTERN_MEMORY, i)->u.memory;
+    return &m->memories[i - m->nmemory_imports];
+}
+
+const struct wm_globaltype *wm_global_type(const struct wm_module *m, uint32_t g)
+{
+    if (g < m->nglobal_imports)
+        return &nth_import(m, WM_EXTERN_GLOBAL, g)->u.global;
+    return &m->globals[g - m->nglobal_imports].type;
+}
+
+const char *wm_func_name(const struct wm_module *m, uint32_t f)
+{
+    if (f < m->names.nfuncs && m->names.funcs[f].str)
+        return m->names.funcs[f].str;
+    return NULL;
+}
+
+void wm_module_free(struct wm_module *m)
+{
+    if (!m)
+        return;
+    arena_free(m->arena);
+    free(m);
+}
+
+int wm_load(const uint8_t *bytes, size_t size, struct wm_module **out,
+            struct wm_error *err)
+{
+    if (dec_module(bytes, size, out, err))
+        return -1;
+    if (val_module(*out, err)) {
+        wm_module_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,481 @@
+/*
+ * wasm/reader.c - the byte reader (LEB128 with the spec's size and sign
+ * limits, names, value types) and the instruction reader that decodes one
+ * instruction with its immediates for the decoder, validator and compiler.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "wasm/internal.h"
+
+/* ===== Errors =========================================================== */
+
+static int wm_vfail(struct wm_error *err, enum wm_error_kind kind,
+                    size_t offset, int64_t func, const char *fmt, va_list ap)
+{
+    if (!err)
+        return -1;
+    err->kind = kind;
+    err->offset = offset;
+    err->func = func;
+    int n = func >= 0
+        ? snprintf(err->msg, sizeof err->msg, "offset 0x%zx: func %lld: ",
+                   offset, (long long)func)
+        : snprintf(err->msg, sizeof err->msg, "offset 0x%zx: ", offset);
+    vsnprintf(err->msg + n, sizeof err->msg - (size_t)n, fmt, ap);
+    return -1;
+}
+
+int wm_fail(struct wm_error *err, enum wm_error_kind kind, size_t offset,
+            int64_t func, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    wm_vfail(err, kind, offset, func, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int rd_fail(struct rd *r, size_t at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    wm_vfail(r->err, WM_ERR_MALFORMED, at, r->func, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* ===== Fixed-size reads ================================================= */
+
+int rd_u8(struct rd *r, uint8_t *v)
+{
+    if (r->pos >= r->end) {
+        *v = 0;
+        return rd_fail(r, r->pos, "unexpected end");
+    }
+    *v = r->base[r->pos++];
+    return 0;
+}
+
+int rd_bytes(struct rd *r, size_t n, const uint8_t **p)
+{
+    if (rd_left(r) < n) {
+        *p = NULL;
+        return rd_fail(r, r->pos, "unexpected end: %zu bytes needed, %zu left",
+                       n, rd_left(r));
+    }
+    *p = r->base + r->pos;
+    r->pos += n;
+    return 0;
+}
+
+int rd_fixed32(struct rd *r, uint32_t *v)
+{
+    const uint8_t *p;
+    if (rd_bytes(r, 4, &p))
+        return -1;
+    *v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+    return 0;
+}
+
+int rd_fixed64(struct rd *r, uint64_t *v)
+{
+    uint32_t lo, hi;
+    if (rd_fixed32(r, &lo) || rd_fixed32(r, &hi))
+        return -1;
+    *v = (uint64_t)hi << 32 | lo;
+    return 0;
+}
+
+/* ===== LEB128 =========================================================== */
+
+/*
+ * Spec 5.2.2: an N-bit integer takes at most ceil(N/7) bytes, and the
+ * unused bits of the last byte must be zero (unsigned) or a sign extension
+ * of the value's top bit (signed). Too many bytes is "integer representation
+ * too long"; bad unused bits is "integer too large".
+ */
+static int rd_leb(struct rd *r, unsigned bits, bool is_signed, uint64_t *out)
+{
+    size_t start = r->pos;
+    unsigned max_bytes = (bits + 6) / 7;
+    uint64_t result = 0;
+    for (unsigned i = 0;; i++) {
+        uint8_t b;
+        if (rd_u8(r, &b))
+            return -1;
+        unsigned shift = 7 * i;
+        if (i == max_bytes - 1) {
+            if (b & 0x80)
+                return rd_fail(r, start, "integer representation too long");
+            unsigned used = bits - shift;             /* 1..7 */
+            uint8_t rest = (uint8_t)(b & 0x7f) >> used;
+            uint8_t all = (uint8_t)(0x7f >> used);
+            bool neg = is_signed && (b >> (used - 1) & 1);
+            if (rest != (neg ? all : 0))
+                return rd_fail(r, start, "integer too large");
+        }
+        result |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            shift += 7;
+            if (is_signed && shift < 64 && (b & 0x40))
+                result |= ~(uint64_t)0 << shift;
+            *out = result;
+            return 0;
+        }
+    }
+}
+
+int rd_u32(struct rd *r, uint32_t *v)
+{
+    uint64_t x;
+    if (rd_leb(r, 32, false, &x))
+        return -1;
+    *v = (uint32_t)x;
+    return 0;
+}
+
+int rd_s32(struct rd *r, int32_t *v)
+{
+    uint64_t x;
+    if (rd_leb(r, 32, true, &x))
+        return -1;
+    *v = (int32_t)(uint32_t)x;
+    return 0;
+}
+
+int rd_s33(struct rd *r, int64_t *v)
+{
+    uint64_t x;
+    if (rd_leb(r, 33, true, &x))
+        return -1;
+    *v = (int64_t)x;
+    return 0;
+}
+
+int rd_s64(struct rd *r, int64_t *v)
+{
+    uint64_t x;
+    if (rd_leb(r, 64, true, &x))
+        return -1;
+    *v = (int64_t)x;
+    return 0;
+}
+
+int rd_count(struct rd *r, uint32_t *n, size_t min_elem)
+{
+    size_t at = r->pos;
+    if (rd_u32(r, n))
+        return -1;
+    if (min_elem && *n > rd_left(r) / min_elem)
+        return rd_fail(r, at, "unexpected end: vector of %u elements "
+                       "does not fit in the %zu bytes left", *n, rd_left(r));
+    return 0;
+}
+
+/* ===== Names and types ================================================== */
+
+/* Unicode scalar values in shortest form (RFC 3629): no overlongs, no
+ * surrogates, nothing above U+10FFFF. */
+bool utf8_valid(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        unsigned len;
+        uint32_t cp, min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            len = 2, cp = c & 0x1f, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3, cp = c & 0x0f, min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4, cp = c & 0x07, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (n - i < len)
+            return false;
+        for (unsigned k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+int rd_name(struct rd *r, struct wm_arena *a, struct wm_name *name)
+{
+    uint32_t len;
+    const uint8_t *p;
+    size_t at = r->pos;
+    if (rd_count(r, &len, 1) || rd_bytes(r, len, &p))
+        return -1;
+    if (!utf8_valid(p, len))
+        return rd_fail(r, at, "malformed UTF-8 encoding");
+    char *s = arena_alloc(a, (size_t)len + 1);
+    if (!s)
+        return wm_fail(r->err, WM_ERR_NOMEM, at, -1, "out of memory");
+    for (uint32_t i = 0; i < len; i++)
+        s[i] = (char)p[i];
+    name->str = s;
+    name->len = len;
+    return 0;
+}
+
+static bool is_valtype(uint8_t b)
+{
+    return (b >= WM_V128 && b <= WM_I32) || b == WM_FUNCREF ||
+           b == WM_EXTERNREF;
+}
+
+int rd_valtype(struct rd *r, wm_valtype *t)
+{
+    size_t at = r->pos;
+    if (rd_u8(r, t))
+        return -1;
+    if (!is_valtype(*t))
+        return rd_fail(r, at, "malformed value type 0x%02x", *t);
+    return 0;
+}
+
+int rd_reftype(struct rd *r, wm_valtype *t)
+{
+    size_t at = r->pos;
+    if (rd_u8(r, t))
+        return -1;
+    if (*t != WM_FUNCREF && *t != WM_EXTERNREF)
+        return rd_fail(r, at, "malformed reference type 0x%02x", *t);
+    return 0;
+}
+
+/* ===== Instruction reader =============================================== */
+
+/* Opcode -> op_id + 1 (0: no such opcode), built at compile time. */
+static const uint16_t map_single[256] = {
+#define OP(id, n, c, i, s, a) [c] = OP_##id + 1,
+#define OPFC(...)
+#define OPFD(...)
+#include "wasm/opcodes.def"
+#undef OP
+#undef OPFC
+#undef OPFD
+};
+
+static const uint16_t map_fc[256] = {
+#define OP(...)
+#define OPFC(id, n, c, i, s, a) [c] = OP_##id + 1,
+#define OPFD(...)
+#include "wasm/opcodes.def"
+#undef OP
+#undef OPFC
+#undef OPFD
+};
+
+static const uint16_t map_fd[256] = {
+#define OP(...)
+#define OPFC(...)
+#define OPFD(id, n, c, i, s, a) [c] = OP_##id + 1,
+#include "wasm/opcodes.def"
+#undef OP
+#undef OPFC
+#undef OPFD
+};
+
+void ins_reader_init(struct ins_reader *ir, const struct rd *rd)
+{
+    ir->rd = *rd;
+    ir->labels = NULL;
+    ir->cap = 0;
+    ir->uses_data_index = false;
+}
+
+void ins_reader_deinit(struct ins_reader *ir)
+{
+    free(ir->labels);
+    ir->labels = NULL;
+    ir->cap = 0;
+}
+
+static int read_opcode(struct rd *r, uint16_t *op)
+{
+    size_t at = r->pos;
+    uint8_t b;
+    uint32_t sub;
+    if (rd_u8(r, &b))
+        return -1;
+    if (b != 0xfc && b != 0xfd) {
+        if (!map_single[b])
+            return rd_fail(r, at, "illegal opcode 0x%02x", b);
+        *op = map_single[b] - 1;
+        return 0;
+    }
+    if (rd_u32(r, &sub))
+        return -1;
+    const uint16_t *map = b == 0xfc ? map_fc : map_fd;
+    if (sub > 0xff || !map[sub])
+        return rd_fail(r, at, "illegal opcode 0x%02x 0x%x", b, sub);
+    *op = map[sub] - 1;
+    return 0;
+}
+
+static int read_zero_byte(struct rd *r)
+{
+    size_t at = r->pos;
+    uint8_t b;
+    if (rd_u8(r, &b))
+        return -1;
+    if (b != 0)
+        return rd_fail(r, at, "zero byte expected");
+    return 0;
+}
+
+static int read_blocktype(struct rd *r, struct ins *in)
+{
+    size_t at = r->pos;
+    if (r->pos < r->end) {
+        uint8_t b = r->base[r->pos];
+        if (b == 0x40) {
+            r->pos++;
+            in->u.block.kind = BT_EMPTY;
+            return 0;
+        }
+        if (is_valtype(b)) {
+            r->pos++;
+            in->u.block.kind = BT_VAL;
+            in->u.block.val = b;
+            return 0;
+        }
+    }
+    int64_t x;
+    if (rd_s33(r, &x))
+        return -1;
+    if (x < 0)
+        return rd_fail(r, at, "malformed block type");
+    in->u.block.kind = BT_TYPE;
+    in->u.block.type = (uint32_t)x;
+    return 0;
+}
+
+static int read_br_table(struct ins_reader *ir, struct ins *in)
+{
+    struct rd *r = &ir->rd;
+    uint32_t n;
+    if (rd_count(r, &n, 1))
+        return -1;
+    if (n > ir->cap) {
+        uint32_t *p = realloc(ir->labels, (size_t)n * sizeof *p);
+        if (!p)
+            return wm_fail(r->err, WM_ERR_NOMEM, r->pos, r->func,
+                           "out of memory");
+        ir->labels = p;
+        ir->cap = n;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (rd_u32(r, &ir->labels[i]))
+            return -1;
+    in->u.br_table.count = n;
+    in->u.br_table.labels = ir->labels;
+    return rd_u32(r, &in->u.br_table.deflt);
+}
+
+static int read_memarg(struct rd *r, struct ins *in)
+{
+    return rd_u32(r, &in->u.mem.align) || rd_u32(r, &in->u.mem.offset) ? -1 : 0;
+}
+
+static int read_select_t(struct rd *r, struct ins *in)
+{
+    uint32_t n;
+    if (rd_count(r, &n, 1))
+        return -1;
+    in->u.select.count = n;
+    in->u.select.type = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        wm_valtype t;
+        if (rd_valtype(r, &t))
+            return -1;
+        if (i == 0)
+            in->u.select.type = t;
+    }
+    return 0;
+}
+
+static int read_immediates(struct ins_reader *ir, struct ins *in)
+{
+    struct rd *r = &ir->rd;
+    const uint8_t *p;
+    int32_t s32;
+    int64_t s64;
+
+    switch ((enum op_imm)op_table[in->op].imm) {
+    case IMM_NONE:
+        return 0;
+    case IMM_BLOCK:
+        return read_blocktype(r, in);
+    case IMM_BR_TABLE:
+        return read_br_table(ir, in);
+    case IMM_LABEL: case IMM_FUNC: case IMM_LOCAL: case IMM_GLOBAL:
+    case IMM_TABLE: case IMM_ELEM:
+        return rd_u32(r, &in->u.idx);
+    case IMM_DATA:
+        ir->uses_data_index = true;
+        return rd_u32(r, &in->u.idx);
+    case IMM_CALL_INDIRECT: case IMM_TABLE_INIT: case IMM_TABLE_COPY:
+        return rd_u32(r, &in->u.two.a) || rd_u32(r, &in->u.two.b) ? -1 : 0;
+    case IMM_MEMARG:
+        return read_memarg(r, in);
+    case IMM_MEMARG_LANE:
+        return read_memarg(r, in) || rd_u8(r, &in->u.mem.lane) ? -1 : 0;
+    case IMM_MEMIDX:
+        return read_zero_byte(r);
+    case IMM_MEMORY_INIT:
+        ir->uses_data_index = true;
+        return rd_u32(r, &in->u.idx) || read_zero_byte(r) ? -1 : 0;
+    case IMM_MEMORY_COPY:
+        return read_zero_byte(r) || read_zero_byte(r) ? -1 : 0;
+    case IMM_I32:
+        if (rd_s32(r, &s32))
+            return -1;
+        in->u.i32 = (uint32_t)s32;
+        return 0;
+    case IMM_I64:
+        if (rd_s64(r, &s64))
+            return -1;
+        in->u.i64 = (uint64_t)s64;
+        return 0;
+    case IMM_F32:
+        return rd_fixed32(r, &in->u.f32);
+    case IMM_F64:
+        return rd_fixed64(r, &in->u.f64);
+    case IMM_V128: case IMM_SHUFFLE:
+        if (rd_bytes(r, 16, &p))
+            return -1;
+        for (int i = 0; i < 16; i++)
+            in->u.v128[i] = p[i];
+        return 0;
+    case IMM_SELECT_T:
+        return read_select_t(r, in);
+    case IMM_REFTYPE:
+        return rd_reftype(r, &in->u.reftype);
+    case IMM_LANE:
+        return rd_u8(r, &in->u.lane);
+    }
+    return rd_fail(r, in->offset, "internal error: bad immediate kind");
+}
+
+int ins_read(struct ins_reader *ir, struct ins *in)
+{
+    in->offset = ir->rd.pos;
+    if (read_opcode(&ir->rd, &in->op))
+        return -1;
+    return read_immediates(ir, in);
+}
