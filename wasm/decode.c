@@ -607,8 +607,11 @@ static int dec_header(struct rd *r)
 {
     static const uint8_t magic[4] = { 0x00, 0x61, 0x73, 0x6d };
     uint32_t version;
-    if (rd_left(r) < 4 || memcmp(r->base, magic, 4) != 0)
+    size_t n = rd_left(r) < 4 ? rd_left(r) : 4;
+    if (memcmp(r->base, magic, n) != 0)
         return rd_fail(r, 0, "magic header not detected: not a wasm binary");
+    if (n < 4)
+        return rd_fail(r, n, "unexpected end: no magic header");
     r->pos = 4;
     if (rd_left(r) < 4)
         return rd_fail(r, 4, "unexpected end: no version");

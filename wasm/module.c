@@ -1,4 +1,6 @@
 /* wasm/module.c - index-space look-ups, names, and freeing a module. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "wasm/internal.h"
@@ -94,6 +96,26 @@ const char *wm_func_name(const struct wm_module *m, uint32_t f)
     return NULL;
 }
 
+int wm_module_summary(const struct wm_module *m, char *buf, size_t size)
+{
+    char mem[64] = "no memory";
+    if (wm_memory_count(m)) {
+        const struct wm_limits *l = &wm_memory_type(m, 0)->limits;
+        if (l->has_max)
+            snprintf(mem, sizeof mem, "memory %llu..%llu pages",
+                     (unsigned long long)l->min, (unsigned long long)l->max);
+        else
+            snprintf(mem, sizeof mem, "memory %llu.. pages",
+                     (unsigned long long)l->min);
+    }
+    return snprintf(buf, size, "%u types, %u functions (%u imported), "
+                    "%u tables, %s, %u globals, %u exports, %u element and "
+                    "%u data segments%s", m->ntypes, wm_func_count(m),
+                    m->nfunc_imports, wm_table_count(m), mem, wm_global_count(m),
+                    m->nexports, m->nelems, m->ndatas,
+                    m->has_start ? ", a start function" : "");
+}
+
 void wm_module_free(struct wm_module *m)
 {
     if (!m)
@@ -112,5 +134,40 @@ int wm_load(const uint8_t *bytes, size_t size, struct wm_module **out,
         *out = NULL;
         return -1;
     }
+    return 0;
+}
+
+int wm_read_file(const char *path, uint8_t **out, size_t *size)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return errno;
+    size_t cap = 1 << 16, len = 0;
+    uint8_t *buf = malloc(cap);
+    int e = buf ? 0 : ENOMEM;
+    while (e == 0) {
+        if (len == cap) {
+            uint8_t *bigger = realloc(buf, cap * 2);
+            if (!bigger) {
+                e = ENOMEM;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t n = fread(buf + len, 1, cap - len, fp);
+        len += n;
+        if (n == 0)
+            e = ferror(fp) ? EIO : -1;      /* -1: end of file */
+    }
+    fclose(fp);
+    if (e != -1) {
+        free(buf);
+        *out = NULL;
+        *size = 0;
+        return e;
+    }
+    *out = buf;
+    *size = len;
     return 0;
 }

@@ -270,6 +270,10 @@ const char *wm_func_name(const struct wm_module *m, uint32_t f);
 
 void wm_module_free(struct wm_module *m);
 
+/* One line describing the module: counts of functions, imports, exports,
+ * memory and table sizes. Returns what snprintf returns. */
+int wm_module_summary(const struct wm_module *m, char *buf, size_t size);
+
 /* ===== Errors =========================================================== */
 
 enum wm_error_kind {
@@ -300,6 +304,10 @@ int dec_module(const uint8_t *bytes, size_t size, struct wm_module **out,
 /* Validate a decoded module as the spec does. Returns 0, or -1 and fills
  * *err (kind WM_ERR_INVALID). */
 int val_module(const struct wm_module *m, struct wm_error *err);
+
+/* Read a whole file into a malloc'd buffer. Returns 0, or an errno value
+ * (the caller frees *out). */
+int wm_read_file(const char *path, uint8_t **out, size_t *size);
 
 /* Both, as `awsm validate` does. */
 int wm_load(const uint8_t *bytes, size_t size, struct wm_module **out,

@@ -144,8 +144,13 @@ static int push_vals(struct val *v, const wm_valtype *ts, uint32_t n)
 static int push_ctrl(struct val *v, uint16_t op, const struct wm_functype *ft,
                      wm_valtype single)
 {
+    struct frame *old = v->ctl;
     if (grow((void **)&v->ctl, &v->ccap, v->depth + 1, sizeof *v->ctl))
         return nomem(v);
+    if (v->ctl != old)              /* rebase pointers to frames' own `single` */
+        for (uint32_t i = 0; i < v->depth; i++)
+            if (v->ctl[i].single != UNKNOWN)
+                v->ctl[i].results = &v->ctl[i].single;
     struct frame *f = &v->ctl[v->depth++];
     f->op = op;
     f->unreachable = false;

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# CLI test of `awsm validate` (and the top-level usage): exit codes and
+# messages as documented in wasm/module.h ("offset 0x...: func N: ...").
+#
+# usage: validate.sh PATH/TO/awsm
+#
+# Needs wabt's wat2wasm to build the test modules; exits 77 (skipped)
+# without it. Prints "ok - NAME" or "not ok - NAME" per check, then
+# "N passed, N failed"; exits 1 if any check failed.
+set -u
+
+if [ $# -ne 1 ]; then
+    echo "usage: $0 PATH/TO/awsm" >&2
+    exit 2
+fi
+AWSM=$1
+if ! command -v wat2wasm >/dev/null 2>&1; then
+    echo "validate.sh: wat2wasm not found (Debian package wabt); SKIPPED" >&2
+    exit 77
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/awsm-cli-XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+passed=0
+failed=0
+
+# run ARGS...: run awsm, keeping stdout, stderr and the exit status.
+run() {
+    "$AWSM" "$@" >"$tmp/out" 2>"$tmp/err"
+    status=$?
+}
+
+# check NAME COMMAND...: one check; on failure show what awsm said.
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        echo "ok - $name"
+        passed=$((passed + 1))
+    else
+        echo "not ok - $name"
+        echo "#   exit status: $status"
+        sed 's/^/#   stdout: /' "$tmp/out"
+        sed 's/^/#   stderr: /' "$tmp/err"
+        failed=$((failed + 1))
+    fi
+}
+
+status_is() { [ "$status" -eq "$1" ]; }
+no_output() { [ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ]; }
+err_has() { grep -qF -- "$1" "$tmp/err"; }
+out_has() { grep -qF -- "$1" "$tmp/out"; }
+err_lines() { [ "$(wc -l <"$tmp/err")" -eq "$1" ]; }
+
+# wat NAME TEXT [wat2wasm options]: build $tmp/NAME.wasm.
+wat() {
+    local name=$1 text=$2
+    shift 2
+    printf '%s\n' "$text" >"$tmp/$name.wat"
+    if ! wat2wasm "$@" "$tmp/$name.wat" -o "$tmp/$name.wasm" 2>"$tmp/wat2wasm.err"; then
+        echo "validate.sh: wat2wasm failed on $name:" >&2
+        cat "$tmp/wat2wasm.err" >&2
+        exit 1
+    fi
+}
+
+# The first "offset 0x..." of stderr as a decimal number, or -1.
+err_offset() {
+    local hex
+    hex=$(grep -o 'offset 0x[0-9a-fA-F]*' "$tmp/err" | head -n 1 | sed 's/offset 0x//')
+    if [ -z "$hex" ]; then echo -1; else echo $((16#$hex)); fi
+}
+
+file_size() { wc -c <"$1" | tr -d ' '; }
+
+# ----- modules ------------------------------------------------------------
+
+wat good '(module
+  (memory 1)
+  (func (export "add") (param i32 i32) (result i32)
+    local.get 0 local.get 1 i32.add)
+  (func (export "load") (param i32) (result i32)
+    local.get 0 i32.load))'
+
+# i32.add applied to an f64: a type error in the only function.
+wat add_f64 '(module (func (result i32) f64.const 1 i32.const 2 i32.add))' --no-check
+
+# The body leaves an f64 where the function returns i32.
+wat result_f64 '(module (func (result i32) f64.const 1))' --no-check
+
+# Function 1 is the bad one; function 0 is fine.
+wat second_bad '(module
+  (func (result i32) i32.const 1)
+  (func (result i32) i64.const 1 i32.const 2 i32.add))' --no-check
+
+# ----- checks -------------------------------------------------------------
+
+run validate "$tmp/good.wasm"
+check "valid module: exit 0" status_is 0
+check "valid module: no output" no_output
+
+run validate "$tmp/good.wasm" "$tmp/good.wasm"
+check "two valid modules: exit 0, no output" eval 'status_is 0 && no_output'
+
+run validate "$tmp/add_f64.wasm"
+check "i32.add on f64: exit 1" status_is 1
+check "i32.add on f64: message names the file" err_has "$tmp/add_f64.wasm: offset 0x"
+check "i32.add on f64: message names func 0" err_has "func 0: "
+check "i32.add on f64: message names i32.add" err_has "i32.add"
+# The instruction is the module's second-to-last byte (then `end`).
+add_at=$(($(file_size "$tmp/add_f64.wasm") - 2))
+check "i32.add on f64: offset is the instruction's ($(printf '0x%x' $add_at))" \
+    eval '[ "$(err_offset)" -eq '$add_at' ]'
+check "i32.add on f64: one line on stderr, none on stdout" \
+    eval 'err_lines 1 && [ ! -s "$tmp/out" ]'
+
+run validate "$tmp/result_f64.wasm"
+check "f64 result for i32: exit 1" status_is 1
+check "f64 result for i32: offset and func 0" eval 'err_has "offset 0x" && err_has "func 0: "'
+
+run validate "$tmp/second_bad.wasm"
+check "second function bad: exit 1" status_is 1
+check "second function bad: message names func 1" err_has "func 1: "
+
+# Truncated: the valid module cut in the middle of its code section.
+good_size=$(file_size "$tmp/good.wasm")
+head -c $((good_size - 5)) "$tmp/good.wasm" >"$tmp/truncated.wasm"
+run validate "$tmp/truncated.wasm"
+check "truncated module: exit 1" status_is 1
+check "truncated module: message names file and offset" \
+    err_has "$tmp/truncated.wasm: offset 0x"
+check "truncated module: offset within the file" \
+    eval '[ "$(err_offset)" -ge 0 ] && [ "$(err_offset)" -le $((good_size - 5)) ]'
+
+printf 'this is not wasm' >"$tmp/garbage.wasm"
+run validate "$tmp/garbage.wasm"
+check "garbage file: exit 1" status_is 1
+check "garbage file: bad magic at offset 0x0" err_has "$tmp/garbage.wasm: offset 0x0:"
+
+: >"$tmp/empty.wasm"
+run validate "$tmp/empty.wasm"
+check "empty file: exit 1 with an offset" eval 'status_is 1 && err_has "offset 0x0:"'
+
+run validate "$tmp/missing.wasm"
+check "missing file: exit 1" status_is 1
+check "missing file: message names the file and the reason" \
+    err_has "awsm: cannot read $tmp/missing.wasm: No such file or directory"
+
+run validate "$tmp"
+check "directory: exit 1 with a message" eval 'status_is 1 && err_has "cannot read $tmp"'
+
+run validate "$tmp/good.wasm" "$tmp/missing.wasm" "$tmp/add_f64.wasm" "$tmp/good.wasm"
+check "mixed files: exit 1" status_is 1
+check "mixed files: one line per bad file" err_lines 2
+check "mixed files: the good one is not named" eval '! err_has "good.wasm"'
+
+# ----- usage --------------------------------------------------------------
+
+run validate
+check "validate without files: usage error, exit 2" eval 'status_is 2 && [ -s "$tmp/err" ]'
+
+run validate --bogus "$tmp/good.wasm"
+check "validate with an unknown option: exit 2" status_is 2
+
+run frobnicate
+check "unknown command: exit 2 and named" eval 'status_is 2 && err_has "frobnicate"'
+
+run
+check "no arguments: usage on stderr, exit 2" eval 'status_is 2 && err_has "usage"'
+
+run --help
+check "--help: exit 0, lists validate and wast" \
+    eval 'status_is 0 && out_has "validate" && out_has "wast"'
+
+run help
+check "help: exit 0" status_is 0
+
+run --version
+check "--version: prints the version" eval 'status_is 0 && out_has "awsm 0.1.0"'
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,518 @@
+/*
+ * wast/wast.c - the spec-test harness: .wast -> wast2json -> commands
+ * checked against the decoder and validator.
+ *
+ * Stages, in file order: kind names and counting, the temporary
+ * directory, running wast2json, reading files, one small function per
+ * command type, the dispatch table, and wast_run_file.
+ */
+#include "wast/wast.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "wasm/module.h"
+
+extern char **environ;
+
+#define WAST2JSON_LOG "wast2json.log"
+#define LOG_EXCERPT 700             /* bytes of wast2json's stderr shown */
+
+/* One .wast file being run. */
+struct wast_file {
+    const char *path;               /* as given, for the report */
+    const struct wast_options *opt;
+    FILE *report;
+    char dir[PATH_MAX];             /* temporary directory, "" if none */
+    struct wast_stats stats;        /* this file's counts */
+};
+
+/* One command of the JSON list, with the fields the checks use. */
+struct wast_cmd {
+    const char *type;               /* "module", "assert_invalid", ... */
+    long long line;                 /* line in the .wast file */
+    const char *filename;           /* module file, or NULL */
+    const char *module_type;        /* "binary", "text", or NULL */
+    const char *text;               /* expected error text, or NULL */
+    json_t *json;                   /* the whole command, for later kinds */
+};
+
+enum outcome { OUT_PASS, OUT_FAIL, OUT_SKIP };
+
+/* ===== Kinds and counts ================================================= */
+
+static const char *const kind_names[WAST_NKINDS] = {
+    [WAST_KIND_MODULE] = "module",
+    [WAST_KIND_MALFORMED_BINARY] = "assert_malformed (binary)",
+    [WAST_KIND_MALFORMED_TEXT] = "assert_malformed (text)",
+    [WAST_KIND_INVALID] = "assert_invalid",
+    [WAST_KIND_INVALID_TEXT] = "assert_invalid (text)",
+    [WAST_KIND_UNLINKABLE] = "assert_unlinkable",
+    [WAST_KIND_UNINSTANTIABLE] = "assert_uninstantiable",
+    [WAST_KIND_REGISTER] = "register",
+    [WAST_KIND_ACTION] = "action",
+    [WAST_KIND_RETURN] = "assert_return",
+    [WAST_KIND_TRAP] = "assert_trap",
+    [WAST_KIND_EXHAUSTION] = "assert_exhaustion",
+    [WAST_KIND_OTHER] = "other",
+    [WAST_KIND_FILE] = "wast file (could not run)",
+};
+
+const char *wast_kind_name(enum wast_kind k)
+{
+    if ((unsigned)k >= WAST_NKINDS)
+        return "?";
+    return kind_names[k];
+}
+
+static void count_add(struct wast_count *c, enum outcome out)
+{
+    if (out == OUT_PASS)
+        c->passed++;
+    else if (out == OUT_FAIL)
+        c->failed++;
+    else
+        c->skipped++;
+}
+
+static void count(struct wast_file *f, enum wast_kind k, enum outcome out)
+{
+    count_add(&f->stats.total, out);
+    count_add(&f->stats.kind[k], out);
+}
+
+static void count_sum(struct wast_count *sum, const struct wast_count *c)
+{
+    sum->passed += c->passed;
+    sum->failed += c->failed;
+    sum->skipped += c->skipped;
+}
+
+static void stats_sum(struct wast_stats *sum, const struct wast_stats *s)
+{
+    count_sum(&sum->total, &s->total);
+    for (int k = 0; k < WAST_NKINDS; k++)
+        count_sum(&sum->kind[k], &s->kind[k]);
+}
+
+/* ===== Errors =========================================================== */
+
+__attribute__((format(printf, 3, 4)))
+static int set_error(struct wast_error *err, bool fatal, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err->fatal = fatal;
+    return -1;
+}
+
+/* Join dir and name into out[PATH_MAX]; -1 if it does not fit. */
+static int path_join(char *out, const char *dir, const char *name)
+{
+    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+    return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+/* ===== Temporary directory ============================================== */
+
+static int temp_dir_make(struct wast_file *f, struct wast_error *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (tmp == NULL || tmp[0] == '\0')
+        tmp = "/tmp";
+    if (path_join(f->dir, tmp, "awsm-wast-XXXXXX") != 0)
+        return set_error(err, true, "TMPDIR is too long: %s", tmp);
+    if (mkdtemp(f->dir) == NULL) {
+        int e = errno;
+        char tried[PATH_MAX];
+        memcpy(tried, f->dir, sizeof tried);
+        f->dir[0] = '\0';
+        return set_error(err, true, "cannot create a temporary directory %s: %s",
+                         tried, strerror(e));
+    }
+    return 0;
+}
+
+/* Remove the directory and the files in it (wast2json writes no
+ * subdirectories). Best effort: a leftover file is no reason to fail. */
+static void temp_dir_remove(struct wast_file *f)
+{
+    DIR *d = opendir(f->dir);
+    if (d != NULL) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+                unlinkat(dirfd(d), e->d_name, 0);
+        }
+        closedir(d);
+    }
+    rmdir(f->dir);
+}
+
+static void temp_dir_finish(struct wast_file *f)
+{
+    if (f->dir[0] == '\0')
+        return;
+    if (f->opt->keep_temp)
+        fprintf(f->report, "%s: kept temporary files in %s\n", f->path, f->dir);
+    else
+        temp_dir_remove(f);
+}
+
+/* ===== Reading files ==================================================== */
+
+
+/* ===== Running wast2json ================================================ */
+
+/* The start of wast2json's stderr, without trailing newlines. */
+static void log_excerpt(const struct wast_file *f, char *out, size_t cap)
+{
+    char log[PATH_MAX];
+    uint8_t *bytes;
+    size_t len;
+    out[0] = '\0';
+    if (path_join(log, f->dir, WAST2JSON_LOG) != 0 || wm_read_file(log, &bytes, &len) != 0)
+        return;
+    while (len > 0 && (bytes[len - 1] == '\n' || bytes[len - 1] == '\r'))
+        len--;
+    if (len >= cap)
+        len = cap - 1;
+    memcpy(out, bytes, len);
+    out[len] = '\0';
+    free(bytes);
+}
+
+static int spawn_error(const char *prog, int e, struct wast_error *err)
+{
+    if (e == ENOENT && strcmp(prog, "wast2json") == 0)
+        return set_error(err, true,
+                         "wast2json not found: install wabt (Debian package wabt)");
+    if (e == ENOENT)
+        return set_error(err, true, "%s not found", prog);
+    return set_error(err, true, "cannot run %s: %s", prog, strerror(e));
+}
+
+/* Start `prog PATH -o JSON` with stdin from /dev/null and stdout and
+ * stderr into the log file of the temporary directory. */
+static int spawn_wast2json(const struct wast_file *f, const char *prog,
+                           const char *json, pid_t *pid, struct wast_error *err)
+{
+    char log[PATH_MAX];
+    if (path_join(log, f->dir, WAST2JSON_LOG) != 0)
+        return set_error(err, false, "temporary path too long");
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return set_error(err, true, "out of memory");
+    int e = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (e == 0)
+        e = posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC,
+                                             0600);
+    if (e == 0)
+        e = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    char *argv[] = {(char *)prog, (char *)f->path, "-o", (char *)json, NULL};
+    if (e == 0)
+        e = posix_spawnp(pid, prog, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return e == 0 ? 0 : spawn_error(prog, e, err);
+}
+
+/* Convert the .wast file into JSON; on failure, show wast2json's words. */
+static int run_wast2json(const struct wast_file *f, const char *json,
+                         struct wast_error *err)
+{
+    const char *prog = f->opt->wast2json != NULL ? f->opt->wast2json : "wast2json";
+    pid_t pid;
+    if (spawn_wast2json(f, prog, json, &pid, err) != 0)
+        return -1;
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return set_error(err, false, "waiting for %s: %s", prog, strerror(errno));
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    char log[LOG_EXCERPT];
+    log_excerpt(f, log, sizeof log);
+    if (WIFSIGNALED(status))
+        return set_error(err, false, "%s killed by signal %d on %s:\n%s", prog,
+                         WTERMSIG(status), f->path, log);
+    return set_error(err, false, "%s failed on %s (exit status %d):\n%s", prog,
+                     f->path, WEXITSTATUS(status), log);
+}
+
+/* ===== Reporting ======================================================== */
+
+__attribute__((format(printf, 3, 4)))
+static void report(const struct wast_file *f, const struct wast_cmd *c,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(f->report, "%s:%lld: %s: ", f->path, c->line, c->type);
+    va_start(ap, fmt);
+    vfprintf(f->report, fmt, ap);
+    va_end(ap);
+    fputc('\n', f->report);
+}
+
+static const char *expected_text(const struct wast_cmd *c)
+{
+    return c->text != NULL ? c->text : "";
+}
+
+/* What an error kind means, for "(invalid, not malformed)". */
+static const char *error_kind_word(enum wm_error_kind k)
+{
+    switch (k) {
+    case WM_ERR_MALFORMED: return "malformed";
+    case WM_ERR_INVALID: return "invalid";
+    case WM_ERR_LIMIT: return "over a limit";
+    case WM_ERR_NOMEM: return "out of memory";
+    default: return "harness error";
+    }
+}
+
+static enum outcome pass(const struct wast_file *f, const struct wast_cmd *c,
+                         const struct wm_error *err)
+{
+    if (f->opt->verbose)
+        report(f, c, "ok: expected \"%s\", got: %s", expected_text(c), err->msg);
+    return OUT_PASS;
+}
+
+static enum outcome fail_loaded(const struct wast_file *f, const struct wast_cmd *c,
+                                const char *what)
+{
+    report(f, c, "expected \"%s\", but the module %s", expected_text(c), what);
+    return OUT_FAIL;
+}
+
+static enum outcome fail_kind(const struct wast_file *f, const struct wast_cmd *c,
+                              const struct wm_error *err, const char *wanted)
+{
+    report(f, c, "expected \"%s\", but got: %s (%s, not %s)", expected_text(c),
+           err->msg, error_kind_word(err->kind), wanted);
+    return OUT_FAIL;
+}
+
+/* ===== Commands ========================================================= */
+
+/* Load the command's module file with wm_load. Returns 0 when it decoded
+ * and validated, else -1 with *err filled; a harness problem (no file
+ * name, unreadable file) has kind WM_ERR_NONE, which no check accepts. */
+static int load_module(const struct wast_file *f, const struct wast_cmd *c,
+                       struct wm_error *err)
+{
+    memset(err, 0, sizeof *err);
+    err->func = -1;
+    char path[PATH_MAX];
+    if (c->filename == NULL || strchr(c->filename, '/') != NULL ||
+        path_join(path, f->dir, c->filename) != 0) {
+        snprintf(err->msg, sizeof err->msg, "bad module file name in the JSON");
+        return -1;
+    }
+    uint8_t *bytes;
+    size_t size;
+    int e = wm_read_file(path, &bytes, &size);
+    if (e != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot read %s: %s", c->filename,
+                 strerror(e));
+        return -1;
+    }
+    struct wm_module *m = NULL;
+    int rc = wm_load(bytes, size, &m, err);
+    free(bytes);
+    if (rc == 0)
+        wm_module_free(m);
+    return rc;
+}
+
+/* (module ...): must decode and validate. */
+static enum outcome cmd_module(struct wast_file *f, const struct wast_cmd *c)
+{
+    struct wm_error err;
+    if (load_module(f, c, &err) == 0)
+        return OUT_PASS;
+    report(f, c, "expected the module to load, but got: %s", err.msg);
+    return OUT_FAIL;
+}
+
+/* (assert_malformed (module binary ...) "text"): must fail to decode.
+ * An implementation limit is an acceptable way to refuse, too. */
+static enum outcome cmd_malformed(struct wast_file *f, const struct wast_cmd *c)
+{
+    struct wm_error err;
+    if (load_module(f, c, &err) == 0)
+        return fail_loaded(f, c, "loaded");
+    if (err.kind == WM_ERR_MALFORMED || err.kind == WM_ERR_LIMIT)
+        return pass(f, c, &err);
+    return fail_kind(f, c, &err, "malformed");
+}
+
+/* (assert_invalid (module ...) "text"): must decode, then fail to
+ * validate. */
+static enum outcome cmd_invalid(struct wast_file *f, const struct wast_cmd *c)
+{
+    struct wm_error err;
+    if (load_module(f, c, &err) == 0)
+        return fail_loaded(f, c, "validated");
+    if (err.kind == WM_ERR_INVALID)
+        return pass(f, c, &err);
+    return fail_kind(f, c, &err, "invalid");
+}
+
+typedef enum outcome (*cmd_fn)(struct wast_file *f, const struct wast_cmd *c);
+
+/* The dispatch table: one row per command type of wast2json. `run` NULL
+ * means skipped (the compiler and runtime are not there yet); commands on
+ * text modules are always skipped and counted under `text_kind`. */
+static const struct cmd_entry {
+    const char *type;
+    enum wast_kind kind, text_kind;
+    cmd_fn run;
+} cmd_table[] = {
+    {"module", WAST_KIND_MODULE, WAST_KIND_MODULE, cmd_module},
+    {"assert_malformed", WAST_KIND_MALFORMED_BINARY, WAST_KIND_MALFORMED_TEXT,
+     cmd_malformed},
+    {"assert_invalid", WAST_KIND_INVALID, WAST_KIND_INVALID_TEXT, cmd_invalid},
+    {"assert_unlinkable", WAST_KIND_UNLINKABLE, WAST_KIND_UNLINKABLE, NULL},
+    {"assert_uninstantiable", WAST_KIND_UNINSTANTIABLE, WAST_KIND_UNINSTANTIABLE,
+     NULL},
+    {"register", WAST_KIND_REGISTER, WAST_KIND_REGISTER, NULL},
+    {"action", WAST_KIND_ACTION, WAST_KIND_ACTION, NULL},
+    {"assert_return", WAST_KIND_RETURN, WAST_KIND_RETURN, NULL},
+    {"assert_trap", WAST_KIND_TRAP, WAST_KIND_TRAP, NULL},
+    {"assert_exhaustion", WAST_KIND_EXHAUSTION, WAST_KIND_EXHAUSTION, NULL},
+};
+
+static const struct cmd_entry *cmd_lookup(const char *type)
+{
+    for (size_t i = 0; i < sizeof cmd_table / sizeof cmd_table[0]; i++) {
+        if (strcmp(cmd_table[i].type, type) == 0)
+            return &cmd_table[i];
+    }
+    return NULL;
+}
+
+static void cmd_parse(json_t *j, struct wast_cmd *c)
+{
+    c->json = j;
+    c->type = json_string_value(json_object_get(j, "type"));
+    c->line = json_integer_value(json_object_get(j, "line"));
+    c->filename = json_string_value(json_object_get(j, "filename"));
+    c->module_type = json_string_value(json_object_get(j, "module_type"));
+    c->text = json_string_value(json_object_get(j, "text"));
+}
+
+static void cmd_run(struct wast_file *f, json_t *j)
+{
+    struct wast_cmd c;
+    cmd_parse(j, &c);
+    if (c.type == NULL) {
+        c.type = "?";
+        report(f, &c, "command without a type in the JSON");
+        count(f, WAST_KIND_OTHER, OUT_FAIL);
+        return;
+    }
+    const struct cmd_entry *e = cmd_lookup(c.type);
+    if (e == NULL) {
+        count(f, WAST_KIND_OTHER, OUT_SKIP);
+        return;
+    }
+    bool text = c.module_type != NULL && strcmp(c.module_type, "text") == 0;
+    if (text || e->run == NULL) {
+        count(f, text ? e->text_kind : e->kind, OUT_SKIP);
+        return;
+    }
+    count(f, e->kind, e->run(f, &c));
+}
+
+/* ===== Files ============================================================ */
+
+/* "dir/i32.wast" -> "i32" into out[NAME_MAX + 1]. */
+static void base_name(const char *path, char *out)
+{
+    const char *slash = strrchr(path, '/');
+    const char *b = slash != NULL ? slash + 1 : path;
+    size_t n = strlen(b);
+    if (n > 5 && strcmp(b + n - 5, ".wast") == 0)
+        n -= 5;
+    if (n == 0 || n > NAME_MAX - 16) {     /* room for ".123456.wasm" */
+        b = "test";
+        n = 4;
+    }
+    memcpy(out, b, n);
+    out[n] = '\0';
+}
+
+static int run_json(struct wast_file *f, const char *json, struct wast_error *err)
+{
+    json_error_t je;
+    /* Export and import names may contain NUL (names.wast). */
+    json_t *root = json_load_file(json, JSON_ALLOW_NUL, &je);
+    if (root == NULL)
+        return set_error(err, false, "%s: cannot read wast2json's output: line %d: %s",
+                         f->path, je.line, je.text);
+    json_t *cmds = json_object_get(root, "commands");
+    if (!json_is_array(cmds)) {
+        json_decref(root);
+        return set_error(err, false, "%s: wast2json's output has no command list",
+                         f->path);
+    }
+    size_t i;
+    json_t *cmd;
+    json_array_foreach(cmds, i, cmd)
+        cmd_run(f, cmd);
+    json_decref(root);
+    return 0;
+}
+
+static int convert_and_run(struct wast_file *f, struct wast_error *err)
+{
+    char name[NAME_MAX + 1], json[PATH_MAX];
+    base_name(f->path, name);
+    strcat(name, ".json");
+    if (path_join(json, f->dir, name) != 0)
+        return set_error(err, false, "temporary path too long");
+    if (run_wast2json(f, json, err) != 0)
+        return -1;
+    return run_json(f, json, err);
+}
+
+int wast_run_file(const char *path, const struct wast_options *opt,
+                  struct wast_stats *stats, FILE *report_to,
+                  struct wast_error *err)
+{
+    static const struct wast_options defaults = {0};
+    struct wast_file f = {
+        .path = path, .opt = opt != NULL ? opt : &defaults, .report = report_to,
+    };
+    int rc;
+    err->fatal = false;
+    err->msg[0] = '\0';
+    if (access(path, R_OK) != 0)
+        rc = set_error(err, false, "cannot read %s: %s", path, strerror(errno));
+    else if ((rc = temp_dir_make(&f, err)) == 0) {
+        rc = convert_and_run(&f, err);
+        temp_dir_finish(&f);
+    }
+    if (rc != 0)
+        count(&f, WAST_KIND_FILE, OUT_FAIL);
+    else
+        fprintf(f.report, "%s: %lu passed, %lu failed, %lu skipped\n", path,
+                f.stats.total.passed, f.stats.total.failed, f.stats.total.skipped);
+    stats_sum(stats, &f.stats);
+    return rc;
+}

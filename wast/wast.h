@@ -1,0 +1,85 @@
+/*
+ * wast/wast.h - the one public header of the wast/ part: the spec-test
+ * harness behind `awsm wast`.
+ *
+ *   struct wast_options opt = {0};
+ *   struct wast_stats st = {0};
+ *   struct wast_error err;
+ *   if (wast_run_file("i32.wast", &opt, &st, stdout, &err) != 0)
+ *       fprintf(stderr, "awsm: %s\n", err.msg);
+ *
+ * A .wast script is converted by wabt's wast2json into a JSON command list
+ * and one .wasm (or .wat) file per module, in a fresh temporary directory
+ * that is removed afterwards. Each command is then checked against the
+ * decoder and validator (wasm/module.h). Commands that need the compiler
+ * and the runtime (actions, assert_return, assert_trap, ...) are counted
+ * as skipped for now, as are text-format assertions (they test a text
+ * parser, which awsm does not have). Only the kinds of errors are compared,
+ * never the message texts: those differ between implementations.
+ *
+ * Naming: wast_ for everything public.
+ */
+#ifndef AWSM_WAST_WAST_H
+#define AWSM_WAST_WAST_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Kinds of commands, counted separately. Text-format variants of the
+ * module assertions get their own kind so that the report shows what was
+ * really checked. */
+enum wast_kind {
+    WAST_KIND_MODULE,
+    WAST_KIND_MALFORMED_BINARY,
+    WAST_KIND_MALFORMED_TEXT,
+    WAST_KIND_INVALID,
+    WAST_KIND_INVALID_TEXT,
+    WAST_KIND_UNLINKABLE,
+    WAST_KIND_UNINSTANTIABLE,
+    WAST_KIND_REGISTER,
+    WAST_KIND_ACTION,
+    WAST_KIND_RETURN,
+    WAST_KIND_TRAP,
+    WAST_KIND_EXHAUSTION,
+    WAST_KIND_OTHER,        /* a command type this harness does not know */
+    WAST_KIND_FILE,         /* a .wast file that could not be run */
+    WAST_NKINDS
+};
+
+/* "module", "assert_malformed (binary)", ... */
+const char *wast_kind_name(enum wast_kind k);
+
+struct wast_count {
+    unsigned long passed, failed, skipped;
+};
+
+struct wast_stats {
+    struct wast_count total;
+    struct wast_count kind[WAST_NKINDS];
+};
+
+struct wast_options {
+    const char *wast2json;  /* program to run; NULL means "wast2json" */
+    bool verbose;           /* also report each checked assertion that
+                               passed, with the expected text and ours */
+    bool keep_temp;         /* keep the temporary directory and name it */
+};
+
+struct wast_error {
+    bool fatal;             /* later files would fail the same way
+                               (wast2json missing, no temporary dir) */
+    char msg[1024];         /* complete, naming the file where there is
+                               one: "cannot read x.wast: No such file..." */
+};
+
+/* Run one .wast file. Failure lines and the per-file line
+ * ("FILE.wast: P passed, F failed, S skipped") go to `report`; the file's
+ * counts are ADDED to *stats (zero it once before the first file).
+ * Returns 0 when the file ran (whatever its failures), or -1 when it could
+ * not be run at all (unreadable, wast2json missing or failing, bad JSON):
+ * then *err says why and one failure of kind WAST_KIND_FILE is counted. */
+int wast_run_file(const char *path, const struct wast_options *opt,
+                  struct wast_stats *stats, FILE *report,
+                  struct wast_error *err);
+
+#endif
