@@ -1,0 +1,120 @@
+/*
+ * compiler/cg.h - private to compiler/: the state of one module's and one
+ * function's translation to LLVM IR, shared by the cg_*.c files.
+ *
+ * Translation is one pass over each function body with the same instruction
+ * reader the validator uses. Wasm values live on a compile-time stack of
+ * LLVMValueRefs; locals and block results live in allocas (entry block),
+ * which mem2reg/SROA turn into SSA, so no phi bookkeeping is needed here.
+ */
+#ifndef AWSM_COMPILER_CG_H
+#define AWSM_COMPILER_CG_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "compiler/compiler.h"
+#include "wasm/internal.h"
+
+struct cg_module {
+    const struct wm_module *m;
+    const struct cg_options *opt;
+    struct cg_error *err;
+
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMTargetMachineRef tm;
+
+    LLVMTypeRef i8, i32, i64, f32, f64, v128, ptr, void_t;
+    LLVMTypeRef *fn_types;          /* [ntypes] native type of each type */
+    LLVMValueRef *funcs;            /* [nfuncs] defined functions */
+    LLVMTypeRef trap_fn_type;       /* void (ptr, i32) */
+};
+
+/* A frame of the control stack. */
+struct cg_frame {
+    uint16_t op;                    /* OP_BLOCK, OP_LOOP, OP_IF, OP_ELSE */
+    bool unreachable;               /* the rest of this block is dead */
+    bool end_reached;               /* something branches to end_bb */
+    uint32_t height;                /* value stack height below params */
+    uint32_t nparams, nresults;
+    const wm_valtype *params, *results;
+    wm_valtype single;
+    LLVMBasicBlockRef label_bb;     /* loop: header; else: end */
+    LLVMBasicBlockRef end_bb;
+    LLVMBasicBlockRef else_bb;      /* if: the else branch */
+    LLVMValueRef *param_slots;      /* loop: branch values; if: params */
+    LLVMValueRef *result_slots;
+};
+
+struct cg_func {
+    struct cg_module *cm;
+    LLVMBuilderRef b;
+    LLVMValueRef fn;
+    uint32_t index;                 /* function index (imports counted) */
+    const struct wm_functype *type;
+    LLVMBasicBlockRef entry;
+    LLVMValueRef vmctx;
+    LLVMValueRef mem_base;          /* loaded once in the entry block */
+    LLVMValueRef memory;            /* struct awsm_memory * */
+
+    LLVMValueRef *locals;           /* allocas */
+    wm_valtype *local_types;
+    uint32_t nlocals;
+
+    LLVMValueRef *stack;
+    uint32_t sp, scap;
+    struct cg_frame *ctl;
+    uint32_t depth, ccap;
+    uint32_t dead_depth;            /* blocks opened inside dead code */
+
+    LLVMBasicBlockRef trap_bb[AWSM_TRAP_COUNT];
+    const struct ins *in;
+};
+
+/* ===== cg_module.c ====================================================== */
+LLVMTypeRef cg_type(struct cg_module *cm, wm_valtype t);
+LLVMTypeRef cg_result_type(struct cg_module *cm, const struct wm_functype *ft);
+int cg_fail(struct cg_module *cm, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ===== cg_func.c ======================================================== */
+int cg_function(struct cg_module *cm, uint32_t i);
+void cg_push(struct cg_func *f, LLVMValueRef v);
+LLVMValueRef cg_pop(struct cg_func *f);
+LLVMValueRef cg_const_i32(struct cg_func *f, uint32_t v);
+LLVMValueRef cg_const_i64(struct cg_func *f, uint64_t v);
+/* Load a field of the vmctx at a byte offset. */
+LLVMValueRef cg_vmctx_load(struct cg_func *f, unsigned offset, LLVMTypeRef t,
+                           const char *name);
+/* Branch to the function's trap block for `kind` when cond is true. */
+void cg_trap_if(struct cg_func *f, LLVMValueRef cond, enum awsm_trap kind);
+void cg_trap(struct cg_func *f, enum awsm_trap kind);
+LLVMValueRef cg_call_intrinsic(struct cg_func *f, const char *name,
+                               LLVMTypeRef *overload, unsigned noverload,
+                               LLVMValueRef *args, unsigned nargs);
+/* Call a runtime service: vmctx->rt->field(vmctx, args...). */
+LLVMValueRef cg_call_rt(struct cg_func *f, unsigned field_offset,
+                        LLVMTypeRef ret, LLVMValueRef *args, unsigned nargs);
+
+/* ===== cg_numeric.c ===================================================== */
+int cg_numeric(struct cg_func *f, const struct ins *in);
+
+/* ===== cg_memory.c ====================================================== */
+int cg_memory(struct cg_func *f, const struct ins *in);
+
+/* ===== cg_call.c: calls, globals, tables, references ==================== */
+int cg_call(struct cg_func *f, const struct ins *in);
+int cg_variable(struct cg_func *f, const struct ins *in);
+int cg_table(struct cg_func *f, const struct ins *in);
+/* Call a native function of type ft with a vmctx and the stack's args. */
+void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
+                  LLVMTypeRef fty, LLVMValueRef callee, LLVMValueRef vmctx);
+
+/* ===== cg_emit.c ======================================================== */
+int cg_target_init(struct cg_module *cm);
+int cg_optimize(struct cg_module *cm);
+int cg_emit_so(struct cg_module *cm, const char *out_path);
+
+#endif

@@ -1,0 +1,240 @@
+/*
+ * compiler/cg_call.c - calls (direct, imported, indirect), locals and
+ * globals, tables and references.
+ *
+ * Layouts come from runtime/abi.h: vmctx->funcs[i] is the funcref of
+ * function i (imports resolved by the runtime), vmctx->tables[t] the table,
+ * defined globals sit inline at vmctx->globals, imported ones behind
+ * vmctx->imported_globals.
+ */
+#include <stdlib.h>
+
+#include "compiler/cg.h"
+
+static LLVMValueRef gep_bytes(struct cg_func *f, LLVMValueRef base, uint64_t off)
+{
+    LLVMValueRef o = cg_const_i64(f, off);
+    return LLVMBuildGEP2(f->b, f->cm->i8, base, &o, 1, "");
+}
+
+static LLVMValueRef load_ptr_at(struct cg_func *f, LLVMValueRef base,
+                                LLVMValueRef index)
+{
+    LLVMValueRef p = LLVMBuildGEP2(f->b, f->cm->ptr, base, &index, 1, "");
+    return LLVMBuildLoad2(f->b, f->cm->ptr, p, "");
+}
+
+/* ===== Calls ============================================================ */
+
+void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
+                  LLVMTypeRef fty, LLVMValueRef callee, LLVMValueRef vmctx)
+{
+    uint32_t n = ft->nparams;
+    LLVMValueRef *args = malloc((n + 1) * sizeof *args);
+    if (!args)
+        abort();
+    args[0] = vmctx;
+    for (uint32_t i = 0; i < n; i++)
+        args[1 + i] = f->stack[f->sp - n + i];
+    f->sp -= n;
+    LLVMValueRef r = LLVMBuildCall2(f->b, fty, callee, args, n + 1, "");
+    free(args);
+    if (ft->nresults == 1)
+        cg_push(f, r);
+    else
+        for (uint32_t i = 0; i < ft->nresults; i++)
+            cg_push(f, LLVMBuildExtractValue(f->b, r, i, ""));
+}
+
+static LLVMValueRef funcref_of(struct cg_func *f, uint32_t func)
+{
+    LLVMValueRef funcs = cg_vmctx_load(f, AWSM_VMCTX_FUNCS, f->cm->ptr, "funcs");
+    unsigned inv = LLVMGetMDKindIDInContext(f->cm->ctx, "invariant.load", 14);
+    LLVMSetMetadata(funcs, inv, LLVMMDNodeInContext(f->cm->ctx, NULL, 0));
+    return load_ptr_at(f, funcs, cg_const_i64(f, func));
+}
+
+/* Call through a funcref: its code with its own vmctx. */
+static void call_funcref(struct cg_func *f, LLVMValueRef ref, uint32_t type)
+{
+    struct cg_module *cm = f->cm;
+    LLVMValueRef code = LLVMBuildLoad2(f->b, cm->ptr, ref, "code");
+    LLVMValueRef vmctx = LLVMBuildLoad2(f->b, cm->ptr,
+        gep_bytes(f, ref, offsetof(struct awsm_funcref, vmctx)), "callee_vmctx");
+    cg_emit_call(f, &cm->m->types[type], cm->fn_types[type], code, vmctx);
+}
+
+static void cg_call_direct(struct cg_func *f, uint32_t func)
+{
+    struct cg_module *cm = f->cm;
+    const struct wm_module *m = cm->m;
+    uint32_t type = wm_func_type_index(m, func);
+    if (func >= m->nfunc_imports)
+        cg_emit_call(f, &m->types[type], cm->fn_types[type],
+                     cm->funcs[func - m->nfunc_imports], f->vmctx);
+    else
+        call_funcref(f, funcref_of(f, func), type);
+}
+
+static LLVMValueRef table_of(struct cg_func *f, uint32_t t)
+{
+    LLVMValueRef tables = cg_vmctx_load(f, AWSM_VMCTX_TABLES, f->cm->ptr, "tables");
+    return load_ptr_at(f, tables, cg_const_i64(f, t));
+}
+
+static LLVMValueRef table_size(struct cg_func *f, LLVMValueRef table)
+{
+    return LLVMBuildLoad2(f->b, f->cm->i32,
+                          gep_bytes(f, table, offsetof(struct awsm_table, size)),
+                          "table_size");
+}
+
+/* The address of element idx, trapping with `kind` when idx >= size. */
+static LLVMValueRef table_slot(struct cg_func *f, LLVMValueRef table,
+                               LLVMValueRef idx, enum awsm_trap kind)
+{
+    cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGE, idx, table_size(f, table), ""),
+               kind);
+    LLVMValueRef elems = LLVMBuildLoad2(f->b, f->cm->ptr, table, "elems");
+    LLVMValueRef i64 = LLVMBuildZExt(f->b, idx, f->cm->i64, "");
+    return LLVMBuildGEP2(f->b, f->cm->ptr, elems, &i64, 1, "");
+}
+
+/* call_indirect: bounds, null and signature checks, then the call. */
+static void cg_call_indirect(struct cg_func *f, uint32_t type, uint32_t table)
+{
+    struct cg_module *cm = f->cm;
+    LLVMValueRef idx = cg_pop(f);
+    LLVMValueRef slot = table_slot(f, table_of(f, table), idx,
+                                   AWSM_TRAP_UNDEFINED_ELEMENT);
+    LLVMValueRef ref = LLVMBuildLoad2(f->b, cm->ptr, slot, "ref");
+    cg_trap_if(f, LLVMBuildIsNull(f->b, ref, ""), AWSM_TRAP_INDIRECT_NULL);
+    LLVMValueRef have = LLVMBuildLoad2(f->b, cm->i32,
+        gep_bytes(f, ref, offsetof(struct awsm_funcref, type_id)), "type_id");
+    LLVMValueRef ids = cg_vmctx_load(f, AWSM_VMCTX_TYPE_IDS, cm->ptr, "type_ids");
+    LLVMValueRef ti = cg_const_i64(f, type);
+    LLVMValueRef want = LLVMBuildLoad2(f->b, cm->i32,
+        LLVMBuildGEP2(f->b, cm->i32, ids, &ti, 1, ""), "want");
+    cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntNE, have, want, ""),
+               AWSM_TRAP_INDIRECT_TYPE);
+    call_funcref(f, ref, type);
+}
+
+int cg_call(struct cg_func *f, const struct ins *in)
+{
+    if (in->op == OP_CALL)
+        cg_call_direct(f, in->u.idx);
+    else
+        cg_call_indirect(f, in->u.two.a, in->u.two.b);
+    return 0;
+}
+
+/* ===== Locals and globals =============================================== */
+
+static LLVMValueRef global_cell(struct cg_func *f, uint32_t g)
+{
+    const struct wm_module *m = f->cm->m;
+    if (g >= m->nglobal_imports)
+        return gep_bytes(f, f->vmctx, AWSM_VMCTX_GLOBALS +
+                         (uint64_t)(g - m->nglobal_imports) * sizeof(awsm_value));
+    LLVMValueRef cells = cg_vmctx_load(f, AWSM_VMCTX_IMPORTED_GLOBALS,
+                                       f->cm->ptr, "imported_globals");
+    return load_ptr_at(f, cells, cg_const_i64(f, g));
+}
+
+int cg_variable(struct cg_func *f, const struct ins *in)
+{
+    uint32_t x = in->u.idx;
+    switch (in->op) {
+    case OP_LOCAL_GET:
+        cg_push(f, LLVMBuildLoad2(f->b, cg_type(f->cm, f->local_types[x]),
+                                  f->locals[x], ""));
+        break;
+    case OP_LOCAL_SET:
+        LLVMBuildStore(f->b, cg_pop(f), f->locals[x]);
+        break;
+    case OP_LOCAL_TEE:
+        LLVMBuildStore(f->b, f->stack[f->sp - 1], f->locals[x]);
+        break;
+    case OP_GLOBAL_GET: {
+        wm_valtype t = wm_global_type(f->cm->m, x)->type;
+        cg_push(f, LLVMBuildLoad2(f->b, cg_type(f->cm, t), global_cell(f, x), ""));
+        break;
+    }
+    default: /* OP_GLOBAL_SET */
+        LLVMBuildStore(f->b, cg_pop(f), global_cell(f, x));
+        break;
+    }
+    return 0;
+}
+
+/* ===== Tables and references ============================================ */
+
+static void table_rt(struct cg_func *f, unsigned field, LLVMTypeRef ret,
+                     LLVMValueRef *head, unsigned nhead, unsigned npop)
+{
+    LLVMValueRef args[6];
+    for (unsigned i = 0; i < nhead; i++)
+        args[i] = head[i];
+    for (unsigned i = npop; i-- > 0;)
+        args[nhead + i] = cg_pop(f);
+    LLVMValueRef r = cg_call_rt(f, field, ret, args, nhead + npop);
+    if (ret != f->cm->void_t)
+        cg_push(f, r);
+}
+
+int cg_table(struct cg_func *f, const struct ins *in)
+{
+    struct cg_module *cm = f->cm;
+    LLVMValueRef head[2];
+    switch (in->op) {
+    case OP_REF_NULL:
+        cg_push(f, LLVMConstPointerNull(cm->ptr));
+        return 0;
+    case OP_REF_IS_NULL:
+        cg_push(f, LLVMBuildZExt(f->b, LLVMBuildIsNull(f->b, cg_pop(f), ""),
+                                 cm->i32, ""));
+        return 0;
+    case OP_REF_FUNC:
+        cg_push(f, funcref_of(f, in->u.idx));
+        return 0;
+    case OP_TABLE_GET: {
+        LLVMValueRef slot = table_slot(f, table_of(f, in->u.idx), cg_pop(f),
+                                       AWSM_TRAP_TABLE_OOB);
+        cg_push(f, LLVMBuildLoad2(f->b, cm->ptr, slot, ""));
+        return 0;
+    }
+    case OP_TABLE_SET: {
+        LLVMValueRef v = cg_pop(f);
+        LLVMValueRef slot = table_slot(f, table_of(f, in->u.idx), cg_pop(f),
+                                       AWSM_TRAP_TABLE_OOB);
+        LLVMBuildStore(f->b, v, slot);
+        return 0;
+    }
+    case OP_TABLE_SIZE:
+        cg_push(f, table_size(f, table_of(f, in->u.idx)));
+        return 0;
+    case OP_TABLE_GROW:                 /* (init, delta) -> old size */
+        head[0] = cg_const_i32(f, in->u.idx);
+        table_rt(f, offsetof(struct awsm_rt_api, table_grow), cm->i32, head, 1, 2);
+        return 0;
+    case OP_TABLE_FILL:                 /* (dst, val, len) */
+        head[0] = cg_const_i32(f, in->u.idx);
+        table_rt(f, offsetof(struct awsm_rt_api, table_fill), cm->void_t, head, 1, 3);
+        return 0;
+    case OP_TABLE_COPY:                 /* (dst, src, len) */
+        head[0] = cg_const_i32(f, in->u.two.a);
+        head[1] = cg_const_i32(f, in->u.two.b);
+        table_rt(f, offsetof(struct awsm_rt_api, table_copy), cm->void_t, head, 2, 3);
+        return 0;
+    case OP_TABLE_INIT:                 /* (dst, src, len) */
+        head[0] = cg_const_i32(f, in->u.two.b);
+        head[1] = cg_const_i32(f, in->u.two.a);
+        table_rt(f, offsetof(struct awsm_rt_api, table_init), cm->void_t, head, 2, 3);
+        return 0;
+    default: /* OP_ELEM_DROP */
+        head[0] = cg_const_i32(f, in->u.idx);
+        table_rt(f, offsetof(struct awsm_rt_api, elem_drop), cm->void_t, head, 1, 0);
+        return 0;
+    }
+}

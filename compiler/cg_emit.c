@@ -1,0 +1,122 @@
+/*
+ * compiler/cg_emit.c - the back end: the host target machine, the new pass
+ * manager's standard pipelines, the object file and the link into a shared
+ * object by the system linker (`ld -shared`: the code needs no C runtime
+ * start files; memset/memmove resolve against the loading process's libc).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "compiler/cg.h"
+
+extern char **environ;
+
+static void init_llvm_once(void)
+{
+    LLVMInitializeNativeTarget();
+    LLVMInitializeNativeAsmPrinter();
+}
+
+int cg_target_init(struct cg_module *cm)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_llvm_once);
+
+    char *triple = LLVMGetDefaultTargetTriple();
+    char *error = NULL;
+    LLVMTargetRef target;
+    if (LLVMGetTargetFromTriple(triple, &target, &error)) {
+        cg_fail(cm, "no LLVM target for %s: %s", triple, error);
+        LLVMDisposeMessage(error);
+        LLVMDisposeMessage(triple);
+        return -1;
+    }
+    /* The host CPU: awsm compiles for the machine that runs the code (the
+     * cache key includes the compiler version; see docs/ARCHITECTURE.md). */
+    char *cpu = LLVMGetHostCPUName();
+    char *features = LLVMGetHostCPUFeatures();
+    LLVMCodeGenOptLevel level = cm->opt->opt_level == 0 ? LLVMCodeGenLevelNone
+                              : cm->opt->opt_level >= 3 ? LLVMCodeGenLevelAggressive
+                              : LLVMCodeGenLevelDefault;
+    cm->tm = LLVMCreateTargetMachine(target, triple, cpu, features, level,
+                                     LLVMRelocPIC, LLVMCodeModelDefault);
+    LLVMSetTarget(cm->mod, triple);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(cm->tm);
+    LLVMSetModuleDataLayout(cm->mod, td);
+    LLVMDisposeTargetData(td);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+    LLVMDisposeMessage(triple);
+    return 0;
+}
+
+int cg_optimize(struct cg_module *cm)
+{
+    static const char *const pipelines[] = {
+        "function(mem2reg)", "default<O1>", "default<O2>", "default<O3>",
+    };
+    unsigned level = cm->opt->opt_level > 3 ? 3 : cm->opt->opt_level;
+    LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+    LLVMErrorRef e = LLVMRunPasses(cm->mod, pipelines[level], cm->tm, po);
+    LLVMDisposePassBuilderOptions(po);
+    if (e) {
+        char *msg = LLVMGetErrorMessage(e);
+        cg_fail(cm, "LLVM optimisation failed: %s", msg);
+        LLVMDisposeErrorMessage(msg);
+        return -1;
+    }
+    if (cm->opt->emit_llvm) {
+        char *error = NULL;
+        if (LLVMPrintModuleToFile(cm->mod, cm->opt->emit_llvm, &error)) {
+            cg_fail(cm, "cannot write %s: %s", cm->opt->emit_llvm, error);
+            LLVMDisposeMessage(error);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int run_linker(struct cg_module *cm, const char *obj, const char *out)
+{
+    const char *ld = getenv("AWSM_LD");
+    char *argv[] = { (char *)(ld && *ld ? ld : "ld"), "-shared",
+                     "-o", (char *)out, (char *)obj, NULL };
+    pid_t pid;
+    int status, e = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+    if (e != 0)
+        return cg_fail(cm, "cannot run the linker '%s': %s", argv[0], strerror(e));
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return cg_fail(cm, "waiting for the linker: %s", strerror(errno));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return cg_fail(cm, "linking %s failed (%s -shared exited with %d)", out,
+                       argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return 0;
+}
+
+int cg_emit_so(struct cg_module *cm, const char *out_path)
+{
+    char obj[4096];
+    char *error = NULL;
+    if (cm->opt->emit_object)
+        snprintf(obj, sizeof obj, "%s", cm->opt->emit_object);
+    else
+        snprintf(obj, sizeof obj, "%s.%d.o", out_path, (int)getpid());
+    if (LLVMTargetMachineEmitToFile(cm->tm, cm->mod, obj, LLVMObjectFile, &error)) {
+        cg_fail(cm, "cannot emit %s: %s", obj, error);
+        LLVMDisposeMessage(error);
+        return -1;
+    }
+    int rc = run_linker(cm, obj, out_path);
+    if (!cm->opt->emit_object)
+        unlink(obj);
+    return rc;
+}

@@ -1,0 +1,575 @@
+/*
+ * compiler/cg_func.c - one function to LLVM IR: the prologue (locals, stack
+ * check), the value and control stacks, structured control flow, traps and
+ * the dispatch of every other instruction to its category's file.
+ *
+ * Block results and loop parameters travel through allocas ("slots"): a
+ * branch stores the values into its target's slots, the target loads them.
+ * mem2reg turns this into SSA, so branches need no phi bookkeeping.
+ * Dead code (after br, return, unreachable) is skipped, keeping only the
+ * nesting count so the matching else/end is found.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/cg.h"
+
+#define WM_MAX_CG_LOCALS 50000u   /* as the JS embedding's limit */
+
+/* ===== Stacks =========================================================== */
+
+static void *grow_array(void *p, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    uint32_t n = *cap ? *cap * 2 : 32;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(p, (size_t)n * elem);
+    if (!q)
+        abort();        /* compile-time memory: nothing sensible to do */
+    *cap = n;
+    return q;
+}
+
+void cg_push(struct cg_func *f, LLVMValueRef v)
+{
+    f->stack = grow_array(f->stack, &f->scap, f->sp + 1, sizeof *f->stack);
+    f->stack[f->sp++] = v;
+}
+
+LLVMValueRef cg_pop(struct cg_func *f)
+{
+    return f->stack[--f->sp];
+}
+
+LLVMValueRef cg_const_i32(struct cg_func *f, uint32_t v)
+{
+    return LLVMConstInt(f->cm->i32, v, false);
+}
+
+LLVMValueRef cg_const_i64(struct cg_func *f, uint64_t v)
+{
+    return LLVMConstInt(f->cm->i64, v, false);
+}
+
+/* An alloca in the entry block, where mem2reg finds it. */
+static LLVMValueRef new_slot(struct cg_func *f, LLVMTypeRef t)
+{
+    LLVMBuilderRef ab = LLVMCreateBuilderInContext(f->cm->ctx);
+    LLVMPositionBuilderAtEnd(ab, f->entry);
+    LLVMValueRef slot = LLVMBuildAlloca(ab, t, "");
+    LLVMDisposeBuilder(ab);
+    return slot;
+}
+
+static LLVMValueRef *new_slots(struct cg_func *f, const wm_valtype *types,
+                               uint32_t n)
+{
+    LLVMValueRef *slots = calloc(n ? n : 1, sizeof *slots);
+    if (!slots)
+        abort();
+    for (uint32_t i = 0; i < n; i++)
+        slots[i] = new_slot(f, cg_type(f->cm, types[i]));
+    return slots;
+}
+
+/* Store the top n stack values into slots (without popping). */
+static void store_top(struct cg_func *f, LLVMValueRef *slots, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        LLVMBuildStore(f->b, f->stack[f->sp - n + i], slots[i]);
+}
+
+static void load_push(struct cg_func *f, LLVMValueRef *slots,
+                      const wm_valtype *types, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        cg_push(f, LLVMBuildLoad2(f->b, cg_type(f->cm, types[i]), slots[i], ""));
+}
+
+/* ===== vmctx, intrinsics, runtime calls, traps ========================== */
+
+LLVMValueRef cg_vmctx_load(struct cg_func *f, unsigned offset, LLVMTypeRef t,
+                           const char *name)
+{
+    LLVMValueRef idx = cg_const_i64(f, offset);
+    LLVMValueRef p = LLVMBuildGEP2(f->b, f->cm->i8, f->vmctx, &idx, 1, "");
+    return LLVMBuildLoad2(f->b, t, p, name);
+}
+
+LLVMValueRef cg_call_intrinsic(struct cg_func *f, const char *name,
+                               LLVMTypeRef *overload, unsigned noverload,
+                               LLVMValueRef *args, unsigned nargs)
+{
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(f->cm->mod, id, overload,
+                                                  noverload);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(f->cm->ctx, id, overload, noverload);
+    return LLVMBuildCall2(f->b, fty, fn, args, nargs, "");
+}
+
+LLVMValueRef cg_call_rt(struct cg_func *f, unsigned field_offset,
+                        LLVMTypeRef ret, LLVMValueRef *args, unsigned nargs)
+{
+    struct cg_module *cm = f->cm;
+    LLVMTypeRef params[8];
+    LLVMValueRef all[8];
+    params[0] = cm->ptr;
+    all[0] = f->vmctx;
+    for (unsigned i = 0; i < nargs; i++) {
+        params[i + 1] = LLVMTypeOf(args[i]);
+        all[i + 1] = args[i];
+    }
+    LLVMTypeRef fty = LLVMFunctionType(ret, params, nargs + 1, false);
+    LLVMValueRef rt = cg_vmctx_load(f, AWSM_VMCTX_RT, cm->ptr, "rt");
+    LLVMValueRef off = cg_const_i64(f, field_offset);
+    LLVMValueRef slot = LLVMBuildGEP2(f->b, cm->i8, rt, &off, 1, "");
+    LLVMValueRef fn = LLVMBuildLoad2(f->b, cm->ptr, slot, "");
+    return LLVMBuildCall2(f->b, fty, fn, all, nargs + 1, "");
+}
+
+static LLVMBasicBlockRef trap_block(struct cg_func *f, enum awsm_trap kind)
+{
+    if (f->trap_bb[kind])
+        return f->trap_bb[kind];
+    LLVMBasicBlockRef saved = LLVMGetInsertBlock(f->b);
+    LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(f->cm->ctx, f->fn, "trap");
+    LLVMPositionBuilderAtEnd(f->b, bb);
+    LLVMValueRef kindv = cg_const_i32(f, kind);
+    LLVMValueRef call = cg_call_rt(f, offsetof(struct awsm_rt_api, trap),
+                                   f->cm->void_t, &kindv, 1);
+    LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
+        LLVMCreateEnumAttribute(f->cm->ctx,
+            LLVMGetEnumAttributeKindForName("noreturn", 8), 0));
+    LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex,
+        LLVMCreateEnumAttribute(f->cm->ctx,
+            LLVMGetEnumAttributeKindForName("cold", 4), 0));
+    LLVMBuildUnreachable(f->b);
+    LLVMPositionBuilderAtEnd(f->b, saved);
+    f->trap_bb[kind] = bb;
+    return bb;
+}
+
+void cg_trap_if(struct cg_func *f, LLVMValueRef cond, enum awsm_trap kind)
+{
+    LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(f->cm->ctx, f->fn, "ok");
+    LLVMValueRef args[2] = { cond, LLVMConstInt(LLVMInt1TypeInContext(f->cm->ctx), 0, false) };
+    LLVMTypeRef i1 = LLVMInt1TypeInContext(f->cm->ctx);
+    cond = cg_call_intrinsic(f, "llvm.expect", &i1, 1, args, 2);
+    LLVMBuildCondBr(f->b, cond, trap_block(f, kind), cont);
+    LLVMPositionBuilderAtEnd(f->b, cont);
+}
+
+void cg_trap(struct cg_func *f, enum awsm_trap kind)
+{
+    LLVMBuildBr(f->b, trap_block(f, kind));
+}
+
+/* ===== Control ========================================================== */
+
+static struct cg_frame *top(struct cg_func *f)
+{
+    return &f->ctl[f->depth - 1];
+}
+
+static void mark_dead(struct cg_func *f)
+{
+    struct cg_frame *fr = top(f);
+    fr->unreachable = true;
+    f->sp = fr->height;
+}
+
+static void block_signature(struct cg_func *f, const struct ins *in,
+                            struct cg_frame *fr)
+{
+    const struct wm_module *m = f->cm->m;
+    fr->nparams = fr->nresults = 0;
+    fr->params = fr->results = NULL;
+    if (in->u.block.kind == BT_VAL) {
+        fr->single = in->u.block.val;
+        fr->nresults = 1;
+        fr->results = &fr->single;
+    } else if (in->u.block.kind == BT_TYPE) {
+        const struct wm_functype *ft = &m->types[in->u.block.type];
+        fr->nparams = ft->nparams;
+        fr->params = ft->params;
+        fr->nresults = ft->nresults;
+        fr->results = ft->results;
+    }
+}
+
+static struct cg_frame *push_frame(struct cg_func *f, uint16_t op)
+{
+    struct cg_frame *old = f->ctl;
+    f->ctl = grow_array(f->ctl, &f->ccap, f->depth + 1, sizeof *f->ctl);
+    if (f->ctl != old)              /* rebase pointers to frames' own `single` */
+        for (uint32_t i = 0; i < f->depth; i++)
+            if (f->ctl[i].single)
+                f->ctl[i].results = &f->ctl[i].single;
+    struct cg_frame *fr = &f->ctl[f->depth++];
+    memset(fr, 0, sizeof *fr);
+    fr->op = op;
+    return fr;
+}
+
+static void free_frame(struct cg_frame *fr)
+{
+    free(fr->param_slots);
+    free(fr->result_slots);
+}
+
+static LLVMBasicBlockRef new_bb(struct cg_func *f, const char *name)
+{
+    return LLVMAppendBasicBlockInContext(f->cm->ctx, f->fn, name);
+}
+
+static void cg_block(struct cg_func *f, const struct ins *in)
+{
+    struct cg_frame *fr = push_frame(f, in->op);
+    block_signature(f, in, fr);
+    fr->height = f->sp - fr->nparams;
+    fr->result_slots = new_slots(f, fr->results, fr->nresults);
+    fr->end_bb = new_bb(f, in->op == OP_LOOP ? "loop_end" : "block_end");
+    fr->label_bb = fr->end_bb;
+    if (in->op == OP_LOOP) {
+        fr->param_slots = new_slots(f, fr->params, fr->nparams);
+        store_top(f, fr->param_slots, fr->nparams);
+        fr->label_bb = new_bb(f, "loop");
+        LLVMBuildBr(f->b, fr->label_bb);
+        LLVMPositionBuilderAtEnd(f->b, fr->label_bb);
+        f->sp = fr->height;
+        load_push(f, fr->param_slots, fr->params, fr->nparams);
+    }
+}
+
+static void cg_if(struct cg_func *f, const struct ins *in)
+{
+    LLVMValueRef cond = cg_pop(f);
+    struct cg_frame *fr = push_frame(f, OP_IF);
+    block_signature(f, in, fr);
+    fr->height = f->sp - fr->nparams;
+    fr->result_slots = new_slots(f, fr->results, fr->nresults);
+    fr->param_slots = new_slots(f, fr->params, fr->nparams);
+    store_top(f, fr->param_slots, fr->nparams);
+    fr->end_bb = new_bb(f, "if_end");
+    fr->label_bb = fr->end_bb;
+    fr->else_bb = new_bb(f, "else");
+    LLVMBasicBlockRef then_bb = new_bb(f, "then");
+    LLVMValueRef c = LLVMBuildICmp(f->b, LLVMIntNE, cond, cg_const_i32(f, 0), "");
+    LLVMBuildCondBr(f->b, c, then_bb, fr->else_bb);
+    LLVMPositionBuilderAtEnd(f->b, then_bb);
+}
+
+/* Fall through to the end of the innermost block, if reachable. */
+static void fall_to_end(struct cg_func *f, struct cg_frame *fr)
+{
+    if (fr->unreachable)
+        return;
+    store_top(f, fr->result_slots, fr->nresults);
+    LLVMBuildBr(f->b, fr->end_bb);
+    fr->end_reached = true;
+}
+
+static void cg_else(struct cg_func *f)
+{
+    struct cg_frame *fr = top(f);
+    fall_to_end(f, fr);
+    LLVMPositionBuilderAtEnd(f->b, fr->else_bb);
+    f->sp = fr->height;
+    load_push(f, fr->param_slots, fr->params, fr->nparams);
+    fr->op = OP_ELSE;
+    fr->unreachable = false;
+}
+
+static void cg_end(struct cg_func *f)
+{
+    struct cg_frame *fr = top(f);
+    fall_to_end(f, fr);
+    if (fr->op == OP_IF) {
+        /* No else: the parameters pass through as the results. */
+        LLVMPositionBuilderAtEnd(f->b, fr->else_bb);
+        for (uint32_t i = 0; i < fr->nparams; i++)
+            LLVMBuildStore(f->b, LLVMBuildLoad2(f->b,
+                cg_type(f->cm, fr->params[i]), fr->param_slots[i], ""),
+                fr->result_slots[i]);
+        LLVMBuildBr(f->b, fr->end_bb);
+        fr->end_reached = true;
+    }
+    struct cg_frame done = *fr;
+    f->depth--;
+    f->sp = done.height;
+    LLVMPositionBuilderAtEnd(f->b, done.end_bb);
+    if (done.end_reached) {
+        load_push(f, done.result_slots, done.results, done.nresults);
+    } else {
+        LLVMBuildUnreachable(f->b);
+        if (f->depth > 0)
+            mark_dead(f);
+    }
+    free_frame(&done);
+}
+
+/* Branch to label l: store the values its target expects, then jump. */
+static LLVMBasicBlockRef branch_target(struct cg_func *f, uint32_t l)
+{
+    struct cg_frame *fr = &f->ctl[f->depth - 1 - l];
+    if (fr->op == OP_LOOP) {
+        store_top(f, fr->param_slots, fr->nparams);
+        return fr->label_bb;
+    }
+    store_top(f, fr->result_slots, fr->nresults);
+    fr->end_reached = true;
+    return fr->end_bb;
+}
+
+static void cg_br(struct cg_func *f, uint32_t l)
+{
+    LLVMBuildBr(f->b, branch_target(f, l));
+    mark_dead(f);
+}
+
+static void cg_br_if(struct cg_func *f, uint32_t l)
+{
+    LLVMValueRef cond = cg_pop(f);
+    LLVMValueRef c = LLVMBuildICmp(f->b, LLVMIntNE, cond, cg_const_i32(f, 0), "");
+    LLVMBasicBlockRef cont = new_bb(f, "br_if_cont");
+    LLVMBuildCondBr(f->b, c, branch_target(f, l), cont);
+    LLVMPositionBuilderAtEnd(f->b, cont);
+}
+
+static void cg_br_table(struct cg_func *f, const struct ins *in)
+{
+    LLVMValueRef idx = cg_pop(f);
+    uint32_t n = in->u.br_table.count;
+    LLVMBasicBlockRef deflt = branch_target(f, in->u.br_table.deflt);
+    LLVMValueRef sw = LLVMBuildSwitch(f->b, idx, deflt, n);
+    /* Storing twice into one target's slots is harmless: same values. */
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t l = in->u.br_table.labels[i];
+        LLVMBasicBlockRef bb;
+        /* Stores must precede the switch: build them before it. */
+        LLVMPositionBuilderBefore(f->b, sw);
+        bb = branch_target(f, l);
+        LLVMAddCase(sw, cg_const_i32(f, i), bb);
+    }
+    LLVMPositionBuilderAtEnd(f->b, LLVMGetInstructionParent(sw));
+    mark_dead(f);
+}
+
+static void emit_return(struct cg_func *f)
+{
+    const struct wm_functype *ft = f->type;
+    if (ft->nresults == 0) {
+        LLVMBuildRetVoid(f->b);
+    } else if (ft->nresults == 1) {
+        LLVMBuildRet(f->b, f->stack[f->sp - 1]);
+    } else {
+        LLVMTypeRef st = cg_result_type(f->cm, ft);
+        LLVMValueRef agg = LLVMGetUndef(st);
+        for (uint32_t i = 0; i < ft->nresults; i++)
+            agg = LLVMBuildInsertValue(f->b, agg,
+                                       f->stack[f->sp - ft->nresults + i], i, "");
+        LLVMBuildRet(f->b, agg);
+    }
+}
+
+static void cg_select(struct cg_func *f)
+{
+    LLVMValueRef c = cg_pop(f);
+    LLVMValueRef b = cg_pop(f);
+    LLVMValueRef a = cg_pop(f);
+    LLVMValueRef t = LLVMBuildICmp(f->b, LLVMIntNE, c, cg_const_i32(f, 0), "");
+    cg_push(f, LLVMBuildSelect(f->b, t, a, b, ""));
+}
+
+/* ===== Dispatch ========================================================= */
+
+static bool is_memory_op(const struct ins *in)
+{
+    switch ((enum op_imm)op_table[in->op].imm) {
+    case IMM_MEMARG: case IMM_MEMARG_LANE: case IMM_MEMIDX:
+    case IMM_MEMORY_INIT: case IMM_DATA: case IMM_MEMORY_COPY:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Skip dead code, tracking nesting; true when `in` must still be handled. */
+static bool live(struct cg_func *f, const struct ins *in)
+{
+    if (!top(f)->unreachable)
+        return true;
+    switch (in->op) {
+    case OP_BLOCK: case OP_LOOP: case OP_IF:
+        f->dead_depth++;
+        return false;
+    case OP_ELSE:
+        return f->dead_depth == 0;
+    case OP_END:
+        if (f->dead_depth == 0)
+            return true;
+        f->dead_depth--;
+        return false;
+    default:
+        return false;
+    }
+}
+
+static int cg_ins(struct cg_func *f, const struct ins *in)
+{
+    f->in = in;
+    switch (in->op) {
+    case OP_UNREACHABLE: cg_trap(f, AWSM_TRAP_UNREACHABLE); mark_dead(f); return 0;
+    case OP_NOP: return 0;
+    case OP_BLOCK: case OP_LOOP: cg_block(f, in); return 0;
+    case OP_IF: cg_if(f, in); return 0;
+    case OP_ELSE: cg_else(f); return 0;
+    case OP_END: cg_end(f); return 0;
+    case OP_BR: cg_br(f, in->u.idx); return 0;
+    case OP_BR_IF: cg_br_if(f, in->u.idx); return 0;
+    case OP_BR_TABLE: cg_br_table(f, in); return 0;
+    case OP_RETURN: emit_return(f); mark_dead(f); return 0;
+    case OP_DROP: cg_pop(f); return 0;
+    case OP_SELECT: case OP_SELECT_T: cg_select(f); return 0;
+    case OP_CALL: case OP_CALL_INDIRECT: return cg_call(f, in);
+    case OP_LOCAL_GET: case OP_LOCAL_SET: case OP_LOCAL_TEE:
+    case OP_GLOBAL_GET: case OP_GLOBAL_SET:
+        return cg_variable(f, in);
+    case OP_TABLE_GET: case OP_TABLE_SET: case OP_TABLE_SIZE:
+    case OP_TABLE_GROW: case OP_TABLE_FILL: case OP_TABLE_COPY:
+    case OP_TABLE_INIT: case OP_ELEM_DROP:
+    case OP_REF_NULL: case OP_REF_IS_NULL: case OP_REF_FUNC:
+        return cg_table(f, in);
+    default:
+        return is_memory_op(in) ? cg_memory(f, in) : cg_numeric(f, in);
+    }
+}
+
+/* ===== Prologue and driver ============================================== */
+
+static int setup_locals(struct cg_func *f, const struct wm_func *wf)
+{
+    const struct wm_functype *ft = f->type;
+    uint64_t n = (uint64_t)ft->nparams + wf->nlocals;
+    if (n > WM_MAX_CG_LOCALS)
+        return cg_fail(f->cm, "func %u: too many locals: %llu (limit is %u)",
+                       f->index, (unsigned long long)n, WM_MAX_CG_LOCALS);
+    f->nlocals = (uint32_t)n;
+    f->locals = calloc(n ? n : 1, sizeof *f->locals);
+    f->local_types = calloc(n ? n : 1, sizeof *f->local_types);
+    if (!f->locals || !f->local_types)
+        abort();
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < ft->nparams; i++, k++) {
+        f->local_types[k] = ft->params[i];
+        f->locals[k] = LLVMBuildAlloca(f->b, cg_type(f->cm, ft->params[i]), "");
+        LLVMBuildStore(f->b, LLVMGetParam(f->fn, i + 1), f->locals[k]);
+    }
+    for (uint32_t g = 0; g < wf->nlocal_groups; g++) {
+        for (uint32_t j = 0; j < wf->local_groups[g].count; j++, k++) {
+            LLVMTypeRef t = cg_type(f->cm, wf->local_groups[g].type);
+            f->local_types[k] = wf->local_groups[g].type;
+            f->locals[k] = LLVMBuildAlloca(f->b, t, "");
+            LLVMBuildStore(f->b, LLVMConstNull(t), f->locals[k]);
+        }
+    }
+    return 0;
+}
+
+/* Trap with "call stack exhausted" before the native stack runs out. */
+static void stack_check(struct cg_func *f)
+{
+    struct cg_module *cm = f->cm;
+    LLVMValueRef sp = cg_call_intrinsic(f, "llvm.stacksave", &cm->ptr, 1, NULL, 0);
+    LLVMValueRef spi = LLVMBuildPtrToInt(f->b, sp, cm->i64, "");
+    LLVMValueRef limit = cg_vmctx_load(f, AWSM_VMCTX_STACK_LIMIT, cm->i64, "limit");
+    cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntULT, spi, limit, ""),
+               AWSM_TRAP_STACK_EXHAUSTED);
+}
+
+static void prologue_memory(struct cg_func *f)
+{
+    struct cg_module *cm = f->cm;
+    if (wm_memory_count(cm->m) == 0)
+        return;
+    f->mem_base = cg_vmctx_load(f, AWSM_VMCTX_MEM_BASE, cm->ptr, "mem_base");
+    f->memory = cg_vmctx_load(f, AWSM_VMCTX_MEMORY, cm->ptr, "memory");
+    unsigned inv = LLVMGetMDKindIDInContext(cm->ctx, "invariant.load", 14);
+    LLVMValueRef empty = LLVMMDNodeInContext(cm->ctx, NULL, 0);
+    LLVMSetMetadata(f->mem_base, inv, empty);
+    LLVMSetMetadata(f->memory, inv, empty);
+}
+
+static int translate_body(struct cg_func *f, const struct wm_func *wf)
+{
+    const struct wm_module *m = f->cm->m;
+    struct rd r = { m->bytes, wf->code_offset, wf->code_offset + wf->code_len,
+                    f->index, NULL };
+    struct wm_error err;
+    struct ins_reader ir;
+    struct ins in;
+    int rc = 0;
+    r.err = &err;
+    ins_reader_init(&ir, &r);
+    while (f->depth > 0) {
+        if (ins_read(&ir, &in)) {
+            rc = cg_fail(f->cm, "%s", err.msg);
+            break;
+        }
+        if (live(f, &in) && cg_ins(f, &in)) {
+            rc = -1;
+            break;
+        }
+    }
+    ins_reader_deinit(&ir);
+    return rc;
+}
+
+int cg_function(struct cg_module *cm, uint32_t i)
+{
+    const struct wm_module *m = cm->m;
+    const struct wm_func *wf = &m->funcs[i];
+    struct cg_func f = { .cm = cm, .fn = cm->funcs[i],
+                         .index = m->nfunc_imports + i,
+                         .type = &m->types[wf->type] };
+    int rc = -1;
+
+    f.b = LLVMCreateBuilderInContext(cm->ctx);
+    f.entry = LLVMAppendBasicBlockInContext(cm->ctx, f.fn, "entry");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cm->ctx, f.fn, "body");
+    LLVMPositionBuilderAtEnd(f.b, body);
+    f.vmctx = LLVMGetParam(f.fn, 0);
+    stack_check(&f);
+    prologue_memory(&f);
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(f.b);
+    LLVMPositionBuilderAtEnd(f.b, f.entry);
+    if (setup_locals(&f, wf))
+        goto out;
+    LLVMPositionBuilderAtEnd(f.b, cur);
+
+    /* The body is a block whose end returns. */
+    struct cg_frame *fr = push_frame(&f, OP_BLOCK);
+    fr->nresults = f.type->nresults;
+    fr->results = f.type->results;
+    fr->result_slots = new_slots(&f, fr->results, fr->nresults);
+    fr->end_bb = fr->label_bb = new_bb(&f, "return");
+    if (translate_body(&f, wf))
+        goto out;
+    if (LLVMGetBasicBlockTerminator(LLVMGetInsertBlock(f.b)) == NULL)
+        emit_return(&f);
+    /* The entry block holds the allocas; it falls into the body. */
+    LLVMPositionBuilderAtEnd(f.b, f.entry);
+    LLVMBuildBr(f.b, body);
+    rc = 0;
+out:
+    while (f.depth > 0)
+        free_frame(&f.ctl[--f.depth]);
+    free(f.ctl);
+    free(f.stack);
+    free(f.locals);
+    free(f.local_types);
+    LLVMDisposeBuilder(f.b);
+    return rc;
+}

@@ -1,0 +1,172 @@
+/*
+ * compiler/cg_memory.c - linear memory: loads, stores, memory.size/grow and
+ * the bulk operations.
+ *
+ * Addresses are 64-bit: zext(index) + offset can't wrap, and stays below
+ * 8 GiB. In guard mode (the default) that is all: the reservation is 8 GiB,
+ * so an access past the committed pages faults and the runtime's signal
+ * handler turns the fault into "out of bounds memory access". In checked
+ * mode each access first compares its end with the memory's current size.
+ * Bulk operations always check first: they must trap before writing.
+ */
+#include "compiler/cg.h"
+
+static LLVMValueRef memory_size_bytes(struct cg_func *f)
+{
+    LLVMValueRef off = cg_const_i64(f, offsetof(struct awsm_memory, size));
+    LLVMValueRef p = LLVMBuildGEP2(f->b, f->cm->i8, f->memory, &off, 1, "");
+    return LLVMBuildLoad2(f->b, f->cm->i64, p, "mem_size");
+}
+
+/* Trap unless [ea, ea + len) lies inside the memory (all i64). */
+static void check_range(struct cg_func *f, LLVMValueRef ea, LLVMValueRef len)
+{
+    LLVMValueRef end = LLVMBuildAdd(f->b, ea, len, "");
+    cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGT, end, memory_size_bytes(f), ""),
+               AWSM_TRAP_MEMORY_OOB);
+}
+
+static LLVMValueRef address(struct cg_func *f, LLVMValueRef index,
+                            uint32_t offset, unsigned size)
+{
+    LLVMValueRef ea = LLVMBuildZExt(f->b, index, f->cm->i64, "");
+    if (offset)
+        ea = LLVMBuildAdd(f->b, ea, cg_const_i64(f, offset), "ea");
+    if (f->cm->opt->bounds == AWSM_BOUNDS_CHECKED)
+        check_range(f, ea, cg_const_i64(f, size));
+    return LLVMBuildGEP2(f->b, f->cm->i8, f->mem_base, &ea, 1, "");
+}
+
+/* Access width in bytes and the in-memory type of each load and store. */
+static unsigned access_bits(uint16_t op)
+{
+    switch (op) {
+    case OP_I32_LOAD8_S: case OP_I32_LOAD8_U: case OP_I64_LOAD8_S:
+    case OP_I64_LOAD8_U: case OP_I32_STORE8: case OP_I64_STORE8:
+        return 8;
+    case OP_I32_LOAD16_S: case OP_I32_LOAD16_U: case OP_I64_LOAD16_S:
+    case OP_I64_LOAD16_U: case OP_I32_STORE16: case OP_I64_STORE16:
+        return 16;
+    case OP_I64_LOAD32_S: case OP_I64_LOAD32_U: case OP_I64_STORE32:
+    case OP_I32_LOAD: case OP_F32_LOAD: case OP_I32_STORE: case OP_F32_STORE:
+        return 32;
+    default:
+        return 64;
+    }
+}
+
+static bool is_signed_load(uint16_t op)
+{
+    return op == OP_I32_LOAD8_S || op == OP_I32_LOAD16_S || op == OP_I64_LOAD8_S ||
+           op == OP_I64_LOAD16_S || op == OP_I64_LOAD32_S;
+}
+
+static LLVMTypeRef value_type(struct cg_func *f, char c)
+{
+    switch (c) {
+    case 'i': return f->cm->i32;
+    case 'l': return f->cm->i64;
+    case 'f': return f->cm->f32;
+    default: return f->cm->f64;
+    }
+}
+
+static int cg_load(struct cg_func *f, const struct ins *in)
+{
+    const char *sig = op_table[in->op].sig;        /* "i:T" */
+    LLVMTypeRef t = value_type(f, sig[2]);
+    unsigned bits = access_bits(in->op);
+    bool narrow = LLVMGetTypeKind(t) == LLVMIntegerTypeKind &&
+                  bits < LLVMGetIntTypeWidth(t);
+    LLVMTypeRef mt = narrow ? LLVMIntTypeInContext(f->cm->ctx, bits) : t;
+    LLVMValueRef p = address(f, cg_pop(f), in->u.mem.offset, bits / 8);
+    LLVMValueRef v = LLVMBuildLoad2(f->b, mt, p, "");
+    LLVMSetAlignment(v, 1);
+    if (narrow)
+        v = is_signed_load(in->op) ? LLVMBuildSExt(f->b, v, t, "")
+                                   : LLVMBuildZExt(f->b, v, t, "");
+    cg_push(f, v);
+    return 0;
+}
+
+static int cg_store(struct cg_func *f, const struct ins *in)
+{
+    unsigned bits = access_bits(in->op);
+    LLVMValueRef v = cg_pop(f);
+    LLVMTypeRef t = LLVMTypeOf(v);
+    if (LLVMGetTypeKind(t) == LLVMIntegerTypeKind && bits < LLVMGetIntTypeWidth(t))
+        v = LLVMBuildTrunc(f->b, v, LLVMIntTypeInContext(f->cm->ctx, bits), "");
+    LLVMValueRef p = address(f, cg_pop(f), in->u.mem.offset, bits / 8);
+    LLVMSetAlignment(LLVMBuildStore(f->b, v, p), 1);
+    return 0;
+}
+
+/* memory.fill / memory.copy: check every range, then call the intrinsic
+ * (the host's memset/memmove). */
+static void cg_fill(struct cg_func *f)
+{
+    struct cg_module *cm = f->cm;
+    LLVMValueRef n = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
+    LLVMValueRef val = LLVMBuildTrunc(f->b, cg_pop(f), cm->i8, "");
+    LLVMValueRef d = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
+    check_range(f, d, n);
+    LLVMValueRef p = LLVMBuildGEP2(f->b, cm->i8, f->mem_base, &d, 1, "");
+    LLVMSetAlignment(LLVMBuildMemSet(f->b, p, val, n, 1), 1);
+}
+
+static void cg_copy(struct cg_func *f)
+{
+    struct cg_module *cm = f->cm;
+    LLVMValueRef n = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
+    LLVMValueRef s = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
+    LLVMValueRef d = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
+    check_range(f, s, n);
+    check_range(f, d, n);
+    LLVMValueRef ps = LLVMBuildGEP2(f->b, cm->i8, f->mem_base, &s, 1, "");
+    LLVMValueRef pd = LLVMBuildGEP2(f->b, cm->i8, f->mem_base, &d, 1, "");
+    LLVMBuildMemMove(f->b, pd, 1, ps, 1, n);
+}
+
+int cg_memory(struct cg_func *f, const struct ins *in)
+{
+    struct cg_module *cm = f->cm;
+    const char *sig = op_table[in->op].sig;
+    LLVMValueRef args[4];
+
+    if (op_table[in->op].prefix == 0xfd)
+        return cg_fail(cm, "func %u: SIMD instruction %s is not supported yet",
+                       f->index, op_table[in->op].name);
+    switch (in->op) {
+    case OP_MEMORY_SIZE: {
+        LLVMValueRef pages = LLVMBuildLShr(f->b, memory_size_bytes(f),
+                                           cg_const_i64(f, 16), "");
+        cg_push(f, LLVMBuildTrunc(f->b, pages, cm->i32, ""));
+        return 0;
+    }
+    case OP_MEMORY_GROW:
+        args[0] = cg_pop(f);
+        cg_push(f, cg_call_rt(f, offsetof(struct awsm_rt_api, memory_grow),
+                              cm->i32, args, 1));
+        return 0;
+    case OP_MEMORY_FILL:
+        cg_fill(f);
+        return 0;
+    case OP_MEMORY_COPY:
+        cg_copy(f);
+        return 0;
+    case OP_MEMORY_INIT:
+        args[3] = cg_pop(f);
+        args[2] = cg_pop(f);
+        args[1] = cg_pop(f);
+        args[0] = cg_const_i32(f, in->u.idx);
+        cg_call_rt(f, offsetof(struct awsm_rt_api, memory_init), cm->void_t, args, 4);
+        return 0;
+    case OP_DATA_DROP:
+        args[0] = cg_const_i32(f, in->u.idx);
+        cg_call_rt(f, offsetof(struct awsm_rt_api, data_drop), cm->void_t, args, 1);
+        return 0;
+    default:
+        break;
+    }
+    return sig[1] == ':' ? cg_load(f, in) : cg_store(f, in);
+}

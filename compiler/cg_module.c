@@ -1,0 +1,244 @@
+/*
+ * compiler/cg_module.c - the pipeline in one screen (cg_compile) and the
+ * module-level IR: value types, function declarations, per-type
+ * trampolines, and the `awsm_module_v1` descriptor the runtime reads.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <openssl/evp.h>
+
+#include "compiler/cg.h"
+
+int cg_fail(struct cg_module *cm, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cm->err->msg, sizeof cm->err->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+LLVMTypeRef cg_type(struct cg_module *cm, wm_valtype t)
+{
+    switch (t) {
+    case WM_I32: return cm->i32;
+    case WM_I64: return cm->i64;
+    case WM_F32: return cm->f32;
+    case WM_F64: return cm->f64;
+    case WM_V128: return cm->v128;
+    default: return cm->ptr;            /* funcref, externref */
+    }
+}
+
+LLVMTypeRef cg_result_type(struct cg_module *cm, const struct wm_functype *ft)
+{
+    if (ft->nresults == 0)
+        return cm->void_t;
+    if (ft->nresults == 1)
+        return cg_type(cm, ft->results[0]);
+    LLVMTypeRef *ts = malloc(ft->nresults * sizeof *ts);
+    if (!ts)
+        abort();
+    for (uint32_t i = 0; i < ft->nresults; i++)
+        ts[i] = cg_type(cm, ft->results[i]);
+    LLVMTypeRef st = LLVMStructTypeInContext(cm->ctx, ts, ft->nresults, false);
+    free(ts);
+    return st;
+}
+
+/* The native type of a wasm function type: (vmctx, params...) -> results. */
+static LLVMTypeRef native_type(struct cg_module *cm, const struct wm_functype *ft)
+{
+    LLVMTypeRef *ps = malloc((ft->nparams + 1) * sizeof *ps);
+    if (!ps)
+        abort();
+    ps[0] = cm->ptr;
+    for (uint32_t i = 0; i < ft->nparams; i++)
+        ps[i + 1] = cg_type(cm, ft->params[i]);
+    LLVMTypeRef t = LLVMFunctionType(cg_result_type(cm, ft), ps, ft->nparams + 1, false);
+    free(ps);
+    return t;
+}
+
+static void init_types(struct cg_module *cm)
+{
+    LLVMContextRef c = cm->ctx;
+    cm->i8 = LLVMInt8TypeInContext(c);
+    cm->i32 = LLVMInt32TypeInContext(c);
+    cm->i64 = LLVMInt64TypeInContext(c);
+    cm->f32 = LLVMFloatTypeInContext(c);
+    cm->f64 = LLVMDoubleTypeInContext(c);
+    cm->v128 = LLVMVectorType(cm->i64, 2);
+    cm->ptr = LLVMPointerTypeInContext(c, 0);
+    cm->void_t = LLVMVoidTypeInContext(c);
+}
+
+static void declare_functions(struct cg_module *cm)
+{
+    const struct wm_module *m = cm->m;
+    cm->fn_types = calloc(m->ntypes ? m->ntypes : 1, sizeof *cm->fn_types);
+    cm->funcs = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *cm->funcs);
+    if (!cm->fn_types || !cm->funcs)
+        abort();
+    for (uint32_t t = 0; t < m->ntypes; t++)
+        cm->fn_types[t] = native_type(cm, &m->types[t]);
+    for (uint32_t i = 0; i < m->nfuncs; i++) {
+        uint32_t index = m->nfunc_imports + i;
+        const char *name = wm_func_name(m, index);
+        char sym[96];
+        snprintf(sym, sizeof sym, "wasm_f%u%s%.60s", index, name ? "_" : "",
+                 name ? name : "");
+        LLVMValueRef fn = LLVMAddFunction(cm->mod, sym, cm->fn_types[m->funcs[i].type]);
+        LLVMSetLinkage(fn, LLVMInternalLinkage);
+        cm->funcs[i] = fn;
+    }
+}
+
+/* void tramp(ptr fn, ptr vmctx, ptr args): args are 16-byte awsm_values,
+ * params in, results out. */
+static LLVMValueRef trampoline(struct cg_module *cm, uint32_t t)
+{
+    const struct wm_functype *ft = &cm->m->types[t];
+    LLVMTypeRef ps[3] = { cm->ptr, cm->ptr, cm->ptr };
+    LLVMTypeRef tty = LLVMFunctionType(cm->void_t, ps, 3, false);
+    char name[32];
+    snprintf(name, sizeof name, "awsm_tramp%u", t);
+    LLVMValueRef fn = LLVMAddFunction(cm->mod, name, tty);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(cm->ctx);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cm->ctx, fn, "entry"));
+    LLVMValueRef argv = LLVMGetParam(fn, 2);
+    LLVMValueRef *args = malloc((ft->nparams + 1) * sizeof *args);
+    if (!args)
+        abort();
+    args[0] = LLVMGetParam(fn, 1);
+    for (uint32_t i = 0; i < ft->nparams; i++) {
+        LLVMValueRef off = LLVMConstInt(cm->i64, (uint64_t)i * 16, false);
+        LLVMValueRef p = LLVMBuildGEP2(b, cm->i8, argv, &off, 1, "");
+        args[i + 1] = LLVMBuildLoad2(b, cg_type(cm, ft->params[i]), p, "");
+    }
+    LLVMValueRef r = LLVMBuildCall2(b, cm->fn_types[t], LLVMGetParam(fn, 0),
+                                    args, ft->nparams + 1, "");
+    for (uint32_t i = 0; i < ft->nresults; i++) {
+        LLVMValueRef v = ft->nresults == 1 ? r : LLVMBuildExtractValue(b, r, i, "");
+        LLVMValueRef off = LLVMConstInt(cm->i64, (uint64_t)i * 16, false);
+        LLVMBuildStore(b, v, LLVMBuildGEP2(b, cm->i8, argv, &off, 1, ""));
+    }
+    LLVMBuildRetVoid(b);
+    LLVMDisposeBuilder(b);
+    free(args);
+    return fn;
+}
+
+static LLVMValueRef const_global(struct cg_module *cm, const char *name,
+                                 LLVMValueRef init)
+{
+    LLVMValueRef g = LLVMAddGlobal(cm->mod, LLVMTypeOf(init), name);
+    LLVMSetInitializer(g, init);
+    LLVMSetGlobalConstant(g, true);
+    LLVMSetLinkage(g, LLVMPrivateLinkage);
+    return g;
+}
+
+static LLVMValueRef ptr_array(struct cg_module *cm, const char *name,
+                              LLVMValueRef *elems, uint32_t n)
+{
+    LLVMValueRef arr = LLVMConstArray2(cm->ptr, elems, n);
+    return const_global(cm, name, arr);
+}
+
+static int sha256(const uint8_t *p, size_t n, uint8_t out[32])
+{
+    unsigned len = 0;
+    return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32 ? 0 : -1;
+}
+
+/* The descriptor; its layout is struct awsm_module_desc (runtime/abi.h). */
+static int emit_descriptor(struct cg_module *cm)
+{
+    const struct wm_module *m = cm->m;
+    uint8_t hash[32];
+    if (sha256(m->bytes, m->size, hash))
+        return cg_fail(cm, "cannot hash the module (libcrypto failed)");
+    LLVMValueRef *tramps = calloc(m->ntypes + 1, sizeof *tramps);
+    if (!tramps)
+        abort();
+    for (uint32_t t = 0; t < m->ntypes; t++)
+        tramps[t] = trampoline(cm, t);
+    LLVMValueRef wasm = const_global(cm, "awsm_wasm_bytes",
+        LLVMConstStringInContext(cm->ctx, (const char *)m->bytes, (unsigned)m->size, true));
+    LLVMValueRef version = const_global(cm, "awsm_compiler_version",
+        LLVMConstStringInContext(cm->ctx, AWSM_COMPILER_VERSION,
+                                 sizeof AWSM_COMPILER_VERSION - 1, false));
+    LLVMValueRef hashv = LLVMConstStringInContext(cm->ctx, (const char *)hash, 32, true);
+    LLVMValueRef fields[] = {
+        LLVMConstInt(cm->i32, AWSM_MODULE_MAGIC, false),
+        LLVMConstInt(cm->i32, AWSM_ABI_VERSION, false),
+        version, hashv,
+        LLVMConstInt(cm->i32, cm->opt->bounds, false),
+        LLVMConstInt(cm->i32, cm->opt->opt_level, false),
+        wasm, LLVMConstInt(cm->i64, m->size, false),
+        LLVMConstInt(cm->i32, m->nfuncs, false),
+        LLVMConstInt(cm->i32, m->ntypes, false),
+        ptr_array(cm, "awsm_funcs", cm->funcs, m->nfuncs),
+        ptr_array(cm, "awsm_trampolines", tramps, m->ntypes),
+    };
+    free(tramps);
+    LLVMValueRef desc = LLVMConstStructInContext(cm->ctx, fields,
+                                                 sizeof fields / sizeof *fields, false);
+    LLVMValueRef g = LLVMAddGlobal(cm->mod, LLVMTypeOf(desc), AWSM_MODULE_SYMBOL);
+    LLVMSetInitializer(g, desc);
+    LLVMSetGlobalConstant(g, true);
+    return 0;
+}
+
+static int verify(struct cg_module *cm)
+{
+    char *msg = NULL;
+    if (LLVMVerifyModule(cm->mod, LLVMReturnStatusAction, &msg)) {
+        cg_fail(cm, "internal compiler error: invalid IR: %.400s", msg ? msg : "");
+        LLVMDisposeMessage(msg);
+        return -1;
+    }
+    LLVMDisposeMessage(msg);
+    return 0;
+}
+
+static void cleanup(struct cg_module *cm)
+{
+    free(cm->fn_types);
+    free(cm->funcs);
+    if (cm->mod)
+        LLVMDisposeModule(cm->mod);
+    if (cm->tm)
+        LLVMDisposeTargetMachine(cm->tm);
+    if (cm->ctx)
+        LLVMContextDispose(cm->ctx);
+}
+
+int cg_compile(const struct wm_module *m, const struct cg_options *opt,
+               const char *out_path, struct cg_error *err)
+{
+    struct cg_module cm = { .m = m, .opt = opt, .err = err };
+    int rc = -1;
+    cm.ctx = LLVMContextCreate();
+    cm.mod = LLVMModuleCreateWithNameInContext("wasm", cm.ctx);
+    init_types(&cm);
+    if (cg_target_init(&cm))
+        goto out;
+    declare_functions(&cm);
+    for (uint32_t i = 0; i < m->nfuncs; i++)
+        if (cg_function(&cm, i))
+            goto out;
+    if (emit_descriptor(&cm) || verify(&cm) || cg_optimize(&cm) ||
+        cg_emit_so(&cm, out_path))
+        goto out;
+    rc = 0;
+out:
+    cleanup(&cm);
+    return rc;
+}

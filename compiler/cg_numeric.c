@@ -1,0 +1,379 @@
+/*
+ * compiler/cg_numeric.c - constants, integer and float arithmetic,
+ * comparisons and conversions, with the spec's exact semantics (4.3):
+ * division and truncation trap, shifts take their count modulo the width,
+ * min/max propagate NaN and order -0 < +0, nearest rounds half to even.
+ */
+#include "compiler/cg.h"
+
+static LLVMTypeRef sig_llvm(struct cg_module *cm, char c)
+{
+    switch (c) {
+    case 'i': return cm->i32;
+    case 'l': return cm->i64;
+    case 'f': return cm->f32;
+    case 'd': return cm->f64;
+    default: return cm->v128;
+    }
+}
+
+/* The type of an instruction's first operand, or of its result for
+ * constants. */
+static LLVMTypeRef operand_type(struct cg_func *f, const struct ins *in)
+{
+    const char *sig = op_table[in->op].sig;
+    return sig_llvm(f->cm, sig[0] == ':' ? sig[1] : sig[0]);
+}
+
+static LLVMTypeRef result_type(struct cg_func *f, const struct ins *in)
+{
+    const char *sig = op_table[in->op].sig;
+    while (*sig != ':')
+        sig++;
+    return sig_llvm(f->cm, sig[1]);
+}
+
+static LLVMValueRef unary_intrinsic(struct cg_func *f, const char *name,
+                                    LLVMValueRef x)
+{
+    LLVMTypeRef t = LLVMTypeOf(x);
+    return cg_call_intrinsic(f, name, &t, 1, &x, 1);
+}
+
+static LLVMValueRef binary_intrinsic(struct cg_func *f, const char *name,
+                                     LLVMValueRef a, LLVMValueRef b)
+{
+    LLVMTypeRef t = LLVMTypeOf(a);
+    LLVMValueRef args[2] = { a, b };
+    return cg_call_intrinsic(f, name, &t, 1, args, 2);
+}
+
+/* ===== Constants ======================================================== */
+
+static int cg_const(struct cg_func *f, const struct ins *in)
+{
+    struct cg_module *cm = f->cm;
+    switch (in->op) {
+    case OP_I32_CONST: cg_push(f, cg_const_i32(f, in->u.i32)); break;
+    case OP_I64_CONST: cg_push(f, cg_const_i64(f, in->u.i64)); break;
+    /* From the bits, so NaN payloads survive. */
+    case OP_F32_CONST:
+        cg_push(f, LLVMBuildBitCast(f->b, cg_const_i32(f, in->u.f32), cm->f32, ""));
+        break;
+    case OP_F64_CONST:
+        cg_push(f, LLVMBuildBitCast(f->b, cg_const_i64(f, in->u.f64), cm->f64, ""));
+        break;
+    default:
+        return cg_fail(cm, "func %u: %s is not supported yet", f->index,
+                       op_table[in->op].name);
+    }
+    return 0;
+}
+
+/* ===== Integers ========================================================= */
+
+static LLVMValueRef int_cmp(struct cg_func *f, LLVMIntPredicate p,
+                            LLVMValueRef a, LLVMValueRef b)
+{
+    return LLVMBuildZExt(f->b, LLVMBuildICmp(f->b, p, a, b, ""), f->cm->i32, "");
+}
+
+static bool int_compare(struct cg_func *f, uint16_t op, LLVMValueRef a,
+                        LLVMValueRef b)
+{
+    static const struct { uint16_t op32, op64; LLVMIntPredicate p; } cmps[] = {
+        { OP_I32_EQ, OP_I64_EQ, LLVMIntEQ }, { OP_I32_NE, OP_I64_NE, LLVMIntNE },
+        { OP_I32_LT_S, OP_I64_LT_S, LLVMIntSLT }, { OP_I32_LT_U, OP_I64_LT_U, LLVMIntULT },
+        { OP_I32_GT_S, OP_I64_GT_S, LLVMIntSGT }, { OP_I32_GT_U, OP_I64_GT_U, LLVMIntUGT },
+        { OP_I32_LE_S, OP_I64_LE_S, LLVMIntSLE }, { OP_I32_LE_U, OP_I64_LE_U, LLVMIntULE },
+        { OP_I32_GE_S, OP_I64_GE_S, LLVMIntSGE }, { OP_I32_GE_U, OP_I64_GE_U, LLVMIntUGE },
+    };
+    for (size_t i = 0; i < sizeof cmps / sizeof *cmps; i++) {
+        if (op == cmps[i].op32 || op == cmps[i].op64) {
+            cg_push(f, int_cmp(f, cmps[i].p, a, b));
+            return true;
+        }
+    }
+    return false;
+}
+
+/* div/rem: trap on zero; signed division also on INT_MIN / -1, while
+ * INT_MIN rem -1 is 0 (divide by 1 instead, so the host doesn't fault). */
+static LLVMValueRef int_divrem(struct cg_func *f, bool is_signed, bool is_rem,
+                               LLVMValueRef a, LLVMValueRef b)
+{
+    LLVMTypeRef t = LLVMTypeOf(a);
+    LLVMValueRef zero = LLVMConstNull(t);
+    cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntEQ, b, zero, ""),
+               AWSM_TRAP_INT_DIV_ZERO);
+    if (!is_signed)
+        return is_rem ? LLVMBuildURem(f->b, a, b, "") : LLVMBuildUDiv(f->b, a, b, "");
+    unsigned bits = LLVMGetIntTypeWidth(t);
+    LLVMValueRef min = LLVMConstInt(t, 1ull << (bits - 1), false);
+    LLVMValueRef minus1 = LLVMConstAllOnes(t);
+    LLVMValueRef b_is_m1 = LLVMBuildICmp(f->b, LLVMIntEQ, b, minus1, "");
+    if (is_rem) {
+        LLVMValueRef safe = LLVMBuildSelect(f->b, b_is_m1, LLVMConstInt(t, 1, false), b, "");
+        return LLVMBuildSRem(f->b, a, safe, "");
+    }
+    LLVMValueRef ovf = LLVMBuildAnd(f->b, b_is_m1,
+                                    LLVMBuildICmp(f->b, LLVMIntEQ, a, min, ""), "");
+    cg_trap_if(f, ovf, AWSM_TRAP_INT_OVERFLOW);
+    return LLVMBuildSDiv(f->b, a, b, "");
+}
+
+static LLVMValueRef shift_count(struct cg_func *f, LLVMValueRef b)
+{
+    LLVMTypeRef t = LLVMTypeOf(b);
+    return LLVMBuildAnd(f->b, b, LLVMConstInt(t, LLVMGetIntTypeWidth(t) - 1, false), "");
+}
+
+static bool int_binary(struct cg_func *f, uint16_t op, LLVMValueRef a,
+                       LLVMValueRef b)
+{
+    LLVMBuilderRef bd = f->b;
+    LLVMValueRef r;
+    switch (op) {
+    case OP_I32_ADD: case OP_I64_ADD: r = LLVMBuildAdd(bd, a, b, ""); break;
+    case OP_I32_SUB: case OP_I64_SUB: r = LLVMBuildSub(bd, a, b, ""); break;
+    case OP_I32_MUL: case OP_I64_MUL: r = LLVMBuildMul(bd, a, b, ""); break;
+    case OP_I32_DIV_S: case OP_I64_DIV_S: r = int_divrem(f, true, false, a, b); break;
+    case OP_I32_DIV_U: case OP_I64_DIV_U: r = int_divrem(f, false, false, a, b); break;
+    case OP_I32_REM_S: case OP_I64_REM_S: r = int_divrem(f, true, true, a, b); break;
+    case OP_I32_REM_U: case OP_I64_REM_U: r = int_divrem(f, false, true, a, b); break;
+    case OP_I32_AND: case OP_I64_AND: r = LLVMBuildAnd(bd, a, b, ""); break;
+    case OP_I32_OR: case OP_I64_OR: r = LLVMBuildOr(bd, a, b, ""); break;
+    case OP_I32_XOR: case OP_I64_XOR: r = LLVMBuildXor(bd, a, b, ""); break;
+    case OP_I32_SHL: case OP_I64_SHL: r = LLVMBuildShl(bd, a, shift_count(f, b), ""); break;
+    case OP_I32_SHR_S: case OP_I64_SHR_S: r = LLVMBuildAShr(bd, a, shift_count(f, b), ""); break;
+    case OP_I32_SHR_U: case OP_I64_SHR_U: r = LLVMBuildLShr(bd, a, shift_count(f, b), ""); break;
+    case OP_I32_ROTL: case OP_I64_ROTL: {
+        LLVMTypeRef t = LLVMTypeOf(a);
+        LLVMValueRef args[3] = { a, a, b };
+        r = cg_call_intrinsic(f, "llvm.fshl", &t, 1, args, 3);
+        break;
+    }
+    case OP_I32_ROTR: case OP_I64_ROTR: {
+        LLVMTypeRef t = LLVMTypeOf(a);
+        LLVMValueRef args[3] = { a, a, b };
+        r = cg_call_intrinsic(f, "llvm.fshr", &t, 1, args, 3);
+        break;
+    }
+    default:
+        return int_compare(f, op, a, b);
+    }
+    cg_push(f, r);
+    return true;
+}
+
+static bool int_unary(struct cg_func *f, uint16_t op, LLVMValueRef a)
+{
+    LLVMTypeRef t = LLVMTypeOf(a);
+    LLVMValueRef no_poison = LLVMConstInt(LLVMInt1TypeInContext(f->cm->ctx), 0, false);
+    LLVMValueRef args[2] = { a, no_poison };
+    LLVMValueRef r;
+    switch (op) {
+    case OP_I32_EQZ: case OP_I64_EQZ:
+        r = int_cmp(f, LLVMIntEQ, a, LLVMConstNull(t));
+        break;
+    case OP_I32_CLZ: case OP_I64_CLZ:
+        r = cg_call_intrinsic(f, "llvm.ctlz", &t, 1, args, 2);
+        break;
+    case OP_I32_CTZ: case OP_I64_CTZ:
+        r = cg_call_intrinsic(f, "llvm.cttz", &t, 1, args, 2);
+        break;
+    case OP_I32_POPCNT: case OP_I64_POPCNT:
+        r = unary_intrinsic(f, "llvm.ctpop", a);
+        break;
+    default:
+        return false;
+    }
+    cg_push(f, r);
+    return true;
+}
+
+/* ===== Floats =========================================================== */
+
+static bool float_binary(struct cg_func *f, uint16_t op, LLVMValueRef a,
+                         LLVMValueRef b)
+{
+    LLVMBuilderRef bd = f->b;
+    LLVMValueRef r;
+    LLVMRealPredicate p;
+    switch (op) {
+    case OP_F32_ADD: case OP_F64_ADD: r = LLVMBuildFAdd(bd, a, b, ""); break;
+    case OP_F32_SUB: case OP_F64_SUB: r = LLVMBuildFSub(bd, a, b, ""); break;
+    case OP_F32_MUL: case OP_F64_MUL: r = LLVMBuildFMul(bd, a, b, ""); break;
+    case OP_F32_DIV: case OP_F64_DIV: r = LLVMBuildFDiv(bd, a, b, ""); break;
+    /* llvm.minimum/maximum: NaN if either is NaN, and -0 < +0. */
+    case OP_F32_MIN: case OP_F64_MIN: r = binary_intrinsic(f, "llvm.minimum", a, b); break;
+    case OP_F32_MAX: case OP_F64_MAX: r = binary_intrinsic(f, "llvm.maximum", a, b); break;
+    case OP_F32_COPYSIGN: case OP_F64_COPYSIGN:
+        r = binary_intrinsic(f, "llvm.copysign", a, b);
+        break;
+    case OP_F32_EQ: case OP_F64_EQ: p = LLVMRealOEQ; goto cmp;
+    case OP_F32_NE: case OP_F64_NE: p = LLVMRealUNE; goto cmp;
+    case OP_F32_LT: case OP_F64_LT: p = LLVMRealOLT; goto cmp;
+    case OP_F32_GT: case OP_F64_GT: p = LLVMRealOGT; goto cmp;
+    case OP_F32_LE: case OP_F64_LE: p = LLVMRealOLE; goto cmp;
+    case OP_F32_GE: case OP_F64_GE: p = LLVMRealOGE; goto cmp;
+    default:
+        return false;
+    }
+    cg_push(f, r);
+    return true;
+cmp:
+    cg_push(f, LLVMBuildZExt(bd, LLVMBuildFCmp(bd, p, a, b, ""), f->cm->i32, ""));
+    return true;
+}
+
+static bool float_unary(struct cg_func *f, uint16_t op, LLVMValueRef a)
+{
+    const char *name;
+    switch (op) {
+    case OP_F32_ABS: case OP_F64_ABS: name = "llvm.fabs"; break;
+    case OP_F32_CEIL: case OP_F64_CEIL: name = "llvm.ceil"; break;
+    case OP_F32_FLOOR: case OP_F64_FLOOR: name = "llvm.floor"; break;
+    case OP_F32_TRUNC: case OP_F64_TRUNC: name = "llvm.trunc"; break;
+    case OP_F32_NEAREST: case OP_F64_NEAREST: name = "llvm.roundeven"; break;
+    case OP_F32_SQRT: case OP_F64_SQRT: name = "llvm.sqrt"; break;
+    case OP_F32_NEG: case OP_F64_NEG:
+        cg_push(f, LLVMBuildFNeg(f->b, a, ""));
+        return true;
+    default:
+        return false;
+    }
+    cg_push(f, unary_intrinsic(f, name, a));
+    return true;
+}
+
+/* ===== Conversions ====================================================== */
+
+/*
+ * Trapping float -> int (spec 4.3.3 trunc): NaN is an invalid conversion;
+ * otherwise the value must lie strictly between lo and hi, the nearest
+ * representable bounds outside the target range (exact in both float types).
+ */
+static LLVMValueRef trunc_checked(struct cg_func *f, LLVMValueRef x,
+                                  LLVMTypeRef to, bool is_signed)
+{
+    LLVMTypeRef ft = LLVMTypeOf(x);
+    bool to64 = to == f->cm->i64;
+    double lo, hi;
+    if (is_signed) {
+        hi = to64 ? 9223372036854775808.0 : 2147483648.0;
+        lo = to64 ? -9223372036854775808.0 : -2147483648.0;
+    } else {
+        hi = to64 ? 18446744073709551616.0 : 4294967296.0;
+        lo = -1.0;
+    }
+    LLVMValueRef nan = LLVMBuildFCmp(f->b, LLVMRealUNO, x, x, "");
+    cg_trap_if(f, nan, AWSM_TRAP_INVALID_CONVERSION);
+    /* lo is exclusive except for the signed minimum, which is exact:
+     * x >= -2^N is in range for f32 and f64 alike, but for f64 -> i32 any x
+     * in (-2^31-1, -2^31) truncates to -2^31 too. */
+    LLVMValueRef lov = LLVMConstReal(ft, lo);
+    LLVMValueRef too_low;
+    if (is_signed && !(ft == f->cm->f64 && !to64)) {
+        too_low = LLVMBuildFCmp(f->b, LLVMRealOLT, x, lov, "");
+    } else {
+        if (is_signed)
+            lov = LLVMConstReal(ft, -2147483649.0);
+        too_low = LLVMBuildFCmp(f->b, LLVMRealOLE, x, lov, "");
+    }
+    LLVMValueRef too_high = LLVMBuildFCmp(f->b, LLVMRealOGE, x, LLVMConstReal(ft, hi), "");
+    cg_trap_if(f, LLVMBuildOr(f->b, too_low, too_high, ""),
+               AWSM_TRAP_INT_OVERFLOW);
+    return is_signed ? LLVMBuildFPToSI(f->b, x, to, "") : LLVMBuildFPToUI(f->b, x, to, "");
+}
+
+static LLVMValueRef trunc_sat(struct cg_func *f, LLVMValueRef x, LLVMTypeRef to,
+                              bool is_signed)
+{
+    LLVMTypeRef tys[2] = { to, LLVMTypeOf(x) };
+    return cg_call_intrinsic(f, is_signed ? "llvm.fptosi.sat" : "llvm.fptoui.sat",
+                             tys, 2, &x, 1);
+}
+
+static LLVMValueRef extend_from(struct cg_func *f, LLVMValueRef a, unsigned bits)
+{
+    LLVMTypeRef narrow = LLVMIntTypeInContext(f->cm->ctx, bits);
+    return LLVMBuildSExt(f->b, LLVMBuildTrunc(f->b, a, narrow, ""), LLVMTypeOf(a), "");
+}
+
+static bool conversion(struct cg_func *f, const struct ins *in, LLVMValueRef a)
+{
+    LLVMBuilderRef bd = f->b;
+    LLVMTypeRef to = result_type(f, in);
+    LLVMValueRef r;
+    switch (in->op) {
+    case OP_I32_WRAP_I64: r = LLVMBuildTrunc(bd, a, to, ""); break;
+    case OP_I64_EXTEND_I32_S: r = LLVMBuildSExt(bd, a, to, ""); break;
+    case OP_I64_EXTEND_I32_U: r = LLVMBuildZExt(bd, a, to, ""); break;
+    case OP_I32_TRUNC_F32_S: case OP_I32_TRUNC_F64_S:
+    case OP_I64_TRUNC_F32_S: case OP_I64_TRUNC_F64_S:
+        r = trunc_checked(f, a, to, true);
+        break;
+    case OP_I32_TRUNC_F32_U: case OP_I32_TRUNC_F64_U:
+    case OP_I64_TRUNC_F32_U: case OP_I64_TRUNC_F64_U:
+        r = trunc_checked(f, a, to, false);
+        break;
+    case OP_I32_TRUNC_SAT_F32_S: case OP_I32_TRUNC_SAT_F64_S:
+    case OP_I64_TRUNC_SAT_F32_S: case OP_I64_TRUNC_SAT_F64_S:
+        r = trunc_sat(f, a, to, true);
+        break;
+    case OP_I32_TRUNC_SAT_F32_U: case OP_I32_TRUNC_SAT_F64_U:
+    case OP_I64_TRUNC_SAT_F32_U: case OP_I64_TRUNC_SAT_F64_U:
+        r = trunc_sat(f, a, to, false);
+        break;
+    case OP_F32_CONVERT_I32_S: case OP_F32_CONVERT_I64_S:
+    case OP_F64_CONVERT_I32_S: case OP_F64_CONVERT_I64_S:
+        r = LLVMBuildSIToFP(bd, a, to, "");
+        break;
+    case OP_F32_CONVERT_I32_U: case OP_F32_CONVERT_I64_U:
+    case OP_F64_CONVERT_I32_U: case OP_F64_CONVERT_I64_U:
+        r = LLVMBuildUIToFP(bd, a, to, "");
+        break;
+    case OP_F32_DEMOTE_F64: r = LLVMBuildFPTrunc(bd, a, to, ""); break;
+    case OP_F64_PROMOTE_F32: r = LLVMBuildFPExt(bd, a, to, ""); break;
+    case OP_I32_REINTERPRET_F32: case OP_I64_REINTERPRET_F64:
+    case OP_F32_REINTERPRET_I32: case OP_F64_REINTERPRET_I64:
+        r = LLVMBuildBitCast(bd, a, to, "");
+        break;
+    case OP_I32_EXTEND8_S: case OP_I64_EXTEND8_S: r = extend_from(f, a, 8); break;
+    case OP_I32_EXTEND16_S: case OP_I64_EXTEND16_S: r = extend_from(f, a, 16); break;
+    case OP_I64_EXTEND32_S: r = extend_from(f, a, 32); break;
+    default:
+        return false;
+    }
+    cg_push(f, r);
+    return true;
+}
+
+/* ===== Dispatch ========================================================= */
+
+int cg_numeric(struct cg_func *f, const struct ins *in)
+{
+    const char *sig = op_table[in->op].sig;
+    if (op_table[in->op].imm != IMM_NONE || sig[0] == ':')
+        return cg_const(f, in);
+    if (operand_type(f, in) == f->cm->v128 || result_type(f, in) == f->cm->v128)
+        return cg_fail(f->cm, "func %u: SIMD instruction %s is not supported "
+                       "yet", f->index, op_table[in->op].name);
+    bool binary = sig[1] != ':';
+    if (binary) {
+        LLVMValueRef b = cg_pop(f);
+        LLVMValueRef a = cg_pop(f);
+        LLVMTypeKind k = LLVMGetTypeKind(LLVMTypeOf(a));
+        if (k == LLVMIntegerTypeKind ? int_binary(f, in->op, a, b)
+                                     : float_binary(f, in->op, a, b))
+            return 0;
+    } else {
+        LLVMValueRef a = cg_pop(f);
+        if (int_unary(f, in->op, a) || float_unary(f, in->op, a) ||
+            conversion(f, in, a))
+            return 0;
+    }
+    return cg_fail(f->cm, "func %u: instruction %s is not supported yet",
+                   f->index, op_table[in->op].name);
+}

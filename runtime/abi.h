@@ -1,0 +1,198 @@
+/*
+ * runtime/abi.h - the one contract between code compiled by awsmc and the
+ * runtime. The compiler builds its IR against these layouts (offsets are
+ * checked with static asserts below and used by name in compiler/), and the
+ * runtime fills them in. Change anything here and bump AWSM_ABI_VERSION:
+ * the runtime refuses a .so built for another version.
+ *
+ * A compiled module (.so) carries:
+ *   - one exported descriptor, `awsm_module_v1` (struct awsm_module_desc),
+ *   - the module's wasm bytes, from which the runtime takes the metadata
+ *     (types, imports, exports, globals, segments) with the same decoder the
+ *     compiler used,
+ *   - native code for each defined function, taking the instance's vmctx
+ *     first: `R f(struct awsm_vmctx *, params...)`, where R is void, the one
+ *     result, or an LLVM struct of the results (returned per the C ABI),
+ *   - one trampoline per type, so the runtime can call any function through
+ *     an array of values without knowing its signature at build time.
+ * Generated code has no global mutable state; everything per instance lives
+ * behind the vmctx.
+ */
+#ifndef AWSM_RUNTIME_ABI_H
+#define AWSM_RUNTIME_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AWSM_ABI_VERSION 1u
+#define AWSM_MODULE_SYMBOL "awsm_module_v1"
+#define AWSM_MODULE_MAGIC 0x6d737761u           /* "awsm" */
+
+/* ===== Values =========================================================== */
+
+/* One wasm value in memory: globals, trampoline argument arrays. */
+typedef union awsm_value {
+    uint32_t i32;
+    uint64_t i64;
+    float f32;
+    double f64;
+    uint8_t v128[16];
+    void *ref;              /* funcref: struct awsm_funcref *; externref */
+} awsm_value;
+
+/* ===== Functions and tables ============================================= */
+
+/* A function reference: what a funcref value points to, what import slots
+ * and table elements hold. `type_id` is the runtime's canonical id of the
+ * function's type (equal ids <=> structurally equal types, across modules). */
+struct awsm_funcref {
+    void *code;                     /* native function, vmctx first */
+    struct awsm_vmctx *vmctx;       /* the vmctx to call it with */
+    uint32_t type_id;
+    uint32_t pad_;
+    /* runtime-private fields may follow */
+};
+
+struct awsm_table {
+    void **elems;                   /* funcref or externref values */
+    uint32_t size;                  /* current, in elements */
+    uint32_t max;                   /* UINT32_MAX when unbounded */
+    /* runtime-private fields may follow */
+};
+
+struct awsm_memory {
+    uint8_t *base;                  /* never moves: a reservation */
+    uint64_t size;                  /* current, in bytes */
+    /* runtime-private fields may follow */
+};
+
+/* ===== Traps ============================================================ */
+
+enum awsm_trap {
+    AWSM_TRAP_NONE = 0,
+    AWSM_TRAP_UNREACHABLE,
+    AWSM_TRAP_INT_DIV_ZERO,
+    AWSM_TRAP_INT_OVERFLOW,
+    AWSM_TRAP_INVALID_CONVERSION,
+    AWSM_TRAP_MEMORY_OOB,
+    AWSM_TRAP_TABLE_OOB,
+    AWSM_TRAP_INDIRECT_NULL,        /* uninitialized element */
+    AWSM_TRAP_INDIRECT_TYPE,        /* indirect call type mismatch */
+    AWSM_TRAP_UNDEFINED_ELEMENT,    /* call_indirect index past the table */
+    AWSM_TRAP_STACK_EXHAUSTED,
+    AWSM_TRAP_INTERRUPTED,          /* preempted for good: deadline, kill */
+    AWSM_TRAP_HOST,                 /* a host function failed */
+    AWSM_TRAP_EXIT,                 /* WASI proc_exit: not an error */
+    AWSM_TRAP_COUNT
+};
+
+/* ===== Runtime services for generated code ============================== */
+
+/* Called by generated code for the rare, slow operations. All take the
+ * calling instance's vmctx; indices are the module's own. */
+struct awsm_rt_api {
+    void (*trap)(struct awsm_vmctx *, uint32_t kind) __attribute__((noreturn));
+    uint32_t (*memory_grow)(struct awsm_vmctx *, uint32_t delta_pages);
+    void (*memory_init)(struct awsm_vmctx *, uint32_t seg, uint32_t dst,
+                        uint32_t src, uint32_t len);
+    void (*data_drop)(struct awsm_vmctx *, uint32_t seg);
+    uint32_t (*table_grow)(struct awsm_vmctx *, uint32_t table, void *init,
+                           uint32_t delta);
+    void (*table_fill)(struct awsm_vmctx *, uint32_t table, uint32_t dst,
+                       void *val, uint32_t len);
+    void (*table_copy)(struct awsm_vmctx *, uint32_t dst_table,
+                       uint32_t src_table, uint32_t dst, uint32_t src,
+                       uint32_t len);
+    void (*table_init)(struct awsm_vmctx *, uint32_t table, uint32_t seg,
+                       uint32_t dst, uint32_t src, uint32_t len);
+    void (*elem_drop)(struct awsm_vmctx *, uint32_t seg);
+    /* Called at loop back-edges and function entry when `interrupt` is set:
+     * yields (preemption) or traps (deadline). */
+    void (*interrupted)(struct awsm_vmctx *);
+};
+
+/* ===== The instance context ============================================= */
+
+/*
+ * Every compiled function takes this first. The fixed part is followed by
+ * the instance's defined globals, inline (vmctx->globals[i] is defined
+ * global i, i.e. global index nglobal_imports + i), so a global access is one
+ * load at a constant offset. Imported globals go through `imported_globals`.
+ */
+struct awsm_vmctx {
+    uint8_t *mem_base;                      /* memory 0's base, or NULL */
+    struct awsm_memory *memory;             /* memory 0, or NULL */
+    struct awsm_funcref **funcs;            /* whole function index space */
+    struct awsm_table **tables;             /* whole table index space */
+    awsm_value **imported_globals;          /* imported globals' cells */
+    const uint32_t *type_ids;               /* module type idx -> canonical */
+    const struct awsm_rt_api *rt;
+    uintptr_t stack_limit;                  /* trap when the stack dips below */
+    volatile uint32_t interrupt;            /* nonzero: call rt->interrupted */
+    uint32_t pad_;
+    void *instance;                         /* the runtime's instance */
+    void *host;                             /* embedder data (WASI, sandbox) */
+    uint64_t reserved_;
+    awsm_value globals[];                   /* defined globals */
+};
+
+#define AWSM_VMCTX_MEM_BASE          0
+#define AWSM_VMCTX_MEMORY            8
+#define AWSM_VMCTX_FUNCS            16
+#define AWSM_VMCTX_TABLES           24
+#define AWSM_VMCTX_IMPORTED_GLOBALS 32
+#define AWSM_VMCTX_TYPE_IDS         40
+#define AWSM_VMCTX_RT               48
+#define AWSM_VMCTX_STACK_LIMIT      56
+#define AWSM_VMCTX_INTERRUPT        64
+#define AWSM_VMCTX_GLOBALS          96
+
+_Static_assert(offsetof(struct awsm_vmctx, mem_base) == AWSM_VMCTX_MEM_BASE, "abi");
+_Static_assert(offsetof(struct awsm_vmctx, memory) == AWSM_VMCTX_MEMORY, "abi");
+_Static_assert(offsetof(struct awsm_vmctx, funcs) == AWSM_VMCTX_FUNCS, "abi");
+_Static_assert(offsetof(struct awsm_vmctx, tables) == AWSM_VMCTX_TABLES, "abi");
+_Static_assert(offsetof(struct awsm_vmctx, imported_globals) ==
+               AWSM_VMCTX_IMPORTED_GLOBALS, "abi");
+_Static_assert(offsetof(struct awsm_vmctx, type_ids) == AWSM_VMCTX_TYPE_IDS, "abi");
+_Static_assert(offsetof(struct awsm_vmctx, rt) == AWSM_VMCTX_RT, "abi");
+_Static_assert(offsetof(struct awsm_vmctx, stack_limit) == AWSM_VMCTX_STACK_LIMIT, "abi");
+_Static_assert(offsetof(struct awsm_vmctx, interrupt) == AWSM_VMCTX_INTERRUPT, "abi");
+_Static_assert(offsetof(struct awsm_vmctx, globals) == AWSM_VMCTX_GLOBALS, "abi");
+_Static_assert(sizeof(awsm_value) == 16, "abi");
+_Static_assert(offsetof(struct awsm_funcref, vmctx) == 8, "abi");
+_Static_assert(offsetof(struct awsm_funcref, type_id) == 16, "abi");
+_Static_assert(offsetof(struct awsm_table, size) == 8, "abi");
+_Static_assert(offsetof(struct awsm_memory, size) == 8, "abi");
+
+/* ===== The module descriptor ============================================ */
+
+/* Calls `fn` (vmctx first) with args[0..nparams) and writes the results to
+ * args[0..nresults). */
+typedef void (*awsm_trampoline)(void *fn, struct awsm_vmctx *vmctx,
+                                awsm_value *args);
+
+enum awsm_bounds {
+    AWSM_BOUNDS_GUARD = 0,      /* 8 GiB reservation, guard pages fault */
+    AWSM_BOUNDS_CHECKED = 1,    /* explicit check before each access */
+};
+
+struct awsm_module_desc {
+    uint32_t magic;                     /* AWSM_MODULE_MAGIC */
+    uint32_t abi_version;               /* AWSM_ABI_VERSION */
+    const char *compiler_version;
+    uint8_t hash[32];                   /* SHA-256 of the wasm bytes */
+    uint32_t bounds;                    /* enum awsm_bounds */
+    uint32_t opt_level;
+    const uint8_t *wasm;                /* the module's bytes */
+    uint64_t wasm_size;
+    uint32_t nfuncs;                    /* defined functions */
+    uint32_t ntypes;
+    void *const *funcs;                 /* [nfuncs] native code */
+    const awsm_trampoline *trampolines; /* [ntypes] by type index */
+};
+
+/* Guard mode reserves this much address space per memory: any 32-bit index
+ * plus any 32-bit offset lands inside it. */
+#define AWSM_GUARD_RESERVATION (8ull << 30)
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * runtime/runtime.h - the public header of the runtime core: load a module
+ * compiled by awsmc, instantiate it (any number of times), link imports,
+ * call exports, read and write globals, memories and tables. Traps unwind to
+ * the rt_call that entered wasm and come back as an error value; the process
+ * never notices.
+ *
+ * Prefix rt_. Errors are values: each call that can fail returns 0 or -1 and
+ * fills a struct rt_error. Nothing here prints or exits.
+ *
+ * Threads: modules are immutable once loaded and may be shared; an instance
+ * is used by one thread at a time. rt_call may run on any thread.
+ */
+#ifndef AWSM_RUNTIME_H
+#define AWSM_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/abi.h"
+#include "wasm/module.h"
+
+struct rt_module;
+struct rt_instance;
+
+enum rt_error_kind {
+    RT_ERR_NONE = 0,
+    RT_ERR_LOAD,            /* the .so is missing, not awsm's, or stale */
+    RT_ERR_LINK,            /* an import is missing or of the wrong type */
+    RT_ERR_INSTANTIATE,     /* a segment does not fit (spec: uninstantiable) */
+    RT_ERR_TRAP,            /* a trap in wasm code; see .trap */
+    RT_ERR_NOMEM,
+};
+
+struct rt_error {
+    enum rt_error_kind kind;
+    enum awsm_trap trap;        /* for RT_ERR_TRAP */
+    char msg[512];              /* "unknown import: env.foo (func (param i32))" */
+};
+
+/* The spec's name for a trap kind: "integer divide by zero", ... */
+const char *rt_trap_message(enum awsm_trap trap);
+
+/* ===== Modules ========================================================== */
+
+/* dlopen a .so built by awsmc, check its ABI version and hash, and decode
+ * the module's metadata. */
+int rt_module_load(const char *so_path, struct rt_module **out,
+                   struct rt_error *err);
+void rt_module_free(struct rt_module *m);
+const struct wm_module *rt_module_wasm(const struct rt_module *m);
+const struct awsm_module_desc *rt_module_desc(const struct rt_module *m);
+
+/* ===== Externals: what imports bind to and exports yield ================ */
+
+struct rt_global {
+    awsm_value *cell;
+    struct wm_globaltype type;
+};
+
+struct rt_extern {
+    enum wm_extern_kind kind;
+    union {
+        struct awsm_funcref *func;
+        struct awsm_table *table;       /* its type via rt_table_type */
+        struct awsm_memory *memory;
+        struct rt_global global;
+    } u;
+};
+
+/* The current type of a table or memory made by the runtime (an instance's
+ * or a host's): limits.min is the current size (elements, pages), as
+ * import matching uses it (spec 4.5.3, external typing). */
+void rt_table_type(const struct awsm_table *t, struct wm_tabletype *out);
+void rt_memory_type(const struct awsm_memory *m, struct wm_memtype *out);
+
+/* The canonical type id of a function type (process-wide, thread-safe;
+ * ids start at 1, 0 only when out of memory). */
+uint32_t rt_type_id(const struct wm_functype *ft);
+/* The function type of a funcref. */
+const struct wm_functype *rt_func_type(const struct awsm_funcref *f);
+
+/* Host objects, for embedders (the spectest module, WASI). They live until
+ * rt_host_free. A host function is a C function taking the calling
+ * instance's vmctx first, then the wasm parameters, returning the result
+ * (at most one), per the C ABI; each importing instance gets its own
+ * funcref for it, whose vmctx is the importer's. A max of UINT32_MAX
+ * means no maximum. Each returns NULL when out of memory or when the
+ * limits are impossible (max < min, over 65536 pages). */
+struct rt_host;
+struct rt_host *rt_host_new(void);
+void rt_host_free(struct rt_host *h);
+struct awsm_funcref *rt_host_func(struct rt_host *h, const struct wm_functype *ft,
+                                  void *code);
+struct awsm_table *rt_host_table(struct rt_host *h, wm_valtype elem,
+                                 uint32_t min, uint32_t max);
+struct awsm_memory *rt_host_memory(struct rt_host *h, uint32_t min_pages,
+                                   uint32_t max_pages);
+awsm_value *rt_host_global(struct rt_host *h, awsm_value init);
+
+/* Import resolution: fill *out for the import, or return -1. The runtime
+ * checks the type (spec 4.5.4 import matching) and reports mismatches. */
+typedef int (*rt_resolve_fn)(void *ud, const struct wm_import *im,
+                             struct rt_extern *out);
+
+/* ===== Instances ======================================================== */
+
+struct rt_instance_options {
+    size_t stack_size;          /* wasm stack budget in bytes (0: default) */
+    uint32_t max_memory_pages;  /* cap below the module's max (0: none) */
+    void *host;                 /* stored in vmctx->host */
+};
+
+/* Create an instance: resolve imports, initialise globals, tables, elements
+ * and data (with the spec's bounds rules), then run the start function. A
+ * trap in the start function is an error (RT_ERR_TRAP); a segment out of
+ * bounds is RT_ERR_INSTANTIATE with .trap set (the trap the spec names).
+ *
+ * Ownership on failure: for RT_ERR_INSTANTIATE and RT_ERR_TRAP, *out is
+ * still set. As in the spec, the writes made before the failure persist,
+ * so tables shared with other instances may now hold this instance's
+ * functions: keep the instance (unusable otherwise) alive as long as
+ * those tables, then rt_instance_free it. For other errors *out is NULL. */
+int rt_instance_new(struct rt_module *m, rt_resolve_fn resolve, void *ud,
+                    const struct rt_instance_options *opt,
+                    struct rt_instance **out, struct rt_error *err);
+void rt_instance_free(struct rt_instance *inst);
+struct awsm_vmctx *rt_instance_vmctx(struct rt_instance *inst);
+
+/* Look up an export by name; -1 if absent. The _n form takes a length:
+ * export names may contain NUL bytes. */
+int rt_instance_export(struct rt_instance *inst, const char *name,
+                       struct rt_extern *out);
+int rt_instance_export_n(struct rt_instance *inst, const char *name,
+                         size_t len, struct rt_extern *out);
+
+/* Call a function with args[0..nparams); results come back in
+ * args[0..nresults) (so size args for the larger). A trap returns -1 with
+ * err->kind RT_ERR_TRAP and err->trap set. */
+int rt_call(struct rt_instance *inst, struct awsm_funcref *f, awsm_value *args,
+            struct rt_error *err);
+
+#endif
