@@ -38,6 +38,9 @@ void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
         args[1 + i] = f->stack[f->sp - n + i];
     f->sp -= n;
     LLVMValueRef r = LLVMBuildCall2(f->b, fty, callee, args, n + 1, "");
+    /* No tail calls and no tail-recursion elimination: unbounded recursion
+     * must exhaust the stack ("call stack exhausted"), not loop forever. */
+    LLVMSetTailCallKind(r, LLVMTailCallKindNoTail);
     free(args);
     if (ft->nresults == 1)
         cg_push(f, r);

@@ -13,16 +13,28 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <llvm-c/Support.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
 #include "compiler/cg.h"
 
 extern char **environ;
 
+/* AWSM_LLVM_ARGS passes options to LLVM itself, e.g. "-time-passes". */
 static void init_llvm_once(void)
 {
     LLVMInitializeNativeTarget();
     LLVMInitializeNativeAsmPrinter();
+    const char *env = getenv("AWSM_LLVM_ARGS");
+    if (!env || !*env)
+        return;
+    static char buf[1024];
+    const char *argv[32] = { "awsmc" };
+    int argc = 1;
+    snprintf(buf, sizeof buf, "%s", env);
+    for (char *tok = strtok(buf, " "); tok && argc < 31; tok = strtok(NULL, " "))
+        argv[argc++] = tok;
+    LLVMParseCommandLineOptions(argc, argv, "awsmc");
 }
 
 int cg_target_init(struct cg_module *cm)

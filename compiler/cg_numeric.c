@@ -194,6 +194,36 @@ static bool int_unary(struct cg_func *f, uint16_t op, LLVMValueRef a)
 
 /* ===== Floats =========================================================== */
 
+/*
+ * NaN results must be arithmetic (quiet) NaNs (spec 4.3.3). The hardware
+ * quiets a signalling NaN in every arithmetic operation, but LLVM folds
+ * x+-0, x-0, x*1, x/1 and their negated forms to x or -x, and x86 min/max
+ * pass a signalling NaN through. canonicalize() restores the quieting
+ * exactly where that can happen, so ordinary arithmetic pays nothing.
+ */
+static LLVMValueRef canonicalize(struct cg_func *f, LLVMValueRef x)
+{
+    /* llvm.canonicalize has no x86 lowering in LLVM 19: set the quiet bit
+     * of a NaN by hand (integer ops LLVM cannot fold away). */
+    LLVMTypeRef t = LLVMTypeOf(x);
+    bool is64 = t == f->cm->f64;
+    LLVMTypeRef it = is64 ? f->cm->i64 : f->cm->i32;
+    LLVMValueRef quiet = LLVMConstInt(it, is64 ? 1ull << 51 : 1ull << 22, false);
+    LLVMValueRef bits = LLVMBuildBitCast(f->b, x, it, "");
+    LLVMValueRef q = LLVMBuildBitCast(f->b, LLVMBuildOr(f->b, bits, quiet, ""), t, "");
+    LLVMValueRef nan = LLVMBuildFCmp(f->b, LLVMRealUNO, x, x, "");
+    return LLVMBuildSelect(f->b, nan, q, x, "");
+}
+
+static bool is_identity_const(LLVMValueRef v)
+{
+    if (!LLVMIsAConstantFP(v))
+        return false;
+    LLVMBool lossy;
+    double d = LLVMConstRealGetDouble(v, &lossy);
+    return d == 0.0 || d == 1.0 || d == -1.0;
+}
+
 static bool float_binary(struct cg_func *f, uint16_t op, LLVMValueRef a,
                          LLVMValueRef b)
 {
@@ -206,8 +236,12 @@ static bool float_binary(struct cg_func *f, uint16_t op, LLVMValueRef a,
     case OP_F32_MUL: case OP_F64_MUL: r = LLVMBuildFMul(bd, a, b, ""); break;
     case OP_F32_DIV: case OP_F64_DIV: r = LLVMBuildFDiv(bd, a, b, ""); break;
     /* llvm.minimum/maximum: NaN if either is NaN, and -0 < +0. */
-    case OP_F32_MIN: case OP_F64_MIN: r = binary_intrinsic(f, "llvm.minimum", a, b); break;
-    case OP_F32_MAX: case OP_F64_MAX: r = binary_intrinsic(f, "llvm.maximum", a, b); break;
+    case OP_F32_MIN: case OP_F64_MIN:
+        r = canonicalize(f, binary_intrinsic(f, "llvm.minimum", a, b));
+        break;
+    case OP_F32_MAX: case OP_F64_MAX:
+        r = canonicalize(f, binary_intrinsic(f, "llvm.maximum", a, b));
+        break;
     case OP_F32_COPYSIGN: case OP_F64_COPYSIGN:
         r = binary_intrinsic(f, "llvm.copysign", a, b);
         break;
@@ -220,6 +254,11 @@ static bool float_binary(struct cg_func *f, uint16_t op, LLVMValueRef a,
     default:
         return false;
     }
+    bool arith = op == OP_F32_ADD || op == OP_F64_ADD || op == OP_F32_SUB ||
+                 op == OP_F64_SUB || op == OP_F32_MUL || op == OP_F64_MUL ||
+                 op == OP_F32_DIV || op == OP_F64_DIV;
+    if (arith && (is_identity_const(a) || is_identity_const(b)))
+        r = canonicalize(f, r);
     cg_push(f, r);
     return true;
 cmp:
@@ -334,7 +373,11 @@ static bool conversion(struct cg_func *f, const struct ins *in, LLVMValueRef a)
     case OP_F64_CONVERT_I32_U: case OP_F64_CONVERT_I64_U:
         r = LLVMBuildUIToFP(bd, a, to, "");
         break;
-    case OP_F32_DEMOTE_F64: r = LLVMBuildFPTrunc(bd, a, to, ""); break;
+    case OP_F32_DEMOTE_F64:
+        r = LLVMBuildFPTrunc(bd, a, to, "");
+        if (LLVMIsAFPExtInst(a))        /* folded to x: quiet it */
+            r = canonicalize(f, r);
+        break;
     case OP_F64_PROMOTE_F32: r = LLVMBuildFPExt(bd, a, to, ""); break;
     case OP_I32_REINTERPRET_F32: case OP_I64_REINTERPRET_F64:
     case OP_F32_REINTERPRET_I32: case OP_F64_REINTERPRET_I64:

@@ -9,6 +9,7 @@ PACKAGES=(
   clang lld wasi-libc libclang-rt-14-dev-wasm32   # C -> wasm32-wasi
   libclang-rt-14-dev                    # sanitizer runtimes
   libuv1-dev libjansson-dev             # awsmrt: event loops, JSON
+  libssl-dev                            # libcrypto: SHA-256 of modules
   wabt binaryen                         # wast2json, wasm2c, wasm-opt
   nodejs gnuplot-nox                    # bench peers and charts
 )

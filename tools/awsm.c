@@ -31,10 +31,15 @@ static const char usage_text[] =
     "      -v, --verbose        print a summary line of each valid module\n"
     "  wast [OPTIONS] FILE.wast...\n"
     "                           run WebAssembly spec-test scripts (needs wabt's\n"
-    "                           wast2json); checks module, assert_malformed and\n"
-    "                           assert_invalid, skips the rest for now\n"
+    "                           wast2json): compiles and runs every module;\n"
+    "                           text-format assertions and SIMD are skipped\n"
     "      -v, --verbose        also show passing assertions with both messages\n"
     "      --keep-temp          keep wast2json's output and print where it is\n"
+    "      -O0 .. -O3           optimisation level of the compiler (default -O2)\n"
+    "      --bounds=guard       guard pages catch out-of-bounds accesses (default)\n"
+    "      --bounds=checked     an explicit check before each memory access\n"
+    "      --timeout=SECONDS    run each file in a child process with this time\n"
+    "                           limit (default 120; 0: in-process, no limit)\n"
     "  help                     show this help\n"
     "\n"
     "options:\n"
@@ -122,6 +127,17 @@ static int cmd_validate(int argc, char **argv)
 
 /* ===== awsm wast ======================================================== */
 
+static int parse_seconds(const char *s, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v > 86400)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
 /* Parse the options of `awsm wast`. Returns the index of the first file,
  * or -1 after a usage error message. */
 static int wast_options_parse(int argc, char **argv, struct wast_options *opt)
@@ -134,6 +150,16 @@ static int wast_options_parse(int argc, char **argv, struct wast_options *opt)
             opt->verbose = true;
         else if (strcmp(argv[i], "--keep-temp") == 0)
             opt->keep_temp = true;
+        else if (argv[i][1] == 'O' && argv[i][2] >= '0' && argv[i][2] <= '3' &&
+                 argv[i][3] == '\0')
+            opt->opt_level = (unsigned)(argv[i][2] - '0');
+        else if (strcmp(argv[i], "--bounds=guard") == 0)
+            opt->bounds_checked = false;
+        else if (strcmp(argv[i], "--bounds=checked") == 0)
+            opt->bounds_checked = true;
+        else if (strncmp(argv[i], "--timeout=", 10) == 0 &&
+                 parse_seconds(argv[i] + 10, &opt->timeout) == 0)
+            continue;
         else {
             usage_error("wast: unknown option '%s'", argv[i]);
             return -1;
@@ -168,7 +194,7 @@ static void print_summary(const struct wast_stats *st)
 
 static int cmd_wast(int argc, char **argv)
 {
-    struct wast_options opt = {0};
+    struct wast_options opt = {.opt_level = 2, .timeout = 120};
     int first = wast_options_parse(argc, argv, &opt);
     if (first < 0)
         return EXIT_USAGE;

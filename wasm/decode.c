@@ -30,6 +30,7 @@ struct dec {
     bool uses_data_index;           /* memory.init / data.drop seen */
     size_t data_index_at;
     size_t name_sec_at, name_sec_len;
+    uint32_t custom_cap;
 };
 
 static int nomem(struct dec *d, size_t at)
@@ -65,6 +66,10 @@ static int dec_expr(struct dec *d, struct rd *r)
         }
         if (ins_read(&ir, &in))
             goto out;
+        if (ir.uses_data_index && !d->uses_data_index) {
+            d->uses_data_index = true;
+            d->data_index_at = in.offset;
+        }
         if (in.op == OP_BLOCK || in.op == OP_LOOP || in.op == OP_IF) {
             if (depth == cap) {
                 cap = cap ? cap * 2 : 16;
@@ -87,10 +92,6 @@ static int dec_expr(struct dec *d, struct rd *r)
                 break;
             depth--;
         }
-    }
-    if (ir.uses_data_index && !d->uses_data_index) {
-        d->uses_data_index = true;
-        d->data_index_at = in.offset;
     }
     r->pos = ir.rd.pos;
     rc = 0;
@@ -178,6 +179,7 @@ static int dec_limits(struct rd *r, struct wm_limits *l)
     size_t at = r->pos;
     uint8_t flags;
     uint32_t min, max = 0;
+    l->offset = at;
     if (rd_u8(r, &flags))
         return -1;
     if (flags > 1)
@@ -215,6 +217,7 @@ static int dec_import(struct dec *d, struct rd *r, struct wm_import *im)
     struct wm_module *m = d->m;
     uint8_t kind;
     size_t at;
+    im->offset = r->pos;
     if (rd_name(r, d->a, &im->module) || rd_name(r, d->a, &im->name))
         return -1;
     at = r->pos;
@@ -320,6 +323,7 @@ static int dec_export_section(struct dec *d, struct rd *r)
         struct wm_export *ex = &m->exports[i];
         uint8_t kind;
         size_t at;
+        ex->offset = r->pos;
         if (rd_name(r, d->a, &ex->name))
             return -1;
         at = r->pos;
@@ -337,6 +341,7 @@ static int dec_export_section(struct dec *d, struct rd *r)
 static int dec_start_section(struct dec *d, struct rd *r)
 {
     d->m->has_start = true;
+    d->m->start_offset = r->pos;
     return rd_u32(r, &d->m->start);
 }
 
@@ -544,13 +549,17 @@ static int dec_custom_section(struct dec *d, struct rd *r)
         d->name_sec_at = (size_t)(c.bytes - r->base);
         d->name_sec_len = c.len;
     }
-    struct wm_custom *grown = arena_array(d->a, m->ncustoms + 1, sizeof *grown);
-    if (!grown)
-        return nomem(d, c.offset);
-    if (m->ncustoms)
-        memcpy(grown, m->customs, m->ncustoms * sizeof *grown);
-    grown[m->ncustoms++] = c;
-    m->customs = grown;
+    if (m->ncustoms == d->custom_cap) {     /* double: linear in total */
+        uint32_t cap = d->custom_cap ? d->custom_cap * 2 : 8;
+        struct wm_custom *grown = arena_array(d->a, cap, sizeof *grown);
+        if (!grown)
+            return nomem(d, c.offset);
+        if (m->ncustoms)
+            memcpy(grown, m->customs, m->ncustoms * sizeof *grown);
+        m->customs = grown;
+        d->custom_cap = cap;
+    }
+    m->customs[m->ncustoms++] = c;
     return 0;
 }
 

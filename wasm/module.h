@@ -26,20 +26,7 @@
 #define WM_MAX_PAGES        65536u      /* 4 GiB of 64 KiB pages */
 #define WM_PAGE_SIZE        65536u
 #define WM_MAX_TABLE_SIZE   0xffffffffu /* spec: table limits are u32 */
-#define WM_MAX_FUNCS        1000000u    /* implementation limits, as in */
-#define WM_MAX_LOCALS       50000u      /* the JS embedding's limits */
-#define WM_MAX_PARAMS       1000u
-#define WM_MAX_RESULTS      1000u
-#define WM_MAX_TYPES        1000000u
-#define WM_MAX_IMPORTS      100000u
-#define WM_MAX_EXPORTS      100000u
-#define WM_MAX_GLOBALS      1000000u
-#define WM_MAX_SEGMENTS     100000u
-#define WM_MAX_TABLES       100000u
 #define WM_MAX_MEMORIES     1u          /* Wasm 2.0: at most one memory */
-#define WM_MAX_BR_TABLE     1000000u
-#define WM_MAX_NESTING      100000u     /* control-stack depth */
-#define WM_MAX_FUNC_SIZE    (7654321u)
 
 /* ===== Types ============================================================ */
 
@@ -67,6 +54,7 @@ struct wm_functype {
 struct wm_limits {
     uint64_t min, max;
     bool has_max;
+    size_t offset;                /* in the file, for error messages */
 };
 
 struct wm_tabletype {
@@ -101,6 +89,7 @@ struct wm_name {
 };
 
 struct wm_import {
+    size_t offset;
     struct wm_name module, name;
     enum wm_extern_kind kind;
     union {
@@ -112,6 +101,7 @@ struct wm_import {
 };
 
 struct wm_export {
+    size_t offset;
     struct wm_name name;
     enum wm_extern_kind kind;
     uint32_t index;
@@ -231,6 +221,7 @@ struct wm_module {
 
     bool has_start;
     uint32_t start;
+    size_t start_offset;
 
     uint32_t nelems;
     struct wm_elem *elems;

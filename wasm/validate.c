@@ -747,6 +747,7 @@ static int val_const(struct val *v, const struct wm_constexpr *ce,
     rc = 0;
 out:
     ins_reader_deinit(&ir);
+    v->in = NULL;                   /* `in` dies here */
     return rc;
 }
 
@@ -765,19 +766,18 @@ static int mfail(struct val *v, size_t at, const char *fmt, ...)
     return wm_fail(v->err, WM_ERR_INVALID, at, -1, "%s", msg);
 }
 
+/* Limits of a table (unit "elements") or memory ("pages"), spec 3.2.4. */
 static int val_limits(struct val *v, const struct wm_limits *l, uint64_t max,
                       const char *what)
 {
-    if (l->min > max)
-        return mfail(v, 0, "%s size must be at most %llu", what,
-                     (unsigned long long)max);
-    if (l->has_max && l->max > max)
-        return mfail(v, 0, "%s size must be at most %llu", what,
-                     (unsigned long long)max);
+    const char *unit = strcmp(what, "memory") == 0 ? "pages (4 GiB)" : "elements";
+    if (l->min > max || (l->has_max && l->max > max))
+        return mfail(v, l->offset, "%s size must be at most %llu %s", what,
+                     (unsigned long long)max, unit);
     if (l->has_max && l->min > l->max)
-        return mfail(v, 0, "size minimum must not be greater than maximum "
-                     "(%s: %llu > %llu)", what, (unsigned long long)l->min,
-                     (unsigned long long)l->max);
+        return mfail(v, l->offset, "size minimum must not be greater than "
+                     "maximum (%s: %llu > %llu)", what,
+                     (unsigned long long)l->min, (unsigned long long)l->max);
     return 0;
 }
 
@@ -789,7 +789,7 @@ static int val_imports(struct val *v)
         switch (im->kind) {
         case WM_EXTERN_FUNC:
             if (im->u.func_type >= m->ntypes)
-                return mfail(v, 0, "unknown type %u in import %s.%s",
+                return mfail(v, im->offset, "unknown type %u in import %s.%s",
                              im->u.func_type, im->module.str, im->name.str);
             break;
         case WM_EXTERN_TABLE:
@@ -798,7 +798,7 @@ static int val_imports(struct val *v)
             break;
         case WM_EXTERN_MEMORY:
             if (val_limits(v, &im->u.memory.limits, WM_MAX_PAGES,
-                           "memory (in 64 KiB pages)"))
+                           "memory"))
                 return -1;
             break;
         case WM_EXTERN_GLOBAL:
@@ -819,11 +819,12 @@ static int val_definitions(struct val *v)
         if (val_limits(v, &m->tables[i].limits, WM_MAX_TABLE_SIZE, "table"))
             return -1;
     if (wm_memory_count(m) > WM_MAX_MEMORIES)
-        return mfail(v, 0, "multiple memories: %u (Wasm 2.0 allows one)",
+        return mfail(v, m->nmemories ? m->memories[m->nmemories - 1].limits.offset : 0,
+                     "multiple memories: %u (Wasm 2.0 allows one)",
                      wm_memory_count(m));
     for (uint32_t i = 0; i < m->nmemories; i++)
         if (val_limits(v, &m->memories[i].limits, WM_MAX_PAGES,
-                       "memory (in 64 KiB pages)"))
+                       "memory"))
             return -1;
     for (uint32_t i = 0; i < m->nglobals; i++)
         if (val_const(v, &m->globals[i].init, m->globals[i].type.type,
@@ -878,19 +879,20 @@ static int val_start(struct val *v)
     if (!m->has_start)
         return 0;
     if (m->start >= wm_func_count(m))
-        return mfail(v, 0, "unknown function %u as start function", m->start);
+        return mfail(v, m->start_offset, "unknown function %u as start "
+                     "function", m->start);
     const struct wm_functype *ft = wm_func_type(m, m->start);
     if (ft->nparams || ft->nresults)
-        return mfail(v, 0, "start function %u must have type [] -> [], not "
+        return mfail(v, m->start_offset, "start function %u must have type [] -> [], not "
                      "%u params and %u results", m->start, ft->nparams,
                      ft->nresults);
     return 0;
 }
 
-static int cmp_names(const void *a, const void *b)
+static int cmp_export_names(const void *a, const void *b)
 {
-    const struct wm_name *x = *(const struct wm_name *const *)a;
-    const struct wm_name *y = *(const struct wm_name *const *)b;
+    const struct wm_name *x = &(*(const struct wm_export *const *)a)->name;
+    const struct wm_name *y = &(*(const struct wm_export *const *)b)->name;
     size_t n = x->len < y->len ? x->len : y->len;
     int c = n ? memcmp(x->str, y->str, n) : 0;
     return c ? c : (x->len > y->len) - (x->len < y->len);
@@ -904,22 +906,23 @@ static int val_exports(struct val *v)
     for (uint32_t i = 0; i < m->nexports; i++) {
         const struct wm_export *ex = &m->exports[i];
         if (ex->index >= limit[ex->kind])
-            return mfail(v, 0, "unknown %s %u in export \"%s\"",
+            return mfail(v, ex->offset, "unknown %s %u in export \"%s\"",
                          wm_extern_kind_name(ex->kind), ex->index, ex->name.str);
     }
     if (m->nexports < 2)
         return 0;
-    const struct wm_name **names = malloc(m->nexports * sizeof *names);
-    if (!names)
+    const struct wm_export **sorted = malloc(m->nexports * sizeof *sorted);
+    if (!sorted)
         return nomem(v);
     for (uint32_t i = 0; i < m->nexports; i++)
-        names[i] = &m->exports[i].name;
-    qsort(names, m->nexports, sizeof *names, cmp_names);
+        sorted[i] = &m->exports[i];
+    qsort(sorted, m->nexports, sizeof *sorted, cmp_export_names);
     int rc = 0;
     for (uint32_t i = 1; i < m->nexports && rc == 0; i++)
-        if (cmp_names(&names[i - 1], &names[i]) == 0)
-            rc = mfail(v, 0, "duplicate export name \"%s\"", names[i]->str);
-    free(names);
+        if (cmp_export_names(&sorted[i - 1], &sorted[i]) == 0)
+            rc = mfail(v, sorted[i]->offset, "duplicate export name \"%s\"",
+                       sorted[i]->name.str);
+    free(sorted);
     return rc;
 }
 

@@ -1,16 +1,19 @@
 /*
- * wast/wast.c - the spec-test harness: .wast -> wast2json -> commands
- * checked against the decoder and validator.
+ * wast/wast.c - the spec-test harness's driver: .wast -> wast2json ->
+ * commands, each dispatched to its check. The checks that need only the
+ * decoder and validator (assert_malformed, assert_invalid) are here; the
+ * ones that compile and run modules are in exec.c.
  *
  * Stages, in file order: kind names and counting, the temporary
- * directory, running wast2json, reading files, one small function per
- * command type, the dispatch table, and wast_run_file.
+ * directory, running wast2json, reporting, the decoder checks, the
+ * dispatch table, and wast_run_file.
  */
-#include "wast/wast.h"
+#include "wast/internal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -20,35 +23,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "wasm/module.h"
 
 extern char **environ;
 
 #define WAST2JSON_LOG "wast2json.log"
 #define LOG_EXCERPT 700             /* bytes of wast2json's stderr shown */
-
-/* One .wast file being run. */
-struct wast_file {
-    const char *path;               /* as given, for the report */
-    const struct wast_options *opt;
-    FILE *report;
-    char dir[PATH_MAX];             /* temporary directory, "" if none */
-    struct wast_stats stats;        /* this file's counts */
-};
-
-/* One command of the JSON list, with the fields the checks use. */
-struct wast_cmd {
-    const char *type;               /* "module", "assert_invalid", ... */
-    long long line;                 /* line in the .wast file */
-    const char *filename;           /* module file, or NULL */
-    const char *module_type;        /* "binary", "text", or NULL */
-    const char *text;               /* expected error text, or NULL */
-    json_t *json;                   /* the whole command, for later kinds */
-};
-
-enum outcome { OUT_PASS, OUT_FAIL, OUT_SKIP };
 
 /* ===== Kinds and counts ================================================= */
 
@@ -119,8 +99,7 @@ static int set_error(struct wast_error *err, bool fatal, const char *fmt, ...)
     return -1;
 }
 
-/* Join dir and name into out[PATH_MAX]; -1 if it does not fit. */
-static int path_join(char *out, const char *dir, const char *name)
+int wast_path_join(char *out, const char *dir, const char *name)
 {
     int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
     return n < 0 || n >= PATH_MAX ? -1 : 0;
@@ -133,7 +112,7 @@ static int temp_dir_make(struct wast_file *f, struct wast_error *err)
     const char *tmp = getenv("TMPDIR");
     if (tmp == NULL || tmp[0] == '\0')
         tmp = "/tmp";
-    if (path_join(f->dir, tmp, "awsm-wast-XXXXXX") != 0)
+    if (wast_path_join(f->dir, tmp, "awsm-wast-XXXXXX") != 0)
         return set_error(err, true, "TMPDIR is too long: %s", tmp);
     if (mkdtemp(f->dir) == NULL) {
         int e = errno;
@@ -184,7 +163,7 @@ static void log_excerpt(const struct wast_file *f, char *out, size_t cap)
     uint8_t *bytes;
     size_t len;
     out[0] = '\0';
-    if (path_join(log, f->dir, WAST2JSON_LOG) != 0 || wm_read_file(log, &bytes, &len) != 0)
+    if (wast_path_join(log, f->dir, WAST2JSON_LOG) != 0 || wm_read_file(log, &bytes, &len) != 0)
         return;
     while (len > 0 && (bytes[len - 1] == '\n' || bytes[len - 1] == '\r'))
         len--;
@@ -211,7 +190,7 @@ static int spawn_wast2json(const struct wast_file *f, const char *prog,
                            const char *json, pid_t *pid, struct wast_error *err)
 {
     char log[PATH_MAX];
-    if (path_join(log, f->dir, WAST2JSON_LOG) != 0)
+    if (wast_path_join(log, f->dir, WAST2JSON_LOG) != 0)
         return set_error(err, false, "temporary path too long");
     posix_spawn_file_actions_t fa;
     if (posix_spawn_file_actions_init(&fa) != 0)
@@ -255,9 +234,8 @@ static int run_wast2json(const struct wast_file *f, const char *json,
 
 /* ===== Reporting ======================================================== */
 
-__attribute__((format(printf, 3, 4)))
-static void report(const struct wast_file *f, const struct wast_cmd *c,
-                   const char *fmt, ...)
+void wast_report(const struct wast_file *f, const struct wast_cmd *c,
+                 const char *fmt, ...)
 {
     va_list ap;
     fprintf(f->report, "%s:%lld: %s: ", f->path, c->line, c->type);
@@ -288,21 +266,21 @@ static enum outcome pass(const struct wast_file *f, const struct wast_cmd *c,
                          const struct wm_error *err)
 {
     if (f->opt->verbose)
-        report(f, c, "ok: expected \"%s\", got: %s", expected_text(c), err->msg);
+        wast_report(f, c, "ok: expected \"%s\", got: %s", expected_text(c), err->msg);
     return OUT_PASS;
 }
 
 static enum outcome fail_loaded(const struct wast_file *f, const struct wast_cmd *c,
                                 const char *what)
 {
-    report(f, c, "expected \"%s\", but the module %s", expected_text(c), what);
+    wast_report(f, c, "expected \"%s\", but the module %s", expected_text(c), what);
     return OUT_FAIL;
 }
 
 static enum outcome fail_kind(const struct wast_file *f, const struct wast_cmd *c,
                               const struct wm_error *err, const char *wanted)
 {
-    report(f, c, "expected \"%s\", but got: %s (%s, not %s)", expected_text(c),
+    wast_report(f, c, "expected \"%s\", but got: %s (%s, not %s)", expected_text(c),
            err->msg, error_kind_word(err->kind), wanted);
     return OUT_FAIL;
 }
@@ -319,7 +297,7 @@ static int load_module(const struct wast_file *f, const struct wast_cmd *c,
     err->func = -1;
     char path[PATH_MAX];
     if (c->filename == NULL || strchr(c->filename, '/') != NULL ||
-        path_join(path, f->dir, c->filename) != 0) {
+        wast_path_join(path, f->dir, c->filename) != 0) {
         snprintf(err->msg, sizeof err->msg, "bad module file name in the JSON");
         return -1;
     }
@@ -337,16 +315,6 @@ static int load_module(const struct wast_file *f, const struct wast_cmd *c,
     if (rc == 0)
         wm_module_free(m);
     return rc;
-}
-
-/* (module ...): must decode and validate. */
-static enum outcome cmd_module(struct wast_file *f, const struct wast_cmd *c)
-{
-    struct wm_error err;
-    if (load_module(f, c, &err) == 0)
-        return OUT_PASS;
-    report(f, c, "expected the module to load, but got: %s", err.msg);
-    return OUT_FAIL;
 }
 
 /* (assert_malformed (module binary ...) "text"): must fail to decode.
@@ -375,26 +343,31 @@ static enum outcome cmd_invalid(struct wast_file *f, const struct wast_cmd *c)
 
 typedef enum outcome (*cmd_fn)(struct wast_file *f, const struct wast_cmd *c);
 
-/* The dispatch table: one row per command type of wast2json. `run` NULL
- * means skipped (the compiler and runtime are not there yet); commands on
- * text modules are always skipped and counted under `text_kind`. */
+/* The dispatch table: one row per command type of wast2json. Commands on
+ * text modules are always skipped (awsm has no text parser) and counted
+ * under `text_kind`; commands that run code (`exec`) are skipped in SIMD
+ * files, which the compiler does not handle yet. */
 static const struct cmd_entry {
     const char *type;
     enum wast_kind kind, text_kind;
     cmd_fn run;
+    bool exec;
 } cmd_table[] = {
-    {"module", WAST_KIND_MODULE, WAST_KIND_MODULE, cmd_module},
+    {"module", WAST_KIND_MODULE, WAST_KIND_MODULE, wast_cmd_module, true},
     {"assert_malformed", WAST_KIND_MALFORMED_BINARY, WAST_KIND_MALFORMED_TEXT,
-     cmd_malformed},
-    {"assert_invalid", WAST_KIND_INVALID, WAST_KIND_INVALID_TEXT, cmd_invalid},
-    {"assert_unlinkable", WAST_KIND_UNLINKABLE, WAST_KIND_UNLINKABLE, NULL},
+     cmd_malformed, false},
+    {"assert_invalid", WAST_KIND_INVALID, WAST_KIND_INVALID_TEXT, cmd_invalid,
+     false},
+    {"assert_unlinkable", WAST_KIND_UNLINKABLE, WAST_KIND_UNLINKABLE,
+     wast_cmd_unlinkable, true},
     {"assert_uninstantiable", WAST_KIND_UNINSTANTIABLE, WAST_KIND_UNINSTANTIABLE,
-     NULL},
-    {"register", WAST_KIND_REGISTER, WAST_KIND_REGISTER, NULL},
-    {"action", WAST_KIND_ACTION, WAST_KIND_ACTION, NULL},
-    {"assert_return", WAST_KIND_RETURN, WAST_KIND_RETURN, NULL},
-    {"assert_trap", WAST_KIND_TRAP, WAST_KIND_TRAP, NULL},
-    {"assert_exhaustion", WAST_KIND_EXHAUSTION, WAST_KIND_EXHAUSTION, NULL},
+     wast_cmd_uninstantiable, true},
+    {"register", WAST_KIND_REGISTER, WAST_KIND_REGISTER, wast_cmd_register, true},
+    {"action", WAST_KIND_ACTION, WAST_KIND_ACTION, wast_cmd_action, true},
+    {"assert_return", WAST_KIND_RETURN, WAST_KIND_RETURN, wast_cmd_return, true},
+    {"assert_trap", WAST_KIND_TRAP, WAST_KIND_TRAP, wast_cmd_trap, true},
+    {"assert_exhaustion", WAST_KIND_EXHAUSTION, WAST_KIND_EXHAUSTION,
+     wast_cmd_trap, true},
 };
 
 static const struct cmd_entry *cmd_lookup(const char *type)
@@ -422,7 +395,7 @@ static void cmd_run(struct wast_file *f, json_t *j)
     cmd_parse(j, &c);
     if (c.type == NULL) {
         c.type = "?";
-        report(f, &c, "command without a type in the JSON");
+        wast_report(f, &c, "command without a type in the JSON");
         count(f, WAST_KIND_OTHER, OUT_FAIL);
         return;
     }
@@ -432,7 +405,7 @@ static void cmd_run(struct wast_file *f, json_t *j)
         return;
     }
     bool text = c.module_type != NULL && strcmp(c.module_type, "text") == 0;
-    if (text || e->run == NULL) {
+    if (text || (e->exec && f->simd)) {
         count(f, text ? e->text_kind : e->kind, OUT_SKIP);
         return;
     }
@@ -471,10 +444,18 @@ static int run_json(struct wast_file *f, const char *json, struct wast_error *er
         return set_error(err, false, "%s: wast2json's output has no command list",
                          f->path);
     }
+    if (wast_exec_init(f) != 0) {
+        json_decref(root);
+        return set_error(err, true, "out of memory for the spectest module");
+    }
+    if (f->simd)
+        fprintf(f->report, "%s: SIMD (v128) is not compiled yet: modules and "
+                "the commands that run them are skipped\n", f->path);
     size_t i;
     json_t *cmd;
     json_array_foreach(cmds, i, cmd)
         cmd_run(f, cmd);
+    wast_exec_free(f);
     json_decref(root);
     return 0;
 }
@@ -483,13 +464,116 @@ static int convert_and_run(struct wast_file *f, struct wast_error *err)
 {
     char name[NAME_MAX + 1], json[PATH_MAX];
     base_name(f->path, name);
+    f->simd = strncmp(name, "simd_", 5) == 0;
     strcat(name, ".json");
-    if (path_join(json, f->dir, name) != 0)
+    if (wast_path_join(json, f->dir, name) != 0)
         return set_error(err, false, "temporary path too long");
     if (run_wast2json(f, json, err) != 0)
         return -1;
     return run_json(f, json, err);
 }
+
+/* ===== Isolation ======================================================== */
+
+/* What a child process sends back through its pipe. */
+struct child_result {
+    int rc;
+    struct wast_stats stats;
+    struct wast_error err;
+};
+
+static void write_all(int fd, const void *p, size_t n)
+{
+    const char *s = p;
+    while (n > 0) {
+        ssize_t k = write(fd, s, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return;
+        s += k;
+        n -= (size_t)k;
+    }
+}
+
+static size_t read_all(int fd, void *p, size_t n)
+{
+    char *s = p;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = read(fd, s + got, n - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    return got;
+}
+
+static __attribute__((noreturn)) void child_run(struct wast_file *f, int fd)
+{
+    struct child_result r;
+    memset(&r, 0, sizeof r);
+    setvbuf(f->report, NULL, _IOLBF, 0);    /* lines survive a crash */
+    alarm(f->opt->timeout);
+    r.rc = convert_and_run(f, &r.err);
+    r.stats = f->stats;
+    fflush(f->report);
+    write_all(fd, &r, sizeof r);
+    _exit(0);
+}
+
+static int child_lost(struct wast_file *f, pid_t pid, struct wast_error *err)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return set_error(err, false, "%s: lost its child process", f->path);
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+        return set_error(err, false, "%s: timed out after %u s (killed; its "
+                         "counts are lost)", f->path, f->opt->timeout);
+    if (WIFSIGNALED(status))
+        return set_error(err, false, "%s: crashed with signal %d (its counts "
+                         "are lost)", f->path, WTERMSIG(status));
+    return set_error(err, false, "%s: the child process exited with status %d",
+                     f->path, WEXITSTATUS(status));
+}
+
+/* Run the file in a child process with a time limit, so that a hang or a
+ * crash of compiled code costs this file only. */
+static int run_isolated(struct wast_file *f, struct wast_error *err)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return set_error(err, true, "pipe: %s", strerror(errno));
+    fflush(f->report);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return set_error(err, true, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        child_run(f, fds[1]);
+    }
+    close(fds[1]);
+    struct child_result r;
+    size_t got = read_all(fds[0], &r, sizeof r);
+    close(fds[0]);
+    if (got != sizeof r)
+        return child_lost(f, pid, err);
+    waitpid(pid, NULL, 0);
+    f->stats = r.stats;
+    *err = r.err;
+    return r.rc;
+}
+
+/* ===== Running a file =================================================== */
 
 int wast_run_file(const char *path, const struct wast_options *opt,
                   struct wast_stats *stats, FILE *report_to,
@@ -505,7 +589,8 @@ int wast_run_file(const char *path, const struct wast_options *opt,
     if (access(path, R_OK) != 0)
         rc = set_error(err, false, "cannot read %s: %s", path, strerror(errno));
     else if ((rc = temp_dir_make(&f, err)) == 0) {
-        rc = convert_and_run(&f, err);
+        rc = f.opt->timeout != 0 ? run_isolated(&f, err)
+                                 : convert_and_run(&f, err);
         temp_dir_finish(&f);
     }
     if (rc != 0)

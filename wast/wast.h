@@ -10,12 +10,16 @@
  *
  * A .wast script is converted by wabt's wast2json into a JSON command list
  * and one .wasm (or .wat) file per module, in a fresh temporary directory
- * that is removed afterwards. Each command is then checked against the
- * decoder and validator (wasm/module.h). Commands that need the compiler
- * and the runtime (actions, assert_return, assert_trap, ...) are counted
- * as skipped for now, as are text-format assertions (they test a text
- * parser, which awsm does not have). Only the kinds of errors are compared,
- * never the message texts: those differ between implementations.
+ * that is removed afterwards. assert_malformed and assert_invalid are
+ * checked against the decoder and validator (only the kind of error is
+ * compared: malformed vs invalid). Every other command compiles its module
+ * with the compiler (compiler/compiler.h) into that directory, loads and
+ * instantiates it with the runtime (runtime/runtime.h) and runs it:
+ * results are compared bit for bit (NaN classes as the spec defines them),
+ * traps by their text. Text-format assertions are skipped (they test a
+ * text parser, which awsm does not have), and so is everything that runs
+ * code in the SIMD files (simd_*.wast) and any command with a v128 value:
+ * the compiler does not handle SIMD yet.
  *
  * Naming: wast_ for everything public.
  */
@@ -63,6 +67,11 @@ struct wast_options {
     bool verbose;           /* also report each checked assertion that
                                passed, with the expected text and ours */
     bool keep_temp;         /* keep the temporary directory and name it */
+    unsigned opt_level;     /* compile with -O0..-O3 */
+    bool bounds_checked;    /* explicit bounds checks, not guard pages */
+    unsigned timeout;       /* seconds: run each file in a child process
+                               killed after this long (a crash or a hang
+                               then fails that file only); 0: in-process */
 };
 
 struct wast_error {

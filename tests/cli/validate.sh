@@ -14,65 +14,10 @@ if [ $# -ne 1 ]; then
     exit 2
 fi
 AWSM=$1
-if ! command -v wat2wasm >/dev/null 2>&1; then
-    echo "validate.sh: wat2wasm not found (Debian package wabt); SKIPPED" >&2
-    exit 77
-fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/awsm-cli-XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-
-passed=0
-failed=0
-
-# run ARGS...: run awsm, keeping stdout, stderr and the exit status.
-run() {
-    "$AWSM" "$@" >"$tmp/out" 2>"$tmp/err"
-    status=$?
-}
-
-# check NAME COMMAND...: one check; on failure show what awsm said.
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok - $name"
-        passed=$((passed + 1))
-    else
-        echo "not ok - $name"
-        echo "#   exit status: $status"
-        sed 's/^/#   stdout: /' "$tmp/out"
-        sed 's/^/#   stderr: /' "$tmp/err"
-        failed=$((failed + 1))
-    fi
-}
-
-status_is() { [ "$status" -eq "$1" ]; }
-no_output() { [ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ]; }
-err_has() { grep -qF -- "$1" "$tmp/err"; }
-out_has() { grep -qF -- "$1" "$tmp/out"; }
-err_lines() { [ "$(wc -l <"$tmp/err")" -eq "$1" ]; }
-
-# wat NAME TEXT [wat2wasm options]: build $tmp/NAME.wasm.
-wat() {
-    local name=$1 text=$2
-    shift 2
-    printf '%s\n' "$text" >"$tmp/$name.wat"
-    if ! wat2wasm "$@" "$tmp/$name.wat" -o "$tmp/$name.wasm" 2>"$tmp/wat2wasm.err"; then
-        echo "validate.sh: wat2wasm failed on $name:" >&2
-        cat "$tmp/wat2wasm.err" >&2
-        exit 1
-    fi
-}
-
-# The first "offset 0x..." of stderr as a decimal number, or -1.
-err_offset() {
-    local hex
-    hex=$(grep -o 'offset 0x[0-9a-fA-F]*' "$tmp/err" | head -n 1 | sed 's/offset 0x//')
-    if [ -z "$hex" ]; then echo -1; else echo $((16#$hex)); fi
-}
-
-file_size() { wc -c <"$1" | tr -d ' '; }
+TOOL=$AWSM
+NAME=validate.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ----- modules ------------------------------------------------------------
 
@@ -179,5 +124,4 @@ check "help: exit 0" status_is 0
 run --version
 check "--version: prints the version" eval 'status_is 0 && out_has "awsm 0.1.0"'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cli_summary

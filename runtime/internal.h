@@ -1,0 +1,153 @@
+/*
+ * runtime/internal.h - private to runtime/: the structs behind the public
+ * handles and the functions the runtime's files share.
+ *
+ * Files, in the order an instance meets them:
+ *   module.c    dlopen, ABI and hash checks, metadata
+ *   types.c     the process-wide registry of canonical function types
+ *   memory.c    linear memories: reservations, growth, the fault registry
+ *   table.c     tables and their bulk operations
+ *   host.c      host objects for embedders
+ *   link.c      import resolution and import matching (spec 4.5.4)
+ *   instance.c  instantiation, exports
+ *   services.c  struct awsm_rt_api: what generated code calls
+ *   trap.c      rt_call, traps, signal handling, stack limits
+ */
+#ifndef AWSM_RUNTIME_INTERNAL_H
+#define AWSM_RUNTIME_INTERNAL_H
+
+#include <stdarg.h>
+
+#include "runtime/runtime.h"
+
+/* ===== Named limits ===================================================== */
+
+/* Tables grow up to this many elements (the JS embedding's limit); a
+ * table.grow past it returns -1 as the spec allows. */
+#define RT_MAX_TABLE_ELEMS      10000000u
+/* Default wasm stack budget of an rt_call. */
+#define RT_DEFAULT_STACK_SIZE   (512u << 10)
+/* Never let the stack limit come closer than this to the real end of the
+ * thread's stack: the trap path itself needs some room. */
+#define RT_STACK_RESERVE        (64u << 10)
+/* Size of the per-thread signal stack. */
+#define RT_ALTSTACK_SIZE        (64u << 10)
+
+/* ===== Modules ========================================================== */
+
+struct rt_module {
+    void *dl;                               /* dlopen handle */
+    const struct awsm_module_desc *desc;
+    struct wm_module *wasm;                 /* decoded from desc->wasm */
+    uint32_t *type_ids;                     /* [ntypes] canonical ids */
+};
+
+/* ===== Memories and tables ============================================== */
+
+struct rt_memory {
+    struct awsm_memory pub;                 /* first: casts both ways */
+    uint64_t max_pages;                     /* effective max (cap applied) */
+    bool has_max;                           /* declared max, for matching */
+    uint64_t declared_max;
+};
+
+struct rt_table {
+    struct awsm_table pub;                  /* first: casts both ways */
+    wm_valtype elem;
+    bool has_max;
+    uint32_t cap;                           /* allocated elements */
+};
+
+/* Create with min pages committed; max_pages is the effective maximum.
+ * Returns NULL when out of address space or memory. */
+struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,
+                                bool has_max, uint64_t declared_max);
+void rt_memory_free(struct rt_memory *mem);
+/* memory.grow: old size in pages, or UINT32_MAX (-1) when it cannot grow
+ * (over the memory's max or over `cap_pages` when nonzero). */
+uint32_t rt_memory_grow_pages(struct rt_memory *mem, uint32_t delta,
+                              uint32_t cap_pages);
+/* Async-signal-safe: is addr inside some live memory's reservation? */
+bool rt_memory_contains_fault(uintptr_t addr);
+
+struct rt_table *rt_table_new(wm_valtype elem, uint32_t min, uint32_t max,
+                              bool has_max);
+void rt_table_free(struct rt_table *t);
+uint32_t rt_table_grow_elems(struct rt_table *t, void *init, uint32_t delta);
+/* Bulk operations: 0, or AWSM_TRAP_TABLE_OOB with nothing written. */
+uint32_t rt_table_fill_elems(struct rt_table *t, uint32_t dst, void *val,
+                             uint32_t len);
+uint32_t rt_table_copy_elems(struct rt_table *dst_t, struct rt_table *src_t,
+                             uint32_t dst, uint32_t src, uint32_t len);
+uint32_t rt_table_write(struct rt_table *t, uint32_t dst, void *const *vals,
+                        uint32_t nvals, uint32_t src, uint32_t len);
+
+static inline struct rt_table *rt_table_of(struct awsm_table *t)
+{
+    return (struct rt_table *)t;
+}
+
+static inline struct rt_memory *rt_memory_of(struct awsm_memory *m)
+{
+    return (struct rt_memory *)m;
+}
+
+/* ===== Instances ======================================================== */
+
+/* An element segment's references, evaluated at instantiation; len 0
+ * once dropped. */
+struct rt_elem_inst {
+    void **vals;
+    uint32_t len;
+};
+
+struct rt_instance {
+    struct rt_module *mod;
+    struct rt_instance_options opt;
+    struct awsm_vmctx *vmctx;
+    struct awsm_funcref **funcs;            /* whole index space */
+    struct awsm_funcref *defined;           /* [nfuncs] this instance's */
+    struct awsm_funcref *host_copies;       /* [nfunc_imports] see link.c */
+    struct awsm_table **tables;             /* whole index space */
+    struct rt_table **own_tables;           /* [ntables] defined */
+    struct rt_memory *own_memory;           /* defined memory, or NULL */
+    awsm_value **imported_globals;
+    struct rt_elem_inst *elems;             /* [nelems] */
+    bool *data_dropped;                     /* [ndatas] */
+    uintptr_t limit_applied;                /* see trap.c */
+};
+
+static inline struct rt_instance *rt_instance_of(struct awsm_vmctx *vm)
+{
+    return (struct rt_instance *)vm->instance;
+}
+
+/* ===== Shared helpers =================================================== */
+
+__attribute__((format(printf, 3, 4)))
+int rt_fail(struct rt_error *err, enum rt_error_kind kind, const char *fmt, ...);
+int rt_fail_trap(struct rt_error *err, enum rt_error_kind kind,
+                 enum awsm_trap trap);
+
+/* Text of types and names for messages ("(func (param i32))"). */
+void rt_functype_str(const struct wm_functype *ft, char *buf, size_t size);
+void rt_name_str(const struct wm_name *n, char *buf, size_t size);
+
+/* link.c: resolve and check every import into the instance's arrays. */
+int rt_link_imports(struct rt_instance *inst, rt_resolve_fn resolve, void *ud,
+                    struct rt_error *err);
+
+/* services.c */
+extern const struct awsm_rt_api rt_services;
+/* memory.init and table.init, returning a trap kind (0 on success) so
+ * that instantiation can use them outside rt_call. */
+uint32_t rt_do_memory_init(struct rt_instance *inst, uint32_t seg,
+                           uint32_t dst, uint32_t src, uint32_t len);
+uint32_t rt_do_table_init(struct rt_instance *inst, uint32_t table,
+                          uint32_t seg, uint32_t dst, uint32_t src,
+                          uint32_t len);
+
+/* trap.c: unwind to the innermost rt_call. */
+__attribute__((noreturn)) void rt_trap_raise(uint32_t kind);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * runtime/link.c - import resolution: ask the embedder's resolver for each
+ * import in order, check what it gives against the import's type (spec
+ * 4.5.3 external typing, 4.5.4 import matching) and bind it into the
+ * instance.
+ *
+ * Matching, Wasm 2.0:
+ *   func    the same function type (canonical ids compare structure);
+ *   table   the same element type and limits {min, max} that match the
+ *           import's: current size >= import min, and if the import has a
+ *           max, the table has one too and it is <= the import's;
+ *   memory  the same limits rule, with the current size in pages;
+ *   global  the same value type and mutability.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/internal.h"
+
+/* ===== Types as text ==================================================== */
+
+static void limits_str(const struct wm_limits *l, char *buf, size_t size)
+{
+    if (l->has_max)
+        snprintf(buf, size, "%llu %llu", (unsigned long long)l->min,
+                 (unsigned long long)l->max);
+    else
+        snprintf(buf, size, "%llu", (unsigned long long)l->min);
+}
+
+static void global_str(const struct wm_globaltype *g, char *buf, size_t size)
+{
+    if (g->mut)
+        snprintf(buf, size, "(global (mut %s))", wm_valtype_name(g->type));
+    else
+        snprintf(buf, size, "(global %s)", wm_valtype_name(g->type));
+}
+
+/* The import's declared type, "(table 10 20 funcref)". */
+static void import_type_str(const struct rt_module *m,
+                            const struct wm_import *im, char *buf, size_t size)
+{
+    char lim[64];
+    switch (im->kind) {
+    case WM_EXTERN_FUNC:
+        rt_functype_str(&m->wasm->types[im->u.func_type], buf, size);
+        break;
+    case WM_EXTERN_TABLE:
+        limits_str(&im->u.table.limits, lim, sizeof lim);
+        snprintf(buf, size, "(table %s %s)", lim,
+                 wm_valtype_name(im->u.table.elem));
+        break;
+    case WM_EXTERN_MEMORY:
+        limits_str(&im->u.memory.limits, lim, sizeof lim);
+        snprintf(buf, size, "(memory %s)", lim);
+        break;
+    case WM_EXTERN_GLOBAL:
+        global_str(&im->u.global, buf, size);
+        break;
+    }
+}
+
+/* What the resolver gave, in the same notation. */
+static void extern_type_str(const struct rt_extern *ex, char *buf, size_t size)
+{
+    char lim[64];
+    const struct wm_functype *ft;
+    struct wm_tabletype tt;
+    struct wm_memtype mt;
+    switch (ex->kind) {
+    case WM_EXTERN_FUNC:
+        ft = rt_func_type(ex->u.func);
+        if (ft != NULL)
+            rt_functype_str(ft, buf, size);
+        else
+            snprintf(buf, size, "(func ?)");
+        break;
+    case WM_EXTERN_TABLE:
+        rt_table_type(ex->u.table, &tt);
+        limits_str(&tt.limits, lim, sizeof lim);
+        snprintf(buf, size, "(table %s %s)", lim, wm_valtype_name(tt.elem));
+        break;
+    case WM_EXTERN_MEMORY:
+        rt_memory_type(ex->u.memory, &mt);
+        limits_str(&mt.limits, lim, sizeof lim);
+        snprintf(buf, size, "(memory %s)", lim);
+        break;
+    case WM_EXTERN_GLOBAL:
+        global_str(&ex->u.global.type, buf, size);
+        break;
+    }
+}
+
+static int link_fail(struct rt_instance *inst, const struct wm_import *im,
+                     const struct rt_extern *ex, struct rt_error *err)
+{
+    char mod[128], name[128], want[192], got[192];
+    rt_name_str(&im->module, mod, sizeof mod);
+    rt_name_str(&im->name, name, sizeof name);
+    import_type_str(inst->mod, im, want, sizeof want);
+    if (ex == NULL)
+        return rt_fail(err, RT_ERR_LINK, "unknown import: %s.%s %s", mod, name,
+                       want);
+    extern_type_str(ex, got, sizeof got);
+    return rt_fail(err, RT_ERR_LINK, "incompatible import type: %s.%s: "
+                   "expected %s, got %s", mod, name, want, got);
+}
+
+/* ===== Matching ========================================================= */
+
+static bool limits_match(const struct wm_limits *have,
+                         const struct wm_limits *want)
+{
+    if (have->min < want->min)
+        return false;
+    return !want->has_max || (have->has_max && have->max <= want->max);
+}
+
+static bool extern_matches(const struct rt_instance *inst,
+                           const struct wm_import *im,
+                           const struct rt_extern *ex)
+{
+    struct wm_tabletype tt;
+    struct wm_memtype mt;
+    switch (im->kind) {
+    case WM_EXTERN_FUNC:
+        return ex->u.func->type_id == inst->mod->type_ids[im->u.func_type];
+    case WM_EXTERN_TABLE:
+        rt_table_type(ex->u.table, &tt);
+        return tt.elem == im->u.table.elem &&
+               limits_match(&tt.limits, &im->u.table.limits);
+    case WM_EXTERN_MEMORY:
+        rt_memory_type(ex->u.memory, &mt);
+        return limits_match(&mt.limits, &im->u.memory.limits);
+    case WM_EXTERN_GLOBAL:
+        return ex->u.global.type.type == im->u.global.type &&
+               ex->u.global.type.mut == im->u.global.mut;
+    }
+    return false;
+}
+
+static bool extern_present(const struct rt_extern *ex)
+{
+    switch (ex->kind) {
+    case WM_EXTERN_FUNC: return ex->u.func != NULL;
+    case WM_EXTERN_TABLE: return ex->u.table != NULL;
+    case WM_EXTERN_MEMORY: return ex->u.memory != NULL;
+    case WM_EXTERN_GLOBAL: return ex->u.global.cell != NULL;
+    }
+    return false;
+}
+
+/* ===== Binding ========================================================== */
+
+/* Index of the next import of each kind. */
+struct link_next {
+    uint32_t n[4];
+};
+
+/* A host function (vmctx NULL) gets a copy carrying the importer's vmctx;
+ * other functions keep their identity and their own instance. */
+static void bind_func(struct rt_instance *inst, uint32_t i,
+                      struct awsm_funcref *f)
+{
+    if (f->vmctx == NULL) {
+        inst->host_copies[i] = *f;
+        inst->host_copies[i].vmctx = inst->vmctx;
+        f = &inst->host_copies[i];
+    }
+    inst->funcs[i] = f;
+}
+
+static void bind(struct rt_instance *inst, struct link_next *next,
+                 const struct rt_extern *ex)
+{
+    uint32_t i = next->n[ex->kind]++;
+    switch (ex->kind) {
+    case WM_EXTERN_FUNC:
+        bind_func(inst, i, ex->u.func);
+        break;
+    case WM_EXTERN_TABLE:
+        inst->tables[i] = ex->u.table;
+        break;
+    case WM_EXTERN_MEMORY:
+        inst->vmctx->memory = ex->u.memory;
+        inst->vmctx->mem_base = ex->u.memory->base;
+        break;
+    case WM_EXTERN_GLOBAL:
+        inst->imported_globals[i] = ex->u.global.cell;
+        break;
+    }
+}
+
+int rt_link_imports(struct rt_instance *inst, rt_resolve_fn resolve, void *ud,
+                    struct rt_error *err)
+{
+    const struct wm_module *m = inst->mod->wasm;
+    struct link_next next = {{0}};
+    for (uint32_t i = 0; i < m->nimports; i++) {
+        const struct wm_import *im = &m->imports[i];
+        struct rt_extern ex;
+        memset(&ex, 0, sizeof ex);
+        if (resolve == NULL || resolve(ud, im, &ex) != 0 ||
+            (unsigned)ex.kind > WM_EXTERN_GLOBAL || !extern_present(&ex))
+            return link_fail(inst, im, NULL, err);
+        if (ex.kind != im->kind || !extern_matches(inst, im, &ex))
+            return link_fail(inst, im, &ex, err);
+        bind(inst, &next, &ex);
+    }
+    return 0;
+}

@@ -1,0 +1,158 @@
+/*
+ * runtime/memory.c - linear memories.
+ *
+ * Every memory is a reservation of AWSM_GUARD_RESERVATION (8 GiB) of
+ * PROT_NONE address space, whatever the bounds mode: any 32-bit index plus
+ * any 32-bit offset lands inside it, so guard-mode code needs no check and
+ * an access past the committed size faults. The committed part (the
+ * current size) is read-write; memory.grow makes more of it read-write, so
+ * the base never moves. MAP_NORESERVE keeps the reservation out of the
+ * commit charge.
+ *
+ * The signal handler must tell a fault in a memory from any other fault,
+ * on any thread, without locks: live reservations are kept in a registry
+ * of slots in chunks that are never freed, written under a mutex and read
+ * with atomic loads.
+ *
+ * Ownership: a memory belongs to whoever created it (an instance for its
+ * defined memory, a host object) and is freed with it; importers must not
+ * outlive the owner. The spec harness keeps every instance of a .wast
+ * file alive until the end of the file, which satisfies this.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "runtime/internal.h"
+
+/* ===== The fault registry =============================================== */
+
+#define REG_CHUNK_SLOTS 256
+
+struct reg_chunk {
+    struct reg_chunk *next;             /* set before publication */
+    _Atomic uintptr_t base[REG_CHUNK_SLOTS];
+};
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(struct reg_chunk *) reg_head;
+
+/* A free slot, adding a chunk when all are taken; under reg_lock. */
+static _Atomic uintptr_t *reg_free_slot(void)
+{
+    struct reg_chunk *c = atomic_load(&reg_head);
+    for (; c != NULL; c = c->next) {
+        for (int i = 0; i < REG_CHUNK_SLOTS; i++)
+            if (atomic_load_explicit(&c->base[i], memory_order_relaxed) == 0)
+                return &c->base[i];
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->next = atomic_load(&reg_head);
+    atomic_store(&reg_head, c);
+    return &c->base[0];
+}
+
+static int reg_add(uint8_t *base)
+{
+    pthread_mutex_lock(&reg_lock);
+    _Atomic uintptr_t *slot = reg_free_slot();
+    if (slot != NULL)
+        atomic_store(slot, (uintptr_t)base);
+    pthread_mutex_unlock(&reg_lock);
+    return slot != NULL ? 0 : -1;
+}
+
+static void reg_remove(uint8_t *base)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (struct reg_chunk *c = atomic_load(&reg_head); c != NULL; c = c->next) {
+        for (int i = 0; i < REG_CHUNK_SLOTS; i++)
+            if (atomic_load_explicit(&c->base[i], memory_order_relaxed) ==
+                (uintptr_t)base)
+                atomic_store(&c->base[i], 0);
+    }
+    pthread_mutex_unlock(&reg_lock);
+}
+
+bool rt_memory_contains_fault(uintptr_t addr)
+{
+    for (struct reg_chunk *c = atomic_load(&reg_head); c != NULL; c = c->next) {
+        for (int i = 0; i < REG_CHUNK_SLOTS; i++) {
+            uintptr_t b = atomic_load(&c->base[i]);
+            if (b != 0 && addr >= b && addr - b < AWSM_GUARD_RESERVATION)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* ===== Memories ========================================================= */
+
+struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,
+                                bool has_max, uint64_t declared_max)
+{
+    struct rt_memory *mem = calloc(1, sizeof *mem);
+    if (mem == NULL)
+        return NULL;
+    void *p = mmap(NULL, AWSM_GUARD_RESERVATION, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        free(mem);
+        return NULL;
+    }
+    mem->pub.base = p;
+    mem->max_pages = max_pages;
+    mem->has_max = has_max;
+    mem->declared_max = declared_max;
+    size_t bytes = (size_t)min_pages * WM_PAGE_SIZE;
+    if ((bytes > 0 && mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) ||
+        reg_add(mem->pub.base) != 0) {
+        munmap(p, AWSM_GUARD_RESERVATION);
+        free(mem);
+        return NULL;
+    }
+    mem->pub.size = bytes;
+    return mem;
+}
+
+void rt_memory_free(struct rt_memory *mem)
+{
+    if (mem == NULL)
+        return;
+    reg_remove(mem->pub.base);
+    munmap(mem->pub.base, AWSM_GUARD_RESERVATION);
+    free(mem);
+}
+
+/* memory.grow (spec 4.4.7): the old size in pages, or -1 when the new size
+ * would pass the maximum (65536 pages without one, see rt_memory_new's
+ * caller) or the embedder's cap, or when the pages cannot be committed. */
+uint32_t rt_memory_grow_pages(struct rt_memory *mem, uint32_t delta,
+                              uint32_t cap_pages)
+{
+    uint64_t old = mem->pub.size / WM_PAGE_SIZE;
+    uint64_t max = mem->max_pages;
+    if (cap_pages != 0 && cap_pages < max)
+        max = cap_pages;
+    if (old + delta > max)
+        return UINT32_MAX;
+    if (delta == 0)
+        return (uint32_t)old;
+    size_t bytes = (size_t)delta * WM_PAGE_SIZE;
+    if (mprotect(mem->pub.base + mem->pub.size, bytes,
+                 PROT_READ | PROT_WRITE) != 0)
+        return UINT32_MAX;
+    mem->pub.size += bytes;
+    return (uint32_t)old;
+}
+
+void rt_memory_type(const struct awsm_memory *memory, struct wm_memtype *out)
+{
+    const struct rt_memory *m = (const struct rt_memory *)memory;
+    out->limits.min = m->pub.size / WM_PAGE_SIZE;
+    out->limits.has_max = m->has_max;
+    out->limits.max = m->has_max ? m->declared_max : 0;
+}

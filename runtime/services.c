@@ -1,0 +1,131 @@
+/*
+ * runtime/services.c - struct awsm_rt_api: the slow operations generated
+ * code calls through vmctx->rt. Each takes the calling instance's vmctx;
+ * indices are that instance's. A failed bounds check traps (unwinds to
+ * rt_call) and never returns.
+ *
+ * The bulk operations follow Wasm 2.0 (spec 4.4.6, 4.4.7): bounds are
+ * checked before anything is written, a length of zero still checks its
+ * offsets, and a dropped segment behaves as one of length zero.
+ */
+#include <string.h>
+
+#include "runtime/internal.h"
+
+static void trap_if(uint32_t kind)
+{
+    if (kind != 0)
+        rt_trap_raise(kind);
+}
+
+static struct rt_table *table_at(struct awsm_vmctx *vm, uint32_t t)
+{
+    return rt_table_of(vm->tables[t]);
+}
+
+/* ===== Memory =========================================================== */
+
+__attribute__((noreturn))
+static void svc_trap(struct awsm_vmctx *vm, uint32_t kind)
+{
+    rt_trap_raise(kind);
+}
+
+static uint32_t svc_memory_grow(struct awsm_vmctx *vm, uint32_t delta)
+{
+    struct rt_instance *inst = rt_instance_of(vm);
+    return rt_memory_grow_pages(rt_memory_of(vm->memory), delta,
+                                inst->opt.max_memory_pages);
+}
+
+/* memory.init: copy data segment `seg`[src, src+len) to memory 0 at dst. */
+uint32_t rt_do_memory_init(struct rt_instance *inst, uint32_t seg,
+                           uint32_t dst, uint32_t src, uint32_t len)
+{
+    const struct wm_data *d = &inst->mod->wasm->datas[seg];
+    uint32_t seg_len = inst->data_dropped[seg] ? 0 : d->len;
+    struct awsm_memory *mem = inst->vmctx->memory;
+    if ((uint64_t)src + len > seg_len || mem == NULL ||
+        (uint64_t)dst + len > mem->size)
+        return AWSM_TRAP_MEMORY_OOB;
+    if (len > 0)
+        memcpy(mem->base + dst, d->bytes + src, len);
+    return 0;
+}
+
+static void svc_memory_init(struct awsm_vmctx *vm, uint32_t seg, uint32_t dst,
+                            uint32_t src, uint32_t len)
+{
+    trap_if(rt_do_memory_init(rt_instance_of(vm), seg, dst, src, len));
+}
+
+static void svc_data_drop(struct awsm_vmctx *vm, uint32_t seg)
+{
+    rt_instance_of(vm)->data_dropped[seg] = true;
+}
+
+/* ===== Tables =========================================================== */
+
+static uint32_t svc_table_grow(struct awsm_vmctx *vm, uint32_t t, void *init,
+                               uint32_t delta)
+{
+    return rt_table_grow_elems(table_at(vm, t), init, delta);
+}
+
+static void svc_table_fill(struct awsm_vmctx *vm, uint32_t t, uint32_t dst,
+                           void *val, uint32_t len)
+{
+    trap_if(rt_table_fill_elems(table_at(vm, t), dst, val, len));
+}
+
+static void svc_table_copy(struct awsm_vmctx *vm, uint32_t dst_t,
+                           uint32_t src_t, uint32_t dst, uint32_t src,
+                           uint32_t len)
+{
+    trap_if(rt_table_copy_elems(table_at(vm, dst_t), table_at(vm, src_t), dst,
+                                src, len));
+}
+
+/* table.init: segment `seg`[src, src+len) into table t at dst. */
+uint32_t rt_do_table_init(struct rt_instance *inst, uint32_t table,
+                          uint32_t seg, uint32_t dst, uint32_t src,
+                          uint32_t len)
+{
+    const struct rt_elem_inst *ei = &inst->elems[seg];
+    return rt_table_write(rt_table_of(inst->tables[table]), dst, ei->vals,
+                          ei->len, src, len);
+}
+
+static void svc_table_init(struct awsm_vmctx *vm, uint32_t t, uint32_t seg,
+                           uint32_t dst, uint32_t src, uint32_t len)
+{
+    trap_if(rt_do_table_init(rt_instance_of(vm), t, seg, dst, src, len));
+}
+
+static void svc_elem_drop(struct awsm_vmctx *vm, uint32_t seg)
+{
+    struct rt_elem_inst *ei = &rt_instance_of(vm)->elems[seg];
+    ei->len = 0;        /* the values are freed with the instance */
+}
+
+/* ===== Interrupts ======================================================= */
+
+/* No scheduler yet: an interrupt ends the call. */
+static void svc_interrupted(struct awsm_vmctx *vm)
+{
+    vm->interrupt = 0;
+    rt_trap_raise(AWSM_TRAP_INTERRUPTED);
+}
+
+const struct awsm_rt_api rt_services = {
+    .trap = svc_trap,
+    .memory_grow = svc_memory_grow,
+    .memory_init = svc_memory_init,
+    .data_drop = svc_data_drop,
+    .table_grow = svc_table_grow,
+    .table_fill = svc_table_fill,
+    .table_copy = svc_table_copy,
+    .table_init = svc_table_init,
+    .elem_drop = svc_elem_drop,
+    .interrupted = svc_interrupted,
+};

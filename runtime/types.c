@@ -1,0 +1,151 @@
+/*
+ * runtime/types.c - canonical function type ids: one process-wide registry
+ * mapping a function type's structure (params and results) to a small
+ * integer, so that call_indirect and import matching compare one word.
+ * Equal structure <=> equal id, across modules and instances.
+ *
+ * Ids start at 1: a zeroed funcref never matches a type. Entries are never
+ * removed (types are few and small), so ids and the functypes returned by
+ * rt_func_type stay valid for the life of the process.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/internal.h"
+
+struct type_entry {
+    struct wm_functype ft;          /* params and results point into types[] */
+    uint64_t hash;
+    wm_valtype types[];
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct type_entry **entries;     /* [id - 1] */
+static uint32_t nentries, entries_cap;
+
+static uint64_t functype_hash(const struct wm_functype *ft)
+{
+    uint64_t h = 1469598103934665603ull;        /* FNV-1a */
+    const uint32_t counts[2] = {ft->nparams, ft->nresults};
+    const uint8_t *c = (const uint8_t *)counts;
+    for (size_t i = 0; i < sizeof counts; i++)
+        h = (h ^ c[i]) * 1099511628211ull;
+    for (uint32_t i = 0; i < ft->nparams; i++)
+        h = (h ^ ft->params[i]) * 1099511628211ull;
+    for (uint32_t i = 0; i < ft->nresults; i++)
+        h = (h ^ ft->results[i]) * 1099511628211ull;
+    return h;
+}
+
+static bool functype_equal(const struct wm_functype *a,
+                           const struct wm_functype *b)
+{
+    return a->nparams == b->nparams && a->nresults == b->nresults &&
+           (a->nparams == 0 || memcmp(a->params, b->params, a->nparams) == 0) &&
+           (a->nresults == 0 ||
+            memcmp(a->results, b->results, a->nresults) == 0);
+}
+
+static struct type_entry *entry_new(const struct wm_functype *ft, uint64_t h)
+{
+    uint32_t n = ft->nparams + ft->nresults;
+    struct type_entry *e = malloc(sizeof *e + (n ? n : 1));
+    if (e == NULL)
+        return NULL;
+    if (ft->nparams)
+        memcpy(e->types, ft->params, ft->nparams);
+    if (ft->nresults)
+        memcpy(e->types + ft->nparams, ft->results, ft->nresults);
+    e->ft = (struct wm_functype){ft->nparams, ft->nresults, e->types,
+                                 e->types + ft->nparams};
+    e->hash = h;
+    return e;
+}
+
+/* Append an entry; returns its id or 0 when out of memory. */
+static uint32_t registry_add(const struct wm_functype *ft, uint64_t h)
+{
+    if (nentries == entries_cap) {
+        uint32_t cap = entries_cap ? entries_cap * 2 : 64;
+        struct type_entry **p = realloc(entries, cap * sizeof *p);
+        if (p == NULL)
+            return 0;
+        entries = p;
+        entries_cap = cap;
+    }
+    struct type_entry *e = entry_new(ft, h);
+    if (e == NULL)
+        return 0;
+    entries[nentries++] = e;
+    return nentries;
+}
+
+/* A linear scan compares one hash per entry: modules have few distinct
+ * types, and look-ups happen at load time only. Returns 0 only when out
+ * of memory, which no caller can do better with than refuse the type. */
+uint32_t rt_type_id(const struct wm_functype *ft)
+{
+    uint64_t h = functype_hash(ft);
+    uint32_t id = 0;
+    pthread_mutex_lock(&registry_lock);
+    for (uint32_t i = 0; i < nentries && id == 0; i++) {
+        if (entries[i]->hash == h && functype_equal(&entries[i]->ft, ft))
+            id = i + 1;
+    }
+    if (id == 0)
+        id = registry_add(ft, h);
+    pthread_mutex_unlock(&registry_lock);
+    return id;
+}
+
+const struct wm_functype *rt_func_type(const struct awsm_funcref *f)
+{
+    const struct wm_functype *ft = NULL;
+    pthread_mutex_lock(&registry_lock);
+    if (f != NULL && f->type_id >= 1 && f->type_id <= nentries)
+        ft = &entries[f->type_id - 1]->ft;
+    pthread_mutex_unlock(&registry_lock);
+    return ft;
+}
+
+/* ===== Text for messages ================================================ */
+
+static size_t put_list(char *buf, size_t size, size_t at, const char *word,
+                       const wm_valtype *types, uint32_t n)
+{
+    if (n == 0)
+        return at;
+    int k = snprintf(buf + at, at < size ? size - at : 0, " (%s", word);
+    at += k > 0 ? (size_t)k : 0;
+    for (uint32_t i = 0; i < n; i++) {
+        k = snprintf(buf + at, at < size ? size - at : 0, " %s",
+                     wm_valtype_name(types[i]));
+        at += k > 0 ? (size_t)k : 0;
+    }
+    k = snprintf(buf + at, at < size ? size - at : 0, ")");
+    return at + (k > 0 ? (size_t)k : 0);
+}
+
+void rt_functype_str(const struct wm_functype *ft, char *buf, size_t size)
+{
+    size_t at = (size_t)snprintf(buf, size, "(func");
+    at = put_list(buf, size, at, "param", ft->params, ft->nparams);
+    at = put_list(buf, size, at, "result", ft->results, ft->nresults);
+    snprintf(buf + (at < size ? at : size - 1), at < size ? size - at : 1, ")");
+}
+
+/* A name with bytes outside printable ASCII shown as \xx. */
+void rt_name_str(const struct wm_name *n, char *buf, size_t size)
+{
+    size_t at = 0;
+    for (uint32_t i = 0; i < n->len && at + 4 < size; i++) {
+        unsigned char c = (unsigned char)n->str[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+            buf[at++] = (char)c;
+        else
+            at += (size_t)snprintf(buf + at, size - at, "\\%02x", c);
+    }
+    buf[at < size ? at : size - 1] = '\0';
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# CLI test of `awsmc`: a valid module becomes a shared object carrying the
+# awsm_module_v1 descriptor in every mode; bad input and bad usage get a
+# clear message and the documented exit status (1 bad input, 2 usage).
+#
+# usage: awsmc.sh PATH/TO/awsmc
+set -u
+if [ $# -ne 1 ]; then
+    echo "usage: $0 PATH/TO/awsmc" >&2
+    exit 2
+fi
+TOOL=$1
+NAME=awsmc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+exports_descriptor() { nm -D --defined-only "$1" 2>/dev/null | grep -q ' awsm_module_v1$'; }
+
+wat good '(module
+  (memory 1)
+  (func (export "fac") (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (i64.const 1))
+      (else (i64.mul (local.get 0)
+                     (call 0 (i64.sub (local.get 0) (i64.const 1))))))))'
+
+for mode in "-O0" "-O1" "-O2" "-O3" "--bounds=guard" "--bounds=checked"; do
+    rm -f "$tmp/good.so"
+    run "$tmp/good.wasm" -o "$tmp/good.so" $mode
+    check "$mode: exit 0, silent, .so exports awsm_module_v1" \
+        eval 'status_is 0 && no_output && exports_descriptor "$tmp/good.so"'
+done
+
+run "$tmp/good.wasm" -o "$tmp/ir.so" --emit-llvm
+check "--emit-llvm writes OUT.ll with the functions" \
+    eval 'status_is 0 && grep -q "define internal i64 @wasm_f0" "$tmp/ir.so.ll"'
+
+wat bad '(module (func (result i32) (i32.add (i32.const 1) (f64.const 2))))' --no-check
+run "$tmp/bad.wasm" -o "$tmp/bad.so"
+check "invalid module: exit 1, names file, offset, func and instruction" \
+    eval 'status_is 1 && err_has "bad.wasm: offset 0x" && err_has "func 0" && err_has "i32.add expects i32 but found f64" && [ ! -e "$tmp/bad.so" ]'
+
+printf 'not wasm at all' > "$tmp/junk.wasm"
+run "$tmp/junk.wasm" -o "$tmp/junk.so"
+check "not a wasm file: exit 1, magic header" \
+    eval 'status_is 1 && err_has "magic header not detected"'
+
+head -c $(( $(file_size "$tmp/good.wasm") - 3 )) "$tmp/good.wasm" > "$tmp/cut.wasm"
+run "$tmp/cut.wasm" -o "$tmp/cut.so"
+check "truncated module: exit 1, unexpected end" \
+    eval 'status_is 1 && err_has "unexpected end"'
+
+run "$tmp/missing.wasm" -o "$tmp/m.so"
+check "missing input: exit 1, names the file" \
+    eval 'status_is 1 && err_has "cannot read" && err_has "missing.wasm"'
+
+run "$tmp/good.wasm" -o "$tmp/no/such/dir/x.so"
+check "unwritable output: exit 1 with a message" \
+    eval 'status_is 1 && err_has "cannot emit"'
+
+run "$tmp/good.wasm"
+check "no -o: usage error, exit 2" eval 'status_is 2 && err_has "no output file"'
+
+run "$tmp/good.wasm" -o "$tmp/x.so" --bounds=loose
+check "unknown option: usage error, exit 2" eval 'status_is 2 && err_has "unknown option"'
+
+run --help
+check "--help: exit 0, lists the options" eval 'status_is 0 && out_has "--bounds=checked"'
+
+cli_summary

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Build the wm_load fuzz target with clang's libFuzzer, ASan and UBSan, and
+# run it for a bounded time over a corpus seeded from the spec suite.
+#
+# usage: run.sh [-t SECONDS] [-o WORKDIR] [-- LIBFUZZER_OPTIONS...]
+#
+#   -t SECONDS   how long to fuzz (default $AWSM_FUZZ_SECONDS, else 60)
+#   -o WORKDIR   where the binary, corpus and artifacts go (default: a new
+#                temporary directory); reusing one keeps the corpus
+#
+# Seeds: the .wasm files wast2json makes from a few core/*.wast files of
+# the spec suite ($AWSM_SPECTEST/core, else ../shared/spectest/core beside
+# the repository), plus a few hand-made modules.
+#
+# Exit status: 0 when the fuzzer found nothing, 1 when it found a crash,
+# leak, timeout or out-of-memory (the input's path and a hex dump are
+# printed), 77 (ctest's skip) when clang or its fuzzer runtime is missing.
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+seconds=${AWSM_FUZZ_SECONDS:-60}
+work=""
+while [ $# -gt 0 ]; do
+    case $1 in
+    -t) seconds=$2; shift 2 ;;
+    -o) work=$2; shift 2 ;;
+    --) shift; break ;;
+    *) echo "usage: $0 [-t SECONDS] [-o WORKDIR] [-- LIBFUZZER_OPTIONS...]" >&2
+       exit 2 ;;
+    esac
+done
+
+skip() {
+    echo "fuzz_wasm: SKIPPED: $*" >&2
+    exit 77
+}
+
+cc=${AWSM_FUZZ_CC:-clang}
+command -v "$cc" >/dev/null 2>&1 || skip "$cc not found (set AWSM_FUZZ_CC)"
+
+if [ -z "$work" ]; then
+    work=$(mktemp -d "${TMPDIR:-/tmp}/awsm-fuzz.XXXXXX")
+fi
+mkdir -p "$work/corpus" "$work/seeds" "$work/artifacts" || exit 1
+rm -f "$work"/artifacts/*
+work=$(cd "$work" && pwd)
+
+# Does this clang have the libFuzzer runtime?
+printf '#include <stdint.h>\n#include <stddef.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' \
+    > "$work/probe.c"
+"$cc" -fsanitize=fuzzer,address,undefined "$work/probe.c" -o "$work/probe" \
+    >/dev/null 2>&1 || skip "$cc has no libFuzzer runtime (-fsanitize=fuzzer)"
+
+echo "fuzz_wasm: building with $cc in $work"
+if ! "$cc" -std=gnu17 -g -O1 -Wall -Wextra -Wno-unused-parameter \
+        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+        -fno-omit-frame-pointer -I"$root" \
+        "$root"/wasm/*.c "$here/fuzz_wasm.c" -o "$work/fuzz_wasm"; then
+    echo "fuzz_wasm: FAILED to build the fuzz target" >&2
+    exit 1
+fi
+
+# ----- seeds ---------------------------------------------------------------
+suite=""
+if [ -n "${AWSM_SPECTEST:-}" ] && [ -d "$AWSM_SPECTEST/core" ]; then
+    suite=$AWSM_SPECTEST/core
+elif [ -d "$root/../shared/spectest/core" ]; then
+    suite=$(cd "$root/../shared/spectest/core" && pwd)
+fi
+if [ -n "$suite" ] && command -v wast2json >/dev/null 2>&1; then
+    for f in binary binary-leb128 custom block br_table call_indirect data \
+             elem global if loop memory select table ref_func bulk \
+             unreached-invalid local_get simd_const simd_lane; do
+        [ -f "$suite/$f.wast" ] || continue
+        mkdir -p "$work/seeds/$f"
+        wast2json --enable-all "$suite/$f.wast" -o "$work/seeds/$f/$f.json" \
+            >/dev/null 2>&1 ||
+        wast2json "$suite/$f.wast" -o "$work/seeds/$f/$f.json" >/dev/null 2>&1 ||
+            true
+    done
+    find "$work/seeds" -name '*.wasm' -exec cp {} "$work/corpus/" \;
+    echo "fuzz_wasm: seeded from $suite"
+else
+    echo "fuzz_wasm: no spec suite or wast2json; hand-made seeds only"
+fi
+# An empty module, and one exporting `i32 add(i32, i32)`.
+printf '\0asm\1\0\0\0' > "$work/corpus/seed-empty.wasm"
+printf '\0asm\1\0\0\0\1\7\1\140\2\177\177\1\177\3\2\1\0\7\7\1\3add\0\0\n\11\1\7\0\40\0\40\1\152\13' \
+    > "$work/corpus/seed-add.wasm"
+echo "fuzz_wasm: $(ls "$work/corpus" | wc -l) corpus files"
+
+# ----- fuzz ----------------------------------------------------------------
+echo "fuzz_wasm: fuzzing for ${seconds}s"
+"$work/fuzz_wasm" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+    -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
+    -artifact_prefix="$work/artifacts/" "$@" "$work/corpus" \
+    > "$work/fuzz.log" 2>&1
+rc=$?
+
+found=$(find "$work/artifacts" -type f | sort)
+if [ $rc -eq 0 ] && [ -z "$found" ]; then
+    grep -E '^(Done|stat::)' "$work/fuzz.log"
+    echo "fuzz_wasm: nothing found (log: $work/fuzz.log)"
+    exit 0
+fi
+# The sanitizer's or libFuzzer's report, with its stack.
+first=$(grep -n -m1 -E '^==[0-9]+==|runtime error:|ERROR: libFuzzer|ALARM:' \
+        "$work/fuzz.log" | cut -d: -f1)
+if [ -n "$first" ]; then
+    tail -n "+$first" "$work/fuzz.log" | head -n 60
+else
+    tail -n 40 "$work/fuzz.log"
+fi
+echo "fuzz_wasm: FAILED (libFuzzer exit status $rc; log: $work/fuzz.log)"
+for f in $found; do
+    echo "fuzz_wasm: crash input: $f ($(wc -c < "$f") bytes)"
+    od -A x -t x1z -v "$f" | head -n 32
+    echo "fuzz_wasm: reproduce: $work/fuzz_wasm $f"
+done
+exit 1
