@@ -6,7 +6,7 @@ BUILD     ?= build
 ASAN      ?= build-asan
 CMAKE_ARGS ?=
 
-.PHONY: all build asan run check test examples clean
+.PHONY: all build asan run check test examples clean bench-compile
 
 all: build
 
@@ -26,15 +26,21 @@ $(BUILD)/examples/%.wasm: examples/%.c
 
 examples: $(EXAMPLES)
 
-# The main job, for now: build, compile the examples to wasm and check them
-# with the decoder and validator. (Running them needs the compiler, issue 3.)
+# The main job, for now: build, compile the examples to wasm, check them and
+# compile them to native shared objects. (Running them needs WASI, issue 4.)
 run: build examples
 	$(BUILD)/bin/awsm validate -v $(EXAMPLES)
+	for w in $(EXAMPLES); do $(BUILD)/bin/awsmc -O2 $$w -o $${w%.wasm}.so && \
+	  echo "$${w%.wasm}.so: compiled"; done
+
+bench-compile: build
+	bench/compile/run.sh $(BUILD)
 
 # Every test: the release build and the sanitizer build, unit, CLI, fuzz
 # smoke and spec tests. The sanitizer build runs the fuzz smoke test.
 check: build asan examples
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -E fuzz
+	@scripts/spec-summary.sh $(BUILD)
 	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
 
 test: check

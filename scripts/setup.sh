@@ -11,7 +11,7 @@ PACKAGES=(
   libuv1-dev libjansson-dev             # awsmrt: event loops, JSON
   libssl-dev                            # libcrypto: SHA-256 of modules
   wabt binaryen                         # wast2json, wasm2c, wasm-opt
-  nodejs gnuplot-nox                    # bench peers and charts
+  nodejs gnuplot-nox bc                 # bench peers, charts, arithmetic
 )
 
 missing=()
