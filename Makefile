@@ -6,7 +6,7 @@ BUILD     ?= build
 ASAN      ?= build-asan
 CMAKE_ARGS ?=
 
-.PHONY: all build asan run check test examples clean bench-compile
+.PHONY: all build asan run check test examples clean bench-compile bench
 
 all: build
 
@@ -27,14 +27,22 @@ $(BUILD)/examples/%.wasm: examples/%.c
 examples: $(EXAMPLES)
 
 # The main job, for now: build, compile the examples to wasm, check them and
-# compile them to native shared objects. (Running them needs WASI, issue 4.)
+# run them with `awsm run` (the first run compiles, later ones hit the
+# cache). The serverless runtime (issue 5) will take this over.
 run: build examples
 	$(BUILD)/bin/awsm validate -v $(EXAMPLES)
-	for w in $(EXAMPLES); do $(BUILD)/bin/awsmc -O2 $$w -o $${w%.wasm}.so && \
-	  echo "$${w%.wasm}.so: compiled"; done
+	@echo "== awsm run $(BUILD)/examples/fib.wasm 30"
+	@$(BUILD)/bin/awsm run $(BUILD)/examples/fib.wasm 30
+	@echo "== awsm run $(BUILD)/examples/bitcount.wasm 1000000"
+	@$(BUILD)/bin/awsm run $(BUILD)/examples/bitcount.wasm 1000000
 
 bench-compile: build
 	bench/compile/run.sh $(BUILD)
+
+# Run-time benchmarks: native, awsm (guard, checked), wasm2c and node
+# (bench/run.sh). QUICK=1: small sizes, 3 runs, under a minute.
+bench: build
+	bench/run.sh $(if $(filter 1,$(QUICK)),--quick) $(BUILD)
 
 # Every test: the release build and the sanitizer build, unit, CLI, fuzz
 # smoke and spec tests. The sanitizer build runs the fuzz smoke test.

@@ -30,6 +30,9 @@ struct cg_module {
     LLVMTypeRef *fn_types;          /* [ntypes] native type of each type */
     LLVMValueRef *funcs;            /* [nfuncs] defined functions */
     LLVMTypeRef trap_fn_type;       /* void (ptr, i32) */
+    unsigned tbaa_kind;
+    LLVMValueRef tbaa_memory;       /* access tags: linear memory and */
+    LLVMValueRef tbaa_runtime;      /* runtime structures never alias */
 };
 
 /* A frame of the control stack. */
@@ -78,6 +81,11 @@ LLVMTypeRef cg_type(struct cg_module *cm, wm_valtype t);
 LLVMTypeRef cg_result_type(struct cg_module *cm, const struct wm_functype *ft);
 int cg_fail(struct cg_module *cm, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Tag a load or store as an access to linear memory or to runtime data
+ * (vmctx, tables, globals), so LLVM knows the two never alias. */
+LLVMValueRef cg_tag_memory(struct cg_module *cm, LLVMValueRef access);
+LLVMValueRef cg_tag_runtime(struct cg_module *cm, LLVMValueRef access);
 
 /* ===== cg_func.c ======================================================== */
 int cg_function(struct cg_module *cm, uint32_t i);

@@ -21,7 +21,7 @@ static LLVMValueRef load_ptr_at(struct cg_func *f, LLVMValueRef base,
                                 LLVMValueRef index)
 {
     LLVMValueRef p = LLVMBuildGEP2(f->b, f->cm->ptr, base, &index, 1, "");
-    return LLVMBuildLoad2(f->b, f->cm->ptr, p, "");
+    return cg_tag_runtime(f->cm, LLVMBuildLoad2(f->b, f->cm->ptr, p, ""));
 }
 
 /* ===== Calls ============================================================ */
@@ -61,9 +61,9 @@ static LLVMValueRef funcref_of(struct cg_func *f, uint32_t func)
 static void call_funcref(struct cg_func *f, LLVMValueRef ref, uint32_t type)
 {
     struct cg_module *cm = f->cm;
-    LLVMValueRef code = LLVMBuildLoad2(f->b, cm->ptr, ref, "code");
-    LLVMValueRef vmctx = LLVMBuildLoad2(f->b, cm->ptr,
-        gep_bytes(f, ref, offsetof(struct awsm_funcref, vmctx)), "callee_vmctx");
+    LLVMValueRef code = cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr, ref, "code"));
+    LLVMValueRef vmctx = cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr,
+        gep_bytes(f, ref, offsetof(struct awsm_funcref, vmctx)), "callee_vmctx"));
     cg_emit_call(f, &cm->m->types[type], cm->fn_types[type], code, vmctx);
 }
 
@@ -87,9 +87,9 @@ static LLVMValueRef table_of(struct cg_func *f, uint32_t t)
 
 static LLVMValueRef table_size(struct cg_func *f, LLVMValueRef table)
 {
-    return LLVMBuildLoad2(f->b, f->cm->i32,
+    return cg_tag_runtime(f->cm, LLVMBuildLoad2(f->b, f->cm->i32,
                           gep_bytes(f, table, offsetof(struct awsm_table, size)),
-                          "table_size");
+                          "table_size"));
 }
 
 /* The address of element idx, trapping with `kind` when idx >= size. */
@@ -98,7 +98,8 @@ static LLVMValueRef table_slot(struct cg_func *f, LLVMValueRef table,
 {
     cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGE, idx, table_size(f, table), ""),
                kind);
-    LLVMValueRef elems = LLVMBuildLoad2(f->b, f->cm->ptr, table, "elems");
+    LLVMValueRef elems = cg_tag_runtime(f->cm,
+        LLVMBuildLoad2(f->b, f->cm->ptr, table, "elems"));
     LLVMValueRef i64 = LLVMBuildZExt(f->b, idx, f->cm->i64, "");
     return LLVMBuildGEP2(f->b, f->cm->ptr, elems, &i64, 1, "");
 }
@@ -110,14 +111,14 @@ static void cg_call_indirect(struct cg_func *f, uint32_t type, uint32_t table)
     LLVMValueRef idx = cg_pop(f);
     LLVMValueRef slot = table_slot(f, table_of(f, table), idx,
                                    AWSM_TRAP_UNDEFINED_ELEMENT);
-    LLVMValueRef ref = LLVMBuildLoad2(f->b, cm->ptr, slot, "ref");
+    LLVMValueRef ref = cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr, slot, "ref"));
     cg_trap_if(f, LLVMBuildIsNull(f->b, ref, ""), AWSM_TRAP_INDIRECT_NULL);
-    LLVMValueRef have = LLVMBuildLoad2(f->b, cm->i32,
-        gep_bytes(f, ref, offsetof(struct awsm_funcref, type_id)), "type_id");
+    LLVMValueRef have = cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->i32,
+        gep_bytes(f, ref, offsetof(struct awsm_funcref, type_id)), "type_id"));
     LLVMValueRef ids = cg_vmctx_load(f, AWSM_VMCTX_TYPE_IDS, cm->ptr, "type_ids");
     LLVMValueRef ti = cg_const_i64(f, type);
-    LLVMValueRef want = LLVMBuildLoad2(f->b, cm->i32,
-        LLVMBuildGEP2(f->b, cm->i32, ids, &ti, 1, ""), "want");
+    LLVMValueRef want = cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->i32,
+        LLVMBuildGEP2(f->b, cm->i32, ids, &ti, 1, ""), "want"));
     cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntNE, have, want, ""),
                AWSM_TRAP_INDIRECT_TYPE);
     call_funcref(f, ref, type);
@@ -161,11 +162,12 @@ int cg_variable(struct cg_func *f, const struct ins *in)
         break;
     case OP_GLOBAL_GET: {
         wm_valtype t = wm_global_type(f->cm->m, x)->type;
-        cg_push(f, LLVMBuildLoad2(f->b, cg_type(f->cm, t), global_cell(f, x), ""));
+        cg_push(f, cg_tag_runtime(f->cm, LLVMBuildLoad2(f->b, cg_type(f->cm, t),
+                                                       global_cell(f, x), "")));
         break;
     }
     default: /* OP_GLOBAL_SET */
-        LLVMBuildStore(f->b, cg_pop(f), global_cell(f, x));
+        cg_tag_runtime(f->cm, LLVMBuildStore(f->b, cg_pop(f), global_cell(f, x)));
         break;
     }
     return 0;
@@ -204,14 +206,14 @@ int cg_table(struct cg_func *f, const struct ins *in)
     case OP_TABLE_GET: {
         LLVMValueRef slot = table_slot(f, table_of(f, in->u.idx), cg_pop(f),
                                        AWSM_TRAP_TABLE_OOB);
-        cg_push(f, LLVMBuildLoad2(f->b, cm->ptr, slot, ""));
+        cg_push(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr, slot, "")));
         return 0;
     }
     case OP_TABLE_SET: {
         LLVMValueRef v = cg_pop(f);
         LLVMValueRef slot = table_slot(f, table_of(f, in->u.idx), cg_pop(f),
                                        AWSM_TRAP_TABLE_OOB);
-        LLVMBuildStore(f->b, v, slot);
+        cg_tag_runtime(cm, LLVMBuildStore(f->b, v, slot));
         return 0;
     }
     case OP_TABLE_SIZE:

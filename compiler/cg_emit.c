@@ -37,6 +37,24 @@ static void init_llvm_once(void)
     LLVMParseCommandLineOptions(argc, argv, "awsmc");
 }
 
+static char target_id[256];
+
+static void target_id_once(void)
+{
+    char *triple = LLVMGetDefaultTargetTriple();
+    char *cpu = LLVMGetHostCPUName();
+    snprintf(target_id, sizeof target_id, "%s/%s", triple, cpu);
+    LLVMDisposeMessage(triple);
+    LLVMDisposeMessage(cpu);
+}
+
+const char *cg_target_id(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, target_id_once);
+    return target_id;
+}
+
 int cg_target_init(struct cg_module *cm)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -99,7 +117,7 @@ int cg_optimize(struct cg_module *cm)
 static int run_linker(struct cg_module *cm, const char *obj, const char *out)
 {
     const char *ld = getenv("AWSM_LD");
-    char *argv[] = { (char *)(ld && *ld ? ld : "ld"), "-shared",
+    char *argv[] = { (char *)(ld && *ld ? ld : "ld"), "-shared", "--eh-frame-hdr",
                      "-o", (char *)out, (char *)obj, NULL };
     pid_t pid;
     int status, e = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);

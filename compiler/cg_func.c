@@ -95,7 +95,7 @@ LLVMValueRef cg_vmctx_load(struct cg_func *f, unsigned offset, LLVMTypeRef t,
 {
     LLVMValueRef idx = cg_const_i64(f, offset);
     LLVMValueRef p = LLVMBuildGEP2(f->b, f->cm->i8, f->vmctx, &idx, 1, "");
-    return LLVMBuildLoad2(f->b, t, p, name);
+    return cg_tag_runtime(f->cm, LLVMBuildLoad2(f->b, t, p, name));
 }
 
 LLVMValueRef cg_call_intrinsic(struct cg_func *f, const char *name,

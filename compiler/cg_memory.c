@@ -15,7 +15,7 @@ static LLVMValueRef memory_size_bytes(struct cg_func *f)
 {
     LLVMValueRef off = cg_const_i64(f, offsetof(struct awsm_memory, size));
     LLVMValueRef p = LLVMBuildGEP2(f->b, f->cm->i8, f->memory, &off, 1, "");
-    return LLVMBuildLoad2(f->b, f->cm->i64, p, "mem_size");
+    return cg_tag_runtime(f->cm, LLVMBuildLoad2(f->b, f->cm->i64, p, "mem_size"));
 }
 
 /* Trap unless [ea, ea + len) lies inside the memory (all i64). */
@@ -80,7 +80,7 @@ static int cg_load(struct cg_func *f, const struct ins *in)
                   bits < LLVMGetIntTypeWidth(t);
     LLVMTypeRef mt = narrow ? LLVMIntTypeInContext(f->cm->ctx, bits) : t;
     LLVMValueRef p = address(f, cg_pop(f), in->u.mem.offset, bits / 8);
-    LLVMValueRef v = LLVMBuildLoad2(f->b, mt, p, "");
+    LLVMValueRef v = cg_tag_memory(f->cm, LLVMBuildLoad2(f->b, mt, p, ""));
     LLVMSetAlignment(v, 1);
     if (narrow)
         v = is_signed_load(in->op) ? LLVMBuildSExt(f->b, v, t, "")
@@ -97,7 +97,7 @@ static int cg_store(struct cg_func *f, const struct ins *in)
     if (LLVMGetTypeKind(t) == LLVMIntegerTypeKind && bits < LLVMGetIntTypeWidth(t))
         v = LLVMBuildTrunc(f->b, v, LLVMIntTypeInContext(f->cm->ctx, bits), "");
     LLVMValueRef p = address(f, cg_pop(f), in->u.mem.offset, bits / 8);
-    LLVMSetAlignment(LLVMBuildStore(f->b, v, p), 1);
+    LLVMSetAlignment(cg_tag_memory(f->cm, LLVMBuildStore(f->b, v, p)), 1);
     return 0;
 }
 

@@ -77,6 +77,37 @@ static void init_types(struct cg_module *cm)
     cm->void_t = LLVMVoidTypeInContext(c);
 }
 
+/* Type-based alias analysis: two scalar types under one root. */
+static void init_tbaa(struct cg_module *cm)
+{
+    LLVMContextRef c = cm->ctx;
+    LLVMValueRef zero = LLVMConstInt(cm->i64, 0, false);
+    LLVMValueRef rname = LLVMMDStringInContext(c, "awsm tbaa", 9);
+    LLVMValueRef root = LLVMMDNodeInContext(c, &rname, 1);
+    const char *names[2] = { "wasm linear memory", "awsm runtime data" };
+    LLVMValueRef *tags[2] = { &cm->tbaa_memory, &cm->tbaa_runtime };
+    for (int i = 0; i < 2; i++) {
+        LLVMValueRef tn[3] = { LLVMMDStringInContext(c, names[i], (unsigned)strlen(names[i])),
+                               root, zero };
+        LLVMValueRef type = LLVMMDNodeInContext(c, tn, 3);
+        LLVMValueRef tag[3] = { type, type, zero };
+        *tags[i] = LLVMMDNodeInContext(c, tag, 3);
+    }
+    cm->tbaa_kind = LLVMGetMDKindIDInContext(c, "tbaa", 4);
+}
+
+LLVMValueRef cg_tag_memory(struct cg_module *cm, LLVMValueRef access)
+{
+    LLVMSetMetadata(access, cm->tbaa_kind, cm->tbaa_memory);
+    return access;
+}
+
+LLVMValueRef cg_tag_runtime(struct cg_module *cm, LLVMValueRef access)
+{
+    LLVMSetMetadata(access, cm->tbaa_kind, cm->tbaa_runtime);
+    return access;
+}
+
 static void declare_functions(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
@@ -94,6 +125,10 @@ static void declare_functions(struct cg_module *cm)
                  name ? name : "");
         LLVMValueRef fn = LLVMAddFunction(cm->mod, sym, cm->fn_types[m->funcs[i].type]);
         LLVMSetLinkage(fn, LLVMInternalLinkage);
+        /* Unwind tables, so a trap's backtrace walks through wasm frames. */
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+            LLVMCreateEnumAttribute(cm->ctx,
+                LLVMGetEnumAttributeKindForName("uwtable", 7), 2));
         cm->funcs[i] = fn;
     }
 }
@@ -228,6 +263,7 @@ int cg_compile(const struct wm_module *m, const struct cg_options *opt,
     cm.ctx = LLVMContextCreate();
     cm.mod = LLVMModuleCreateWithNameInContext("wasm", cm.ctx);
     init_types(&cm);
+    init_tbaa(&cm);
     if (cg_target_init(&cm))
         goto out;
     declare_functions(&cm);

@@ -32,6 +32,10 @@ struct cg_error {
     char msg[512];
 };
 
+/* What the generated code is specific to: "x86_64-pc-linux-gnu/znver3".
+ * Part of every compile-cache key. The string is static. */
+const char *cg_target_id(void);
+
 /* Compile to a shared object at out_path. Returns 0 or -1 with *err. */
 int cg_compile(const struct wm_module *m, const struct cg_options *opt,
                const char *out_path, struct cg_error *err);

@@ -327,3 +327,8 @@ int rt_instance_export(struct rt_instance *inst, const char *name,
 {
     return rt_instance_export_n(inst, name, strlen(name), out);
 }
+
+struct rt_module *rt_instance_module(struct rt_instance *inst)
+{
+    return inst->mod;
+}

@@ -40,7 +40,16 @@ struct rt_module {
     const struct awsm_module_desc *desc;
     struct wm_module *wasm;                 /* decoded from desc->wasm */
     uint32_t *type_ids;                     /* [ntypes] canonical ids */
+    struct code_start *code_starts;         /* functions by address */
+    uint32_t ncode_starts;
+    void *code_base;                        /* the .so's load address */
 };
+
+/* backtrace.c: map native return addresses to wasm functions. */
+int rt_code_map_build(struct rt_module *m);
+void rt_code_map_free(struct rt_module *m);
+void rt_backtrace_symbolize(const struct rt_module *m, void *const *pcs,
+                            int npcs, struct rt_error *err);
 
 /* ===== Memories and tables ============================================== */
 

@@ -20,6 +20,7 @@ int rt_fail(struct rt_error *err, enum rt_error_kind kind, const char *fmt, ...)
     va_list ap;
     err->kind = kind;
     err->trap = AWSM_TRAP_NONE;
+    err->nframes = 0;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
@@ -59,13 +60,18 @@ static int check_desc(const char *path, const struct awsm_module_desc *d,
     return 0;
 }
 
+int rt_sha256(const void *p, size_t n, uint8_t out[32])
+{
+    unsigned int len = 0;
+    return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32
+        ? 0 : -1;
+}
+
 static int check_hash(const char *path, const struct awsm_module_desc *d,
                       struct rt_error *err)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (EVP_Digest(d->wasm, d->wasm_size, md, &len, EVP_sha256(), NULL) != 1 ||
-        len != sizeof d->hash)
+    uint8_t md[32];
+    if (rt_sha256(d->wasm, d->wasm_size, md) != 0)
         return rt_fail(err, RT_ERR_LOAD, "%s: cannot compute SHA-256",
                        file_name(path));
     if (memcmp(md, d->hash, sizeof d->hash) != 0)
@@ -133,7 +139,9 @@ int rt_module_load(const char *so_path, struct rt_module **out,
         return rt_fail(err, RT_ERR_NOMEM, "out of memory");
     if (open_so(so_path, m, err) != 0 || check_desc(so_path, m->desc, err) != 0 ||
         check_hash(so_path, m->desc, err) != 0 ||
-        decode_wasm(so_path, m, err) != 0 || canonical_types(m, err) != 0) {
+        decode_wasm(so_path, m, err) != 0 || canonical_types(m, err) != 0 ||
+        (rt_code_map_build(m) != 0 &&
+         rt_fail(err, RT_ERR_NOMEM, "out of memory") != 0)) {
         rt_module_free(m);
         return -1;
     }
@@ -148,6 +156,7 @@ void rt_module_free(struct rt_module *m)
     if (m->wasm != NULL)
         wm_module_free(m->wasm);
     free(m->type_ids);
+    rt_code_map_free(m);
     if (m->dl != NULL)
         dlclose(m->dl);
     free(m);

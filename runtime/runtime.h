@@ -33,14 +33,24 @@ enum rt_error_kind {
     RT_ERR_NOMEM,
 };
 
+#define RT_MAX_FRAMES 16
+
 struct rt_error {
     enum rt_error_kind kind;
     enum awsm_trap trap;        /* for RT_ERR_TRAP */
     char msg[512];              /* "unknown import: env.foo (func (param i32))" */
+    /* For RT_ERR_TRAP: the wasm functions on the stack at the trap,
+     * innermost first, as function indices of the called instance's module
+     * (frames in other modules are left out). */
+    uint32_t nframes;
+    uint32_t frames[RT_MAX_FRAMES];
 };
 
 /* The spec's name for a trap kind: "integer divide by zero", ... */
 const char *rt_trap_message(enum awsm_trap trap);
+
+/* SHA-256 of n bytes (libcrypto). Returns 0 or -1. */
+int rt_sha256(const void *p, size_t n, uint8_t out[32]);
 
 /* ===== Modules ========================================================== */
 
@@ -126,6 +136,7 @@ int rt_instance_new(struct rt_module *m, rt_resolve_fn resolve, void *ud,
                     const struct rt_instance_options *opt,
                     struct rt_instance **out, struct rt_error *err);
 void rt_instance_free(struct rt_instance *inst);
+struct rt_module *rt_instance_module(struct rt_instance *inst);
 struct awsm_vmctx *rt_instance_vmctx(struct rt_instance *inst);
 
 /* Look up an export by name; -1 if absent. The _n form takes a length:

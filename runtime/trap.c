@@ -30,6 +30,7 @@
  * above still catches its overflow.
  */
 #define _GNU_SOURCE         /* pthread_getattr_np */
+#include <execinfo.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -48,8 +49,12 @@ struct call_frame {
     struct call_frame *prev;
 };
 
+#define RT_MAX_PCS 48
+
 struct rt_thread {
     struct call_frame *top;     /* innermost rt_call, NULL outside */
+    void *pcs[RT_MAX_PCS];      /* return addresses at the last trap */
+    int npcs;
     uintptr_t stack_lo;         /* lowest address of the thread's stack */
     uintptr_t limit;            /* wasm stack limit while inside */
     bool ready;
@@ -100,6 +105,7 @@ void rt_trap_raise(uint32_t kind)
         kind = AWSM_TRAP_HOST;
     if (t->top == NULL)
         abort();
+    t->npcs = kind == AWSM_TRAP_EXIT ? 0 : backtrace(t->pcs, RT_MAX_PCS);
     siglongjmp(t->top->buf, (int)kind);
 }
 
@@ -131,10 +137,16 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
     struct rt_thread *t = &thread_state;
     if (t->top != NULL) {
         uintptr_t addr = (uintptr_t)si->si_addr;
-        if (rt_memory_contains_fault(addr))
+        /* backtrace() unwinds through the signal frame; libgcc is loaded
+         * already (install_handlers), so it does not allocate here. */
+        if (rt_memory_contains_fault(addr)) {
+            t->npcs = backtrace(t->pcs, RT_MAX_PCS);
             siglongjmp(t->top->buf, AWSM_TRAP_MEMORY_OOB);
-        if (is_stack_fault(t, addr))
+        }
+        if (is_stack_fault(t, addr)) {
+            t->npcs = 0;            /* the stack is what overflowed */
             siglongjmp(t->top->buf, AWSM_TRAP_STACK_EXHAUSTED);
+        }
     }
     chain_fault(sig, si, uc);
 }
@@ -151,6 +163,8 @@ static void altstack_free(void *p)
 
 static void install_handlers(void)
 {
+    void *warm[1];
+    backtrace(warm, 1);             /* load libgcc now, not in a handler */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fault;
@@ -298,7 +312,10 @@ int rt_call(struct rt_instance *inst, struct awsm_funcref *f, awsm_value *args,
                                         : RT_DEFAULT_STACK_SIZE);
     apply_limit(inst, f, t->limit);
     int kind = call_protected(t, tramp, f, args);
-    if (kind != 0)
-        return rt_fail_trap(err, RT_ERR_TRAP, (enum awsm_trap)kind);
-    return 0;
+    if (kind == 0)
+        return 0;
+    rt_fail_trap(err, RT_ERR_TRAP, (enum awsm_trap)kind);
+    rt_backtrace_symbolize(inst->mod, t->pcs, t->npcs, err);
+    t->npcs = 0;
+    return -1;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/tools.h"
 #include "wasm/module.h"
 #include "wast/wast.h"
 
@@ -25,6 +26,15 @@ static const char usage_text[] =
     "usage: awsm <command> [arguments]\n"
     "\n"
     "commands:\n"
+    "  run [OPTIONS] FILE.wasm|FILE.so [ARGS...]\n"
+    "                           run a WASI command (compiled once, then cached);\n"
+    "                           exits with the guest's status, 134 on a trap\n"
+    "      --dir HOST[::GUEST]  preopen a host directory (as GUEST)\n"
+    "      --env KEY=VALUE      set a guest environment variable\n"
+    "      --invoke NAME        call export NAME with ARGS instead of _start\n"
+    "      -O0 .. -O3, --bounds=guard|checked, --no-cache\n"
+    "  compile IN.wasm -o OUT.so [OPTIONS]\n"
+    "                           the same as awsmc\n"
     "  validate [-v] FILE.wasm...\n"
     "                           decode and validate modules; silent when all\n"
     "                           are valid, else one message per bad module\n"
@@ -235,6 +245,8 @@ static const struct subcommand {
     const char *name;
     int (*main)(int argc, char **argv);
 } subcommands[] = {
+    {"run", awsm_run_main},
+    {"compile", awsmc_main},
     {"validate", cmd_validate},
     {"wast", cmd_wast},
     {"help", cmd_help},

@@ -6,6 +6,7 @@
  *         [--emit-llvm[=FILE]]
  *
  * Exit status: 0 success, 1 the module is bad or compiling failed, 2 usage.
+ * `awsm compile` is the same command.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "compiler/compiler.h"
+#include "tools/tools.h"
 #include "wasm/module.h"
 
 static const char usage_text[] =
@@ -77,7 +79,7 @@ static int parse_args(int argc, char **argv, struct args *a)
     return 0;
 }
 
-int main(int argc, char **argv)
+int awsmc_main(int argc, char **argv)
 {
     struct args a = { .opt = CG_OPTIONS_DEFAULT };
     if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {

@@ -112,7 +112,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static void run_threads(enum awsm_bounds bounds)
+/* Compile the module and load it; the .so is unlinked once loaded. */
+static struct rt_module *compile_and_load(enum awsm_bounds bounds)
 {
     struct wbuf b;
     struct wm_module *m;
@@ -122,17 +123,46 @@ static void run_threads(enum awsm_bounds bounds)
     struct rt_module *mod = NULL;
     char path[] = "/tmp/awsm-threads-XXXXXX.so";
     int fd = mkstemps(path, 3);
-    ASSERT(fd >= 0);
+    if (fd < 0)
+        return NULL;
     close(fd);
     build_module(&b);
-    ASSERT_EQ_INT(0, wm_load(b.p, b.len, &m, &werr));
+    int rc = wm_load(b.p, b.len, &m, &werr);
     wb_free(&b);
+    if (rc != 0)
+        return NULL;
     struct cg_options opt = CG_OPTIONS_DEFAULT;
     opt.bounds = bounds;
-    ASSERT_EQ_INT(0, cg_compile(m, &opt, path, &cerr));
+    rc = cg_compile(m, &opt, path, &cerr);
     wm_module_free(m);
-    ASSERT_EQ_INT(0, rt_module_load(path, &mod, &rerr));
+    if (rc == 0)
+        rt_module_load(path, &mod, &rerr);
     unlink(path);
+    return mod;
+}
+
+/* A trap names the function it happened in (innermost frame first), for
+ * both kinds of trap: an explicit check and a guard-page fault. */
+TEST(trap_backtrace_names_the_trapping_function)
+{
+    struct rt_module *mod = compile_and_load(AWSM_BOUNDS_GUARD);
+    struct rt_instance *inst = NULL;
+    struct rt_error err;
+    uint32_t r;
+    ASSERT(mod != NULL);
+    ASSERT_EQ_INT(0, rt_instance_new(mod, NULL, NULL, NULL, &inst, &err));
+    ASSERT_EQ_INT(-1, call2(inst, "div", 1, 0, &r, &err));
+    ASSERT_EQ_INT(AWSM_TRAP_INT_DIV_ZERO, err.trap);
+    ASSERT(err.nframes >= 1);
+    ASSERT_EQ_INT(1, err.frames[0]);                /* func 1 is "div" */
+    rt_instance_free(inst);
+    rt_module_free(mod);
+}
+
+static void run_threads(enum awsm_bounds bounds)
+{
+    struct rt_module *mod = compile_and_load(bounds);
+    ASSERT(mod != NULL);
 
     pthread_t th[NTHREADS];
     struct worker w[NTHREADS];

@@ -1,0 +1,67 @@
+# bench/build.mk - builds every benchmark program for every runtime that
+# bench/run.sh times. Run from the repository root:
+#
+#   make -f bench/build.mk OUT=BUILD/bench [-j2]
+#
+# OUT/native/P          cc -O2, the baseline
+# OUT/wasm/P.wasm       clang --target=wasm32-wasi -O2, for awsm and node
+# OUT/wasm/P-bulk.wasm  the same with -mbulk-memory, for P in $(BULK)
+# OUT/w2c/P/run         wasm2c of P.wasm + bench/w2c/wasi_shim.c, cc -O2
+# OUT/timeit            the timer
+
+OUT      ?= build/bench
+BULK     ?= strings
+PROGRAMS ?= $(basename $(notdir $(wildcard bench/programs/*.c)))
+
+CC       ?= cc
+CFLAGS   := -O2
+WASI_CC  := clang --target=wasm32-wasi
+W2C_RT   := /usr/share/wabt/wasm2c
+
+WASMS    := $(PROGRAMS:%=$(OUT)/wasm/%.wasm) $(BULK:%=$(OUT)/wasm/%-bulk.wasm)
+NATIVES  := $(PROGRAMS:%=$(OUT)/native/%)
+W2CS     := $(PROGRAMS:%=$(OUT)/w2c/%/run) $(BULK:%=$(OUT)/w2c/%-bulk/run)
+
+.PHONY: all
+.SECONDARY:
+.DELETE_ON_ERROR:
+
+all: $(OUT)/timeit $(NATIVES) $(WASMS) $(W2CS)
+
+$(OUT)/timeit: bench/timeit.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=c17 -Wall -Wextra $< -o $@
+
+$(OUT)/native/%: bench/programs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@ -lm
+
+# Compile and link in two steps, so that clang's driver does not run
+# wasm-opt on the result: the module is exactly what LLVM produced.
+# (wasi-libc keeps the math functions in libc.a; -lm is a harmless stub.)
+$(OUT)/wasm/%.o: bench/programs/%.c
+	@mkdir -p $(@D)
+	$(WASI_CC) $(CFLAGS) -c $< -o $@
+
+# -mbulk-memory: memcpy/memmove/memset calls in the program's own code
+# become memory.copy / memory.fill. wasi-libc itself stays as built.
+$(OUT)/wasm/%-bulk.o: bench/programs/%.c
+	@mkdir -p $(@D)
+	$(WASI_CC) $(CFLAGS) -mbulk-memory -c $< -o $@
+
+$(OUT)/wasm/%.wasm: $(OUT)/wasm/%.o
+	$(WASI_CC) $< -o $@ -lm
+
+# wasm2c names everything after the module, so every program is "prog" and
+# the one shim fits all of them.
+$(OUT)/w2c/%/prog.c: $(OUT)/wasm/%.wasm
+	@mkdir -p $(@D)
+	wasm2c -n prog $< -o $@
+
+$(OUT)/w2c/wasm-rt-impl.o: $(W2C_RT)/wasm-rt-impl.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(W2C_RT) -c $< -o $@
+
+$(OUT)/w2c/%/run: $(OUT)/w2c/%/prog.c bench/w2c/wasi_shim.c $(OUT)/w2c/wasm-rt-impl.o
+	$(CC) $(CFLAGS) -w -I$(@D) -I$(W2C_RT) bench/w2c/wasi_shim.c $(@D)/prog.c \
+	    $(OUT)/w2c/wasm-rt-impl.o -o $@ -lm

@@ -1,0 +1,196 @@
+/*
+ * cache/cache.c - compile-on-first-use with a content-addressed cache of
+ * shared objects (see cache.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "compiler/compiler.h"
+
+static int fail(char *err, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* mkdir -p for the cache directory; 0 when it exists afterwards. */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void cache_dir(const struct cache_options *opt, char *out, size_t n)
+{
+    const char *env = getenv("AWSM_CACHE_DIR");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (opt->dir)
+        snprintf(out, n, "%s", opt->dir);
+    else if (env && *env)
+        snprintf(out, n, "%s", env);
+    else if (xdg && *xdg)
+        snprintf(out, n, "%s/awsm", xdg);
+    else
+        snprintf(out, n, "%s/.cache/awsm", home && *home ? home : "/tmp");
+}
+
+/* The key: SHA-256 over everything the generated code depends on. */
+static int cache_key(const uint8_t *wasm, size_t size,
+                     const struct cache_options *opt, char hex[65])
+{
+    uint8_t module_hash[32], key[32];
+    char text[512];
+    if (rt_sha256(wasm, size, module_hash) != 0)
+        return -1;
+    int n = snprintf(text, sizeof text, "%s|abi %u|%s|O%u|bounds %u|",
+                     AWSM_COMPILER_VERSION, AWSM_ABI_VERSION, cg_target_id(),
+                     opt->opt_level, (unsigned)opt->bounds);
+    if (n < 0 || (size_t)n + 32 > sizeof text)
+        return -1;
+    memcpy(text + n, module_hash, 32);
+    if (rt_sha256(text, (size_t)n + 32, key) != 0)
+        return -1;
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", key[i]);
+    return 0;
+}
+
+static int read_module(const char *path, uint8_t **bytes, size_t *size,
+                       struct wm_module **m, char *err, size_t errlen)
+{
+    struct wm_error werr;
+    int e = wm_read_file(path, bytes, size);
+    if (e)
+        return fail(err, errlen, "cannot read %s: %s", path, strerror(e));
+    if (*size >= 4 && memcmp(*bytes, "\0asm", 4) != 0) {
+        free(*bytes);
+        return fail(err, errlen, "%s: not a wasm module (no \\0asm header)", path);
+    }
+    if (wm_load(*bytes, *size, m, &werr) != 0) {
+        free(*bytes);
+        return fail(err, errlen, "%s: %s", path, werr.msg);
+    }
+    return 0;
+}
+
+/* Compile into a fresh temporary file next to `final`, then rename. */
+static int compile_to(const struct wm_module *m, const struct cache_options *opt,
+                      const char *final, const char *path, char *err, size_t errlen)
+{
+    char tmp[4200];
+    struct cg_options copt = CG_OPTIONS_DEFAULT;
+    struct cg_error cerr;
+    copt.opt_level = opt->opt_level;
+    copt.bounds = opt->bounds;
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", final, (int)getpid());
+    if (cg_compile(m, &copt, tmp, &cerr) != 0) {
+        unlink(tmp);
+        return fail(err, errlen, "%s: %s", path, cerr.msg);
+    }
+    if (rename(tmp, final) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return fail(err, errlen, "cannot write %s: %s", final, strerror(e));
+    }
+    return 0;
+}
+
+/* Without a usable cache: compile to a private temporary file. */
+static int compile_uncached(const struct wm_module *m,
+                            const struct cache_options *opt, const char *path,
+                            struct rt_module **out, char *err, size_t errlen)
+{
+    char dir[] = "/tmp/awsm-XXXXXX", so[64];
+    struct rt_error rerr;
+    if (!mkdtemp(dir))
+        return fail(err, errlen, "cannot create a temporary directory: %s",
+                    strerror(errno));
+    snprintf(so, sizeof so, "%s/module.so", dir);
+    int rc = compile_to(m, opt, so, path, err, errlen);
+    if (rc == 0 && rt_module_load(so, out, &rerr) != 0)
+        rc = fail(err, errlen, "%s", rerr.msg);
+    unlink(so);             /* the loaded object stays mapped */
+    rmdir(dir);
+    return rc;
+}
+
+static int load_wasm(const char *path, const struct cache_options *opt,
+                     struct rt_module **out, enum cache_result *how,
+                     char *err, size_t errlen)
+{
+    uint8_t *bytes;
+    size_t size;
+    struct wm_module *m;
+    char dir[4096], key[65], so[4200];
+    struct rt_error rerr;
+    if (read_module(path, &bytes, &size, &m, err, errlen) != 0)
+        return -1;
+    int rc = cache_key(bytes, size, opt, key);
+    free(bytes);
+    cache_dir(opt, dir, sizeof dir);
+    *how = CACHE_COMPILED;
+    if (rc != 0 || opt->disabled || make_dirs(dir) != 0 || access(dir, W_OK) != 0) {
+        rc = compile_uncached(m, opt, path, out, err, errlen);
+        wm_module_free(m);
+        return rc;
+    }
+    snprintf(so, sizeof so, "%s/%s.so", dir, key);
+    if (access(so, R_OK) == 0 && rt_module_load(so, out, &rerr) == 0) {
+        *how = CACHE_HIT;
+        wm_module_free(m);
+        return 0;
+    }
+    /* Missing, or unloadable (stale, truncated): compile it (again). */
+    rc = compile_to(m, opt, so, path, err, errlen);
+    wm_module_free(m);
+    if (rc == 0 && rt_module_load(so, out, &rerr) != 0)
+        rc = fail(err, errlen, "%s", rerr.msg);
+    return rc;
+}
+
+int cache_module_load(const char *path, const struct cache_options *opt,
+                      struct rt_module **out, enum cache_result *how,
+                      char *err, size_t errlen)
+{
+    enum cache_result ignored;
+    struct rt_error rerr;
+    if (!how)
+        how = &ignored;
+    if (ends_with(path, ".so")) {
+        *how = CACHE_SO;
+        if (access(path, R_OK) != 0)
+            return fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return rt_module_load(path, out, &rerr) == 0 ? 0
+             : fail(err, errlen, "%s", rerr.msg);
+    }
+    return load_wasm(path, opt, out, how, err, errlen);
+}

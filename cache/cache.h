@@ -1,0 +1,40 @@
+/*
+ * cache/cache.h - load a module for running: a .so built by awsmc as it is,
+ * or a .wasm compiled on first use and kept in a cache, so the second run
+ * of a module does not compile.
+ *
+ * The cache key is a SHA-256 over the module's bytes, the compiler version,
+ * the ABI version, the target (triple and CPU) and the options, so a change
+ * to any of them compiles anew. Entries are written to a temporary file and
+ * renamed into place, so concurrent runs never see half a file.
+ *
+ * Prefix cache_. Errors are values (a message in the caller's buffer).
+ */
+#ifndef AWSM_CACHE_H
+#define AWSM_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runtime/runtime.h"
+
+struct cache_options {
+    unsigned opt_level;         /* 0..3 */
+    enum awsm_bounds bounds;
+    const char *dir;            /* NULL: $AWSM_CACHE_DIR, else
+                                   $XDG_CACHE_HOME/awsm, else ~/.cache/awsm */
+    bool disabled;              /* compile into a temporary file every time */
+};
+
+#define CACHE_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, false }
+
+/* How the module came to be loaded, for messages and tests. */
+enum cache_result { CACHE_SO, CACHE_HIT, CACHE_COMPILED };
+
+/* Load `path` (.so or .wasm). Returns 0 and *out, or -1 with a message
+ * that names the file ("app.wasm: offset 0x1a: ..."). */
+int cache_module_load(const char *path, const struct cache_options *opt,
+                      struct rt_module **out, enum cache_result *how,
+                      char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,328 @@
+/*
+ * wasi/ctx.c - the WASI context: a copy of the configuration (arguments,
+ * environment, in-memory stdin), the captures of in-memory stdout and
+ * stderr, and the guest's file descriptor table.
+ *
+ * The table maps guest fds to host fds. Slots 0-2 are stdio (host fds the
+ * embedder owns, or memory), slots 3.. the preopened directories in the
+ * configured order, then whatever the guest opens (lowest free slot
+ * first, as POSIX does). A slot owns its host fd unless it is one of the
+ * embedder's (stdio, wasi_ctx_add_fd without `owned`).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wasi/internal.h"
+
+/* ===== Rights by file type ============================================== */
+
+#define RIGHTS_SOCKET (WASI_RIGHT_FD_READ | WASI_RIGHT_FD_WRITE | \
+    WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_FILESTAT_GET | \
+    WASI_RIGHT_POLL_FD_READWRITE | WASI_RIGHT_SOCK_SHUTDOWN | \
+    WASI_RIGHT_SOCK_ACCEPT)
+
+/* What applies to a file's contents, not to names inside a directory. */
+#define RIGHTS_FILE (WASI_RIGHTS_ALL & ~(WASI_RIGHT(9) | WASI_RIGHT(10) | \
+    WASI_RIGHT(11) | WASI_RIGHT(12) | WASI_RIGHT(13) | WASI_RIGHT(14) | \
+    WASI_RIGHT(15) | WASI_RIGHT(16) | WASI_RIGHT(17) | WASI_RIGHT(18) | \
+    WASI_RIGHT(19) | WASI_RIGHT(20) | WASI_RIGHT(24) | WASI_RIGHT(25) | \
+    WASI_RIGHT(26) | WASI_RIGHT_SOCK_SHUTDOWN | WASI_RIGHT_SOCK_ACCEPT))
+
+#define RIGHTS_DIR (WASI_RIGHTS_ALL & ~(WASI_RIGHT_FD_READ | \
+    WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_SEEK | WASI_RIGHT_FD_TELL | \
+    WASI_RIGHT_FD_ALLOCATE | WASI_RIGHT_FD_FILESTAT_SET_SIZE | \
+    WASI_RIGHT_SOCK_SHUTDOWN | WASI_RIGHT_SOCK_ACCEPT))
+
+uint64_t wasi__rights_for(uint8_t filetype)
+{
+    switch (filetype) {
+    case WASI_FILETYPE_DIRECTORY:
+        return RIGHTS_DIR;
+    case WASI_FILETYPE_SOCKET_STREAM:
+    case WASI_FILETYPE_SOCKET_DGRAM:
+        return RIGHTS_SOCKET;
+    default:
+        return RIGHTS_FILE;
+    }
+}
+
+/* ===== The fd table ===================================================== */
+
+uint32_t wasi__fd_get(struct wasi_ctx *w, uint32_t fd, uint64_t rights,
+                      struct wasi_fd **out)
+{
+    if (fd >= w->nfds || w->fds[fd].kind == WASI_FD_CLOSED)
+        return WASI_EBADF;
+    if ((w->fds[fd].rights_base & rights) != rights)
+        return WASI_ENOTCAPABLE;
+    *out = &w->fds[fd];
+    return WASI_ESUCCESS;
+}
+
+static int table_grow(struct wasi_ctx *w)
+{
+    uint32_t n = w->nfds ? w->nfds * 2 : 16;
+    if (n > WASI_MAX_FDS)
+        n = WASI_MAX_FDS;
+    if (n <= w->nfds)
+        return -1;
+    struct wasi_fd *fds = realloc(w->fds, n * sizeof *fds);
+    if (fds == NULL)
+        return -1;
+    memset(fds + w->nfds, 0, (n - w->nfds) * sizeof *fds);
+    w->fds = fds;
+    w->nfds = n;
+    return 0;
+}
+
+uint32_t wasi__fd_alloc(struct wasi_ctx *w, uint32_t *fd)
+{
+    uint32_t i = 0;
+    while (i < w->nfds && w->fds[i].kind != WASI_FD_CLOSED)
+        i++;
+    if (i == w->nfds && table_grow(w) != 0)
+        return w->nfds >= WASI_MAX_FDS ? WASI_EMFILE : WASI_ENOMEM;
+    w->fds[i] = (struct wasi_fd){.kind = WASI_FD_CLOSED, .host = -1};
+    *fd = i;
+    return WASI_ESUCCESS;
+}
+
+void wasi__fd_release(struct wasi_ctx *w, uint32_t fd)
+{
+    struct wasi_fd *f = &w->fds[fd];
+    if (f->kind == WASI_FD_HOST && f->owned)
+        close(f->host);
+    free(f->preopen);
+    *f = (struct wasi_fd){.kind = WASI_FD_CLOSED, .host = -1};
+}
+
+int wasi__fd_classify(struct wasi_fd *f)
+{
+    struct stat st;
+    if (fstat(f->host, &st) != 0)
+        return -1;
+    f->filetype = wasi__filetype(st.st_mode);
+    f->fifo = S_ISFIFO(st.st_mode);
+    int type;
+    socklen_t len = sizeof type;
+    if (S_ISSOCK(st.st_mode) &&
+        getsockopt(f->host, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+        type == SOCK_DGRAM)
+        f->filetype = WASI_FILETYPE_SOCKET_DGRAM;
+    return 0;
+}
+
+uint32_t wasi__fd_add_host(struct wasi_ctx *w, int host, bool owned,
+                           uint32_t *out)
+{
+    uint32_t fd;
+    uint32_t e = wasi__fd_alloc(w, &fd);
+    if (e != WASI_ESUCCESS)
+        return e;
+    struct wasi_fd *f = &w->fds[fd];
+    f->host = host;
+    if (wasi__fd_classify(f) != 0) {
+        f->host = -1;
+        return wasi__errno();
+    }
+    f->kind = WASI_FD_HOST;
+    f->owned = owned;
+    f->rights_base = wasi__rights_for(f->filetype);
+    f->rights_inheriting = WASI_RIGHTS_ALL;
+    *out = fd;
+    return WASI_ESUCCESS;
+}
+
+/* ===== Creating a context =============================================== */
+
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* A NULL-terminated copy of n strings. */
+static char **strings_copy(int n, const char *const *src)
+{
+    char **v = calloc((size_t)n + 1, sizeof *v);
+    for (int i = 0; v != NULL && i < n; i++) {
+        if ((v[i] = strdup(src[i] ? src[i] : "")) == NULL) {
+            while (i-- > 0)
+                free(v[i]);
+            free(v);
+            v = NULL;
+        }
+    }
+    return v;
+}
+
+static void strings_free(char **v)
+{
+    for (char **p = v; p != NULL && *p != NULL; p++)
+        free(*p);
+    free(v);
+}
+
+/* Slot i (0, 1, 2) as the configured stream. A host fd that is not open
+ * leaves the slot closed, as it is for a native process. */
+static int stdio_open(struct wasi_ctx *w, int i, const struct wasi_stdio *s)
+{
+    struct wasi_fd *f = &w->fds[i];
+    *f = (struct wasi_fd){.kind = WASI_FD_CLOSED, .host = -1};
+    if (s->host_fd >= 0) {
+        f->host = s->host_fd;
+        if (wasi__fd_classify(f) != 0)
+            return 0;
+        f->kind = WASI_FD_HOST;
+        f->rights_base = wasi__rights_for(f->filetype);
+    } else if (i == 0) {
+        f->kind = WASI_FD_MEM_IN;
+        f->filetype = WASI_FILETYPE_CHARACTER_DEVICE;
+        f->rights_base = RIGHTS_FILE;
+        w->input = malloc(s->input_len ? s->input_len : 1);
+        if (w->input == NULL)
+            return -1;
+        if (s->input_len)
+            memcpy(w->input, s->input, s->input_len);
+        w->input_len = s->input_len;
+    } else {
+        f->kind = WASI_FD_MEM_OUT;
+        f->filetype = WASI_FILETYPE_CHARACTER_DEVICE;
+        f->rights_base = RIGHTS_FILE;
+        f->stream = i - 1;
+        w->capture[i - 1].limit = s->capture_limit;
+    }
+    f->rights_inheriting = WASI_RIGHTS_ALL;
+    return 0;
+}
+
+static int preopen_open(struct wasi_ctx *w, const struct wasi_preopen *p,
+                        char *err, size_t errlen)
+{
+    uint32_t fd;
+    int host = open(p->host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (host < 0) {
+        fail(err, errlen, "preopen %s: %s", p->host_path, strerror(errno));
+        return -1;
+    }
+    uint32_t e = wasi__fd_add_host(w, host, true, &fd);
+    if (e != WASI_ESUCCESS) {
+        close(host);
+        fail(err, errlen, "preopen %s: cannot add it (WASI errno %u)",
+             p->host_path, e);
+        return -1;
+    }
+    w->fds[fd].preopen = strdup(p->guest_path ? p->guest_path : ".");
+    if (w->fds[fd].preopen == NULL) {
+        fail(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int config_copy(struct wasi_ctx *w, const struct wasi_config *cfg,
+                       char *err, size_t errlen)
+{
+    w->argc = cfg->argc;
+    w->envc = cfg->envc;
+    w->argv = strings_copy(cfg->argc, cfg->argv);
+    w->envp = strings_copy(cfg->envc, cfg->envp);
+    if (w->argv == NULL || w->envp == NULL || table_grow(w) != 0 ||
+        (w->host = rt_host_new()) == NULL) {
+        fail(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < 3; i++)
+        if (stdio_open(w, i, &cfg->stdio[i]) != 0) {
+            fail(err, errlen, "out of memory");
+            return -1;
+        }
+    return 0;
+}
+
+int wasi_ctx_new(const struct wasi_config *cfg, struct wasi_ctx **out,
+                 char *err, size_t errlen)
+{
+    *out = NULL;
+    if (cfg->argc < 0 || cfg->envc < 0 || cfg->npreopens < 0) {
+        fail(err, errlen, "negative count in the WASI configuration");
+        return -1;
+    }
+    struct wasi_ctx *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        fail(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = config_copy(w, cfg, err, errlen);
+    for (int i = 0; rc == 0 && i < cfg->npreopens; i++)
+        rc = preopen_open(w, &cfg->preopens[i], err, errlen);
+    if (rc != 0) {
+        wasi_ctx_free(w);
+        return -1;
+    }
+    *out = w;
+    return 0;
+}
+
+void wasi_ctx_free(struct wasi_ctx *w)
+{
+    if (w == NULL)
+        return;
+    for (uint32_t i = 0; i < w->nfds; i++)
+        if (w->fds[i].kind != WASI_FD_CLOSED)
+            wasi__fd_release(w, i);
+    free(w->fds);
+    strings_free(w->argv);
+    strings_free(w->envp);
+    free(w->input);
+    free(w->capture[0].buf);
+    free(w->capture[1].buf);
+    rt_host_free(w->host);
+    free(w);
+}
+
+/* ===== Queries ========================================================== */
+
+int wasi_ctx_add_fd(struct wasi_ctx *w, int host_fd, bool owned,
+                    uint32_t *guest_fd)
+{
+    if (host_fd < 0)
+        return -1;
+    uint32_t e = wasi__fd_add_host(w, host_fd, owned, guest_fd);
+    return e == WASI_ESUCCESS ? 0 : -1;
+}
+
+bool wasi_exit_code(const struct wasi_ctx *w, int *code)
+{
+    if (!w->exited)
+        return false;
+    *code = w->exit_code;
+    return true;
+}
+
+const uint8_t *wasi_captured(const struct wasi_ctx *w, int fd, size_t *len,
+                             bool *truncated)
+{
+    if (fd != 1 && fd != 2) {
+        *len = 0;
+        *truncated = false;
+        return NULL;
+    }
+    const struct wasi_capture *c = &w->capture[fd - 1];
+    *len = c->len;
+    *truncated = c->truncated;
+    return c->buf;
+}

@@ -1,0 +1,314 @@
+/*
+ * wasi/fd.c - reading and writing file descriptors: fd_read, fd_write,
+ * their positioned forms, seeking, syncing, advice and allocation.
+ *
+ * Host fds are read and written with readv/writev straight into guest
+ * memory. The in-memory stdin hands out its bytes once, then end of file;
+ * in-memory stdout and stderr keep at most their limit and mark the rest
+ * as truncated while telling the guest everything was written (as a pipe
+ * nobody reads would). Writes to host pipes and sockets never raise
+ * SIGPIPE in the host: the guest gets EPIPE.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "wasi/internal.h"
+
+/* ===== In-memory stdio ================================================== */
+
+static size_t mem_read(struct wasi_ctx *w, const struct wasi_iovs *iovs)
+{
+    size_t done = 0;
+    for (int i = 0; i < iovs->n && w->input_pos < w->input_len; i++) {
+        size_t n = w->input_len - w->input_pos;
+        if (n > iovs->v[i].iov_len)
+            n = iovs->v[i].iov_len;
+        memcpy(iovs->v[i].iov_base, w->input + w->input_pos, n);
+        w->input_pos += n;
+        done += n;
+    }
+    return done;
+}
+
+/* Room for n more bytes, growing by doubling up to the limit. */
+static size_t capture_room(struct wasi_capture *c, size_t n)
+{
+    size_t want = c->limit - c->len < n ? c->limit - c->len : n;
+    if (c->len + want <= c->cap)
+        return want;
+    size_t cap = c->cap ? c->cap : 256;
+    while (cap < c->len + want)
+        cap *= 2;
+    if (cap > c->limit)
+        cap = c->limit;
+    uint8_t *buf = realloc(c->buf, cap);
+    if (buf == NULL)
+        return c->cap - c->len;
+    c->buf = buf;
+    c->cap = cap;
+    return want;
+}
+
+static void capture_write(struct wasi_capture *c, const struct wasi_iovs *iovs)
+{
+    for (int i = 0; i < iovs->n; i++) {
+        size_t n = iovs->v[i].iov_len;
+        size_t room = capture_room(c, n);
+        if (room > 0)
+            memcpy(c->buf + c->len, iovs->v[i].iov_base, room);
+        c->len += room;
+        if (room < n)
+            c->truncated = true;
+    }
+}
+
+/* ===== Host writes without SIGPIPE ====================================== */
+
+/* writev with SIGPIPE blocked for this thread; a SIGPIPE the write raised
+ * is taken back before unblocking (one that was already pending stays). */
+static ssize_t write_nosigpipe(int fd, const struct iovec *v, int n)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE);
+    ssize_t r = writev(fd, v, n);
+    int saved = errno;
+    if (r < 0 && errno == EPIPE && !was_pending) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+    return r;
+}
+
+static ssize_t host_write(const struct wasi_fd *f, const struct iovec *v,
+                          int n)
+{
+    if (f->filetype == WASI_FILETYPE_SOCKET_STREAM ||
+        f->filetype == WASI_FILETYPE_SOCKET_DGRAM) {
+        struct msghdr msg = {.msg_iov = (struct iovec *)v, .msg_iovlen = n};
+        return sendmsg(f->host, &msg, MSG_NOSIGNAL);
+    }
+    if (f->fifo)
+        return write_nosigpipe(f->host, v, n);
+    return writev(f->host, v, n);
+}
+
+/* ===== fd_read, fd_write ================================================ */
+
+uint32_t wasi_fd_read(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
+                      uint32_t n, uint32_t nread)
+{
+    struct wasi_ctx *w = wasi__ctx(vm);
+    struct wasi_fd *f;
+    struct wasi_iovs iovs;
+    uint32_t e = wasi__fd_get(w, fd, WASI_RIGHT_FD_READ, &f);
+    if (e != WASI_ESUCCESS)
+        return e;
+    if (f->kind == WASI_FD_MEM_OUT)
+        return WASI_EBADF;
+    if (wasi__mem(vm, nread, 4) == NULL)
+        return WASI_EFAULT;
+    if ((e = wasi__iovs_get(vm, iovs_ptr, n, &iovs)) != WASI_ESUCCESS)
+        return e;
+    ssize_t r;
+    if (f->kind == WASI_FD_MEM_IN)
+        r = (ssize_t)mem_read(w, &iovs);
+    else
+        do
+            r = readv(f->host, iovs.v, iovs.n);
+        while (r < 0 && errno == EINTR);
+    e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nread, (uint32_t)r);
+    wasi__iovs_free(&iovs);
+    return e;
+}
+
+uint32_t wasi_fd_write(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
+                       uint32_t n, uint32_t nwritten)
+{
+    struct wasi_ctx *w = wasi__ctx(vm);
+    struct wasi_fd *f;
+    struct wasi_iovs iovs;
+    uint32_t e = wasi__fd_get(w, fd, WASI_RIGHT_FD_WRITE, &f);
+    if (e != WASI_ESUCCESS)
+        return e;
+    if (f->kind == WASI_FD_MEM_IN)
+        return WASI_EBADF;
+    if (wasi__mem(vm, nwritten, 4) == NULL)
+        return WASI_EFAULT;
+    if ((e = wasi__iovs_get(vm, iovs_ptr, n, &iovs)) != WASI_ESUCCESS)
+        return e;
+    ssize_t r = (ssize_t)iovs.total;
+    if (f->kind == WASI_FD_MEM_OUT)
+        capture_write(&w->capture[f->stream], &iovs);
+    else
+        do
+            r = host_write(f, iovs.v, iovs.n);
+        while (r < 0 && errno == EINTR);
+    e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nwritten, (uint32_t)r);
+    wasi__iovs_free(&iovs);
+    return e;
+}
+
+/* ===== Positioned I/O =================================================== */
+
+/* A host fd that can seek (memory streams are like pipes): EBADF, ESPIPE,
+ * ENOTCAPABLE. */
+static uint32_t seekable_get(wasi_vm *vm, uint32_t fd, uint64_t rights,
+                             struct wasi_fd **f)
+{
+    uint32_t e = wasi__fd_get(wasi__ctx(vm), fd, rights, f);
+    if (e == WASI_ESUCCESS && (*f)->kind != WASI_FD_HOST)
+        e = WASI_ESPIPE;
+    return e;
+}
+
+uint32_t wasi_fd_pread(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
+                       uint32_t n, uint64_t offset, uint32_t nread)
+{
+    struct wasi_fd *f;
+    struct wasi_iovs iovs;
+    uint32_t e = seekable_get(vm, fd, WASI_RIGHT_FD_READ | WASI_RIGHT_FD_SEEK,
+                              &f);
+    if (e != WASI_ESUCCESS)
+        return e;
+    if (offset > INT64_MAX)
+        return WASI_EINVAL;
+    if (wasi__mem(vm, nread, 4) == NULL)
+        return WASI_EFAULT;
+    if ((e = wasi__iovs_get(vm, iovs_ptr, n, &iovs)) != WASI_ESUCCESS)
+        return e;
+    ssize_t r;
+    do
+        r = preadv(f->host, iovs.v, iovs.n, (off_t)offset);
+    while (r < 0 && errno == EINTR);
+    e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nread, (uint32_t)r);
+    wasi__iovs_free(&iovs);
+    return e;
+}
+
+uint32_t wasi_fd_pwrite(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
+                        uint32_t n, uint64_t offset, uint32_t nwritten)
+{
+    struct wasi_fd *f;
+    struct wasi_iovs iovs;
+    uint32_t e = seekable_get(vm, fd, WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_SEEK,
+                              &f);
+    if (e != WASI_ESUCCESS)
+        return e;
+    if (offset > INT64_MAX)
+        return WASI_EINVAL;
+    if (wasi__mem(vm, nwritten, 4) == NULL)
+        return WASI_EFAULT;
+    if ((e = wasi__iovs_get(vm, iovs_ptr, n, &iovs)) != WASI_ESUCCESS)
+        return e;
+    ssize_t r;
+    do
+        r = pwritev(f->host, iovs.v, iovs.n, (off_t)offset);
+    while (r < 0 && errno == EINTR);
+    e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nwritten, (uint32_t)r);
+    wasi__iovs_free(&iovs);
+    return e;
+}
+
+/* ===== Seeking ========================================================== */
+
+/* The offset is a filedelta: signed. Telling (0 from the current place)
+ * needs only the tell right. */
+uint32_t wasi_fd_seek(wasi_vm *vm, uint32_t fd, uint64_t offset,
+                      uint32_t whence, uint32_t newoffset)
+{
+    static const int whences[] = {SEEK_SET, SEEK_CUR, SEEK_END};
+    struct wasi_fd *f;
+    bool tell = offset == 0 && whence == WASI_WHENCE_CUR;
+    uint32_t e = seekable_get(vm, fd, tell ? WASI_RIGHT_FD_TELL :
+                              WASI_RIGHT_FD_SEEK, &f);
+    if (e != WASI_ESUCCESS)
+        return e;
+    if (whence > WASI_WHENCE_END)
+        return WASI_EINVAL;
+    if (wasi__mem(vm, newoffset, 8) == NULL)
+        return WASI_EFAULT;
+    off_t r = lseek(f->host, (off_t)(int64_t)offset, whences[whence]);
+    if (r < 0)
+        return wasi__errno();
+    return wasi__store_u64(vm, newoffset, (uint64_t)r);
+}
+
+uint32_t wasi_fd_tell(wasi_vm *vm, uint32_t fd, uint32_t offset)
+{
+    struct wasi_fd *f;
+    uint32_t e = seekable_get(vm, fd, WASI_RIGHT_FD_TELL, &f);
+    if (e != WASI_ESUCCESS)
+        return e;
+    if (wasi__mem(vm, offset, 8) == NULL)
+        return WASI_EFAULT;
+    off_t r = lseek(f->host, 0, SEEK_CUR);
+    if (r < 0)
+        return wasi__errno();
+    return wasi__store_u64(vm, offset, (uint64_t)r);
+}
+
+/* ===== Sync, advice, allocation ========================================= */
+
+/* Memory streams have nothing to sync. */
+static uint32_t sync_fd(wasi_vm *vm, uint32_t fd, uint64_t right,
+                        int (*sync)(int))
+{
+    struct wasi_fd *f;
+    uint32_t e = wasi__fd_get(wasi__ctx(vm), fd, right, &f);
+    if (e != WASI_ESUCCESS || f->kind != WASI_FD_HOST)
+        return e;
+    return sync(f->host) == 0 ? WASI_ESUCCESS : wasi__errno();
+}
+
+uint32_t wasi_fd_sync(wasi_vm *vm, uint32_t fd)
+{
+    return sync_fd(vm, fd, WASI_RIGHT_FD_SYNC, fsync);
+}
+
+uint32_t wasi_fd_datasync(wasi_vm *vm, uint32_t fd)
+{
+    return sync_fd(vm, fd, WASI_RIGHT_FD_DATASYNC, fdatasync);
+}
+
+uint32_t wasi_fd_advise(wasi_vm *vm, uint32_t fd, uint64_t offset,
+                        uint64_t len, uint32_t advice)
+{
+    static const int advices[] = {
+        POSIX_FADV_NORMAL, POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
+        POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE,
+    };
+    struct wasi_fd *f;
+    uint32_t e = seekable_get(vm, fd, WASI_RIGHT_FD_ADVISE, &f);
+    if (e != WASI_ESUCCESS)
+        return e;
+    if (advice > WASI_ADVICE_NOREUSE || offset > INT64_MAX || len > INT64_MAX)
+        return WASI_EINVAL;
+    int rc = posix_fadvise(f->host, (off_t)offset, (off_t)len,
+                           advices[advice]);
+    return rc == 0 ? WASI_ESUCCESS : wasi__errno_from(rc);
+}
+
+uint32_t wasi_fd_allocate(wasi_vm *vm, uint32_t fd, uint64_t offset,
+                          uint64_t len)
+{
+    struct wasi_fd *f;
+    uint32_t e = seekable_get(vm, fd, WASI_RIGHT_FD_ALLOCATE, &f);
+    if (e != WASI_ESUCCESS)
+        return e;
+    if (offset > INT64_MAX || len > INT64_MAX)
+        return WASI_EINVAL;
+    if (offset + len > INT64_MAX)
+        return WASI_EFBIG;
+    int rc = posix_fallocate(f->host, (off_t)offset, (off_t)len);
+    return rc == 0 ? WASI_ESUCCESS : wasi__errno_from(rc);
+}

@@ -1,0 +1,93 @@
+/*
+ * wasi/wasi.h - the public header of the WASI part: wasi_snapshot_preview1
+ * for modules run by the runtime. A wasi_ctx holds one guest's view of the
+ * world (args, environment, preopened directories, file descriptors, stdio);
+ * wasi_resolve binds a module's "wasi_snapshot_preview1" imports to host
+ * functions that find their context through vmctx->host.
+ *
+ *   struct wasi_config cfg = WASI_CONFIG_DEFAULT;
+ *   cfg.argc = argc; cfg.argv = argv;
+ *   struct wasi_ctx *w;
+ *   wasi_ctx_new(&cfg, &w, err, sizeof err);
+ *   struct rt_instance_options o = { .host = w };
+ *   rt_instance_new(mod, wasi_resolve, w, &o, &inst, &rerr);
+ *   ... rt_call(inst, _start) ... a trap of kind AWSM_TRAP_EXIT is proc_exit:
+ *   wasi_exit_code(w, &code);
+ *
+ * Prefix wasi_. Errors are values; nothing here prints or exits.
+ * Capability security: the guest reaches only its preopened directories;
+ * every path is resolved beneath its directory by the kernel
+ * (openat2 RESOLVE_BENEATH), so "..", absolute paths and symlinks cannot
+ * leave it. Every guest pointer and length is checked against the guest's
+ * linear memory before use.
+ */
+#ifndef AWSM_WASI_H
+#define AWSM_WASI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/runtime.h"
+
+struct wasi_preopen {
+    const char *host_path;      /* a directory on the host */
+    const char *guest_path;     /* its name for the guest, e.g. "." or "/data" */
+};
+
+/* Where a standard stream goes: a host file descriptor, or memory. */
+struct wasi_stdio {
+    int host_fd;                /* >= 0: this host fd; -1: in memory */
+    const uint8_t *input;       /* stdin in memory: the bytes to read */
+    size_t input_len;
+    size_t capture_limit;       /* stdout/stderr in memory: keep at most
+                                   this many bytes, then set truncated */
+};
+
+struct wasi_config {
+    int argc;
+    const char *const *argv;
+    int envc;
+    const char *const *envp;    /* "KEY=VALUE" strings */
+    int npreopens;
+    const struct wasi_preopen *preopens;
+    struct wasi_stdio stdio[3]; /* stdin, stdout, stderr */
+};
+
+#define WASI_CONFIG_DEFAULT { 0, NULL, 0, NULL, 0, NULL, \
+    { { 0, NULL, 0, 0 }, { 1, NULL, 0, 0 }, { 2, NULL, 0, 0 } } }
+
+struct wasi_ctx;
+
+/* Create a context: copies the configuration, opens the preopened
+ * directories (an error names the one that failed). Preopens are guest
+ * fds 3.. in the order given. A context serves one instance at a time
+ * and must outlive the instances that imported from it (it owns the
+ * funcrefs wasi_resolve hands out). */
+int wasi_ctx_new(const struct wasi_config *cfg, struct wasi_ctx **out,
+                 char *err, size_t errlen);
+void wasi_ctx_free(struct wasi_ctx *w);
+
+/* Hand the guest one more host file descriptor (a socket to accept on, a
+ * pipe...) at the lowest free guest fd, with all the rights its type
+ * allows. When `owned`, the context closes it (on fd_close or
+ * wasi_ctx_free); otherwise the caller keeps it open past the context.
+ * Returns 0, or -1 when the table is full, host_fd is not open or memory
+ * runs out (host_fd then stays the caller's). */
+int wasi_ctx_add_fd(struct wasi_ctx *w, int host_fd, bool owned,
+                    uint32_t *guest_fd);
+
+/* An rt_resolve_fn: binds "wasi_snapshot_preview1" imports (ud is the
+ * wasi_ctx); other modules' imports are left unresolved (-1). The host
+ * functions find the context through vmctx->host: pass the same wasi_ctx
+ * as rt_instance_options.host. */
+int wasi_resolve(void *ud, const struct wm_import *im, struct rt_extern *out);
+
+/* After a trap of kind AWSM_TRAP_EXIT: the guest's proc_exit code. */
+bool wasi_exit_code(const struct wasi_ctx *w, int *code);
+
+/* What the guest wrote to an in-memory stdout (fd 1) or stderr (fd 2). */
+const uint8_t *wasi_captured(const struct wasi_ctx *w, int fd, size_t *len,
+                             bool *truncated);
+
+#endif
