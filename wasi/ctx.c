@@ -5,8 +5,9 @@
  *
  * The table maps guest fds to host fds. Slots 0-2 are stdio (host fds the
  * embedder owns, or memory), slots 3.. the preopened directories in the
- * configured order, then whatever the guest opens (lowest free slot
- * first, as POSIX does). A slot owns its host fd unless it is one of the
+ * configured order (even when a stdio slot is closed), then whatever the
+ * guest opens (lowest free slot first, as POSIX does; the embedder's
+ * wasi_ctx_add_fd fds never take a stdio slot either). A slot owns its host fd unless it is one of the
  * embedder's (stdio, wasi_ctx_add_fd without `owned`).
  */
 #include <errno.h>
@@ -81,13 +82,15 @@ static int table_grow(struct wasi_ctx *w)
     return 0;
 }
 
-uint32_t wasi__fd_alloc(struct wasi_ctx *w, uint32_t *fd)
+/* The lowest free slot from `min` on. */
+static uint32_t fd_alloc_from(struct wasi_ctx *w, uint32_t min, uint32_t *fd)
 {
-    uint32_t i = 0;
+    uint32_t i = min;
     while (i < w->nfds && w->fds[i].kind != WASI_FD_CLOSED)
         i++;
-    if (i == w->nfds && table_grow(w) != 0)
-        return w->nfds >= WASI_MAX_FDS ? WASI_EMFILE : WASI_ENOMEM;
+    while (i >= w->nfds)
+        if (table_grow(w) != 0)
+            return w->nfds >= WASI_MAX_FDS ? WASI_EMFILE : WASI_ENOMEM;
     w->fds[i] = (struct wasi_fd){.kind = WASI_FD_CLOSED, .host = -1};
     *fd = i;
     return WASI_ESUCCESS;
@@ -118,11 +121,21 @@ int wasi__fd_classify(struct wasi_fd *f)
     return 0;
 }
 
-uint32_t wasi__fd_add_host(struct wasi_ctx *w, int host, bool owned,
-                           uint32_t *out)
+/* A terminal cannot seek: without those rights wasi-libc's isatty() says
+ * yes, and stdout to a terminal is line-buffered as at home. */
+static uint64_t host_rights(const struct wasi_fd *f)
+{
+    uint64_t r = wasi__rights_for(f->filetype);
+    if (f->filetype == WASI_FILETYPE_CHARACTER_DEVICE && isatty(f->host))
+        r &= ~(WASI_RIGHT_FD_SEEK | WASI_RIGHT_FD_TELL);
+    return r;
+}
+
+static uint32_t fd_add_host_from(struct wasi_ctx *w, uint32_t min, int host,
+                                 bool owned, uint32_t *out)
 {
     uint32_t fd;
-    uint32_t e = wasi__fd_alloc(w, &fd);
+    uint32_t e = fd_alloc_from(w, min, &fd);
     if (e != WASI_ESUCCESS)
         return e;
     struct wasi_fd *f = &w->fds[fd];
@@ -133,10 +146,16 @@ uint32_t wasi__fd_add_host(struct wasi_ctx *w, int host, bool owned,
     }
     f->kind = WASI_FD_HOST;
     f->owned = owned;
-    f->rights_base = wasi__rights_for(f->filetype);
+    f->rights_base = host_rights(f);
     f->rights_inheriting = WASI_RIGHTS_ALL;
     *out = fd;
     return WASI_ESUCCESS;
+}
+
+uint32_t wasi__fd_add_host(struct wasi_ctx *w, int host, bool owned,
+                           uint32_t *out)
+{
+    return fd_add_host_from(w, 0, host, owned, out);
 }
 
 /* ===== Creating a context =============================================== */
@@ -187,7 +206,7 @@ static int stdio_open(struct wasi_ctx *w, int i, const struct wasi_stdio *s)
         if (wasi__fd_classify(f) != 0)
             return 0;
         f->kind = WASI_FD_HOST;
-        f->rights_base = wasi__rights_for(f->filetype);
+        f->rights_base = host_rights(f);
     } else if (i == 0) {
         f->kind = WASI_FD_MEM_IN;
         f->filetype = WASI_FILETYPE_CHARACTER_DEVICE;
@@ -218,7 +237,7 @@ static int preopen_open(struct wasi_ctx *w, const struct wasi_preopen *p,
         fail(err, errlen, "preopen %s: %s", p->host_path, strerror(errno));
         return -1;
     }
-    uint32_t e = wasi__fd_add_host(w, host, true, &fd);
+    uint32_t e = fd_add_host_from(w, WASI_FIRST_PREOPEN, host, true, &fd);
     if (e != WASI_ESUCCESS) {
         close(host);
         fail(err, errlen, "preopen %s: cannot add it (WASI errno %u)",
@@ -301,7 +320,8 @@ int wasi_ctx_add_fd(struct wasi_ctx *w, int host_fd, bool owned,
 {
     if (host_fd < 0)
         return -1;
-    uint32_t e = wasi__fd_add_host(w, host_fd, owned, guest_fd);
+    uint32_t e = fd_add_host_from(w, WASI_FIRST_PREOPEN, host_fd, owned,
+                                  guest_fd);
     return e == WASI_ESUCCESS ? 0 : -1;
 }
 

@@ -134,7 +134,10 @@ uint32_t wasi_fd_fdstat_get(wasi_vm *vm, uint32_t fd, uint32_t buf)
 }
 
 /* Linux changes only O_APPEND and O_NONBLOCK after open: asking for a
- * sync flag is ENOTSUP. */
+ * sync flag is ENOTSUP. The flags live in the open file description,
+ * shared with whoever else holds it: on an fd the embedder lent (stdio,
+ * wasi_ctx_add_fd without `owned`) a change is ENOTSUP, so a guest cannot
+ * leave the user's terminal non-blocking. */
 uint32_t wasi_fd_fdstat_set_flags(wasi_vm *vm, uint32_t fd, uint32_t flags)
 {
     struct wasi_fd *f;
@@ -148,12 +151,16 @@ uint32_t wasi_fd_fdstat_set_flags(wasi_vm *vm, uint32_t fd, uint32_t flags)
         return WASI_ENOTSUP;
     if (f->kind != WASI_FD_HOST)
         return flags == 0 ? WASI_ESUCCESS : WASI_ENOTSUP;
-    int fl = fcntl(f->host, F_GETFL);
-    if (fl < 0)
+    int old = fcntl(f->host, F_GETFL);
+    if (old < 0)
         return wasi__errno();
-    fl &= ~(O_APPEND | O_NONBLOCK);
-    fl |= (flags & WASI_FDFLAG_APPEND ? O_APPEND : 0) |
-          (flags & WASI_FDFLAG_NONBLOCK ? O_NONBLOCK : 0);
+    int fl = (old & ~(O_APPEND | O_NONBLOCK)) |
+             (flags & WASI_FDFLAG_APPEND ? O_APPEND : 0) |
+             (flags & WASI_FDFLAG_NONBLOCK ? O_NONBLOCK : 0);
+    if (fl == old)
+        return WASI_ESUCCESS;
+    if (!f->owned)
+        return WASI_ENOTSUP;            /* the embedder's: its stdin... */
     return fcntl(f->host, F_SETFL, fl) == 0 ? WASI_ESUCCESS : wasi__errno();
 }
 

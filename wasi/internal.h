@@ -23,6 +23,7 @@
 /* ===== Limits =========================================================== */
 
 #define WASI_MAX_FDS        4096u   /* guest fds per context: EMFILE past it */
+#define WASI_FIRST_PREOPEN  3u      /* after stdin, stdout, stderr */
 #define WASI_MAX_IOVS       1024u   /* iovecs used per call (IOV_MAX); the
                                        rest is a short read or write */
 #define WASI_MAX_PATH       4096u   /* bytes in a guest path (PATH_MAX) */
@@ -283,8 +284,6 @@ static inline struct wasi_ctx *wasi__ctx(struct awsm_vmctx *vm)
 /* The open fd `fd` having all of `rights`: EBADF, ENOTCAPABLE. */
 uint32_t wasi__fd_get(struct wasi_ctx *w, uint32_t fd, uint64_t rights,
                       struct wasi_fd **out);
-/* A free slot (the lowest), cleared: EMFILE, ENOMEM. */
-uint32_t wasi__fd_alloc(struct wasi_ctx *w, uint32_t *fd);
 /* A host fd in the lowest free slot, with every right its type allows;
  * on failure the caller still owns host. */
 uint32_t wasi__fd_add_host(struct wasi_ctx *w, int host, bool owned,

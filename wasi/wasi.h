@@ -70,7 +70,7 @@ void wasi_ctx_free(struct wasi_ctx *w);
 
 /* Hand the guest one more host file descriptor (a socket to accept on, a
  * pipe...) at the lowest free guest fd, with all the rights its type
- * allows. When `owned`, the context closes it (on fd_close or
+ * allows (never at 0-2, even when a stdio slot is closed). When `owned`, the context closes it (on fd_close or
  * wasi_ctx_free); otherwise the caller keeps it open past the context.
  * Returns 0, or -1 when the table is full, host_fd is not open or memory
  * runs out (host_fd then stays the caller's). */

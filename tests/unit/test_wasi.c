@@ -220,6 +220,26 @@ TEST(add_fd_and_table_limit)
     fx_close(&f);
 }
 
+TEST(preopens_start_at_3_with_stdio_closed)
+{
+    char dir[] = "/tmp/awsm_wasi_XXXXXX";
+    ASSERT(mkdtemp(dir) != NULL);
+    struct wasi_preopen pre = {dir, "/d"};
+    struct wasi_config cfg = WASI_CONFIG_DEFAULT;
+    cfg.npreopens = 1;
+    cfg.preopens = &pre;
+    cfg.stdio[0].host_fd = 987654;             /* not open: slot 0 closed */
+    struct wasi_ctx *w;
+    ASSERT_EQ_INT(0, wasi_ctx_new(&cfg, &w, NULL, 0));
+    ASSERT_EQ_INT(WASI_FD_CLOSED, w->fds[0].kind);
+    ASSERT(w->fds[3].preopen != NULL);
+    uint32_t fd;
+    ASSERT_EQ_INT(0, wasi_ctx_add_fd(w, 1, false, &fd));
+    ASSERT_EQ_INT(4, fd);
+    wasi_ctx_free(w);
+    rmdir(dir);
+}
+
 /* ===== Bounds =========================================================== */
 
 TEST(args_and_environ)
@@ -576,6 +596,28 @@ TEST(no_sigpipe)
     sigpending(&pending);
     ASSERT(!sigismember(&pending, SIGPIPE));
     fx_close(&f);
+}
+
+TEST(set_flags_spares_lent_fds)
+{
+    struct fx f;
+    ASSERT_EQ_INT(0, fx_open(&f));
+    int p[2];
+    ASSERT_EQ_INT(0, pipe(p));
+    uint32_t lent, owned;
+    ASSERT_EQ_INT(0, wasi_ctx_add_fd(f.w, p[0], false, &lent));
+    ASSERT_EQ_INT(0, wasi_ctx_add_fd(f.w, p[1], true, &owned));
+    ASSERT_EQ_INT(WASI_ENOTSUP, wasi_fd_fdstat_set_flags(
+                      f.vm, lent, WASI_FDFLAG_NONBLOCK));
+    ASSERT_EQ_INT(0, fcntl(p[0], F_GETFL) & O_NONBLOCK);
+    ASSERT_EQ_INT(0, wasi_fd_fdstat_set_flags(f.vm, lent, 0));
+    ASSERT_EQ_INT(0, wasi_fd_fdstat_set_flags(f.vm, owned,
+                                              WASI_FDFLAG_NONBLOCK));
+    ASSERT(fcntl(p[1], F_GETFL) & O_NONBLOCK);
+    ASSERT_EQ_INT(0, wasi_fd_fdstat_get(f.vm, owned, 8));
+    ASSERT_EQ_INT(WASI_FDFLAG_NONBLOCK, wasi__get_u16(f.mem.base + 10));
+    fx_close(&f);
+    close(p[0]);
 }
 
 /* ===== poll_oneoff ====================================================== */
