@@ -370,6 +370,6 @@ table txt
 echo
 phase "report: $report.md, $report.png"
 if [[ -s $failures ]]; then
-    loud "$(wc -l < "$failures") benchmark(s) FAILED: $(xargs < "$failures")"
+    loud "$(wc -l < "$failures") benchmark(s) FAILED: $(paste -sd ';' "$failures" | sed 's/;/; /g')"
     exit 1
 fi

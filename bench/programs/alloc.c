@@ -20,15 +20,16 @@ static uint32_t rng_next(void)
     return rng;
 }
 
-static void *xmalloc(size_t n)
+static void *checked(void *p)
 {
-    void *p = malloc(n);
     if (!p) {
         fputs("alloc: out of memory\n", stderr);
         exit(1);
     }
     return p;
 }
+
+static void *xmalloc(size_t n) { return checked(malloc(n)); }
 
 struct tree {
     struct tree *left, *right;
@@ -76,9 +77,7 @@ static uint64_t pool_churn(unsigned ops)
             sum += slot[k][0] + slot[k][len[k] - 1] * 7u + len[k];
             if (rng_next() % 4 == 0) {          /* grow it instead */
                 size_t n = len[k] + block_size();
-                slot[k] = realloc(slot[k], n);
-                if (!slot[k])
-                    exit(1);
+                slot[k] = checked(realloc(slot[k], n));
                 memset(slot[k] + len[k], (int)(n & 0xff), n - len[k]);
                 len[k] = n;
                 continue;

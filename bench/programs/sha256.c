@@ -137,6 +137,10 @@ int main(int argc, char **argv)
     }
     enum { CHUNK = 64 * 1024 };
     uint8_t *buf = malloc(CHUNK), digest[32] = {0};
+    if (!buf) {
+        fputs("sha256: out of memory\n", stderr);
+        return 1;
+    }
     uint32_t x = 7;
     for (int i = 0; i < CHUNK; i++) {
         x ^= x << 13;

@@ -28,6 +28,16 @@ static uint32_t rng_next(void)
     return rng;
 }
 
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) {
+        fputs("strings: out of memory\n", stderr);
+        exit(1);
+    }
+    return p;
+}
+
 struct text {
     char *doc;
     size_t len;
@@ -39,7 +49,7 @@ static void words_init(struct text *t)
 {
     for (int w = 0; w < WORDS; w++) {
         size_t n = 2 + rng_next() % 30;
-        t->words[w] = malloc(n + 1);
+        t->words[w] = xmalloc(n + 1);
         for (size_t i = 0; i < n; i++)
             t->words[w][i] = (char)('a' + rng_next() % 26);
         t->words[w][n] = '\0';
@@ -91,8 +101,8 @@ static uint64_t fnv(uint64_t h, const char *p, size_t n)
 int main(int argc, char **argv)
 {
     unsigned ops = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 3000000;
-    struct text t = {.doc = malloc(DOC_MAX + 4096)};
-    char *scratch = malloc(4096);
+    struct text t = {.doc = xmalloc(DOC_MAX + 4096)};
+    char *scratch = xmalloc(4096);
     uint64_t copied = 14695981039346656037ull;
     words_init(&t);
     for (unsigned i = 0; i < ops; i++) {
