@@ -342,6 +342,24 @@ chart() {                # chart: $report.png, ratio to native, log scale
     echo "- **startup** is fib(1): a complete run that computes nothing, i.e. the fixed"
     echo "  cost of each runtime's process. It is part of every other time in its column."
     echo "- Times are wall-clock (bench/timeit.c: monotonic clock around fork/exec/wait)."
+    echo "  The machine is a shared VM: when anything else runs (see the load averages),"
+    echo "  single runs vary by a third or more; the medians absorb part of that."
+    echo
+    echo "## Notes on particular benchmarks"
+    echo
+    echo "- **fib, recurse**: gcc -O2 turns much of the double recursion into loops; the"
+    echo "  wasm2c build goes through the same gcc and gets the same. The wasm comes from"
+    echo "  clang, which does not, and awsm runs it at about the speed of clang -O2 native"
+    echo "  code (which on this machine is over twice as slow as gcc's on fib), plus one"
+    echo "  stack-limit compare per call."
+    echo "- **bitcount**: clang recognises Kernighan's loop as a population count and emits"
+    echo "  \`i32.popcnt\`, which the runtimes turn into a popcnt instruction (wasm2c: a"
+    echo "  libgcc call); the native gcc build runs the loop. Hence ratios below 1."
+    echo "- **stencil**: native gcc and awsm --bounds=guard vectorize the sweep; a bounds"
+    echo "  check on every access stops that (awsm --bounds=checked), and so do wasm2c's"
+    echo "  memory accessors for gcc."
+    echo "- **startup**: awsm's fixed cost is mostly loading libLLVM (relocations, page"
+    echo "  faults), which \`awsm run\` links even when the module comes from the cache."
     echo
     echo "## memcpy/memset: wasi-libc loops against bulk memory"
     echo
