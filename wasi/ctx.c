@@ -256,6 +256,7 @@ static int config_copy(struct wasi_ctx *w, const struct wasi_config *cfg,
                        char *err, size_t errlen)
 {
     w->argc = cfg->argc;
+    w->hooks = cfg->hooks;
     w->envc = cfg->envc;
     w->argv = strings_copy(cfg->argc, cfg->argv);
     w->envp = strings_copy(cfg->envc, cfg->envp);

@@ -201,6 +201,7 @@ struct wasi_ctx {
     struct wasi_capture capture[2];     /* stdout, stderr */
     bool exited;
     int exit_code;
+    struct wasi_hooks hooks;
     struct rt_host *host;       /* owns the funcrefs */
     struct awsm_funcref *funcs[WASI_NFUNCS];    /* made on first resolve */
 };

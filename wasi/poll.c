@@ -131,7 +131,7 @@ static uint32_t subs_read(struct wasi_ctx *w, const uint8_t *in, uint32_t n,
 
 /* ppoll until something is ready: an fd, or the earliest deadline. With
  * `now_ready` set, only a look (timeout 0) at the fds. */
-static uint32_t subs_wait(struct poll_sub *subs, uint32_t n,
+static uint32_t subs_wait(struct wasi_ctx *w, struct poll_sub *subs, uint32_t n,
                           struct pollfd *pfds, int npfds, bool now_ready)
 {
     uint64_t deadline = UINT64_MAX;
@@ -146,8 +146,9 @@ static uint32_t subs_wait(struct poll_sub *subs, uint32_t n,
                               (long)(wait % 1000000000u)};
         if (deadline == UINT64_MAX && npfds == 0 && !now_ready)
             return WASI_EINVAL;         /* nothing could ever happen */
-        int r = ppoll(pfds, (nfds_t)npfds,
-                      deadline == UINT64_MAX && !now_ready ? NULL : &ts, NULL);
+        const struct timespec *tp = deadline == UINT64_MAX && !now_ready ? NULL : &ts;
+        int r = w->hooks.wait ? w->hooks.wait(w->hooks.ud, pfds, npfds, tp)
+                              : ppoll(pfds, (nfds_t)npfds, tp, NULL);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
@@ -204,7 +205,8 @@ static uint32_t poll_run(wasi_vm *vm, const uint8_t *in, uint8_t *out,
     bool now_ready = false;
     for (uint32_t i = 0; i < n; i++)
         now_ready |= subs[i].error != 0 || subs[i].ready;
-    if ((e = subs_wait(subs, n, pfds, npfds, now_ready)) != WASI_ESUCCESS)
+    if ((e = subs_wait(wasi__ctx(vm), subs, n, pfds, npfds, now_ready)) !=
+        WASI_ESUCCESS)
         return e;
     uint64_t now = mono_now();
     *nevents = 0;

@@ -114,6 +114,10 @@ uint32_t wasi_proc_raise(wasi_vm *vm, uint32_t sig)
 
 uint32_t wasi_sched_yield(wasi_vm *vm)
 {
-    sched_yield();
+    struct wasi_ctx *w = wasi__ctx(vm);
+    if (w->hooks.yield)
+        w->hooks.yield(w->hooks.ud);
+    else
+        sched_yield();
     return WASI_ESUCCESS;
 }

@@ -30,6 +30,9 @@
 
 #include "runtime/runtime.h"
 
+struct pollfd;
+struct timespec;
+
 struct wasi_preopen {
     const char *host_path;      /* a directory on the host */
     const char *guest_path;     /* its name for the guest, e.g. "." or "/data" */
@@ -44,6 +47,18 @@ struct wasi_stdio {
                                    this many bytes, then set truncated */
 };
 
+/* How a guest waits, for embedders that run many guests on one thread
+ * (awsmrt's user-level threads): `wait` replaces ppoll(2) in poll_oneoff
+ * (same arguments and result; it may park the guest and run others until
+ * an fd is ready or the timeout passes: NULL is no timeout), `yield`
+ * implements sched_yield. NULL members: the plain system calls. */
+struct wasi_hooks {
+    int (*wait)(void *ud, struct pollfd *fds, int nfds,
+                const struct timespec *timeout);
+    void (*yield)(void *ud);
+    void *ud;
+};
+
 struct wasi_config {
     int argc;
     const char *const *argv;
@@ -52,10 +67,12 @@ struct wasi_config {
     int npreopens;
     const struct wasi_preopen *preopens;
     struct wasi_stdio stdio[3]; /* stdin, stdout, stderr */
+    struct wasi_hooks hooks;    /* zero: block the calling thread */
 };
 
 #define WASI_CONFIG_DEFAULT { 0, NULL, 0, NULL, 0, NULL, \
-    { { 0, NULL, 0, 0 }, { 1, NULL, 0, 0 }, { 2, NULL, 0, 0 } } }
+    { { 0, NULL, 0, 0 }, { 1, NULL, 0, 0 }, { 2, NULL, 0, 0 } }, \
+    { NULL, NULL, NULL } }
 
 struct wasi_ctx;
 

@@ -1,0 +1,459 @@
+/*
+ * server/config.c - the module registration file, read with jansson and
+ * checked once into struct srv_config; nothing else sees JSON.
+ *
+ * Two layouts are accepted: a JSON array of module objects, and the
+ * original runtime's module objects written one after another (commas
+ * between them tolerated). Either way each object is decoded on its own
+ * (jansson with JSON_DISABLE_EOF_CHECK reports how far it read), which
+ * gives the byte span of every object and so the line of every field for
+ * messages: "modules.json:7: module "fib": "port" must be an integer
+ * 1-65535".
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "server/server.h"
+
+#define MAX_CONFIG_BYTES (16u << 20)
+#define MAX_NAME_LEN 128
+#define MAX_TIMEOUT_MS (24u * 3600 * 1000)
+
+struct parser {
+    const char *file;           /* for messages */
+    const char *text;
+    size_t len;
+    char *dir;                  /* the file's directory, for relative paths */
+    size_t obj_start, obj_end;  /* the object being checked */
+    const char *mod_name;       /* its name, once known */
+    struct srv_config *cfg;
+    char *err;
+    size_t errlen;
+};
+
+/* ===== Positions and messages =========================================== */
+
+static int line_at(const struct parser *p, size_t pos)
+{
+    int line = 1;
+    for (size_t i = 0; i < pos && i < p->len; i++)
+        line += p->text[i] == '\n';
+    return line;
+}
+
+/* The line of `"key":` inside the current object (its first line if the
+ * key is not written literally, e.g. with escapes). */
+static int key_line(const struct parser *p, const char *key)
+{
+    size_t klen = strlen(key);
+    for (size_t i = p->obj_start; i + klen + 2 <= p->obj_end; i++) {
+        if (p->text[i] != '"' || memcmp(p->text + i + 1, key, klen) != 0 ||
+            p->text[i + 1 + klen] != '"')
+            continue;
+        size_t j = i + klen + 2;
+        while (j < p->obj_end && strchr(" \t\r\n", p->text[j]))
+            j++;
+        if (j < p->obj_end && p->text[j] == ':')
+            return line_at(p, i);
+    }
+    return line_at(p, p->obj_start);
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail_at(struct parser *p, int line, const char *fmt, ...)
+{
+    int n = snprintf(p->err, p->errlen, "%s:%d: ", p->file, line);
+    if (p->mod_name && n >= 0 && (size_t)n < p->errlen)
+        n += snprintf(p->err + n, p->errlen - n, "module \"%s\": ", p->mod_name);
+    if (n >= 0 && (size_t)n < p->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+#define fail_key(p, key, ...) fail_at(p, key_line(p, key), __VA_ARGS__)
+
+static int warn_key(struct parser *p, const char *key, const char *what)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s:%d: module \"%s\": %s \"%s\" (ignored)",
+             p->file, key_line(p, key), p->mod_name ? p->mod_name : "?",
+             what, key);
+    char **w = realloc(p->cfg->warnings,
+                       (p->cfg->nwarnings + 1) * sizeof *w);
+    if (!w)
+        return fail_at(p, 1, "out of memory");
+    p->cfg->warnings = w;
+    if (!(w[p->cfg->nwarnings] = strdup(buf)))
+        return fail_at(p, 1, "out of memory");
+    p->cfg->nwarnings++;
+    return 0;
+}
+
+/* ===== Fields =========================================================== */
+
+static int get_string(struct parser *p, json_t *obj, const char *key,
+                      bool required, char **out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        if (required)
+            return fail_at(p, line_at(p, p->obj_start),
+                           "missing \"%s\"", key);
+        return 0;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 ||
+        strlen(json_string_value(v)) != json_string_length(v))
+        return fail_key(p, key, "\"%s\" must be a non-empty string", key);
+    if (!(*out = strdup(json_string_value(v))))
+        return fail_key(p, key, "out of memory");
+    return 0;
+}
+
+/* An optional integer field in [lo, hi]; *out keeps its default when the
+ * key is absent. */
+static int get_uint(struct parser *p, json_t *obj, const char *key,
+                    uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        (uint64_t)json_integer_value(v) < lo ||
+        (uint64_t)json_integer_value(v) > hi)
+        return fail_key(p, key, "\"%s\" must be an integer %llu-%llu", key,
+                        (unsigned long long)lo, (unsigned long long)hi);
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+static int get_active(struct parser *p, json_t *obj, bool *out)
+{
+    json_t *v = json_object_get(obj, "active");
+    if (!v)
+        return 0;
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return 0;
+    }
+    const char *s = json_string_value(v);
+    if (s && (strcmp(s, "yes") == 0 || strcmp(s, "no") == 0)) {
+        *out = s[0] == 'y';
+        return 0;
+    }
+    return fail_key(p, "active", "\"active\" must be \"yes\", \"no\", true or false");
+}
+
+/* A path as given, or joined to the config file's directory. */
+static char *resolve_path(const struct parser *p, const char *path)
+{
+    if (path[0] == '/')
+        return strdup(path);
+    size_t n = strlen(p->dir) + strlen(path) + 2;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s/%s", p->dir, path);
+    return s;
+}
+
+static int get_env(struct parser *p, json_t *obj, struct srv_module_config *m)
+{
+    json_t *v = json_object_get(obj, "env"), *val;
+    const char *k;
+    if (!v)
+        return 0;
+    if (!json_is_object(v))
+        return fail_key(p, "env", "\"env\" must be an object of strings");
+    m->env = calloc(json_object_size(v) + 1, sizeof *m->env);
+    if (!m->env)
+        return fail_key(p, "env", "out of memory");
+    json_object_foreach(v, k, val) {
+        const char *s = json_string_value(val);
+        if (!s || !k[0] || strchr(k, '='))
+            return fail_key(p, "env", "\"env\": \"%s\" must be a string and "
+                            "its name non-empty without '='", k);
+        size_t n = strlen(k) + strlen(s) + 2;
+        if (!(m->env[m->nenv] = malloc(n)))
+            return fail_key(p, "env", "out of memory");
+        snprintf(m->env[m->nenv++], n, "%s=%s", k, s);
+    }
+    return 0;
+}
+
+/* "dirs": ["HOST", "HOST::GUEST", ...], each an existing directory. */
+static int get_dirs(struct parser *p, json_t *obj, struct srv_module_config *m)
+{
+    json_t *v = json_object_get(obj, "dirs"), *e;
+    size_t i;
+    if (!v)
+        return 0;
+    if (!json_is_array(v))
+        return fail_key(p, "dirs", "\"dirs\" must be an array of \"HOST[::GUEST]\"");
+    size_t n = json_array_size(v);
+    m->dir_host = calloc(n + 1, sizeof *m->dir_host);
+    m->dir_guest = calloc(n + 1, sizeof *m->dir_guest);
+    if (!m->dir_host || !m->dir_guest)
+        return fail_key(p, "dirs", "out of memory");
+    json_array_foreach(v, i, e) {
+        const char *s = json_string_value(e);
+        if (!s || !s[0])
+            return fail_key(p, "dirs", "\"dirs\"[%zu] must be a non-empty string", i);
+        const char *sep = strstr(s, "::");
+        char *host = sep ? strndup(s, sep - s) : strdup(s);
+        char *full = host ? resolve_path(p, host) : NULL;
+        free(host);
+        m->dir_host[m->ndirs] = full;
+        m->dir_guest[m->ndirs] = strdup(sep ? sep + 2 : s);
+        m->ndirs++;
+        if (!full || !m->dir_guest[m->ndirs - 1])
+            return fail_key(p, "dirs", "out of memory");
+        struct stat st;
+        if (stat(full, &st) != 0 || !S_ISDIR(st.st_mode))
+            return fail_key(p, "dirs", "\"dirs\"[%zu]: %s: %s", i, full,
+                            stat(full, &st) != 0 ? strerror(errno) : "not a directory");
+    }
+    return 0;
+}
+
+static const char *const known_keys[] = {
+    "name", "path", "port", "argsize", "active", "timeout-ms", "stack-size",
+    "max-memory-pages", "relative-deadline-us", "env", "dirs",
+    /* the original runtime's HTTP-era keys, accepted and unused */
+    "http-req-headers", "http-req-content-type", "http-req-size",
+    "http-resp-headers", "http-resp-size", "http-resp-content-type",
+};
+
+static int warn_unknown_keys(struct parser *p, json_t *obj)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof known_keys / sizeof *known_keys; i++)
+            known |= strcmp(k, known_keys[i]) == 0;
+        if (!known && warn_key(p, k, "unknown key") != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int check_numbers(struct parser *p, json_t *obj, struct srv_module_config *m)
+{
+    uint64_t port = 0, argsize = SRV_DEFAULT_ARGSIZE;
+    uint64_t timeout = SRV_DEFAULT_TIMEOUT_MS, stack = SRV_DEFAULT_STACK_SIZE;
+    uint64_t pages = 0, deadline = 0;
+    if (!json_object_get(obj, "port"))
+        return fail_at(p, line_at(p, p->obj_start), "missing \"port\"");
+    if (get_uint(p, obj, "port", 1, 65535, &port) ||
+        get_uint(p, obj, "argsize", 0, SRV_MAX_ARGSIZE, &argsize) ||
+        get_uint(p, obj, "timeout-ms", 1, MAX_TIMEOUT_MS, &timeout) ||
+        get_uint(p, obj, "stack-size", SRV_MIN_STACK_SIZE, SRV_MAX_STACK_SIZE,
+                 &stack) ||
+        get_uint(p, obj, "max-memory-pages", 1, 65536, &pages) ||
+        get_uint(p, obj, "relative-deadline-us", 1, UINT32_MAX, &deadline))
+        return -1;
+    m->port = (uint16_t)port;
+    m->argsize = (uint32_t)argsize;
+    m->timeout_ms = (uint32_t)timeout;
+    m->stack_size = (uint32_t)stack;
+    m->max_memory_pages = (uint32_t)pages;
+    m->relative_deadline_us = deadline;
+    return 0;
+}
+
+/* A duplicate name (any module) or port (active modules) is an error. */
+static int check_unique(struct parser *p, const struct srv_module_config *m)
+{
+    for (int i = 0; i < p->cfg->nmodules; i++) {
+        const struct srv_module_config *o = &p->cfg->modules[i];
+        if (strcmp(o->name, m->name) == 0)
+            return fail_key(p, "name", "name already used by the module at "
+                            "line %d", o->line);
+        if (o->active && m->active && o->port == m->port)
+            return fail_key(p, "port", "port %u already used by module \"%s\" "
+                            "(line %d)", m->port, o->name, o->line);
+    }
+    return 0;
+}
+
+static void module_free(struct srv_module_config *m)
+{
+    free(m->name);
+    free(m->path);
+    for (int i = 0; i < m->nenv; i++)
+        free(m->env[i]);
+    free(m->env);
+    for (int i = 0; i < m->ndirs; i++) {
+        free(m->dir_host[i]);
+        free(m->dir_guest[i]);
+    }
+    free(m->dir_host);
+    free(m->dir_guest);
+}
+
+static int check_module(struct parser *p, json_t *obj, struct srv_module_config *m)
+{
+    char *path = NULL;
+    p->mod_name = NULL;
+    m->line = line_at(p, p->obj_start);
+    m->active = true;
+    if (!json_is_object(obj))
+        return fail_at(p, m->line, "expected a module object");
+    if (get_string(p, obj, "name", true, &m->name) != 0)
+        return -1;
+    if (strlen(m->name) > MAX_NAME_LEN)
+        return fail_key(p, "name", "\"name\" is longer than %d bytes", MAX_NAME_LEN);
+    p->mod_name = m->name;
+    if (get_string(p, obj, "path", true, &path) != 0)
+        return -1;
+    m->path = resolve_path(p, path);
+    free(path);
+    if (!m->path)
+        return fail_key(p, "path", "out of memory");
+    if (check_numbers(p, obj, m) || get_active(p, obj, &m->active) ||
+        get_env(p, obj, m) || get_dirs(p, obj, m) ||
+        warn_unknown_keys(p, obj) || check_unique(p, m))
+        return -1;
+    return 0;
+}
+
+/* ===== The file ========================================================= */
+
+static size_t skip_space(const struct parser *p, size_t pos, bool commas)
+{
+    while (pos < p->len && (strchr(" \t\r\n", p->text[pos]) ||
+                            (commas && p->text[pos] == ',')) && p->text[pos])
+        pos++;
+    return pos;
+}
+
+/* Decode the object at *pos and add it to the configuration. */
+static int parse_one(struct parser *p, size_t *pos)
+{
+    json_error_t je;
+    json_t *obj = json_loadb(p->text + *pos, p->len - *pos,
+                             JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &je);
+    p->mod_name = NULL;
+    if (!obj)
+        return fail_at(p, line_at(p, *pos) + je.line - 1, "%s", je.text);
+    p->obj_start = *pos;
+    p->obj_end = *pos + je.position;
+    *pos = p->obj_end;
+    struct srv_module_config *mods = realloc(p->cfg->modules,
+        (p->cfg->nmodules + 1) * sizeof *mods);
+    if (!mods) {
+        json_decref(obj);
+        return fail_at(p, 1, "out of memory");
+    }
+    p->cfg->modules = mods;
+    struct srv_module_config *m = &mods[p->cfg->nmodules];
+    memset(m, 0, sizeof *m);
+    int rc = check_module(p, obj, m);
+    json_decref(obj);
+    if (rc != 0) {
+        module_free(m);
+        return -1;
+    }
+    p->cfg->nmodules++;
+    return 0;
+}
+
+static int parse_all(struct parser *p)
+{
+    size_t pos = skip_space(p, 0, false);
+    bool array = pos < p->len && p->text[pos] == '[';
+    if (array)
+        pos++;
+    for (;;) {
+        pos = skip_space(p, pos, false);
+        if (pos >= p->len) {
+            if (array)
+                return fail_at(p, line_at(p, pos), "expected ']' at the end");
+            break;
+        }
+        if (array && p->text[pos] == ']') {
+            pos = skip_space(p, pos + 1, false);
+            if (pos < p->len)
+                return fail_at(p, line_at(p, pos), "unexpected text after ']'");
+            break;
+        }
+        if (parse_one(p, &pos) != 0)
+            return -1;
+        size_t next = skip_space(p, pos, false);
+        if (next < p->len && p->text[next] == ',')
+            next++;
+        else if (array && (next >= p->len || p->text[next] != ']'))
+            return fail_at(p, line_at(p, next), "expected ',' or ']' after "
+                           "the module object");
+        pos = next;
+    }
+    if (p->cfg->nmodules == 0)
+        return fail_at(p, 1, "no modules registered");
+    return 0;
+}
+
+int srv_config_parse(const char *name, const char *text, size_t len,
+                     struct srv_config *cfg, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    char *copy = strdup(name);
+    struct parser p = { name, text, len, copy ? strdup(dirname(copy)) : NULL,
+                        0, 0, NULL, cfg, err, errlen };
+    free(copy);
+    cfg->file = strdup(name);
+    int rc = p.dir && cfg->file ? 0 : fail_at(&p, 1, "out of memory");
+    if (rc == 0 && memchr(text, '\0', len))
+        rc = fail_at(&p, line_at(&p, (const char *)memchr(text, '\0', len) - text),
+                     "NUL byte in the file");
+    if (rc == 0)
+        rc = parse_all(&p);
+    free(p.dir);
+    if (rc != 0)
+        srv_config_free(cfg);
+    return rc;
+}
+
+int srv_config_load(const char *file, struct srv_config *cfg, char *err,
+                    size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    FILE *f = fopen(file, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        return -1;
+    }
+    char *buf = malloc(MAX_CONFIG_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, MAX_CONFIG_BYTES + 1, f) : 0;
+    bool bad = !buf || ferror(f) || n > MAX_CONFIG_BYTES;
+    fclose(f);
+    if (bad) {
+        snprintf(err, errlen, "%s: %s", file, !buf ? "out of memory" :
+                 n > MAX_CONFIG_BYTES ? "larger than 16 MiB" : "read error");
+        free(buf);
+        return -1;
+    }
+    int rc = srv_config_parse(file, buf, n, cfg, err, errlen);
+    free(buf);
+    return rc;
+}
+
+void srv_config_free(struct srv_config *cfg)
+{
+    for (int i = 0; i < cfg->nmodules; i++)
+        module_free(&cfg->modules[i]);
+    free(cfg->modules);
+    for (int i = 0; i < cfg->nwarnings; i++)
+        free(cfg->warnings[i]);
+    free(cfg->warnings);
+    free(cfg->file);
+    memset(cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,257 @@
+/*
+ * server/sandbox.c - the life of one request's guest, on the sandbox's own
+ * stack: a WASI context (argv from the request, stdin from its "stdin",
+ * stdout and stderr captured in memory, the module's env and preopened
+ * directories), a fresh instance (its own linear memory), _start, and the
+ * outcome. Nothing survives the request: the instance and the WASI context
+ * are freed before the sandbox is answered.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/internal.h"
+
+/* Bytes of the sandbox stack kept for host calls (WASI, the runtime's trap
+ * path) below the wasm stack limit. */
+#define HOST_STACK_RESERVE (32u * 1024)
+
+/* At a safe point after the preemption timer interrupted this sandbox:
+ * past the deadline the call ends with a trap; otherwise the worker goes
+ * to other sandboxes and this one resumes later. */
+static void interrupt_cb(struct rt_instance *inst, void *ud)
+{
+    struct sb *sb = ud;
+    if (srv_now_ns() >= sb->deadline) {
+        sb->timed_out = true;
+        rt_instance_trap(inst, AWSM_TRAP_INTERRUPTED);
+    }
+    sched_pause(sb);
+}
+
+/* ===== Waiting without blocking the worker ============================== */
+
+/* A poll_oneoff in flight: the sandbox is parked until one of its fds is
+ * ready or the timer fires; the handles live on the sandbox's stack, so it
+ * waits for their close callbacks before going on. */
+struct sb_wait {
+    struct sb *sb;
+    uv_timer_t timer;
+    uv_poll_t *polls;
+    struct pollfd *fds;
+    int nfds, nopen, nready;
+    bool fired;
+};
+
+static void wait_fire(struct sb_wait *wt)
+{
+    if (!wt->fired) {
+        wt->fired = true;
+        sched_unpark(wt->sb);
+    }
+}
+
+static void wait_timer_cb(uv_timer_t *t)
+{
+    wait_fire(t->data);
+}
+
+static void wait_poll_cb(uv_poll_t *p, int status, int events)
+{
+    struct sb_wait *wt = p->data;
+    struct pollfd *f = &wt->fds[p - wt->polls];
+    f->revents = (short)(status < 0 ? POLLERR :
+                         ((events & UV_READABLE ? POLLIN : 0) |
+                          (events & UV_WRITABLE ? POLLOUT : 0) |
+                          (events & UV_DISCONNECT ? POLLHUP : 0)));
+    wt->nready++;
+    wait_fire(wt);
+}
+
+static void wait_close_cb(uv_handle_t *h)
+{
+    struct sb_wait *wt = h->data;
+    if (--wt->nopen == 0)
+        sched_unpark(wt->sb);
+}
+
+static void wait_start(struct sb_wait *wt, uv_loop_t *loop, uint64_t ms)
+{
+    for (int i = 0; i < wt->nfds; i++) {
+        int ev = (wt->fds[i].events & POLLIN ? UV_READABLE : 0) |
+                 (wt->fds[i].events & POLLOUT ? UV_WRITABLE : 0);
+        wt->fds[i].revents = 0;
+        if (uv_poll_init(loop, &wt->polls[i], wt->fds[i].fd) != 0) {
+            wt->fds[i].revents = POLLNVAL;
+            wt->nready++;
+            continue;
+        }
+        wt->polls[i].data = wt;
+        wt->nopen++;
+        uv_poll_start(&wt->polls[i], ev, wait_poll_cb);
+    }
+    uv_timer_init(loop, &wt->timer);
+    wt->timer.data = wt;
+    wt->nopen++;
+    if (wt->nready > 0)
+        ms = 0;
+    uv_timer_start(&wt->timer, wait_timer_cb, ms, 0);
+}
+
+static void wait_close(struct sb_wait *wt)
+{
+    for (int i = 0; i < wt->nfds; i++)
+        if (wt->polls[i].data == wt)        /* initialised */
+            uv_close((uv_handle_t *)&wt->polls[i], wait_close_cb);
+    uv_close((uv_handle_t *)&wt->timer, wait_close_cb);
+    sched_park(wt->sb);        /* until the last close callback */
+}
+
+/* wasi_hooks.wait: ppoll's contract, but the worker runs other sandboxes
+ * meanwhile. Never waits past the request's deadline. */
+static int hook_wait(void *ud, struct pollfd *fds, int nfds,
+                     const struct timespec *timeout)
+{
+    struct sb *sb = ud;
+    uint64_t now = srv_now_ns(), until = sb->deadline;
+    if (timeout) {
+        uint64_t t = (uint64_t)timeout->tv_sec * 1000000000ull +
+                     (uint64_t)timeout->tv_nsec;
+        if (now + t < until)
+            until = now + t;
+    }
+    uint64_t ms = until > now ? (until - now + 999999) / 1000000 : 0;
+    struct sb_wait wt = { .sb = sb, .fds = fds, .nfds = nfds };
+    if (nfds > 0 && !(wt.polls = calloc(nfds, sizeof *wt.polls))) {
+        errno = ENOMEM;
+        return -1;
+    }
+    wait_start(&wt, sched_loop(sb), ms);
+    if (!wt.fired)
+        sched_park(sb);
+    wait_close(&wt);
+    free(wt.polls);
+    int ready = 0;
+    for (int i = 0; i < nfds; i++)
+        ready += fds[i].revents != 0;
+    if (ready == 0 && srv_now_ns() >= sb->deadline) {
+        struct rt_instance *inst = atomic_load(&sb->inst);
+        sb->timed_out = true;
+        rt_instance_trap(inst, AWSM_TRAP_INTERRUPTED);
+    }
+    return ready;
+}
+
+static void hook_yield(void *ud)
+{
+    sched_pause(ud);
+}
+
+/* ===== Running ========================================================== */
+
+static void fail(struct sb *sb, const char *prefix, const char *msg)
+{
+    sb->outcome = SB_ERROR;
+    snprintf(sb->error, sizeof sb->error, "%s%s", prefix, msg);
+}
+
+/* Turn a failed rt_call or instantiation into the sandbox's outcome. */
+static void outcome_of(struct sb *sb, const struct rt_error *err)
+{
+    int code;
+    if (err->kind == RT_ERR_TRAP && err->trap == AWSM_TRAP_EXIT &&
+        wasi_exit_code(sb->wasi, &code)) {
+        sb->outcome = SB_OK;
+        sb->exit_code = code;
+        sb->has_exit_code = true;
+    } else if (err->kind == RT_ERR_TRAP && sb->timed_out) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "timeout after %u ms", sb->mod->cfg->timeout_ms);
+        fail(sb, "", msg);
+    } else {
+        fail(sb, err->kind == RT_ERR_TRAP ? "trap: " : "", err->msg);
+    }
+}
+
+static int wasi_setup(struct sb *sb)
+{
+    const struct srv_module_config *mc = sb->mod->cfg;
+    struct wasi_preopen pre[mc->ndirs > 0 ? mc->ndirs : 1];
+    for (int i = 0; i < mc->ndirs; i++)
+        pre[i] = (struct wasi_preopen){ mc->dir_host[i], mc->dir_guest[i] };
+    struct wasi_config wc = WASI_CONFIG_DEFAULT;
+    wc.argc = sb->argc;
+    wc.argv = (const char *const *)sb->argv;
+    wc.envc = mc->nenv;
+    wc.envp = (const char *const *)mc->env;
+    wc.npreopens = mc->ndirs;
+    wc.preopens = pre;
+    wc.stdio[0] = (struct wasi_stdio){ -1, sb->stdin_buf, sb->stdin_len, 0 };
+    wc.stdio[1] = (struct wasi_stdio){ -1, NULL, 0, SRV_MAX_CAPTURE };
+    wc.stdio[2] = (struct wasi_stdio){ -1, NULL, 0, SRV_MAX_CAPTURE };
+    wc.hooks = (struct wasi_hooks){ hook_wait, hook_yield, sb };
+    char msg[256];
+    if (wasi_ctx_new(&wc, &sb->wasi, msg, sizeof msg) != 0) {
+        fail(sb, "wasi: ", msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void run_start(struct sb *sb, struct rt_instance *inst)
+{
+    struct rt_extern ex;
+    struct rt_error err;
+    awsm_value v[1];
+    if (rt_instance_export(inst, "_start", &ex) != 0 || ex.kind != WM_EXTERN_FUNC) {
+        fail(sb, "", "the module exports no _start function");
+        return;
+    }
+    const struct wm_functype *ft = rt_func_type(ex.u.func);
+    if (ft->nparams != 0 || ft->nresults != 0) {
+        fail(sb, "", "_start must take and return nothing");
+        return;
+    }
+    if (rt_call(inst, ex.u.func, v, &err) == 0) {
+        sb->outcome = SB_OK;
+        sb->exit_code = 0;
+        sb->has_exit_code = true;
+    } else {
+        outcome_of(sb, &err);
+    }
+}
+
+void sb_execute(struct sb *sb)
+{
+    const struct srv_module_config *mc = sb->mod->cfg;
+    if (srv_now_ns() >= sb->deadline) {
+        sb->timed_out = true;
+        char msg[64];
+        snprintf(msg, sizeof msg, "timeout after %u ms (waiting in the queue)",
+                 mc->timeout_ms);
+        fail(sb, "", msg);
+        return;
+    }
+    if (wasi_setup(sb) != 0)
+        return;
+    struct rt_instance_options o = {
+        .stack_size = mc->stack_size - HOST_STACK_RESERVE,
+        .max_memory_pages = mc->max_memory_pages,
+        .host = sb->wasi,
+    };
+    struct rt_instance *inst = NULL;
+    struct rt_error err;
+    if (rt_instance_new(sb->mod->rt, wasi_resolve, sb->wasi, &o, &inst, &err) != 0) {
+        outcome_of(sb, &err);
+    } else {
+        rt_instance_set_interrupt_handler(inst, interrupt_cb, sb);
+        atomic_store(&sb->inst, inst);
+        run_start(sb, inst);
+    }
+    /* The preemption timer may be looking at the instance: unpublish it
+     * under the worker's lock before freeing it. */
+    sched_unpublish(sb);
+    rt_instance_free(inst);
+}

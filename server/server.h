@@ -1,0 +1,123 @@
+/*
+ * server/server.h - awsmrt, the serverless runtime: modules registered in a
+ * JSON file, each served on its own UDP port; every request runs in a fresh
+ * sandbox (its own instance, linear memory, stack and WASI context) on a
+ * pool of worker threads that run many sandboxes each as user-level threads
+ * with preemption and deadlines.
+ *
+ *   struct srv_config cfg;
+ *   srv_config_load("modules.json", &cfg, err, sizeof err);   (warnings in cfg)
+ *   struct srv_settings s = SRV_SETTINGS_DEFAULT;
+ *   srv_run(&cfg, &s, err, sizeof err);      (until SIGINT/SIGTERM)
+ *   srv_config_free(&cfg);
+ *
+ * Prefix srv_ (public), sb_ (sandboxes), sched_ (the scheduler). Errors are
+ * values with messages naming the file, line and field; the caller prints.
+ *
+ * The protocol: a request is one datagram holding a JSON object
+ *   {"module": NAME, "args": [ARG...], "stdin": TEXT}      (args, stdin optional)
+ * and the reply is one datagram holding a JSON object
+ *   {"status": "ok"|"error", "exit_code": N|null, "stdout": TEXT,
+ *    "stderr": TEXT, "truncated": BOOL, "time_us": N, "error": TEXT}
+ * ("error" only with status "error"). Limits are in SRV_MAX_* below.
+ */
+#ifndef AWSM_SERVER_H
+#define AWSM_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ===== Limits =========================================================== */
+
+/* The largest UDP payload over IPv4; no reply is ever larger. */
+#define SRV_MAX_DATAGRAM 65507u
+/* Default largest request; larger ones get an error reply. */
+#define SRV_DEFAULT_MAX_REQUEST 32768u
+/* Guest stdout/stderr kept per request; what does not fit in the reply
+ * datagram is cut and the reply says "truncated": true. */
+#define SRV_MAX_CAPTURE (64u * 1024)
+#define SRV_MAX_ARGSIZE 1024u
+#define SRV_DEFAULT_ARGSIZE 16u
+#define SRV_DEFAULT_TIMEOUT_MS 10000u
+#define SRV_DEFAULT_STACK_SIZE (512u * 1024)
+#define SRV_MIN_STACK_SIZE (64u * 1024)
+#define SRV_MAX_STACK_SIZE (64u * 1024 * 1024)
+#define SRV_DEFAULT_QUANTUM_US 5000u
+#define SRV_DEFAULT_MAX_QUEUED 4096u
+
+/* ===== Configuration ==================================================== */
+
+struct srv_module_config {
+    char *name;
+    char *path;                 /* resolved against the config's directory */
+    uint16_t port;
+    uint32_t argsize;           /* most arguments a request may pass */
+    bool active;
+    uint32_t timeout_ms;        /* per-request deadline */
+    uint32_t stack_size;        /* bytes of the sandbox's stack */
+    uint32_t max_memory_pages;  /* 0: the module's own maximum */
+    uint64_t relative_deadline_us; /* 0: none (scheduling hint) */
+    int nenv;
+    char **env;                 /* "KEY=VALUE" */
+    int ndirs;
+    char **dir_host;            /* preopened directories */
+    char **dir_guest;
+    int line;                   /* where the module's object starts */
+};
+
+struct srv_config {
+    char *file;
+    int nmodules;
+    struct srv_module_config *modules;
+    int nwarnings;
+    char **warnings;            /* "modules.json:9: module \"fib\": unknown key \"prot\"" */
+};
+
+/* Read and check a configuration file: a JSON array of module objects, or
+ * module objects written one after another (the original format). Every
+ * field is checked; a duplicate name or port is an error. On error, *cfg
+ * is left empty and err names the file, line and field. */
+int srv_config_load(const char *file, struct srv_config *cfg, char *err,
+                    size_t errlen);
+/* The same from memory; `name` is used in messages and relative paths are
+ * resolved against its directory. */
+int srv_config_parse(const char *name, const char *text, size_t len,
+                     struct srv_config *cfg, char *err, size_t errlen);
+void srv_config_free(struct srv_config *cfg);
+
+/* ===== Running ========================================================== */
+
+enum srv_log_level { SRV_LOG_ERROR, SRV_LOG_WARN, SRV_LOG_INFO, SRV_LOG_DEBUG };
+
+struct srv_settings {
+    int workers;                /* 0: cores - 1, at least 1 */
+    uint32_t quantum_us;        /* time slice before preemption */
+    uint32_t max_queued;        /* requests waiting or running, at most */
+    uint32_t max_request;       /* bytes */
+    const char *host;           /* address to bind, "0.0.0.0" by default */
+    enum srv_log_level log_level;
+    unsigned opt_level;         /* for .wasm modules compiled on load */
+    bool checked_bounds;
+    bool no_cache;
+    /* Called once every listener is bound (tests and scripts wait for it). */
+    void (*ready_cb)(void *ud);
+    void *ready_ud;
+};
+
+#define SRV_SETTINGS_DEFAULT { 0, SRV_DEFAULT_QUANTUM_US, SRV_DEFAULT_MAX_QUEUED, \
+    SRV_DEFAULT_MAX_REQUEST, "0.0.0.0", SRV_LOG_INFO, 2, false, false, NULL, NULL }
+
+/* Load every active module, bind its port, and serve until SIGINT or
+ * SIGTERM; then stop accepting, let the requests in flight finish (or hit
+ * their deadlines), and return 0. Returns -1 with a message when start-up
+ * fails (nothing is left running). */
+int srv_run(const struct srv_config *cfg, const struct srv_settings *s,
+            char *err, size_t errlen);
+
+/* Load every active module (compiling .wasm files into the cache) and
+ * return, without serving: what --check does. */
+int srv_check(const struct srv_config *cfg, const struct srv_settings *s,
+              char *err, size_t errlen);
+
+#endif

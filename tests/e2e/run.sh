@@ -1,0 +1,261 @@
+#!/bin/bash
+# tests/e2e/run.sh BINDIR - awsmrt end to end, on loopback only: start it on
+# free ports with the example apps and the test apps (tests/e2e/apps), send
+# requests with udpclient and loadgen, and check the replies: correct
+# results under concurrency, timeouts that do not stall others, traps,
+# stack overflow and memory exhaustion answered with errors while the next
+# request succeeds, bad requests and bad configurations, no growth in
+# memory over 10,000 requests, a clean shutdown on SIGTERM.
+set -u
+BIN=$(cd "$1" && pwd)
+NAME=e2e
+TOOL=$BIN/awsmrt
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+. "$ROOT/tests/cli/lib.sh"
+
+for t in awsmrt udpclient loadgen; do
+    [ -x "$BIN/$t" ] || { echo "$NAME: $BIN/$t not built" >&2; exit 1; }
+done
+if ! echo 'int main(void){return 0;}' |
+        clang --target=wasm32-wasi -O2 -x c - -o "$tmp/probe.wasm" 2>/dev/null; then
+    echo "$NAME: clang cannot build wasm32-wasi (wasi-libc); SKIPPED" >&2
+    exit 77
+fi
+export AWSM_CACHE_DIR=$tmp/cache
+
+# ===== Modules and configuration ===========================================
+
+for src in "$ROOT"/examples/*.c "$HERE"/apps/*.c; do
+    clang --target=wasm32-wasi -O2 "$src" -o "$tmp/$(basename "$src" .c).wasm" ||
+        exit 1
+done
+mkdir -p "$tmp/data"
+printf 'one two\nthree\n' >"$tmp/data/words.txt"
+
+# A base port whose next 20 ports are free: bash's /dev/udp cannot tell,
+# so try binding with awsmrt itself (start-up fails cleanly when taken).
+base=$((20000 + RANDOM % 20000))
+port() { echo $((base + $1)); }
+
+write_config() {
+    cat >"$tmp/modules.json" <<EOF
+[
+ {"name": "fib", "path": "fib.wasm", "port": $(port 0), "argsize": 1, "active": "yes"},
+ {"name": "bitcount", "path": "bitcount.wasm", "port": $(port 1), "argsize": 1, "active": true},
+ {"name": "echo", "path": "echo.wasm", "port": $(port 2), "argsize": 0, "active": "yes"},
+ {"name": "wc", "path": "wc.wasm", "port": $(port 3), "argsize": 4, "active": "yes",
+  "dirs": ["data::/data"]},
+ {"name": "spin", "path": "spin.wasm", "port": $(port 4), "argsize": 0, "active": "yes",
+  "timeout-ms": 1000},
+ {"name": "divzero", "path": "divzero.wasm", "port": $(port 5), "argsize": 2, "active": "yes"},
+ {"name": "deep", "path": "deep.wasm", "port": $(port 6), "argsize": 0, "active": "yes",
+  "stack-size": 262144},
+ {"name": "hog", "path": "hog.wasm", "port": $(port 7), "argsize": 0, "active": "yes",
+  "max-memory-pages": 64},
+ {"name": "status", "path": "status.wasm", "port": $(port 8), "argsize": 1, "active": "yes"},
+ {"name": "nap", "path": "nap.wasm", "port": $(port 9), "argsize": 1, "active": "yes"},
+ {"name": "counter", "path": "counter.wasm", "port": $(port 10), "argsize": 0, "active": "yes"},
+ {"name": "off", "path": "fib.wasm", "port": $(port 0), "active": "no"}
+]
+EOF
+}
+
+pid=
+stop_server() {
+    if [ -n "$pid" ]; then
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        pid=
+    fi
+}
+trap 'stop_server; rm -rf "$tmp"' EXIT
+
+# start_server [awsmrt options]: start on free ports, wait until serving.
+start_server() {
+    for attempt in 1 2 3 4 5; do
+        write_config
+        "$BIN/awsmrt" "$@" "$tmp/modules.json" 2>"$tmp/server.log" &
+        pid=$!
+        for _ in $(seq 1 600); do
+            grep -q "serving" "$tmp/server.log" && return 0
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        wait "$pid" 2>/dev/null
+        pid=
+        grep -q "cannot bind" "$tmp/server.log" || break
+        base=$((20000 + RANDOM % 20000))
+    done
+    echo "$NAME: awsmrt did not start:" >&2
+    cat "$tmp/server.log" >&2
+    exit 1
+}
+
+# ask PORT JSON [TIMEOUT_MS]: one request; the reply JSON in $reply.
+ask() {
+    printf '127.0.0.1:%s$%s\n' "$1" "$2" |
+        "$BIN/udpclient" --yes --timeout "${3:-10000}" - >"$tmp/out" 2>"$tmp/err"
+    status=$?
+    reply=$(sed -n 's/^.*<- [0-9.]* ms //p' "$tmp/out")
+}
+has() { case $reply in *"$1"*) return 0;; esac; return 1; }
+
+# ===== Start-up ===========================================================
+
+start_server --workers 1 --quantum-us 2000 --log-level debug
+check "starts and reports what it serves" grep -q "serving 11 modules" "$tmp/server.log"
+
+# ===== Correct replies ====================================================
+
+ask "$(port 0)" '{"module":"fib","args":["20"]}'
+check "fib(20) = 6765" has '"status":"ok","exit_code":0,"stdout":"6765\n"'
+ask "$(port 1)" '{"module":"bitcount","args":[1000]}'
+check "bitcount with a numeric argument" has '"status":"ok"'
+ask "$(port 2)" '{"module":"echo","stdin":"h\u00e9llo\nworld\n"}'
+check "echo returns stdin as stdout" has '"stdout":"héllo\nworld\n"'
+ask "$(port 3)" '{"module":"wc","args":["/data/words.txt"]}'
+check "wc reads a preopened file" has '"stdout":"2 3 14 /data/words.txt\n"'
+ask "$(port 3)" '{"module":"wc","args":["/etc/passwd"]}'
+check "wc cannot leave its preopened directory" has '"exit_code":1'
+ask "$(port 8)" '{"module":"status","args":["7"]}'
+check "main's return value is exit_code" has '"status":"ok","exit_code":7,"stdout":"exiting with 7\n"'
+ask "$(port 10)" '{"module":"counter"}'
+ask "$(port 10)" '{"module":"counter"}'
+check "a fresh sandbox per request (no state kept)" has '"stdout":"1 1\n"'
+
+# ===== Guests that fail ===================================================
+
+ask "$(port 5)" '{"module":"divzero"}'
+check "a trap is an error reply" has '"error":"trap: integer divide by zero"'
+check "output before a trap is kept" has '"stdout":"dividing by 0\n"'
+ask "$(port 5)" '{"module":"divzero","args":["x"]}'
+check "the next request to a trapping module succeeds" has '"status":"ok","exit_code":100'
+ask "$(port 6)" '{"module":"deep"}'
+check "stack overflow is an error reply" has '"error":"trap: call stack exhausted"'
+ask "$(port 7)" '{"module":"hog"}'
+check "memory exhaustion is an error reply" has '"error":"trap: unreachable"'
+check "... and the guest said why" has 'out of memory after'
+ask "$(port 0)" '{"module":"fib","args":["10"]}'
+check "the server still serves after all of them" has '"stdout":"55\n"'
+
+# ===== Timeouts and preemption (one worker) ===============================
+
+"$BIN/udpclient" --yes --timeout 10000 - >"$tmp/spin.out" 2>&1 <<EOF &
+127.0.0.1:$(port 4)\${"module":"spin"}
+EOF
+spinner=$!
+sleep 0.2
+"$BIN/loadgen" --target "127.0.0.1:$(port 0)" --payload '{"module":"fib","args":["15"]}' \
+    --concurrency 4 --requests 200 --timeout 2000 --expect '"stdout":"610\n"' \
+    >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "requests are answered while a guest spins on the only worker" grep -q ' ok=200 ' "$tmp/out"
+p99=$(sed -n 's/.* p99_us=\([0-9]*\).*/\1/p' "$tmp/out")
+check "... promptly (p99 under 200 ms: $p99 us)" [ "${p99:-999999999}" -lt 200000 ]
+wait $spinner
+reply=$(sed -n 's/^.*<- [0-9.]* ms //p' "$tmp/spin.out")
+check "the spinning guest is stopped at its deadline" has '"error":"timeout after 1000 ms"'
+ask "$(port 9)" '{"module":"nap","args":["100"]}'
+check "a sleeping guest wakes up" has '"stdout":"slept enough\n"'
+
+# ===== Bad requests =======================================================
+
+ask "$(port 0)" '{"module":"fib","args":["1"'
+check "malformed JSON" has '"error":"malformed request: '
+ask "$(port 0)" '["fib"]'
+check "not an object" has '"error":"malformed request: expected a JSON object"'
+ask "$(port 0)" '{"module":"nosuch"}'
+check "unknown module" has '"error":"unknown module: nosuch"'
+ask "$(port 0)" '{"module":"echo"}'
+check "a module on another port" has "is served on port $(port 2), not $(port 0)"
+ask "$(port 0)" '{"module":"fib","args":["1","2"]}'
+check "too many arguments" has '"error":"too many arguments: 2 > argsize 1"'
+ask "$(port 0)" '{"module":"fib","args":[{}]}'
+check "a bad argument" has '"error":"malformed request: \"args\"[0] must be a string or a number"'
+big=$(head -c 40000 /dev/zero | tr '\0' 'a')
+ask "$(port 2)" "{\"module\":\"echo\",\"stdin\":\"$big\"}"
+check "an oversized request" has '"error":"request too large: 40024 bytes > 32768"'
+ask "$(port 0)" '{"module":"fib","args":["12"]}'
+check "serving goes on after bad requests" has '"stdout":"144\n"'
+
+# ===== Concurrency across modules =========================================
+
+stop_server
+start_server --workers 2 --log-level warn
+: >"$tmp/loads"
+for spec in "0|{\"module\":\"fib\",\"args\":[\"18\"]}|\"stdout\":\"2584\\\\n\"" \
+            "2|{\"module\":\"echo\",\"stdin\":\"ping\"}|\"stdout\":\"ping\"" \
+            "3|{\"module\":\"wc\",\"args\":[\"/data/words.txt\"]}|\"stdout\":\"2 3 14" \
+            "8|{\"module\":\"status\",\"args\":[\"3\"]}|\"exit_code\":3"; do
+    IFS='|' read -r off payload expect <<<"$spec"
+    "$BIN/loadgen" --target "127.0.0.1:$(port "$off")" --payload "$payload" \
+        --concurrency 32 --requests 500 --timeout 5000 --expect "$expect" \
+        >>"$tmp/loads" 2>/dev/null &
+done
+wait
+status=0
+check "2,000 concurrent requests on 4 modules all answered correctly" \
+    [ "$(grep -c ' ok=500 errors=0 ' "$tmp/loads")" -eq 4 ]
+
+# ===== Memory across 10,000 requests ======================================
+
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
+"$BIN/loadgen" --target "127.0.0.1:$(port 2)" --payload '{"module":"echo","stdin":"x"}' \
+    --concurrency 16 --requests 2000 --timeout 5000 >/dev/null 2>&1
+before=$(rss)
+"$BIN/loadgen" --target "127.0.0.1:$(port 2)" --payload '{"module":"echo","stdin":"x"}' \
+    --concurrency 16 --requests 10000 --timeout 5000 >"$tmp/out" 2>"$tmp/err"
+after=$(rss)
+check "10,000 more requests answered" grep -q ' ok=10000 ' "$tmp/out"
+check "RSS does not grow over them (${before} kB -> ${after} kB)" \
+    [ $((after - before)) -lt 8192 ]
+
+# ===== Shutdown ===========================================================
+
+"$BIN/udpclient" --yes --timeout 10000 - >"$tmp/nap.out" 2>&1 <<EOF &
+127.0.0.1:$(port 9)\${"module":"nap","args":["500"]}
+EOF
+napper=$!
+sleep 0.2
+kill -TERM "$pid"
+wait "$pid"
+status=$?
+pid=
+wait $napper
+check "SIGTERM: exit status 0" [ "$status" -eq 0 ]
+check "SIGTERM: the request in flight is answered" grep -q 'slept enough' "$tmp/nap.out"
+
+# ===== Bad configurations =================================================
+
+cfg_fails() {       # cfg_fails NAME JSON EXPECTED-MESSAGE
+    printf '%s\n' "$2" >"$tmp/bad.json"
+    "$BIN/awsmrt" --check "$tmp/bad.json" >"$tmp/out" 2>"$tmp/err"
+    status=$?
+    check "bad config: $1" eval '[ $status -eq 1 ] && grep -qF -- "$3" "$tmp/err"'
+}
+cp "$tmp/fib.wasm" "$tmp/ok.wasm"
+cfg_fails "port out of range" '[{"name":"a","path":"ok.wasm","port":1},
+ {"name":"fib",
+  "path":"ok.wasm",
+  "port": 70000}]' 'bad.json:4: module "fib": "port" must be an integer 1-65535'
+cfg_fails "not JSON" '{"name": "a", "path": }' 'bad.json:1: '
+cfg_fails "missing path" '{"name":"a","port":1}' 'bad.json:1: module "a": missing "path"'
+cfg_fails "duplicate name" '{"name":"a","path":"ok.wasm","port":1}
+{"name":"a","path":"ok.wasm","port":2}' 'bad.json:2: module "a": name already used by the module at line 1'
+cfg_fails "duplicate port" '{"name":"a","path":"ok.wasm","port":1}
+{"name":"b","path":"ok.wasm","port":1}' 'bad.json:2: module "b": port 1 already used by module "a"'
+cfg_fails "bad active" '{"name":"a","path":"ok.wasm","port":1,"active":"maybe"}' \
+    '"active" must be "yes", "no", true or false'
+cfg_fails "missing module file" '{"name":"a","path":"nope.wasm","port":1}' \
+    'bad.json:1: module "a": '
+printf 'not wasm' >"$tmp/junk.wasm"
+cfg_fails "not a wasm file" '{"name":"a","path":"junk.wasm","port":1}' 'junk.wasm'
+cfg_fails "empty" '' 'no modules registered'
+printf '{"name":"a","path":"ok.wasm","port":1,"prot":2}\n' >"$tmp/warn.json"
+"$BIN/awsmrt" --check "$tmp/warn.json" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "unknown key: a warning, not an error" eval '[ $status -eq 0 ] &&
+    grep -qF "warn.json:1: module \"a\": unknown key \"prot\" (ignored)" "$tmp/err"'
+
+cli_summary

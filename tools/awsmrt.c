@@ -1,0 +1,179 @@
+/*
+ * tools/awsmrt.c - the serverless runtime's command: options and messages
+ * only (server/ does the work).
+ *
+ * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM) or --check,
+ * 1 when the configuration or start-up fails, 2 on a usage error.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server.h"
+
+static const char usage_text[] =
+    "usage: awsmrt [OPTIONS] CONFIG.json\n"
+    "\n"
+    "Serve the modules registered in CONFIG.json, each on its own UDP port.\n"
+    "A request is a datagram {\"module\": NAME, \"args\": [...], \"stdin\": TEXT};\n"
+    "the reply is {\"status\", \"exit_code\", \"stdout\", \"stderr\", \"truncated\",\n"
+    "\"time_us\", \"error\"}. Every request runs in a fresh sandbox.\n"
+    "\n"
+    "options (environment variable in brackets):\n"
+    "  --workers N          worker threads (default: cores - 1, at least 1)\n"
+    "                       [AWSM_WORKERS]\n"
+    "  --quantum-us N       time slice before a sandbox is preempted\n"
+    "                       (default 5000) [AWSM_QUANTUM_US]\n"
+    "  --log-level LEVEL    error, warn, info (default) or debug [AWSM_LOG]\n"
+    "  --host ADDR          address to listen on (default 0.0.0.0)\n"
+    "  --max-queued N       requests queued or running at once; more get an\n"
+    "                       \"overloaded\" reply (default 4096)\n"
+    "  --max-request BYTES  largest request datagram (default 32768, at most\n"
+    "                       65507)\n"
+    "  -O0 .. -O3, --bounds=guard|checked, --no-cache\n"
+    "                       how .wasm modules are compiled on load\n"
+    "  --check              check the configuration and load every module,\n"
+    "                       then exit\n"
+    "  -h, --help           show this help\n";
+
+static int usage_error(const char *msg, const char *arg)
+{
+    fprintf(stderr, "awsmrt: %s%s%s\nTry 'awsmrt --help'.\n", msg,
+            arg ? ": " : "", arg ? arg : "");
+    return 2;
+}
+
+static int parse_uint(const char *s, unsigned long lo, unsigned long hi,
+                      unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!s[0] || *end || errno || v < lo || v > hi || s[0] == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_level(const char *s, enum srv_log_level *out)
+{
+    static const char *const names[] = { "error", "warn", "info", "debug" };
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum srv_log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+struct opts {
+    struct srv_settings set;
+    const char *config;
+    bool check;
+};
+
+static int numeric_opt(const char *name, const char *val, struct opts *o)
+{
+    unsigned long v;
+    if (!val)
+        return usage_error("missing value for", name);
+    if (strcmp(name, "--workers") == 0 && parse_uint(val, 1, 256, &v) == 0)
+        o->set.workers = (int)v;
+    else if (strcmp(name, "--quantum-us") == 0 &&
+             parse_uint(val, 100, 10000000, &v) == 0)
+        o->set.quantum_us = (uint32_t)v;
+    else if (strcmp(name, "--max-queued") == 0 &&
+             parse_uint(val, 1, 1000000, &v) == 0)
+        o->set.max_queued = (uint32_t)v;
+    else if (strcmp(name, "--max-request") == 0 &&
+             parse_uint(val, 64, SRV_MAX_DATAGRAM, &v) == 0)
+        o->set.max_request = (uint32_t)v;
+    else
+        return usage_error("bad value", val);
+    return 0;
+}
+
+static int parse_env(struct opts *o)
+{
+    const char *v;
+    if ((v = getenv("AWSM_WORKERS")) && numeric_opt("--workers", v, o))
+        return 2;
+    if ((v = getenv("AWSM_QUANTUM_US")) && numeric_opt("--quantum-us", v, o))
+        return 2;
+    if ((v = getenv("AWSM_LOG")) && parse_level(v, &o->set.log_level))
+        return usage_error("bad AWSM_LOG", v);
+    return 0;
+}
+
+static int parse_args(struct opts *o, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(usage_text, stdout);
+            exit(0);
+        } else if (strcmp(a, "--workers") == 0 || strcmp(a, "--quantum-us") == 0 ||
+                   strcmp(a, "--max-queued") == 0 || strcmp(a, "--max-request") == 0) {
+            if (numeric_opt(a, next, o))
+                return 2;
+            i++;
+        } else if (strcmp(a, "--log-level") == 0) {
+            if (!next || parse_level(next, &o->set.log_level))
+                return usage_error("bad --log-level", next);
+            i++;
+        } else if (strcmp(a, "--host") == 0) {
+            if (!next)
+                return usage_error("missing value for", a);
+            o->set.host = argv[++i];
+        } else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
+            o->set.opt_level = (unsigned)(a[2] - '0');
+        } else if (strcmp(a, "--bounds=guard") == 0 || strcmp(a, "--bounds=checked") == 0) {
+            o->set.checked_bounds = a[9] == 'c';
+        } else if (strcmp(a, "--no-cache") == 0) {
+            o->set.no_cache = true;
+        } else if (strcmp(a, "--check") == 0) {
+            o->check = true;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown option", a);
+        } else if (o->config) {
+            return usage_error("more than one configuration file", a);
+        } else {
+            o->config = a;
+        }
+    }
+    if (!o->config)
+        return usage_error("missing CONFIG.json", NULL);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = { .set = SRV_SETTINGS_DEFAULT };
+    int rc = parse_env(&o);
+    if (rc == 0)
+        rc = parse_args(&o, argc, argv);
+    if (rc != 0)
+        return rc;
+    struct srv_config cfg;
+    char err[1024];
+    if (srv_config_load(o.config, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "awsmrt: %s\n", err);
+        return 1;
+    }
+    for (int i = 0; i < cfg.nwarnings; i++)
+        fprintf(stderr, "awsmrt: warning: %s\n", cfg.warnings[i]);
+    if (o.check)
+        o.set.workers = 1;
+    rc = o.check ? srv_check(&cfg, &o.set, err, sizeof err)
+                 : srv_run(&cfg, &o.set, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "awsmrt: %s\n", err);
+    else if (o.check)
+        printf("%s: %d module%s, configuration and modules OK\n", o.config,
+               cfg.nmodules, cfg.nmodules == 1 ? "" : "s");
+    srv_config_free(&cfg);
+    return rc != 0;
+}
