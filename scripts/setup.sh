@@ -12,6 +12,7 @@ PACKAGES=(
   libssl-dev                            # libcrypto: SHA-256 of modules
   wabt binaryen                         # wast2json, wasm2c, wasm-opt
   nodejs gnuplot-nox bc                 # bench peers, charts, arithmetic
+  emscripten                            # tests/toolchain: a second wasm toolchain
 )
 
 missing=()

@@ -30,6 +30,7 @@ for src in "$ROOT"/examples/*.c "$HERE"/apps/*.c; do
     clang --target=wasm32-wasi -O2 "$src" -o "$tmp/$(basename "$src" .c).wasm" ||
         exit 1
 done
+wat2wasm "$HERE/apps/deep.wat" -o "$tmp/deep.wasm" || exit 1
 mkdir -p "$tmp/data"
 printf 'one two\nthree\n' >"$tmp/data/words.txt"
 
@@ -82,6 +83,7 @@ start_server() {
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
+        kill "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
         pid=
         grep -q "cannot bind" "$tmp/server.log" || break
@@ -173,27 +175,31 @@ ask "$(port 0)" '{"module":"fib","args":["1","2"]}'
 check "too many arguments" has '"error":"too many arguments: 2 > argsize 1"'
 ask "$(port 0)" '{"module":"fib","args":[{}]}'
 check "a bad argument" has '"error":"malformed request: \"args\"[0] must be a string or a number"'
-big=$(head -c 40000 /dev/zero | tr '\0' 'a')
-ask "$(port 2)" "{\"module\":\"echo\",\"stdin\":\"$big\"}"
-check "an oversized request" has '"error":"request too large: 40024 bytes > 32768"'
+big="{\"module\":\"echo\",\"stdin\":\"$(head -c 40000 /dev/zero | tr '\0' 'a')\"}"
+ask "$(port 2)" "$big"
+check "an oversized request" has "\"error\":\"request too large: ${#big} bytes > 32768\""
+
 ask "$(port 0)" '{"module":"fib","args":["12"]}'
 check "serving goes on after bad requests" has '"stdout":"144\n"'
 
 # ===== Concurrency across modules =========================================
 
 stop_server
-start_server --workers 2 --log-level warn
+start_server --workers 2 --log-level info
 : >"$tmp/loads"
-for spec in "0|{\"module\":\"fib\",\"args\":[\"18\"]}|\"stdout\":\"2584\\\\n\"" \
-            "2|{\"module\":\"echo\",\"stdin\":\"ping\"}|\"stdout\":\"ping\"" \
-            "3|{\"module\":\"wc\",\"args\":[\"/data/words.txt\"]}|\"stdout\":\"2 3 14" \
-            "8|{\"module\":\"status\",\"args\":[\"3\"]}|\"exit_code\":3"; do
-    IFS='|' read -r off payload expect <<<"$spec"
-    "$BIN/loadgen" --target "127.0.0.1:$(port "$off")" --payload "$payload" \
-        --concurrency 32 --requests 500 --timeout 5000 --expect "$expect" \
+loaders=
+load() {            # load PORT-OFFSET PAYLOAD EXPECTED-SUBSTRING
+    "$BIN/loadgen" --target "127.0.0.1:$(port "$1")" --payload "$2" \
+        --concurrency 32 --requests 500 --timeout 5000 --expect "$3" \
         >>"$tmp/loads" 2>/dev/null &
-done
-wait
+    loaders="$loaders $!"
+}
+load 0 '{"module":"fib","args":["18"]}' '"stdout":"2584\n"'
+load 2 '{"module":"echo","stdin":"ping"}' '"stdout":"ping"'
+load 3 '{"module":"wc","args":["/data/words.txt"]}' '"stdout":"2 3 14 /data/words.txt\n"'
+load 8 '{"module":"status","args":["3"]}' '"exit_code":3,'
+wait $loaders
+cp "$tmp/loads" "$tmp/out"
 status=0
 check "2,000 concurrent requests on 4 modules all answered correctly" \
     [ "$(grep -c ' ok=500 errors=0 ' "$tmp/loads")" -eq 4 ]
@@ -232,7 +238,8 @@ cfg_fails() {       # cfg_fails NAME JSON EXPECTED-MESSAGE
     printf '%s\n' "$2" >"$tmp/bad.json"
     "$BIN/awsmrt" --check "$tmp/bad.json" >"$tmp/out" 2>"$tmp/err"
     status=$?
-    check "bad config: $1" eval '[ $status -eq 1 ] && grep -qF -- "$3" "$tmp/err"'
+    expected=$3
+    check "bad config: $1" eval '[ $status -eq 1 ] && grep -qF -- "$expected" "$tmp/err"'
 }
 cp "$tmp/fib.wasm" "$tmp/ok.wasm"
 cfg_fails "port out of range" '[{"name":"a","path":"ok.wasm","port":1},
