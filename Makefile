@@ -6,7 +6,7 @@ BUILD     ?= build
 ASAN      ?= build-asan
 CMAKE_ARGS ?=
 
-.PHONY: all build asan run check test examples clean bench-compile bench
+.PHONY: all build asan run demo check test examples clean bench-compile bench
 
 all: build
 
@@ -26,15 +26,15 @@ $(BUILD)/examples/%.wasm: examples/%.c
 
 examples: $(EXAMPLES)
 
-# The main job, for now: build, compile the examples to wasm, check them and
-# run them with `awsm run` (the first run compiles, later ones hit the
-# cache). The serverless runtime (issue 5) will take this over.
+# The main job: awsmrt serving the example apps (examples/test_modules.json);
+# the requests of examples/test_sandboxes.jsondata are sent and their
+# replies shown, then it serves until Ctrl-C. `make demo`: stop after the
+# replies.
 run: build examples
-	$(BUILD)/bin/awsm validate -v $(EXAMPLES)
-	@echo "== awsm run $(BUILD)/examples/fib.wasm 30"
-	@$(BUILD)/bin/awsm run $(BUILD)/examples/fib.wasm 30
-	@echo "== awsm run $(BUILD)/examples/bitcount.wasm 1000000"
-	@$(BUILD)/bin/awsm run $(BUILD)/examples/bitcount.wasm 1000000
+	scripts/serve-examples.sh $(BUILD)
+
+demo: build examples
+	scripts/serve-examples.sh $(BUILD) --once
 
 bench-compile: build
 	bench/compile/run.sh $(BUILD)

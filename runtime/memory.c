@@ -14,6 +14,17 @@
  * of slots in chunks that are never freed, written under a mutex and read
  * with atomic loads.
  *
+ * Pooling: creating a reservation (mmap of 8 GiB, page tables on first
+ * touch) and dropping it (munmap: a TLB shootdown on every CPU the process
+ * runs on) cost tens of microseconds, most of a short-lived instance's
+ * life. A freed memory's reservation therefore goes to a process-wide pool
+ * (up to rt_memory_pool_limit, default RT_MEMORY_POOL_DEFAULT) after its
+ * committed pages are zeroed: memset for the first RESET_MEMSET_MAX bytes,
+ * which stay resident, and MADV_DONTNEED beyond (zero-fill on demand). The
+ * next memory takes a pooled reservation and only changes protections
+ * when its size differs. Pooled reservations stay in the fault registry
+ * (nothing runs in them).
+ *
  * Ownership: a memory belongs to whoever created it (an instance for its
  * defined memory, a host object) and is freed with it; importers must not
  * outlive the owner. The spec harness keeps every instance of a .wast
@@ -22,6 +33,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "runtime/internal.h"
@@ -89,42 +101,126 @@ bool rt_memory_contains_fault(uintptr_t addr)
     return false;
 }
 
+/* ===== The reservation pool ============================================= */
+
+#define RESET_MEMSET_MAX ((size_t)1 << 20)
+
+/* A pooled reservation: its first `size` bytes are read-write and zero,
+ * the rest PROT_NONE. Kept in the memory's own struct (the list link is
+ * the struct itself), so pooling allocates nothing. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rt_memory *pool_head;
+static _Atomic unsigned pool_count;
+static _Atomic unsigned pool_limit = RT_MEMORY_POOL_DEFAULT;
+
+void rt_memory_pool_limit(unsigned n)
+{
+    atomic_store(&pool_limit, n);
+    pthread_mutex_lock(&pool_lock);
+    while (pool_count > n) {
+        struct rt_memory *m = pool_head;
+        pool_head = m->pool_next;
+        pool_count--;
+        reg_remove(m->pub.base);
+        munmap(m->pub.base, AWSM_GUARD_RESERVATION);
+        free(m);
+    }
+    pthread_mutex_unlock(&pool_lock);
+}
+
+static struct rt_memory *pool_take(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    struct rt_memory *m = pool_head;
+    if (m != NULL) {
+        pool_head = m->pool_next;
+        pool_count--;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return m;
+}
+
+/* Zero the committed pages and keep the reservation, if there is room. */
+static bool pool_give(struct rt_memory *m)
+{
+    if (pool_count >= atomic_load(&pool_limit))
+        return false;
+    size_t n = m->pub.size < RESET_MEMSET_MAX ? m->pub.size : RESET_MEMSET_MAX;
+    memset(m->pub.base, 0, n);
+    if (m->pub.size > n &&
+        madvise(m->pub.base + n, m->pub.size - n, MADV_DONTNEED) != 0)
+        return false;
+    pthread_mutex_lock(&pool_lock);
+    bool kept = pool_count < atomic_load(&pool_limit);
+    if (kept) {
+        m->pool_next = pool_head;
+        pool_head = m;
+        pool_count++;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return kept;
+}
+
+/* Make exactly [0, bytes) read-write in a reservation whose [0, size) is. */
+static int set_committed(struct rt_memory *m, size_t bytes)
+{
+    uint8_t *b = m->pub.base;
+    size_t cur = m->pub.size;
+    if (bytes > cur && mprotect(b + cur, bytes - cur, PROT_READ | PROT_WRITE) != 0)
+        return -1;
+    if (bytes < cur && mprotect(b + bytes, cur - bytes, PROT_NONE) != 0)
+        return -1;
+    m->pub.size = bytes;
+    return 0;
+}
+
 /* ===== Memories ========================================================= */
 
-struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,
-                                bool has_max, uint64_t declared_max)
+static struct rt_memory *reservation_new(void)
 {
     struct rt_memory *mem = calloc(1, sizeof *mem);
     if (mem == NULL)
         return NULL;
     void *p = mmap(NULL, AWSM_GUARD_RESERVATION, PROT_NONE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
+    if (p == MAP_FAILED || reg_add(p) != 0) {
+        if (p != MAP_FAILED)
+            munmap(p, AWSM_GUARD_RESERVATION);
         free(mem);
         return NULL;
     }
     mem->pub.base = p;
+    return mem;
+}
+
+static void reservation_free(struct rt_memory *mem)
+{
+    reg_remove(mem->pub.base);
+    munmap(mem->pub.base, AWSM_GUARD_RESERVATION);
+    free(mem);
+}
+
+struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,
+                                bool has_max, uint64_t declared_max)
+{
+    struct rt_memory *mem = pool_take();
+    if (mem == NULL && (mem = reservation_new()) == NULL)
+        return NULL;
+    if (set_committed(mem, (size_t)min_pages * WM_PAGE_SIZE) != 0) {
+        reservation_free(mem);
+        return NULL;
+    }
     mem->max_pages = max_pages;
     mem->has_max = has_max;
     mem->declared_max = declared_max;
-    size_t bytes = (size_t)min_pages * WM_PAGE_SIZE;
-    if ((bytes > 0 && mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) ||
-        reg_add(mem->pub.base) != 0) {
-        munmap(p, AWSM_GUARD_RESERVATION);
-        free(mem);
-        return NULL;
-    }
-    mem->pub.size = bytes;
+    mem->pool_next = NULL;
     return mem;
 }
 
 void rt_memory_free(struct rt_memory *mem)
 {
-    if (mem == NULL)
-        return;
-    reg_remove(mem->pub.base);
-    munmap(mem->pub.base, AWSM_GUARD_RESERVATION);
-    free(mem);
+    if (mem != NULL && !pool_give(mem))
+        reservation_free(mem);
 }
 
 /* memory.grow (spec 4.4.7): the old size in pages, or -1 when the new size

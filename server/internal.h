@@ -135,6 +135,11 @@ struct srv {
     bool draining;
 };
 
+/* Load (compiling if needed) a module and check it is a WASI command;
+ * err (at least 1024 bytes) names the config file, line and module. */
+int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
+                    size_t errlen);
+
 __attribute__((format(printf, 3, 4)))
 void srv_log(const struct srv *srv, enum srv_log_level level, const char *fmt, ...);
 

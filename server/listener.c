@@ -174,8 +174,10 @@ static int fail_module(const struct srv *srv, const struct srv_module_config *mc
     return -1;
 }
 
-static int load_module(struct srv *srv, struct srv_module *mod, char *err)
+int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
+                    size_t errlen)
 {
+    (void)errlen;       /* fail_module writes at most 1024 bytes */
     const struct srv_module_config *mc = mod->cfg;
     struct cache_options co = CACHE_OPTIONS_DEFAULT;
     char msg[1024];
@@ -267,7 +269,7 @@ static int default_workers(void)
 static int start(struct srv *srv, char *err, size_t errlen)
 {
     for (int i = 0; i < srv->nmods; i++)
-        if (srv->mods[i].cfg->active && load_module(srv, &srv->mods[i], err) != 0)
+        if (srv->mods[i].cfg->active && srv_load_module(srv, &srv->mods[i], err, errlen) != 0)
             return -1;
     for (int i = 0; i < srv->nmods; i++)
         if (srv->mods[i].cfg->active && bind_module(srv, &srv->mods[i], err) != 0)
@@ -291,7 +293,7 @@ int srv_check(const struct srv_config *cfg, const struct srv_settings *set,
     for (int i = 0; rc == 0 && i < cfg->nmodules; i++) {
         struct srv_module mod = { .cfg = &cfg->modules[i], .srv = &srv };
         if (mod.cfg->active)
-            rc = load_module(&srv, &mod, err);
+            rc = srv_load_module(&srv, &mod, err, errlen);
         if (mod.rt)
             rt_module_free(mod.rt);
     }

@@ -120,4 +120,15 @@ int srv_run(const struct srv_config *cfg, const struct srv_settings *s,
 int srv_check(const struct srv_config *cfg, const struct srv_settings *s,
               char *err, size_t errlen);
 
+/* The sandbox life cycle, measured in-process (no network): `n` sandboxes
+ * of `module` (run with no arguments; each must exit 0) through the real
+ * scheduler, each timed from pick-up by a worker to the end of teardown. */
+struct srv_bench_result {
+    uint32_t n;
+    double median_us, p99_us, min_us;
+};
+int srv_bench(const struct srv_config *cfg, const struct srv_settings *s,
+              const char *module, uint32_t n, struct srv_bench_result *out,
+              char *err, size_t errlen);
+
 #endif

@@ -36,6 +36,8 @@ static const char usage_text[] =
     "                       how .wasm modules are compiled on load\n"
     "  --check              check the configuration and load every module,\n"
     "                       then exit\n"
+    "  --bench MODULE:N     measure N sandbox life cycles of MODULE in-process\n"
+    "                       (no network; median and p99 in microseconds)\n"
     "  -h, --help           show this help\n";
 
 static int usage_error(const char *msg, const char *arg)
@@ -73,6 +75,7 @@ struct opts {
     struct srv_settings set;
     const char *config;
     bool check;
+    const char *bench;          /* MODULE:N */
 };
 
 static int numeric_opt(const char *name, const char *val, struct opts *o)
@@ -134,6 +137,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
             o->set.checked_bounds = a[9] == 'c';
         } else if (strcmp(a, "--no-cache") == 0) {
             o->set.no_cache = true;
+        } else if (strcmp(a, "--bench") == 0) {
+            if (!next || !strchr(next, ':'))
+                return usage_error("--bench wants MODULE:N", next);
+            o->bench = argv[++i];
         } else if (strcmp(a, "--check") == 0) {
             o->check = true;
         } else if (a[0] == '-' && a[1]) {
@@ -146,6 +153,27 @@ static int parse_args(struct opts *o, int argc, char **argv)
     }
     if (!o->config)
         return usage_error("missing CONFIG.json", NULL);
+    return 0;
+}
+
+static int run_bench(const struct srv_config *cfg, struct opts *o, char *err,
+                     size_t errlen)
+{
+    const char *colon = strrchr(o->bench, ':');
+    unsigned long n;
+    char module[256];
+    if (parse_uint(colon + 1, 1, 10000000, &n) != 0 ||
+        (size_t)(colon - o->bench) >= sizeof module) {
+        snprintf(err, errlen, "--bench %s: expected MODULE:N", o->bench);
+        return -1;
+    }
+    snprintf(module, sizeof module, "%.*s", (int)(colon - o->bench), o->bench);
+    struct srv_bench_result r;
+    if (srv_bench(cfg, &o->set, module, (uint32_t)n, &r, err, errlen) != 0)
+        return -1;
+    printf("sandboxes=%u median_us=%.1f p99_us=%.1f min_us=%.1f\n", r.n,
+           r.median_us, r.p99_us, r.min_us);
+    o->check = false;
     return 0;
 }
 
@@ -167,8 +195,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "awsmrt: warning: %s\n", cfg.warnings[i]);
     if (o.check)
         o.set.workers = 1;
-    rc = o.check ? srv_check(&cfg, &o.set, err, sizeof err)
-                 : srv_run(&cfg, &o.set, err, sizeof err);
+    if (o.bench)
+        rc = run_bench(&cfg, &o, err, sizeof err);
+    else
+        rc = o.check ? srv_check(&cfg, &o.set, err, sizeof err)
+                     : srv_run(&cfg, &o.set, err, sizeof err);
     if (rc != 0)
         fprintf(stderr, "awsmrt: %s\n", err);
     else if (o.check)
