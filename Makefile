@@ -6,7 +6,7 @@ BUILD     ?= build
 ASAN      ?= build-asan
 CMAKE_ARGS ?=
 
-.PHONY: all build asan run demo check test examples clean bench-compile bench
+.PHONY: all build asan run demo check test examples clean bench-compile bench bench-serve
 
 all: build
 
@@ -43,6 +43,11 @@ bench-compile: build
 # (bench/run.sh). QUICK=1: small sizes, 3 runs, under a minute.
 bench: build
 	bench/run.sh $(if $(filter 1,$(QUICK)),--quick) $(BUILD)
+
+# Serving benchmark: sandbox life cycle, awsmrt against a native UDP echo
+# server on loopback, idle sandboxes (bench/serve/run.sh).
+bench-serve: build
+	bench/serve/run.sh $(if $(filter 1,$(QUICK)),--quick) $(BUILD)
 
 # Every test: the release build and the sanitizer build, unit, CLI, fuzz
 # smoke and spec tests. The sanitizer build runs the fuzz smoke test.

@@ -63,17 +63,23 @@ static void cache_dir(const struct cache_options *opt, char *out, size_t n)
         snprintf(out, n, "%s/.cache/awsm", home && *home ? home : "/tmp");
 }
 
-/* The key: SHA-256 over everything the generated code depends on. */
+/* The key: SHA-256 over everything the generated code depends on. The
+ * host id stands for the target: the compiler tunes for this machine.
+ * AWSM_LLVM_ARGS (options for LLVM itself, compiler/cg_emit.c) can change
+ * the code too. */
 static int cache_key(const uint8_t *wasm, size_t size,
                      const struct cache_options *opt, char hex[65])
 {
     uint8_t module_hash[32], key[32];
-    char text[512];
-    if (rt_sha256(wasm, size, module_hash) != 0)
+    char text[2048];
+    const char *host = cache_host_id();
+    const char *llvm_args = getenv("AWSM_LLVM_ARGS");
+    if (!host || rt_sha256(wasm, size, module_hash) != 0)
         return -1;
-    int n = snprintf(text, sizeof text, "%s|abi %u|%s|O%u|bounds %u|",
-                     AWSM_COMPILER_VERSION, AWSM_ABI_VERSION, cg_target_id(),
-                     opt->opt_level, (unsigned)opt->bounds);
+    int n = snprintf(text, sizeof text, "%s|abi %u|%s|O%u|bounds %u|%s|",
+                     AWSM_COMPILER_VERSION, AWSM_ABI_VERSION, host,
+                     opt->opt_level, (unsigned)opt->bounds,
+                     llvm_args ? llvm_args : "");
     if (n < 0 || (size_t)n + 32 > sizeof text)
         return -1;
     memcpy(text + n, module_hash, 32);
@@ -84,10 +90,9 @@ static int cache_key(const uint8_t *wasm, size_t size,
     return 0;
 }
 
-static int read_module(const char *path, uint8_t **bytes, size_t *size,
-                       struct wm_module **m, char *err, size_t errlen)
+static int read_bytes(const char *path, uint8_t **bytes, size_t *size,
+                      char *err, size_t errlen)
 {
-    struct wm_error werr;
     int e = wm_read_file(path, bytes, size);
     if (e)
         return fail(err, errlen, "cannot read %s: %s", path, strerror(e));
@@ -95,24 +100,30 @@ static int read_module(const char *path, uint8_t **bytes, size_t *size,
         free(*bytes);
         return fail(err, errlen, "%s: not a wasm module (no \\0asm header)", path);
     }
-    if (wm_load(*bytes, *size, m, &werr) != 0) {
-        free(*bytes);
-        return fail(err, errlen, "%s: %s", path, werr.msg);
-    }
     return 0;
 }
 
-/* Compile into a fresh temporary file next to `final`, then rename. */
-static int compile_to(const struct wm_module *m, const struct cache_options *opt,
-                      const char *final, const char *path, char *err, size_t errlen)
+/* Compile into a fresh temporary file next to `final`, then rename. The
+ * module is validated here, before the compiler is loaded, so a bad module
+ * gets its own message even where the compiler is missing. (A hit is not
+ * validated here: rt_module_load validates the copy embedded in the .so.) */
+static int compile_to(const uint8_t *bytes, size_t size,
+                      const struct cache_options *opt, const char *final,
+                      const char *path, char *err, size_t errlen)
 {
     char tmp[4200];
     struct cg_options copt = CG_OPTIONS_DEFAULT;
     struct cg_error cerr;
+    struct wm_module *m;
+    struct wm_error werr;
+    if (wm_load(bytes, size, &m, &werr) != 0)
+        return fail(err, errlen, "%s: %s", path, werr.msg);
     copt.opt_level = opt->opt_level;
     copt.bounds = opt->bounds;
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", final, (int)getpid());
-    if (cg_compile(m, &copt, tmp, &cerr) != 0) {
+    int rc = cg_compile(m, &copt, tmp, &cerr);
+    wm_module_free(m);
+    if (rc != 0) {
         unlink(tmp);
         return fail(err, errlen, "%s: %s", path, cerr.msg);
     }
@@ -125,7 +136,7 @@ static int compile_to(const struct wm_module *m, const struct cache_options *opt
 }
 
 /* Without a usable cache: compile to a private temporary file. */
-static int compile_uncached(const struct wm_module *m,
+static int compile_uncached(const uint8_t *bytes, size_t size,
                             const struct cache_options *opt, const char *path,
                             struct rt_module **out, char *err, size_t errlen)
 {
@@ -135,7 +146,7 @@ static int compile_uncached(const struct wm_module *m,
         return fail(err, errlen, "cannot create a temporary directory: %s",
                     strerror(errno));
     snprintf(so, sizeof so, "%s/module.so", dir);
-    int rc = compile_to(m, opt, so, path, err, errlen);
+    int rc = compile_to(bytes, size, opt, so, path, err, errlen);
     if (rc == 0 && rt_module_load(so, out, &rerr) != 0)
         rc = fail(err, errlen, "%s", rerr.msg);
     unlink(so);             /* the loaded object stays mapped */
@@ -149,29 +160,27 @@ static int load_wasm(const char *path, const struct cache_options *opt,
 {
     uint8_t *bytes;
     size_t size;
-    struct wm_module *m;
     char dir[4096], key[65], so[4200];
     struct rt_error rerr;
-    if (read_module(path, &bytes, &size, &m, err, errlen) != 0)
+    if (read_bytes(path, &bytes, &size, err, errlen) != 0)
         return -1;
     int rc = cache_key(bytes, size, opt, key);
-    free(bytes);
     cache_dir(opt, dir, sizeof dir);
     *how = CACHE_COMPILED;
     if (rc != 0 || opt->disabled || make_dirs(dir) != 0 || access(dir, W_OK) != 0) {
-        rc = compile_uncached(m, opt, path, out, err, errlen);
-        wm_module_free(m);
+        rc = compile_uncached(bytes, size, opt, path, out, err, errlen);
+        free(bytes);
         return rc;
     }
     snprintf(so, sizeof so, "%s/%s.so", dir, key);
     if (access(so, R_OK) == 0 && rt_module_load(so, out, &rerr) == 0) {
         *how = CACHE_HIT;
-        wm_module_free(m);
+        free(bytes);
         return 0;
     }
     /* Missing, or unloadable (stale, truncated): compile it (again). */
-    rc = compile_to(m, opt, so, path, err, errlen);
-    wm_module_free(m);
+    rc = compile_to(bytes, size, opt, so, path, err, errlen);
+    free(bytes);
     if (rc == 0 && rt_module_load(so, out, &rerr) != 0)
         rc = fail(err, errlen, "%s", rerr.msg);
     return rc;

@@ -4,9 +4,12 @@
  * of a module does not compile.
  *
  * The cache key is a SHA-256 over the module's bytes, the compiler version,
- * the ABI version, the target (triple and CPU) and the options, so a change
+ * the ABI version, the host id (cache_host_id) and the options, so a change
  * to any of them compiles anew. Entries are written to a temporary file and
  * renamed into place, so concurrent runs never see half a file.
+ *
+ * Computing the key and loading a hit need no LLVM: the compiler is a
+ * plugin loaded only on a miss (cache/plugin.h).
  *
  * Prefix cache_. Errors are values (a message in the caller's buffer).
  */
@@ -30,6 +33,13 @@ struct cache_options {
 
 /* How the module came to be loaded, for messages and tests. */
 enum cache_result { CACHE_SO, CACHE_HIT, CACHE_COMPILED };
+
+/* What the compiler tunes code for on this machine, as it goes into every
+ * key: "x86_64 AuthenticAMD family 26 model 2 stepping 1 cpuid 1f2e...",
+ * the hash covering every CPUID word LLVM's host detection reads (see
+ * cache/host.c). NULL when it can't be determined; then nothing is cached.
+ * A static string. */
+const char *cache_host_id(void);
 
 /* Load `path` (.so or .wasm). Returns 0 and *out, or -1 with a message
  * that names the file ("app.wasm: offset 0x1a: ..."). */

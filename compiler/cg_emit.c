@@ -69,8 +69,10 @@ int cg_target_init(struct cg_module *cm)
         LLVMDisposeMessage(triple);
         return -1;
     }
-    /* The host CPU: awsm compiles for the machine that runs the code (the
-     * cache key includes the compiler version; see docs/ARCHITECTURE.md). */
+    /* The host CPU: awsm compiles for the machine that runs the code. The
+     * cache keys code by cache_host_id() (cache/host.c), a hash of the CPUID
+     * words LLVM derives `cpu` and `features` from: tune for anything else
+     * and that key must change with it. */
     char *cpu = LLVMGetHostCPUName();
     char *features = LLVMGetHostCPUFeatures();
     LLVMCodeGenOptLevel level = cm->opt->opt_level == 0 ? LLVMCodeGenLevelNone
@@ -88,14 +90,10 @@ int cg_target_init(struct cg_module *cm)
     return 0;
 }
 
-int cg_optimize(struct cg_module *cm)
+int cg_run_passes(struct cg_module *cm, const char *pipeline)
 {
-    static const char *const pipelines[] = {
-        "function(mem2reg)", "default<O1>", "default<O2>", "default<O3>",
-    };
-    unsigned level = cm->opt->opt_level > 3 ? 3 : cm->opt->opt_level;
     LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-    LLVMErrorRef e = LLVMRunPasses(cm->mod, pipelines[level], cm->tm, po);
+    LLVMErrorRef e = LLVMRunPasses(cm->mod, pipeline, cm->tm, po);
     LLVMDisposePassBuilderOptions(po);
     if (e) {
         char *msg = LLVMGetErrorMessage(e);
@@ -103,13 +101,27 @@ int cg_optimize(struct cg_module *cm)
         LLVMDisposeErrorMessage(msg);
         return -1;
     }
-    if (cm->opt->emit_llvm) {
-        char *error = NULL;
-        if (LLVMPrintModuleToFile(cm->mod, cm->opt->emit_llvm, &error)) {
-            cg_fail(cm, "cannot write %s: %s", cm->opt->emit_llvm, error);
-            LLVMDisposeMessage(error);
-            return -1;
-        }
+    return 0;
+}
+
+int cg_optimize(struct cg_module *cm)
+{
+    static const char *const pipelines[] = {
+        "function(mem2reg)", "default<O1>", "default<O2>", "default<O3>",
+    };
+    unsigned level = cm->opt->opt_level > 3 ? 3 : cm->opt->opt_level;
+    return cg_run_passes(cm, pipelines[level]);
+}
+
+int cg_write_ir(struct cg_module *cm)
+{
+    char *error = NULL;
+    if (cm->opt->emit_llvm == NULL)
+        return 0;
+    if (LLVMPrintModuleToFile(cm->mod, cm->opt->emit_llvm, &error)) {
+        cg_fail(cm, "cannot write %s: %s", cm->opt->emit_llvm, error);
+        LLVMDisposeMessage(error);
+        return -1;
     }
     return 0;
 }

@@ -17,7 +17,9 @@
 #include "runtime/abi.h"
 #include "wasm/module.h"
 
-#define AWSM_COMPILER_VERSION "awsmc 0.1.0 (LLVM 19)"
+/* Part of every compile-cache key: change it whenever generated code
+ * changes (0.2: interrupt polls at loop headers and function entry). */
+#define AWSM_COMPILER_VERSION "awsmc 0.2.0 (LLVM 19)"
 
 struct cg_options {
     unsigned opt_level;         /* 0..3, as -O0..-O3 */
@@ -32,8 +34,10 @@ struct cg_error {
     char msg[512];
 };
 
-/* What the generated code is specific to: "x86_64-pc-linux-gnu/znver3".
- * Part of every compile-cache key. The string is static. */
+/* What LLVM tunes the generated code for: "x86_64-pc-linux-gnu/znver3"
+ * (awsmc --version prints it). The compile cache does not call it, so that a
+ * cache hit needs no LLVM: its key has cache_host_id() (cache/cache.h), a
+ * hash of every CPUID word this choice is made from. The string is static. */
 const char *cg_target_id(void);
 
 /* Compile to a shared object at out_path. Returns 0 or -1 with *err. */

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/cache.h"
+#include "cache/plugin.h"
 #include "tools/tools.h"
 #include "wasm/module.h"
 #include "wast/wast.h"
@@ -55,6 +57,12 @@ static const char usage_text[] =
     "options:\n"
     "  -h, --help               show this help\n"
     "  --version                show the version\n"
+    "\n"
+    "environment:\n"
+    "  AWSM_CACHE_DIR           the compile cache (default\n"
+    "                           $XDG_CACHE_HOME/awsm, else ~/.cache/awsm)\n"
+    "  AWSM_COMPILER_PLUGIN     the compiler, loaded only to compile (default\n"
+    "                           ../lib/libawsm_compiler.so next to awsm)\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
@@ -210,6 +218,12 @@ static int cmd_wast(int argc, char **argv)
         return EXIT_USAGE;
     if (first >= argc)
         return usage_error("wast: no input files");
+    /* Every file compiles in a child process: load the compiler once, here. */
+    char msg[1024];
+    if (cache_compiler_load(msg, sizeof msg) != 0) {
+        fprintf(stderr, "awsm wast: %s\n", msg);
+        return EXIT_FAIL;
+    }
     struct wast_stats st = {0};
     for (int i = first; i < argc; i++) {
         struct wast_error err;
@@ -233,9 +247,13 @@ static int cmd_help(int argc, char **argv)
     return EXIT_SUCCESS;
 }
 
+/* The version, and what the compile cache keys code by. */
 static int cmd_version(int argc, char **argv)
 {
+    const char *host = cache_host_id();
     printf("awsm %s\n", AWSM_VERSION);
+    printf("compiler: %s, ABI %u\n", AWSM_COMPILER_VERSION, AWSM_ABI_VERSION);
+    printf("host: %s\n", host ? host : "unknown (nothing is cached)");
     return EXIT_SUCCESS;
 }
 

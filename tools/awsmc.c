@@ -87,7 +87,7 @@ int awsmc_main(int argc, char **argv)
         return 0;
     }
     if (argc == 2 && !strcmp(argv[1], "--version")) {
-        puts(AWSM_COMPILER_VERSION);
+        printf("%s\ntarget: %s\n", AWSM_COMPILER_VERSION, cg_target_id());
         return 0;
     }
     int rc = parse_args(argc, argv, &a);

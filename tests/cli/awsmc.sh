@@ -66,4 +66,14 @@ check "unknown option: usage error, exit 2" eval 'status_is 2 && err_has "unknow
 run --help
 check "--help: exit 0, lists the options" eval 'status_is 0 && out_has "--bounds=checked"'
 
+run --version
+check "--version: the compiler and the target LLVM tunes for" \
+    eval 'status_is 0 && out_has "awsmc " && out_has "target: "'
+
+# awsmc links the compiler itself: it needs no plugin (cache/plugin.h).
+rm -f "$tmp/good.so"
+AWSM_COMPILER_PLUGIN=$tmp/no-such-plugin.so run "$tmp/good.wasm" -o "$tmp/good.so"
+check "standalone: compiles without the compiler plugin" \
+    eval 'status_is 0 && no_output && exports_descriptor "$tmp/good.so"'
+
 cli_summary

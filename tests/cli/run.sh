@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CLI test of `awsm run`: the guest's exit status, traps (status 134, the
 # trap's kind and a backtrace with names), clear errors for a missing file,
-# a non-wasm file, an unknown import and a missing --dir, --invoke, and the
-# compile cache (the second run of a module does not compile).
+# a non-wasm file, an unknown import and a missing --dir, --invoke, the
+# compile cache (the second run of a module does not compile), and the
+# compiler plugin (LLVM is mapped only to compile; a clear error without it).
 #
 # usage: run.sh PATH/TO/awsm
 set -u
@@ -89,5 +90,110 @@ check "compile cache: one entry after the first run, reused by the second" \
 run -O1 "$tmp/ret.wasm"
 check "other options: another cache entry" \
     eval '[ "$(ls "$AWSM_CACHE_DIR"/*.so | wc -l)" -eq 2 ]'
+
+if [ "$(uname -m)" = x86_64 ]; then     # an option of LLVM's x86 back end
+    AWSM_LLVM_ARGS=-x86-asm-syntax=intel run -O1 "$tmp/ret.wasm"
+    check "other AWSM_LLVM_ARGS: another cache entry" \
+        eval 'status_is 0 && [ "$(ls "$AWSM_CACHE_DIR"/*.so | wc -l)" -eq 3 ]'
+fi
+
+# ----- the compiler is a plugin, loaded only to compile --------------------
+# (cache/plugin.h): awsm does not link LLVM; a cache hit maps neither the
+# plugin nor LLVM and works without them; a miss loads the plugin, found
+# next to the executable (../lib/) or through $AWSM_COMPILER_PLUGIN.
+
+PLUGIN=$(cd "$(dirname "$TOOL")/.." && pwd)/lib/libawsm_compiler.so
+NONE=$tmp/no-such-dir/libawsm_compiler.so
+
+run_ld() {      # run_ld ARGS...: `awsm run ARGS...`, $tmp/ld.* lists the libraries
+    rm -f "$tmp"/ld.*
+    LD_DEBUG=files LD_DEBUG_OUTPUT="$tmp/ld" run "$@"
+}
+mapped() { cat "$tmp"/ld.* 2>/dev/null | grep -q -- "$1"; }
+
+check "awsm does not link libLLVM" eval '! ldd "$TOOL" | grep -q libLLVM'
+
+rm -rf "$AWSM_CACHE_DIR"
+wat hello '(module
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 6))
+    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))'
+run_ld "$tmp/hello.wasm"
+check "cache miss: loads the compiler plugin (and LLVM), runs" \
+    eval 'status_is 0 && out_has hello && mapped libawsm_compiler.so && mapped libLLVM'
+run_ld "$tmp/hello.wasm"
+check "cache hit: maps neither the plugin nor LLVM" \
+    eval 'status_is 0 && out_has hello && mapped "$AWSM_CACHE_DIR/" && ! mapped libawsm_compiler && ! mapped libLLVM'
+
+AWSM_COMPILER_PLUGIN=$NONE run "$tmp/hello.wasm"
+check "cache hit without the compiler: runs" eval 'status_is 0 && out_has hello'
+AWSM_COMPILER_PLUGIN=$NONE run -O3 "$tmp/hello.wasm"
+check "cache miss without the compiler: exit 1, names it and the variable" \
+    eval 'status_is 1 && err_has "hello.wasm: cannot load the compiler" && err_has "$NONE" && err_has AWSM_COMPILER_PLUGIN && err_lines 1'
+AWSM_COMPILER_PLUGIN=$NONE run --no-cache "$tmp/hello.wasm"
+check "--no-cache without the compiler: exit 1, the same message" \
+    eval 'status_is 1 && err_has "cannot load the compiler"'
+AWSM_COMPILER_PLUGIN=$NONE run "$tmp/text.wasm"
+check "a bad module without the compiler: says what is wrong with it" \
+    eval 'status_is 1 && err_has "not a wasm" && ! err_has "compiler"'
+wat invalid '(module (func (result i32) (i32.add (i32.const 1) (f64.const 2))))' --no-check
+AWSM_COMPILER_PLUGIN=$NONE run "$tmp/invalid.wasm"
+check "an invalid module without the compiler: the validation error" \
+    eval 'status_is 1 && err_has "i32.add expects i32" && ! err_has "compiler"'
+AWSM_COMPILER_PLUGIN=$PLUGIN run --no-cache -O1 "$tmp/hello.wasm"
+check "AWSM_COMPILER_PLUGIN names the plugin: --no-cache compiles and runs" \
+    eval 'status_is 0 && out_has hello'
+
+"$TOOL" compile "$tmp/hello.wasm" -o "$tmp/hello.so" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "awsm compile: loads the plugin, writes the .so" \
+    eval 'status_is 0 && no_output && [ -s "$tmp/hello.so" ]'
+AWSM_COMPILER_PLUGIN=$NONE run_ld "$tmp/hello.so"
+check "running a .so without the compiler: no LLVM mapped" \
+    eval 'status_is 0 && out_has hello && mapped hello.so && ! mapped libLLVM'
+AWSM_COMPILER_PLUGIN=$NONE "$TOOL" compile "$tmp/hello.wasm" -o "$tmp/x.so" \
+    >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "awsm compile without the compiler: exit 1, clear error" \
+    eval 'status_is 1 && err_has "cannot load the compiler" && [ ! -e "$tmp/x.so" ]'
+AWSM_COMPILER_PLUGIN=$NONE "$TOOL" wast "$tmp/none.wast" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "awsm wast without the compiler: exit 1, clear error" \
+    eval 'status_is 1 && err_has "awsm wast: cannot load the compiler"'
+AWSM_COMPILER_PLUGIN=$NONE "$TOOL" validate "$tmp/hello.wasm" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "awsm validate without the compiler: works" eval 'status_is 0 && no_output'
+AWSM_COMPILER_PLUGIN=$tmp/hello.so run --no-cache "$tmp/hello.wasm"
+check "a shared object that is not the compiler: refused, says so" \
+    eval 'status_is 1 && err_has "is not an awsm compiler"'
+
+# Found relative to the executable: a copy of awsm with no ../lib/ has no
+# compiler; next to a copy of the plugin in ../lib/ it compiles again.
+mkdir -p "$tmp/inst/bin" "$tmp/inst/lib"
+cp "$TOOL" "$tmp/inst/bin/awsm"
+"$tmp/inst/bin/awsm" run -O0 "$tmp/hello.wasm" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "awsm elsewhere without ../lib: the error names ../lib/libawsm_compiler.so" \
+    eval 'status_is 1 && err_has "$tmp/inst/lib/libawsm_compiler.so"'
+cp "$PLUGIN" "$tmp/inst/lib/"
+"$tmp/inst/bin/awsm" run -O0 "$tmp/hello.wasm" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "awsm elsewhere with ../lib/libawsm_compiler.so: compiles and runs" \
+    eval 'status_is 0 && out_has hello'
+
+# The key's host id names the CPU the kernel reports (x86: CPUID).
+"$TOOL" --version >"$tmp/out" 2>"$tmp/err"
+status=$?
+if grep -q '^vendor_id' /proc/cpuinfo 2>/dev/null; then
+    cpu() { grep -m1 "^$1[[:space:]]*:" /proc/cpuinfo | sed 's/.*:[[:space:]]*//'; }
+    want="$(cpu vendor_id) family $(cpu 'cpu family') model $(cpu model) stepping $(cpu stepping)"
+    check "--version: the host id names this CPU ($want)" \
+        eval 'status_is 0 && out_has "host: " && out_has "$want cpuid "'
+fi
 
 cli_summary
