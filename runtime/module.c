@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 
 #include "runtime/internal.h"
 
@@ -60,11 +62,25 @@ static int check_desc(const char *path, const struct awsm_module_desc *d,
     return 0;
 }
 
+/* libcrypto's first use reads and applies openssl.cnf (and may load
+ * providers it names): 3-12 ms, most of a cached `awsm run`. A hash needs
+ * none of it: initialise without the configuration and fetch SHA-256
+ * from the default provider once. */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void sha256_init(void)
+{
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 int rt_sha256(const void *p, size_t n, uint8_t out[32])
 {
     unsigned int len = 0;
-    return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32
-        ? 0 : -1;
+    pthread_once(&sha256_once, sha256_init);
+    return sha256_md && EVP_Digest(p, n, out, &len, sha256_md, NULL) == 1 &&
+           len == 32 ? 0 : -1;
 }
 
 static int check_hash(const char *path, const struct awsm_module_desc *d,
