@@ -76,6 +76,7 @@ trap 'stop_server; rm -rf "$tmp"' EXIT
 start_server() {
     for attempt in 1 2 3 4 5; do
         write_config
+        [ -f "$tmp/server.log" ] && cat "$tmp/server.log" >>"$tmp/servers.log"
         "$BIN/awsmrt" "$@" "$tmp/modules.json" 2>"$tmp/server.log" &
         pid=$!
         for _ in $(seq 1 600); do
@@ -231,6 +232,11 @@ pid=
 wait $napper
 check "SIGTERM: exit status 0" [ "$status" -eq 0 ]
 check "SIGTERM: the request in flight is answered" grep -q 'slept enough' "$tmp/nap.out"
+cat "$tmp/server.log" >>"$tmp/servers.log"
+cp "$tmp/servers.log" "$tmp/err"
+: >"$tmp/out"
+check "no sanitizer or crash reports in the servers' logs" \
+    eval '! grep -qE "Sanitizer|runtime error|Segmentation|Aborted" "$tmp/servers.log"'
 
 # ===== Bad configurations =================================================
 
