@@ -218,6 +218,26 @@ check "10,000 more requests answered" grep -q ' ok=10000 ' "$tmp/out"
 check "RSS does not grow over them (${before} kB -> ${after} kB)" \
     [ $((after - before)) -lt 8192 ]
 
+# ===== Overload ===========================================================
+
+stop_server
+start_server --workers 1 --max-queued 2 --log-level info
+for i in 1 2; do
+    "$BIN/udpclient" --yes --timeout 10000 - >"$tmp/busy$i.out" 2>&1 <<EOF &
+127.0.0.1:$(port 9)\${"module":"nap","args":["800"]}
+EOF
+    eval "busy$i=\$!"
+done
+sleep 0.3
+ask "$(port 2)" '{"module":"echo","stdin":"x"}'
+check "over --max-queued: an explicit overload error" \
+    has '"error":"overloaded: 2 requests in flight, try again"'
+wait $busy1 $busy2
+cat "$tmp/busy1.out" "$tmp/busy2.out" >"$tmp/out"
+check "... while the requests in flight finish" [ "$(grep -c 'slept enough' "$tmp/out")" -eq 2 ]
+ask "$(port 2)" '{"module":"echo","stdin":"x"}'
+check "... and then new ones are taken again" has '"stdout":"x"'
+
 # ===== Shutdown ===========================================================
 
 "$BIN/udpclient" --yes --timeout 10000 - >"$tmp/nap.out" 2>&1 <<EOF &
@@ -265,6 +285,11 @@ cfg_fails "missing module file" '{"name":"a","path":"nope.wasm","port":1}' \
 printf 'not wasm' >"$tmp/junk.wasm"
 cfg_fails "not a wasm file" '{"name":"a","path":"junk.wasm","port":1}' 'junk.wasm'
 cfg_fails "empty" '' 'no modules registered'
+printf '{"name":"a","path":"ok.wasm","port":1,"argsize":1,"active":"yes"}\n{"name":"b","path":"ok.wasm","port":2,"active":"no"}\n' >"$tmp/old.json"
+"$BIN/awsmrt" --check "$tmp/old.json" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "the original format (objects one after another) is accepted" \
+    eval '[ $status -eq 0 ] && grep -q "2 modules, configuration and modules OK" "$tmp/out"'
 printf '{"name":"a","path":"ok.wasm","port":1,"prot":2}\n' >"$tmp/warn.json"
 "$BIN/awsmrt" --check "$tmp/warn.json" >"$tmp/out" 2>"$tmp/err"
 status=$?
