@@ -106,6 +106,9 @@ LLVMValueRef cg_call_intrinsic(struct cg_func *f, const char *name,
 LLVMValueRef cg_call_rt(struct cg_func *f, unsigned field_offset,
                         LLVMTypeRef ret, LLVMValueRef *args, unsigned nargs);
 
+/* After optimisation: poll vmctx->interrupt at every loop header. */
+int cg_poll_loops(struct cg_module *cm);
+
 /* ===== cg_numeric.c ===================================================== */
 int cg_numeric(struct cg_func *f, const struct ins *in);
 
@@ -123,6 +126,10 @@ void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
 /* ===== cg_emit.c ======================================================== */
 int cg_target_init(struct cg_module *cm);
 int cg_optimize(struct cg_module *cm);
+/* Run a new-pass-manager pipeline ("function(mem2reg)") over the module. */
+int cg_run_passes(struct cg_module *cm, const char *pipeline);
+/* Write the final IR where --emit-llvm asked (nothing otherwise). */
+int cg_write_ir(struct cg_module *cm);
 int cg_emit_so(struct cg_module *cm, const char *out_path);
 
 #endif

@@ -129,6 +129,14 @@ static void declare_functions(struct cg_module *cm)
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
             LLVMCreateEnumAttribute(cm->ctx,
                 LLVMGetEnumAttributeKindForName("uwtable", 7), 2));
+        /* The stack check runs after the prologue has moved the stack
+         * pointer down by the frame: a frame larger than a guard page
+         * (thousands of values live across a call) could skip past the
+         * guard of a sandbox's stack into the next mapping. Probing each
+         * page as the frame is allocated hits the guard first. */
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+            LLVMCreateStringAttribute(cm->ctx, "probe-stack", 11,
+                                      "inline-asm", 10));
         cm->funcs[i] = fn;
     }
 }
@@ -271,6 +279,7 @@ int cg_compile(const struct wm_module *m, const struct cg_options *opt,
         if (cg_function(&cm, i))
             goto out;
     if (emit_descriptor(&cm) || verify(&cm) || cg_optimize(&cm) ||
+        cg_poll_loops(&cm) || verify(&cm) || cg_write_ir(&cm) ||
         cg_emit_so(&cm, out_path))
         goto out;
     rc = 0;

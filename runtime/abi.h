@@ -24,7 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AWSM_ABI_VERSION 1u
+/* 2: generated code polls `interrupt` at loop headers, and a failed stack
+ * check at function entry calls rt->interrupted instead of rt->trap. */
+#define AWSM_ABI_VERSION 2u
 #define AWSM_MODULE_SYMBOL "awsm_module_v1"
 #define AWSM_MODULE_MAGIC 0x6d737761u           /* "awsm" */
 
@@ -106,10 +108,29 @@ struct awsm_rt_api {
     void (*table_init)(struct awsm_vmctx *, uint32_t table, uint32_t seg,
                        uint32_t dst, uint32_t src, uint32_t len);
     void (*elem_drop)(struct awsm_vmctx *, uint32_t seg);
-    /* Called at loop back-edges and function entry when `interrupt` is set:
-     * yields (preemption) or traps (deadline). */
+    /* The safe point's slow path; see "Interrupts" below. Returns when the
+     * guest is to go on, unwinds (traps) otherwise. */
     void (*interrupted)(struct awsm_vmctx *);
 };
+
+/* ===== Interrupts ======================================================= */
+
+/*
+ * Safe points, where a running guest can be stopped or preempted:
+ *   - every loop header: a volatile load of vmctx->interrupt; nonzero
+ *     calls rt->interrupted(vmctx) (cold), then the iteration goes on;
+ *   - every function entry: the stack check. When the stack pointer is
+ *     below vmctx->stack_limit, call rt->interrupted(vmctx) (cold).
+ * To interrupt, the runtime stores interrupt = 1 and then stack_limit =
+ * UINTPTR_MAX, so the entry check fails too and loop-free code (recursion)
+ * stops as well. rt->interrupted tells the cases apart: a genuine stack
+ * overflow traps "call stack exhausted"; otherwise it clears the flag,
+ * restores the limit, runs the embedder's handler (if the flag was set)
+ * and returns. Both calls are `notail`. On x86-64 they use LLVM's
+ * preserve_most convention: rt->interrupted keeps every general-purpose
+ * register but r11 (vector registers are the caller's to save), so that a
+ * call which may return costs the hot path nothing.
+ */
 
 /* ===== The instance context ============================================= */
 
@@ -127,7 +148,7 @@ struct awsm_vmctx {
     awsm_value **imported_globals;          /* imported globals' cells */
     const uint32_t *type_ids;               /* module type idx -> canonical */
     const struct awsm_rt_api *rt;
-    uintptr_t stack_limit;                  /* trap when the stack dips below */
+    uintptr_t stack_limit;                  /* below: call rt->interrupted */
     volatile uint32_t interrupt;            /* nonzero: call rt->interrupted */
     uint32_t pad_;
     void *instance;                         /* the runtime's instance */

@@ -11,7 +11,8 @@
  *   link.c      import resolution and import matching (spec 4.5.4)
  *   instance.c  instantiation, exports
  *   services.c  struct awsm_rt_api: what generated code calls
- *   trap.c      rt_call, traps, signal handling, stack limits
+ *   trap.c      rt_call, traps, signal handling, stack limits,
+ *               execution contexts, interrupts
  */
 #ifndef AWSM_RUNTIME_INTERNAL_H
 #define AWSM_RUNTIME_INTERNAL_H
@@ -28,7 +29,9 @@
 /* Default wasm stack budget of an rt_call. */
 #define RT_DEFAULT_STACK_SIZE   (512u << 10)
 /* Never let the stack limit come closer than this to the real end of the
- * thread's stack: the trap path itself needs some room. */
+ * thread's stack: host functions, interrupt handlers and the trap path
+ * need room below it. A context's own stack keeps a quarter of its size,
+ * at most this. */
 #define RT_STACK_RESERVE        (64u << 10)
 /* Size of the per-thread signal stack. */
 #define RT_ALTSTACK_SIZE        (64u << 10)
@@ -58,6 +61,7 @@ struct rt_memory {
     uint64_t max_pages;                     /* effective max (cap applied) */
     bool has_max;                           /* declared max, for matching */
     uint64_t declared_max;
+    struct rt_memory *pool_next;            /* while pooled */
 };
 
 struct rt_table {
@@ -124,6 +128,8 @@ struct rt_instance {
     struct rt_elem_inst *elems;             /* [nelems] */
     bool *data_dropped;                     /* [ndatas] */
     uintptr_t limit_applied;                /* see trap.c */
+    rt_interrupt_fn on_interrupt;           /* NULL: interrupts trap */
+    void *interrupt_ud;
 };
 
 static inline struct rt_instance *rt_instance_of(struct awsm_vmctx *vm)
@@ -156,7 +162,17 @@ uint32_t rt_do_table_init(struct rt_instance *inst, uint32_t table,
                           uint32_t seg, uint32_t dst, uint32_t src,
                           uint32_t len);
 
-/* trap.c: unwind to the innermost rt_call. */
+/* trap.c: unwind to the current context's innermost rt_call. */
 __attribute__((noreturn)) void rt_trap_raise(uint32_t kind);
+/* trap.c: rt->interrupted, the slow path of every safe point; what
+ * generated code calls is RT_INTERRUPTED_ENTRY, on x86-64 a thunk that
+ * preserves the registers LLVM's preserve_most convention promises. */
+void rt_interrupted(struct awsm_vmctx *vm);
+#if defined(__x86_64__)
+void rt_interrupted_entry(struct awsm_vmctx *vm);
+#define RT_INTERRUPTED_ENTRY rt_interrupted_entry
+#else
+#define RT_INTERRUPTED_ENTRY rt_interrupted
+#endif
 
 #endif

@@ -9,7 +9,9 @@
  * fills a struct rt_error. Nothing here prints or exits.
  *
  * Threads: modules are immutable once loaded and may be shared; an instance
- * is used by one thread at a time. rt_call may run on any thread.
+ * is used by one thread at a time. rt_call may run on any thread, and on
+ * stacks of the embedder's own (user-level threads): see "Execution
+ * contexts" below.
  */
 #ifndef AWSM_RUNTIME_H
 #define AWSM_RUNTIME_H
@@ -116,6 +118,13 @@ typedef int (*rt_resolve_fn)(void *ud, const struct wm_import *im,
 
 /* ===== Instances ======================================================== */
 
+/* Freed linear memories keep their address-space reservation, zeroed, in
+ * a process-wide pool for the next instance (creating and dropping an
+ * 8 GiB reservation costs tens of microseconds). At most this many are
+ * kept (default RT_MEMORY_POOL_DEFAULT; 0 turns pooling off). */
+#define RT_MEMORY_POOL_DEFAULT 64u
+void rt_memory_pool_limit(unsigned n);
+
 struct rt_instance_options {
     size_t stack_size;          /* wasm stack budget in bytes (0: default) */
     uint32_t max_memory_pages;  /* cap below the module's max (0: none) */
@@ -151,5 +160,85 @@ int rt_instance_export_n(struct rt_instance *inst, const char *name,
  * err->kind RT_ERR_TRAP and err->trap set. */
 int rt_call(struct rt_instance *inst, struct awsm_funcref *f, awsm_value *args,
             struct rt_error *err);
+
+/* ===== Interrupts ======================================================= */
+
+/*
+ * Stopping or preempting a running guest. Generated code polls at safe
+ * points: every loop header and every function entry (runtime/abi.h). An
+ * interrupt requested while no call runs stays pending and is taken at
+ * the first safe point of the next call. An instance's interrupt is seen
+ * by the instance's own code; code of another instance it calls sees it
+ * when control comes back.
+ */
+
+/* Runs on the guest's thread (and stack) at the next safe point after
+ * rt_instance_interrupt. It may return: the guest resumes where it was
+ * (e.g. after a user-level context switch to other work and back); or it
+ * may end the call with rt_instance_trap. Interrupts requested while it
+ * runs call it again once it returns. It must not count on seeing the
+ * guest's latest writes to its memory and globals, nor the guest on
+ * seeing the handler's: at a loop's safe point compiled code may keep
+ * them in registers. */
+typedef void (*rt_interrupt_fn)(struct rt_instance *inst, void *ud);
+
+/* Set (fn != NULL) or remove the handler. Without one, an interrupt ends
+ * the call with the trap AWSM_TRAP_INTERRUPTED. Call it while no call of
+ * the instance runs, or from the guest's own thread. */
+void rt_instance_set_interrupt_handler(struct rt_instance *inst,
+                                       rt_interrupt_fn fn, void *ud);
+
+/* Request the handler at the guest's next safe point. From any thread,
+ * async-signal-safe (two atomic stores), idempotent: requests made before
+ * the handler starts are served by one run of it. The instance must stay
+ * alive until the call returns. */
+void rt_instance_interrupt(struct rt_instance *inst);
+
+/* From a host function or an interrupt handler running inside rt_call on
+ * the current execution context: unwind to that context's innermost
+ * rt_call, which returns -1 with err->kind RT_ERR_TRAP and err->trap =
+ * kind (AWSM_TRAP_NONE or an unknown kind becomes AWSM_TRAP_HOST). Frames
+ * of C code in between are abandoned, not unwound: they must hold no
+ * locks or allocations. Outside any rt_call it aborts (a bug). */
+_Noreturn void rt_instance_trap(struct rt_instance *inst, enum awsm_trap kind);
+
+/* ===== Execution contexts =============================================== */
+
+/*
+ * The runtime's state for one stack that runs wasm: where traps land
+ * (the chain of active rt_calls), the stack's bounds (for the stack limit
+ * and for telling a stack overflow from a crash in the fault handler),
+ * the last trap's backtrace. Each OS thread has its own by default. A
+ * scheduler running wasm on stacks of its own makes one context per stack
+ * and enters the context of whichever stack it switches to:
+ *
+ *     ctx = rt_context_new(lo, size);      lo: just above a PROT_NONE guard
+ *     prev = rt_context_enter(ctx);        then switch to that stack ...
+ *     rt_context_enter(prev);              ... and after switching back
+ *
+ * A call may be suspended (an interrupt handler switches away) and resumed
+ * later, on the same or another OS thread, as long as its context is
+ * entered there first. Calls on a context nest as on a thread; a trap
+ * lands in the innermost rt_call of the context it happens on, never in
+ * another's. The alternate signal stack stays per OS thread and is set up
+ * by the thread's first rt_call: a thread that only resumes calls begun
+ * elsewhere must have made one rt_call of its own before.
+ */
+struct rt_context;
+
+/* A context for the usable stack [stack_lo, stack_lo + stack_size); the
+ * guard page(s) below stack_lo are the caller's. rt_call on it sets the
+ * stack limit to its stack pointer minus rt_instance_options.stack_size,
+ * but keeps a reserve at the bottom for host functions, interrupt
+ * handlers and the trap path (a quarter of the stack, at most 64 KiB); a
+ * fault in the guard below is "call stack exhausted". NULL when out of
+ * memory or for a stack smaller than 16 KiB. */
+struct rt_context *rt_context_new(void *stack_lo, size_t stack_size);
+/* Free a context that no call is running on and no thread has entered. */
+void rt_context_free(struct rt_context *c);
+/* Make c the calling OS thread's current context (NULL: the thread's own)
+ * and return the previous one (NULL for the thread's own). A TLS pointer
+ * store: call it on every switch, right before changing stacks. */
+struct rt_context *rt_context_enter(struct rt_context *c);
 
 #endif

@@ -108,15 +108,6 @@ static void svc_elem_drop(struct awsm_vmctx *vm, uint32_t seg)
     ei->len = 0;        /* the values are freed with the instance */
 }
 
-/* ===== Interrupts ======================================================= */
-
-/* No scheduler yet: an interrupt ends the call. */
-static void svc_interrupted(struct awsm_vmctx *vm)
-{
-    vm->interrupt = 0;
-    rt_trap_raise(AWSM_TRAP_INTERRUPTED);
-}
-
 const struct awsm_rt_api rt_services = {
     .trap = svc_trap,
     .memory_grow = svc_memory_grow,
@@ -127,5 +118,5 @@ const struct awsm_rt_api rt_services = {
     .table_copy = svc_table_copy,
     .table_init = svc_table_init,
     .elem_drop = svc_elem_drop,
-    .interrupted = svc_interrupted,
+    .interrupted = RT_INTERRUPTED_ENTRY,    /* trap.c: the stack's state */
 };

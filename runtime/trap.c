@@ -1,48 +1,85 @@
 /*
  * runtime/trap.c - entering wasm and getting out of it: rt_call, traps,
- * the fault handler and stack limits.
+ * the fault handler, stack limits, execution contexts and interrupts.
  *
- * rt_call pushes a frame holding a sigjmp_buf on a per-thread list and
- * calls the function through its type's trampoline. A trap, raised by
- * generated code through vmctx->rt->trap, by a runtime service or by the
- * fault handler, siglongjmps to the innermost frame with its kind.
+ * rt_call pushes a frame holding a sigjmp_buf on the current execution
+ * context's list and calls the function through its type's trampoline. A
+ * trap, raised by generated code through vmctx->rt->trap, by a runtime
+ * service, by an interrupt handler or by the fault handler, siglongjmps
+ * to the innermost frame of the current context with its kind.
  * sigsetjmp(buf, 0) does not save the signal mask (~20 ns instead of
  * ~500 ns); the handler is installed with SA_NODEFER so that jumping out
  * of it leaves SIGSEGV unblocked. Host functions may call rt_call again:
  * frames nest, and a trap goes to the innermost one.
  *
- * Faults (SIGSEGV, SIGBUS) while a thread is inside rt_call:
+ * Execution contexts: everything above (the frames, the stack's bounds
+ * and limit, the last trap's return addresses) belongs to the stack wasm
+ * runs on, not to the OS thread: with user-level threads, sandbox A can
+ * be suspended inside rt_call while sandbox B calls wasm on the same OS
+ * thread, and a later trap of A must land in A's rt_call. Each thread has
+ * its own context (the thread's stack); a scheduler enters the context
+ * of each stack it switches to (rt_context_enter: one TLS store). Code
+ * that resumes after a call or a handler uses the context pointer it
+ * had, never the thread's TLS: the stack may have moved to another
+ * thread in between.
+ *
+ * Faults (SIGSEGV, SIGBUS) while the current context is inside rt_call:
  *   - in a linear memory's reservation: "out of bounds memory access";
- *   - at or below the thread's stack limit, down to the end of the stack
- *     and its guard region: "call stack exhausted" (the handler runs on
- *     an alternate signal stack, allocated per thread on first use);
+ *   - below the context's stack limit, down to its guard region (the
+ *     kernel's guard gap for a thread, the caller's guard page for a
+ *     context of its own): "call stack exhausted";
  *   - anything else is a real crash: the previous handler (default, or a
  *     sanitizer's) gets it.
+ * The handler runs on an alternate signal stack, one per OS thread
+ * (allocated on first use), whichever context is current.
  *
- * Stack limits: generated code traps when its stack pointer is below
- * vmctx->stack_limit. The outermost rt_call of a thread sets the limit to
- * its own stack pointer minus the budget (options.stack_size, default
- * 512 KiB), but never closer than 64 KiB to the real end of the thread's
- * stack; nested calls keep it. The limit is written into the vmctx of the
- * called instance, of the callee and of the instance's imported
- * functions. A vmctx reached otherwise (a function of a third instance
- * through a shared table) may hold an older limit; the guard-page fault
- * above still catches its overflow.
+ * Stack limits: generated code calls rt->interrupted when its stack
+ * pointer is below vmctx->stack_limit. The outermost rt_call of a context
+ * sets the limit to its own stack pointer minus the budget
+ * (options.stack_size, default 512 KiB), but keeps a reserve above the
+ * end of the stack (64 KiB for a thread; for a context, a quarter of its
+ * stack, at most 64 KiB); nested calls keep it. The limit is written into
+ * the vmctx of the called instance, of the callee and of the instance's
+ * imported functions. A vmctx reached otherwise (a function of a third
+ * instance through a shared table) may hold an older limit, even one of
+ * another stack; rt->interrupted then restores the current one, and the
+ * guard-page fault above still catches an overflow.
+ *
+ * Interrupts: rt_instance_interrupt stores vmctx->interrupt = 1, then
+ * stack_limit = UINTPTR_MAX, so that both kinds of safe point (loop
+ * headers poll the flag, function entries compare the limit) call
+ * rt->interrupted. Every store of a real limit is followed by a look at
+ * the flag (seq_cst), so no interleaving with a concurrent
+ * rt_instance_interrupt loses the request: if its UINTPTR_MAX was
+ * overwritten, its flag store came earlier still and is seen.
  */
 #define _GNU_SOURCE         /* pthread_getattr_np */
 #include <execinfo.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "runtime/internal.h"
 
-/* How far below the stack's end a fault still counts as stack overflow
+/* How far below a thread's stack a fault still counts as stack overflow
  * (the kernel's guard gap, and frames larger than it). */
 #define STACK_FAULT_SLACK ((uintptr_t)64 << 20)
+/* The same below a context's stack: its caller's guard page(s), and
+ * frames that skip past the first page. */
+#define CONTEXT_FAULT_SLACK ((uintptr_t)64 << 10)
+/* A context's stack must be this large. */
+#define CONTEXT_MIN_STACK ((size_t)16 << 10)
+/* rt->interrupted runs a few frames below the wasm function that called
+ * it. Only when its own frame is this far below the real limit is the
+ * call a stack overflow; a genuine overflow by less is caught by the next
+ * call down, so the stack never goes more than this (plus one frame)
+ * into the reserve. Keeps an interrupt that arrives while the guest is
+ * just above the limit from passing for an overflow. */
+#define INTERRUPT_FRAME_SLACK ((uintptr_t)4 << 10)
 
 struct call_frame {
     sigjmp_buf buf;
@@ -51,13 +88,20 @@ struct call_frame {
 
 #define RT_MAX_PCS 48
 
-struct rt_thread {
+struct rt_context {
     struct call_frame *top;     /* innermost rt_call, NULL outside */
-    void *pcs[RT_MAX_PCS];      /* return addresses at the last trap */
-    int npcs;
-    uintptr_t stack_lo;         /* lowest address of the thread's stack */
+    uintptr_t stack_lo;         /* lowest usable address of the stack */
+    uintptr_t reserve;          /* the limit stays this far above stack_lo */
+    uintptr_t fault_slack;      /* faults this far below stack_lo: overflow */
     uintptr_t limit;            /* wasm stack limit while inside */
-    bool ready;
+    int npcs;
+    void *pcs[RT_MAX_PCS];      /* return addresses at the last trap */
+};
+
+struct rt_thread {
+    struct rt_context *cur;     /* entered context; NULL: `own` */
+    struct rt_context own;      /* the thread's stack */
+    bool ready;                 /* own's bounds and the alt stack are set */
 };
 
 static _Thread_local struct rt_thread thread_state;
@@ -65,6 +109,14 @@ static _Thread_local struct rt_thread thread_state;
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static pthread_key_t altstack_key;
 static struct sigaction old_segv, old_bus;
+
+/* The calling thread's current context. A plain TLS read: also what the
+ * fault handler does, on the same thread. */
+static struct rt_context *current(void)
+{
+    struct rt_thread *t = &thread_state;
+    return t->cur != NULL ? t->cur : &t->own;
+}
 
 /* ===== Trap messages ==================================================== */
 
@@ -95,25 +147,31 @@ const char *rt_trap_message(enum awsm_trap trap)
 
 /* ===== Raising traps ==================================================== */
 
-/* Unwind to the innermost rt_call. Outside any rt_call there is nowhere
- * to go: that is a bug in the embedder (wasm code entered directly), and
- * the only safe end is abort. */
+/* Unwind to the current context's innermost rt_call. Outside any rt_call
+ * there is nowhere to go: that is a bug in the embedder (wasm code
+ * entered directly), and the only safe end is abort. */
 void rt_trap_raise(uint32_t kind)
 {
-    struct rt_thread *t = &thread_state;
+    struct rt_context *c = current();
     if (kind == AWSM_TRAP_NONE || kind >= AWSM_TRAP_COUNT)
         kind = AWSM_TRAP_HOST;
-    if (t->top == NULL)
+    if (c->top == NULL)
         abort();
-    t->npcs = kind == AWSM_TRAP_EXIT ? 0 : backtrace(t->pcs, RT_MAX_PCS);
-    siglongjmp(t->top->buf, (int)kind);
+    c->npcs = kind == AWSM_TRAP_EXIT ? 0 : backtrace(c->pcs, RT_MAX_PCS);
+    siglongjmp(c->top->buf, (int)kind);
+}
+
+_Noreturn void rt_instance_trap(struct rt_instance *inst, enum awsm_trap kind)
+{
+    (void)inst;         /* the innermost call is on this stack, whoever's */
+    rt_trap_raise(kind);
 }
 
 /* ===== The fault handler ================================================ */
 
-static bool is_stack_fault(const struct rt_thread *t, uintptr_t addr)
+static bool is_stack_fault(const struct rt_context *c, uintptr_t addr)
 {
-    return addr < t->limit && addr + STACK_FAULT_SLACK >= t->stack_lo;
+    return addr < c->limit && addr + c->fault_slack >= c->stack_lo;
 }
 
 /* Not ours: hand the fault to whoever had it before, or let the default
@@ -132,20 +190,22 @@ static void chain_fault(int sig, siginfo_t *si, void *uc)
     signal(sig, SIG_DFL);
 }
 
+/* Runs on the thread's alternate stack, whichever context is current;
+ * the jump goes to that context's stack. */
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
-    struct rt_thread *t = &thread_state;
-    if (t->top != NULL) {
+    struct rt_context *c = current();
+    if (c->top != NULL) {
         uintptr_t addr = (uintptr_t)si->si_addr;
         /* backtrace() unwinds through the signal frame; libgcc is loaded
          * already (install_handlers), so it does not allocate here. */
         if (rt_memory_contains_fault(addr)) {
-            t->npcs = backtrace(t->pcs, RT_MAX_PCS);
-            siglongjmp(t->top->buf, AWSM_TRAP_MEMORY_OOB);
+            c->npcs = backtrace(c->pcs, RT_MAX_PCS);
+            siglongjmp(c->top->buf, AWSM_TRAP_MEMORY_OOB);
         }
-        if (is_stack_fault(t, addr)) {
-            t->npcs = 0;            /* the stack is what overflowed */
-            siglongjmp(t->top->buf, AWSM_TRAP_STACK_EXHAUSTED);
+        if (is_stack_fault(c, addr)) {
+            c->npcs = 0;            /* the stack is what overflowed */
+            siglongjmp(c->top->buf, AWSM_TRAP_STACK_EXHAUSTED);
         }
     }
     chain_fault(sig, si, uc);
@@ -198,7 +258,8 @@ static int altstack_ensure(void)
     return 0;
 }
 
-static int stack_bounds(struct rt_thread *t)
+/* The thread's own context: the thread's stack, from pthread. */
+static int own_context_init(struct rt_context *c)
 {
     pthread_attr_t attr;
     void *addr;
@@ -209,30 +270,75 @@ static int stack_bounds(struct rt_thread *t)
     pthread_attr_destroy(&attr);
     if (rc != 0)
         return -1;
-    t->stack_lo = (uintptr_t)addr;
+    c->stack_lo = (uintptr_t)addr;
+    c->reserve = RT_STACK_RESERVE;
+    c->fault_slack = STACK_FAULT_SLACK;
     return 0;
 }
 
-static struct rt_thread *thread_enter(struct rt_error *err)
+static int thread_enter(struct rt_error *err)
 {
     struct rt_thread *t = &thread_state;
     pthread_once(&install_once, install_handlers);
     if (t->ready)
-        return t;
-    if (stack_bounds(t) != 0 || altstack_ensure() != 0) {
-        rt_fail(err, RT_ERR_NOMEM, "cannot set up this thread for wasm calls");
-        return NULL;
-    }
+        return 0;
+    if (own_context_init(&t->own) != 0 || altstack_ensure() != 0)
+        return rt_fail(err, RT_ERR_NOMEM,
+                       "cannot set up this thread for wasm calls");
     t->ready = true;
-    return t;
+    return 0;
+}
+
+/* ===== Execution contexts =============================================== */
+
+struct rt_context *rt_context_new(void *stack_lo, size_t stack_size)
+{
+    if (stack_lo == NULL || stack_size < CONTEXT_MIN_STACK)
+        return NULL;
+    struct rt_context *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->stack_lo = (uintptr_t)stack_lo;
+    c->reserve = stack_size / 4 < RT_STACK_RESERVE ? stack_size / 4
+                                                   : RT_STACK_RESERVE;
+    c->fault_slack = CONTEXT_FAULT_SLACK;
+    return c;
+}
+
+void rt_context_free(struct rt_context *c)
+{
+    free(c);
+}
+
+struct rt_context *rt_context_enter(struct rt_context *c)
+{
+    struct rt_thread *t = &thread_state;
+    struct rt_context *prev = t->cur;
+    t->cur = c;
+    /* The store must be done before the stack switch that follows: the
+     * fault handler reads it on this thread. */
+    atomic_signal_fence(memory_order_seq_cst);
+    return prev;
+}
+
+/* ===== Stack limits ===================================================== */
+
+/* Store a real limit without losing a concurrent interrupt (see the top
+ * of this file): when one is pending, the limit goes back to
+ * UINTPTR_MAX so that function entries still see it. */
+static void vmctx_set_limit(struct awsm_vmctx *vm, uintptr_t limit)
+{
+    __atomic_store_n(&vm->stack_limit, limit, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&vm->interrupt, __ATOMIC_SEQ_CST) != 0)
+        __atomic_store_n(&vm->stack_limit, UINTPTR_MAX, __ATOMIC_SEQ_CST);
 }
 
 /* The outermost call's limit: `budget` below here, but not closer than
- * RT_STACK_RESERVE to the end of the stack. */
-static uintptr_t compute_limit(const struct rt_thread *t, size_t budget)
+ * the context's reserve to the end of its stack. */
+static uintptr_t compute_limit(const struct rt_context *c, size_t budget)
 {
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-    uintptr_t floor = t->stack_lo + RT_STACK_RESERVE;
+    uintptr_t floor = c->stack_lo + c->reserve;
     uintptr_t limit = sp > budget ? sp - budget : 0;
     return limit < floor ? floor : limit;
 }
@@ -240,16 +346,115 @@ static uintptr_t compute_limit(const struct rt_thread *t, size_t budget)
 static void apply_limit(struct rt_instance *inst, struct awsm_funcref *f,
                         uintptr_t limit)
 {
-    inst->vmctx->stack_limit = limit;
-    if (f->vmctx != NULL)
-        f->vmctx->stack_limit = limit;
+    vmctx_set_limit(inst->vmctx, limit);
+    if (f->vmctx != NULL && f->vmctx != inst->vmctx)
+        vmctx_set_limit(f->vmctx, limit);
     if (inst->limit_applied == limit)
         return;
-    for (uint32_t i = 0; i < inst->mod->wasm->nfunc_imports; i++)
-        if (inst->funcs[i]->vmctx != NULL)
-            inst->funcs[i]->vmctx->stack_limit = limit;
+    for (uint32_t i = 0; i < inst->mod->wasm->nfunc_imports; i++) {
+        struct awsm_vmctx *vm = inst->funcs[i]->vmctx;
+        if (vm != NULL && vm != inst->vmctx)
+            vmctx_set_limit(vm, limit);
+    }
     inst->limit_applied = limit;
 }
+
+/* ===== Interrupts ======================================================= */
+
+void rt_instance_set_interrupt_handler(struct rt_instance *inst,
+                                       rt_interrupt_fn fn, void *ud)
+{
+    inst->on_interrupt = fn;
+    inst->interrupt_ud = ud;
+}
+
+/* The flag first, then the limit: whoever restores the limit looks at the
+ * flag afterwards (vmctx_set_limit, rt_interrupted). */
+void rt_instance_interrupt(struct rt_instance *inst)
+{
+    struct awsm_vmctx *vm = inst->vmctx;
+    __atomic_store_n(&vm->interrupt, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&vm->stack_limit, UINTPTR_MAX, __ATOMIC_SEQ_CST);
+}
+
+static void run_interrupt_handler(struct awsm_vmctx *vm)
+{
+    struct rt_instance *inst = rt_instance_of(vm);
+    if (inst->on_interrupt == NULL)
+        rt_trap_raise(AWSM_TRAP_INTERRUPTED);
+    inst->on_interrupt(inst, inst->interrupt_ud);
+}
+
+/*
+ * rt->interrupted, from a safe point: a loop header that saw the flag, or
+ * a function entry whose stack pointer was below vmctx->stack_limit. The
+ * latter is a genuine overflow when this frame is below the real limit
+ * (by more than the frames between here and wasm); otherwise the limit
+ * was UINTPTR_MAX (an interrupt, perhaps one already served: the two
+ * stores of rt_instance_interrupt may straddle a handler) or stale (a
+ * vmctx last used on another stack). Either way: restore the limit, then
+ * serve the flag, as often as it comes back.
+ */
+void rt_interrupted(struct awsm_vmctx *vm)
+{
+    struct rt_context *c = current();
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (here + INTERRUPT_FRAME_SLACK < c->limit)
+        rt_trap_raise(AWSM_TRAP_STACK_EXHAUSTED);
+    for (;;) {
+        __atomic_store_n(&vm->stack_limit, c->limit, __ATOMIC_SEQ_CST);
+        if (__atomic_exchange_n(&vm->interrupt, 0, __ATOMIC_SEQ_CST) == 0)
+            return;
+        /* The handler may switch stacks and come back on another thread;
+         * `c` is this stack's context either way. */
+        run_interrupt_handler(vm);
+    }
+}
+
+/*
+ * On x86-64, generated code calls rt->interrupted with LLVM's preserve_most
+ * convention (runtime/abi.h): the callee keeps every general-purpose
+ * register but r11. A call that may return from the entry check would
+ * otherwise make every small function save callee-saved registers in its
+ * prologue, on the hot path (+10 instructions a call, 20% on an
+ * interpreter). This entry saves the registers the C convention lets
+ * rt_interrupted clobber. The CFI lets backtrace() (a trap raised from a
+ * handler) walk through it into the wasm frames. Called with the C
+ * convention, it just preserves more than needed.
+ */
+#if defined(__x86_64__)
+__asm__(
+    "    .pushsection .text\n"
+    "    .globl  rt_interrupted_entry\n"
+    "    .hidden rt_interrupted_entry\n"
+    "    .type   rt_interrupted_entry, @function\n"
+    "rt_interrupted_entry:\n"
+    "    .cfi_startproc\n"
+    "    endbr64\n"
+    "    pushq %rax\n    .cfi_adjust_cfa_offset 8\n"
+    "    pushq %rcx\n    .cfi_adjust_cfa_offset 8\n"
+    "    pushq %rdx\n    .cfi_adjust_cfa_offset 8\n"
+    "    pushq %rsi\n    .cfi_adjust_cfa_offset 8\n"
+    "    pushq %rdi\n    .cfi_adjust_cfa_offset 8\n"
+    "    pushq %r8\n     .cfi_adjust_cfa_offset 8\n"
+    "    pushq %r9\n     .cfi_adjust_cfa_offset 8\n"
+    "    pushq %r10\n    .cfi_adjust_cfa_offset 8\n"
+    "    subq $8, %rsp\n .cfi_adjust_cfa_offset 8\n"     /* align to 16 */
+    "    call rt_interrupted@PLT\n"
+    "    addq $8, %rsp\n .cfi_adjust_cfa_offset -8\n"
+    "    popq %r10\n     .cfi_adjust_cfa_offset -8\n"
+    "    popq %r9\n      .cfi_adjust_cfa_offset -8\n"
+    "    popq %r8\n      .cfi_adjust_cfa_offset -8\n"
+    "    popq %rdi\n     .cfi_adjust_cfa_offset -8\n"
+    "    popq %rsi\n     .cfi_adjust_cfa_offset -8\n"
+    "    popq %rdx\n     .cfi_adjust_cfa_offset -8\n"
+    "    popq %rcx\n     .cfi_adjust_cfa_offset -8\n"
+    "    popq %rax\n     .cfi_adjust_cfa_offset -8\n"
+    "    ret\n"
+    "    .cfi_endproc\n"
+    "    .size   rt_interrupted_entry, .-rt_interrupted_entry\n"
+    "    .popsection\n");
+#endif
 
 /* ===== rt_call ========================================================== */
 
@@ -284,16 +489,16 @@ static int call_check(struct rt_instance *inst, struct awsm_funcref *f,
 
 /* The part between sigsetjmp and the jump back: nothing it keeps in
  * locals changes after sigsetjmp, so a longjmp cannot clobber it. */
-static int call_protected(struct rt_thread *t, awsm_trampoline tramp,
+static int call_protected(struct rt_context *c, awsm_trampoline tramp,
                           struct awsm_funcref *f, awsm_value *args)
 {
     struct call_frame frame;
-    frame.prev = t->top;
-    t->top = &frame;
+    frame.prev = c->top;
+    c->top = &frame;
     int kind = sigsetjmp(frame.buf, 0);
     if (kind == 0)
         tramp(f->code, f->vmctx, args);
-    thread_state.top = frame.prev;
+    c->top = frame.prev;
     return kind;
 }
 
@@ -301,21 +506,19 @@ int rt_call(struct rt_instance *inst, struct awsm_funcref *f, awsm_value *args,
             struct rt_error *err)
 {
     awsm_trampoline tramp;
-    if (call_check(inst, f, &tramp, err) != 0)
+    if (call_check(inst, f, &tramp, err) != 0 || thread_enter(err) != 0)
         return -1;
-    struct rt_thread *t = thread_enter(err);
-    if (t == NULL)
-        return -1;
-    if (t->top == NULL)
-        t->limit = compute_limit(t, inst->opt.stack_size != 0
+    struct rt_context *c = current();
+    if (c->top == NULL)
+        c->limit = compute_limit(c, inst->opt.stack_size != 0
                                         ? inst->opt.stack_size
                                         : RT_DEFAULT_STACK_SIZE);
-    apply_limit(inst, f, t->limit);
-    int kind = call_protected(t, tramp, f, args);
+    apply_limit(inst, f, c->limit);
+    int kind = call_protected(c, tramp, f, args);
     if (kind == 0)
         return 0;
     rt_fail_trap(err, RT_ERR_TRAP, (enum awsm_trap)kind);
-    rt_backtrace_symbolize(inst->mod, t->pcs, t->npcs, err);
-    t->npcs = 0;
+    rt_backtrace_symbolize(inst->mod, c->pcs, c->npcs, err);
+    c->npcs = 0;
     return -1;
 }

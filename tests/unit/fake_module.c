@@ -67,12 +67,13 @@ static int32_t f_load(struct awsm_vmctx *vm, int32_t addr)
     return *(volatile int32_t *)(vm->mem_base + (uint32_t)addr);
 }
 
-/* The prologue generated code has: compare the frame with the limit. */
+/* The prologue generated code has: compare the frame with the limit;
+ * below it, the runtime tells an overflow (it traps) from an interrupt. */
 static void f_recurse(struct awsm_vmctx *vm)
 {
     volatile char pad[128];
     if ((uintptr_t)__builtin_frame_address(0) < vm->stack_limit)
-        vm->rt->trap(vm, AWSM_TRAP_STACK_EXHAUSTED);
+        vm->rt->interrupted(vm);
     pad[0] = 1;
     if (vm->interrupt == 0)
         f_recurse(vm);
