@@ -252,6 +252,8 @@ int rt_instance_new(struct rt_module *m, rt_resolve_fn resolve, void *ud,
         return -1;
     }
     *out = inst;
+    if (inst->opt.on_created != NULL)
+        inst->opt.on_created(inst, inst->opt.created_ud);
     if (init_elems(inst, err) != 0 || init_datas(inst, err) != 0)
         return -1;
     return run_start(inst, err);

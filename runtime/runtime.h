@@ -129,6 +129,12 @@ struct rt_instance_options {
     size_t stack_size;          /* wasm stack budget in bytes (0: default) */
     uint32_t max_memory_pages;  /* cap below the module's max (0: none) */
     void *host;                 /* stored in vmctx->host */
+    /* Called once the instance exists, before anything of it runs (its
+     * start function): e.g. to set an interrupt handler and publish the
+     * instance to the thread that may interrupt it, so that a start
+     * function that never returns can be stopped too. */
+    void (*on_created)(struct rt_instance *inst, void *ud);
+    void *created_ud;
 };
 
 /* Create an instance: resolve imports, initialise globals, tables, elements

@@ -151,6 +151,15 @@ static void hook_yield(void *ud)
 
 /* ===== Running ========================================================== */
 
+/* Before the module's start function can run: from here on the
+ * preemption timer may interrupt the instance. */
+static void created_cb(struct rt_instance *inst, void *ud)
+{
+    struct sb *sb = ud;
+    rt_instance_set_interrupt_handler(inst, interrupt_cb, sb);
+    atomic_store(&sb->inst, inst);
+}
+
 static void fail(struct sb *sb, const char *prefix, const char *msg)
 {
     sb->outcome = SB_ERROR;
@@ -240,16 +249,15 @@ void sb_execute(struct sb *sb)
         .stack_size = mc->stack_size - HOST_STACK_RESERVE,
         .max_memory_pages = mc->max_memory_pages,
         .host = sb->wasi,
+        .on_created = created_cb,
+        .created_ud = sb,
     };
     struct rt_instance *inst = NULL;
     struct rt_error err;
-    if (rt_instance_new(sb->mod->rt, wasi_resolve, sb->wasi, &o, &inst, &err) != 0) {
+    if (rt_instance_new(sb->mod->rt, wasi_resolve, sb->wasi, &o, &inst, &err) != 0)
         outcome_of(sb, &err);
-    } else {
-        rt_instance_set_interrupt_handler(inst, interrupt_cb, sb);
-        atomic_store(&sb->inst, inst);
+    else
         run_start(sb, inst);
-    }
     /* The preemption timer may be looking at the instance: unpublish it
      * under the worker's lock before freeing it. */
     sched_unpublish(sb);

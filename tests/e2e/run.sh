@@ -30,7 +30,9 @@ for src in "$ROOT"/examples/*.c "$HERE"/apps/*.c; do
     clang --target=wasm32-wasi -O2 "$src" -o "$tmp/$(basename "$src" .c).wasm" ||
         exit 1
 done
-wat2wasm "$HERE/apps/deep.wat" -o "$tmp/deep.wasm" || exit 1
+for w in deep startloop; do
+    wat2wasm "$HERE/apps/$w.wat" -o "$tmp/$w.wasm" || exit 1
+done
 mkdir -p "$tmp/data"
 printf 'one two\nthree\n' >"$tmp/data/words.txt"
 
@@ -57,6 +59,7 @@ write_config() {
  {"name": "status", "path": "status.wasm", "port": $(port 8), "argsize": 1, "active": "yes"},
  {"name": "nap", "path": "nap.wasm", "port": $(port 9), "argsize": 1, "active": "yes"},
  {"name": "counter", "path": "counter.wasm", "port": $(port 10), "argsize": 0, "active": "yes"},
+ {"name": "startloop", "path": "startloop.wasm", "port": $(port 11), "timeout-ms": 500},
  {"name": "off", "path": "fib.wasm", "port": $(port 0), "active": "no"}
 ]
 EOF
@@ -107,7 +110,7 @@ has() { case $reply in *"$1"*) return 0;; esac; return 1; }
 # ===== Start-up ===========================================================
 
 start_server --workers 1 --quantum-us 2000 --log-level debug
-check "starts and reports what it serves" grep -q "serving 11 modules" "$tmp/server.log"
+check "starts and reports what it serves" grep -q "serving 12 modules" "$tmp/server.log"
 
 # ===== Correct replies ====================================================
 
@@ -159,6 +162,9 @@ check "... promptly (p99 under 200 ms: $p99 us)" [ "${p99:-999999999}" -lt 20000
 wait $spinner
 reply=$(sed -n 's/^.*<- [0-9.]* ms //p' "$tmp/spin.out")
 check "the spinning guest is stopped at its deadline" has '"error":"timeout after 1000 ms"'
+ask "$(port 11)" '{"module":"startloop"}'
+check "a start function that never returns is stopped at its deadline" \
+    has '"error":"timeout after 500 ms"'
 ask "$(port 9)" '{"module":"nap","args":["100"]}'
 check "a sleeping guest wakes up" has '"stdout":"slept enough\n"'
 
