@@ -149,6 +149,40 @@ static void hook_yield(void *ud)
     sched_pause(ud);
 }
 
+/* A file read or write on libuv's thread pool, the sandbox parked. */
+struct sb_io {
+    struct sb *sb;
+    uv_fs_t req;
+};
+
+static void io_done_cb(uv_fs_t *req)
+{
+    struct sb_io *io = req->data;
+    sched_unpark(io->sb);
+}
+
+static ssize_t hook_file_io(void *ud, int fd, const struct iovec *v, int n,
+                            int64_t offset, bool write)
+{
+    struct sb *sb = ud;
+    uv_buf_t stack_bufs[8], *bufs = stack_bufs;
+    if (n > 8 && !(bufs = malloc((size_t)n * sizeof *bufs)))
+        return -ENOMEM;
+    for (int i = 0; i < n; i++)
+        bufs[i] = uv_buf_init(v[i].iov_base, (unsigned)v[i].iov_len);
+    struct sb_io io = { .sb = sb };
+    io.req.data = &io;
+    int rc = write ? uv_fs_write(sched_loop(sb), &io.req, fd, bufs, n, offset, io_done_cb)
+                   : uv_fs_read(sched_loop(sb), &io.req, fd, bufs, n, offset, io_done_cb);
+    if (rc == 0)
+        sched_park(sb);             /* until io_done_cb */
+    ssize_t r = rc == 0 ? io.req.result : rc;
+    uv_fs_req_cleanup(&io.req);
+    if (bufs != stack_bufs)
+        free(bufs);
+    return r;
+}
+
 /* ===== Running ========================================================== */
 
 /* Before the module's start function can run: from here on the
@@ -200,7 +234,7 @@ static int wasi_setup(struct sb *sb)
     wc.stdio[0] = (struct wasi_stdio){ -1, sb->stdin_buf, sb->stdin_len, 0 };
     wc.stdio[1] = (struct wasi_stdio){ -1, NULL, 0, SRV_MAX_CAPTURE };
     wc.stdio[2] = (struct wasi_stdio){ -1, NULL, 0, SRV_MAX_CAPTURE };
-    wc.hooks = (struct wasi_hooks){ hook_wait, hook_yield, sb };
+    wc.hooks = (struct wasi_hooks){ hook_wait, hook_yield, hook_file_io, sb };
     char msg[256];
     if (wasi_ctx_new(&wc, &sb->wasi, msg, sizeof msg) != 0) {
         fail(sb, "wasi: ", msg);

@@ -89,8 +89,27 @@ static ssize_t write_nosigpipe(int fd, const struct iovec *v, int n)
     return r;
 }
 
-static ssize_t host_write(const struct wasi_fd *f, const struct iovec *v,
-                          int n)
+/* Reads and writes of regular files go through the embedder's hook when
+ * it has one (awsmrt parks the guest while a thread pool does them). */
+static ssize_t file_io(struct wasi_ctx *w, const struct wasi_fd *f,
+                       const struct iovec *v, int n, int64_t offset, bool write)
+{
+    if (w->hooks.file_io && f->filetype == WASI_FILETYPE_REGULAR_FILE) {
+        ssize_t r = w->hooks.file_io(w->hooks.ud, f->host, v, n, offset, write);
+        if (r < 0) {
+            errno = (int)-r;
+            return -1;
+        }
+        return r;
+    }
+    if (offset < 0)
+        return write ? writev(f->host, v, n) : readv(f->host, v, n);
+    return write ? pwritev(f->host, v, n, (off_t)offset)
+                 : preadv(f->host, v, n, (off_t)offset);
+}
+
+static ssize_t host_write(struct wasi_ctx *w, const struct wasi_fd *f,
+                          const struct iovec *v, int n)
 {
     if (f->filetype == WASI_FILETYPE_SOCKET_STREAM ||
         f->filetype == WASI_FILETYPE_SOCKET_DGRAM) {
@@ -99,7 +118,7 @@ static ssize_t host_write(const struct wasi_fd *f, const struct iovec *v,
     }
     if (f->fifo)
         return write_nosigpipe(f->host, v, n);
-    return writev(f->host, v, n);
+    return file_io(w, f, v, n, -1, true);
 }
 
 /* ===== fd_read, fd_write ================================================ */
@@ -124,7 +143,7 @@ uint32_t wasi_fd_read(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
         r = (ssize_t)mem_read(w, &iovs);
     else
         do
-            r = readv(f->host, iovs.v, iovs.n);
+            r = file_io(w, f, iovs.v, iovs.n, -1, false);
         while (r < 0 && errno == EINTR);
     e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nread, (uint32_t)r);
     wasi__iovs_free(&iovs);
@@ -151,7 +170,7 @@ uint32_t wasi_fd_write(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
         capture_write(&w->capture[f->stream], &iovs);
     else
         do
-            r = host_write(f, iovs.v, iovs.n);
+            r = host_write(w, f, iovs.v, iovs.n);
         while (r < 0 && errno == EINTR);
     e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nwritten, (uint32_t)r);
     wasi__iovs_free(&iovs);
@@ -188,7 +207,7 @@ uint32_t wasi_fd_pread(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
         return e;
     ssize_t r;
     do
-        r = preadv(f->host, iovs.v, iovs.n, (off_t)offset);
+        r = file_io(wasi__ctx(vm), f, iovs.v, iovs.n, (int64_t)offset, false);
     while (r < 0 && errno == EINTR);
     e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nread, (uint32_t)r);
     wasi__iovs_free(&iovs);
@@ -212,7 +231,7 @@ uint32_t wasi_fd_pwrite(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
         return e;
     ssize_t r;
     do
-        r = pwritev(f->host, iovs.v, iovs.n, (off_t)offset);
+        r = file_io(wasi__ctx(vm), f, iovs.v, iovs.n, (int64_t)offset, true);
     while (r < 0 && errno == EINTR);
     e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nwritten, (uint32_t)r);
     wasi__iovs_free(&iovs);

@@ -30,6 +30,9 @@
 
 #include "runtime/runtime.h"
 
+#include <sys/types.h>
+
+struct iovec;
 struct pollfd;
 struct timespec;
 
@@ -51,11 +54,17 @@ struct wasi_stdio {
  * (awsmrt's user-level threads): `wait` replaces ppoll(2) in poll_oneoff
  * (same arguments and result; it may park the guest and run others until
  * an fd is ready or the timeout passes: NULL is no timeout), `yield`
- * implements sched_yield. NULL members: the plain system calls. */
+ * implements sched_yield, and `file_io` does the reads and writes of
+ * regular files (fd_read/write/pread/pwrite): preadv/pwritev semantics,
+ * an offset of -1 meaning the file position, a negative errno on failure;
+ * it may park the guest while another thread does the I/O. The iovecs
+ * point into the guest's memory. NULL members: the plain system calls. */
 struct wasi_hooks {
     int (*wait)(void *ud, struct pollfd *fds, int nfds,
                 const struct timespec *timeout);
     void (*yield)(void *ud);
+    ssize_t (*file_io)(void *ud, int fd, const struct iovec *v, int n,
+                       int64_t offset, bool write);
     void *ud;
 };
 
@@ -72,7 +81,7 @@ struct wasi_config {
 
 #define WASI_CONFIG_DEFAULT { 0, NULL, 0, NULL, 0, NULL, \
     { { 0, NULL, 0, 0 }, { 1, NULL, 0, 0 }, { 2, NULL, 0, 0 } }, \
-    { NULL, NULL, NULL } }
+    { NULL, NULL, NULL, NULL } }
 
 struct wasi_ctx;
 
