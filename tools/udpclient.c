@@ -16,20 +16,19 @@
  * Exit status: 0 every request was answered, 1 a line was malformed or a
  * request got no reply, 2 usage error or unreadable file.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tools/netcli.h"
 
 #define UDPCLIENT_VERSION "0.1.0"
 
@@ -41,7 +40,7 @@ enum {
     MAX_DATAGRAM = 65507,
     DEFAULT_TIMEOUT_MS = 5000,
     MAX_TIMEOUT_MS = 3600 * 1000,
-    MAX_ADDRESS = 64,           /* "[IPv6]:PORT" fits easily */
+    MAX_ADDRESS = NCLI_ADDR_MAX, /* "[IPv6]:PORT" fits easily */
     SHOW_REQUEST_MAX = 300,     /* longer requests are shown truncated */
 };
 
@@ -102,17 +101,8 @@ struct prompt {
     FILE *in, *out;
 };
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("udpclient: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nTry 'udpclient --help'.\n", stderr);
-    return EXIT_USAGE;
-}
+#define PROG "udpclient"
+#define usage_error(...) ncli_usage_error(PROG, __VA_ARGS__)
 
 /* Diagnostics about one line of the input, compiler style. Standard output
  * is flushed first so the two streams interleave right on a terminal. */
@@ -137,31 +127,10 @@ static double now_ms(void)
 
 /* ===== Options ========================================================== */
 
-/* The value of option NAME given as "NAME VALUE" or "NAME=VALUE" (long
- * options only) at argv[*i], advancing *i past it; NULL when argv[*i] is not
- * that option. *missing is set when the value is absent. */
-static const char *option_value(int argc, char **argv, int *i, const char *name,
-                                const char *short_name, bool *missing)
-{
-    const char *arg = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(arg, name, n) == 0 && arg[n] == '=')
-        return arg + n + 1;
-    if (strcmp(arg, name) != 0 && (short_name == NULL || strcmp(arg, short_name) != 0))
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int parse_timeout(const char *s, int *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > MAX_TIMEOUT_MS)
+    unsigned long v;
+    if (ncli_ulong_parse(s, 1, MAX_TIMEOUT_MS, &v) != 0)
         return -1;
     *out = (int)v;
     return 0;
@@ -188,17 +157,14 @@ static int options_parse(int argc, char **argv, struct options *opt, int *status
             return -1;
         } else if (strcmp(argv[i], "-y") == 0 || strcmp(argv[i], "--yes") == 0) {
             opt->yes = true;
-        } else if ((v = option_value(argc, argv, &i, "--timeout", "-t", &missing))) {
+        } else if ((v = ncli_option_value(argc, argv, &i, "--timeout", "-t", &missing))) {
             if (parse_timeout(v, &opt->timeout_ms) != 0) {
                 usage_error("bad --timeout '%s': expected milliseconds, 1 to %d",
                             v, MAX_TIMEOUT_MS);
                 return -1;
             }
-        } else if (missing) {
-            usage_error("option '%s' needs a value", argv[i]);
-            return -1;
         } else {
-            usage_error("unknown option '%s'", argv[i]);
+            ncli_option_error(PROG, argv[i], missing);
             return -1;
         }
     }
@@ -216,68 +182,16 @@ static int options_parse(int argc, char **argv, struct options *opt, int *status
 
 /* ===== Parsing a request line =========================================== */
 
-static int port_parse(const char *s, uint16_t *port)
-{
-    unsigned long v = 0;
-    if (*s == '\0')
-        return -1;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9')
-            return -1;
-        v = v * 10 + (unsigned long)(*s - '0');
-        if (v > 65535)
-            return -1;
-    }
-    if (v == 0)
-        return -1;
-    *port = (uint16_t)v;
-    return 0;
-}
-
-/* Fill rq->addr from "IP:PORT" or "[IPv6]:PORT" (rq->where). Returns NULL,
- * or what is wrong as a static message. Host names are not resolved. */
-static const char *address_parse(struct request *rq)
-{
-    char host[MAX_ADDRESS];
-    const char *port;
-    const char *s = rq->where;
-    bool v6 = s[0] == '[';
-    if (v6) {
-        const char *close = strchr(s, ']');
-        if (close == NULL || close[1] != ':')
-            return "bad address (expected [IPv6]:PORT$JSON)";
-        memcpy(host, s + 1, (size_t)(close - s - 1));
-        host[close - s - 1] = '\0';
-        port = close + 2;
-    } else {
-        const char *colon = strrchr(s, ':');
-        if (colon == NULL)
-            return "expected IP:PORT$JSON";
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = '\0';
-        port = colon + 1;
-    }
-    uint16_t p;
-    if (port_parse(port, &p) != 0)
-        return "bad port (expected 1 to 65535)";
-    memset(&rq->addr, 0, sizeof rq->addr);
-    if (v6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&rq->addr;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(p);
-        rq->addrlen = sizeof *a;
-        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-            return "bad IPv6 address";
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&rq->addr;
-        a->sin_family = AF_INET;
-        a->sin_port = htons(p);
-        rq->addrlen = sizeof *a;
-        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-            return "bad IPv4 address (expected IP:PORT$JSON; names are not resolved)";
-    }
-    return NULL;
-}
+/* What is wrong with a request's address, by ncli_addr_parse's answer. */
+static const char *const address_errors[] = {
+    [NCLI_ADDR_TOO_LONG] = "address too long (expected IP:PORT$JSON)",
+    [NCLI_ADDR_NO_BRACKET] = "bad address (expected [IPv6]:PORT$JSON)",
+    [NCLI_ADDR_NO_COLON] = "expected IP:PORT$JSON",
+    [NCLI_ADDR_BAD_PORT] = "bad port (expected 1 to 65535)",
+    [NCLI_ADDR_BAD_IPV4] = "bad IPv4 address (expected IP:PORT$JSON; names are "
+                           "not resolved)",
+    [NCLI_ADDR_BAD_IPV6] = "bad IPv6 address",
+};
 
 /* Parse LINE (LEN bytes, without its newline) into *rq. Returns NULL, or
  * the problem as a static message (the caller names file and line). */
@@ -295,12 +209,13 @@ static const char *request_parse(const char *line, size_t len, struct request *r
     if (a == e)
         return "expected IP:PORT$JSON (no address before '$')";
     if ((size_t)(e - a) >= sizeof rq->where)
-        return "address too long (expected IP:PORT$JSON)";
+        return address_errors[NCLI_ADDR_TOO_LONG];
     memcpy(rq->where, a, (size_t)(e - a));
     rq->where[e - a] = '\0';
-    const char *msg = address_parse(rq);
-    if (msg != NULL)
-        return msg;
+    enum ncli_addr_error err = ncli_addr_parse(rq->where, NCLI_PORT_DIGITS, &rq->addr,
+                                               &rq->addrlen);
+    if (err != NCLI_ADDR_OK)
+        return address_errors[err];
     rq->json = dollar + 1;
     rq->len = len - (size_t)(rq->json - line);
     if (rq->len == 0)

@@ -20,11 +20,8 @@
  * Exit status: 0 every request got an expected reply, 1 some did not,
  * 2 usage error or setup failure.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +32,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tools/netcli.h"
 
 enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -92,7 +91,7 @@ static const char usage_text[] =
 struct options {
     struct sockaddr_storage target;
     socklen_t target_len;
-    char target_text[64];
+    char target_text[NCLI_ADDR_MAX];
     const char *payload;
     size_t payload_len;
     unsigned concurrency;
@@ -397,79 +396,30 @@ static void report(const struct load *L)
 
 /* ===== Options ========================================================== */
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("loadgen: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nTry 'loadgen --help'.\n", stderr);
-    return EXIT_USAGE;
-}
-
-/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
-static bool is_loopback(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
-    }
-    const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-}
+#define PROG "loadgen"
+#define usage_error(...) ncli_usage_error(PROG, __VA_ARGS__)
 
 /* Parse "IP:PORT" or "[IPv6]:PORT" into opt->target. 0 or EXIT_USAGE. */
 static int target_parse(const char *text, struct options *opt)
 {
-    char host[64];
-    const char *port;
-    bool v6 = text[0] == '[';
-    const char *end = v6 ? strchr(text, ']') : strrchr(text, ':');
-    if (end == NULL || (v6 && end[1] != ':') || strlen(text) >= sizeof host)
+    switch (ncli_addr_parse(text, NCLI_PORT_STRTOUL, &opt->target, &opt->target_len)) {
+    case NCLI_ADDR_OK:
+        break;
+    case NCLI_ADDR_TOO_LONG:
+    case NCLI_ADDR_NO_BRACKET:
+    case NCLI_ADDR_NO_COLON:
         return usage_error("bad --target '%s' (expected IP:PORT or [IPv6]:PORT)", text);
-    size_t hl = (size_t)(end - text) - v6;
-    memcpy(host, text + v6, hl);
-    host[hl] = '\0';
-    port = end + 1 + v6;
-    char *pe;
-    errno = 0;
-    unsigned long p = strtoul(port, &pe, 10);
-    if (errno != 0 || pe == port || *pe != '\0' || port[0] == '-' || p == 0 || p > 65535)
+    case NCLI_ADDR_BAD_PORT:
         return usage_error("bad port in --target '%s' (expected 1 to 65535)", text);
-    memset(&opt->target, 0, sizeof opt->target);
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&opt->target;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&opt->target;
-    if (v6 ? inet_pton(AF_INET6, host, &a6->sin6_addr) != 1
-           : inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+    case NCLI_ADDR_BAD_IPV4:
+    case NCLI_ADDR_BAD_IPV6:
         return usage_error("bad address in --target '%s' (a numeric IP; names "
                            "are not resolved)", text);
-    if (v6) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)p);
-        opt->target_len = sizeof *a6;
-    } else {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)p);
-        opt->target_len = sizeof *a4;
     }
-    if (!is_loopback(&opt->target))
+    if (!ncli_addr_is_loopback(&opt->target))
         return usage_error("refusing --target '%s': load tests may only target "
                            "loopback (127.0.0.0/8, ::1)", text);
     snprintf(opt->target_text, sizeof opt->target_text, "%s", text);
-    return 0;
-}
-
-static int parse_ulong(const char *s, unsigned long min, unsigned long max,
-                       unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max)
-        return -1;
-    *out = v;
     return 0;
 }
 
@@ -484,63 +434,42 @@ static int parse_seconds(const char *s, double *out)
     return 0;
 }
 
-/* The value of an option given as "NAME VALUE", "SHORT VALUE" or
- * "NAME=VALUE" at argv[*i], advancing *i; NULL when it is another option.
- * *missing is set when the value is absent. */
-static const char *option_value(int argc, char **argv, int *i, const char *name,
-                                const char *short_name, bool *missing)
-{
-    const char *arg = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(arg, name, n) == 0 && arg[n] == '=')
-        return arg + n + 1;
-    if (strcmp(arg, name) != 0 && strcmp(arg, short_name) != 0)
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 /* One option at argv[*i]: 0, or EXIT_USAGE after a message. */
 static int option_parse(int argc, char **argv, int *i, struct options *opt)
 {
     bool missing = false;
     unsigned long v;
     const char *s;
-    if ((s = option_value(argc, argv, i, "--target", "-t", &missing)))
+    if ((s = ncli_option_value(argc, argv, i, "--target", "-t", &missing)))
         return target_parse(s, opt);
-    if ((s = option_value(argc, argv, i, "--payload", "-p", &missing))) {
+    if ((s = ncli_option_value(argc, argv, i, "--payload", "-p", &missing))) {
         opt->payload = s;
         opt->payload_len = strlen(s);
         if (opt->payload_len > MAX_DATAGRAM)
             return usage_error("--payload is %zu bytes; a datagram holds at most %d",
                                opt->payload_len, MAX_DATAGRAM);
-    } else if ((s = option_value(argc, argv, i, "--concurrency", "-c", &missing))) {
-        if (parse_ulong(s, 1, MAX_CONCURRENCY, &v) != 0)
+    } else if ((s = ncli_option_value(argc, argv, i, "--concurrency", "-c", &missing))) {
+        if (ncli_ulong_parse(s, 1, MAX_CONCURRENCY, &v) != 0)
             return usage_error("bad --concurrency '%s' (expected 1 to %d)", s,
                                MAX_CONCURRENCY);
         opt->concurrency = (unsigned)v;
-    } else if ((s = option_value(argc, argv, i, "--requests", "-n", &missing))) {
-        if (parse_ulong(s, 1, MAX_REQUESTS, &opt->requests) != 0)
+    } else if ((s = ncli_option_value(argc, argv, i, "--requests", "-n", &missing))) {
+        if (ncli_ulong_parse(s, 1, MAX_REQUESTS, &opt->requests) != 0)
             return usage_error("bad --requests '%s' (expected 1 to %lu)", s,
                                MAX_REQUESTS);
-    } else if ((s = option_value(argc, argv, i, "--duration", "-d", &missing))) {
+    } else if ((s = ncli_option_value(argc, argv, i, "--duration", "-d", &missing))) {
         if (parse_seconds(s, &opt->duration_s) != 0)
             return usage_error("bad --duration '%s' (expected seconds, more than "
                                "0 and at most %d)", s, MAX_DURATION_S);
-    } else if ((s = option_value(argc, argv, i, "--timeout", "-T", &missing))) {
-        if (parse_ulong(s, 1, MAX_TIMEOUT_MS, &v) != 0)
+    } else if ((s = ncli_option_value(argc, argv, i, "--timeout", "-T", &missing))) {
+        if (ncli_ulong_parse(s, 1, MAX_TIMEOUT_MS, &v) != 0)
             return usage_error("bad --timeout '%s' (expected 1 to %d ms)", s,
                                MAX_TIMEOUT_MS);
         opt->timeout_ms = (unsigned)v;
-    } else if ((s = option_value(argc, argv, i, "--expect", "-e", &missing))) {
+    } else if ((s = ncli_option_value(argc, argv, i, "--expect", "-e", &missing))) {
         opt->expect = s;
-    } else if (missing) {
-        return usage_error("option '%s' needs a value", argv[*i]);
     } else {
-        return usage_error("unknown option '%s'", argv[*i]);
+        return ncli_option_error(PROG, argv[*i], missing);
     }
     return 0;
 }

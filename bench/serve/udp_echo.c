@@ -16,13 +16,14 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "tools/netcli.h"
 
 enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -75,49 +76,10 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("udp_echo: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nTry 'udp_echo --help'.\n", stderr);
-    return EXIT_USAGE;
-}
+#define PROG "udp_echo"
+#define usage_error(...) ncli_usage_error(PROG, __VA_ARGS__)
 
 /* ===== Options ========================================================== */
-
-/* The value of an option given as "NAME VALUE", "SHORT VALUE" or
- * "NAME=VALUE" at argv[*i], advancing *i; NULL when it is another option.
- * *missing is set when the value is absent. */
-static const char *option_value(int argc, char **argv, int *i, const char *name,
-                                const char *short_name, bool *missing)
-{
-    const char *arg = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(arg, name, n) == 0 && arg[n] == '=')
-        return arg + n + 1;
-    if (strcmp(arg, name) != 0 && strcmp(arg, short_name) != 0)
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* One option at argv[*i]; 0, or EXIT_USAGE after a usage message. */
 static int option_parse(int argc, char **argv, int *i, struct options *opt)
@@ -127,24 +89,22 @@ static int option_parse(int argc, char **argv, int *i, struct options *opt)
     const char *s;
     if (strcmp(argv[*i], "-6") == 0 || strcmp(argv[*i], "--ipv6") == 0) {
         opt->ipv6 = true;
-    } else if ((s = option_value(argc, argv, i, "--port", "-p", &missing))) {
-        if (parse_ulong(s, 65535, &v) != 0)
+    } else if ((s = ncli_option_value(argc, argv, i, "--port", "-p", &missing))) {
+        if (ncli_ulong_parse(s, 0, 65535, &v) != 0)
             return usage_error("bad port '%s' (expected 0 to 65535)", s);
         opt->port = (unsigned)v;
-    } else if ((s = option_value(argc, argv, i, "--reply", "-r", &missing))) {
+    } else if ((s = ncli_option_value(argc, argv, i, "--reply", "-r", &missing))) {
         opt->reply = s;
         opt->reply_len = strlen(s);
         if (opt->reply_len > MAX_REPLY)
             return usage_error("--reply is %zu bytes; a datagram holds at most %d",
                                opt->reply_len, MAX_REPLY), -1;
-    } else if ((s = option_value(argc, argv, i, "--drop", "-d", &missing))) {
-        if (parse_ulong(s, 1000000000, &v) != 0 || v == 0)
+    } else if ((s = ncli_option_value(argc, argv, i, "--drop", "-d", &missing))) {
+        if (ncli_ulong_parse(s, 1, 1000000000, &v) != 0)
             return usage_error("bad --drop '%s' (expected N >= 1)", s);
         opt->drop = v;
-    } else if (missing) {
-        return usage_error("option '%s' needs a value", argv[*i]);
     } else {
-        return usage_error("unknown option '%s'", argv[*i]);
+        return ncli_option_error(PROG, argv[*i], missing);
     }
     return 0;
 }
