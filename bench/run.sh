@@ -358,8 +358,13 @@ chart() {                # chart: $report.png, ratio to native, log scale
     echo "- **stencil**: native gcc and awsm --bounds=guard vectorize the sweep; a bounds"
     echo "  check on every access stops that (awsm --bounds=checked), and so do wasm2c's"
     echo "  memory accessors for gcc."
-    echo "- **startup**: awsm's fixed cost is mostly loading libLLVM (relocations, page"
-    echo "  faults), which \`awsm run\` links even when the module comes from the cache."
+    echo "- **startup**: awsm's fixed cost (~15 ms, was ~75 ms while \`awsm run\` linked"
+    echo "  libLLVM; the compiler is now a plugin loaded only on a cache miss) is the"
+    echo "  dynamic loader, the cached object's dlopen, instantiation and WASI set-up."
+    echo "- **Noise**: this VM's native times move by up to a third between runs of the"
+    echo "  same program even on an idle machine (other tenants); compare columns of"
+    echo "  one run, and treat single-benchmark differences under ~20% as noise (e.g."
+    echo "  awsm guard and checked run identical code on fib and recurse)."
     echo
     echo "## memcpy/memset: wasi-libc loops against bulk memory"
     echo
