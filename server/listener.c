@@ -48,17 +48,20 @@ void srv_log(const struct srv *srv, enum srv_log_level level, const char *fmt, .
 
 /* ===== Replies ========================================================== */
 
-/* Send one datagram; if the socket buffer is full, wait a little. */
+/* Send one datagram; if the socket buffer is full, a worker waits a
+ * little (`tries` 2), the listener never does (1). */
 static void send_reply(struct srv_module *mod, const struct sockaddr *to,
-                       socklen_t tolen, const char *buf, size_t len)
+                       socklen_t tolen, const char *buf, size_t len, int tries)
 {
-    for (int tries = 0; tries < 2; tries++) {
+    for (int i = 0; i < tries; i++) {
         if (sendto(mod->fd, buf, len, MSG_DONTWAIT, to, tolen) >= 0)
             return;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             break;
-        struct pollfd p = { mod->fd, POLLOUT, 0 };
-        poll(&p, 1, SEND_RETRY_MS);
+        if (i + 1 < tries) {
+            struct pollfd p = { mod->fd, POLLOUT, 0 };
+            poll(&p, 1, SEND_RETRY_MS);
+        }
     }
     srv_log(mod->srv, SRV_LOG_WARN, "module \"%s\": reply lost: %s",
             mod->cfg->name, strerror(errno));
@@ -74,7 +77,7 @@ static void reply_error(struct srv_module *mod, const struct sockaddr *to,
     atomic_fetch_add(&mod->srv->rejected, 1);
     srv_log(mod->srv, SRV_LOG_DEBUG, "module \"%s\": %s", mod->cfg->name, msg);
     if (n > 0)
-        send_reply(mod, to, len, out, n);
+        send_reply(mod, to, len, out, n, 1);
 }
 
 /* On a worker: answer a finished sandbox and free it. */
@@ -84,7 +87,7 @@ static void done_cb(struct sb *sb, void *ud)
     char *out = malloc(SRV_MAX_DATAGRAM);
     size_t n = out ? sb_reply_build(sb, out, SRV_MAX_DATAGRAM) : 0;
     if (n > 0)
-        send_reply(sb->mod, (struct sockaddr *)&sb->peer, sb->peer_len, out, n);
+        send_reply(sb->mod, (struct sockaddr *)&sb->peer, sb->peer_len, out, n, 2);
     else
         srv_log(srv, SRV_LOG_ERROR, "module \"%s\": out of memory for a reply",
                 sb->mod->cfg->name);
