@@ -113,6 +113,13 @@ static struct rt_memory *pool_head;
 static _Atomic unsigned pool_count;
 static _Atomic unsigned pool_limit = RT_MEMORY_POOL_DEFAULT;
 
+static void reservation_free(struct rt_memory *mem)
+{
+    reg_remove(mem->pub.base);
+    munmap(mem->pub.base, AWSM_GUARD_RESERVATION);
+    free(mem);
+}
+
 void rt_memory_pool_limit(unsigned n)
 {
     atomic_store(&pool_limit, n);
@@ -121,9 +128,7 @@ void rt_memory_pool_limit(unsigned n)
         struct rt_memory *m = pool_head;
         pool_head = m->pool_next;
         pool_count--;
-        reg_remove(m->pub.base);
-        munmap(m->pub.base, AWSM_GUARD_RESERVATION);
-        free(m);
+        reservation_free(m);
     }
     pthread_mutex_unlock(&pool_lock);
 }
@@ -191,13 +196,6 @@ static struct rt_memory *reservation_new(void)
     }
     mem->pub.base = p;
     return mem;
-}
-
-static void reservation_free(struct rt_memory *mem)
-{
-    reg_remove(mem->pub.base);
-    munmap(mem->pub.base, AWSM_GUARD_RESERVATION);
-    free(mem);
 }
 
 struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,

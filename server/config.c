@@ -328,10 +328,9 @@ static int check_module(struct parser *p, json_t *obj, struct srv_module_config 
 
 /* ===== The file ========================================================= */
 
-static size_t skip_space(const struct parser *p, size_t pos, bool commas)
+static size_t skip_space(const struct parser *p, size_t pos)
 {
-    while (pos < p->len && (strchr(" \t\r\n", p->text[pos]) ||
-                            (commas && p->text[pos] == ',')) && p->text[pos])
+    while (pos < p->len && p->text[pos] && strchr(" \t\r\n", p->text[pos]))
         pos++;
     return pos;
 }
@@ -369,26 +368,26 @@ static int parse_one(struct parser *p, size_t *pos)
 
 static int parse_all(struct parser *p)
 {
-    size_t pos = skip_space(p, 0, false);
+    size_t pos = skip_space(p, 0);
     bool array = pos < p->len && p->text[pos] == '[';
     if (array)
         pos++;
     for (;;) {
-        pos = skip_space(p, pos, false);
+        pos = skip_space(p, pos);
         if (pos >= p->len) {
             if (array)
                 return fail_at(p, line_at(p, pos), "expected ']' at the end");
             break;
         }
         if (array && p->text[pos] == ']') {
-            pos = skip_space(p, pos + 1, false);
+            pos = skip_space(p, pos + 1);
             if (pos < p->len)
                 return fail_at(p, line_at(p, pos), "unexpected text after ']'");
             break;
         }
         if (parse_one(p, &pos) != 0)
             return -1;
-        size_t next = skip_space(p, pos, false);
+        size_t next = skip_space(p, pos);
         if (next < p->len && p->text[next] == ',')
             next++;
         else if (array && (next >= p->len || p->text[next] != ']'))

@@ -136,7 +136,7 @@ struct srv {
 };
 
 /* Load (compiling if needed) a module and check it is a WASI command;
- * err (at least 1024 bytes) names the config file, line and module. */
+ * err names the config file, line and module. */
 int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
                     size_t errlen);
 

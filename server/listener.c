@@ -163,13 +163,14 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 
 /* ===== Start-up ========================================================= */
 
-__attribute__((format(printf, 4, 5)))
+__attribute__((format(printf, 5, 6)))
 static int fail_module(const struct srv *srv, const struct srv_module_config *mc,
-                       char *err, const char *fmt, ...)
+                       char *err, size_t errlen, const char *fmt, ...)
 {
-    size_t errlen = 1024;
     int n = snprintf(err, errlen, "%s:%d: module \"%s\": ", srv->cfg->file,
                      mc->line, mc->name);
+    if (n < 0 || (size_t)n >= errlen)
+        return -1;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err + n, errlen - n, fmt, ap);
@@ -180,7 +181,6 @@ static int fail_module(const struct srv *srv, const struct srv_module_config *mc
 int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
                     size_t errlen)
 {
-    (void)errlen;       /* fail_module writes at most 1024 bytes */
     const struct srv_module_config *mc = mod->cfg;
     struct cache_options co = CACHE_OPTIONS_DEFAULT;
     char msg[1024];
@@ -188,7 +188,7 @@ int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
     co.bounds = srv->set->checked_bounds ? AWSM_BOUNDS_CHECKED : AWSM_BOUNDS_GUARD;
     co.disabled = srv->set->no_cache;
     if (cache_module_load(mc->path, &co, &mod->rt, NULL, msg, sizeof msg) != 0)
-        return fail_module(srv, mc, err, "%s", msg);
+        return fail_module(srv, mc, err, errlen, "%s", msg);
     const struct wm_module *wm = rt_module_wasm(mod->rt);
     bool has_start = false;
     for (uint32_t i = 0; i < wm->nexports; i++) {
@@ -197,12 +197,13 @@ int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
                      memcmp(e->name.str, "_start", 6) == 0;
     }
     if (!has_start)
-        return fail_module(srv, mc, err, "%s exports no _start function "
+        return fail_module(srv, mc, err, errlen, "%s exports no _start function "
                            "(awsmrt runs WASI commands)", mc->path);
     return 0;
 }
 
-static int bind_module(struct srv *srv, struct srv_module *mod, char *err)
+static int bind_module(struct srv *srv, struct srv_module *mod, char *err,
+                       size_t errlen)
 {
     const struct srv_module_config *mc = mod->cfg;
     struct sockaddr_storage addr;
@@ -210,13 +211,13 @@ static int bind_module(struct srv *srv, struct srv_module *mod, char *err)
         ? uv_ip6_addr(srv->set->host, mc->port, (struct sockaddr_in6 *)&addr)
         : uv_ip4_addr(srv->set->host, mc->port, (struct sockaddr_in *)&addr);
     if (rc != 0)
-        return fail_module(srv, mc, err, "bad listen address %s: %s",
+        return fail_module(srv, mc, err, errlen, "bad listen address %s: %s",
                            srv->set->host, uv_strerror(rc));
     uv_udp_init(srv->loop, &mod->udp);
     mod->udp.data = mod;
     mod->bound = true;
     if ((rc = uv_udp_bind(&mod->udp, (struct sockaddr *)&addr, 0)) != 0)
-        return fail_module(srv, mc, err, "cannot bind %s port %u: %s",
+        return fail_module(srv, mc, err, errlen, "cannot bind %s port %u: %s",
                            srv->set->host, mc->port, uv_strerror(rc));
     uv_os_fd_t fd;
     uv_fileno((uv_handle_t *)&mod->udp, &fd);
@@ -224,7 +225,7 @@ static int bind_module(struct srv *srv, struct srv_module *mod, char *err)
     int size = RECV_BUFFER_BYTES;
     uv_recv_buffer_size((uv_handle_t *)&mod->udp, &size);
     if ((rc = uv_udp_recv_start(&mod->udp, alloc_cb, recv_cb)) != 0)
-        return fail_module(srv, mc, err, "cannot receive on port %u: %s",
+        return fail_module(srv, mc, err, errlen, "cannot receive on port %u: %s",
                            mc->port, uv_strerror(rc));
     return 0;
 }
@@ -275,7 +276,7 @@ static int start(struct srv *srv, char *err, size_t errlen)
         if (srv->mods[i].cfg->active && srv_load_module(srv, &srv->mods[i], err, errlen) != 0)
             return -1;
     for (int i = 0; i < srv->nmods; i++)
-        if (srv->mods[i].cfg->active && bind_module(srv, &srv->mods[i], err) != 0)
+        if (srv->mods[i].cfg->active && bind_module(srv, &srv->mods[i], err, errlen) != 0)
             return -1;
     struct sched_options so = {
         srv->set->workers > 0 ? srv->set->workers : default_workers(),
@@ -289,10 +290,6 @@ int srv_check(const struct srv_config *cfg, const struct srv_settings *set,
 {
     struct srv srv = { .cfg = cfg, .set = set, .nmods = cfg->nmodules };
     int rc = 0;
-    if (errlen < 1024) {
-        snprintf(err, errlen, "error buffer too small");
-        return -1;
-    }
     for (int i = 0; rc == 0 && i < cfg->nmodules; i++) {
         struct srv_module mod = { .cfg = &cfg->modules[i], .srv = &srv };
         if (mod.cfg->active)
@@ -308,7 +305,7 @@ int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
 {
     struct srv srv = { .cfg = cfg, .set = set, .nmods = cfg->nmodules };
     uv_loop_t loop;
-    if (errlen < 1024 || uv_loop_init(&loop) != 0) {
+    if (uv_loop_init(&loop) != 0) {
         snprintf(err, errlen, "cannot start the event loop");
         return -1;
     }

@@ -204,21 +204,34 @@ static json_t *utf8_string(const uint8_t *p, size_t n)
     return j;
 }
 
-static json_t *reply_json(const struct sb *sb, size_t out_len, size_t err_len,
-                          bool truncated)
+/* The captured output of a sandbox (empty when it never had a context). */
+struct output {
+    const uint8_t *p;
+    size_t len;
+    bool truncated;
+};
+
+static struct output captured(const struct sb *sb, int fd)
 {
-    const uint8_t *out = NULL, *errs = NULL;
-    size_t n = 0;
-    if (sb->wasi) {
-        out = wasi_captured(sb->wasi, 1, &n, &(bool){ false });
-        errs = wasi_captured(sb->wasi, 2, &n, &(bool){ false });
-    }
+    struct output o = { (const uint8_t *)"", 0, false };
+    const uint8_t *p = sb->wasi ? wasi_captured(sb->wasi, fd, &o.len, &o.truncated)
+                                : NULL;
+    if (p)
+        o.p = p;
+    else
+        o.len = 0;
+    return o;
+}
+
+static json_t *reply_json(const struct sb *sb, const struct output *out,
+                          const struct output *err, bool truncated)
+{
     json_t *r = json_object();
     json_object_set_new(r, "status", json_string(sb->outcome == SB_OK ? "ok" : "error"));
     json_object_set_new(r, "exit_code", sb->has_exit_code ?
                         json_integer(sb->exit_code) : json_null());
-    json_object_set_new(r, "stdout", utf8_string(out ? out : (const uint8_t *)"", out_len));
-    json_object_set_new(r, "stderr", utf8_string(errs ? errs : (const uint8_t *)"", err_len));
+    json_object_set_new(r, "stdout", utf8_string(out->p, out->len));
+    json_object_set_new(r, "stderr", utf8_string(err->p, err->len));
     json_object_set_new(r, "truncated", json_boolean(truncated));
     json_object_set_new(r, "time_us", json_integer(
         sb->t_end > sb->t_arrive ? (json_int_t)((sb->t_end - sb->t_arrive) / 1000) : 0));
@@ -245,27 +258,21 @@ static size_t utf8_cut(const uint8_t *p, size_t n)
 
 size_t sb_reply_build(const struct sb *sb, char *out, size_t cap)
 {
-    size_t out_len = 0, err_len = 0;
-    bool trunc_out = false, trunc_err = false;
-    const uint8_t *o = NULL, *e = NULL;
-    if (sb->wasi) {
-        o = wasi_captured(sb->wasi, 1, &out_len, &trunc_out);
-        e = wasi_captured(sb->wasi, 2, &err_len, &trunc_err);
-    }
-    bool truncated = trunc_out || trunc_err;
+    struct output o = captured(sb, 1), e = captured(sb, 2);
+    bool truncated = o.truncated || e.truncated;
     if (cap > SRV_MAX_DATAGRAM)
         cap = SRV_MAX_DATAGRAM;
     for (int round = 0; round < 64; round++) {
-        size_t n = dump(reply_json(sb, out_len, err_len, truncated), out, cap);
+        size_t n = dump(reply_json(sb, &o, &e, truncated), out, cap);
         if (n > 0)
             return n;
         /* Too long: each byte cut shortens the text by at least one. Cut
          * stderr first, then stdout, by a quarter or more each round. */
         truncated = true;
-        if (err_len > 0)
-            err_len = utf8_cut(e, err_len / 2);
-        else if (out_len > 0)
-            out_len = utf8_cut(o, out_len > cap ? cap : out_len * 3 / 4);
+        if (e.len > 0)
+            e.len = utf8_cut(e.p, e.len / 2);
+        else if (o.len > 0)
+            o.len = utf8_cut(o.p, o.len > cap ? cap : o.len * 3 / 4);
         else
             break;
     }

@@ -49,6 +49,36 @@ struct sched_stack {
     struct rt_context *ctx;
 };
 
+/* A run queue of sandboxes, linked through sb->next. `n` is read without
+ * the owner's lock (the preemption timer, idle workers), hence atomic. */
+struct fifo {
+    struct sb *head, *tail;
+    atomic_int n;
+};
+
+static void fifo_push(struct fifo *q, struct sb *sb)
+{
+    sb->next = NULL;
+    if (q->tail)
+        q->tail->next = sb;
+    else
+        q->head = sb;
+    q->tail = sb;
+    atomic_fetch_add(&q->n, 1);
+}
+
+static struct sb *fifo_pop(struct fifo *q)
+{
+    struct sb *sb = q->head;
+    if (sb) {
+        q->head = sb->next;
+        if (!q->head)
+            q->tail = NULL;
+        atomic_fetch_sub(&q->n, 1);
+    }
+    return sb;
+}
+
 struct sched_worker {
     struct sched *s;
     int id;
@@ -57,8 +87,7 @@ struct sched_worker {
     uv_async_t wake;
     atomic_bool idle;
     void *sp;                           /* the worker's, while a sandbox runs */
-    struct sb *ready_head, *ready_tail; /* preempted or woken sandboxes */
-    atomic_int nready;
+    struct fifo ready;                  /* preempted or woken sandboxes */
     int nblocked;                       /* parked on the loop's I/O */
     bool took_shared;                   /* the last pick came from the queue */
     pthread_mutex_t lock;               /* current and slice_start */
@@ -77,8 +106,7 @@ struct sched {
     int nworkers;
     struct sched_worker *w;
     pthread_mutex_t qlock;
-    struct sb *qhead, *qtail;
-    atomic_int nqueued;
+    struct fifo queue;                  /* new sandboxes, under qlock */
     atomic_bool stopping;
     pthread_t timer;
     bool timer_started;
@@ -242,66 +270,31 @@ uv_loop_t *sched_loop(struct sb *sb)
 
 /* ===== Run queues ======================================================= */
 
-static void local_push(struct sched_worker *w, struct sb *sb)
-{
-    sb->next = NULL;
-    if (w->ready_tail)
-        w->ready_tail->next = sb;
-    else
-        w->ready_head = sb;
-    w->ready_tail = sb;
-    atomic_fetch_add(&w->nready, 1);
-}
-
-static struct sb *local_pop(struct sched_worker *w)
-{
-    struct sb *sb = w->ready_head;
-    if (sb) {
-        w->ready_head = sb->next;
-        if (!w->ready_head)
-            w->ready_tail = NULL;
-        atomic_fetch_sub(&w->nready, 1);
-    }
-    return sb;
-}
-
 /* Worker's loop callback context only. */
 void sched_unpark(struct sb *sb)
 {
     if (sb->state == SB_BLOCKED) {
         sb->worker->nblocked--;
         sb->state = SB_READY;
-        local_push(sb->worker, sb);
+        fifo_push(&sb->worker->ready, sb);
     }
 }
 
 static struct sb *shared_pop(struct sched *s)
 {
-    if (atomic_load(&s->nqueued) == 0)
+    if (atomic_load(&s->queue.n) == 0)
         return NULL;
     pthread_mutex_lock(&s->qlock);
-    struct sb *sb = s->qhead;
-    if (sb) {
-        s->qhead = sb->next;
-        if (!s->qhead)
-            s->qtail = NULL;
-        atomic_fetch_sub(&s->nqueued, 1);
-    }
+    struct sb *sb = fifo_pop(&s->queue);
     pthread_mutex_unlock(&s->qlock);
     return sb;
 }
 
 void sched_submit(struct sched *s, struct sb *sb)
 {
-    sb->next = NULL;
     sb->state = SB_NEW;
     pthread_mutex_lock(&s->qlock);
-    if (s->qtail)
-        s->qtail->next = sb;
-    else
-        s->qhead = sb;
-    s->qtail = sb;
-    atomic_fetch_add(&s->nqueued, 1);
+    fifo_push(&s->queue, sb);
     pthread_mutex_unlock(&s->qlock);
     /* Wake an idle worker if there is one; busy ones look at the queue
      * between slices. */
@@ -318,10 +311,10 @@ void sched_submit(struct sched *s, struct sb *sb)
 static struct sb *pick(struct sched_worker *w)
 {
     struct sb *sb = NULL;
-    if (!w->took_shared || !w->ready_head)
+    if (!w->took_shared || !w->ready.head)
         sb = shared_pop(w->s);
     w->took_shared = sb != NULL;
-    return sb ? sb : local_pop(w);
+    return sb ? sb : fifo_pop(&w->ready);
 }
 
 /* ===== Running ========================================================== */
@@ -365,7 +358,7 @@ static void run_slice(struct sched_worker *w, struct sb *sb)
     w->current = NULL;
     pthread_mutex_unlock(&w->lock);
     if (sb->state == SB_READY)
-        local_push(w, sb);
+        fifo_push(&w->ready, sb);
     else if (sb->state == SB_DONE)
         finish(w, sb);
 }
@@ -386,13 +379,13 @@ static void *worker_main(void *arg)
             uv_run(&w->loop, UV_RUN_NOWAIT);
             continue;
         }
-        if (atomic_load(&s->stopping) && w->nblocked == 0 && !w->ready_head &&
-            atomic_load(&s->nqueued) == 0)
+        if (atomic_load(&s->stopping) && w->nblocked == 0 && !w->ready.head &&
+            atomic_load(&s->queue.n) == 0)
             break;
         atomic_store(&w->idle, true);
         /* A submit between pick() and here has either seen idle (and sent
          * the wake) or left its sandbox in the queue: look once more. */
-        if (atomic_load(&s->nqueued) > 0) {
+        if (atomic_load(&s->queue.n) > 0) {
             atomic_store(&w->idle, false);
             continue;
         }
@@ -410,7 +403,7 @@ static void tick_worker(struct sched *s, struct sched_worker *w, uint64_t now)
     struct sb *sb = w->current;
     if (sb) {
         struct rt_instance *inst = atomic_load(&sb->inst);
-        bool others = atomic_load(&w->nready) > 0 || atomic_load(&s->nqueued) > 0;
+        bool others = atomic_load(&w->ready.n) > 0 || atomic_load(&s->queue.n) > 0;
         bool over = now - w->slice_start >= s->quantum_ns;
         if (inst && ((over && others) || now >= sb->deadline))
             rt_instance_interrupt(inst);

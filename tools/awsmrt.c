@@ -156,7 +156,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
     return 0;
 }
 
-static int run_bench(const struct srv_config *cfg, struct opts *o, char *err,
+static int run_bench(const struct srv_config *cfg, const struct opts *o, char *err,
                      size_t errlen)
 {
     const char *colon = strrchr(o->bench, ':');
@@ -173,7 +173,6 @@ static int run_bench(const struct srv_config *cfg, struct opts *o, char *err,
         return -1;
     printf("sandboxes=%u median_us=%.1f p99_us=%.1f min_us=%.1f\n", r.n,
            r.median_us, r.p99_us, r.min_us);
-    o->check = false;
     return 0;
 }
 
@@ -202,7 +201,7 @@ int main(int argc, char **argv)
                      : srv_run(&cfg, &o.set, err, sizeof err);
     if (rc != 0)
         fprintf(stderr, "awsmrt: %s\n", err);
-    else if (o.check)
+    else if (o.check && !o.bench)
         printf("%s: %d module%s, configuration and modules OK\n", o.config,
                cfg.nmodules, cfg.nmodules == 1 ? "" : "s");
     srv_config_free(&cfg);
