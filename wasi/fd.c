@@ -190,52 +190,42 @@ static uint32_t seekable_get(wasi_vm *vm, uint32_t fd, uint64_t rights,
     return e;
 }
 
-uint32_t wasi_fd_pread(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
-                       uint32_t n, uint64_t offset, uint32_t nread)
+/* fd_pread and fd_pwrite: the same but for the direction and its right. */
+static uint32_t positioned_io(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
+                              uint32_t n, uint64_t offset, uint32_t nresult,
+                              bool write)
 {
     struct wasi_fd *f;
     struct wasi_iovs iovs;
-    uint32_t e = seekable_get(vm, fd, WASI_RIGHT_FD_READ | WASI_RIGHT_FD_SEEK,
-                              &f);
+    uint64_t right = write ? WASI_RIGHT_FD_WRITE : WASI_RIGHT_FD_READ;
+    uint32_t e = seekable_get(vm, fd, right | WASI_RIGHT_FD_SEEK, &f);
     if (e != WASI_ESUCCESS)
         return e;
     if (offset > INT64_MAX)
         return WASI_EINVAL;
-    if (wasi__mem(vm, nread, 4) == NULL)
+    if (wasi__mem(vm, nresult, 4) == NULL)
         return WASI_EFAULT;
     if ((e = wasi__iovs_get(vm, iovs_ptr, n, &iovs)) != WASI_ESUCCESS)
         return e;
     ssize_t r;
     do
-        r = file_io(wasi__ctx(vm), f, iovs.v, iovs.n, (int64_t)offset, false);
+        r = file_io(wasi__ctx(vm), f, iovs.v, iovs.n, (int64_t)offset, write);
     while (r < 0 && errno == EINTR);
-    e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nread, (uint32_t)r);
+    e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nresult, (uint32_t)r);
     wasi__iovs_free(&iovs);
     return e;
+}
+
+uint32_t wasi_fd_pread(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
+                       uint32_t n, uint64_t offset, uint32_t nread)
+{
+    return positioned_io(vm, fd, iovs_ptr, n, offset, nread, false);
 }
 
 uint32_t wasi_fd_pwrite(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
                         uint32_t n, uint64_t offset, uint32_t nwritten)
 {
-    struct wasi_fd *f;
-    struct wasi_iovs iovs;
-    uint32_t e = seekable_get(vm, fd, WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_SEEK,
-                              &f);
-    if (e != WASI_ESUCCESS)
-        return e;
-    if (offset > INT64_MAX)
-        return WASI_EINVAL;
-    if (wasi__mem(vm, nwritten, 4) == NULL)
-        return WASI_EFAULT;
-    if ((e = wasi__iovs_get(vm, iovs_ptr, n, &iovs)) != WASI_ESUCCESS)
-        return e;
-    ssize_t r;
-    do
-        r = file_io(wasi__ctx(vm), f, iovs.v, iovs.n, (int64_t)offset, true);
-    while (r < 0 && errno == EINTR);
-    e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nwritten, (uint32_t)r);
-    wasi__iovs_free(&iovs);
-    return e;
+    return positioned_io(vm, fd, iovs_ptr, n, offset, nwritten, true);
 }
 
 /* ===== Seeking ========================================================== */
