@@ -90,10 +90,44 @@ static int cache_key(const uint8_t *wasm, size_t size,
     return 0;
 }
 
+/* The whole file, opened as the runtime opens modules: a regular file of
+ * at most RT_MODULE_FILE_MAX bytes, so a FIFO or /dev/zero named as a
+ * module is an error at once, not a hang or a read until memory runs out.
+ * A file that grows meanwhile is read up to the size it had. */
+static int read_fd(int fd, uint64_t size, uint8_t **bytes, size_t *len)
+{
+    uint8_t *buf = malloc(size ? (size_t)size : 1);
+    size_t n = 0;
+    if (buf == NULL)
+        return ENOMEM;
+    while (n < size) {
+        ssize_t r = read(fd, buf + n, (size_t)size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            return e;
+        }
+        if (r == 0)
+            break;                      /* it shrank: what there is */
+        n += (size_t)r;
+    }
+    *bytes = buf;
+    *len = n;
+    return 0;
+}
+
 static int read_bytes(const char *path, uint8_t **bytes, size_t *size,
                       char *err, size_t errlen)
 {
-    int e = wm_read_file(path, bytes, size);
+    struct rt_error rerr;
+    uint64_t file_size;
+    int fd = rt_module_file_open(path, &file_size, &rerr);
+    if (fd < 0)
+        return fail(err, errlen, "%s", rerr.msg);
+    int e = read_fd(fd, file_size, bytes, size);
+    close(fd);
     if (e)
         return fail(err, errlen, "cannot read %s: %s", path, strerror(e));
     if (*size >= 4 && memcmp(*bytes, "\0asm", 4) != 0) {
@@ -158,8 +192,8 @@ static int load_wasm(const char *path, const struct cache_options *opt,
                      struct rt_module **out, enum cache_result *how,
                      char *err, size_t errlen)
 {
-    uint8_t *bytes;
-    size_t size;
+    uint8_t *bytes = NULL;
+    size_t size = 0;
     char dir[4096], key[65], so[4200];
     struct rt_error rerr;
     if (read_bytes(path, &bytes, &size, err, errlen) != 0)
@@ -196,8 +230,6 @@ int cache_module_load(const char *path, const struct cache_options *opt,
         how = &ignored;
     if (ends_with(path, ".so")) {
         *how = CACHE_SO;
-        if (access(path, R_OK) != 0)
-            return fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return rt_module_load(path, out, &rerr) == 0 ? 0
              : fail(err, errlen, "%s", rerr.msg);
     }

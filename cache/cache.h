@@ -42,7 +42,9 @@ enum cache_result { CACHE_SO, CACHE_HIT, CACHE_COMPILED };
 const char *cache_host_id(void);
 
 /* Load `path` (.so or .wasm). Returns 0 and *out, or -1 with a message
- * that names the file ("app.wasm: offset 0x1a: ..."). */
+ * that names the file ("app.wasm: offset 0x1a: ..."). Either must be a
+ * regular file of at most RT_MODULE_FILE_MAX bytes (rt_module_file_open);
+ * a cache entry that fails to load (truncated, stale) is compiled again. */
 int cache_module_load(const char *path, const struct cache_options *opt,
                       struct rt_module **out, enum cache_result *how,
                       char *err, size_t errlen);

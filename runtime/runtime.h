@@ -56,8 +56,22 @@ int rt_sha256(const void *p, size_t n, uint8_t out[32]);
 
 /* ===== Modules ========================================================== */
 
-/* dlopen a .so built by awsmc, check its ABI version and hash, and decode
- * the module's metadata. */
+/* The largest module file, .so or .wasm, that is read or loaded. */
+#define RT_MODULE_FILE_MAX ((uint64_t)256 << 20)
+
+/* Open a module file for reading without blocking on it: only a regular
+ * file of at most RT_MODULE_FILE_MAX bytes (a FIFO would block, /dev/zero
+ * never end). The size is the fstat of the opened file. Returns the
+ * descriptor (O_CLOEXEC; the caller closes it), or -1 with RT_ERR_LOAD:
+ * "cannot open app.wasm: No such file or directory", "app.wasm: not a
+ * regular file (a FIFO)", "app.wasm: 300 MiB is larger than the 256 MiB
+ * limit for a module". */
+int rt_module_file_open(const char *path, uint64_t *size, struct rt_error *err);
+
+/* Open a .so built by awsmc, check that it is a complete ELF shared
+ * object for this host (dlopen of a truncated one would map pages past
+ * the end of the file and fault with SIGBUS on their first touch), dlopen
+ * it, check its ABI version and hash, and decode the module's metadata. */
 int rt_module_load(const char *so_path, struct rt_module **out,
                    struct rt_error *err);
 void rt_module_free(struct rt_module *m);

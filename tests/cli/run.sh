@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # CLI test of `awsm run`: the guest's exit status, traps (status 134, the
 # trap's kind and a backtrace with names), clear errors for a missing file,
-# a non-wasm file, an unknown import and a missing --dir, --invoke, the
-# compile cache (the second run of a module does not compile), and the
+# a non-wasm file, an unknown import and a missing --dir, --invoke, a
+# truncated or non-ELF .so, a FIFO or a device as the module, the compile
+# cache (the second run of a module does not compile, a truncated entry is
+# compiled again), and the
 # compiler plugin (LLVM is mapped only to compile; a clear error without it).
 #
 # usage: run.sh PATH/TO/awsm
@@ -96,6 +98,43 @@ if [ "$(uname -m)" = x86_64 ]; then     # an option of LLVM's x86 back end
     check "other AWSM_LLVM_ARGS: another cache entry" \
         eval 'status_is 0 && [ "$(ls "$AWSM_CACHE_DIR"/*.so | wc -l)" -eq 3 ]'
 fi
+
+# ----- module files that are not complete shared objects or modules --------
+# A truncated .so would fault (SIGBUS) in dlopen; a FIFO would block; a
+# device would be read until memory runs out: each is a clear error.
+
+"$TOOL" compile "$tmp/ret.wasm" -o "$tmp/ret.so" >"$tmp/out" 2>"$tmp/err"
+head -c $(($(stat -c %s "$tmp/ret.so") / 2)) "$tmp/ret.so" >"$tmp/cut.so"
+run "$tmp/cut.so"
+check "truncated .so: exit 1, says truncated, no crash" \
+    eval 'status_is 1 && err_has "cut.so: truncated shared object: " && err_has "recompile it with awsmc"'
+cp "$tmp/text.wasm" "$tmp/text.so"
+run "$tmp/text.so"
+check "non-ELF .so: exit 1, says so" \
+    eval 'status_is 1 && err_has "text.so: not an ELF shared object"'
+mkfifo "$tmp/fifo.wasm" "$tmp/fifo.so"
+timeout 20 "$TOOL" run "$tmp/fifo.wasm" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "FIFO as a .wasm: exit 1 at once, not a regular file" \
+    eval 'status_is 1 && err_has "fifo.wasm: not a regular file (a FIFO)"'
+timeout 20 "$TOOL" run "$tmp/fifo.so" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "FIFO as a .so: exit 1 at once, not a regular file" \
+    eval 'status_is 1 && err_has "fifo.so: not a regular file (a FIFO)"'
+ln -s /dev/zero "$tmp/zero.wasm"
+timeout 20 "$TOOL" run "$tmp/zero.wasm" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "/dev/zero as a .wasm: exit 1 at once, a character device" \
+    eval 'status_is 1 && err_has "zero.wasm: not a regular file (a character device)"'
+
+rm -rf "$AWSM_CACHE_DIR"
+run "$tmp/ret.wasm"
+entry=$(ls "$AWSM_CACHE_DIR"/*.so)
+full=$(stat -c %s "$entry")
+truncate -s $((full / 2)) "$entry"
+run "$tmp/ret.wasm"
+check "truncated cache entry: compiled again, runs" \
+    eval 'status_is 0 && [ "$(stat -c %s "$entry")" -eq "$full" ]'
 
 # ----- the compiler is a plugin, loaded only to compile --------------------
 # (cache/plugin.h): awsm does not link LLVM; a cache hit maps neither the

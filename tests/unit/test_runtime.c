@@ -3,8 +3,16 @@
  * modules (fake_module.c built as .so files): loading and its refusals,
  * linking, instantiation, calls, traps of every origin (service call,
  * guard-page fault, stack limit, stack guard page), nested calls through
- * a host function, memory growth limits, and instance independence.
+ * a host function, memory growth limits, and instance independence;
+ * module files that are not complete shared objects (truncated copies,
+ * FIFOs, devices, other files) refused with a message, never a SIGBUS or
+ * a hang (ctest's timeout catches a hang).
  */
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "runtime/runtime.h"
 #include "tests/unit/test.h"
 
@@ -124,7 +132,259 @@ TEST(missing_file_is_a_load_error)
     struct rt_error err;
     ASSERT_EQ_INT(-1, rt_module_load("/nonexistent/app.so", &m, &err));
     ASSERT_EQ_INT(RT_ERR_LOAD, err.kind);
-    ASSERT_STR_CONTAINS(err.msg, "cannot load /nonexistent/app.so");
+    ASSERT_STR_EQ("cannot open /nonexistent/app.so: No such file or directory",
+                  err.msg);
+}
+
+/* ===== Module files ===================================================== */
+
+/* A private directory for the copies; removed by scratch_close. */
+struct scratch {
+    char dir[64];
+    char path[128];
+};
+
+static int scratch_open(struct scratch *s)
+{
+    snprintf(s->dir, sizeof s->dir, "/tmp/awsm-test-runtime-XXXXXX");
+    return mkdtemp(s->dir) != NULL ? 0 : -1;
+}
+
+static const char *scratch_file(struct scratch *s, const char *name)
+{
+    snprintf(s->path, sizeof s->path, "%s/%s", s->dir, name);
+    return s->path;
+}
+
+static void scratch_close(struct scratch *s)
+{
+    static const char *const names[] = { "app.so", "fifo.so", "text.so",
+                                         "big.so", "dir.so" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *p = scratch_file(s, names[i]);
+        if (unlink(p) != 0)
+            rmdir(p);
+    }
+    rmdir(s->dir);
+}
+
+/* The fake module's bytes (a test.h wbuf), or len 0 when unreadable. */
+static void good_bytes(struct wbuf *b)
+{
+    memset(b, 0, sizeof *b);
+    FILE *f = fopen(FAKE_MODULE, "rb");
+    char buf[4096];
+    size_t n;
+    while (f != NULL && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        wb_bytes(b, buf, n);
+    if (f != NULL)
+        fclose(f);
+}
+
+static int write_file(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        return -1;
+    size_t w = fwrite(p, 1, n, f);
+    return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
+/* Load the first n bytes of the fake module as dir/app.so: -1 expected. */
+static int load_prefix(struct scratch *s, const struct wbuf *b, size_t n,
+                       struct rt_error *err)
+{
+    struct rt_module *m = NULL;
+    const char *p = scratch_file(s, "app.so");
+    if (write_file(p, b->p, n) != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot write %s", p);
+        return 0;
+    }
+    int rc = rt_module_load(p, &m, err);
+    rt_module_free(m);
+    return rc;
+}
+
+/* Where the last PT_LOAD segment's bytes end in the file. */
+static uint64_t last_load_end(const struct wbuf *b, unsigned *index)
+{
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)b->p;
+    uint64_t end = 0;
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, b->p + eh->e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type == PT_LOAD && ph.p_offset + ph.p_filesz >= end) {
+            end = ph.p_offset + ph.p_filesz;
+            *index = i;
+        }
+    }
+    return end;
+}
+
+TEST(truncated_module_is_refused_not_a_sigbus)
+{
+    struct scratch s;
+    struct wbuf b;
+    struct rt_error err;
+    ASSERT_EQ_INT(0, scratch_open(&s));
+    good_bytes(&b);
+    size_t full = b.len;
+    size_t lens[] = { 0, 3, 40, 64, 65, full / 2, full - 1 };
+    char first_wrong[600] = "";
+    for (size_t i = 0; full > 4096 && i < sizeof lens / sizeof lens[0]; i++) {
+        int rc = load_prefix(&s, &b, lens[i], &err);
+        bool ok = rc == -1 && err.kind == RT_ERR_LOAD &&
+                  (strstr(err.msg, "app.so: truncated shared object: ") ||
+                   (lens[i] < 4 && strstr(err.msg, "app.so: not an ELF")));
+        if (!ok && first_wrong[0] == '\0')
+            snprintf(first_wrong, sizeof first_wrong, "%zu bytes: rc %d: %s",
+                     lens[i], rc, err.msg);
+    }
+    int rc64 = load_prefix(&s, &b, 64, &err);
+    char msg64[512];
+    snprintf(msg64, sizeof msg64, "%s", err.msg);
+    wb_free(&b);
+    scratch_close(&s);
+    ASSERT(full > 4096);
+    ASSERT_STR_EQ("", first_wrong);
+    ASSERT_EQ_INT(-1, rc64);
+    ASSERT_STR_CONTAINS(msg64, "app.so: truncated shared object: the program "
+                        "header table ends at byte ");
+    ASSERT_STR_CONTAINS(msg64, " but the file has 64 bytes (recompile it with "
+                        "awsmc)");
+}
+
+/* The case dlopen turns into a SIGBUS: the file ends inside a segment, on
+ * a page boundary, so whole pages of the mapping lie past its end. */
+TEST(module_ending_inside_a_segment_names_the_segment)
+{
+    struct scratch s;
+    struct wbuf b;
+    struct rt_error err, err2;
+    ASSERT_EQ_INT(0, scratch_open(&s));
+    good_bytes(&b);
+    unsigned seg = 0;
+    uint64_t end = b.len >= sizeof(Elf64_Ehdr) ? last_load_end(&b, &seg) : 0;
+    uint64_t page_cut = (end - 1) & ~(uint64_t)4095;
+    int rc = end > 4096 ? load_prefix(&s, &b, end - 1, &err) : 0;
+    int rc2 = end > 4096 ? load_prefix(&s, &b, page_cut, &err2) : 0;
+    wb_free(&b);
+    scratch_close(&s);
+    ASSERT(end > 4096);
+    char want[200];
+    snprintf(want, sizeof want, "app.so: truncated shared object: segment %u "
+             "ends at byte %llu but the file has %llu bytes (recompile it with "
+             "awsmc)", seg, (unsigned long long)end,
+             (unsigned long long)(end - 1));
+    ASSERT_EQ_INT(-1, rc);
+    ASSERT_STR_EQ(want, err.msg);
+    ASSERT_EQ_INT(-1, rc2);
+    ASSERT_STR_CONTAINS(err2.msg, "truncated shared object: segment ");
+}
+
+/* Open a FIFO nobody writes to, or /dev/zero, and a loader would block
+ * or read forever: refused at once by what they are. */
+TEST(fifo_device_and_directory_are_refused_at_once)
+{
+    struct scratch s;
+    struct rt_module *m = NULL;
+    struct rt_error e1, e2, e3;
+    ASSERT_EQ_INT(0, scratch_open(&s));
+    int made = mkfifo(scratch_file(&s, "fifo.so"), 0600);
+    int rc1 = made == 0 ? rt_module_load(s.path, &m, &e1) : 0;
+    int rc2 = rt_module_load("/dev/zero", &m, &e2);
+    int madedir = mkdir(scratch_file(&s, "dir.so"), 0700);
+    int rc3 = madedir == 0 ? rt_module_load(s.path, &m, &e3) : 0;
+    scratch_close(&s);
+    ASSERT_EQ_INT(0, made);
+    ASSERT_EQ_INT(-1, rc1);
+    ASSERT_EQ_INT(RT_ERR_LOAD, e1.kind);
+    ASSERT_STR_CONTAINS(e1.msg, "/fifo.so: not a regular file (a FIFO)");
+    ASSERT_EQ_INT(-1, rc2);
+    ASSERT_STR_EQ("/dev/zero: not a regular file (a character device)", e2.msg);
+    ASSERT_EQ_INT(0, madedir);
+    ASSERT_EQ_INT(-1, rc3);
+    ASSERT_STR_CONTAINS(e3.msg, "/dir.so: not a regular file (a directory)");
+    ASSERT(m == NULL);
+}
+
+TEST(file_over_the_size_limit_is_refused)
+{
+    struct scratch s;
+    struct rt_module *m = NULL;
+    struct rt_error err;
+    ASSERT_EQ_INT(0, scratch_open(&s));
+    int fd = open(scratch_file(&s, "big.so"), O_CREAT | O_WRONLY, 0600);
+    int sized = fd >= 0 ? ftruncate(fd, (off_t)300 << 20) : -1;  /* sparse */
+    if (fd >= 0)
+        close(fd);
+    int rc = sized == 0 ? rt_module_load(s.path, &m, &err) : 0;
+    scratch_close(&s);
+    ASSERT_EQ_INT(0, sized);
+    ASSERT_EQ_INT(-1, rc);
+    ASSERT_STR_CONTAINS(err.msg, "/big.so: 300 MiB is larger than the 256 MiB "
+                        "limit for a module");
+}
+
+TEST(non_elf_file_and_foreign_elf_are_refused)
+{
+    struct scratch s;
+    struct wbuf b;
+    struct rt_module *m = NULL;
+    struct rt_error e1, e2, e3;
+    ASSERT_EQ_INT(0, scratch_open(&s));
+    int w = write_file(scratch_file(&s, "text.so"), "hello, world\n", 13);
+    int rc1 = rt_module_load(s.path, &m, &e1);
+    good_bytes(&b);
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)b.p;
+    int rc2 = 0, rc3 = 0;
+    if (b.len >= sizeof *eh) {
+        eh->e_machine ^= 0x100;
+        rc2 = load_prefix(&s, &b, b.len, &e2);
+        eh->e_machine ^= 0x100;
+        eh->e_type = ET_REL;
+        rc3 = load_prefix(&s, &b, b.len, &e3);
+    }
+    wb_free(&b);
+    scratch_close(&s);
+    ASSERT_EQ_INT(0, w);
+    ASSERT_EQ_INT(-1, rc1);
+    ASSERT_STR_EQ("text.so: not an ELF shared object", e1.msg);
+    ASSERT_EQ_INT(-1, rc2);
+    ASSERT_STR_CONTAINS(e2.msg, "app.so: ELF object for machine ");
+    ASSERT_EQ_INT(-1, rc3);
+    ASSERT_STR_CONTAINS(e3.msg, "app.so: an ELF file of type 1, not a shared "
+                        "object");
+}
+
+/* A complete copy loads, also named without a directory: "app.so" is the
+ * file in the current directory, not one on the library path. */
+TEST(complete_copy_loads_also_by_a_relative_name)
+{
+    struct scratch s;
+    struct wbuf b;
+    struct rt_module *m1 = NULL, *m2 = NULL;
+    struct rt_error e1, e2;
+    char cwd[4096];
+    ASSERT_EQ_INT(0, scratch_open(&s));
+    good_bytes(&b);
+    int w = write_file(scratch_file(&s, "app.so"), b.p, b.len);
+    int rc1 = rt_module_load(s.path, &m1, &e1);
+    bool moved = getcwd(cwd, sizeof cwd) != NULL && chdir(s.dir) == 0;
+    int rc2 = moved ? rt_module_load("app.so", &m2, &e2) : -1;
+    bool back = moved && chdir(cwd) == 0;
+    rt_module_free(m1);
+    rt_module_free(m2);
+    wb_free(&b);
+    scratch_close(&s);
+    ASSERT_EQ_INT(0, w);
+    if (rc1 != 0)
+        test_fail(__FILE__, __LINE__, "%s", e1.msg);
+    ASSERT_EQ_INT(0, rc1);
+    ASSERT(back);
+    if (rc2 != 0)
+        test_fail(__FILE__, __LINE__, "%s", e2.msg);
+    ASSERT_EQ_INT(0, rc2);
 }
 
 TEST(canonical_type_ids_compare_structure)
