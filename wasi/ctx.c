@@ -9,8 +9,13 @@
  * guest opens (lowest free slot first, as POSIX does; the embedder's
  * wasi_ctx_add_fd fds never take a stdio slot either). A slot owns its host fd unless it is one of the
  * embedder's (stdio, wasi_ctx_add_fd without `owned`).
+ *
+ * Two limits on fds: the context's (max_fds slots: EMFILE) and the
+ * process's, on host fds opened by all contexts together (ENFILE): one
+ * atomic counter, taken before each open and given back at each close.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +58,48 @@ uint64_t wasi__rights_for(uint8_t filetype)
     }
 }
 
+/* ===== The process-wide limit =========================================== */
+
+/* Process state, not guest state: the one count all contexts share. */
+static atomic_uint process_fds;
+static atomic_uint process_fd_limit;        /* 0: none */
+
+void wasi_set_process_fd_limit(unsigned n)
+{
+    atomic_store_explicit(&process_fd_limit, n, memory_order_relaxed);
+}
+
+unsigned wasi_process_fds(void)
+{
+    return atomic_load_explicit(&process_fds, memory_order_relaxed);
+}
+
+/* Each taker sees its own count, so the limit is never passed; a racing
+ * taker may fail while another backs off, which errs on the safe side. */
+uint32_t wasi__hostfd_take(void)
+{
+    unsigned n = atomic_fetch_add_explicit(&process_fds, 1,
+                                           memory_order_relaxed);
+    unsigned limit = atomic_load_explicit(&process_fd_limit,
+                                          memory_order_relaxed);
+    if (limit != 0 && n >= limit) {
+        wasi__hostfd_give();
+        return WASI_ENFILE;
+    }
+    return WASI_ESUCCESS;
+}
+
+void wasi__hostfd_give(void)
+{
+    atomic_fetch_sub_explicit(&process_fds, 1, memory_order_relaxed);
+}
+
+void wasi__hostfd_close(int fd)
+{
+    close(fd);
+    wasi__hostfd_give();
+}
+
 /* ===== The fd table ===================================================== */
 
 uint32_t wasi__fd_get(struct wasi_ctx *w, uint32_t fd, uint64_t rights,
@@ -69,8 +116,8 @@ uint32_t wasi__fd_get(struct wasi_ctx *w, uint32_t fd, uint64_t rights,
 static int table_grow(struct wasi_ctx *w)
 {
     uint32_t n = w->nfds ? w->nfds * 2 : 16;
-    if (n > WASI_MAX_FDS)
-        n = WASI_MAX_FDS;
+    if (n > w->max_fds)
+        n = w->max_fds;
     if (n <= w->nfds)
         return -1;
     struct wasi_fd *fds = realloc(w->fds, n * sizeof *fds);
@@ -90,16 +137,24 @@ static uint32_t fd_alloc_from(struct wasi_ctx *w, uint32_t min, uint32_t *fd)
         i++;
     while (i >= w->nfds)
         if (table_grow(w) != 0)
-            return w->nfds >= WASI_MAX_FDS ? WASI_EMFILE : WASI_ENOMEM;
+            return w->nfds >= w->max_fds ? WASI_EMFILE : WASI_ENOMEM;
     w->fds[i] = (struct wasi_fd){.kind = WASI_FD_CLOSED, .host = -1};
     *fd = i;
     return WASI_ESUCCESS;
 }
 
+uint32_t wasi__fd_room(struct wasi_ctx *w)
+{
+    uint32_t fd;
+    return fd_alloc_from(w, 0, &fd);
+}
+
 void wasi__fd_release(struct wasi_ctx *w, uint32_t fd)
 {
     struct wasi_fd *f = &w->fds[fd];
-    if (f->kind == WASI_FD_HOST && f->owned)
+    if (f->kind == WASI_FD_HOST && f->counted)
+        wasi__hostfd_close(f->host);
+    else if (f->kind == WASI_FD_HOST && f->owned)
         close(f->host);
     free(f->preopen);
     *f = (struct wasi_fd){.kind = WASI_FD_CLOSED, .host = -1};
@@ -156,6 +211,18 @@ uint32_t wasi__fd_add_host(struct wasi_ctx *w, int host, bool owned,
                            uint32_t *out)
 {
     return fd_add_host_from(w, 0, host, owned, out);
+}
+
+/* Regular files and directories never block: they keep plain blocking
+ * fds (file_io does their I/O); anything else waits through the hook. */
+void wasi__fd_opened(struct wasi_ctx *w, uint32_t fd, bool guest_nonblock)
+{
+    struct wasi_fd *f = &w->fds[fd];
+    f->counted = true;
+    f->waits = w->hooks.wait != NULL &&
+               f->filetype != WASI_FILETYPE_REGULAR_FILE &&
+               f->filetype != WASI_FILETYPE_DIRECTORY;
+    f->guest_nonblock = f->waits && guest_nonblock;
 }
 
 /* ===== Creating a context =============================================== */
@@ -228,22 +295,43 @@ static int stdio_open(struct wasi_ctx *w, int i, const struct wasi_stdio *s)
     return 0;
 }
 
+static int preopen_fail(struct wasi_ctx *w, const struct wasi_preopen *p,
+                        uint32_t e, char *err, size_t errlen)
+{
+    if (e == WASI_ENFILE)
+        fail(err, errlen, "preopen %s: too many open files in the process: "
+             "limit %u", p->host_path,
+             atomic_load_explicit(&process_fd_limit, memory_order_relaxed));
+    else if (e == WASI_EMFILE)
+        fail(err, errlen, "preopen %s: too many open files in the context: "
+             "limit %u", p->host_path, w->max_fds);
+    else
+        fail(err, errlen, "preopen %s: cannot add it (WASI errno %u)",
+             p->host_path, e);
+    return -1;
+}
+
 static int preopen_open(struct wasi_ctx *w, const struct wasi_preopen *p,
                         char *err, size_t errlen)
 {
     uint32_t fd;
+    uint32_t e = fd_alloc_from(w, WASI_FIRST_PREOPEN, &fd);
+    if (e == WASI_ESUCCESS)
+        e = wasi__hostfd_take();
+    if (e != WASI_ESUCCESS)
+        return preopen_fail(w, p, e, err, errlen);
     int host = open(p->host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (host < 0) {
         fail(err, errlen, "preopen %s: %s", p->host_path, strerror(errno));
+        wasi__hostfd_give();
         return -1;
     }
-    uint32_t e = fd_add_host_from(w, WASI_FIRST_PREOPEN, host, true, &fd);
+    e = fd_add_host_from(w, WASI_FIRST_PREOPEN, host, true, &fd);
     if (e != WASI_ESUCCESS) {
-        close(host);
-        fail(err, errlen, "preopen %s: cannot add it (WASI errno %u)",
-             p->host_path, e);
-        return -1;
+        wasi__hostfd_close(host);
+        return preopen_fail(w, p, e, err, errlen);
     }
+    wasi__fd_opened(w, fd, false);
     w->fds[fd].preopen = strdup(p->guest_path ? p->guest_path : ".");
     if (w->fds[fd].preopen == NULL) {
         fail(err, errlen, "out of memory");
@@ -257,6 +345,7 @@ static int config_copy(struct wasi_ctx *w, const struct wasi_config *cfg,
 {
     w->argc = cfg->argc;
     w->hooks = cfg->hooks;
+    w->max_fds = cfg->max_fds ? cfg->max_fds : WASI_MAX_FDS;
     w->envc = cfg->envc;
     w->argv = strings_copy(cfg->argc, cfg->argv);
     w->envp = strings_copy(cfg->envc, cfg->envp);
@@ -279,6 +368,11 @@ int wasi_ctx_new(const struct wasi_config *cfg, struct wasi_ctx **out,
     *out = NULL;
     if (cfg->argc < 0 || cfg->envc < 0 || cfg->npreopens < 0) {
         fail(err, errlen, "negative count in the WASI configuration");
+        return -1;
+    }
+    if (cfg->max_fds != 0 && (cfg->max_fds < 3 || cfg->max_fds > WASI_MAX_FDS)) {
+        fail(err, errlen, "max_fds %u is out of range: 3 to %u (stdio takes "
+             "3)", cfg->max_fds, WASI_MAX_FDS);
         return -1;
     }
     struct wasi_ctx *w = calloc(1, sizeof *w);
@@ -310,6 +404,8 @@ void wasi_ctx_free(struct wasi_ctx *w)
     free(w->input);
     free(w->capture[0].buf);
     free(w->capture[1].buf);
+    free(w->iov_scratch.p);
+    free(w->poll_scratch.p);
     rt_host_free(w->host);
     free(w);
 }

@@ -8,9 +8,15 @@
  * as truncated while telling the guest everything was written (as a pipe
  * nobody reads would). Writes to host pipes and sockets never raise
  * SIGPIPE in the host: the guest gets EPIPE.
+ *
+ * With hooks, an fd that waits (a FIFO, a device, a socket path_open or
+ * sock_accept made non-blocking for the guest) behaves as a blocking one
+ * would: EAGAIN waits through hooks.wait and tries again, and a write
+ * goes on until all of it is written.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -121,6 +127,72 @@ static ssize_t host_write(struct wasi_ctx *w, const struct wasi_fd *f,
     return file_io(w, f, v, n, -1, true);
 }
 
+/* ===== As a blocking call would ======================================== */
+
+int wasi__fd_wait(struct wasi_ctx *w, const struct wasi_fd *f, short events)
+{
+    struct pollfd p = {.fd = f->host, .events = events};
+    int r = w->hooks.wait(w->hooks.ud, &p, 1, NULL);
+    return r < 0 && errno != EINTR ? -1 : 0;
+}
+
+static size_t iovs_total(const struct iovec *v, int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += v[i].iov_len;
+    return total;
+}
+
+/* One read or write, EINTR retried. On an fd that waits, EAGAIN waits
+ * for readiness; and a FIFO opened for reading before it had a writer
+ * reads 0 at once, where a blocking open would have waited for one: the
+ * first 0 waits too (after a wait, 0 is the end: a writer came and went,
+ * and poll says so at once with POLLHUP). */
+static ssize_t host_io(struct wasi_ctx *w, const struct wasi_fd *f,
+                       const struct iovec *v, int n, int64_t offset, bool write)
+{
+    bool waited = false;
+    for (;;) {
+        ssize_t r = write && offset < 0 ? host_write(w, f, v, n)
+                                        : file_io(w, f, v, n, offset, write);
+        if (r < 0 && errno == EINTR)
+            continue;
+        bool again = r < 0 && errno == EAGAIN;
+        bool no_writer_yet = r == 0 && !write && f->fifo && !waited &&
+                             iovs_total(v, n) > 0;
+        if (!wasi__fd_waits(f) || !(again || no_writer_yet))
+            return r;
+        if (wasi__fd_wait(w, f, write ? POLLOUT : POLLIN) != 0)
+            return -1;
+        waited = true;
+    }
+}
+
+/* A blocking write to a pipe or stream returns when all is written; a
+ * non-blocking one may stop short, so on an fd that waits it goes on (an
+ * error after some progress is a short count). Datagrams go whole. The
+ * iovecs are the caller's copies and are used up. */
+static ssize_t host_write_all(struct wasi_ctx *w, const struct wasi_fd *f,
+                              struct iovec *v, int n)
+{
+    if (!wasi__fd_waits(f) || f->filetype == WASI_FILETYPE_SOCKET_DGRAM)
+        return host_io(w, f, v, n, -1, true);
+    size_t done = 0;
+    for (;;) {
+        ssize_t r = host_io(w, f, v, n, -1, true);
+        if (r <= 0)
+            return done > 0 ? (ssize_t)done : r;
+        done += (size_t)r;
+        for (; n > 0 && (size_t)r >= v->iov_len; v++, n--)
+            r -= (ssize_t)v->iov_len;
+        if (n == 0)
+            return (ssize_t)done;
+        v->iov_base = (uint8_t *)v->iov_base + r;
+        v->iov_len -= (size_t)r;
+    }
+}
+
 /* ===== fd_read, fd_write ================================================ */
 
 uint32_t wasi_fd_read(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
@@ -142,12 +214,8 @@ uint32_t wasi_fd_read(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
     if (f->kind == WASI_FD_MEM_IN)
         r = (ssize_t)mem_read(w, &iovs);
     else
-        do
-            r = file_io(w, f, iovs.v, iovs.n, -1, false);
-        while (r < 0 && errno == EINTR);
-    e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nread, (uint32_t)r);
-    wasi__iovs_free(&iovs);
-    return e;
+        r = host_io(w, f, iovs.v, iovs.n, -1, false);
+    return r < 0 ? wasi__errno() : wasi__store_u32(vm, nread, (uint32_t)r);
 }
 
 uint32_t wasi_fd_write(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
@@ -169,12 +237,8 @@ uint32_t wasi_fd_write(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
     if (f->kind == WASI_FD_MEM_OUT)
         capture_write(&w->capture[f->stream], &iovs);
     else
-        do
-            r = host_write(w, f, iovs.v, iovs.n);
-        while (r < 0 && errno == EINTR);
-    e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nwritten, (uint32_t)r);
-    wasi__iovs_free(&iovs);
-    return e;
+        r = host_write_all(w, f, iovs.v, iovs.n);
+    return r < 0 ? wasi__errno() : wasi__store_u32(vm, nwritten, (uint32_t)r);
 }
 
 /* ===== Positioned I/O =================================================== */
@@ -207,13 +271,9 @@ static uint32_t positioned_io(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
         return WASI_EFAULT;
     if ((e = wasi__iovs_get(vm, iovs_ptr, n, &iovs)) != WASI_ESUCCESS)
         return e;
-    ssize_t r;
-    do
-        r = file_io(wasi__ctx(vm), f, iovs.v, iovs.n, (int64_t)offset, write);
-    while (r < 0 && errno == EINTR);
-    e = r < 0 ? wasi__errno() : wasi__store_u32(vm, nresult, (uint32_t)r);
-    wasi__iovs_free(&iovs);
-    return e;
+    ssize_t r = host_io(wasi__ctx(vm), f, iovs.v, iovs.n, (int64_t)offset,
+                        write);
+    return r < 0 ? wasi__errno() : wasi__store_u32(vm, nresult, (uint32_t)r);
 }
 
 uint32_t wasi_fd_pread(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,

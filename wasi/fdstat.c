@@ -125,6 +125,8 @@ uint32_t wasi_fd_fdstat_get(wasi_vm *vm, uint32_t fd, uint32_t buf)
     int fl = 0;
     if (f->kind == WASI_FD_HOST && (fl = fcntl(f->host, F_GETFL)) < 0)
         return wasi__errno();
+    if (f->waits)                       /* the guest's view, not the host's */
+        fl = (fl & ~O_NONBLOCK) | (f->guest_nonblock ? O_NONBLOCK : 0);
     memset(p, 0, WASI_FDSTAT_SIZE);
     p[0] = f->filetype;
     wasi__put_u16(p + 2, fdflags_of(fl));
@@ -137,7 +139,9 @@ uint32_t wasi_fd_fdstat_get(wasi_vm *vm, uint32_t fd, uint32_t buf)
  * sync flag is ENOTSUP. The flags live in the open file description,
  * shared with whoever else holds it: on an fd the embedder lent (stdio,
  * wasi_ctx_add_fd without `owned`) a change is ENOTSUP, so a guest cannot
- * leave the user's terminal non-blocking. */
+ * leave the user's terminal non-blocking. An fd that waits (with hooks)
+ * stays O_NONBLOCK on the host: NONBLOCK only changes the guest's view,
+ * whether EAGAIN reaches it or waits. */
 uint32_t wasi_fd_fdstat_set_flags(wasi_vm *vm, uint32_t fd, uint32_t flags)
 {
     struct wasi_fd *f;
@@ -154,14 +158,16 @@ uint32_t wasi_fd_fdstat_set_flags(wasi_vm *vm, uint32_t fd, uint32_t flags)
     int old = fcntl(f->host, F_GETFL);
     if (old < 0)
         return wasi__errno();
+    bool nonblock = flags & WASI_FDFLAG_NONBLOCK;
     int fl = (old & ~(O_APPEND | O_NONBLOCK)) |
              (flags & WASI_FDFLAG_APPEND ? O_APPEND : 0) |
-             (flags & WASI_FDFLAG_NONBLOCK ? O_NONBLOCK : 0);
-    if (fl == old)
-        return WASI_ESUCCESS;
-    if (!f->owned)
+             (nonblock || f->waits ? O_NONBLOCK : 0);
+    if (fl != old && !f->owned)
         return WASI_ENOTSUP;            /* the embedder's: its stdin... */
-    return fcntl(f->host, F_SETFL, fl) == 0 ? WASI_ESUCCESS : wasi__errno();
+    if (fl != old && fcntl(f->host, F_SETFL, fl) != 0)
+        return wasi__errno();
+    f->guest_nonblock = f->waits && nonblock;
+    return WASI_ESUCCESS;
 }
 
 uint32_t wasi_fd_fdstat_set_rights(wasi_vm *vm, uint32_t fd, uint64_t base,

@@ -22,7 +22,6 @@
 
 /* ===== Limits =========================================================== */
 
-#define WASI_MAX_FDS        4096u   /* guest fds per context: EMFILE past it */
 #define WASI_FIRST_PREOPEN  3u      /* after stdin, stdout, stderr */
 #define WASI_MAX_IOVS       1024u   /* iovecs used per call (IOV_MAX); the
                                        rest is a short read or write */
@@ -178,6 +177,12 @@ struct wasi_fd {
     bool owned;                 /* close host when the slot is released */
     uint8_t filetype;           /* WASI_FILETYPE_* */
     bool fifo;                  /* a host pipe: writes must not raise SIGPIPE */
+    bool counted;               /* opened by the context: counts toward the
+                                   process-wide limit (wasi__hostfd_take) */
+    bool waits;                 /* with hooks: the host fd is O_NONBLOCK on
+                                   the context's behalf, and EAGAIN waits
+                                   through hooks.wait unless guest_nonblock */
+    bool guest_nonblock;        /* waits: the guest asked for NONBLOCK */
     int stream;                 /* WASI_FD_MEM_OUT: 0 stdout, 1 stderr */
     uint64_t rights_base, rights_inheriting;
     char *preopen;              /* a preopened directory's guest name */
@@ -191,17 +196,27 @@ struct wasi_capture {
 
 #define WASI_NFUNCS 46          /* the functions of wasi_snapshot_preview1 */
 
+/* Memory a host call uses while it may wait in a hook (which may not
+ * return): kept in the context, grown as needed, freed with it. */
+struct wasi_scratch {
+    void *p;
+    size_t cap;
+};
+
 struct wasi_ctx {
     int argc, envc;
     char **argv, **envp;        /* copies, NULL-terminated */
     struct wasi_fd *fds;
     uint32_t nfds;              /* slots allocated */
+    uint32_t max_fds;           /* slots allowed: EMFILE past them */
     uint8_t *input;             /* in-memory stdin: a copy */
     size_t input_len, input_pos;
     struct wasi_capture capture[2];     /* stdout, stderr */
     bool exited;
     int exit_code;
     struct wasi_hooks hooks;
+    struct wasi_scratch iov_scratch;    /* iovecs past WASI_SMALL_IOVS */
+    struct wasi_scratch poll_scratch;   /* poll_oneoff's subscriptions */
     struct rt_host *host;       /* owns the funcrefs */
     struct awsm_funcref *funcs[WASI_NFUNCS];    /* made on first resolve */
 };
@@ -263,7 +278,9 @@ static inline uint64_t wasi__get_u64(const uint8_t *p)
 uint32_t wasi__store_u32(struct awsm_vmctx *vm, uint32_t ptr, uint32_t v);
 uint32_t wasi__store_u64(struct awsm_vmctx *vm, uint32_t ptr, uint64_t v);
 
-/* A guest iovec array as host iovecs pointing into guest memory. */
+/* A guest iovec array as host iovecs pointing into guest memory: up to
+ * WASI_SMALL_IOVS in `small`, more in the context's iov_scratch. Nothing
+ * to free; valid until the next call that gets iovecs. */
 struct wasi_iovs {
     struct iovec *v;
     int n;
@@ -273,7 +290,8 @@ struct wasi_iovs {
 
 uint32_t wasi__iovs_get(struct awsm_vmctx *vm, uint32_t ptr, uint32_t n,
                         struct wasi_iovs *out);
-void wasi__iovs_free(struct wasi_iovs *iovs);
+/* At least `size` bytes of s (old contents lost), NULL when out of memory. */
+void *wasi__scratch_get(struct wasi_scratch *s, size_t size);
 
 /* ===== The context and its fds (ctx.c) ================================== */
 
@@ -295,6 +313,36 @@ void wasi__fd_release(struct wasi_ctx *w, uint32_t fd);
 int wasi__fd_classify(struct wasi_fd *f);
 /* The rights a new fd of this filetype gets at most. */
 uint64_t wasi__rights_for(uint8_t filetype);
+/* Whether a new fd could get a slot: EMFILE (the context's limit), ENOMEM.
+ * Checked before opening, so the limit never costs a host open. */
+uint32_t wasi__fd_room(struct wasi_ctx *w);
+/* After a host fd the context opened itself is in slot fd (on guest
+ * request, with `fdflags`): count it, and with hooks make it wait (see
+ * struct wasi_fd: O_NONBLOCK for what may block, cleared for regular
+ * files and directories unless the guest asked for it). */
+void wasi__fd_opened(struct wasi_ctx *w, uint32_t fd, bool nonblock);
+
+/* ===== Host fds and the process-wide limit (ctx.c) ====================== */
+
+/* Count one host fd about to be opened: ENFILE past the process limit. */
+uint32_t wasi__hostfd_take(void);
+/* Uncount one: its open failed, or it is closed. */
+void wasi__hostfd_give(void);
+/* close(2) a counted host fd and uncount it. */
+void wasi__hostfd_close(int fd);
+
+/* ===== Waiting through the hooks (fd.c) ================================= */
+
+/* Whether EAGAIN on f is to wait (with hooks, the guest's view blocking). */
+static inline bool wasi__fd_waits(const struct wasi_fd *f)
+{
+    return f->waits && !f->guest_nonblock;
+}
+
+/* Wait through hooks.wait until f is ready for `events` (POLLIN,
+ * POLLOUT). The hook enforces the embedder's deadline (it may not
+ * return). 0, or -1 with errno. */
+int wasi__fd_wait(struct wasi_ctx *w, const struct wasi_fd *f, short events);
 
 /* ===== Errors (errno.c) ================================================= */
 
@@ -314,7 +362,10 @@ struct wasi_path {
 uint32_t wasi__path_copy(struct awsm_vmctx *vm, uint32_t ptr, uint32_t len,
                          struct wasi_path *out);
 /* openat2(dirfd, path, flags | O_CLOEXEC, mode) with RESOLVE_BENEATH |
- * RESOLVE_NO_MAGICLINKS; an escape is ENOTCAPABLE. *out: the new fd. */
+ * RESOLVE_NO_MAGICLINKS; an escape is ENOTCAPABLE. *out: the new fd,
+ * counted (close it with wasi__hostfd_close); ENFILE past the process
+ * limit, and when the host process runs out of fds (the guest's EMFILE
+ * is its own limit). */
 uint32_t wasi__open_beneath(int dirfd, const char *path, int flags,
                             unsigned mode, int *out);
 /* Guest fd `fd` as a directory: EBADF, ENOTDIR, ENOTCAPABLE when it
@@ -327,7 +378,7 @@ uint32_t wasi__dir_get(struct wasi_ctx *w, uint32_t fd, uint64_t rights,
  * whether the guest path ended in one. */
 struct wasi_leaf {
     int dir;                    /* host fd of the parent directory */
-    bool owned;                 /* dir was opened here: close it */
+    bool owned;                 /* dir was opened here (counted): close it */
     const char *name;           /* inside the wasi_path */
     bool slash;
 };
@@ -339,7 +390,8 @@ uint32_t wasi__leaf_open(struct wasi_ctx *w, struct awsm_vmctx *vm,
 void wasi__leaf_close(struct wasi_leaf *l);
 
 /* An O_PATH fd for what a path names, opened beneath guest dir fd `fd`;
- * lookupflags without SYMLINK_FOLLOW: the symlink itself. */
+ * lookupflags without SYMLINK_FOLLOW: the symlink itself. Counted: close
+ * it with wasi__hostfd_close. */
 uint32_t wasi__object_open(struct awsm_vmctx *vm, uint32_t fd,
                            uint64_t rights, uint32_t lookupflags,
                            uint32_t path, uint32_t path_len, int *out);

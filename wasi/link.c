@@ -71,7 +71,7 @@ static uint32_t link_followed(wasi_vm *vm, uint32_t old_fd, uint32_t old_path,
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", obj);
     if (linkat(AT_FDCWD, proc, ln->dir, ln->name, AT_SYMLINK_FOLLOW) != 0)
         e = wasi__errno();
-    close(obj);
+    wasi__hostfd_close(obj);
     return e;
 }
 

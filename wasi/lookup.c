@@ -54,6 +54,9 @@ uint32_t wasi__open_beneath(int dirfd, const char *path, int flags,
         .mode = (flags & O_CREAT) ? mode : 0,
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
+    uint32_t e = wasi__hostfd_take();
+    if (e != WASI_ESUCCESS)
+        return e;
     for (int i = 0;; i++) {
         long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
         if (fd >= 0) {
@@ -62,7 +65,10 @@ uint32_t wasi__open_beneath(int dirfd, const char *path, int flags,
         }
         if ((errno == EAGAIN || errno == EINTR) && i < OPENAT2_RETRIES)
             continue;
-        return errno == EXDEV ? WASI_ENOTCAPABLE : wasi__errno();
+        wasi__hostfd_give();
+        if (errno == EXDEV)
+            return WASI_ENOTCAPABLE;
+        return errno == EMFILE ? WASI_ENFILE : wasi__errno();
     }
 }
 
@@ -101,7 +107,7 @@ static uint32_t dotdot_check(int dirfd, const char *path)
     int fd;
     uint32_t e = wasi__open_beneath(dirfd, path, O_PATH | O_DIRECTORY, 0, &fd);
     if (e == WASI_ESUCCESS)
-        close(fd);
+        wasi__hostfd_close(fd);
     return e;
 }
 
@@ -160,7 +166,7 @@ uint32_t wasi__object_open(struct awsm_vmctx *vm, uint32_t fd,
 void wasi__leaf_close(struct wasi_leaf *l)
 {
     if (l->owned)
-        close(l->dir);
+        wasi__hostfd_close(l->dir);
     l->owned = false;
     l->dir = -1;
 }

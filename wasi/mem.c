@@ -3,6 +3,10 @@
  * iovec arrays turned into host iovecs that point straight into the
  * linear memory (so reads and writes need no copy). Every address and
  * length is checked against the memory's current size first.
+ *
+ * Long iovec arrays go in the context's scratch memory, not in a malloc
+ * of their own: a read or write may wait in a hook that ends the call
+ * with a trap, and nothing would free it then.
  */
 #include <stdlib.h>
 
@@ -42,16 +46,20 @@ uint32_t wasi__iovs_get(struct awsm_vmctx *vm, uint32_t ptr, uint32_t n,
         return WASI_EFAULT;
     if (n > WASI_MAX_IOVS)
         n = WASI_MAX_IOVS;
-    if (n > WASI_SMALL_IOVS && (out->v = malloc(n * sizeof *out->v)) == NULL) {
-        out->v = out->small;
-        return WASI_ENOMEM;
+    if (n > WASI_SMALL_IOVS) {
+        out->v = wasi__scratch_get(&wasi__ctx(vm)->iov_scratch,
+                                   n * sizeof *out->v);
+        if (out->v == NULL) {
+            out->v = out->small;
+            return WASI_ENOMEM;
+        }
     }
     for (uint32_t i = 0; i < n; i++) {
         uint32_t buf = wasi__get_u32(arr + i * WASI_IOVEC_SIZE);
         uint32_t len = wasi__get_u32(arr + i * WASI_IOVEC_SIZE + 4);
         uint8_t *p = wasi__mem(vm, buf, len);
         if (p == NULL) {
-            wasi__iovs_free(out);
+            out->total = 0;
             return WASI_EFAULT;
         }
         out->v[i] = (struct iovec){p, len};
@@ -61,10 +69,19 @@ uint32_t wasi__iovs_get(struct awsm_vmctx *vm, uint32_t ptr, uint32_t n,
     return WASI_ESUCCESS;
 }
 
-void wasi__iovs_free(struct wasi_iovs *iovs)
+/* Grown by doubling; freed only with the context. */
+void *wasi__scratch_get(struct wasi_scratch *s, size_t size)
 {
-    if (iovs->v != iovs->small)
-        free(iovs->v);
-    iovs->v = iovs->small;
-    iovs->n = 0;
+    if (size <= s->cap)
+        return s->p;
+    size_t cap = s->cap ? s->cap : 256;
+    while (cap < size)
+        cap = cap * 2 > cap ? cap * 2 : size;
+    void *p = malloc(cap);
+    if (p == NULL)
+        return NULL;
+    free(s->p);
+    s->p = p;
+    s->cap = cap;
+    return p;
 }

@@ -8,6 +8,12 @@
  * way for O_RDONLY, O_WRONLY and O_RDWR); a directory (oflags DIRECTORY)
  * is always opened for reading. The new fd gets the requested rights that
  * its directory may hand on and that apply to its type.
+ *
+ * With hooks (an embedder that runs many guests on a thread) nothing may
+ * block in open(2): the host open is O_NONBLOCK, a FIFO opened for
+ * writing before it has a reader (ENXIO) is retried through the wait
+ * hook, and what is not a regular file or directory keeps O_NONBLOCK
+ * with its reads and writes waiting through the hook (fd.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,18 +61,62 @@ static uint64_t open_rights(uint32_t oflags)
     return r;
 }
 
+/* Whether path names a FIFO: with O_NONBLOCK, ENXIO is a FIFO without a
+ * reader (for now), or a socket or device (for good). */
+static bool path_is_fifo(int dirfd, const char *path, int flags)
+{
+    struct stat st;
+    int probe;
+    if (wasi__open_beneath(dirfd, path, O_PATH | (flags & O_NOFOLLOW), 0,
+                           &probe) != WASI_ESUCCESS)
+        return false;
+    bool fifo = fstat(probe, &st) == 0 && S_ISFIFO(st.st_mode);
+    wasi__hostfd_close(probe);
+    return fifo;
+}
+
+/* The host open; with hooks, O_NONBLOCK. A blocking open of a FIFO for
+ * writing waits for a reader: here that is a retry every
+ * WASI_OPEN_RETRY_MS through the wait hook (which ends the call at the
+ * embedder's deadline); no fd is held while waiting. */
+static uint32_t open_host(struct wasi_ctx *w, int dirfd, const char *path,
+                          int flags, int *host)
+{
+    static const struct timespec retry = {0, WASI_OPEN_RETRY_MS * 1000000L};
+    bool guest_nonblock = flags & O_NONBLOCK;
+    if (w->hooks.wait != NULL)
+        flags |= O_NONBLOCK;
+    for (;;) {
+        uint32_t e = wasi__open_beneath(dirfd, path, flags, 0666, host);
+        if (e != WASI_ENXIO || w->hooks.wait == NULL || guest_nonblock ||
+            (flags & O_ACCMODE) != O_WRONLY ||
+            !path_is_fifo(dirfd, path, flags))
+            return e;
+        if (w->hooks.wait(w->hooks.ud, NULL, 0, &retry) < 0 && errno != EINTR)
+            return wasi__errno();
+    }
+}
+
 /* Put an opened host fd in a slot, with the rights asked for that apply
- * to its type; on failure it is closed. */
-static uint32_t open_install(struct wasi_ctx *w, int host, uint64_t base,
-                             uint64_t inheriting, uint32_t *out)
+ * to its type; on failure it is closed. With hooks, a regular file or
+ * directory the guest did not ask to be non-blocking loses O_NONBLOCK
+ * (F_SETFL changes only O_APPEND and O_NONBLOCK of these flags). */
+static uint32_t open_install(struct wasi_ctx *w, int host, int flags,
+                             uint64_t base, uint64_t inheriting,
+                             uint32_t guest_flags, uint32_t *out)
 {
     uint32_t e = wasi__fd_add_host(w, host, true, out);
     if (e != WASI_ESUCCESS) {
-        close(host);
+        wasi__hostfd_close(host);
         return e;
     }
-    w->fds[*out].rights_base &= base;
-    w->fds[*out].rights_inheriting = inheriting;
+    struct wasi_fd *f = &w->fds[*out];
+    bool nonblock = guest_flags & WASI_FDFLAG_NONBLOCK;
+    wasi__fd_opened(w, *out, nonblock);
+    if (w->hooks.wait != NULL && !f->waits && !nonblock)
+        fcntl(host, F_SETFL, flags & ~O_NONBLOCK);
+    f->rights_base &= base;
+    f->rights_inheriting = inheriting;
     return WASI_ESUCCESS;
 }
 
@@ -92,9 +142,12 @@ uint32_t wasi_path_open(wasi_vm *vm, uint32_t fd, uint32_t dirflags,
         return e;
     if (wasi__mem(vm, out, 4) == NULL)
         return WASI_EFAULT;
-    e = wasi__open_beneath(dir->host, p.s, flags, 0666, &host);
+    int dirfd = dir->host;              /* dir moves if the table grows */
+    if ((e = wasi__fd_room(w)) != WASI_ESUCCESS)
+        return e;
+    e = open_host(w, dirfd, p.s, flags, &host);
     if (e == WASI_ESUCCESS)
-        e = open_install(w, host, base, inheriting, &newfd);
+        e = open_install(w, host, flags, base, inheriting, fdflags, &newfd);
     return e ? e : wasi__store_u32(vm, out, newfd);
 }
 
@@ -174,7 +227,7 @@ uint32_t wasi_path_filestat_get(wasi_vm *vm, uint32_t fd, uint32_t flags,
         e = wasi__errno();
     else
         wasi__filestat_put(p, &st);
-    close(obj);
+    wasi__hostfd_close(obj);
     return e;
 }
 
@@ -206,6 +259,6 @@ uint32_t wasi_path_filestat_set_times(wasi_vm *vm, uint32_t fd,
         return e;
     if (utimes_fd(obj, ts) != 0)
         e = wasi__errno();
-    close(obj);
+    wasi__hostfd_close(obj);
     return e;
 }

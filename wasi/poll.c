@@ -7,11 +7,15 @@
  * earliest one is ppoll's timeout. Fds that never block (regular files,
  * the in-memory streams) and fds with errors (EBADF, ENOTCAPABLE) are
  * ready at once: they produce events without waiting, as do deadlines
- * already past. Each call returns at least one event.
+ * already past. Each call returns at least one event. FIFOs, devices
+ * and sockets are waited for, with hooks through hooks.wait.
+ *
+ * The subscriptions and pollfds live in the context's scratch memory:
+ * the wait hook may end the call with a trap (a deadline), which would
+ * leak a malloc of this call's own.
  */
 #include <errno.h>
 #include <poll.h>
-#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -227,13 +231,15 @@ uint32_t wasi_poll_oneoff(wasi_vm *vm, uint32_t in, uint32_t out,
         return WASI_EFAULT;
     if (nsubs == 0)
         return WASI_EINVAL;
-    struct poll_sub *subs = malloc(nsubs * sizeof *subs);
-    struct pollfd *pfds = malloc(nsubs * sizeof *pfds);
+    size_t subs_size = (size_t)nsubs * sizeof(struct poll_sub);
+    uint8_t *mem = wasi__scratch_get(&wasi__ctx(vm)->poll_scratch, subs_size +
+                                     (size_t)nsubs * sizeof(struct pollfd));
+    if (mem == NULL)
+        return WASI_ENOMEM;
+    _Static_assert(sizeof(struct poll_sub) % _Alignof(struct pollfd) == 0,
+                   "the pollfds follow the subscriptions, aligned");
     uint32_t count = 0;
-    uint32_t e = subs && pfds ? poll_run(vm, pin, pout, nsubs, subs, pfds,
-                                         &count)
-                              : WASI_ENOMEM;
-    free(subs);
-    free(pfds);
+    uint32_t e = poll_run(vm, pin, pout, nsubs, (struct poll_sub *)mem,
+                          (struct pollfd *)(mem + subs_size), &count);
     return e ? e : wasi__store_u32(vm, nevents, count);
 }

@@ -3,9 +3,13 @@
  * receive, send, shut down. Preview1 cannot create or connect sockets.
  *
  * An fd that is open but not a socket is ENOTSOCK; sends never raise
- * SIGPIPE in the host (MSG_NOSIGNAL), the guest gets EPIPE.
+ * SIGPIPE in the host (MSG_NOSIGNAL), the guest gets EPIPE. With hooks,
+ * an accepted socket is non-blocking on the guest's behalf and its
+ * receives and sends wait through the hook where they would block (as
+ * fd_read and fd_write do).
  */
 #include <errno.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,18 +51,45 @@ uint32_t wasi_sock_accept(wasi_vm *vm, uint32_t fd, uint32_t flags,
         return WASI_EINVAL;
     if (wasi__mem(vm, out, 4) == NULL)
         return WASI_EFAULT;
-    int fl = SOCK_CLOEXEC | (flags & WASI_FDFLAG_NONBLOCK ? SOCK_NONBLOCK : 0);
+    int listener = f->host;             /* f moves if the table grows */
+    if ((e = wasi__fd_room(w)) != WASI_ESUCCESS ||
+        (e = wasi__hostfd_take()) != WASI_ESUCCESS)
+        return e;
+    bool nonblock = flags & WASI_FDFLAG_NONBLOCK;
+    int fl = SOCK_CLOEXEC |
+             (nonblock || w->hooks.wait != NULL ? SOCK_NONBLOCK : 0);
     int host;
     do
-        host = accept4(f->host, NULL, NULL, fl);
+        host = accept4(listener, NULL, NULL, fl);
     while (host < 0 && errno == EINTR);
-    if (host < 0)
-        return wasi__errno();
+    if (host < 0) {
+        wasi__hostfd_give();
+        return errno == EMFILE ? WASI_ENFILE : wasi__errno();
+    }
     if ((e = wasi__fd_add_host(w, host, true, &newfd)) != WASI_ESUCCESS) {
-        close(host);
+        wasi__hostfd_close(host);
         return e;
     }
+    wasi__fd_opened(w, newfd, nonblock);
     return wasi__store_u32(vm, out, newfd);
+}
+
+/* recvmsg or sendmsg as a blocking call would: EINTR retried, EAGAIN
+ * waited for on an fd that waits. */
+static ssize_t msg_io(struct wasi_ctx *w, const struct wasi_fd *f,
+                      struct msghdr *msg, int fl, bool send)
+{
+    for (;;) {
+        ssize_t r = send ? sendmsg(f->host, msg, fl) : recvmsg(f->host, msg, fl);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN || !wasi__fd_waits(f))
+            return -1;
+        if (wasi__fd_wait(w, f, send ? POLLOUT : POLLIN) != 0)
+            return -1;
+    }
 }
 
 uint32_t wasi_sock_recv(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
@@ -80,11 +111,7 @@ uint32_t wasi_sock_recv(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
     struct msghdr msg = {.msg_iov = iovs.v, .msg_iovlen = (size_t)iovs.n};
     int fl = (riflags & WASI_RIFLAG_PEEK ? MSG_PEEK : 0) |
              (riflags & WASI_RIFLAG_WAITALL ? MSG_WAITALL : 0);
-    ssize_t r;
-    do
-        r = recvmsg(f->host, &msg, fl);
-    while (r < 0 && errno == EINTR);
-    wasi__iovs_free(&iovs);
+    ssize_t r = msg_io(wasi__ctx(vm), f, &msg, fl, false);
     if (r < 0)
         return wasi__errno();
     bool truncated = msg.msg_flags & MSG_TRUNC;
@@ -107,11 +134,7 @@ uint32_t wasi_sock_send(wasi_vm *vm, uint32_t fd, uint32_t iovs_ptr,
     if ((e = wasi__iovs_get(vm, iovs_ptr, n, &iovs)) != WASI_ESUCCESS)
         return e;
     struct msghdr msg = {.msg_iov = iovs.v, .msg_iovlen = (size_t)iovs.n};
-    ssize_t r;
-    do
-        r = sendmsg(f->host, &msg, MSG_NOSIGNAL);
-    while (r < 0 && errno == EINTR);
-    wasi__iovs_free(&iovs);
+    ssize_t r = msg_io(wasi__ctx(vm), f, &msg, MSG_NOSIGNAL, true);
     return r < 0 ? wasi__errno() : wasi__store_u32(vm, datalen, (uint32_t)r);
 }
 

@@ -58,7 +58,20 @@ struct wasi_stdio {
  * regular files (fd_read/write/pread/pwrite): preadv/pwritev semantics,
  * an offset of -1 meaning the file position, a negative errno on failure;
  * it may park the guest while another thread does the I/O. The iovecs
- * point into the guest's memory. NULL members: the plain system calls. */
+ * point into the guest's memory. NULL members: the plain system calls.
+ *
+ * With a `wait` hook no call blocks the thread on a file either: path_open
+ * opens with O_NONBLOCK (a FIFO without a writer, a device...), and reads
+ * and writes of what is neither a regular file nor a directory wait
+ * through `wait` (one pollfd, no timeout) where they would have blocked;
+ * a FIFO opened for writing before it has a reader is retried every
+ * WASI_OPEN_RETRY_MS, waiting through `wait` with no fds. The guest sees
+ * blocking files unless it asked for FDFLAGS_NONBLOCK itself.
+ *
+ * A hook may not return: it may end the call with a trap (rt_instance_trap,
+ * a siglongjmp), e.g. at the request's deadline. wasi/ holds no
+ * allocations and no temporary host fds across one: what a call needs
+ * while it waits lives on the stack or in the context (freed with it). */
 struct wasi_hooks {
     int (*wait)(void *ud, struct pollfd *fds, int nfds,
                 const struct timespec *timeout);
@@ -67,6 +80,9 @@ struct wasi_hooks {
                        int64_t offset, bool write);
     void *ud;
 };
+
+#define WASI_MAX_FDS        4096u   /* guest fds per context at most */
+#define WASI_OPEN_RETRY_MS  10u     /* a FIFO without a reader, with hooks */
 
 struct wasi_config {
     int argc;
@@ -77,11 +93,15 @@ struct wasi_config {
     const struct wasi_preopen *preopens;
     struct wasi_stdio stdio[3]; /* stdin, stdout, stderr */
     struct wasi_hooks hooks;    /* zero: block the calling thread */
+    unsigned max_fds;           /* guest fds 0 .. max_fds-1 (stdio and
+                                   preopens included); past them the guest
+                                   gets EMFILE. 0: WASI_MAX_FDS; 3 ..
+                                   WASI_MAX_FDS */
 };
 
 #define WASI_CONFIG_DEFAULT { 0, NULL, 0, NULL, 0, NULL, \
     { { 0, NULL, 0, 0 }, { 1, NULL, 0, 0 }, { 2, NULL, 0, 0 } }, \
-    { NULL, NULL, NULL, NULL } }
+    { NULL, NULL, NULL, NULL }, 0 }
 
 struct wasi_ctx;
 
@@ -103,11 +123,31 @@ void wasi_ctx_free(struct wasi_ctx *w);
 int wasi_ctx_add_fd(struct wasi_ctx *w, int host_fd, bool owned,
                     uint32_t *guest_fd);
 
+/* The process-wide limit on host fds that WASI contexts open, all of
+ * them together: preopened directories, path_open, sock_accept and the
+ * short-lived fds of path calls (the embedder's own fds, stdio and
+ * wasi_ctx_add_fd, are not counted). Past it the guest gets ENFILE (its
+ * own limit, max_fds, is EMFILE) and wasi_ctx_new fails for a preopen;
+ * the process's other fds are never touched. 0 (the start): no limit.
+ * Call it at start-up; it may be changed at any time (fds already open
+ * stay). wasi_process_fds: how many are open now (one atomic counter). */
+void wasi_set_process_fd_limit(unsigned n);
+unsigned wasi_process_fds(void);
+
 /* An rt_resolve_fn: binds "wasi_snapshot_preview1" imports (ud is the
  * wasi_ctx); other modules' imports are left unresolved (-1). The host
  * functions find the context through vmctx->host: pass the same wasi_ctx
  * as rt_instance_options.host. */
 int wasi_resolve(void *ud, const struct wm_import *im, struct rt_extern *out);
+
+/* Whether wasi_resolve can satisfy every import of m: 0, or -1 with a
+ * message naming the first import that it cannot (its 0-based position
+ * in the import section, module and name) and why: another module than
+ * "wasi_snapshot_preview1", no such WASI function, a function type other
+ * than the WASI one, or a table, memory or global import (WASI provides
+ * functions only). m must be decoded (types and imports); it need not be
+ * validated past that. */
+int wasi_check_imports(const struct wm_module *m, char *err, size_t errlen);
 
 /* After a trap of kind AWSM_TRAP_EXIT: the guest's proc_exit code. */
 bool wasi_exit_code(const struct wasi_ctx *w, int *code);

@@ -5,11 +5,17 @@
  * the context's ownership (copies, preopen errors, no fd leaks, host stdio
  * left open), guest-pointer bounds checks at the memory's edge and past
  * 4 GiB, in-memory stdio, proc_exit, sockets from the host (socketpair,
- * listening socket), SIGPIPE, poll_oneoff, escapes, and the resolver.
+ * listening socket), SIGPIPE, poll_oneoff, escapes, and the resolver;
+ * blocking files (FIFOs) with and without a wait hook, hooks that end the
+ * call with a longjmp (nothing leaks), the per-context and process-wide
+ * fd limits, and wasi_check_imports.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <malloc.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,7 +23,19 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifdef TEST_ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "wasi/internal.h"
 #include "test.h"
@@ -66,8 +84,10 @@ static const char *const test_env[] = {"K=V", "EMPTY="};
 static const uint8_t test_input[] = "abcdef";
 
 /* Memory, vmctx, a temp dir preopened as /sb (fd 3); stdin "abcdef" in
- * memory, stdout captured up to 5 bytes, stderr to nothing. */
-static int fx_open(struct fx *f)
+ * memory, stdout captured up to 5 bytes, stderr to nothing; hooks and
+ * max_fds as given (NULL, 0: none, the default). */
+static int fx_open_with(struct fx *f, const struct wasi_hooks *hooks,
+                        unsigned max_fds)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "/tmp/awsm_wasi_XXXXXX");
@@ -87,6 +107,9 @@ static int fx_open(struct fx *f)
     cfg.stdio[0] = (struct wasi_stdio){-1, test_input, 6, 0};
     cfg.stdio[1] = (struct wasi_stdio){-1, NULL, 0, 5};
     cfg.stdio[2] = (struct wasi_stdio){-1, NULL, 0, 0};
+    if (hooks != NULL)
+        cfg.hooks = *hooks;
+    cfg.max_fds = max_fds;
     char err[256];
     if (wasi_ctx_new(&cfg, &f->w, err, sizeof err) != 0)
         return -1;
@@ -95,6 +118,11 @@ static int fx_open(struct fx *f)
     f->vm->rt = &fake_rt;
     f->vm->host = f->w;
     return 0;
+}
+
+static int fx_open(struct fx *f)
+{
+    return fx_open_with(f, NULL, 0);
 }
 
 /* Guest memory helpers: strings and iovecs at fixed guest addresses. */
@@ -669,6 +697,426 @@ TEST(poll_pipe_and_clock)
     fx_close(&f);
 }
 
+/* ===== Blocking files and the wait hook ================================= */
+
+/* A fake wait hook: counts its calls, runs `act` first (the other end of
+ * a FIFO showing up...), then polls for real with a short timeout, as
+ * the server's hook would wait. With `jump`, it ends the call instead,
+ * as the server's does at a deadline. */
+struct fake_wait {
+    int calls, calls_no_fds;
+    short events;                       /* of the last pollfd waited on */
+    bool jump;
+    void (*act)(struct fake_wait *fw);
+    const char *fifo;                   /* for act */
+    int peer;                           /* the fd act opened */
+    size_t drained;
+};
+
+static struct fake_wait fake_wait;
+
+static int fake_wait_cb(void *ud, struct pollfd *fds, int nfds,
+                        const struct timespec *timeout)
+{
+    struct fake_wait *fw = ud;
+    fw->calls++;
+    fw->calls_no_fds += nfds == 0;
+    if (nfds > 0)
+        fw->events = fds[0].events;
+    if (fw->jump) {
+        trap_kind = AWSM_TRAP_INTERRUPTED;
+        siglongjmp(trap_jmp, 1);
+    }
+    if (fw->act)
+        fw->act(fw);
+    struct timespec t = {0, 50 * 1000000L};
+    return ppoll(fds, (nfds_t)nfds, timeout ? timeout : &t, NULL);
+}
+
+static const struct wasi_hooks fake_hooks = {fake_wait_cb, NULL, NULL,
+                                             &fake_wait};
+
+/* The writer arrives and writes, once. */
+static void act_write_hello(struct fake_wait *fw)
+{
+    if (fw->peer < 0) {
+        fw->peer = open(fw->fifo, O_WRONLY | O_NONBLOCK);
+        if (fw->peer >= 0 && write(fw->peer, "hello", 5) != 5)
+            fw->peer = -2;
+    }
+}
+
+/* The reader arrives, and takes what is in the pipe each time. */
+static void act_drain(struct fake_wait *fw)
+{
+    char buf[65536];
+    ssize_t n;
+    if (fw->peer < 0)
+        fw->peer = open(fw->fifo, O_RDONLY | O_NONBLOCK);
+    while (fw->peer >= 0 && (n = read(fw->peer, buf, sizeof buf)) > 0)
+        fw->drained += (size_t)n;
+}
+
+static void fake_wait_reset(const char *fifo, void (*act)(struct fake_wait *))
+{
+    fake_wait = (struct fake_wait){.act = act, .fifo = fifo, .peer = -1};
+}
+
+/* path_open with fdflags, rights for reading or writing. */
+static uint32_t open_flags_path(struct fx *f, const char *path,
+                                uint64_t rights, uint32_t fdflags,
+                                uint32_t *fd)
+{
+    put_str(f, 1000, path);
+    uint32_t e = wasi_path_open(f->vm, 3, 0, 1000, (uint32_t)strlen(path),
+                                0, rights, rights, fdflags, 60);
+    *fd = get_u32(f, 60);
+    return e;
+}
+
+#define RIGHTS_RD (WASI_RIGHT_FD_READ | WASI_RIGHT_POLL_FD_READWRITE | \
+                   WASI_RIGHT_FD_FDSTAT_SET_FLAGS)
+#define RIGHTS_WR (WASI_RIGHT_FD_WRITE | WASI_RIGHT_POLL_FD_READWRITE)
+
+static uint16_t fdstat_flags(struct fx *f, uint32_t fd)
+{
+    if (wasi_fd_fdstat_get(f->vm, fd, 3000) != 0)
+        return 0xffff;
+    return wasi__get_u16(f->mem.base + 3002);
+}
+
+/* A FIFO nobody writes to: a blocking open would wait here for ever (the
+ * alarm would kill the test). With the hook it returns; the read waits
+ * through the hook, which brings the writer. */
+TEST(fifo_read_with_hooks_waits_through_the_hook)
+{
+    struct fx f;
+    ASSERT_EQ_INT(0, fx_open_with(&f, &fake_hooks, 0));
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/fifo", f.dir);
+    ASSERT_EQ_INT(0, mkfifo(fifo, 0600));
+    fake_wait_reset(fifo, act_write_hello);
+    alarm(10);
+    uint32_t fd;
+    ASSERT_EQ_INT(0, open_flags_path(&f, "fifo", RIGHTS_RD, 0, &fd));
+    ASSERT_EQ_INT(0, fake_wait.calls);          /* open did not wait */
+    ASSERT(fcntl(f.w->fds[fd].host, F_GETFL) & O_NONBLOCK);
+    ASSERT_EQ_INT(0, fdstat_flags(&f, fd));     /* the guest's view */
+    put_iov(&f, 16, 200, 16);
+    ASSERT_EQ_INT(0, wasi_fd_read(f.vm, fd, 16, 1, 0));
+    alarm(0);
+    ASSERT(fake_wait.calls >= 1);
+    ASSERT_EQ_INT(POLLIN, fake_wait.events);
+    ASSERT_EQ_INT(5, get_u32(&f, 0));
+    ASSERT(memcmp(f.mem.base + 200, "hello", 5) == 0);
+    /* the writer leaves: the end of the file, after one look */
+    close(fake_wait.peer);
+    ASSERT_EQ_INT(0, wasi_fd_read(f.vm, fd, 16, 1, 0));
+    ASSERT_EQ_INT(0, get_u32(&f, 0));
+    /* a guest that asks for NONBLOCK gets EAGAIN, no wait */
+    fake_wait_reset(fifo, NULL);
+    int w = open(fifo, O_WRONLY | O_NONBLOCK);
+    ASSERT(w >= 0);
+    ASSERT_EQ_INT(0, wasi_fd_fdstat_set_flags(f.vm, fd, WASI_FDFLAG_NONBLOCK));
+    ASSERT_EQ_INT(WASI_FDFLAG_NONBLOCK, fdstat_flags(&f, fd));
+    ASSERT_EQ_INT(WASI_EAGAIN, wasi_fd_read(f.vm, fd, 16, 1, 0));
+    ASSERT_EQ_INT(0, fake_wait.calls);
+    ASSERT_EQ_INT(0, wasi_fd_fdstat_set_flags(f.vm, fd, 0));
+    ASSERT_EQ_INT(0, fdstat_flags(&f, fd));
+    ASSERT(fcntl(f.w->fds[fd].host, F_GETFL) & O_NONBLOCK);
+    /* poll_oneoff waits for it (it is not "never blocks") */
+    put_fd_sub(&f, 1024, 9, WASI_EVENT_FD_READ, fd);
+    put_clock_sub(&f, 1024 + 48, 8, 20 * 1000000ull);
+    ASSERT_EQ_INT(0, wasi_poll_oneoff(f.vm, 1024, 2048, 2, 0));
+    ASSERT_EQ_INT(1, get_u32(&f, 0));
+    ASSERT_EQ_INT(8, wasi__get_u64(f.mem.base + 2048));   /* the clock */
+    close(w);
+    fx_close(&f);
+}
+
+/* Opening for writing before there is a reader retries through the hook
+ * (no fds, a short timeout); writes past the pipe's size wait for room
+ * and go on until all is written. */
+TEST(fifo_write_with_hooks_waits_for_a_reader_and_room)
+{
+    struct fx f;
+    ASSERT_EQ_INT(0, fx_open_with(&f, &fake_hooks, 0));
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/fifo", f.dir);
+    ASSERT_EQ_INT(0, mkfifo(fifo, 0600));
+    fake_wait_reset(fifo, act_drain);
+    alarm(10);
+    uint32_t fd;
+    ASSERT_EQ_INT(0, open_flags_path(&f, "fifo", RIGHTS_WR, 0, &fd));
+    ASSERT(fake_wait.calls_no_fds >= 1);
+    ASSERT(fake_wait.peer >= 0);
+    enum { BIG = 40000 };
+    for (uint32_t i = 0; i < 8; i++)            /* 8 x 40000 bytes */
+        put_iov(&f, 16 + 8 * i, 4096, BIG);
+    ASSERT_EQ_INT(0, wasi_fd_write(f.vm, fd, 16, 8, 0));
+    ASSERT_EQ_INT(8 * BIG, get_u32(&f, 0));
+    ASSERT_EQ_INT(POLLOUT, fake_wait.events);
+    act_drain(&fake_wait);
+    alarm(0);
+    ASSERT_EQ_INT(8 * BIG, fake_wait.drained);
+    /* a socket file is ENXIO for good: no retrying */
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s/sock", f.dir);
+    int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_EQ_INT(0, bind(ls, (struct sockaddr *)&addr, sizeof addr));
+    fake_wait_reset(NULL, NULL);
+    ASSERT_EQ_INT(WASI_ENXIO, open_flags_path(&f, "sock", RIGHTS_WR, 0, &fd));
+    ASSERT_EQ_INT(0, fake_wait.calls);
+    close(ls);
+    close(fake_wait.peer);
+    fx_close(&f);
+}
+
+/* The guest's own NONBLOCK on a FIFO without a reader: ENXIO at once. */
+TEST(fifo_nonblock_open_is_the_guests_choice)
+{
+    struct fx f;
+    ASSERT_EQ_INT(0, fx_open_with(&f, &fake_hooks, 0));
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/fifo", f.dir);
+    ASSERT_EQ_INT(0, mkfifo(fifo, 0600));
+    fake_wait_reset(fifo, NULL);
+    uint32_t fd;
+    ASSERT_EQ_INT(WASI_ENXIO, open_flags_path(&f, "fifo", RIGHTS_WR,
+                                              WASI_FDFLAG_NONBLOCK, &fd));
+    ASSERT_EQ_INT(0, fake_wait.calls);
+    ASSERT_EQ_INT(0, open_flags_path(&f, "fifo", RIGHTS_RD,
+                                     WASI_FDFLAG_NONBLOCK, &fd));
+    ASSERT_EQ_INT(WASI_FDFLAG_NONBLOCK, fdstat_flags(&f, fd));
+    /* a regular file opened with hooks is a plain blocking fd */
+    uint32_t reg;
+    ASSERT_EQ_INT(0, open_path(&f, 3, "plain", WASI_OFLAG_CREAT, RW, &reg));
+    ASSERT_EQ_INT(0, fcntl(f.w->fds[reg].host, F_GETFL) & O_NONBLOCK);
+    ASSERT(!f.w->fds[reg].waits);
+    fx_close(&f);
+}
+
+/* Without hooks nothing changes: the open blocks until the writer comes
+ * (a child process here), the fd stays blocking. */
+TEST(fifo_without_hooks_blocks_as_before)
+{
+    struct fx f;
+    ASSERT_EQ_INT(0, fx_open(&f));
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/fifo", f.dir);
+    ASSERT_EQ_INT(0, mkfifo(fifo, 0600));
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        int w = open(fifo, O_WRONLY);
+        _exit(w >= 0 && write(w, "hi", 2) == 2 ? 0 : 1);
+    }
+    alarm(10);
+    uint32_t fd;
+    ASSERT_EQ_INT(0, open_flags_path(&f, "fifo", RIGHTS_RD, 0, &fd));
+    ASSERT_EQ_INT(0, fcntl(f.w->fds[fd].host, F_GETFL) & O_NONBLOCK);
+    ASSERT(!f.w->fds[fd].waits);
+    put_iov(&f, 16, 200, 16);
+    ASSERT_EQ_INT(0, wasi_fd_read(f.vm, fd, 16, 1, 0));
+    ASSERT_EQ_INT(2, get_u32(&f, 0));
+    ASSERT(memcmp(f.mem.base + 200, "hi", 2) == 0);
+    int status;
+    ASSERT_EQ_INT(pid, waitpid(pid, &status, 0));
+    alarm(0);
+    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_EQ_INT(0, fdstat_flags(&f, fd));
+    fx_close(&f);
+}
+
+/* ===== Hooks that do not return ========================================= */
+
+/* Bytes in use on the heap (glibc); under ASan LeakSanitizer answers. */
+static size_t heap_in_use(void)
+{
+    return mallinfo2().uordblks;
+}
+
+/* A wait hook that longjmps out (the server's deadline trap), 300 times,
+ * in poll_oneoff and in a read of 20 iovecs: nothing may be left
+ * allocated. (poll_oneoff used to lose its two arrays each time.) */
+TEST(hook_that_traps_leaks_nothing)
+{
+    struct fx f;
+    ASSERT_EQ_INT(0, fx_open_with(&f, &fake_hooks, 0));
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/fifo", f.dir);
+    ASSERT_EQ_INT(0, mkfifo(fifo, 0600));
+    fake_wait_reset(fifo, NULL);
+    uint32_t fd;
+    ASSERT_EQ_INT(0, open_flags_path(&f, "fifo", RIGHTS_RD, 0, &fd));
+    int p[2];
+    ASSERT_EQ_INT(0, pipe(p));
+    uint32_t gp;
+    ASSERT_EQ_INT(0, wasi_ctx_add_fd(f.w, p[0], true, &gp));
+    for (uint32_t i = 0; i < 20; i++)
+        put_iov(&f, 16 + 8 * i, 4096 + i, 1);
+    fake_wait.jump = true;
+    size_t before = 0;
+    for (int i = 0; i < 300; i++) {
+        if (i == 1)
+            before = heap_in_use();     /* after the scratch is made */
+        volatile int step = 0;
+        if (sigsetjmp(trap_jmp, 0) == 0) {
+            put_fd_sub(&f, 1024, 1, WASI_EVENT_FD_READ, gp);
+            put_clock_sub(&f, 1024 + 48, 2, 1000 * 1000000ull);
+            wasi_poll_oneoff(f.vm, 1024, 2048, 2, 0);
+            step = 1;
+        }
+        ASSERT_EQ_INT(0, step);
+        if (sigsetjmp(trap_jmp, 0) == 0) {
+            wasi_fd_read(f.vm, fd, 16, 20, 0);
+            step = 2;
+        }
+        ASSERT_EQ_INT(0, step);
+    }
+    ASSERT_EQ_INT(600, fake_wait.calls);
+#ifdef TEST_ASAN
+    (void)before;
+    ASSERT_EQ_INT(0, __lsan_do_recoverable_leak_check());
+#else
+    ASSERT_LT_INT(heap_in_use(), before + 1024);
+#endif
+    close(p[1]);
+    fx_close(&f);
+#ifdef TEST_ASAN
+    ASSERT_EQ_INT(0, __lsan_do_recoverable_leak_check());
+#endif
+}
+
+/* ===== File descriptor limits =========================================== */
+
+TEST(per_context_limit_is_emfile)
+{
+    unsigned start = wasi_process_fds();
+    struct fx f;
+    ASSERT_EQ_INT(0, fx_open_with(&f, NULL, 8));    /* 0-2, /sb at 3 */
+    ASSERT_EQ_INT(start + 1, wasi_process_fds());
+    uint32_t fd;
+    for (int i = 0; i < 4; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "f%d", i);
+        ASSERT_EQ_INT(0, open_path(&f, 3, name, WASI_OFLAG_CREAT, RW, &fd));
+    }
+    ASSERT_EQ_INT(7, fd);
+    ASSERT_EQ_INT(start + 5, wasi_process_fds());
+    ASSERT_EQ_INT(WASI_EMFILE, open_path(&f, 3, "f9", WASI_OFLAG_CREAT, RW,
+                                         &fd));
+    ASSERT_EQ_INT(start + 5, wasi_process_fds());   /* nothing was opened */
+    ASSERT_EQ_INT(-1, wasi_ctx_add_fd(f.w, 0, false, &fd));
+    ASSERT_EQ_INT(0, wasi_fd_close(f.vm, 5));
+    ASSERT_EQ_INT(0, open_path(&f, 3, "f9", WASI_OFLAG_CREAT, RW, &fd));
+    ASSERT_EQ_INT(5, fd);
+    fx_close(&f);
+    ASSERT_EQ_INT(start, wasi_process_fds());
+    /* out of range, and preopens past the limit */
+    struct wasi_config cfg = WASI_CONFIG_DEFAULT;
+    struct wasi_ctx *w;
+    char err[256] = "";
+    cfg.max_fds = 2;
+    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, err, sizeof err));
+    ASSERT_STR_CONTAINS(err, "max_fds 2");
+    cfg.max_fds = WASI_MAX_FDS + 1;
+    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, err, sizeof err));
+    struct wasi_preopen pre[2] = {{"/tmp", "/a"}, {"/tmp", "/b"}};
+    cfg.max_fds = 4;
+    cfg.npreopens = 2;
+    cfg.preopens = pre;
+    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, err, sizeof err));
+    ASSERT_STR_CONTAINS(err, "too many open files in the context: limit 4");
+    ASSERT_EQ_INT(start, wasi_process_fds());
+}
+
+TEST(process_limit_is_enfile_across_contexts)
+{
+    unsigned start = wasi_process_fds();
+    struct fx a, b;
+    ASSERT_EQ_INT(0, fx_open(&a));
+    ASSERT_EQ_INT(0, fx_open(&b));
+    ASSERT_EQ_INT(start + 2, wasi_process_fds());   /* two preopens */
+    wasi_set_process_fd_limit(start + 5);
+    uint32_t fd, fa, fb;
+    ASSERT_EQ_INT(0, open_path(&a, 3, "x", WASI_OFLAG_CREAT, RW, &fa));
+    ASSERT_EQ_INT(0, open_path(&a, 3, "y", WASI_OFLAG_CREAT, RW, &fd));
+    ASSERT_EQ_INT(0, open_path(&b, 3, "x", WASI_OFLAG_CREAT, RW, &fb));
+    ASSERT_EQ_INT(start + 5, wasi_process_fds());
+    uint32_t eb = open_path(&b, 3, "y", WASI_OFLAG_CREAT, RW, &fd);
+    uint32_t ea = open_path(&a, 3, "z", WASI_OFLAG_CREAT, RW, &fd);
+    /* a path call's own short-lived fd counts as well */
+    uint32_t es = wasi_path_filestat_get(a.vm, 3, 0, put_str(&a, 500, "x"),
+                                         1, 600);
+    int host_fd = dup(0);                       /* the process's own */
+    bool host_ok = host_fd >= 0;
+    close(host_fd);
+    /* a new context cannot preopen */
+    struct wasi_preopen pre = {a.dir, "/sb"};
+    struct wasi_config cfg = WASI_CONFIG_DEFAULT;
+    cfg.npreopens = 1;
+    cfg.preopens = &pre;
+    struct wasi_ctx *w = NULL;
+    char err[256] = "", want[80];
+    int rc = wasi_ctx_new(&cfg, &w, err, sizeof err);
+    /* room again once one closes, in the other context */
+    ASSERT_EQ_INT(0, wasi_fd_close(a.vm, fa));
+    uint32_t eb2 = open_path(&b, 3, "y", WASI_OFLAG_CREAT, RW, &fd);
+    wasi_set_process_fd_limit(0);
+    ASSERT_EQ_INT(WASI_ENFILE, eb);
+    ASSERT_EQ_INT(WASI_ENFILE, ea);
+    ASSERT_EQ_INT(WASI_ENFILE, es);
+    ASSERT(host_ok);
+    ASSERT_EQ_INT(-1, rc);
+    snprintf(want, sizeof want, "too many open files in the process: limit %u",
+             start + 5);
+    ASSERT_STR_CONTAINS(err, want);
+    ASSERT_EQ_INT(0, eb2);
+    fx_close(&a);
+    ASSERT_EQ_INT(start + 3, wasi_process_fds());
+    fx_close(&b);
+    ASSERT_EQ_INT(start, wasi_process_fds());
+}
+
+/* Every path that opens a host fd gives it back: path calls with their
+ * short-lived fds, renumber, accept, and whatever the guest leaves open
+ * when the context is freed. */
+TEST(process_count_returns_after_free)
+{
+    unsigned start = wasi_process_fds();
+    struct fx f;
+    ASSERT_EQ_INT(0, fx_open(&f));
+    uint32_t fd, fd2;
+    ASSERT_EQ_INT(0, wasi_path_create_directory(f.vm, 3, put_str(&f, 500,
+                                                "d"), 1));
+    ASSERT_EQ_INT(0, open_path(&f, 3, "d/a", WASI_OFLAG_CREAT, RW, &fd));
+    ASSERT_EQ_INT(0, open_path(&f, 3, "d/b", WASI_OFLAG_CREAT, RW, &fd2));
+    ASSERT_EQ_INT(0, wasi_fd_renumber(f.vm, fd, fd2));
+    ASSERT_EQ_INT(0, wasi_path_rename(f.vm, 3, put_str(&f, 500, "d/a"), 3, 3,
+                                      put_str(&f, 600, "d/c"), 3));
+    ASSERT_EQ_INT(0, wasi_path_filestat_get(f.vm, 3, 0, put_str(&f, 500,
+                                            "d/c"), 3, 700));
+    ASSERT_EQ_INT(WASI_ENOENT, wasi_path_filestat_get(f.vm, 3, 0,
+                  put_str(&f, 500, "d/nothing"), 9, 700));
+    ASSERT_EQ_INT(start + 2, wasi_process_fds());   /* /sb and d/b */
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s/sock", f.dir);
+    int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_EQ_INT(0, bind(ls, (struct sockaddr *)&addr, sizeof addr));
+    ASSERT_EQ_INT(0, listen(ls, 4));
+    uint32_t gl;
+    ASSERT_EQ_INT(0, wasi_ctx_add_fd(f.w, ls, true, &gl));
+    ASSERT_EQ_INT(start + 2, wasi_process_fds());   /* the embedder's */
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_EQ_INT(0, connect(c, (struct sockaddr *)&addr, sizeof addr));
+    ASSERT_EQ_INT(0, wasi_sock_accept(f.vm, gl, 0, 0));
+    ASSERT_EQ_INT(start + 3, wasi_process_fds());
+    fx_close(&f);
+    close(c);
+    ASSERT_EQ_INT(start, wasi_process_fds());
+}
+
 /* ===== The resolver ===================================================== */
 
 static struct wm_import import_of(const char *module, const char *name)
@@ -705,6 +1153,139 @@ TEST(resolver_binds_preview1)
     im = import_of("wasi_snapshot_preview1", "memory");
     im.kind = WM_EXTERN_MEMORY;
     ASSERT_EQ_INT(-1, wasi_resolve(f.w, &im, &a));
+    fx_close(&f);
+}
+
+/* ===== wasi_check_imports =============================================== */
+
+/* Decode a module whose imports `add` declares; the message of
+ * wasi_check_imports into err (rc its result). */
+static int check_module(void (*add)(struct wmod *), char *err, size_t len,
+                        int *rc)
+{
+    struct wmod w = {0};
+    struct wbuf bin;
+    add(&w);
+    mod_build(&w, &bin);
+    struct wm_module *m;
+    struct wm_error derr;
+    int d = dec_module(bin.p, bin.len, &m, &derr);
+    wb_free(&bin);
+    if (d != 0)
+        return -1;
+    err[0] = '\0';
+    *rc = wasi_check_imports(m, err, len);
+    wm_module_free(m);
+    return 0;
+}
+
+static void imports_good(struct wmod *w)
+{
+    mod_import_func(w, "wasi_snapshot_preview1", "fd_write",
+                    mod_type(w, "iiii", "i"));
+    mod_import_func(w, "wasi_snapshot_preview1", "proc_exit",
+                    mod_type(w, "i", ""));
+    mod_import_func(w, "wasi_snapshot_preview1", "path_open",
+                    mod_type(w, "iiiiillii", "i"));
+    mod_import_func(w, "wasi_snapshot_preview1", "sched_yield",
+                    mod_type(w, "", "i"));
+}
+
+static void imports_env(struct wmod *w)
+{
+    imports_good(w);
+    mod_import_func(w, "env", "now", mod_type(w, "", "l"));
+}
+
+static void imports_bad_type(struct wmod *w)
+{
+    mod_import_func(w, "wasi_snapshot_preview1", "fd_write",
+                    mod_type(w, "iiii", "i"));
+    mod_import_func(w, "wasi_snapshot_preview1", "fd_read",
+                    mod_type(w, "i", "i"));
+}
+
+static void imports_bad_result(struct wmod *w)
+{
+    mod_import_func(w, "wasi_snapshot_preview1", "proc_exit",
+                    mod_type(w, "i", "i"));
+}
+
+static void imports_no_such(struct wmod *w)
+{
+    mod_import_func(w, "wasi_snapshot_preview1", "nosuch",
+                    mod_type(w, "", ""));
+}
+
+static void imports_memory(struct wmod *w)
+{
+    imports_good(w);
+    mod_import_memory(w, "env", "memory", 1);
+}
+
+static void imports_global(struct wmod *w)
+{
+    mod_import_global(w, "wasi_snapshot_preview1", "fd_read", 'i', false);
+}
+
+static void imports_odd_name(struct wmod *w)
+{
+    mod_import_func(w, "e\"v\n", "x", mod_type(w, "", ""));
+}
+
+TEST(check_imports_names_the_first_that_cannot_be_bound)
+{
+    char err[256];
+    int rc = 9;
+    ASSERT_EQ_INT(0, check_module(imports_good, err, sizeof err, &rc));
+    ASSERT_EQ_INT(0, rc);
+    ASSERT_STR_EQ("", err);
+    ASSERT_EQ_INT(0, check_module(imports_env, err, sizeof err, &rc));
+    ASSERT_EQ_INT(-1, rc);
+    ASSERT_STR_EQ("import 4 \"env\".\"now\": the host provides only "
+                  "\"wasi_snapshot_preview1\"", err);
+    ASSERT_EQ_INT(0, check_module(imports_bad_type, err, sizeof err, &rc));
+    ASSERT_EQ_INT(-1, rc);
+    ASSERT_STR_EQ("import 1 \"wasi_snapshot_preview1\".\"fd_read\": type "
+                  "(i32) -> i32 does not match (i32, i32, i32, i32) -> i32",
+                  err);
+    ASSERT_EQ_INT(0, check_module(imports_bad_result, err, sizeof err, &rc));
+    ASSERT_STR_EQ("import 0 \"wasi_snapshot_preview1\".\"proc_exit\": type "
+                  "(i32) -> i32 does not match (i32) -> ()", err);
+    ASSERT_EQ_INT(0, check_module(imports_no_such, err, sizeof err, &rc));
+    ASSERT_EQ_INT(-1, rc);
+    ASSERT_STR_EQ("import 0 \"wasi_snapshot_preview1\".\"nosuch\": no such "
+                  "WASI function", err);
+    ASSERT_EQ_INT(0, check_module(imports_memory, err, sizeof err, &rc));
+    ASSERT_EQ_INT(-1, rc);
+    ASSERT_STR_EQ("import 4 \"env\".\"memory\": a memory import; the host "
+                  "provides only WASI functions", err);
+    ASSERT_EQ_INT(0, check_module(imports_global, err, sizeof err, &rc));
+    ASSERT_STR_EQ("import 0 \"wasi_snapshot_preview1\".\"fd_read\": a global "
+                  "import; the host provides only WASI functions", err);
+    ASSERT_EQ_INT(0, check_module(imports_odd_name, err, sizeof err, &rc));
+    ASSERT_STR_CONTAINS(err, "\"e\\22v\\0a\".\"x\"");
+    /* a short buffer is cut, still a string */
+    char small[12];
+    ASSERT_EQ_INT(0, check_module(imports_no_such, small, sizeof small, &rc));
+    ASSERT_EQ_INT(-1, rc);
+    ASSERT_STR_EQ("import 0 \"w", small);
+}
+
+/* The resolver agrees: what the check accepts, it binds. */
+TEST(check_imports_agrees_with_the_resolver)
+{
+    struct fx f;
+    ASSERT_EQ_INT(0, fx_open(&f));
+    struct rt_extern ex;
+    struct wm_import im = import_of("wasi_snapshot_preview1", "nosuch");
+    ASSERT_EQ_INT(-1, wasi_resolve(f.w, &im, &ex));
+    im = import_of("env", "fd_write");
+    ASSERT_EQ_INT(-1, wasi_resolve(f.w, &im, &ex));
+    im = import_of("wasi_snapshot_preview1", "sched_yield");
+    ASSERT_EQ_INT(0, wasi_resolve(f.w, &im, &ex));
+    const struct wm_functype *ft = rt_func_type(ex.u.func);
+    ASSERT(ft->nparams == 0 && ft->nresults == 1);
     fx_close(&f);
 }
 
