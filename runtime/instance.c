@@ -10,6 +10,7 @@
  * with a trap, and what earlier segments wrote stays written, also into
  * imported tables and memories (linking.wast checks this).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,29 @@ static int define_tables(struct rt_instance *inst, struct rt_error *err)
     return 0;
 }
 
+/* "64 MiB", or "192 KiB" when not a whole number of MiB (sizes are
+ * whole pages, so whole KiB). */
+static void size_str(uint64_t bytes, char *buf, size_t size)
+{
+    if (bytes % (1u << 20) == 0)
+        snprintf(buf, size, "%llu MiB", (unsigned long long)(bytes >> 20));
+    else
+        snprintf(buf, size, "%llu KiB", (unsigned long long)(bytes >> 10));
+}
+
+static int budget_fail(struct rt_instance *inst,
+                       const struct rt_budget_refusal *why,
+                       struct rt_error *err)
+{
+    char in_use[32], limit[32], needed[32];
+    size_str(why->in_use, in_use, sizeof in_use);
+    size_str(why->limit, limit, sizeof limit);
+    size_str(why->needed, needed, sizeof needed);
+    inst->budget_refused = true;
+    return rt_fail(err, RT_ERR_INSTANTIATE, "memory budget exhausted: %s in "
+                   "use of %s, %s more needed", in_use, limit, needed);
+}
+
 /* The memory's maximum, lowered to the embedder's cap. */
 static int define_memory(struct rt_instance *inst, struct rt_error *err)
 {
@@ -106,7 +130,10 @@ static int define_memory(struct rt_instance *inst, struct rt_error *err)
                        "the limit of %u pages", (unsigned long long)l->min, cap);
     if (cap != 0 && cap < max)
         max = cap;
-    inst->own_memory = rt_memory_new(l->min, max, l->has_max, l->max);
+    struct rt_budget_refusal why = { .refused = false };
+    inst->own_memory = rt_memory_new(l->min, max, l->has_max, l->max, &why);
+    if (why.refused)
+        return budget_fail(inst, &why, err);
     if (inst->own_memory == NULL)
         return rt_fail(err, RT_ERR_NOMEM, "cannot reserve memory of %llu pages",
                        (unsigned long long)l->min);
@@ -248,7 +275,12 @@ int rt_instance_new(struct rt_module *m, rt_resolve_fn resolve, void *ud,
     if (opt != NULL)
         inst->opt = *opt;
     if (instance_build(inst, resolve, ud, err) != 0) {
-        rt_instance_free(inst);
+        /* As promised for RT_ERR_INSTANTIATE: *out is set, so that the
+         * caller can ask rt_instance_budget_refused, and frees it. */
+        if (err->kind == RT_ERR_INSTANTIATE)
+            *out = inst;
+        else
+            rt_instance_free(inst);
         return -1;
     }
     *out = inst;
@@ -279,6 +311,11 @@ void rt_instance_free(struct rt_instance *inst)
     free(inst->funcs);
     free(inst->vmctx);
     free(inst);
+}
+
+bool rt_instance_budget_refused(const struct rt_instance *inst)
+{
+    return inst->budget_refused;
 }
 
 struct awsm_vmctx *rt_instance_vmctx(struct rt_instance *inst)

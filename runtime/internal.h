@@ -71,15 +71,25 @@ struct rt_table {
     uint32_t cap;                           /* allocated elements */
 };
 
+/* Filled when the process's memory budget (rt_memory_budget_set) refused
+ * bytes: what was in use, the budget, and what was asked for. */
+struct rt_budget_refusal {
+    bool refused;
+    uint64_t in_use, limit, needed;
+};
+
 /* Create with min pages committed; max_pages is the effective maximum.
- * Returns NULL when out of address space or memory. */
+ * Returns NULL when out of address space or memory, or when the budget
+ * has no room for min pages (then *why says so; why may be NULL). */
 struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,
-                                bool has_max, uint64_t declared_max);
+                                bool has_max, uint64_t declared_max,
+                                struct rt_budget_refusal *why);
 void rt_memory_free(struct rt_memory *mem);
 /* memory.grow: old size in pages, or UINT32_MAX (-1) when it cannot grow
- * (over the memory's max or over `cap_pages` when nonzero). */
+ * (over the memory's max, over `cap_pages` when nonzero, over the budget:
+ * then *why says so). */
 uint32_t rt_memory_grow_pages(struct rt_memory *mem, uint32_t delta,
-                              uint32_t cap_pages);
+                              uint32_t cap_pages, struct rt_budget_refusal *why);
 /* Async-signal-safe: is addr inside some live memory's reservation? */
 bool rt_memory_contains_fault(uintptr_t addr);
 
@@ -130,6 +140,7 @@ struct rt_instance {
     uintptr_t limit_applied;                /* see trap.c */
     rt_interrupt_fn on_interrupt;           /* NULL: interrupts trap */
     void *interrupt_ud;
+    bool budget_refused;                    /* see rt_instance_budget_refused */
 };
 
 static inline struct rt_instance *rt_instance_of(struct awsm_vmctx *vm)

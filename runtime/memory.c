@@ -25,6 +25,13 @@
  * when its size differs. Pooled reservations stay in the fault registry
  * (nothing runs in them).
  *
+ * The budget: the accessible bytes of all live memories (pooled ones are
+ * zeroed and not counted) are one process-wide atomic count, capped by
+ * rt_memory_budget_set. Bytes are reserved in the count with a
+ * compare-and-swap before mprotect makes them accessible, and given back
+ * when that fails, when a memory is freed or pooled: the count never
+ * passes the budget, however many threads create and grow memories.
+ *
  * Ownership: a memory belongs to whoever created it (an instance for its
  * defined memory, a host object) and is freed with it; importers must not
  * outlive the owner. The spec harness keeps every instance of a .wast
@@ -99,6 +106,43 @@ bool rt_memory_contains_fault(uintptr_t addr)
         }
     }
     return false;
+}
+
+/* ===== The budget ======================================================= */
+
+static _Atomic uint64_t budget;         /* bytes; 0: unlimited */
+static _Atomic uint64_t committed;      /* accessible bytes of live memories */
+
+void rt_memory_budget_set(uint64_t bytes)
+{
+    atomic_store(&budget, bytes);
+}
+
+uint64_t rt_memory_committed(void)
+{
+    return atomic_load(&committed);
+}
+
+/* Count n more bytes, unless that would pass the budget: then fill *why
+ * (if not NULL) and return false. */
+static bool budget_reserve(uint64_t n, struct rt_budget_refusal *why)
+{
+    uint64_t cur = atomic_load(&committed);
+    for (;;) {
+        uint64_t limit = atomic_load(&budget);
+        if (limit != 0 && (n > limit || cur > limit - n)) {
+            if (why != NULL)
+                *why = (struct rt_budget_refusal){ true, cur, limit, n };
+            return false;
+        }
+        if (atomic_compare_exchange_weak(&committed, &cur, cur + n))
+            return true;
+    }
+}
+
+static void budget_release(uint64_t n)
+{
+    atomic_fetch_sub(&committed, n);
 }
 
 /* ===== The reservation pool ============================================= */
@@ -199,13 +243,20 @@ static struct rt_memory *reservation_new(void)
 }
 
 struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,
-                                bool has_max, uint64_t declared_max)
+                                bool has_max, uint64_t declared_max,
+                                struct rt_budget_refusal *why)
 {
-    struct rt_memory *mem = pool_take();
-    if (mem == NULL && (mem = reservation_new()) == NULL)
+    size_t bytes = (size_t)min_pages * WM_PAGE_SIZE;
+    if (!budget_reserve(bytes, why))
         return NULL;
-    if (set_committed(mem, (size_t)min_pages * WM_PAGE_SIZE) != 0) {
+    struct rt_memory *mem = pool_take();
+    if (mem == NULL && (mem = reservation_new()) == NULL) {
+        budget_release(bytes);
+        return NULL;
+    }
+    if (set_committed(mem, bytes) != 0) {
         reservation_free(mem);
+        budget_release(bytes);
         return NULL;
     }
     mem->max_pages = max_pages;
@@ -217,15 +268,20 @@ struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,
 
 void rt_memory_free(struct rt_memory *mem)
 {
-    if (mem != NULL && !pool_give(mem))
+    if (mem == NULL)
+        return;
+    size_t bytes = mem->pub.size;
+    if (!pool_give(mem))
         reservation_free(mem);
+    budget_release(bytes);
 }
 
 /* memory.grow (spec 4.4.7): the old size in pages, or -1 when the new size
  * would pass the maximum (65536 pages without one, see rt_memory_new's
- * caller) or the embedder's cap, or when the pages cannot be committed. */
+ * caller) or the embedder's cap, when the budget has no room for the
+ * pages (then *why says so), or when they cannot be committed. */
 uint32_t rt_memory_grow_pages(struct rt_memory *mem, uint32_t delta,
-                              uint32_t cap_pages)
+                              uint32_t cap_pages, struct rt_budget_refusal *why)
 {
     uint64_t old = mem->pub.size / WM_PAGE_SIZE;
     uint64_t max = mem->max_pages;
@@ -236,9 +292,13 @@ uint32_t rt_memory_grow_pages(struct rt_memory *mem, uint32_t delta,
     if (delta == 0)
         return (uint32_t)old;
     size_t bytes = (size_t)delta * WM_PAGE_SIZE;
-    if (mprotect(mem->pub.base + mem->pub.size, bytes,
-                 PROT_READ | PROT_WRITE) != 0)
+    if (!budget_reserve(bytes, why))
         return UINT32_MAX;
+    if (mprotect(mem->pub.base + mem->pub.size, bytes,
+                 PROT_READ | PROT_WRITE) != 0) {
+        budget_release(bytes);
+        return UINT32_MAX;
+    }
     mem->pub.size += bytes;
     return (uint32_t)old;
 }

@@ -139,6 +139,22 @@ typedef int (*rt_resolve_fn)(void *ud, const struct wm_import *im,
 #define RT_MEMORY_POOL_DEFAULT 64u
 void rt_memory_pool_limit(unsigned n);
 
+/* The process-wide memory budget: a cap on the sum of the accessible
+ * (committed, read-write) bytes of all live linear memories, instances'
+ * and hosts' (pooled freed ones, zeroed, do not count). 0, the default,
+ * is unlimited. A memory.grow that would pass it fails as one past the
+ * memory's maximum does (-1 to the guest); an instance whose initial
+ * memory would pass it fails with RT_ERR_INSTANTIATE ("memory budget
+ * exhausted: 2048 MiB in use of 2048 MiB, 64 MiB more needed"); a host
+ * memory is NULL. Lowering it below what is in use frees nothing: only
+ * new memories and grows are refused until enough is freed. Both calls
+ * are thread-safe (atomics: bytes are reserved by compare-and-swap before
+ * they are made accessible, so the sum never passes the budget however
+ * many threads create and grow memories). */
+void rt_memory_budget_set(uint64_t bytes);
+/* The bytes counted against the budget now (also when it is 0). */
+uint64_t rt_memory_committed(void);
+
 struct rt_instance_options {
     size_t stack_size;          /* wasm stack budget in bytes (0: default) */
     uint32_t max_memory_pages;  /* cap below the module's max (0: none) */
@@ -157,7 +173,8 @@ struct rt_instance_options {
  * bounds is RT_ERR_INSTANTIATE with .trap set (the trap the spec names).
  *
  * Ownership on failure: for RT_ERR_INSTANTIATE and RT_ERR_TRAP, *out is
- * still set. As in the spec, the writes made before the failure persist,
+ * still set (also for a memory or table refused by a limit or the budget,
+ * before anything ran). As in the spec, the writes made before the failure persist,
  * so tables shared with other instances may now hold this instance's
  * functions: keep the instance (unusable otherwise) alive as long as
  * those tables, then rt_instance_free it. For other errors *out is NULL. */
@@ -166,6 +183,15 @@ int rt_instance_new(struct rt_module *m, rt_resolve_fn resolve, void *ud,
                     struct rt_instance **out, struct rt_error *err);
 void rt_instance_free(struct rt_instance *inst);
 struct rt_module *rt_instance_module(struct rt_instance *inst);
+
+/* Whether the memory budget (rt_memory_budget_set) refused this instance
+ * anything: its initial memory (rt_instance_new failed with
+ * RT_ERR_INSTANTIATE, *out set) or a memory.grow its code made (the guest
+ * saw -1), as opposed to a refusal by its own maximum or the
+ * max_memory_pages cap. Sticky for the instance's life; ask it where the
+ * instance is used (its thread, no call running), e.g. to tell a tenant
+ * that its guest failed because the server is out of memory. */
+bool rt_instance_budget_refused(const struct rt_instance *inst);
 struct awsm_vmctx *rt_instance_vmctx(struct rt_instance *inst);
 
 /* Look up an export by name; -1 if absent. The _n form takes a length:

@@ -34,8 +34,12 @@ static void svc_trap(struct awsm_vmctx *vm, uint32_t kind)
 static uint32_t svc_memory_grow(struct awsm_vmctx *vm, uint32_t delta)
 {
     struct rt_instance *inst = rt_instance_of(vm);
-    return rt_memory_grow_pages(rt_memory_of(vm->memory), delta,
-                                inst->opt.max_memory_pages);
+    struct rt_budget_refusal why = { .refused = false };
+    uint32_t old = rt_memory_grow_pages(rt_memory_of(vm->memory), delta,
+                                        inst->opt.max_memory_pages, &why);
+    if (why.refused)
+        inst->budget_refused = true;
+    return old;
 }
 
 /* memory.init: copy data segment `seg`[src, src+len) to memory 0 at dst. */

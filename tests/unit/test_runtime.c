@@ -3,13 +3,16 @@
  * modules (fake_module.c built as .so files): loading and its refusals,
  * linking, instantiation, calls, traps of every origin (service call,
  * guard-page fault, stack limit, stack guard page), nested calls through
- * a host function, memory growth limits, and instance independence;
+ * a host function, memory growth limits, the process's memory budget
+ * (also on threads), and instance independence;
  * module files that are not complete shared objects (truncated copies,
  * FIFOs, devices, other files) refused with a message, never a SIGBUS or
  * a hang (ctest's timeout catches a hang).
  */
 #include <elf.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -606,6 +609,171 @@ WITH_FIXTURE(two_instances_are_independent, NULL)
     ASSERT(untouched);
     ASSERT_EQ_INT(0, rc);
     ASSERT(other_size);
+}
+
+/* ===== The memory budget ================================================ */
+
+#define PAGE 65536u
+
+/* A second instance of the fixture's module. */
+static int instance_more(struct fixture *fx, struct rt_instance **out)
+{
+    return rt_instance_new(fx->mod, resolve, fx, NULL, out, &fx->err);
+}
+
+static uint32_t grow_of(struct fixture *fx, struct rt_instance *inst,
+                        uint32_t delta)
+{
+    struct rt_instance *saved = fx->inst;
+    uint32_t r = 0;
+    fx->inst = inst;
+    if (call2(fx, "grow", delta, 0, &r) != 0)
+        r = 0xdeadu;
+    fx->inst = saved;
+    return r;
+}
+
+/* Budget 3 pages: the fixture's memory (1) and another instance's (1)
+ * leave room for one page; freeing the other makes room again. */
+WITH_FIXTURE(grow_is_refused_at_the_budget_until_memory_is_freed, NULL)
+{
+    struct rt_instance *other = NULL;
+    ASSERT_EQ_U64(PAGE, rt_memory_committed());
+    rt_memory_budget_set(3 * PAGE);
+    int rc = instance_more(fx, &other);
+    uint64_t two = rt_memory_committed();
+    uint32_t g1 = grow_of(fx, fx->inst, 1);
+    uint32_t g2 = grow_of(fx, fx->inst, 1);
+    uint64_t full = rt_memory_committed();
+    bool refused = rt_instance_budget_refused(fx->inst);
+    bool other_refused = other != NULL && rt_instance_budget_refused(other);
+    rt_instance_free(other);
+    uint64_t freed = rt_memory_committed();
+    uint32_t g3 = grow_of(fx, fx->inst, 1);
+    uint64_t again = rt_memory_committed();
+    rt_memory_budget_set(0);
+    ASSERT_EQ_INT(0, rc);
+    ASSERT_EQ_U64(2 * PAGE, two);
+    ASSERT_EQ_INT(1, g1);
+    ASSERT_EQ_INT(0xffffffffu, g2);            /* the guest sees -1 */
+    ASSERT_EQ_U64(3 * PAGE, full);
+    ASSERT(refused);
+    ASSERT(!other_refused);
+    ASSERT_EQ_U64(2 * PAGE, freed);
+    ASSERT_EQ_INT(2, g3);
+    ASSERT_EQ_U64(3 * PAGE, again);
+    ASSERT_EQ_INT(3 * PAGE, rt_instance_vmctx(fx->inst)->memory->size);
+}
+
+/* The memory's own maximum (3 pages) refuses, not the budget. */
+WITH_FIXTURE(grow_past_the_maximum_is_not_a_budget_refusal, NULL)
+{
+    rt_memory_budget_set(1u << 30);
+    uint32_t g1 = grow_of(fx, fx->inst, 2);
+    uint32_t g2 = grow_of(fx, fx->inst, 1);
+    rt_memory_budget_set(0);
+    ASSERT_EQ_INT(1, g1);
+    ASSERT_EQ_INT(0xffffffffu, g2);
+    ASSERT(!rt_instance_budget_refused(fx->inst));
+}
+
+/* A host memory of 2 MiB fills the budget: the next instance fails with
+ * RT_ERR_INSTANTIATE and is handed back, marked, for the caller to free. */
+WITH_FIXTURE(instantiation_over_the_budget_fails_with_the_figures, NULL)
+{
+    rt_instance_free(fx->inst);
+    fx->inst = NULL;
+    ASSERT_EQ_U64(0, rt_memory_committed());
+    rt_memory_budget_set(2u << 20);
+    struct rt_host *h = rt_host_new();
+    struct awsm_memory *hm = rt_host_memory(h, 32, UINT32_MAX);
+    struct awsm_memory *hm2 = rt_host_memory(h, 1, UINT32_MAX);
+    struct rt_instance *inst = NULL;
+    int rc = instance_more(fx, &inst);
+    bool marked = inst != NULL && rt_instance_budget_refused(inst);
+    rt_instance_free(inst);
+    rt_host_free(h);
+    uint64_t after = rt_memory_committed();
+    rt_memory_budget_set(0);
+    ASSERT(hm != NULL);
+    ASSERT(hm2 == NULL);
+    ASSERT_EQ_INT(-1, rc);
+    ASSERT_EQ_INT(RT_ERR_INSTANTIATE, fx->err.kind);
+    ASSERT_STR_EQ("memory budget exhausted: 2 MiB in use of 2 MiB, 64 KiB more "
+                  "needed", fx->err.msg);
+    ASSERT(marked);
+    ASSERT_EQ_U64(0, after);
+}
+
+/* Threads create, grow and free instances against a budget smaller than
+ * their sum: the count never passes it and ends at zero. */
+#define BUDGET_THREADS 4
+#define BUDGET_ROUNDS 300
+
+static _Atomic int budget_done;
+
+struct budget_worker {
+    struct fixture *fx;
+    pthread_t tid;
+    uint64_t worst;             /* the largest count seen */
+    unsigned refusals, failures;
+};
+
+static void *budget_worker_main(void *p)
+{
+    struct budget_worker *w = p;
+    struct fixture fx = *w->fx;         /* own err; shared module, host */
+    for (int i = 0; i < BUDGET_ROUNDS; i++) {
+        struct rt_instance *inst = NULL;
+        if (rt_instance_new(fx.mod, resolve, &fx, NULL, &inst, &fx.err) != 0) {
+            w->refusals += inst != NULL && rt_instance_budget_refused(inst);
+            w->failures += inst == NULL || !rt_instance_budget_refused(inst);
+        } else {
+            for (int g = 0; g < 3 && grow_of(&fx, inst, 1) != 0xffffffffu; g++) {
+                uint64_t c = rt_memory_committed();
+                if (c > w->worst)
+                    w->worst = c;
+            }
+            w->refusals += rt_instance_budget_refused(inst);
+        }
+        rt_instance_free(inst);
+    }
+    atomic_fetch_add(&budget_done, 1);
+    return NULL;
+}
+
+WITH_FIXTURE(concurrent_grows_never_pass_the_budget, NULL)
+{
+    rt_instance_free(fx->inst);
+    fx->inst = NULL;
+    rt_memory_budget_set(5 * PAGE);
+    struct budget_worker w[BUDGET_THREADS];
+    int started = 0;
+    for (int i = 0; i < BUDGET_THREADS; i++) {
+        w[i] = (struct budget_worker){ .fx = fx };
+        if (pthread_create(&w[i].tid, NULL, budget_worker_main, &w[i]) == 0)
+            started++;
+    }
+    uint64_t worst = 0;                 /* sampled while they run */
+    while (atomic_load(&budget_done) < started) {
+        uint64_t c = rt_memory_committed();
+        if (c > worst)
+            worst = c;
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(w[i].tid, NULL);
+    uint64_t after = rt_memory_committed();
+    rt_memory_budget_set(0);
+    ASSERT_EQ_INT(BUDGET_THREADS, started);
+    ASSERT(worst <= 5 * PAGE);
+    unsigned refusals = 0;
+    for (int i = 0; i < BUDGET_THREADS; i++) {
+        ASSERT(w[i].worst <= 5 * PAGE);
+        ASSERT_EQ_INT(0, w[i].failures);
+        refusals += w[i].refusals;
+    }
+    ASSERT(refusals > 0);
+    ASSERT_EQ_U64(0, after);
 }
 
 TEST(host_objects_report_their_types)
