@@ -16,34 +16,203 @@
 
 #include "runtime/internal.h"
 
-/* ===== Allocation ======================================================= */
+/* ===== Shells =========================================================== */
 
-static void *alloc_n(size_t n, size_t size, bool *failed)
+/*
+ * An instance and all its arrays live in one allocation, its shell, laid
+ * out once per module (rt_module_prepare). A freed instance's shell goes
+ * back to its module (at most RT_SHELL_POOL_MAX are kept), so that a
+ * server creating an instance per request allocates nothing for it: the
+ * next rt_instance_new zeroes a pooled shell and fills it in.
+ */
+
+static size_t lay(size_t *at, uint64_t n, size_t size, size_t align)
 {
-    void *p = calloc(n ? n : 1, size);
-    if (p == NULL)
-        *failed = true;
-    return p;
+    size_t off = (*at + align - 1) & ~(align - 1);
+    *at = off + (size_t)n * size;
+    return off;
 }
 
-static int alloc_parts(struct rt_instance *inst, struct rt_error *err)
+static uint64_t inline_table_elems(const struct wm_module *m)
 {
-    const struct wm_module *m = inst->mod->wasm;
-    bool failed = false;
-    inst->vmctx = alloc_n(1, sizeof *inst->vmctx +
-                          (size_t)m->nglobals * sizeof(awsm_value), &failed);
-    inst->funcs = alloc_n(wm_func_count(m), sizeof *inst->funcs, &failed);
-    inst->defined = alloc_n(m->nfuncs, sizeof *inst->defined, &failed);
-    inst->host_copies = alloc_n(m->nfunc_imports, sizeof *inst->host_copies,
-                                &failed);
-    inst->tables = alloc_n(wm_table_count(m), sizeof *inst->tables, &failed);
-    inst->own_tables = alloc_n(m->ntables, sizeof *inst->own_tables, &failed);
-    inst->imported_globals = alloc_n(m->nglobal_imports,
-                                     sizeof *inst->imported_globals, &failed);
-    inst->elems = alloc_n(m->nelems, sizeof *inst->elems, &failed);
-    inst->data_dropped = alloc_n(m->ndatas, sizeof *inst->data_dropped,
-                                 &failed);
-    return failed ? rt_fail(err, RT_ERR_NOMEM, "out of memory") : 0;
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < m->ntables; i++)
+        if (m->tables[i].limits.min <= RT_SHELL_TABLE_INLINE)
+            n += m->tables[i].limits.min;
+    return n;
+}
+
+static void shell_layout(const struct wm_module *m, struct rt_shell_layout *l)
+{
+    uint64_t nvals = 0;
+    for (uint32_t s = 0; s < m->nelems; s++)
+        nvals += m->elems[s].count;
+    size_t at = sizeof(struct rt_instance);
+    l->vmctx = lay(&at, 1, sizeof(struct awsm_vmctx) +
+                   (size_t)m->nglobals * sizeof(awsm_value), 16);
+    l->funcs = lay(&at, wm_func_count(m), sizeof(struct awsm_funcref *), 8);
+    l->defined = lay(&at, m->nfuncs, sizeof(struct awsm_funcref), 8);
+    l->host_copies = lay(&at, m->nfunc_imports, sizeof(struct awsm_funcref), 8);
+    l->tables = lay(&at, wm_table_count(m), sizeof(struct awsm_table *), 8);
+    l->own_tables = lay(&at, m->ntables, sizeof(struct rt_table *), 8);
+    l->imported_globals = lay(&at, m->nglobal_imports, sizeof(awsm_value *), 8);
+    l->elems = lay(&at, m->nelems, sizeof(struct rt_elem_inst), 8);
+    l->elem_vals = lay(&at, nvals, sizeof(void *), 8);
+    l->table_structs = lay(&at, m->ntables, sizeof(struct rt_table), 8);
+    l->table_elems = lay(&at, inline_table_elems(m), sizeof(void *), 8);
+    l->data_dropped = lay(&at, m->ndatas, sizeof(bool), 1);
+    l->size = (at + 15) & ~(size_t)15;
+}
+
+static struct rt_instance *shell_take(struct rt_module *mod)
+{
+    pthread_mutex_lock(&mod->shell_lock);
+    struct rt_instance *inst = mod->shells;
+    if (inst != NULL) {
+        mod->shells = inst->pool_next;
+        mod->nshells--;
+    }
+    pthread_mutex_unlock(&mod->shell_lock);
+    if (inst == NULL && (inst = aligned_alloc(16, mod->shell.size)) == NULL)
+        return NULL;
+    memset(inst, 0, mod->shell.size);
+    const struct rt_shell_layout *l = &mod->shell;
+    uint8_t *b = (uint8_t *)inst;
+    inst->mod = mod;
+    inst->vmctx = (struct awsm_vmctx *)(b + l->vmctx);
+    inst->funcs = (struct awsm_funcref **)(b + l->funcs);
+    inst->defined = (struct awsm_funcref *)(b + l->defined);
+    inst->host_copies = (struct awsm_funcref *)(b + l->host_copies);
+    inst->tables = (struct awsm_table **)(b + l->tables);
+    inst->own_tables = (struct rt_table **)(b + l->own_tables);
+    inst->imported_globals = (awsm_value **)(b + l->imported_globals);
+    inst->elems = (struct rt_elem_inst *)(b + l->elems);
+    inst->data_dropped = (bool *)(b + l->data_dropped);
+    return inst;
+}
+
+static void shell_give(struct rt_instance *inst)
+{
+    struct rt_module *mod = inst->mod;
+    pthread_mutex_lock(&mod->shell_lock);
+    bool kept = mod->nshells < RT_SHELL_POOL_MAX;
+    if (kept) {
+        inst->pool_next = mod->shells;
+        mod->shells = inst;
+        mod->nshells++;
+    }
+    pthread_mutex_unlock(&mod->shell_lock);
+    if (!kept)
+        free(inst);
+}
+
+/* ===== The data image =================================================== */
+
+/*
+ * When a module defines its memory and every active data segment has a
+ * constant offset and fits in the initial size, instantiation needs no
+ * evaluation and no bounds check: the segments are copied as prepared
+ * runs. Segments that follow each other in ascending, non-overlapping
+ * order are merged (gaps up to IMAGE_GAP bytes copied as zeros over the
+ * fresh, zero memory: no earlier segment wrote there).
+ */
+#define IMAGE_GAP 256u
+
+static bool image_usable(const struct wm_module *m, bool *ascending)
+{
+    if (m->nmemories != 1 || m->nmemory_imports != 0)
+        return false;
+    uint64_t size = m->memories[0].limits.min * (uint64_t)WM_PAGE_SIZE, end = 0;
+    *ascending = true;
+    for (uint32_t s = 0; s < m->ndatas; s++) {
+        const struct wm_data *d = &m->datas[s];
+        if (d->mode != WM_SEG_ACTIVE)
+            continue;
+        if (d->offset.op != WM_CONST_I32 ||
+            (uint64_t)d->offset.u.i32 + d->len > size)
+            return false;
+        *ascending = *ascending && d->offset.u.i32 >= end;
+        end = (uint64_t)d->offset.u.i32 + d->len;
+    }
+    return true;
+}
+
+/* Whether segment d continues run r (ascending segments only). */
+static bool image_joins(const struct rt_data_run *r, const struct wm_data *d)
+{
+    uint64_t end = (uint64_t)r->dst + r->len;
+    return r->len > 0 && d->offset.u.i32 - end <= IMAGE_GAP &&
+           d->offset.u.i32 + (uint64_t)d->len - r->dst < ((uint64_t)1 << 31);
+}
+
+/* Pass 1 (bytes NULL) counts runs and bytes; pass 2 fills them in. */
+static void image_runs(const struct wm_module *m, bool merge,
+                       struct rt_data_image *im, uint8_t *bytes, size_t *nbytes)
+{
+    struct rt_data_run cur = {0, 0, NULL};
+    uint32_t n = 0;
+    size_t at = 0;
+    for (uint32_t s = 0; s <= m->ndatas; s++) {
+        const struct wm_data *d = s < m->ndatas ? &m->datas[s] : NULL;
+        if (d != NULL && (d->mode != WM_SEG_ACTIVE || d->len == 0))
+            continue;
+        if (d != NULL && merge && image_joins(&cur, d)) {
+            uint32_t gap = d->offset.u.i32 - (cur.dst + cur.len);
+            if (bytes != NULL)
+                memcpy(bytes + at + cur.len + gap, d->bytes, d->len);
+            cur.len += gap + d->len;
+            continue;
+        }
+        if (cur.len > 0) {
+            if (bytes != NULL)
+                im->runs[n] = (struct rt_data_run){cur.dst, cur.len, bytes + at};
+            n++;
+            at += cur.len;
+        }
+        if (d != NULL) {
+            cur = (struct rt_data_run){d->offset.u.i32, d->len, NULL};
+            if (bytes != NULL)
+                memcpy(bytes + at, d->bytes, d->len);
+        }
+    }
+    im->nruns = n;
+    *nbytes = at;
+}
+
+static int image_build(struct rt_module *mod)
+{
+    struct rt_data_image *im = &mod->image;
+    bool ascending;
+    if (!image_usable(mod->wasm, &ascending))
+        return 0;
+    size_t nbytes;
+    image_runs(mod->wasm, ascending, im, NULL, &nbytes);
+    im->runs = calloc(im->nruns ? im->nruns : 1, sizeof *im->runs);
+    im->bytes = calloc(nbytes ? nbytes : 1, 1);
+    if (im->runs == NULL || im->bytes == NULL)
+        return -1;
+    image_runs(mod->wasm, ascending, im, im->bytes, &nbytes);
+    im->usable = true;
+    return 0;
+}
+
+int rt_module_prepare(struct rt_module *mod)
+{
+    shell_layout(mod->wasm, &mod->shell);
+    return image_build(mod);
+}
+
+void rt_module_release(struct rt_module *mod)
+{
+    while (mod->shells != NULL) {
+        struct rt_instance *inst = mod->shells;
+        mod->shells = inst->pool_next;
+        free(inst);
+    }
+    mod->nshells = 0;
+    free(mod->image.runs);
+    free(mod->image.bytes);
+    mod->image = (struct rt_data_image){ .usable = false };
 }
 
 static void fill_vmctx(struct rt_instance *inst)
@@ -74,6 +243,9 @@ static void define_funcs(struct rt_instance *inst)
 static int define_tables(struct rt_instance *inst, struct rt_error *err)
 {
     const struct wm_module *m = inst->mod->wasm;
+    const struct rt_shell_layout *l = &inst->mod->shell;
+    uint8_t *base = (uint8_t *)inst;
+    uint64_t ninline = 0;
     for (uint32_t i = 0; i < m->ntables; i++) {
         const struct wm_tabletype *tt = &m->tables[i];
         if (tt->limits.min > RT_MAX_TABLE_ELEMS)
@@ -81,10 +253,15 @@ static int define_tables(struct rt_instance *inst, struct rt_error *err)
                            "over the limit of %u", m->ntable_imports + i,
                            (unsigned long long)tt->limits.min,
                            RT_MAX_TABLE_ELEMS);
-        struct rt_table *t = rt_table_new(tt->elem, (uint32_t)tt->limits.min,
-                                          (uint32_t)tt->limits.max,
-                                          tt->limits.has_max);
-        if (t == NULL)
+        uint32_t min = (uint32_t)tt->limits.min;
+        struct rt_table *t = (struct rt_table *)(base + l->table_structs) + i;
+        void **storage = NULL;
+        if (min <= RT_SHELL_TABLE_INLINE) {
+            storage = (void **)(base + l->table_elems) + ninline;
+            ninline += min;
+        }
+        if (rt_table_init_embedded(t, tt->elem, min, (uint32_t)tt->limits.max,
+                                   tt->limits.has_max, storage) != 0)
             return rt_fail(err, RT_ERR_NOMEM, "out of memory for table %u",
                            m->ntable_imports + i);
         inst->own_tables[i] = t;
@@ -180,12 +357,13 @@ static void init_globals(struct rt_instance *inst)
 static int eval_elems(struct rt_instance *inst, struct rt_error *err)
 {
     const struct wm_module *m = inst->mod->wasm;
+    void **vals = (void **)((uint8_t *)inst + inst->mod->shell.elem_vals);
+    (void)err;
     for (uint32_t s = 0; s < m->nelems; s++) {
         const struct wm_elem *el = &m->elems[s];
         struct rt_elem_inst *ei = &inst->elems[s];
-        ei->vals = calloc(el->count ? el->count : 1, sizeof *ei->vals);
-        if (ei->vals == NULL)
-            return rt_fail(err, RT_ERR_NOMEM, "out of memory");
+        ei->vals = vals;
+        vals += el->count;
         for (uint32_t i = 0; i < el->count; i++)
             ei->vals[i] = const_eval(inst, &el->inits[i]).ref;
         ei->len = el->count;
@@ -197,8 +375,7 @@ static int eval_elems(struct rt_instance *inst, struct rt_error *err)
 
 static void elem_drop(struct rt_instance *inst, uint32_t s)
 {
-    free(inst->elems[s].vals);
-    inst->elems[s].vals = NULL;
+    inst->elems[s].vals = NULL;         /* in the shell */
     inst->elems[s].len = 0;
 }
 
@@ -220,9 +397,25 @@ static int init_elems(struct rt_instance *inst, struct rt_error *err)
     return 0;
 }
 
+/* The prepared runs (rt_data_image): checked at module load. */
+static void init_image(struct rt_instance *inst)
+{
+    const struct wm_module *m = inst->mod->wasm;
+    const struct rt_data_image *im = &inst->mod->image;
+    uint8_t *base = inst->vmctx->mem_base;
+    for (uint32_t r = 0; r < im->nruns; r++)
+        memcpy(base + im->runs[r].dst, im->runs[r].src, im->runs[r].len);
+    for (uint32_t s = 0; s < m->ndatas; s++)
+        inst->data_dropped[s] = m->datas[s].mode == WM_SEG_ACTIVE;
+}
+
 static int init_datas(struct rt_instance *inst, struct rt_error *err)
 {
     const struct wm_module *m = inst->mod->wasm;
+    if (inst->mod->image.usable && inst->own_memory != NULL) {
+        init_image(inst);
+        return 0;
+    }
     for (uint32_t s = 0; s < m->ndatas; s++) {
         const struct wm_data *d = &m->datas[s];
         if (d->mode != WM_SEG_ACTIVE)
@@ -252,8 +445,6 @@ static int run_start(struct rt_instance *inst, struct rt_error *err)
 static int instance_build(struct rt_instance *inst, rt_resolve_fn resolve,
                           void *ud, struct rt_error *err)
 {
-    if (alloc_parts(inst, err) != 0)
-        return -1;
     fill_vmctx(inst);
     define_funcs(inst);
     if (rt_link_imports(inst, resolve, ud, err) != 0 ||
@@ -268,10 +459,9 @@ int rt_instance_new(struct rt_module *m, rt_resolve_fn resolve, void *ud,
                     struct rt_instance **out, struct rt_error *err)
 {
     *out = NULL;
-    struct rt_instance *inst = calloc(1, sizeof *inst);
+    struct rt_instance *inst = shell_take(m);
     if (inst == NULL)
         return rt_fail(err, RT_ERR_NOMEM, "out of memory");
-    inst->mod = m;
     if (opt != NULL)
         inst->opt = *opt;
     if (instance_build(inst, resolve, ud, err) != 0) {
@@ -296,21 +486,10 @@ void rt_instance_free(struct rt_instance *inst)
     if (inst == NULL)
         return;
     const struct wm_module *m = inst->mod->wasm;
-    for (uint32_t i = 0; inst->own_tables != NULL && i < m->ntables; i++)
+    for (uint32_t i = 0; i < m->ntables; i++)
         rt_table_free(inst->own_tables[i]);
-    for (uint32_t s = 0; inst->elems != NULL && s < m->nelems; s++)
-        free(inst->elems[s].vals);
     rt_memory_free(inst->own_memory);
-    free(inst->own_tables);
-    free(inst->elems);
-    free(inst->data_dropped);
-    free(inst->imported_globals);
-    free(inst->tables);
-    free(inst->host_copies);
-    free(inst->defined);
-    free(inst->funcs);
-    free(inst->vmctx);
-    free(inst);
+    shell_give(inst);
 }
 
 bool rt_instance_budget_refused(const struct rt_instance *inst)

@@ -17,6 +17,7 @@
 #ifndef AWSM_RUNTIME_INTERNAL_H
 #define AWSM_RUNTIME_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 
 #include "runtime/runtime.h"
@@ -38,6 +39,31 @@
 
 /* ===== Modules ========================================================== */
 
+/* Where each part of an instance lives in its shell: one allocation
+ * holding the struct rt_instance and every per-instance array, laid out
+ * once at module load (instance.c). Offsets in bytes from the start. */
+struct rt_shell_layout {
+    size_t size;
+    size_t vmctx, funcs, defined, host_copies, tables, own_tables;
+    size_t imported_globals, elems, elem_vals, table_structs, table_elems;
+    size_t data_dropped;
+};
+
+/* An active data segment copied at instantiation without evaluating or
+ * checking anything (instance.c, rt_data_image_build): consecutive
+ * segments are merged into runs of one image buffer. */
+struct rt_data_run {
+    uint32_t dst, len;
+    const uint8_t *src;
+};
+
+struct rt_data_image {
+    bool usable;                            /* else the general path */
+    uint32_t nruns;
+    struct rt_data_run *runs;
+    uint8_t *bytes;                         /* merged runs' bytes */
+};
+
 struct rt_module {
     void *dl;                               /* dlopen handle */
     const struct awsm_module_desc *desc;
@@ -46,7 +72,18 @@ struct rt_module {
     struct code_start *code_starts;         /* functions by address */
     uint32_t ncode_starts;
     void *code_base;                        /* the .so's load address */
+    struct rt_shell_layout shell;
+    struct rt_data_image image;
+    /* Freed instances' shells, reused by the next rt_instance_new. */
+    pthread_mutex_t shell_lock;
+    struct rt_instance *shells;
+    unsigned nshells;
 };
+
+/* instance.c: lay out the shell and prepare the data image (at load). */
+int rt_module_prepare(struct rt_module *m);
+/* instance.c: free the pooled shells and the image (at rt_module_free). */
+void rt_module_release(struct rt_module *m);
 
 /* backtrace.c: map native return addresses to wasm functions. */
 int rt_code_map_build(struct rt_module *m);
@@ -68,7 +105,9 @@ struct rt_table {
     struct awsm_table pub;                  /* first: casts both ways */
     wm_valtype elem;
     bool has_max;
+    bool embedded;                          /* in an instance's shell */
     uint32_t cap;                           /* allocated elements */
+    void **inline_elems;                    /* shell storage, or NULL */
 };
 
 /* Filled when the process's memory budget (rt_memory_budget_set) refused
@@ -95,7 +134,17 @@ bool rt_memory_contains_fault(uintptr_t addr);
 
 struct rt_table *rt_table_new(wm_valtype elem, uint32_t min, uint32_t max,
                               bool has_max);
+/* A table inside an instance's shell (*t zeroed): its elements start in
+ * `storage` (min zeroed slots) when not NULL, else on the heap. Returns
+ * 0 or -1 (out of memory). rt_table_free releases only what it
+ * allocated. */
+int rt_table_init_embedded(struct rt_table *t, wm_valtype elem, uint32_t min,
+                           uint32_t max, bool has_max, void **storage);
 void rt_table_free(struct rt_table *t);
+/* Tables of at most this many elements start inside the shell. */
+#define RT_SHELL_TABLE_INLINE   1024u
+/* Freed shells kept per module for the next instances. */
+#define RT_SHELL_POOL_MAX       256u
 uint32_t rt_table_grow_elems(struct rt_table *t, void *init, uint32_t delta);
 /* Bulk operations: 0, or AWSM_TRAP_TABLE_OOB with nothing written. */
 uint32_t rt_table_fill_elems(struct rt_table *t, uint32_t dst, void *val,
@@ -126,6 +175,7 @@ struct rt_elem_inst {
 
 struct rt_instance {
     struct rt_module *mod;
+    struct rt_instance *pool_next;          /* while the shell is pooled */
     struct rt_instance_options opt;
     struct awsm_vmctx *vmctx;
     struct awsm_funcref **funcs;            /* whole index space */

@@ -383,10 +383,11 @@ int rt_module_load(const char *so_path, struct rt_module **out,
     struct rt_module *m = calloc(1, sizeof *m);
     if (m == NULL)
         return rt_fail(err, RT_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&m->shell_lock, NULL);
     if (open_so(so_path, m, err) != 0 || check_desc(so_path, m->desc, err) != 0 ||
         check_hash(so_path, m->desc, err) != 0 ||
         decode_wasm(so_path, m, err) != 0 || canonical_types(m, err) != 0 ||
-        (rt_code_map_build(m) != 0 &&
+        ((rt_code_map_build(m) != 0 || rt_module_prepare(m) != 0) &&
          rt_fail(err, RT_ERR_NOMEM, "out of memory") != 0)) {
         rt_module_free(m);
         return -1;
@@ -399,6 +400,8 @@ void rt_module_free(struct rt_module *m)
 {
     if (m == NULL)
         return;
+    rt_module_release(m);
+    pthread_mutex_destroy(&m->shell_lock);
     if (m->wasm != NULL)
         wm_module_free(m->wasm);
     free(m->type_ids);

@@ -33,12 +33,31 @@ struct rt_table *rt_table_new(wm_valtype elem, uint32_t min, uint32_t max,
     return t;
 }
 
+int rt_table_init_embedded(struct rt_table *t, wm_valtype elem, uint32_t min,
+                           uint32_t max, bool has_max, void **storage)
+{
+    t->pub.elems = storage != NULL ? storage
+                                   : calloc(min ? min : 1, sizeof *t->pub.elems);
+    if (t->pub.elems == NULL)
+        return -1;
+    t->pub.size = min;
+    t->pub.max = has_max ? max : UINT32_MAX;
+    t->elem = elem;
+    t->has_max = has_max;
+    t->embedded = true;
+    t->inline_elems = storage;
+    t->cap = storage != NULL ? min : (min ? min : 1);
+    return 0;
+}
+
 void rt_table_free(struct rt_table *t)
 {
     if (t == NULL)
         return;
-    free(t->pub.elems);
-    free(t);
+    if (t->pub.elems != t->inline_elems)
+        free(t->pub.elems);
+    if (!t->embedded)
+        free(t);
 }
 
 static uint32_t table_limit(const struct rt_table *t)
@@ -56,9 +75,12 @@ static int table_reserve(struct rt_table *t, uint32_t need)
         cap = need;
     if (cap > RT_MAX_TABLE_ELEMS)
         cap = RT_MAX_TABLE_ELEMS;
-    void **p = realloc(t->pub.elems, cap * sizeof *p);
+    void **inl = t->inline_elems;
+    void **p = realloc(t->pub.elems == inl ? NULL : t->pub.elems, cap * sizeof *p);
     if (p == NULL)
         return -1;
+    if (t->pub.elems == inl)        /* leaves the shell's storage */
+        memcpy(p, inl, t->pub.size * sizeof *p);
     t->pub.elems = p;
     t->cap = (uint32_t)cap;
     return 0;

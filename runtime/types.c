@@ -24,6 +24,10 @@ struct type_entry {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct type_entry **entries;     /* [id - 1] */
 static uint32_t nentries, entries_cap;
+/* Open addressing on the hash: ids, 0 for an empty slot; at most half
+ * full (rebuilt when entries_cap grows). */
+static uint32_t *index_ids;
+static uint32_t index_mask;
 
 static uint64_t functype_hash(const struct wm_functype *ft)
 {
@@ -64,36 +68,69 @@ static struct type_entry *entry_new(const struct wm_functype *ft, uint64_t h)
     return e;
 }
 
+static void index_put(uint32_t *ids, uint32_t mask, uint64_t h, uint32_t id)
+{
+    uint32_t i = (uint32_t)h & mask;
+    while (ids[i] != 0)
+        i = (i + 1) & mask;
+    ids[i] = id;
+}
+
+/* Room for one more entry: entries[] and an index twice its size. */
+static int registry_grow(void)
+{
+    if (nentries < entries_cap)
+        return 0;
+    uint32_t cap = entries_cap ? entries_cap * 2 : 64;
+    struct type_entry **p = realloc(entries, cap * sizeof *p);
+    if (p == NULL)
+        return -1;
+    entries = p;
+    uint32_t *ids = calloc((size_t)cap * 2, sizeof *ids);
+    if (ids == NULL)
+        return -1;
+    for (uint32_t i = 0; i < nentries; i++)
+        index_put(ids, cap * 2 - 1, entries[i]->hash, i + 1);
+    free(index_ids);
+    index_ids = ids;
+    index_mask = cap * 2 - 1;
+    entries_cap = cap;
+    return 0;
+}
+
 /* Append an entry; returns its id or 0 when out of memory. */
 static uint32_t registry_add(const struct wm_functype *ft, uint64_t h)
 {
-    if (nentries == entries_cap) {
-        uint32_t cap = entries_cap ? entries_cap * 2 : 64;
-        struct type_entry **p = realloc(entries, cap * sizeof *p);
-        if (p == NULL)
-            return 0;
-        entries = p;
-        entries_cap = cap;
-    }
+    if (registry_grow() != 0)
+        return 0;
     struct type_entry *e = entry_new(ft, h);
     if (e == NULL)
         return 0;
     entries[nentries++] = e;
+    index_put(index_ids, index_mask, h, nentries);
     return nentries;
 }
 
-/* A linear scan compares one hash per entry: modules have few distinct
- * types, and look-ups happen at load time only. Returns 0 only when out
- * of memory, which no caller can do better with than refuse the type. */
+static uint32_t registry_find(const struct wm_functype *ft, uint64_t h)
+{
+    for (uint32_t i = (uint32_t)h & index_mask; index_ids != NULL &&
+         index_ids[i] != 0; i = (i + 1) & index_mask) {
+        const struct type_entry *e = entries[index_ids[i] - 1];
+        if (e->hash == h && functype_equal(&e->ft, ft))
+            return index_ids[i];
+    }
+    return 0;
+}
+
+/* A hash look-up: embedders make host functions per instance (WASI makes
+ * its own per context), so this is on the path of every instantiation.
+ * Returns 0 only when out of memory, which no caller can do better with
+ * than refuse the type. */
 uint32_t rt_type_id(const struct wm_functype *ft)
 {
     uint64_t h = functype_hash(ft);
-    uint32_t id = 0;
     pthread_mutex_lock(&registry_lock);
-    for (uint32_t i = 0; i < nentries && id == 0; i++) {
-        if (entries[i]->hash == h && functype_equal(&entries[i]->ft, ft))
-            id = i + 1;
-    }
+    uint32_t id = registry_find(ft, h);
     if (id == 0)
         id = registry_add(ft, h);
     pthread_mutex_unlock(&registry_lock);

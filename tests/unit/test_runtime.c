@@ -611,6 +611,38 @@ WITH_FIXTURE(two_instances_are_independent, NULL)
     ASSERT(other_size);
 }
 
+/* A freed instance's shell (and memory) is reused by the next instance
+ * of the module: nothing of the old one may show through. */
+WITH_FIXTURE(reused_shell_starts_fresh, NULL)
+{
+    struct rt_extern mem, tab, g;
+    rt_instance_export(fx->inst, "mem", &mem);
+    rt_instance_export(fx->inst, "tab", &tab);
+    rt_instance_export(fx->inst, "g", &g);
+    struct rt_instance *old = fx->inst;
+    mem.u.memory->base[16] = 'J';
+    mem.u.memory->base[40000] = 1;
+    tab.u.table->elems[0] = NULL;
+    g.u.global.cell->i32 = 7;
+    uint32_t r;
+    ASSERT_EQ_INT(0, call2(fx, "grow", 1, 0, &r));
+    rt_instance_free(old);
+    fx->inst = NULL;
+    ASSERT_EQ_INT(0, rt_instance_new(fx->mod, resolve, fx, NULL, &fx->inst,
+                                     &fx->err));
+    ASSERT(fx->inst == old);            /* the same shell, reused */
+    rt_instance_export(fx->inst, "mem", &mem);
+    rt_instance_export(fx->inst, "tab", &tab);
+    rt_instance_export(fx->inst, "g", &g);
+    ASSERT_EQ_INT(65536, mem.u.memory->size);
+    ASSERT(memcmp(mem.u.memory->base + 16, "hello", 5) == 0);
+    ASSERT_EQ_INT(0, mem.u.memory->base[40000]);
+    ASSERT(tab.u.table->elems[0] != NULL);
+    ASSERT_EQ_INT(42, g.u.global.cell->i32);
+    ASSERT_EQ_INT(0, call2(fx, "call_tab", 7, 0, &r));    /* add(7, 7) */
+    ASSERT_EQ_INT(14, r);
+}
+
 /* ===== The memory budget ================================================ */
 
 #define PAGE 65536u
