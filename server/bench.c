@@ -20,8 +20,9 @@ struct bench {
     char first_error[256];
 };
 
-static void bench_done_cb(struct sb *sb, void *ud)
+static void bench_done_cb(struct sb *sb, int worker, void *ud)
 {
+    (void)worker;
     struct bench *b = ud;
     bool ok = sb->outcome == SB_OK && sb->exit_code == 0;
     char err[sizeof b->first_error];
@@ -56,6 +57,7 @@ static struct sb *bench_sandbox(struct srv_module *mod)
     sb->mod = mod;
     sb->t_arrive = srv_now_ns();
     sb->deadline = sb->t_arrive + (uint64_t)mod->cfg->timeout_ms * 1000000ull;
+    sb->sched_deadline = sb->deadline;
     return sb;
 }
 
@@ -96,8 +98,13 @@ int srv_bench(const struct srv_config *cfg, const struct srv_settings *set,
     pthread_cond_init(&b.done, NULL);
     b.ns = calloc(n, sizeof *b.ns);
     struct sched *s = NULL;
-    struct sched_options so = { set->workers > 0 ? set->workers : 1,
-                                set->quantum_us, bench_done_cb, &b };
+    struct sched_options so = {
+        .workers = set->workers > 0 ? set->workers : 1,
+        .quantum_us = set->quantum_us,
+        .policy = set->policy == SRV_POLICY_FIFO ? SCHED_POLICY_FIFO : SCHED_POLICY_EDF,
+        .done_cb = bench_done_cb,
+        .ud = &b,
+    };
     int rc = b.ns ? sched_new(&so, &s, err, errlen) : -1;
     if (rc == 0)
         rc = bench_batch(s, &mod, &b, n);

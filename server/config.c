@@ -226,7 +226,8 @@ static int get_dirs(struct parser *p, json_t *obj, struct srv_module_config *m)
 
 static const char *const known_keys[] = {
     "name", "path", "port", "argsize", "active", "timeout-ms", "stack-size",
-    "max-memory-pages", "relative-deadline-us", "env", "dirs",
+    "max-memory-pages", "relative-deadline-us", "env", "dirs", "max-inflight",
+    "admissions-percentile",
     /* the original runtime's HTTP-era keys, accepted and unused */
     "http-req-headers", "http-req-content-type", "http-req-size",
     "http-resp-headers", "http-resp-size", "http-resp-content-type",
@@ -250,7 +251,7 @@ static int check_numbers(struct parser *p, json_t *obj, struct srv_module_config
 {
     uint64_t port = 0, argsize = SRV_DEFAULT_ARGSIZE;
     uint64_t timeout = SRV_DEFAULT_TIMEOUT_MS, stack = SRV_DEFAULT_STACK_SIZE;
-    uint64_t pages = 0, deadline = 0;
+    uint64_t pages = 0, deadline = 0, inflight = 0, pct = 0;
     if (!json_object_get(obj, "port"))
         return fail_at(p, line_at(p, p->obj_start), "missing \"port\"");
     if (get_uint(p, obj, "port", 1, 65535, &port) ||
@@ -259,7 +260,9 @@ static int check_numbers(struct parser *p, json_t *obj, struct srv_module_config
         get_uint(p, obj, "stack-size", SRV_MIN_STACK_SIZE, SRV_MAX_STACK_SIZE,
                  &stack) ||
         get_uint(p, obj, "max-memory-pages", 1, 65536, &pages) ||
-        get_uint(p, obj, "relative-deadline-us", 1, UINT32_MAX, &deadline))
+        get_uint(p, obj, "relative-deadline-us", 1, UINT32_MAX, &deadline) ||
+        get_uint(p, obj, "max-inflight", 1, 1000000, &inflight) ||
+        get_uint(p, obj, "admissions-percentile", 1, 99, &pct))
         return -1;
     m->port = (uint16_t)port;
     m->argsize = (uint32_t)argsize;
@@ -267,6 +270,8 @@ static int check_numbers(struct parser *p, json_t *obj, struct srv_module_config
     m->stack_size = (uint32_t)stack;
     m->max_memory_pages = (uint32_t)pages;
     m->relative_deadline_us = deadline;
+    m->max_inflight = (uint32_t)inflight;
+    m->admissions_percentile = (uint32_t)pct;
     return 0;
 }
 

@@ -2,8 +2,10 @@
  * server/internal.h - what the parts of awsmrt share: loaded modules, the
  * sandbox (one per request), the scheduler's workers.
  *
- *   listener.c  libuv UDP listeners on the main thread: requests in,
- *               early error replies, signals, start-up and shutdown
+ *   listener.c  start-up, signals and shutdown on the main thread; the
+ *               UDP listeners (one socket per module per worker, on the
+ *               worker's loop): requests in, limits, admission control,
+ *               early error replies, replies
  *   request.c   request JSON -> struct sb; results -> reply JSON
  *   sandbox.c   what runs on a sandbox's own stack: WASI context,
  *               instance, _start, captured output
@@ -24,13 +26,38 @@
 
 /* ===== Modules ========================================================== */
 
+struct srv_module;
+
+/* One UDP socket of one module on one worker's loop: the workers' sockets
+ * of a port form a SO_REUSEPORT group, and the kernel spreads datagrams
+ * over them. */
+struct srv_listener {
+    uv_udp_t udp;
+    struct srv_module *mod;
+    int worker;
+    int fd;                     /* for replies, from the worker that owns it */
+    bool open;                  /* uv_udp_open done: uv_close at the end */
+};
+
+/* Recent execution times of a module, for admission control. */
+#define SRV_WINDOW 256u
+
+struct srv_window {
+    pthread_mutex_t lock;
+    uint64_t ns[SRV_WINDOW];            /* a ring of CPU times */
+    uint32_t n, next, since;            /* filled, next slot, since estimate */
+    _Atomic uint64_t estimate_ns;       /* the percentile, refreshed */
+};
+
 struct srv_module {
     const struct srv_module_config *cfg;
     struct rt_module *rt;
-    uv_udp_t udp;
-    int fd;                     /* the socket, for replies from workers */
+    struct srv_listener *ls;    /* one per worker */
     struct srv *srv;
-    bool bound;
+    atomic_uint inflight;       /* queued or running */
+    uint32_t max_inflight;      /* its own limit (config or default) */
+    uint64_t rel_deadline_ns;   /* for EDF and admission control */
+    struct srv_window window;
 };
 
 /* ===== Sandboxes ======================================================== */
@@ -49,9 +76,10 @@ struct sched_stack;
 struct sched_worker;
 
 struct sb {
-    struct sb *next;                    /* run-queue link */
+    struct sb *next, *prev;             /* the worker's parked list */
     struct srv_module *mod;
-    struct sched_worker *worker;        /* set when it first runs */
+    struct sched_worker *worker;        /* set when it first runs; changes
+                                           when another worker steals it */
     /* The request. */
     int argc;
     char **argv;                        /* argv[0] is the module's name */
@@ -60,7 +88,18 @@ struct sb {
     struct sockaddr_storage peer;
     socklen_t peer_len;
     uint64_t t_arrive, t_start, t_end;  /* monotonic ns */
-    uint64_t deadline;
+    uint64_t deadline;                  /* the timeout: stopped there */
+    uint64_t sched_deadline;            /* t_arrive + relative deadline: EDF */
+    uint64_t admitted;                  /* admission control's share (ppm) */
+    /* Scheduling (sched.c). */
+    uint64_t key, seq;                  /* run-queue order */
+    int heap_idx;
+    uint8_t level;                      /* 0 fresh, 1 has used a quantum */
+    bool pinned;                        /* resumes inside host code: stays */
+    uint64_t run_ns;                    /* CPU time on workers so far */
+    void (*cancel)(struct sb *sb);      /* wakes it early while parked */
+    void *cancel_ud;
+    bool cancelled;                     /* stopped by a forced shutdown */
     /* Execution. */
     enum sb_state state;
     void *sp;                           /* saved while switched out */
@@ -92,21 +131,46 @@ void sb_execute(struct sb *sb);
 
 struct sched;
 
+enum sched_policy {
+    SCHED_POLICY_EDF,          /* earliest deadline first */
+    SCHED_POLICY_FIFO,         /* arrival order, preempted ones round robin */
+};
+
 struct sched_options {
     int workers;
     uint32_t quantum_us;
+    enum sched_policy policy;
     /* Called on the worker thread when a sandbox is done (reply, free). */
-    void (*done_cb)(struct sb *sb, void *ud);
-    void *done_ud;
+    void (*done_cb)(struct sb *sb, int worker, void *ud);
+    /* Optional, on each worker's thread: before it serves, open what it
+     * receives on (its listeners) on its loop; then, when accepting stops,
+     * stop receiving (the sockets stay open for replies); and at its end,
+     * close them (on that loop). */
+    int (*open_cb)(int worker, uv_loop_t *loop, void *ud, char *err,
+                   size_t errlen);
+    void (*stop_cb)(int worker, void *ud);
+    void (*close_cb)(int worker, void *ud);
+    void *ud;
 };
 
+/* Start the workers (each runs open_cb first: all or nothing). */
 int sched_new(const struct sched_options *o, struct sched **out, char *err,
               size_t errlen);
-/* Queue a new sandbox (any thread). */
+/* Queue a new sandbox on the calling worker (from its loop's callbacks:
+ * receive where it runs), or, from any other thread, on the least loaded
+ * worker. */
 void sched_submit(struct sched *s, struct sb *sb);
-/* From guest code (an interrupt handler, a host function): give the
- * worker to other sandboxes; returns when this one runs again. */
-void sched_pause(struct sb *sb);
+/* Stop receiving: every worker runs stop_cb on its thread. */
+void sched_stop_accepting(struct sched *s);
+/* Forced shutdown: running sandboxes are interrupted at their next safe
+ * point, parked ones woken, queued ones not started (sched_cancelled). */
+void sched_cancel_all(struct sched *s);
+bool sched_cancelled(const struct sb *sb);
+/* From guest code: give the worker to other sandboxes; returns when this
+ * one runs again. From the interrupt handler (a safe point of compiled
+ * code) it may resume on another worker; from a host function it must be
+ * `pinned` to this one (host code may keep thread-local state). */
+void sched_pause(struct sb *sb, bool pinned);
 /* Park until sched_unpark (from the worker's own loop callbacks). */
 void sched_park(struct sb *sb);
 void sched_unpark(struct sb *sb);
@@ -116,6 +180,12 @@ void sched_unpublish(struct sb *sb);
 /* Let queued and running sandboxes finish, then join the workers. */
 void sched_free(struct sched *s);
 int sched_workers(const struct sched *s);
+/* Counters for the log and SIGUSR1. */
+struct sched_stats {
+    uint64_t steals, preemptions;
+};
+void sched_stats(const struct sched *s, struct sched_stats *out);
+const char *sched_policy_name(enum sched_policy p);
 
 uint64_t srv_now_ns(void);
 
@@ -127,12 +197,18 @@ struct srv {
     int nmods;
     struct srv_module *mods;
     struct sched *sched;
+    int nworkers;
+    char (*bufs)[65536];                /* a receive buffer per worker */
     atomic_uint inflight;               /* queued or running */
-    atomic_ulong served, rejected;
+    atomic_ulong served, rejected, missed, timeouts;
+    _Atomic uint64_t admitted;          /* admission control: ppm of workers */
+    uint64_t capacity;                  /* nworkers * 1e6 */
     uv_loop_t *loop;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup, sigusr1;
     uv_timer_t drain;
-    bool draining;
+    uint64_t drain_start;
+    atomic_bool draining;               /* read by the workers' listeners */
+    bool cancelling;
 };
 
 /* Load (compiling if needed) a module and check it is a WASI command;

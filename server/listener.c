@@ -1,20 +1,27 @@
 /*
- * server/listener.c - srv_run: start-up (load every active module, bind its
- * UDP port, start the workers: all or nothing), the listeners, shutdown.
+ * server/listener.c - srv_run: start-up (load every active module, check
+ * its ports are free, start the workers, each of which opens one socket
+ * per module port: all or nothing), the listeners, signals and shutdown.
  *
- * The listeners run on the calling thread's libuv loop and never wait for
- * a guest: a datagram is parsed, checked and queued, or answered at once
+ * Receive where it runs: every worker has a socket on every module's port
+ * (a SO_REUSEPORT group; the kernel spreads datagrams over them by their
+ * source address) on its own loop, so a request is parsed, checked, run
+ * and answered on one thread. A datagram is queued, or answered at once
  * with an error (malformed, unknown module, too many arguments, too large,
- * overloaded). Workers send the replies of finished sandboxes themselves
- * with sendto on the module's socket (the kernel serialises datagrams).
+ * overloaded: over the server's or the module's in-flight limit, or not
+ * admitted by admission control). The reply goes out on the finishing
+ * worker's socket of the same port.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,9 +30,10 @@
 
 #define RECV_BUFFER_BYTES (4 << 20)
 #define SEND_RETRY_MS 50
+#define ESTIMATE_EVERY 16               /* completions between estimates */
 
-static char recv_buf[65536];            /* the listener thread's only */
-
+/* Lines go to fd 2 with one write(2) each: whole lines from many threads,
+ * and --log-file is dup2'ed onto it (SIGHUP reopens it). */
 void srv_log(const struct srv *srv, enum srv_log_level level, const char *fmt, ...)
 {
     static const char *const names[] = { "error", "warning", "info", "debug" };
@@ -41,25 +49,44 @@ void srv_log(const struct srv *srv, enum srv_log_level level, const char *fmt, .
                      names[level]);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line + n, sizeof line - n, fmt, ap);
+    int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s\n", line);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m < sizeof line - n - 1 ? (size_t)m
+                                                   : sizeof line - n - 2);
+    line[len++] = '\n';
+    ssize_t w = write(2, line, len);
+    (void)w;                    /* nowhere to report a failing log */
+}
+
+/* Open --log-file onto fd 2. */
+static int log_open(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "--log-file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fd != 2) {
+        dup2(fd, 2);
+        close(fd);
+    }
+    return 0;
 }
 
 /* ===== Replies ========================================================== */
 
 /* Send one datagram; if the socket buffer is full, a worker waits a
- * little (`tries` 2), the listener never does (1). */
-static void send_reply(struct srv_module *mod, const struct sockaddr *to,
+ * little after a guest ran (`tries` 2), never for an early error (1). */
+static void send_reply(struct srv_module *mod, int fd, const struct sockaddr *to,
                        socklen_t tolen, const char *buf, size_t len, int tries)
 {
     for (int i = 0; i < tries; i++) {
-        if (sendto(mod->fd, buf, len, MSG_DONTWAIT, to, tolen) >= 0)
+        if (sendto(fd, buf, len, MSG_DONTWAIT, to, tolen) >= 0)
             return;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             break;
         if (i + 1 < tries) {
-            struct pollfd p = { mod->fd, POLLOUT, 0 };
+            struct pollfd p = { fd, POLLOUT, 0 };
             poll(&p, 1, SEND_RETRY_MS);
         }
     }
@@ -67,36 +94,115 @@ static void send_reply(struct srv_module *mod, const struct sockaddr *to,
             mod->cfg->name, strerror(errno));
 }
 
-static void reply_error(struct srv_module *mod, const struct sockaddr *to,
+static socklen_t addr_len(const struct sockaddr *a)
+{
+    return a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                    : sizeof(struct sockaddr_in);
+}
+
+static void reply_error(struct srv_listener *l, const struct sockaddr *to,
                         const char *msg)
 {
     char out[2048];
     size_t n = srv_error_reply(msg, out, sizeof out);
-    socklen_t len = to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                              : sizeof(struct sockaddr_in);
-    atomic_fetch_add(&mod->srv->rejected, 1);
-    srv_log(mod->srv, SRV_LOG_DEBUG, "module \"%s\": %s", mod->cfg->name, msg);
+    atomic_fetch_add(&l->mod->srv->rejected, 1);
+    srv_log(l->mod->srv, SRV_LOG_DEBUG, "module \"%s\": %s", l->mod->cfg->name, msg);
     if (n > 0)
-        send_reply(mod, to, len, out, n, 1);
+        send_reply(l->mod, l->fd, to, addr_len(to), out, n, 1);
+}
+
+/* ===== Admission control ================================================ */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint32_t module_percentile(const struct srv_module *mod)
+{
+    return mod->cfg->admissions_percentile ? mod->cfg->admissions_percentile
+                                           : mod->srv->set->admissions_percentile;
+}
+
+/* A finished request's CPU time joins its module's window; the estimate
+ * (the percentile) is refreshed every ESTIMATE_EVERY completions. */
+static void window_add(struct srv_module *mod, uint64_t ns)
+{
+    struct srv_window *win = &mod->window;
+    uint64_t sorted[SRV_WINDOW];
+    pthread_mutex_lock(&win->lock);
+    win->ns[win->next] = ns;
+    win->next = (win->next + 1) % SRV_WINDOW;
+    if (win->n < SRV_WINDOW)
+        win->n++;
+    if (++win->since >= ESTIMATE_EVERY || win->n <= ESTIMATE_EVERY) {
+        win->since = 0;
+        uint32_t n = win->n;
+        memcpy(sorted, win->ns, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, cmp_u64);
+        atomic_store(&win->estimate_ns, sorted[(n - 1) * module_percentile(mod) / 100]);
+    }
+    pthread_mutex_unlock(&win->lock);
+}
+
+/* Admit only if the module's estimated work over its relative deadline
+ * (a share of one worker, in millionths) fits what the workers have not
+ * promised yet; the share is returned when the request is done. */
+static int admission(struct srv_module *mod, struct sb *sb, char *err, size_t errlen)
+{
+    struct srv *srv = mod->srv;
+    uint64_t est = atomic_load(&mod->window.estimate_ns);
+    uint64_t demand = est * 1000000u / mod->rel_deadline_ns;
+    if (demand == 0 && est > 0)
+        demand = 1;
+    uint64_t cur = atomic_load(&srv->admitted);
+    do {
+        if (cur + demand > srv->capacity) {
+            snprintf(err, errlen, "overloaded: not admitted: module \"%s\" needs "
+                     "about %.3f ms (p%u) within %.3f ms, and the %d worker%s "
+                     "are %.0f%% committed; try again", mod->cfg->name, est / 1e6,
+                     module_percentile(mod), mod->rel_deadline_ns / 1e6,
+                     srv->nworkers, srv->nworkers == 1 ? "" : "s",
+                     cur * 100.0 / srv->capacity);
+            return -1;
+        }
+    } while (!atomic_compare_exchange_weak(&srv->admitted, &cur, cur + demand));
+    sb->admitted = demand;
+    srv_log(srv, SRV_LOG_DEBUG, "module \"%s\": admitted: estimate %.3f ms (p%u of "
+            "%u), deadline %.3f ms, demand %.4f, committed %.4f of %d",
+            mod->cfg->name, est / 1e6, module_percentile(mod), mod->window.n,
+            mod->rel_deadline_ns / 1e6, demand / 1e6, (cur + demand) / 1e6,
+            srv->nworkers);
+    return 0;
 }
 
 /* On a worker: answer a finished sandbox and free it. */
-static void done_cb(struct sb *sb, void *ud)
+static void done_cb(struct sb *sb, int worker, void *ud)
 {
     struct srv *srv = ud;
+    struct srv_module *mod = sb->mod;
     char *out = malloc(SRV_MAX_DATAGRAM);
     size_t n = out ? sb_reply_build(sb, out, SRV_MAX_DATAGRAM) : 0;
     if (n > 0)
-        send_reply(sb->mod, (struct sockaddr *)&sb->peer, sb->peer_len, out, n, 2);
+        send_reply(mod, mod->ls[worker].fd, (struct sockaddr *)&sb->peer,
+                   sb->peer_len, out, n, 2);
     else
         srv_log(srv, SRV_LOG_ERROR, "module \"%s\": out of memory for a reply",
-                sb->mod->cfg->name);
+                mod->cfg->name);
     if (sb->outcome != SB_OK)
-        srv_log(srv, SRV_LOG_DEBUG, "module \"%s\": %s", sb->mod->cfg->name,
-                sb->error);
+        srv_log(srv, SRV_LOG_DEBUG, "module \"%s\": %s", mod->cfg->name, sb->error);
+    if (sb->t_start)
+        window_add(mod, sb->run_ns);
+    if (sb->t_end > sb->t_arrive + mod->rel_deadline_ns)
+        atomic_fetch_add(&srv->missed, 1);
+    if (sb->timed_out)
+        atomic_fetch_add(&srv->timeouts, 1);
+    atomic_fetch_sub(&srv->admitted, sb->admitted);
     free(out);
     sb_free(sb);
     atomic_fetch_add(&srv->served, 1);
+    atomic_fetch_sub(&mod->inflight, 1);
     atomic_fetch_sub(&srv->inflight, 1);
 }
 
@@ -104,61 +210,82 @@ static void done_cb(struct sb *sb, void *ud)
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)h;
+    struct srv_listener *l = h->data;
     (void)suggested;
-    *buf = uv_buf_init(recv_buf, sizeof recv_buf);
+    *buf = uv_buf_init(l->mod->srv->bufs[l->worker], sizeof *l->mod->srv->bufs);
 }
 
-static void admit(struct srv_module *mod, const char *buf, size_t len,
+/* Take one in-flight slot of `n` (at most `max`), or fail. */
+static bool take_slot(atomic_uint *n, uint32_t max)
+{
+    if (atomic_fetch_add(n, 1) < max)
+        return true;
+    atomic_fetch_sub(n, 1);
+    return false;
+}
+
+static void admit(struct srv_listener *l, const char *buf, size_t len,
                   const struct sockaddr *from)
 {
+    struct srv_module *mod = l->mod;
     struct srv *srv = mod->srv;
     char err[512];
     if (len > srv->set->max_request) {
         snprintf(err, sizeof err, "request too large: %zu bytes > %u",
                  len, srv->set->max_request);
-        reply_error(mod, from, err);
+        reply_error(l, from, err);
         return;
     }
-    if (atomic_load(&srv->inflight) >= srv->set->max_queued) {
+    if (!take_slot(&srv->inflight, srv->set->max_queued)) {
         snprintf(err, sizeof err, "overloaded: %u requests in flight, try again",
                  srv->set->max_queued);
-        reply_error(mod, from, err);
+        reply_error(l, from, err);
         return;
     }
     struct sb *sb = sb_request_parse(srv, buf, len, mod, err, sizeof err);
+    if (sb && !take_slot(&mod->inflight, mod->max_inflight)) {
+        snprintf(err, sizeof err, "overloaded: module \"%s\" has %u requests in "
+                 "flight (its limit), try again", mod->cfg->name, mod->max_inflight);
+        sb_free(sb);
+        sb = NULL;
+    } else if (sb && srv->set->admission && admission(mod, sb, err, sizeof err) != 0) {
+        atomic_fetch_sub(&mod->inflight, 1);
+        sb_free(sb);
+        sb = NULL;
+    }
     if (!sb) {
-        reply_error(mod, from, err);
+        atomic_fetch_sub(&srv->inflight, 1);
+        reply_error(l, from, err);
         return;
     }
-    sb->peer_len = from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                               : sizeof(struct sockaddr_in);
+    sb->peer_len = addr_len(from);
     memcpy(&sb->peer, from, sb->peer_len);
     sb->t_arrive = srv_now_ns();
     sb->deadline = sb->t_arrive + (uint64_t)mod->cfg->timeout_ms * 1000000ull;
-    atomic_fetch_add(&srv->inflight, 1);
+    sb->sched_deadline = sb->t_arrive + mod->rel_deadline_ns;
     sched_submit(srv->sched, sb);
 }
 
 static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
                     const struct sockaddr *from, unsigned flags)
 {
-    struct srv_module *mod = h->data;
+    struct srv_listener *l = h->data;
+    struct srv *srv = l->mod->srv;
     if (nread < 0) {
-        srv_log(mod->srv, SRV_LOG_WARN, "module \"%s\": receive: %s",
-                mod->cfg->name, uv_strerror((int)nread));
+        srv_log(srv, SRV_LOG_WARN, "module \"%s\": receive: %s",
+                l->mod->cfg->name, uv_strerror((int)nread));
         return;
     }
-    if (!from || mod->srv->draining)
+    if (!from || srv->draining)
         return;
     if (flags & UV_UDP_PARTIAL) {
         char err[128];
         snprintf(err, sizeof err, "request too large: over %zu bytes > %u",
-                 sizeof recv_buf, mod->srv->set->max_request);
-        reply_error(mod, from, err);
+                 sizeof *srv->bufs, srv->set->max_request);
+        reply_error(l, from, err);
         return;
     }
-    admit(mod, buf->base, (size_t)nread, from);
+    admit(l, buf->base, (size_t)nread, from);
 }
 
 /* ===== Start-up ========================================================= */
@@ -202,66 +329,171 @@ int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
     return 0;
 }
 
-static int bind_module(struct srv *srv, struct srv_module *mod, char *err,
-                       size_t errlen)
+/* The listen address for a port. */
+static int listen_addr(const struct srv *srv, uint16_t port,
+                       struct sockaddr_storage *addr)
+{
+    memset(addr, 0, sizeof *addr);
+    return strchr(srv->set->host, ':')
+        ? uv_ip6_addr(srv->set->host, port, (struct sockaddr_in6 *)addr)
+        : uv_ip4_addr(srv->set->host, port, (struct sockaddr_in *)addr);
+}
+
+/* A UDP socket bound to the module's port; with `group`, in the port's
+ * SO_REUSEPORT group. Returns the fd or -1 (a negative errno in *rc). */
+static int port_socket(const struct sockaddr_storage *addr, bool group, int *rc)
+{
+    int fd = socket(addr->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 ||
+        (group && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
+        bind(fd, (const struct sockaddr *)addr, addr_len((const struct sockaddr *)addr)) != 0) {
+        *rc = -errno;
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Before the workers bind their group: is the port free? A socket of
+ * the group binds even when another process's group (same user) holds
+ * the port, and the two would share its traffic; a plain bind fails. */
+static int check_port(struct srv *srv, struct srv_module *mod, char *err,
+                      size_t errlen)
 {
     const struct srv_module_config *mc = mod->cfg;
     struct sockaddr_storage addr;
-    int rc = strchr(srv->set->host, ':')
-        ? uv_ip6_addr(srv->set->host, mc->port, (struct sockaddr_in6 *)&addr)
-        : uv_ip4_addr(srv->set->host, mc->port, (struct sockaddr_in *)&addr);
+    int rc = listen_addr(srv, mc->port, &addr);
     if (rc != 0)
         return fail_module(srv, mc, err, errlen, "bad listen address %s: %s",
                            srv->set->host, uv_strerror(rc));
-    uv_udp_init(srv->loop, &mod->udp);
-    mod->udp.data = mod;
-    mod->bound = true;
-    if ((rc = uv_udp_bind(&mod->udp, (struct sockaddr *)&addr, 0)) != 0)
+    int fd = port_socket(&addr, false, &rc);
+    if (fd < 0)
         return fail_module(srv, mc, err, errlen, "cannot bind %s port %u: %s",
-                           srv->set->host, mc->port, uv_strerror(rc));
-    uv_os_fd_t fd;
-    uv_fileno((uv_handle_t *)&mod->udp, &fd);
-    mod->fd = fd;
-    int size = RECV_BUFFER_BYTES;
-    uv_recv_buffer_size((uv_handle_t *)&mod->udp, &size);
-    if ((rc = uv_udp_recv_start(&mod->udp, alloc_cb, recv_cb)) != 0)
-        return fail_module(srv, mc, err, errlen, "cannot receive on port %u: %s",
-                           mc->port, uv_strerror(rc));
+                           srv->set->host, mc->port, strerror(-rc));
+    close(fd);
     return 0;
 }
 
-/* ===== Shutdown ========================================================= */
+/* sched open_cb, on worker `worker`'s thread: one socket per module. */
+static int open_listeners(int worker, uv_loop_t *loop, void *ud, char *err,
+                          size_t errlen)
+{
+    struct srv *srv = ud;
+    for (int i = 0; i < srv->nmods; i++) {
+        struct srv_module *mod = &srv->mods[i];
+        if (!mod->cfg->active)
+            continue;
+        struct srv_listener *l = &mod->ls[worker];
+        struct sockaddr_storage addr;
+        int rc = listen_addr(srv, mod->cfg->port, &addr);
+        int fd = rc == 0 ? port_socket(&addr, true, &rc) : -1;
+        if (fd < 0)
+            return fail_module(srv, mod->cfg, err, errlen, "cannot bind %s port "
+                               "%u: %s", srv->set->host, mod->cfg->port,
+                               rc < 0 ? strerror(-rc) : uv_strerror(rc));
+        int size = RECV_BUFFER_BYTES;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        uv_udp_init(loop, &l->udp);
+        l->udp.data = l;
+        l->mod = mod;
+        l->worker = worker;
+        l->fd = fd;
+        l->open = true;
+        if ((rc = uv_udp_open(&l->udp, fd)) != 0 ||
+            (rc = uv_udp_recv_start(&l->udp, alloc_cb, recv_cb)) != 0)
+            return fail_module(srv, mod->cfg, err, errlen, "cannot receive on "
+                               "port %u: %s", mod->cfg->port, uv_strerror(rc));
+    }
+    return 0;
+}
+
+/* sched stop_cb: stop receiving; the sockets stay for replies. */
+static void stop_listeners(int worker, void *ud)
+{
+    struct srv *srv = ud;
+    for (int i = 0; i < srv->nmods; i++)
+        if (srv->mods[i].ls && srv->mods[i].ls[worker].open)
+            uv_udp_recv_stop(&srv->mods[i].ls[worker].udp);
+}
+
+/* sched close_cb: at the worker's end. */
+static void close_listeners(int worker, void *ud)
+{
+    struct srv *srv = ud;
+    for (int i = 0; i < srv->nmods; i++)
+        if (srv->mods[i].ls && srv->mods[i].ls[worker].open)
+            uv_close((uv_handle_t *)&srv->mods[i].ls[worker].udp, NULL);
+}
+
+/* ===== Signals and shutdown ============================================= */
+
+static void log_stats(struct srv *srv, const char *what)
+{
+    struct sched_stats st = { 0, 0 };
+    if (srv->sched)
+        sched_stats(srv->sched, &st);
+    srv_log(srv, SRV_LOG_INFO, "%s: %u in flight, %lu requests run, %lu rejected, "
+            "%lu past their relative deadline, %lu timed out; %llu steals, "
+            "%llu preemptions", what, atomic_load(&srv->inflight),
+            atomic_load(&srv->served), atomic_load(&srv->rejected),
+            atomic_load(&srv->missed), atomic_load(&srv->timeouts),
+            (unsigned long long)st.steals, (unsigned long long)st.preemptions);
+}
+
+/* End the drain: what is still in flight is stopped and answered
+ * "shutting down". */
+static void cancel_all(struct srv *srv, const char *why)
+{
+    if (srv->cancelling)
+        return;
+    srv->cancelling = true;
+    srv_log(srv, SRV_LOG_INFO, "%s: stopping the %u requests in flight", why,
+            atomic_load(&srv->inflight));
+    sched_cancel_all(srv->sched);
+}
 
 static void drain_cb(uv_timer_t *t)
 {
     struct srv *srv = t->data;
-    if (atomic_load(&srv->inflight) == 0)
+    if (atomic_load(&srv->inflight) == 0) {
         uv_stop(srv->loop);
+        return;
+    }
+    uint64_t limit = (uint64_t)srv->set->drain_timeout_ms * 1000000u;
+    if (limit && srv_now_ns() - srv->drain_start >= limit)
+        cancel_all(srv, "drain timeout");
 }
 
 static void signal_cb(uv_signal_t *h, int signum)
 {
     struct srv *srv = h->data;
-    if (srv->draining)
+    if (signum == SIGHUP) {
+        char err[512];
+        if (!srv->set->log_file)
+            srv_log(srv, SRV_LOG_INFO, "SIGHUP: no --log-file to reopen");
+        else if (log_open(srv->set->log_file, err, sizeof err) != 0)
+            srv_log(srv, SRV_LOG_ERROR, "SIGHUP: %s (logging goes on to the old file)",
+                    err);
+        else
+            srv_log(srv, SRV_LOG_INFO, "SIGHUP: reopened %s", srv->set->log_file);
         return;
-    srv->draining = true;
-    srv_log(srv, SRV_LOG_INFO, "%s: not accepting requests; finishing %u in flight",
-            strsignal(signum), atomic_load(&srv->inflight));
-    for (int i = 0; i < srv->nmods; i++)
-        if (srv->mods[i].bound)
-            uv_udp_recv_stop(&srv->mods[i].udp);
+    }
+    if (signum == SIGUSR1) {
+        log_stats(srv, "SIGUSR1");
+        return;
+    }
+    if (atomic_load(&srv->draining)) {
+        cancel_all(srv, strsignal(signum));
+        return;
+    }
+    atomic_store(&srv->draining, true);
+    srv->drain_start = srv_now_ns();
+    srv_log(srv, SRV_LOG_INFO, "%s: not accepting requests; finishing %u in flight "
+            "(again to stop them)", strsignal(signum), atomic_load(&srv->inflight));
+    sched_stop_accepting(srv->sched);
     uv_timer_start(&srv->drain, drain_cb, 0, 10);
-}
-
-static void close_all(struct srv *srv)
-{
-    for (int i = 0; i < srv->nmods; i++)
-        if (srv->mods[i].bound)
-            uv_close((uv_handle_t *)&srv->mods[i].udp, NULL);
-    uv_close((uv_handle_t *)&srv->sigint, NULL);
-    uv_close((uv_handle_t *)&srv->sigterm, NULL);
-    uv_close((uv_handle_t *)&srv->drain, NULL);
-    uv_run(srv->loop, UV_RUN_DEFAULT);
 }
 
 static int default_workers(void)
@@ -270,77 +502,146 @@ static int default_workers(void)
     return n > 1 ? (int)n - 1 : 1;
 }
 
+/* Raise the soft limit on open files to the hard one. */
+static void raise_nofile(struct srv *srv)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            srv_log(srv, SRV_LOG_WARN, "cannot raise the open-file limit from %llu: %s",
+                    (unsigned long long)old, strerror(errno));
+    }
+}
+
 static int start(struct srv *srv, char *err, size_t errlen)
 {
-    for (int i = 0; i < srv->nmods; i++)
-        if (srv->mods[i].cfg->active && srv_load_module(srv, &srv->mods[i], err, errlen) != 0)
+    srv->nworkers = srv->set->workers > 0 ? srv->set->workers : default_workers();
+    srv->capacity = (uint64_t)srv->nworkers * 1000000u;
+    if (!(srv->bufs = malloc((size_t)srv->nworkers * sizeof *srv->bufs))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < srv->nmods; i++) {
+        struct srv_module *mod = &srv->mods[i];
+        if (!mod->cfg->active)
+            continue;
+        if (srv_load_module(srv, mod, err, errlen) != 0)
             return -1;
+        if (!(mod->ls = calloc(srv->nworkers, sizeof *mod->ls))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
     for (int i = 0; i < srv->nmods; i++)
-        if (srv->mods[i].cfg->active && bind_module(srv, &srv->mods[i], err, errlen) != 0)
+        if (srv->mods[i].cfg->active && check_port(srv, &srv->mods[i], err, errlen) != 0)
             return -1;
     struct sched_options so = {
-        srv->set->workers > 0 ? srv->set->workers : default_workers(),
-        srv->set->quantum_us, done_cb, srv,
+        .workers = srv->nworkers,
+        .quantum_us = srv->set->quantum_us,
+        .policy = srv->set->policy == SRV_POLICY_FIFO ? SCHED_POLICY_FIFO : SCHED_POLICY_EDF,
+        .done_cb = done_cb,
+        .open_cb = open_listeners,
+        .stop_cb = stop_listeners,
+        .close_cb = close_listeners,
+        .ud = srv,
     };
     return sched_new(&so, &srv->sched, err, errlen);
+}
+
+static void srv_init(struct srv *srv, const struct srv_config *cfg,
+                     const struct srv_settings *set)
+{
+    *srv = (struct srv){ .cfg = cfg, .set = set, .nmods = cfg->nmodules };
+    srv->mods = calloc(cfg->nmodules, sizeof *srv->mods);
+    for (int i = 0; srv->mods && i < cfg->nmodules; i++) {
+        struct srv_module *mod = &srv->mods[i];
+        const struct srv_module_config *mc = &cfg->modules[i];
+        *mod = (struct srv_module){ .cfg = mc, .srv = srv };
+        mod->max_inflight = mc->max_inflight ? mc->max_inflight : set->max_inflight;
+        mod->rel_deadline_ns = mc->relative_deadline_us
+            ? mc->relative_deadline_us * 1000u : (uint64_t)mc->timeout_ms * 1000000u;
+        pthread_mutex_init(&mod->window.lock, NULL);
+    }
+}
+
+static void srv_deinit(struct srv *srv)
+{
+    for (int i = 0; srv->mods && i < srv->nmods; i++) {
+        if (srv->mods[i].rt)
+            rt_module_free(srv->mods[i].rt);
+        free(srv->mods[i].ls);
+        pthread_mutex_destroy(&srv->mods[i].window.lock);
+    }
+    free(srv->mods);
+    free(srv->bufs);
 }
 
 int srv_check(const struct srv_config *cfg, const struct srv_settings *set,
               char *err, size_t errlen)
 {
-    struct srv srv = { .cfg = cfg, .set = set, .nmods = cfg->nmodules };
-    int rc = 0;
-    for (int i = 0; rc == 0 && i < cfg->nmodules; i++) {
-        struct srv_module mod = { .cfg = &cfg->modules[i], .srv = &srv };
-        if (mod.cfg->active)
-            rc = srv_load_module(&srv, &mod, err, errlen);
-        if (mod.rt)
-            rt_module_free(mod.rt);
-    }
+    struct srv srv;
+    srv_init(&srv, cfg, set);
+    int rc = srv.mods ? 0 : -1;
+    if (!srv.mods)
+        snprintf(err, errlen, "out of memory");
+    for (int i = 0; rc == 0 && i < cfg->nmodules; i++)
+        if (srv.mods[i].cfg->active)
+            rc = srv_load_module(&srv, &srv.mods[i], err, errlen);
+    srv_deinit(&srv);
     return rc;
 }
 
 int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
             char *err, size_t errlen)
 {
-    struct srv srv = { .cfg = cfg, .set = set, .nmods = cfg->nmodules };
+    struct srv srv;
     uv_loop_t loop;
+    /* A closed log pipe or a client gone must not kill the server. */
+    signal(SIGPIPE, SIG_IGN);
+    if (set->log_file && log_open(set->log_file, err, errlen) != 0)
+        return -1;
     if (uv_loop_init(&loop) != 0) {
         snprintf(err, errlen, "cannot start the event loop");
         return -1;
     }
+    srv_init(&srv, cfg, set);
     srv.loop = &loop;
-    srv.mods = calloc(cfg->nmodules, sizeof *srv.mods);
-    for (int i = 0; srv.mods && i < cfg->nmodules; i++)
-        srv.mods[i] = (struct srv_module){ .cfg = &cfg->modules[i], .srv = &srv };
-    uv_signal_init(&loop, &srv.sigint);
-    uv_signal_init(&loop, &srv.sigterm);
+    raise_nofile(&srv);
+    uv_signal_t *sigs[] = { &srv.sigint, &srv.sigterm, &srv.sighup, &srv.sigusr1 };
+    static const int signums[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+    for (int i = 0; i < 4; i++) {
+        uv_signal_init(&loop, sigs[i]);
+        sigs[i]->data = &srv;
+    }
     uv_timer_init(&loop, &srv.drain);
-    srv.sigint.data = srv.sigterm.data = srv.drain.data = &srv;
+    srv.drain.data = &srv;
     int rc = srv.mods ? start(&srv, err, errlen) : -1;
     if (!srv.mods)
         snprintf(err, errlen, "out of memory");
     if (rc == 0) {
-        uv_signal_start(&srv.sigint, signal_cb, SIGINT);
-        uv_signal_start(&srv.sigterm, signal_cb, SIGTERM);
+        for (int i = 0; i < 4; i++)
+            uv_signal_start(sigs[i], signal_cb, signums[i]);
         int active = 0;
         for (int i = 0; i < srv.nmods; i++)
             active += srv.mods[i].cfg->active;
-        srv_log(&srv, SRV_LOG_INFO, "serving %d module%s on %s with %d worker%s",
-                active, active == 1 ? "" : "s", set->host,
-                sched_workers(srv.sched), sched_workers(srv.sched) == 1 ? "" : "s");
+        srv_log(&srv, SRV_LOG_INFO, "serving %d module%s on %s with %d worker%s "
+                "(%s scheduler, quantum %u us%s)", active, active == 1 ? "" : "s",
+                set->host, srv.nworkers, srv.nworkers == 1 ? "" : "s",
+                sched_policy_name(set->policy == SRV_POLICY_FIFO ? SCHED_POLICY_FIFO : SCHED_POLICY_EDF),
+                set->quantum_us, set->admission ? ", admission control" : "");
         if (set->ready_cb)
             set->ready_cb(set->ready_ud);
         uv_run(&loop, UV_RUN_DEFAULT);
-        srv_log(&srv, SRV_LOG_INFO, "stopped: %lu requests run, %lu rejected",
-                atomic_load(&srv.served), atomic_load(&srv.rejected));
+        log_stats(&srv, "stopped");
     }
     sched_free(srv.sched);
-    close_all(&srv);
+    for (int i = 0; i < 4; i++)
+        uv_close((uv_handle_t *)sigs[i], NULL);
+    uv_close((uv_handle_t *)&srv.drain, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    for (int i = 0; srv.mods && i < srv.nmods; i++)
-        if (srv.mods[i].rt)
-            rt_module_free(srv.mods[i].rt);
-    free(srv.mods);
+    srv_deinit(&srv);
     return rc;
 }

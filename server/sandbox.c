@@ -24,11 +24,15 @@
 static void interrupt_cb(struct rt_instance *inst, void *ud)
 {
     struct sb *sb = ud;
+    if (sched_cancelled(sb)) {
+        sb->cancelled = true;
+        rt_instance_trap(inst, AWSM_TRAP_INTERRUPTED);
+    }
     if (srv_now_ns() >= sb->deadline) {
         sb->timed_out = true;
         rt_instance_trap(inst, AWSM_TRAP_INTERRUPTED);
     }
-    sched_pause(sb);
+    sched_pause(sb, false);
 }
 
 /* ===== Waiting without blocking the worker ============================== */
@@ -68,6 +72,12 @@ static void wait_poll_cb(uv_poll_t *p, int status, int events)
                           (events & UV_DISCONNECT ? POLLHUP : 0)));
     wt->nready++;
     wait_fire(wt);
+}
+
+/* A forced shutdown wakes the waiting sandbox at once. */
+static void wait_cancel(struct sb *sb)
+{
+    wait_fire(sb->cancel_ud);
 }
 
 static void wait_close_cb(uv_handle_t *h)
@@ -129,15 +139,23 @@ static int hook_wait(void *ud, struct pollfd *fds, int nfds,
         return -1;
     }
     wait_start(&wt, sched_loop(sb), ms);
-    if (!wt.fired)
+    if (!wt.fired && !sched_cancelled(sb)) {
+        sb->cancel = wait_cancel;
+        sb->cancel_ud = &wt;
         sched_park(sb);
+        sb->cancel = NULL;
+    }
     wait_close(&wt);
     free(wt.polls);
     int ready = 0;
     for (int i = 0; i < nfds; i++)
         ready += fds[i].revents != 0;
+    struct rt_instance *inst = atomic_load(&sb->inst);
+    if (sched_cancelled(sb)) {
+        sb->cancelled = true;
+        rt_instance_trap(inst, AWSM_TRAP_INTERRUPTED);
+    }
     if (ready == 0 && srv_now_ns() >= sb->deadline) {
-        struct rt_instance *inst = atomic_load(&sb->inst);
         sb->timed_out = true;
         rt_instance_trap(inst, AWSM_TRAP_INTERRUPTED);
     }
@@ -146,7 +164,7 @@ static int hook_wait(void *ud, struct pollfd *fds, int nfds,
 
 static void hook_yield(void *ud)
 {
-    sched_pause(ud);
+    sched_pause(ud, true);
 }
 
 /* A file read or write on libuv's thread pool, the sandbox parked. */
@@ -209,6 +227,11 @@ static void outcome_of(struct sb *sb, const struct rt_error *err)
         sb->outcome = SB_OK;
         sb->exit_code = code;
         sb->has_exit_code = true;
+    } else if (err->kind == RT_ERR_TRAP && sb->cancelled) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "shutting down: stopped after %llu ms",
+                 (unsigned long long)((srv_now_ns() - sb->t_arrive) / 1000000));
+        fail(sb, "", msg);
     } else if (err->kind == RT_ERR_TRAP && sb->timed_out) {
         char msg[64];
         snprintf(msg, sizeof msg, "timeout after %u ms", sb->mod->cfg->timeout_ms);
@@ -269,6 +292,11 @@ static void run_start(struct sb *sb, struct rt_instance *inst)
 void sb_execute(struct sb *sb)
 {
     const struct srv_module_config *mc = sb->mod->cfg;
+    if (sched_cancelled(sb)) {
+        sb->cancelled = true;
+        fail(sb, "", "shutting down: the request was not started");
+        return;
+    }
     if (srv_now_ns() >= sb->deadline) {
         sb->timed_out = true;
         char msg[64];

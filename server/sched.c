@@ -2,23 +2,40 @@
  * server/sched.c - the scheduler: N worker threads, each running many
  * sandboxes as user-level threads.
  *
- * New sandboxes wait in one shared FIFO queue; any worker takes them (an
- * idle worker is woken through its libuv async handle). A sandbox stays on
- * the worker that started it: it runs on its own stack (from the worker's
- * pool, a guard page below), entered with sched_switch; when preempted it
- * goes to the tail of the worker's local run queue. Between two slices the
- * worker alternates between the shared queue (new requests get a turn
- * promptly) and its local queue (round robin among the preempted).
+ * Receive where it runs: each worker has its own libuv loop, on which the
+ * server opens its listeners (open_cb), so a request is parsed, queued,
+ * run and answered on the thread that received it, with no hand-off.
  *
- * Preemption: one timer thread looks at every worker each quantum/4. If the
- * sandbox on it has run a whole quantum while others wait, or is past its
- * deadline, it interrupts the instance (rt_instance_interrupt: compiled
- * code polls at loop headers and function entries). The interrupt handler
- * runs on the sandbox's stack: past the deadline it traps the call (a
- * timeout reply), otherwise it yields back to the worker.
+ * Run queues. Each worker keeps its runnable sandboxes in two heaps: the
+ * fresh ones (new, or not yet preempted after a whole quantum) and the
+ * demoted ones (they have used a whole quantum at least once). Fresh ones
+ * always go first, so a sandbox that runs long delays a newly arrived short
+ * request by at most about one quantum; the demoted ones still get one
+ * quantum in every DEMOTED_SHARE + 1 while fresh ones wait, so they are
+ * never starved. Within a heap the order is the policy's: EDF by the
+ * request's deadline (arrival + the module's relative deadline), or FIFO
+ * by arrival (a preempted sandbox goes to the back: round robin).
+ *
+ * A sandbox runs on its own stack (from the worker's pool, a guard page
+ * below), entered with sched_switch. Preemption: a timer thread looks at
+ * every worker each quantum/4 and interrupts the running sandbox
+ * (rt_instance_interrupt; compiled code polls at loop headers and function
+ * entries) once it has run a whole quantum, when it is past its deadline,
+ * or, under EDF, when a fresh sandbox with an earlier deadline waits. The
+ * interrupt handler runs on the sandbox's stack: past the deadline it traps
+ * the call (a timeout reply), otherwise it switches back to the worker,
+ * which then also receives what has arrived meanwhile.
+ *
+ * Balance: an idle worker steals runnable sandboxes from a busy one: new
+ * ones, and preempted ones (they resume in the runtime's interrupt path,
+ * which keeps its state with the stack, not the thread). Sandboxes parked
+ * on their worker's loop, or resuming inside a host function (pinned),
+ * stay. A worker that queues a second runnable sandbox, and the timer
+ * when it sees work waiting behind a busy worker, wake an idle one.
  *
  * When no sandbox is runnable the worker sleeps in its libuv loop, which
- * also completes the I/O that parked sandboxes wait for (sched_park).
+ * also receives requests and completes the I/O that parked sandboxes wait
+ * for (sched_park).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,6 +55,8 @@
 #define STACK_POOL_MAX 64               /* kept per worker */
 #define GUARD_SIZE ((size_t)64 << 10)
 #define MIN_TICK_NS 250000ull
+/* Quanta given to fresh sandboxes before a waiting demoted one runs. */
+#define DEMOTED_SHARE 4
 
 void sched_switch(void **save_sp, void *next_sp);
 void sched_start(void);
@@ -49,35 +68,11 @@ struct sched_stack {
     struct rt_context *ctx;
 };
 
-/* A run queue of sandboxes, linked through sb->next. `n` is read without
- * the owner's lock (the preemption timer, idle workers), hence atomic. */
-struct fifo {
-    struct sb *head, *tail;
-    atomic_int n;
+/* A binary min-heap of sandboxes by (key, seq); sb->heap_idx is the slot. */
+struct heap {
+    struct sb **a;
+    int n, cap;
 };
-
-static void fifo_push(struct fifo *q, struct sb *sb)
-{
-    sb->next = NULL;
-    if (q->tail)
-        q->tail->next = sb;
-    else
-        q->head = sb;
-    q->tail = sb;
-    atomic_fetch_add(&q->n, 1);
-}
-
-static struct sb *fifo_pop(struct fifo *q)
-{
-    struct sb *sb = q->head;
-    if (sb) {
-        q->head = sb->next;
-        if (!q->head)
-            q->tail = NULL;
-        atomic_fetch_sub(&q->n, 1);
-    }
-    return sb;
-}
 
 struct sched_worker {
     struct sched *s;
@@ -87,12 +82,17 @@ struct sched_worker {
     uv_async_t wake;
     atomic_bool idle;
     void *sp;                           /* the worker's, while a sandbox runs */
-    struct fifo ready;                  /* preempted or woken sandboxes */
-    int nblocked;                       /* parked on the loop's I/O */
-    bool took_shared;                   /* the last pick came from the queue */
-    pthread_mutex_t lock;               /* current and slice_start */
+    /* Under lock: the run queues, current and slice_start. */
+    pthread_mutex_t lock;
+    struct heap fresh, demoted;
+    atomic_int nqueued;                 /* fresh.n + demoted.n */
     struct sb *current;
     uint64_t slice_start;
+    /* The worker's own. */
+    uint64_t fresh_ns;                  /* run by fresh ones while demoted wait */
+    struct sb *parked;                  /* list of parked sandboxes */
+    int nparked;
+    bool stopped, started;              /* stop_cb done; open_cb done */
     struct sched_stack *pool;
     int npool;
 #ifdef ASAN_FIBERS
@@ -105,19 +105,109 @@ struct sched {
     struct sched_options o;
     int nworkers;
     struct sched_worker *w;
-    pthread_mutex_t qlock;
-    struct fifo queue;                  /* new sandboxes, under qlock */
-    atomic_bool stopping;
+    atomic_bool stopping, accepting_stopped, cancel_all;
+    _Atomic uint64_t seq;
+    atomic_ulong steals, preemptions;
+    atomic_uint next_submit;
     pthread_t timer;
     bool timer_started;
     uint64_t quantum_ns;
+    /* Start-up: each worker reports open_cb's result. */
+    pthread_mutex_t start_lock;
+    pthread_cond_t start_cond;
+    int nready, nfailed;
+    char start_err[512];
 };
+
+static _Thread_local struct sched_worker *this_worker;
 
 uint64_t srv_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *sched_policy_name(enum sched_policy p)
+{
+    return p == SCHED_POLICY_FIFO ? "fifo" : "edf";
+}
+
+/* ===== Heaps ============================================================ */
+
+static bool before(const struct sb *x, const struct sb *y)
+{
+    return x->key < y->key || (x->key == y->key && x->seq < y->seq);
+}
+
+static void heap_set(struct heap *h, int i, struct sb *sb)
+{
+    h->a[i] = sb;
+    sb->heap_idx = i;
+}
+
+static void heap_up(struct heap *h, int i)
+{
+    struct sb *sb = h->a[i];
+    while (i > 0 && before(sb, h->a[(i - 1) / 2])) {
+        heap_set(h, i, h->a[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    heap_set(h, i, sb);
+}
+
+static void heap_down(struct heap *h, int i)
+{
+    struct sb *sb = h->a[i];
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && before(h->a[c + 1], h->a[c]))
+            c++;
+        if (!before(h->a[c], sb))
+            break;
+        heap_set(h, i, h->a[c]);
+        i = c;
+    }
+    heap_set(h, i, sb);
+}
+
+static int heap_push(struct heap *h, struct sb *sb)
+{
+    if (h->n == h->cap) {
+        int cap = h->cap ? h->cap * 2 : 64;
+        struct sb **a = realloc(h->a, (size_t)cap * sizeof *a);
+        if (!a)
+            return -1;
+        h->a = a;
+        h->cap = cap;
+    }
+    h->a[h->n++] = sb;
+    heap_up(h, h->n - 1);
+    return 0;
+}
+
+static struct sb *heap_remove(struct heap *h, int i)
+{
+    struct sb *sb = h->a[i];
+    h->n--;
+    if (i < h->n) {
+        heap_set(h, i, h->a[h->n]);
+        heap_down(h, i);
+        heap_up(h, h->a[i]->heap_idx);
+    }
+    return sb;
+}
+
+/* The first sandbox another worker may take: the best unpinned one. */
+static int heap_best_unpinned(const struct heap *h)
+{
+    int best = -1;
+    for (int i = 0; i < h->n; i++)
+        if (!h->a[i]->pinned && (best < 0 || before(h->a[i], h->a[best])))
+            best = i;
+    return best;
 }
 
 /* ===== Stacks =========================================================== */
@@ -214,7 +304,8 @@ static void switch_to(struct sched_worker *w, struct sb *sb)
     rt_context_enter(prev);
 }
 
-/* Sandbox -> worker; returns when the worker switches back. */
+/* Sandbox -> worker; returns when a worker (maybe another one) switches
+ * back. */
 static void switch_out(struct sb *sb, bool last)
 {
     struct sched_worker *w = sb->worker;
@@ -223,6 +314,7 @@ static void switch_out(struct sb *sb, bool last)
     __sanitizer_start_switch_fiber(last ? NULL : &fake, w->asan_bottom,
                                    w->asan_size);
     sched_switch(&sb->sp, w->sp);
+    w = sb->worker;
     __sanitizer_finish_switch_fiber(fake, &w->asan_bottom, &w->asan_size);
 #else
     (void)last;
@@ -243,16 +335,23 @@ static void sandbox_main(void *arg)
     abort();                    /* a finished sandbox is never resumed */
 }
 
-void sched_pause(struct sb *sb)
+void sched_pause(struct sb *sb, bool pinned)
 {
     sb->state = SB_READY;
+    sb->pinned = pinned;
     switch_out(sb, false);
 }
 
 void sched_park(struct sb *sb)
 {
+    struct sched_worker *w = sb->worker;
     sb->state = SB_BLOCKED;
-    sb->worker->nblocked++;
+    sb->prev = NULL;
+    sb->next = w->parked;
+    if (w->parked)
+        w->parked->prev = sb;
+    w->parked = sb;
+    w->nparked++;
     switch_out(sb, false);
 }
 
@@ -268,60 +367,148 @@ uv_loop_t *sched_loop(struct sb *sb)
     return &sb->worker->loop;
 }
 
+bool sched_cancelled(const struct sb *sb)
+{
+    return atomic_load(&sb->worker->s->cancel_all);
+}
+
 /* ===== Run queues ======================================================= */
 
-/* Worker's loop callback context only. */
-void sched_unpark(struct sb *sb)
+static void wake_idle(struct sched *s, const struct sched_worker *except)
 {
-    if (sb->state == SB_BLOCKED) {
-        sb->worker->nblocked--;
-        sb->state = SB_READY;
-        fifo_push(&sb->worker->ready, sb);
-    }
-}
-
-static struct sb *shared_pop(struct sched *s)
-{
-    if (atomic_load(&s->queue.n) == 0)
-        return NULL;
-    pthread_mutex_lock(&s->qlock);
-    struct sb *sb = fifo_pop(&s->queue);
-    pthread_mutex_unlock(&s->qlock);
-    return sb;
-}
-
-void sched_submit(struct sched *s, struct sb *sb)
-{
-    sb->state = SB_NEW;
-    pthread_mutex_lock(&s->qlock);
-    fifo_push(&s->queue, sb);
-    pthread_mutex_unlock(&s->qlock);
-    /* Wake an idle worker if there is one; busy ones look at the queue
-     * between slices. */
     for (int i = 0; i < s->nworkers; i++) {
-        if (atomic_load(&s->w[i].idle)) {
-            atomic_store(&s->w[i].idle, false);
-            uv_async_send(&s->w[i].wake);
+        struct sched_worker *w = &s->w[i];
+        if (w != except && atomic_load(&w->idle)) {
+            atomic_store(&w->idle, false);
+            uv_async_send(&w->wake);
             return;
         }
     }
 }
 
-/* Alternate between new requests and preempted sandboxes. */
+/* Queue a runnable sandbox on w. */
+static void enqueue(struct sched_worker *w, struct sb *sb)
+{
+    struct sched *s = w->s;
+    sb->seq = atomic_fetch_add(&s->seq, 1);
+    sb->key = s->o.policy == SCHED_POLICY_EDF ? sb->sched_deadline : sb->seq;
+    pthread_mutex_lock(&w->lock);
+    struct heap *h = sb->level == 0 ? &w->fresh : &w->demoted;
+    while (heap_push(h, sb) != 0) {         /* out of memory: rare, brief */
+        pthread_mutex_unlock(&w->lock);
+        usleep(1000);
+        pthread_mutex_lock(&w->lock);
+    }
+    int n = atomic_fetch_add(&w->nqueued, 1) + 1;
+    pthread_mutex_unlock(&w->lock);
+    if (this_worker != w) {
+        if (atomic_load(&w->idle)) {
+            atomic_store(&w->idle, false);
+            uv_async_send(&w->wake);
+        }
+    } else if (n >= 2 && !sb->pinned) {
+        wake_idle(s, w);                    /* someone may take one */
+    }
+}
+
+/* Worker's loop callback context only. */
+void sched_unpark(struct sb *sb)
+{
+    if (sb->state != SB_BLOCKED)
+        return;
+    struct sched_worker *w = sb->worker;
+    if (sb->prev)
+        sb->prev->next = sb->next;
+    else
+        w->parked = sb->next;
+    if (sb->next)
+        sb->next->prev = sb->prev;
+    w->nparked--;
+    sb->state = SB_READY;
+    sb->pinned = true;                      /* resumes inside a host call */
+    enqueue(w, sb);
+}
+
+void sched_submit(struct sched *s, struct sb *sb)
+{
+    sb->state = SB_NEW;
+    sb->level = 0;
+    sb->pinned = false;
+    struct sched_worker *w = this_worker && this_worker->s == s ? this_worker : NULL;
+    if (!w) {
+        /* From outside: the least loaded worker, ties round robin. */
+        unsigned start = atomic_fetch_add(&s->next_submit, 1);
+        for (int i = 0; i < s->nworkers; i++) {
+            struct sched_worker *c = &s->w[(start + i) % s->nworkers];
+            if (!w || atomic_load(&c->nqueued) < atomic_load(&w->nqueued))
+                w = c;
+        }
+    }
+    enqueue(w, sb);
+}
+
+/* The next sandbox for w: fresh first, a demoted one when fresh ones have
+ * had their share. */
 static struct sb *pick(struct sched_worker *w)
 {
+    if (atomic_load(&w->nqueued) == 0)
+        return NULL;
+    pthread_mutex_lock(&w->lock);
+    struct heap *h = NULL;
+    if (w->demoted.n > 0 &&
+        (w->fresh.n == 0 || w->fresh_ns >= DEMOTED_SHARE * w->s->quantum_ns))
+        h = &w->demoted;
+    else if (w->fresh.n > 0)
+        h = &w->fresh;
+    struct sb *sb = h ? heap_remove(h, 0) : NULL;
+    if (sb)
+        atomic_fetch_sub(&w->nqueued, 1);
+    if (h == &w->demoted)
+        w->fresh_ns = 0;
+    pthread_mutex_unlock(&w->lock);
+    return sb;
+}
+
+/* Take a runnable sandbox from the busiest other worker, if one has work
+ * waiting behind a running sandbox (or several queued). */
+static struct sb *steal(struct sched_worker *w)
+{
+    struct sched *s = w->s;
+    struct sched_worker *v = NULL;
+    int most = 0;
+    for (int i = 0; i < s->nworkers; i++) {
+        int n = atomic_load(&s->w[i].nqueued);
+        if (&s->w[i] != w && n > most) {
+            most = n;
+            v = &s->w[i];
+        }
+    }
+    if (!v)
+        return NULL;
     struct sb *sb = NULL;
-    if (!w->took_shared || !w->ready.head)
-        sb = shared_pop(w->s);
-    w->took_shared = sb != NULL;
-    return sb ? sb : fifo_pop(&w->ready);
+    pthread_mutex_lock(&v->lock);
+    if (v->current || v->fresh.n + v->demoted.n >= 2) {
+        int i = heap_best_unpinned(&v->fresh);
+        struct heap *h = &v->fresh;
+        if (i < 0) {
+            i = heap_best_unpinned(&v->demoted);
+            h = &v->demoted;
+        }
+        if (i >= 0) {
+            sb = heap_remove(h, i);
+            atomic_fetch_sub(&v->nqueued, 1);
+        }
+    }
+    pthread_mutex_unlock(&v->lock);
+    if (sb)
+        atomic_fetch_add(&s->steals, 1);
+    return sb;
 }
 
 /* ===== Running ========================================================== */
 
 static int start(struct sched_worker *w, struct sb *sb)
 {
-    sb->worker = w;
     sb->stack = stack_get(w, sb->mod->cfg->stack_size);
     if (!sb->stack) {
         snprintf(sb->error, sizeof sb->error, "out of memory for a sandbox stack");
@@ -339,59 +526,105 @@ static void finish(struct sched_worker *w, struct sb *sb)
     if (sb->stack)
         stack_put(w, sb->stack);
     sb->stack = NULL;
-    w->s->o.done_cb(sb, w->s->o.done_ud);
+    w->s->o.done_cb(sb, w->id, w->s->o.ud);
 }
 
 static void run_slice(struct sched_worker *w, struct sb *sb)
 {
+    sb->worker = w;
     if (sb->state == SB_NEW && start(w, sb) != 0) {
         finish(w, sb);
         return;
     }
+    uint64_t t0 = srv_now_ns();
     pthread_mutex_lock(&w->lock);
     w->current = sb;
-    w->slice_start = srv_now_ns();
+    w->slice_start = t0;
+    bool demoted_wait = w->demoted.n > 0;
     pthread_mutex_unlock(&w->lock);
     sb->state = SB_RUNNING;
     switch_to(w, sb);
     pthread_mutex_lock(&w->lock);
     w->current = NULL;
     pthread_mutex_unlock(&w->lock);
-    if (sb->state == SB_READY)
-        fifo_push(&w->ready, sb);
-    else if (sb->state == SB_DONE)
+    uint64_t slice = srv_now_ns() - t0;
+    sb->run_ns += slice;
+    if (sb->level == 0 && demoted_wait)
+        w->fresh_ns += slice;
+    if (sb->state == SB_READY) {
+        if (slice >= w->s->quantum_ns)
+            sb->level = 1;
+        enqueue(w, sb);
+    } else if (sb->state == SB_DONE) {
         finish(w, sb);
+    }
 }
 
+/* The worker's own loop: the server's requests for it to stop receiving
+ * or to cancel everything. */
 static void wake_cb(uv_async_t *h)
 {
-    (void)h;                    /* the loop returns; the worker looks again */
+    struct sched_worker *w = h->data;
+    struct sched *s = w->s;
+    if (atomic_load(&s->accepting_stopped) && !w->stopped) {
+        w->stopped = true;
+        if (s->o.stop_cb && w->started)
+            s->o.stop_cb(w->id, s->o.ud);
+    }
+    if (atomic_load(&s->cancel_all)) {
+        for (struct sb *sb = w->parked, *next; sb; sb = next) {
+            next = sb->next;
+            if (sb->cancel)
+                sb->cancel(sb);
+        }
+    }
+}
+
+static int worker_open(struct sched_worker *w)
+{
+    struct sched *s = w->s;
+    char err[sizeof s->start_err] = "";
+    int rc = s->o.open_cb ? s->o.open_cb(w->id, &w->loop, s->o.ud, err, sizeof err) : 0;
+    w->started = s->o.open_cb != NULL;  /* close what open_cb opened */
+    pthread_mutex_lock(&s->start_lock);
+    s->nready++;
+    if (rc != 0 && s->nfailed++ == 0)
+        snprintf(s->start_err, sizeof s->start_err, "%s", err);
+    pthread_cond_broadcast(&s->start_cond);
+    pthread_mutex_unlock(&s->start_lock);
+    return rc;
 }
 
 static void *worker_main(void *arg)
 {
     struct sched_worker *w = arg;
     struct sched *s = w->s;
+    this_worker = w;
+    worker_open(w);
     for (;;) {
         struct sb *sb = pick(w);
+        if (!sb)
+            sb = steal(w);
         if (sb) {
             run_slice(w, sb);
             uv_run(&w->loop, UV_RUN_NOWAIT);
             continue;
         }
-        if (atomic_load(&s->stopping) && w->nblocked == 0 && !w->ready.head &&
-            atomic_load(&s->queue.n) == 0)
+        if (atomic_load(&s->stopping) && w->nparked == 0 &&
+            atomic_load(&w->nqueued) == 0)
             break;
         atomic_store(&w->idle, true);
         /* A submit between pick() and here has either seen idle (and sent
          * the wake) or left its sandbox in the queue: look once more. */
-        if (atomic_load(&s->queue.n) > 0) {
+        if (atomic_load(&w->nqueued) > 0) {
             atomic_store(&w->idle, false);
             continue;
         }
         uv_run(&w->loop, UV_RUN_ONCE);
         atomic_store(&w->idle, false);
     }
+    if (s->o.close_cb && w->started)
+        s->o.close_cb(w->id, s->o.ud);
     return NULL;
 }
 
@@ -401,14 +634,21 @@ static void tick_worker(struct sched *s, struct sched_worker *w, uint64_t now)
 {
     pthread_mutex_lock(&w->lock);
     struct sb *sb = w->current;
+    bool waiting = sb && atomic_load(&w->nqueued) > 0;
     if (sb) {
         struct rt_instance *inst = atomic_load(&sb->inst);
-        bool others = atomic_load(&w->ready.n) > 0 || atomic_load(&s->queue.n) > 0;
         bool over = now - w->slice_start >= s->quantum_ns;
-        if (inst && ((over && others) || now >= sb->deadline))
+        bool earlier = s->o.policy == SCHED_POLICY_EDF && sb->level == 0 &&
+                       w->fresh.n > 0 && before(w->fresh.a[0], sb);
+        if (inst && (over || earlier || now >= sb->deadline ||
+                     atomic_load(&s->cancel_all))) {
             rt_instance_interrupt(inst);
+            atomic_fetch_add(&s->preemptions, 1);
+        }
     }
     pthread_mutex_unlock(&w->lock);
+    if (waiting)
+        wake_idle(s, w);
 }
 
 static void *timer_main(void *arg)
@@ -439,6 +679,7 @@ static int worker_init(struct sched *s, int id)
         uv_loop_close(&w->loop);
         return -1;
     }
+    w->wake.data = w;
     return 0;
 }
 
@@ -452,6 +693,8 @@ static void worker_deinit(struct sched_worker *w)
         w->pool = st->next;
         stack_free(st);
     }
+    free(w->fresh.a);
+    free(w->demoted.a);
     pthread_mutex_destroy(&w->lock);
 }
 
@@ -466,7 +709,8 @@ int sched_new(const struct sched_options *o, struct sched **out, char *err,
     }
     s->o = *o;
     s->quantum_ns = (uint64_t)o->quantum_us * 1000;
-    pthread_mutex_init(&s->qlock, NULL);
+    pthread_mutex_init(&s->start_lock, NULL);
+    pthread_cond_init(&s->start_cond, NULL);
     for (; s->nworkers < o->workers; s->nworkers++) {
         if (worker_init(s, s->nworkers) != 0)
             break;
@@ -483,8 +727,31 @@ int sched_new(const struct sched_options *o, struct sched **out, char *err,
         sched_free(s);
         return -1;
     }
+    pthread_mutex_lock(&s->start_lock);
+    while (s->nready < s->nworkers)
+        pthread_cond_wait(&s->start_cond, &s->start_lock);
+    pthread_mutex_unlock(&s->start_lock);
+    if (s->nfailed > 0) {
+        snprintf(err, errlen, "%s", s->start_err);
+        sched_free(s);
+        return -1;
+    }
     *out = s;
     return 0;
+}
+
+void sched_stop_accepting(struct sched *s)
+{
+    atomic_store(&s->accepting_stopped, true);
+    for (int i = 0; i < s->nworkers; i++)
+        uv_async_send(&s->w[i].wake);
+}
+
+void sched_cancel_all(struct sched *s)
+{
+    atomic_store(&s->cancel_all, true);
+    for (int i = 0; i < s->nworkers; i++)
+        uv_async_send(&s->w[i].wake);
 }
 
 void sched_free(struct sched *s)
@@ -500,7 +767,8 @@ void sched_free(struct sched *s)
     }
     if (s->timer_started)
         pthread_join(s->timer, NULL);
-    pthread_mutex_destroy(&s->qlock);
+    pthread_mutex_destroy(&s->start_lock);
+    pthread_cond_destroy(&s->start_cond);
     free(s->w);
     free(s);
 }
@@ -508,4 +776,10 @@ void sched_free(struct sched *s)
 int sched_workers(const struct sched *s)
 {
     return s->nworkers;
+}
+
+void sched_stats(const struct sched *s, struct sched_stats *out)
+{
+    out->steals = atomic_load(&s->steals);
+    out->preemptions = atomic_load(&s->preemptions);
 }

@@ -45,6 +45,7 @@
 #define SRV_MAX_STACK_SIZE (64u * 1024 * 1024)
 #define SRV_DEFAULT_QUANTUM_US 5000u
 #define SRV_DEFAULT_MAX_QUEUED 4096u
+#define SRV_MAX_MODULE_BYTES (256u << 20)
 
 /* ===== Configuration ==================================================== */
 
@@ -57,7 +58,9 @@ struct srv_module_config {
     uint32_t timeout_ms;        /* per-request deadline */
     uint32_t stack_size;        /* bytes of the sandbox's stack */
     uint32_t max_memory_pages;  /* 0: the module's own maximum */
-    uint64_t relative_deadline_us; /* 0: none (scheduling hint) */
+    uint64_t relative_deadline_us; /* EDF and admission; 0: the timeout */
+    uint32_t max_inflight;      /* requests queued or running; 0: default */
+    uint32_t admissions_percentile; /* 0: the server's default */
     int nenv;
     char **env;                 /* "KEY=VALUE" */
     int ndirs;
@@ -90,13 +93,25 @@ void srv_config_free(struct srv_config *cfg);
 
 enum srv_log_level { SRV_LOG_ERROR, SRV_LOG_WARN, SRV_LOG_INFO, SRV_LOG_DEBUG };
 
+enum srv_policy { SRV_POLICY_EDF, SRV_POLICY_FIFO };
+
 struct srv_settings {
     int workers;                /* 0: cores - 1, at least 1 */
     uint32_t quantum_us;        /* time slice before preemption */
+    enum srv_policy policy;     /* --scheduler edf|fifo */
     uint32_t max_queued;        /* requests waiting or running, at most */
+    uint32_t max_inflight;      /* per module, unless its config says */
     uint32_t max_request;       /* bytes */
-    const char *host;           /* address to bind, "0.0.0.0" by default */
+    const char *host;           /* address to bind, "127.0.0.1" by default */
     enum srv_log_level log_level;
+    const char *log_file;       /* NULL: stderr; SIGHUP reopens it */
+    /* Admission control: admit a request only if the modules' estimated
+     * work (this percentile of recent execution times) fits the workers'
+     * capacity left before its deadline. */
+    bool admission;
+    uint32_t admissions_percentile;     /* 1-99, per module overridable */
+    uint32_t drain_timeout_ms;  /* 0: let in-flight requests finish */
+    uint64_t memory_budget;     /* bytes of all linear memories; 0: none */
     unsigned opt_level;         /* for .wasm modules compiled on load */
     bool checked_bounds;
     bool no_cache;
@@ -105,8 +120,15 @@ struct srv_settings {
     void *ready_ud;
 };
 
-#define SRV_SETTINGS_DEFAULT { 0, SRV_DEFAULT_QUANTUM_US, SRV_DEFAULT_MAX_QUEUED, \
-    SRV_DEFAULT_MAX_REQUEST, "0.0.0.0", SRV_LOG_INFO, 2, false, false, NULL, NULL }
+#define SRV_DEFAULT_MAX_INFLIGHT 1024u
+#define SRV_DEFAULT_PERCENTILE 90u
+
+#define SRV_SETTINGS_DEFAULT { .quantum_us = SRV_DEFAULT_QUANTUM_US, \
+    .policy = SRV_POLICY_EDF, .max_queued = SRV_DEFAULT_MAX_QUEUED, \
+    .max_inflight = SRV_DEFAULT_MAX_INFLIGHT, \
+    .max_request = SRV_DEFAULT_MAX_REQUEST, .host = "127.0.0.1", \
+    .log_level = SRV_LOG_INFO, .admissions_percentile = SRV_DEFAULT_PERCENTILE, \
+    .opt_level = 2 }
 
 /* Load every active module, bind its port, and serve until SIGINT or
  * SIGTERM; then stop accepting, let the requests in flight finish (or hit

@@ -26,10 +26,30 @@ static const char usage_text[] =
     "                       [AWSM_WORKERS]\n"
     "  --quantum-us N       time slice before a sandbox is preempted\n"
     "                       (default 5000) [AWSM_QUANTUM_US]\n"
+    "  --scheduler edf|fifo earliest deadline first (default; a module's\n"
+    "                       \"relative-deadline-us\", else its timeout) or\n"
+    "                       arrival order; either way a sandbox that used a\n"
+    "                       whole quantum yields to new requests\n"
     "  --log-level LEVEL    error, warn, info (default) or debug [AWSM_LOG]\n"
-    "  --host ADDR          address to listen on (default 0.0.0.0)\n"
-    "  --max-queued N       requests queued or running at once; more get an\n"
-    "                       \"overloaded\" reply (default 4096)\n"
+    "  --log-file PATH      log there instead of stderr; SIGHUP reopens it\n"
+    "  --host ADDR          address to listen on (default 127.0.0.1: loopback\n"
+    "                       only; 0.0.0.0 or :: to serve other hosts, which\n"
+    "                       can then spoof a source and draw a reply up to\n"
+    "                       2,000 times larger than their request)\n"
+    "  --max-queued N       requests queued or running in the server; more\n"
+    "                       get an \"overloaded\" reply (default 4096)\n"
+    "  --max-inflight N     the same per module, unless its \"max-inflight\"\n"
+    "                       says (default 1024)\n"
+    "  --admission          admission control: reject at once a request whose\n"
+    "                       module's estimated work does not fit the capacity\n"
+    "                       left before its deadline\n"
+    "  --admissions-percentile P\n"
+    "                       the estimate: this percentile of the module's\n"
+    "                       recent execution times (default 90; a module's\n"
+    "                       \"admissions-percentile\" overrides it)\n"
+    "  --drain-timeout-ms N on SIGTERM/SIGINT, stop what is still running\n"
+    "                       after N ms (default: let it finish; a second\n"
+    "                       signal stops it at once)\n"
     "  --max-request BYTES  largest request datagram (default 32768, at most\n"
     "                       65507)\n"
     "  -O0 .. -O3, --bounds=guard|checked, --no-cache\n"
@@ -91,6 +111,15 @@ static int numeric_opt(const char *name, const char *val, struct opts *o)
     else if (strcmp(name, "--max-queued") == 0 &&
              parse_uint(val, 1, 1000000, &v) == 0)
         o->set.max_queued = (uint32_t)v;
+    else if (strcmp(name, "--max-inflight") == 0 &&
+             parse_uint(val, 1, 1000000, &v) == 0)
+        o->set.max_inflight = (uint32_t)v;
+    else if (strcmp(name, "--admissions-percentile") == 0 &&
+             parse_uint(val, 1, 99, &v) == 0)
+        o->set.admissions_percentile = (uint32_t)v;
+    else if (strcmp(name, "--drain-timeout-ms") == 0 &&
+             parse_uint(val, 1, 86400000, &v) == 0)
+        o->set.drain_timeout_ms = (uint32_t)v;
     else if (strcmp(name, "--max-request") == 0 &&
              parse_uint(val, 64, SRV_MAX_DATAGRAM, &v) == 0)
         o->set.max_request = (uint32_t)v;
@@ -119,7 +148,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
             fputs(usage_text, stdout);
             exit(0);
         } else if (strcmp(a, "--workers") == 0 || strcmp(a, "--quantum-us") == 0 ||
-                   strcmp(a, "--max-queued") == 0 || strcmp(a, "--max-request") == 0) {
+                   strcmp(a, "--max-queued") == 0 || strcmp(a, "--max-request") == 0 ||
+                   strcmp(a, "--max-inflight") == 0 ||
+                   strcmp(a, "--admissions-percentile") == 0 ||
+                   strcmp(a, "--drain-timeout-ms") == 0) {
             if (numeric_opt(a, next, o))
                 return 2;
             i++;
@@ -127,6 +159,17 @@ static int parse_args(struct opts *o, int argc, char **argv)
             if (!next || parse_level(next, &o->set.log_level))
                 return usage_error("bad --log-level", next);
             i++;
+        } else if (strcmp(a, "--scheduler") == 0) {
+            if (!next || (strcmp(next, "edf") != 0 && strcmp(next, "fifo") != 0))
+                return usage_error("--scheduler wants edf or fifo", next);
+            o->set.policy = next[0] == 'f' ? SRV_POLICY_FIFO : SRV_POLICY_EDF;
+            i++;
+        } else if (strcmp(a, "--admission") == 0) {
+            o->set.admission = true;
+        } else if (strcmp(a, "--log-file") == 0) {
+            if (!next)
+                return usage_error("missing value for", a);
+            o->set.log_file = argv[++i];
         } else if (strcmp(a, "--host") == 0) {
             if (!next)
                 return usage_error("missing value for", a);
