@@ -499,7 +499,7 @@ static void signal_cb(uv_signal_t *h, int signum)
 static int default_workers(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 1 ? (int)n - 1 : 1;
+    return n > 0 ? (int)n : 1;
 }
 
 /* Raise the soft limit on open files to the hard one. */

@@ -21,7 +21,10 @@
  * every worker each quantum/4 and interrupts the running sandbox
  * (rt_instance_interrupt; compiled code polls at loop headers and function
  * entries) once it has run a whole quantum, when it is past its deadline,
- * or, under EDF, when a fresh sandbox with an earlier deadline waits. The
+ * under EDF when a fresh sandbox with an earlier deadline waits, and when
+ * the worker's loop has events waiting (a request received, I/O done: the
+ * worker sees them only between slices; the timer polls the loop's epoll
+ * fd), so a request waits at most a tick to be received. The
  * interrupt handler runs on the sandbox's stack: past the deadline it traps
  * the call (a timeout reply), otherwise it switches back to the worker,
  * which then also receives what has arrived meanwhile.
@@ -38,6 +41,7 @@
  * for (sched_park).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +92,8 @@ struct sched_worker {
     atomic_int nqueued;                 /* fresh.n + demoted.n */
     struct sb *current;
     uint64_t slice_start;
+    atomic_bool busy;                   /* a sandbox runs: the timer looks at
+                                           the loop for it */
     /* The worker's own. */
     uint64_t fresh_ns;                  /* run by fresh ones while demoted wait */
     struct sb *parked;                  /* list of parked sandboxes */
@@ -543,7 +549,9 @@ static void run_slice(struct sched_worker *w, struct sb *sb)
     bool demoted_wait = w->demoted.n > 0;
     pthread_mutex_unlock(&w->lock);
     sb->state = SB_RUNNING;
+    atomic_store(&w->busy, true);
     switch_to(w, sb);
+    atomic_store(&w->busy, false);
     pthread_mutex_lock(&w->lock);
     w->current = NULL;
     pthread_mutex_unlock(&w->lock);
@@ -630,8 +638,18 @@ static void *worker_main(void *arg)
 
 /* ===== Preemption ======================================================= */
 
+/* Has the worker's loop events waiting (a request received, I/O done)?
+ * Its epoll fd is readable then; the worker sees them only between
+ * slices. */
+static bool loop_pending(struct sched_worker *w)
+{
+    struct pollfd p = { uv_backend_fd(&w->loop), POLLIN, 0 };
+    return p.fd >= 0 && poll(&p, 1, 0) == 1;
+}
+
 static void tick_worker(struct sched *s, struct sched_worker *w, uint64_t now)
 {
+    bool io = atomic_load(&w->busy) && loop_pending(w);
     pthread_mutex_lock(&w->lock);
     struct sb *sb = w->current;
     bool waiting = sb && atomic_load(&w->nqueued) > 0;
@@ -640,7 +658,7 @@ static void tick_worker(struct sched *s, struct sched_worker *w, uint64_t now)
         bool over = now - w->slice_start >= s->quantum_ns;
         bool earlier = s->o.policy == SCHED_POLICY_EDF && sb->level == 0 &&
                        w->fresh.n > 0 && before(w->fresh.a[0], sb);
-        if (inst && (over || earlier || now >= sb->deadline ||
+        if (inst && (over || earlier || io || now >= sb->deadline ||
                      atomic_load(&s->cancel_all))) {
             rt_instance_interrupt(inst);
             atomic_fetch_add(&s->preemptions, 1);
