@@ -227,7 +227,7 @@ static int get_dirs(struct parser *p, json_t *obj, struct srv_module_config *m)
 static const char *const known_keys[] = {
     "name", "path", "port", "argsize", "active", "timeout-ms", "stack-size",
     "max-memory-pages", "relative-deadline-us", "env", "dirs", "max-inflight",
-    "admissions-percentile",
+    "admissions-percentile", "max-open-files",
     /* the original runtime's HTTP-era keys, accepted and unused */
     "http-req-headers", "http-req-content-type", "http-req-size",
     "http-resp-headers", "http-resp-size", "http-resp-content-type",
@@ -251,7 +251,7 @@ static int check_numbers(struct parser *p, json_t *obj, struct srv_module_config
 {
     uint64_t port = 0, argsize = SRV_DEFAULT_ARGSIZE;
     uint64_t timeout = SRV_DEFAULT_TIMEOUT_MS, stack = SRV_DEFAULT_STACK_SIZE;
-    uint64_t pages = 0, deadline = 0, inflight = 0, pct = 0;
+    uint64_t pages = 0, deadline = 0, inflight = 0, pct = 0, files = 0;
     if (!json_object_get(obj, "port"))
         return fail_at(p, line_at(p, p->obj_start), "missing \"port\"");
     if (get_uint(p, obj, "port", 1, 65535, &port) ||
@@ -262,7 +262,8 @@ static int check_numbers(struct parser *p, json_t *obj, struct srv_module_config
         get_uint(p, obj, "max-memory-pages", 1, 65536, &pages) ||
         get_uint(p, obj, "relative-deadline-us", 1, UINT32_MAX, &deadline) ||
         get_uint(p, obj, "max-inflight", 1, 1000000, &inflight) ||
-        get_uint(p, obj, "admissions-percentile", 1, 99, &pct))
+        get_uint(p, obj, "admissions-percentile", 1, 99, &pct) ||
+        get_uint(p, obj, "max-open-files", 4, 4096, &files))
         return -1;
     m->port = (uint16_t)port;
     m->argsize = (uint32_t)argsize;
@@ -272,6 +273,7 @@ static int check_numbers(struct parser *p, json_t *obj, struct srv_module_config
     m->relative_deadline_us = deadline;
     m->max_inflight = (uint32_t)inflight;
     m->admissions_percentile = (uint32_t)pct;
+    m->max_open_files = (uint32_t)files;
     return 0;
 }
 

@@ -203,6 +203,8 @@ struct srv {
     atomic_ulong served, rejected, missed, timeouts;
     _Atomic uint64_t admitted;          /* admission control: ppm of workers */
     uint64_t capacity;                  /* nworkers * 1e6 */
+    uint64_t memory_budget;             /* bytes, as set in the runtime */
+    unsigned fd_limit;                  /* host fds for all sandboxes */
     uv_loop_t *loop;
     uv_signal_t sigint, sigterm, sighup, sigusr1;
     uv_timer_t drain;

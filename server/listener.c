@@ -161,9 +161,9 @@ static int admission(struct srv_module *mod, struct sb *sb, char *err, size_t er
         if (cur + demand > srv->capacity) {
             snprintf(err, errlen, "overloaded: not admitted: module \"%s\" needs "
                      "about %.3f ms (p%u) within %.3f ms, and the %d worker%s "
-                     "are %.0f%% committed; try again", mod->cfg->name, est / 1e6,
+                     "%.0f%% committed; try again", mod->cfg->name, est / 1e6,
                      module_percentile(mod), mod->rel_deadline_ns / 1e6,
-                     srv->nworkers, srv->nworkers == 1 ? "" : "s",
+                     srv->nworkers, srv->nworkers == 1 ? " is" : "s are",
                      cur * 100.0 / srv->capacity);
             return -1;
         }
@@ -326,6 +326,8 @@ int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
     if (!has_start)
         return fail_module(srv, mc, err, errlen, "%s exports no _start function "
                            "(awsmrt runs WASI commands)", mc->path);
+    if (wasi_check_imports(wm, msg, sizeof msg) != 0)
+        return fail_module(srv, mc, err, errlen, "%s: %s", mc->path, msg);
     return 0;
 }
 
@@ -436,10 +438,12 @@ static void log_stats(struct srv *srv, const char *what)
         sched_stats(srv->sched, &st);
     srv_log(srv, SRV_LOG_INFO, "%s: %u in flight, %lu requests run, %lu rejected, "
             "%lu past their relative deadline, %lu timed out; %llu steals, "
-            "%llu preemptions", what, atomic_load(&srv->inflight),
+            "%llu preemptions; guests hold %u files and %llu MiB of memory",
+            what, atomic_load(&srv->inflight),
             atomic_load(&srv->served), atomic_load(&srv->rejected),
             atomic_load(&srv->missed), atomic_load(&srv->timeouts),
-            (unsigned long long)st.steals, (unsigned long long)st.preemptions);
+            (unsigned long long)st.steals, (unsigned long long)st.preemptions,
+            wasi_process_fds(), (unsigned long long)(rt_memory_committed() >> 20));
 }
 
 /* End the drain: what is still in flight is stopped and answered
@@ -502,17 +506,39 @@ static int default_workers(void)
     return n > 0 ? (int)n : 1;
 }
 
-/* Raise the soft limit on open files to the hard one. */
-static void raise_nofile(struct srv *srv)
+/* Raise the soft limit on open files to the hard one; the guests of all
+ * sandboxes together may then hold three quarters of it, so the server's
+ * own fds (sockets, the log, loading modules) never run out. */
+static void limit_files(struct srv *srv)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        rl.rlim_cur = rl.rlim_max = 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
         rlim_t old = rl.rlim_cur;
         rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
             srv_log(srv, SRV_LOG_WARN, "cannot raise the open-file limit from %llu: %s",
                     (unsigned long long)old, strerror(errno));
+            rl.rlim_cur = old;
+        }
     }
+    uint64_t n = rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : rl.rlim_cur;
+    srv->fd_limit = (unsigned)(n > (1u << 20) ? 1u << 20 : n) / 4 * 3;
+    wasi_set_process_fd_limit(srv->fd_limit > 16 ? srv->fd_limit : 16);
+}
+
+/* The budget for all linear memories: --memory-budget-mb, else three
+ * quarters of the machine's memory. */
+static void limit_memory(struct srv *srv)
+{
+    uint64_t b = srv->set->memory_budget;
+    if (b == 0) {
+        long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+        b = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 4 * 3 : 0;
+    }
+    srv->memory_budget = b;
+    rt_memory_budget_set(b);
 }
 
 static int start(struct srv *srv, char *err, size_t errlen)
@@ -608,7 +634,8 @@ int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
     }
     srv_init(&srv, cfg, set);
     srv.loop = &loop;
-    raise_nofile(&srv);
+    limit_files(&srv);
+    limit_memory(&srv);
     uv_signal_t *sigs[] = { &srv.sigint, &srv.sigterm, &srv.sighup, &srv.sigusr1 };
     static const int signums[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
     for (int i = 0; i < 4; i++) {
@@ -627,10 +654,13 @@ int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
         for (int i = 0; i < srv.nmods; i++)
             active += srv.mods[i].cfg->active;
         srv_log(&srv, SRV_LOG_INFO, "serving %d module%s on %s with %d worker%s "
-                "(%s scheduler, quantum %u us%s)", active, active == 1 ? "" : "s",
+                "(%s scheduler, quantum %u us%s; sandboxes may hold %u files "
+                "and %llu MiB of memory in all)", active, active == 1 ? "" : "s",
                 set->host, srv.nworkers, srv.nworkers == 1 ? "" : "s",
-                sched_policy_name(set->policy == SRV_POLICY_FIFO ? SCHED_POLICY_FIFO : SCHED_POLICY_EDF),
-                set->quantum_us, set->admission ? ", admission control" : "");
+                sched_policy_name(set->policy == SRV_POLICY_FIFO ? SCHED_POLICY_FIFO
+                                                                : SCHED_POLICY_EDF),
+                set->quantum_us, set->admission ? ", admission control" : "",
+                srv.fd_limit, (unsigned long long)(srv.memory_budget >> 20));
         if (set->ready_cb)
             set->ready_cb(set->ready_ud);
         uv_run(&loop, UV_RUN_DEFAULT);

@@ -258,6 +258,8 @@ static int wasi_setup(struct sb *sb)
     wc.stdio[1] = (struct wasi_stdio){ -1, NULL, 0, SRV_MAX_CAPTURE };
     wc.stdio[2] = (struct wasi_stdio){ -1, NULL, 0, SRV_MAX_CAPTURE };
     wc.hooks = (struct wasi_hooks){ hook_wait, hook_yield, hook_file_io, sb };
+    wc.max_fds = mc->max_open_files ? mc->max_open_files
+                                    : sb->mod->srv->set->max_open_files;
     char msg[256];
     if (wasi_ctx_new(&wc, &sb->wasi, msg, sizeof msg) != 0) {
         fail(sb, "wasi: ", msg);
@@ -320,6 +322,12 @@ void sb_execute(struct sb *sb)
         outcome_of(sb, &err);
     else
         run_start(sb, inst);
+    if (sb->outcome != SB_OK && inst && rt_instance_budget_refused(inst)) {
+        size_t n = strlen(sb->error);
+        snprintf(sb->error + n, sizeof sb->error - n, " (the server's memory "
+                 "budget of %llu MiB for all sandboxes was exhausted)",
+                 (unsigned long long)(sb->mod->srv->memory_budget >> 20));
+    }
     /* The preemption timer may be looking at the instance: unpublish it
      * under the worker's lock before freeing it. */
     sched_unpublish(sb);

@@ -61,6 +61,7 @@ struct srv_module_config {
     uint64_t relative_deadline_us; /* EDF and admission; 0: the timeout */
     uint32_t max_inflight;      /* requests queued or running; 0: default */
     uint32_t admissions_percentile; /* 0: the server's default */
+    uint32_t max_open_files;    /* guest fds per sandbox; 0: default */
     int nenv;
     char **env;                 /* "KEY=VALUE" */
     int ndirs;
@@ -111,7 +112,9 @@ struct srv_settings {
     bool admission;
     uint32_t admissions_percentile;     /* 1-99, per module overridable */
     uint32_t drain_timeout_ms;  /* 0: let in-flight requests finish */
-    uint64_t memory_budget;     /* bytes of all linear memories; 0: none */
+    uint64_t memory_budget;     /* bytes of all linear memories; 0: 3/4 of
+                                   the machine's memory */
+    uint32_t max_open_files;    /* per sandbox, unless its config says */
     unsigned opt_level;         /* for .wasm modules compiled on load */
     bool checked_bounds;
     bool no_cache;
@@ -121,11 +124,13 @@ struct srv_settings {
 };
 
 #define SRV_DEFAULT_MAX_INFLIGHT 1024u
+#define SRV_DEFAULT_MAX_OPEN_FILES 256u
 #define SRV_DEFAULT_PERCENTILE 90u
 
 #define SRV_SETTINGS_DEFAULT { .quantum_us = SRV_DEFAULT_QUANTUM_US, \
     .policy = SRV_POLICY_EDF, .max_queued = SRV_DEFAULT_MAX_QUEUED, \
     .max_inflight = SRV_DEFAULT_MAX_INFLIGHT, \
+    .max_open_files = SRV_DEFAULT_MAX_OPEN_FILES, \
     .max_request = SRV_DEFAULT_MAX_REQUEST, .host = "127.0.0.1", \
     .log_level = SRV_LOG_INFO, .admissions_percentile = SRV_DEFAULT_PERCENTILE, \
     .opt_level = 2 }
