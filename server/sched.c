@@ -648,8 +648,8 @@ static bool loop_pending(struct sched_worker *w)
     return p.fd >= 0 && poll(&p, 1, 0) == 1;
 }
 
-/* Returns whether the worker runs a long slice: a demoted sandbox, or
- * one that has run longer than `fine`. */
+/* Returns whether the worker has a long runner: a demoted sandbox running
+ * or waiting, or one that has run longer than `fine`. */
 static bool tick_worker(struct sched *s, struct sched_worker *w, uint64_t now,
                         uint64_t fine)
 {
@@ -670,6 +670,7 @@ static bool tick_worker(struct sched *s, struct sched_worker *w, uint64_t now,
             atomic_fetch_add(&s->preemptions, 1);
         }
     }
+    long_slice |= w->demoted.n > 0;
     pthread_mutex_unlock(&w->lock);
     if (waiting)
         wake_idle(s, w);

@@ -42,7 +42,8 @@ stop_server() {
 }
 trap 'stop_server; rm -rf "$tmp"' EXIT
 
-# start_server [awsmrt options]: start on free ports, wait until serving.
+# start_server [awsmrt options]: start on free ports, wait until serving
+# (until $SERVER_LOG, default $tmp/server.log, says so).
 start_server() {
     for attempt in 1 2 3 4 5; do
         write_config
@@ -50,7 +51,7 @@ start_server() {
         "$BIN/awsmrt" "$@" "$tmp/modules.json" 2>"$tmp/server.log" &
         pid=$!
         for _ in $(seq 1 600); do
-            grep -q "serving" "$tmp/server.log" && return 0
+            grep -q "serving" "${SERVER_LOG:-$tmp/server.log}" 2>/dev/null && return 0
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done

@@ -121,5 +121,25 @@ ask "$(port 0)" '{"module":"echo","stdin":"y"}'
 check "... and other modules were never refused" has '"stdout":"y"'
 stop_server
 
+# ===== Balance: an idle worker steals ======================================
+#
+# Datagrams from one socket all reach the same worker (SO_REUSEPORT hashes
+# the source address), so the other worker only gets work by stealing.
+
+start_server --workers 2
+exec 3<>"/dev/udp/127.0.0.1/$(port 2)"
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    printf '%s' '{"module":"lax","args":["30"]}' >&3
+done
+exec 3>&-
+sleep 1
+kill -USR1 "$pid"
+sleep 0.3
+cp "$tmp/server.log" "$tmp/out"
+steals=$(sed -n 's/.*SIGUSR1: .* \([0-9]*\) steals.*/\1/p' "$tmp/server.log")
+check "balance: 12 requests from one socket all run" grep -q 'SIGUSR1: 0 in flight, 12 requests run' "$tmp/server.log"
+check "... and the idle worker stole some of them ($steals)" [ "${steals:-0}" -gt 0 ]
+stop_server
+
 no_crash_reports
 cli_summary

@@ -1,0 +1,263 @@
+#!/bin/bash
+# tests/e2e/limits.sh BINDIR - awsmrt's limits, signals and load-time
+# checks end to end, on loopback: a module's in-flight limit leaves other
+# modules alone; a guest blocked on a FIFO does not freeze its worker and
+# meets its deadline; open files per sandbox (EMFILE) and for the whole
+# process (ENFILE) while the server and other tenants go on; the memory
+# budget; SIGPIPE, SIGHUP, SIGUSR1, a second SIGTERM and the drain
+# timeout; sleepers stopped at their deadline leak nothing (LeakSanitizer
+# in the sanitizer build); truncated, non-regular and unlinkable modules.
+set -u
+BIN=$(cd "$1" && pwd)
+NAME=e2e-limits
+TOOL=$BIN/awsmrt
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+. "$ROOT/tests/cli/lib.sh"
+. "$HERE/lib.sh"
+
+build_apps echo nap fifo fdhog hog wc
+mkdir -p "$tmp/pipes" "$tmp/files"
+mkfifo "$tmp/pipes/in" "$tmp/pipes/lonely"
+echo data >"$tmp/files/f"
+printf 'one two\n' >"$tmp/files/words"
+
+write_config() {
+    cat >"$tmp/modules.json" <<EOF
+[
+ {"name": "echo", "path": "echo.wasm", "port": $(port 0), "argsize": 0},
+ {"name": "nap", "path": "nap.wasm", "port": $(port 1), "argsize": 1,
+  "max-inflight": 2, "timeout-ms": 20000},
+ {"name": "fifo", "path": "fifo.wasm", "port": $(port 2), "argsize": 3,
+  "dirs": ["pipes::/p"], "timeout-ms": 1500},
+ {"name": "fdhog", "path": "fdhog.wasm", "port": $(port 3), "argsize": 3,
+  "dirs": ["files::/f"], "max-open-files": 64},
+ {"name": "fdhog-big", "path": "fdhog.wasm", "port": $(port 4), "argsize": 3,
+  "dirs": ["files::/f"], "max-open-files": 4096},
+ {"name": "wc", "path": "wc.wasm", "port": $(port 5), "argsize": 1,
+  "dirs": ["files::/f"]},
+ {"name": "hog", "path": "hog.wasm", "port": $(port 6), "argsize": 0},
+ {"name": "smallhog", "path": "hog.wasm", "port": $(port 7), "argsize": 0,
+  "max-memory-pages": 64},
+ {"name": "sleepy", "path": "nap.wasm", "port": $(port 8), "argsize": 1,
+  "timeout-ms": 100}
+]
+EOF
+}
+
+# background NAME PORT JSON: a request in the background; its output in
+# $tmp/NAME.bg, its pid in $bg_NAME.
+background() {
+    "$BIN/udpclient" --yes --timeout 30000 - >"$tmp/$1.bg" 2>&1 <<EOF &
+127.0.0.1:$2\$$3
+EOF
+    eval "bg_$1=\$!"
+}
+bg_reply() { reply=$(sed -n 's/^.*<- [0-9.]* ms //p' "$tmp/$1.bg"); }
+
+# ===== Per-module in-flight limit ==========================================
+
+start_server --workers 1 --log-level debug
+background nap1 "$(port 1)" '{"module":"nap","args":["1500"]}'
+background nap2 "$(port 1)" '{"module":"nap","args":["1500"]}'
+sleep 0.4
+ask "$(port 1)" '{"module":"nap","args":["10"]}'
+check "a module past its max-inflight gets an overload error" \
+    has '"error":"overloaded: module \"nap\" has 2 requests in flight (its limit), try again"'
+ask "$(port 0)" '{"module":"echo","stdin":"e"}'
+check "... while other modules are served" has '"stdout":"e"'
+wait $bg_nap1 $bg_nap2
+cat "$tmp/nap1.bg" "$tmp/nap2.bg" >"$tmp/out"
+check "... and its requests in flight finish" [ "$(grep -c 'slept enough' "$tmp/out")" -eq 2 ]
+
+# ===== A guest blocked on a FIFO ===========================================
+
+background reader "$(port 2)" '{"module":"fifo","args":["/p/in"]}'
+sleep 0.3
+"$BIN/loadgen" --target "127.0.0.1:$(port 0)" --payload '{"module":"echo","stdin":"z"}' \
+    --concurrency 2 --requests 200 --timeout 1000 --expect '"stdout":"z"' >"$tmp/out" 2>&1
+check "FIFO: the only worker serves others while a guest waits to open a FIFO" \
+    grep -q ' ok=200 ' "$tmp/out"
+printf 'through the pipe' >"$tmp/pipes/in"
+wait $bg_reader
+bg_reply reader
+check "FIFO: the guest reads what the host writes" has '"stdout":"read 16: through the pipe\n"'
+ask "$(port 2)" '{"module":"fifo","args":["/p/lonely"]}'
+check "FIFO: a guest that waits forever meets its deadline" has '"error":"timeout after 1500 ms"'
+ask "$(port 2)" '{"module":"fifo","args":["/p/lonely","write","x"]}'
+check "FIFO: so does one that opens it for writing without a reader" \
+    has '"error":"timeout after 1500 ms"'
+background reader2 "$(port 2)" '{"module":"fifo","args":["/p/in"]}'
+sleep 0.3
+kill -TERM "$pid"
+t0=$(date +%s%N)
+wait "$pid"
+status=$?
+t1=$(date +%s%N)
+pid=
+wait $bg_reader2
+bg_reply reader2
+check "FIFO: SIGTERM with a guest waiting on a FIFO: exit 0 by its deadline ($(( (t1 - t0) / 1000000 )) ms)" \
+    eval '[ $status -eq 0 ] && [ $(( (t1 - t0) / 1000000 )) -lt 3000 ]'
+check "... and the guest is answered" has '"error":"timeout after 1500 ms"'
+
+# ===== Open files ==========================================================
+
+(
+    ulimit -n 512
+    start_server --workers 1
+    ask "$(port 3)" '{"module":"fdhog","args":["/f/f"]}'
+    check "files: a sandbox past its max-open-files gets EMFILE" \
+        has '"stdout":"opened 60: No file descriptors available\n"'
+    background big "$(port 4)" '{"module":"fdhog-big","args":["/f/f","hold","1500"]}'
+    sleep 0.5
+    ask "$(port 0)" '{"module":"echo","stdin":"still"}'
+    check "files: while one sandbox holds every file guests may have, the server serves" \
+        has '"stdout":"still"'
+    ask "$(port 5)" '{"module":"wc","args":["/f/words"]}'
+    check "... and another tenant is told why it cannot run" \
+        has 'too many open files in the process: limit 384'
+    wait $bg_big
+    bg_reply big
+    check "files: the sandbox that took them got ENFILE" \
+        has '"stdout":"opened 383: Too many open files in system\nheld\n"'
+    check "... at 3/4 of RLIMIT_NOFILE for all guests" grep -q 'sandboxes may hold 384 files' "$tmp/server.log"
+    ask "$(port 5)" '{"module":"wc","args":["/f/words"]}'
+    check "files: once it is gone another tenant opens files again" has '"stdout":"1 2 8 /f/words\n"'
+    "$BIN/loadgen" --target "127.0.0.1:$(port 3)" --payload '{"module":"fdhog","args":["/f/f"]}' \
+        --concurrency 4 --requests 40 --timeout 5000 --expect 'opened 60: ' >"$tmp/out" 2>&1
+    check "files: 40 more hogs: every sandbox gets its own 60, none leak" grep -q ' ok=40 ' "$tmp/out"
+    stop_server
+    echo "$passed $failed" >"$tmp/counts"
+)
+read -r passed failed <"$tmp/counts"
+
+# ===== Memory budget =======================================================
+
+start_server --workers 2 --memory-budget-mb 64
+ask "$(port 6)" '{"module":"hog"}'
+check "memory: a guest past the server's budget gets an error that says so" \
+    has "(the server's memory budget of 64 MiB for all sandboxes was exhausted)"
+check "... after it ran out of memory itself" has 'out of memory after '
+ask "$(port 7)" '{"module":"smallhog"}'
+check "memory: a guest past its own max-memory-pages is not blamed on the budget" \
+    eval 'has "out of memory after 3 MiB" && ! has "budget"'
+ask "$(port 0)" '{"module":"echo","stdin":"m"}'
+check "memory: the server goes on serving" has '"stdout":"m"'
+stop_server
+
+# ===== Signals =============================================================
+
+SERVER_LOG=$tmp/a.log start_server --workers 1 --log-file "$tmp/a.log"
+kill -PIPE "$pid"
+kill -USR1 "$pid"
+sleep 0.2
+ask "$(port 0)" '{"module":"echo","stdin":"p"}'
+check "SIGPIPE does not kill the server" has '"stdout":"p"'
+check "SIGUSR1 logs the counters" grep -q 'SIGUSR1: 0 in flight, .* requests run' "$tmp/a.log"
+mv "$tmp/a.log" "$tmp/a.log.1"
+kill -HUP "$pid"
+sleep 0.2
+ask "$(port 0)" '{"module":"echo","stdin":"h"}'
+check "SIGHUP: the server goes on" has '"stdout":"h"'
+check "SIGHUP reopens --log-file (log rotation)" grep -q "SIGHUP: reopened $tmp/a.log" "$tmp/a.log"
+kill -TERM "$pid"
+wait "$pid"
+pid=
+cat "$tmp/a.log.1" "$tmp/a.log" >>"$tmp/servers.log"
+
+# A log on a pipe whose reader has gone: every line is an EPIPE.
+mkfifo "$tmp/logpipe"
+write_config
+( head -n 1 <"$tmp/logpipe" >/dev/null ) &
+reader=$!
+"$BIN/awsmrt" --workers 1 --log-level debug "$tmp/modules.json" 2>"$tmp/logpipe" &
+pid=$!
+wait $reader
+sleep 0.5
+ask "$(port 0)" '{"module":"nosuch"}'
+ask "$(port 0)" '{"module":"echo","stdin":"q"}'
+check "a log pipe closed by its reader does not kill the server" has '"stdout":"q"'
+kill -TERM "$pid"
+wait "$pid"
+status=$?
+pid=
+check "... which still exits 0 on SIGTERM" [ "$status" -eq 0 ]
+
+start_server --workers 1
+background long "$(port 1)" '{"module":"nap","args":["15000"]}'
+sleep 0.3
+t0=$(date +%s%N)
+kill -TERM "$pid"
+sleep 0.3
+kill -TERM "$pid"
+wait "$pid"
+status=$?
+t1=$(date +%s%N)
+pid=
+wait $bg_long
+bg_reply long
+check "a second SIGTERM ends the drain: exit 0 at once ($(( (t1 - t0) / 1000000 )) ms)" \
+    eval '[ $status -eq 0 ] && [ $(( (t1 - t0) / 1000000 )) -lt 3000 ]'
+check "... and the request in flight is told" has '"error":"shutting down: stopped after '
+
+start_server --workers 1 --drain-timeout-ms 400
+background long "$(port 1)" '{"module":"nap","args":["15000"]}'
+background long2 "$(port 0)" '{"module":"echo","stdin":"late"}'
+sleep 0.3
+t0=$(date +%s%N)
+kill -TERM "$pid"
+wait "$pid"
+status=$?
+t1=$(date +%s%N)
+pid=
+wait $bg_long
+bg_reply long
+check "--drain-timeout-ms: exit 0 after the drain timeout ($(( (t1 - t0) / 1000000 )) ms)" \
+    eval '[ $status -eq 0 ] && [ $(( (t1 - t0) / 1000000 )) -lt 3000 ] &&
+          [ $(( (t1 - t0) / 1000000 )) -ge 400 ]'
+check "... and the request in flight is told" has '"error":"shutting down: stopped after '
+
+# ===== Sleepers stopped at their deadline ==================================
+
+start_server --workers 1
+"$BIN/loadgen" --target "127.0.0.1:$(port 8)" --payload '{"module":"sleepy","args":["5000"]}' \
+    --concurrency 20 --requests 100 --timeout 5000 --expect '"error":"timeout after 100 ms"' \
+    >"$tmp/out" 2>&1
+check "100 sleepers stopped at their deadline" grep -q ' ok=100 ' "$tmp/out"
+stop_server
+check "... and the server exits cleanly (LeakSanitizer in the sanitizer build)" \
+    eval '! grep -q "LeakSanitizer" "$tmp/server.log"'
+
+# ===== Module files ========================================================
+
+cfg_fails() {       # cfg_fails NAME PATH EXPECTED-MESSAGE
+    printf '[{"name":"m","path":"%s","port":1}]\n' "$2" >"$tmp/bad.json"
+    timeout 20 "$BIN/awsmrt" --check "$tmp/bad.json" >"$tmp/out" 2>"$tmp/err"
+    status=$?
+    expected=$3
+    check "module file: $1" eval '[ $status -eq 1 ] && grep -qF -- "$expected" "$tmp/err"'
+}
+"$BIN/awsmc" "$tmp/echo.wasm" -o "$tmp/echo.so" || exit 1
+head -c $(( $(file_size "$tmp/echo.so") / 2 )) "$tmp/echo.so" >"$tmp/half.so"
+cfg_fails "a truncated .so" half.so "half.so: truncated shared object"
+head -c 100 "$tmp/echo.so" >"$tmp/tiny.so"
+cfg_fails "a .so cut inside its headers" tiny.so "tiny.so: "
+printf 'hello' >"$tmp/text.so"
+cfg_fails "a .so that is not ELF" text.so "not an ELF shared object"
+mkfifo "$tmp/pipe.wasm"
+cfg_fails "a FIFO as a module (no hang)" pipe.wasm "pipe.wasm: not a regular file (a FIFO)"
+cfg_fails "/dev/zero as a module (no endless read)" /dev/zero "not a regular file"
+wat noimport '(module (import "env" "now" (func (result i64)))
+  (memory (export "memory") 1) (func (export "_start")))'
+cfg_fails "an import awsmrt cannot satisfy" noimport.wasm \
+    'import 0 "env"."now": the host provides only "wasi_snapshot_preview1"'
+wat badtype '(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32)))
+  (memory (export "memory") 1) (func (export "_start")))'
+cfg_fails "a WASI import of the wrong type" badtype.wasm 'does not match'
+"$BIN/awsmrt" --check "$tmp/modules.json" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "module file: the good configuration still checks" [ "$status" -eq 0 ]
+
+no_crash_reports
+cli_summary
