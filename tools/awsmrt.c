@@ -50,6 +50,13 @@ static const char usage_text[] =
     "  --drain-timeout-ms N on SIGTERM/SIGINT, stop what is still running\n"
     "                       after N ms (default: let it finish; a second\n"
     "                       signal stops it at once)\n"
+    "  --max-open-files N   files a sandbox may have open, unless its module's\n"
+    "                       \"max-open-files\" says (default 256); all of them\n"
+    "                       together at most 3/4 of RLIMIT_NOFILE, which\n"
+    "                       awsmrt raises to its hard limit\n"
+    "  --memory-budget-mb N linear memory of all sandboxes together (default\n"
+    "                       3/4 of the machine's); a guest that would pass it\n"
+    "                       cannot grow (an error reply says so)\n"
     "  --max-request BYTES  largest request datagram (default 32768, at most\n"
     "                       65507)\n"
     "  -O0 .. -O3, --bounds=guard|checked, --no-cache\n"
@@ -120,6 +127,12 @@ static int numeric_opt(const char *name, const char *val, struct opts *o)
     else if (strcmp(name, "--drain-timeout-ms") == 0 &&
              parse_uint(val, 1, 86400000, &v) == 0)
         o->set.drain_timeout_ms = (uint32_t)v;
+    else if (strcmp(name, "--max-open-files") == 0 &&
+             parse_uint(val, 4, 4096, &v) == 0)
+        o->set.max_open_files = (uint32_t)v;
+    else if (strcmp(name, "--memory-budget-mb") == 0 &&
+             parse_uint(val, 1, 1ul << 30, &v) == 0)
+        o->set.memory_budget = (uint64_t)v << 20;
     else if (strcmp(name, "--max-request") == 0 &&
              parse_uint(val, 64, SRV_MAX_DATAGRAM, &v) == 0)
         o->set.max_request = (uint32_t)v;
@@ -151,7 +164,9 @@ static int parse_args(struct opts *o, int argc, char **argv)
                    strcmp(a, "--max-queued") == 0 || strcmp(a, "--max-request") == 0 ||
                    strcmp(a, "--max-inflight") == 0 ||
                    strcmp(a, "--admissions-percentile") == 0 ||
-                   strcmp(a, "--drain-timeout-ms") == 0) {
+                   strcmp(a, "--drain-timeout-ms") == 0 ||
+                   strcmp(a, "--max-open-files") == 0 ||
+                   strcmp(a, "--memory-budget-mb") == 0) {
             if (numeric_opt(a, next, o))
                 return 2;
             i++;
