@@ -10,9 +10,10 @@
  * wasi_ctx_add_fd fds never take a stdio slot either). A slot owns its host fd unless it is one of the
  * embedder's (stdio, wasi_ctx_add_fd without `owned`).
  *
- * Two limits on fds: the context's (max_fds slots: EMFILE) and the
- * process's, on host fds opened by all contexts together (ENFILE): one
- * atomic counter, taken before each open and given back at each close.
+ * Three limits on fds: the context's (max_fds slots: EMFILE), its
+ * group's (the embedder's wasi_fd_group, e.g. one per module: ENFILE) and
+ * the process's, on host fds opened by all contexts together (ENFILE):
+ * atomic counters, taken before each open and given back at each close.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -58,7 +59,7 @@ uint64_t wasi__rights_for(uint8_t filetype)
     }
 }
 
-/* ===== The process-wide limit =========================================== */
+/* ===== The group's and the process-wide limit =========================== */
 
 /* Process state, not guest state: the one count all contexts share. */
 static atomic_uint process_fds;
@@ -74,30 +75,78 @@ unsigned wasi_process_fds(void)
     return atomic_load_explicit(&process_fds, memory_order_relaxed);
 }
 
-/* Each taker sees its own count, so the limit is never passed; a racing
- * taker may fail while another backs off, which errs on the safe side. */
-uint32_t wasi__hostfd_take(void)
+void wasi_fd_group_init(struct wasi_fd_group *g, unsigned limit)
 {
-    unsigned n = atomic_fetch_add_explicit(&process_fds, 1,
-                                           memory_order_relaxed);
-    unsigned limit = atomic_load_explicit(&process_fd_limit,
-                                          memory_order_relaxed);
-    if (limit != 0 && n >= limit) {
-        wasi__hostfd_give();
-        return WASI_ENFILE;
-    }
-    return WASI_ESUCCESS;
+    atomic_init(&g->n, 0);
+    atomic_init(&g->limit, limit);
 }
 
-void wasi__hostfd_give(void)
+void wasi_fd_group_set_limit(struct wasi_fd_group *g, unsigned limit)
+{
+    atomic_store_explicit(&g->limit, limit, memory_order_relaxed);
+}
+
+unsigned wasi_fd_group_count(const struct wasi_fd_group *g)
+{
+    return atomic_load_explicit(&g->n, memory_order_relaxed);
+}
+
+/* One more on counter n unless that passes limit (0: none). Each taker
+ * sees its own count, so the limit is never passed; a racing taker may
+ * fail while another backs off, which errs on the safe side. */
+static bool count_take(atomic_uint *n, atomic_uint *limit)
+{
+    unsigned was = atomic_fetch_add_explicit(n, 1, memory_order_relaxed);
+    unsigned max = atomic_load_explicit(limit, memory_order_relaxed);
+    if (max != 0 && was >= max) {
+        atomic_fetch_sub_explicit(n, 1, memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+
+static bool group_take(struct wasi_fd_group *g)
+{
+    return g == NULL || count_take(&g->n, &g->limit);
+}
+
+static void group_give(struct wasi_fd_group *g)
+{
+    if (g != NULL)
+        atomic_fetch_sub_explicit(&g->n, 1, memory_order_relaxed);
+}
+
+/* Which limit a take hit (a preopen's error names it). */
+enum fd_limit { LIMIT_NONE, LIMIT_GROUP, LIMIT_PROCESS };
+
+/* The group first: a context at its group's limit never holds, even for
+ * a moment, a share of the process's that another group's open needs. */
+static enum fd_limit hostfd_take(struct wasi_ctx *w)
+{
+    if (!group_take(w->group))
+        return LIMIT_GROUP;
+    if (!count_take(&process_fds, &process_fd_limit)) {
+        group_give(w->group);
+        return LIMIT_PROCESS;
+    }
+    return LIMIT_NONE;
+}
+
+uint32_t wasi__hostfd_take(struct wasi_ctx *w)
+{
+    return hostfd_take(w) == LIMIT_NONE ? WASI_ESUCCESS : WASI_ENFILE;
+}
+
+void wasi__hostfd_give(struct wasi_ctx *w)
 {
     atomic_fetch_sub_explicit(&process_fds, 1, memory_order_relaxed);
+    group_give(w->group);
 }
 
-void wasi__hostfd_close(int fd)
+void wasi__hostfd_close(struct wasi_ctx *w, int fd)
 {
     close(fd);
-    wasi__hostfd_give();
+    wasi__hostfd_give(w);
 }
 
 /* ===== The fd table ===================================================== */
@@ -153,7 +202,7 @@ void wasi__fd_release(struct wasi_ctx *w, uint32_t fd)
 {
     struct wasi_fd *f = &w->fds[fd];
     if (f->kind == WASI_FD_HOST && f->counted)
-        wasi__hostfd_close(f->host);
+        wasi__hostfd_close(w, f->host);
     else if (f->kind == WASI_FD_HOST && f->owned)
         close(f->host);
     free(f->preopen);
@@ -296,9 +345,14 @@ static int stdio_open(struct wasi_ctx *w, int i, const struct wasi_stdio *s)
 }
 
 static int preopen_fail(struct wasi_ctx *w, const struct wasi_preopen *p,
-                        uint32_t e, char *err, size_t errlen)
+                        uint32_t e, enum fd_limit which,
+                        char *err, size_t errlen)
 {
-    if (e == WASI_ENFILE)
+    if (which == LIMIT_GROUP)
+        fail(err, errlen, "preopen %s: too many open files for this module: "
+             "limit %u", p->host_path,
+             atomic_load_explicit(&w->group->limit, memory_order_relaxed));
+    else if (which == LIMIT_PROCESS)
         fail(err, errlen, "preopen %s: too many open files in the process: "
              "limit %u", p->host_path,
              atomic_load_explicit(&process_fd_limit, memory_order_relaxed));
@@ -316,20 +370,21 @@ static int preopen_open(struct wasi_ctx *w, const struct wasi_preopen *p,
 {
     uint32_t fd;
     uint32_t e = fd_alloc_from(w, WASI_FIRST_PREOPEN, &fd);
-    if (e == WASI_ESUCCESS)
-        e = wasi__hostfd_take();
     if (e != WASI_ESUCCESS)
-        return preopen_fail(w, p, e, err, errlen);
+        return preopen_fail(w, p, e, LIMIT_NONE, err, errlen);
+    enum fd_limit which = hostfd_take(w);
+    if (which != LIMIT_NONE)
+        return preopen_fail(w, p, WASI_ENFILE, which, err, errlen);
     int host = open(p->host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (host < 0) {
         fail(err, errlen, "preopen %s: %s", p->host_path, strerror(errno));
-        wasi__hostfd_give();
+        wasi__hostfd_give(w);
         return -1;
     }
     e = fd_add_host_from(w, WASI_FIRST_PREOPEN, host, true, &fd);
     if (e != WASI_ESUCCESS) {
-        wasi__hostfd_close(host);
-        return preopen_fail(w, p, e, err, errlen);
+        wasi__hostfd_close(w, host);
+        return preopen_fail(w, p, e, LIMIT_NONE, err, errlen);
     }
     wasi__fd_opened(w, fd, false);
     w->fds[fd].preopen = strdup(p->guest_path ? p->guest_path : ".");
@@ -346,6 +401,7 @@ static int config_copy(struct wasi_ctx *w, const struct wasi_config *cfg,
     w->argc = cfg->argc;
     w->hooks = cfg->hooks;
     w->max_fds = cfg->max_fds ? cfg->max_fds : WASI_MAX_FDS;
+    w->group = cfg->fd_group;
     w->envc = cfg->envc;
     w->argv = strings_copy(cfg->argc, cfg->argv);
     w->envp = strings_copy(cfg->envc, cfg->envp);

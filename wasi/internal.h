@@ -178,7 +178,8 @@ struct wasi_fd {
     uint8_t filetype;           /* WASI_FILETYPE_* */
     bool fifo;                  /* a host pipe: writes must not raise SIGPIPE */
     bool counted;               /* opened by the context: counts toward the
-                                   process-wide limit (wasi__hostfd_take) */
+                                   process-wide limit and the context's
+                                   group (wasi__hostfd_take) */
     bool waits;                 /* with hooks: the host fd is O_NONBLOCK on
                                    the context's behalf, and EAGAIN waits
                                    through hooks.wait unless guest_nonblock */
@@ -209,6 +210,7 @@ struct wasi_ctx {
     struct wasi_fd *fds;
     uint32_t nfds;              /* slots allocated */
     uint32_t max_fds;           /* slots allowed: EMFILE past them */
+    struct wasi_fd_group *group;        /* the embedder's, or NULL */
     uint8_t *input;             /* in-memory stdin: a copy */
     size_t input_len, input_pos;
     struct wasi_capture capture[2];     /* stdout, stderr */
@@ -322,14 +324,16 @@ uint32_t wasi__fd_room(struct wasi_ctx *w);
  * files and directories unless the guest asked for it). */
 void wasi__fd_opened(struct wasi_ctx *w, uint32_t fd, bool nonblock);
 
-/* ===== Host fds and the process-wide limit (ctx.c) ====================== */
+/* ===== Host fds: the group's and the process-wide limit (ctx.c) ========= */
 
-/* Count one host fd about to be opened: ENFILE past the process limit. */
-uint32_t wasi__hostfd_take(void);
+/* Count one host fd that w is about to open, against w's group (if any)
+ * and the process: ENFILE past either limit, and then nothing stays
+ * counted. Every take is matched by exactly one give or close. */
+uint32_t wasi__hostfd_take(struct wasi_ctx *w);
 /* Uncount one: its open failed, or it is closed. */
-void wasi__hostfd_give(void);
-/* close(2) a counted host fd and uncount it. */
-void wasi__hostfd_close(int fd);
+void wasi__hostfd_give(struct wasi_ctx *w);
+/* close(2) a host fd w counted and uncount it. */
+void wasi__hostfd_close(struct wasi_ctx *w, int fd);
 
 /* ===== Waiting through the hooks (fd.c) ================================= */
 
@@ -363,11 +367,11 @@ uint32_t wasi__path_copy(struct awsm_vmctx *vm, uint32_t ptr, uint32_t len,
                          struct wasi_path *out);
 /* openat2(dirfd, path, flags | O_CLOEXEC, mode) with RESOLVE_BENEATH |
  * RESOLVE_NO_MAGICLINKS; an escape is ENOTCAPABLE. *out: the new fd,
- * counted (close it with wasi__hostfd_close); ENFILE past the process
- * limit, and when the host process runs out of fds (the guest's EMFILE
- * is its own limit). */
-uint32_t wasi__open_beneath(int dirfd, const char *path, int flags,
-                            unsigned mode, int *out);
+ * counted against w (close it with wasi__hostfd_close); ENFILE past the
+ * group's or the process's limit, and when the host process runs out of
+ * fds (the guest's EMFILE is its own limit). */
+uint32_t wasi__open_beneath(struct wasi_ctx *w, int dirfd, const char *path,
+                            int flags, unsigned mode, int *out);
 /* Guest fd `fd` as a directory: EBADF, ENOTDIR, ENOTCAPABLE when it
  * lacks `rights`. */
 uint32_t wasi__dir_get(struct wasi_ctx *w, uint32_t fd, uint64_t rights,
@@ -378,7 +382,8 @@ uint32_t wasi__dir_get(struct wasi_ctx *w, uint32_t fd, uint64_t rights,
  * whether the guest path ended in one. */
 struct wasi_leaf {
     int dir;                    /* host fd of the parent directory */
-    bool owned;                 /* dir was opened here (counted): close it */
+    bool owned;                 /* dir was opened here (counted against
+                                   the context): close it */
     const char *name;           /* inside the wasi_path */
     bool slash;
 };
@@ -387,11 +392,12 @@ uint32_t wasi__leaf_open(struct wasi_ctx *w, struct awsm_vmctx *vm,
                          uint32_t fd, uint64_t rights, uint32_t ptr,
                          uint32_t len, struct wasi_path *buf,
                          struct wasi_leaf *out);
-void wasi__leaf_close(struct wasi_leaf *l);
+/* After wasi__leaf_open (whatever it returned), with the same context. */
+void wasi__leaf_close(struct wasi_ctx *w, struct wasi_leaf *l);
 
 /* An O_PATH fd for what a path names, opened beneath guest dir fd `fd`;
- * lookupflags without SYMLINK_FOLLOW: the symlink itself. Counted: close
- * it with wasi__hostfd_close. */
+ * lookupflags without SYMLINK_FOLLOW: the symlink itself. Counted against
+ * the vmctx's context: close it with wasi__hostfd_close. */
 uint32_t wasi__object_open(struct awsm_vmctx *vm, uint32_t fd,
                            uint64_t rights, uint32_t lookupflags,
                            uint32_t path, uint32_t path_len, int *out);

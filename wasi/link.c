@@ -48,8 +48,8 @@ uint32_t wasi_path_rename(wasi_vm *vm, uint32_t fd, uint32_t old_path,
         e = slash_check(&lo);
     if (e == WASI_ESUCCESS && renameat(lo.dir, lo.name, ln.dir, ln.name) != 0)
         e = wasi__errno();
-    wasi__leaf_close(&lo);
-    wasi__leaf_close(&ln);
+    wasi__leaf_close(w, &lo);
+    wasi__leaf_close(w, &ln);
     return e;
 }
 
@@ -71,16 +71,17 @@ static uint32_t link_followed(wasi_vm *vm, uint32_t old_fd, uint32_t old_path,
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", obj);
     if (linkat(AT_FDCWD, proc, ln->dir, ln->name, AT_SYMLINK_FOLLOW) != 0)
         e = wasi__errno();
-    wasi__hostfd_close(obj);
+    wasi__hostfd_close(wasi__ctx(vm), obj);
     return e;
 }
 
 static uint32_t link_plain(wasi_vm *vm, uint32_t old_fd, uint32_t old_path,
                            uint32_t old_len, const struct wasi_leaf *ln)
 {
+    struct wasi_ctx *w = wasi__ctx(vm);
     struct wasi_path po;
     struct wasi_leaf lo;
-    uint32_t e = wasi__leaf_open(wasi__ctx(vm), vm, old_fd,
+    uint32_t e = wasi__leaf_open(w, vm, old_fd,
                                  WASI_RIGHT_PATH_LINK_SOURCE, old_path,
                                  old_len, &po, &lo);
     if (e == WASI_ESUCCESS)
@@ -88,7 +89,7 @@ static uint32_t link_plain(wasi_vm *vm, uint32_t old_fd, uint32_t old_path,
     if (e == WASI_ESUCCESS &&
         linkat(lo.dir, lo.name, ln->dir, ln->name, 0) != 0)
         e = wasi__errno();
-    wasi__leaf_close(&lo);
+    wasi__leaf_close(w, &lo);
     return e;
 }
 
@@ -96,11 +97,12 @@ uint32_t wasi_path_link(wasi_vm *vm, uint32_t old_fd, uint32_t old_flags,
                         uint32_t old_path, uint32_t old_len, uint32_t new_fd,
                         uint32_t new_path, uint32_t new_len)
 {
+    struct wasi_ctx *w = wasi__ctx(vm);
     struct wasi_path pn;
     struct wasi_leaf ln;
     if (old_flags & ~(uint32_t)WASI_LOOKUP_SYMLINK_FOLLOW)
         return WASI_EINVAL;
-    uint32_t e = wasi__leaf_open(wasi__ctx(vm), vm, new_fd,
+    uint32_t e = wasi__leaf_open(w, vm, new_fd,
                                  WASI_RIGHT_PATH_LINK_TARGET, new_path,
                                  new_len, &pn, &ln);
     if (e == WASI_ESUCCESS && ln.slash)
@@ -108,7 +110,7 @@ uint32_t wasi_path_link(wasi_vm *vm, uint32_t old_fd, uint32_t old_flags,
     if (e == WASI_ESUCCESS)
         e = old_flags ? link_followed(vm, old_fd, old_path, old_len, &ln)
                       : link_plain(vm, old_fd, old_path, old_len, &ln);
-    wasi__leaf_close(&ln);
+    wasi__leaf_close(w, &ln);
     return e;
 }
 
@@ -117,19 +119,20 @@ uint32_t wasi_path_link(wasi_vm *vm, uint32_t old_fd, uint32_t old_flags,
 uint32_t wasi_path_symlink(wasi_vm *vm, uint32_t old_path, uint32_t old_len,
                            uint32_t fd, uint32_t new_path, uint32_t new_len)
 {
+    struct wasi_ctx *w = wasi__ctx(vm);
     struct wasi_path target;
     struct wasi_path pn;
     struct wasi_leaf ln;
     uint32_t e = wasi__path_copy(vm, old_path, old_len, &target);
     if (e != WASI_ESUCCESS)
         return e;
-    e = wasi__leaf_open(wasi__ctx(vm), vm, fd, WASI_RIGHT_PATH_SYMLINK,
+    e = wasi__leaf_open(w, vm, fd, WASI_RIGHT_PATH_SYMLINK,
                         new_path, new_len, &pn, &ln);
     if (e == WASI_ESUCCESS && ln.slash)
         e = WASI_ENOENT;
     if (e == WASI_ESUCCESS && symlinkat(target.s, ln.dir, ln.name) != 0)
         e = wasi__errno();
-    wasi__leaf_close(&ln);
+    wasi__leaf_close(w, &ln);
     return e;
 }
 
@@ -138,12 +141,13 @@ uint32_t wasi_path_readlink(wasi_vm *vm, uint32_t fd, uint32_t path,
                             uint32_t path_len, uint32_t buf, uint32_t buf_len,
                             uint32_t bufused)
 {
+    struct wasi_ctx *w = wasi__ctx(vm);
     struct wasi_path p;
     struct wasi_leaf l;
     uint8_t *out = wasi__mem(vm, buf, buf_len);
     if (out == NULL || wasi__mem(vm, bufused, 4) == NULL)
         return WASI_EFAULT;
-    uint32_t e = wasi__leaf_open(wasi__ctx(vm), vm, fd,
+    uint32_t e = wasi__leaf_open(w, vm, fd,
                                  WASI_RIGHT_PATH_READLINK, path, path_len,
                                  &p, &l);
     if (e == WASI_ESUCCESS)
@@ -154,6 +158,6 @@ uint32_t wasi_path_readlink(wasi_vm *vm, uint32_t fd, uint32_t path,
     if (e == WASI_ESUCCESS &&
         (n = readlinkat(l.dir, l.name, (char *)out, buf_len)) < 0)
         e = wasi__errno();
-    wasi__leaf_close(&l);
+    wasi__leaf_close(w, &l);
     return e ? e : wasi__store_u32(vm, bufused, (uint32_t)n);
 }

@@ -46,15 +46,15 @@ uint32_t wasi__path_copy(struct awsm_vmctx *vm, uint32_t ptr, uint32_t len,
     return out->s[0] == '/' ? WASI_ENOTCAPABLE : WASI_ESUCCESS;
 }
 
-uint32_t wasi__open_beneath(int dirfd, const char *path, int flags,
-                            unsigned mode, int *out)
+uint32_t wasi__open_beneath(struct wasi_ctx *w, int dirfd, const char *path,
+                            int flags, unsigned mode, int *out)
 {
     struct open_how how = {
         .flags = (uint64_t)(flags | O_CLOEXEC),
         .mode = (flags & O_CREAT) ? mode : 0,
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
-    uint32_t e = wasi__hostfd_take();
+    uint32_t e = wasi__hostfd_take(w);
     if (e != WASI_ESUCCESS)
         return e;
     for (int i = 0;; i++) {
@@ -65,7 +65,7 @@ uint32_t wasi__open_beneath(int dirfd, const char *path, int flags,
         }
         if ((errno == EAGAIN || errno == EINTR) && i < OPENAT2_RETRIES)
             continue;
-        wasi__hostfd_give();
+        wasi__hostfd_give(w);
         if (errno == EXDEV)
             return WASI_ENOTCAPABLE;
         return errno == EMFILE ? WASI_ENFILE : wasi__errno();
@@ -102,12 +102,13 @@ static bool strip_slashes(char *s)
 }
 
 /* A leaf ".." names the parent's parent: allowed only beneath dirfd. */
-static uint32_t dotdot_check(int dirfd, const char *path)
+static uint32_t dotdot_check(struct wasi_ctx *w, int dirfd, const char *path)
 {
     int fd;
-    uint32_t e = wasi__open_beneath(dirfd, path, O_PATH | O_DIRECTORY, 0, &fd);
+    uint32_t e = wasi__open_beneath(w, dirfd, path, O_PATH | O_DIRECTORY, 0,
+                                    &fd);
     if (e == WASI_ESUCCESS)
-        wasi__hostfd_close(fd);
+        wasi__hostfd_close(w, fd);
     return e;
 }
 
@@ -128,12 +129,12 @@ uint32_t wasi__leaf_open(struct wasi_ctx *w, struct awsm_vmctx *vm,
     char *last = strrchr(buf->s, '/');
     const char *base = last ? last + 1 : buf->s;
     if (strcmp(base, "..") == 0 &&
-        (e = dotdot_check(dir->host, buf->s)) != WASI_ESUCCESS)
+        (e = dotdot_check(w, dir->host, buf->s)) != WASI_ESUCCESS)
         return e;
     if (last == NULL)
         return WASI_ESUCCESS;
     *last = '\0';                       /* buf->s is now the parent */
-    e = wasi__open_beneath(dir->host, buf->s, O_PATH | O_DIRECTORY, 0,
+    e = wasi__open_beneath(w, dir->host, buf->s, O_PATH | O_DIRECTORY, 0,
                            &out->dir);
     if (e != WASI_ESUCCESS) {
         out->dir = -1;
@@ -150,9 +151,10 @@ uint32_t wasi__object_open(struct awsm_vmctx *vm, uint32_t fd,
                            uint64_t rights, uint32_t flags, uint32_t path,
                            uint32_t path_len, int *out)
 {
+    struct wasi_ctx *w = wasi__ctx(vm);
     struct wasi_fd *dir;
     struct wasi_path p;
-    uint32_t e = wasi__dir_get(wasi__ctx(vm), fd, rights, &dir);
+    uint32_t e = wasi__dir_get(w, fd, rights, &dir);
     if (e == WASI_ESUCCESS && (flags & ~(uint32_t)WASI_LOOKUP_SYMLINK_FOLLOW))
         e = WASI_EINVAL;
     if (e == WASI_ESUCCESS)
@@ -160,13 +162,13 @@ uint32_t wasi__object_open(struct awsm_vmctx *vm, uint32_t fd,
     if (e != WASI_ESUCCESS)
         return e;
     int fl = O_PATH | (flags & WASI_LOOKUP_SYMLINK_FOLLOW ? 0 : O_NOFOLLOW);
-    return wasi__open_beneath(dir->host, p.s, fl, 0, out);
+    return wasi__open_beneath(w, dir->host, p.s, fl, 0, out);
 }
 
-void wasi__leaf_close(struct wasi_leaf *l)
+void wasi__leaf_close(struct wasi_ctx *w, struct wasi_leaf *l)
 {
     if (l->owned)
-        wasi__hostfd_close(l->dir);
+        wasi__hostfd_close(w, l->dir);
     l->owned = false;
     l->dir = -1;
 }

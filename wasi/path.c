@@ -63,15 +63,16 @@ static uint64_t open_rights(uint32_t oflags)
 
 /* Whether path names a FIFO: with O_NONBLOCK, ENXIO is a FIFO without a
  * reader (for now), or a socket or device (for good). */
-static bool path_is_fifo(int dirfd, const char *path, int flags)
+static bool path_is_fifo(struct wasi_ctx *w, int dirfd, const char *path,
+                         int flags)
 {
     struct stat st;
     int probe;
-    if (wasi__open_beneath(dirfd, path, O_PATH | (flags & O_NOFOLLOW), 0,
+    if (wasi__open_beneath(w, dirfd, path, O_PATH | (flags & O_NOFOLLOW), 0,
                            &probe) != WASI_ESUCCESS)
         return false;
     bool fifo = fstat(probe, &st) == 0 && S_ISFIFO(st.st_mode);
-    wasi__hostfd_close(probe);
+    wasi__hostfd_close(w, probe);
     return fifo;
 }
 
@@ -87,10 +88,10 @@ static uint32_t open_host(struct wasi_ctx *w, int dirfd, const char *path,
     if (w->hooks.wait != NULL)
         flags |= O_NONBLOCK;
     for (;;) {
-        uint32_t e = wasi__open_beneath(dirfd, path, flags, 0666, host);
+        uint32_t e = wasi__open_beneath(w, dirfd, path, flags, 0666, host);
         if (e != WASI_ENXIO || w->hooks.wait == NULL || guest_nonblock ||
             (flags & O_ACCMODE) != O_WRONLY ||
-            !path_is_fifo(dirfd, path, flags))
+            !path_is_fifo(w, dirfd, path, flags))
             return e;
         if (w->hooks.wait(w->hooks.ud, NULL, 0, &retry) < 0 && errno != EINTR)
             return wasi__errno();
@@ -107,7 +108,7 @@ static uint32_t open_install(struct wasi_ctx *w, int host, int flags,
 {
     uint32_t e = wasi__fd_add_host(w, host, true, out);
     if (e != WASI_ESUCCESS) {
-        wasi__hostfd_close(host);
+        wasi__hostfd_close(w, host);
         return e;
     }
     struct wasi_fd *f = &w->fds[*out];
@@ -156,28 +157,30 @@ uint32_t wasi_path_open(wasi_vm *vm, uint32_t fd, uint32_t dirflags,
 uint32_t wasi_path_create_directory(wasi_vm *vm, uint32_t fd, uint32_t path,
                                     uint32_t path_len)
 {
+    struct wasi_ctx *w = wasi__ctx(vm);
     struct wasi_path p;
     struct wasi_leaf l;
-    uint32_t e = wasi__leaf_open(wasi__ctx(vm), vm, fd,
+    uint32_t e = wasi__leaf_open(w, vm, fd,
                                  WASI_RIGHT_PATH_CREATE_DIRECTORY, path,
                                  path_len, &p, &l);
     if (e == WASI_ESUCCESS && mkdirat(l.dir, l.name, 0777) != 0)
         e = wasi__errno();
-    wasi__leaf_close(&l);
+    wasi__leaf_close(w, &l);
     return e;
 }
 
 uint32_t wasi_path_remove_directory(wasi_vm *vm, uint32_t fd, uint32_t path,
                                     uint32_t path_len)
 {
+    struct wasi_ctx *w = wasi__ctx(vm);
     struct wasi_path p;
     struct wasi_leaf l;
-    uint32_t e = wasi__leaf_open(wasi__ctx(vm), vm, fd,
+    uint32_t e = wasi__leaf_open(w, vm, fd,
                                  WASI_RIGHT_PATH_REMOVE_DIRECTORY, path,
                                  path_len, &p, &l);
     if (e == WASI_ESUCCESS && unlinkat(l.dir, l.name, AT_REMOVEDIR) != 0)
         e = wasi__errno();
-    wasi__leaf_close(&l);
+    wasi__leaf_close(w, &l);
     return e;
 }
 
@@ -197,14 +200,15 @@ static uint32_t unlink_leaf(const struct wasi_leaf *l)
 uint32_t wasi_path_unlink_file(wasi_vm *vm, uint32_t fd, uint32_t path,
                                uint32_t path_len)
 {
+    struct wasi_ctx *w = wasi__ctx(vm);
     struct wasi_path p;
     struct wasi_leaf l;
-    uint32_t e = wasi__leaf_open(wasi__ctx(vm), vm, fd,
+    uint32_t e = wasi__leaf_open(w, vm, fd,
                                  WASI_RIGHT_PATH_UNLINK_FILE, path, path_len,
                                  &p, &l);
     if (e == WASI_ESUCCESS)
         e = unlink_leaf(&l);
-    wasi__leaf_close(&l);
+    wasi__leaf_close(w, &l);
     return e;
 }
 
@@ -227,7 +231,7 @@ uint32_t wasi_path_filestat_get(wasi_vm *vm, uint32_t fd, uint32_t flags,
         e = wasi__errno();
     else
         wasi__filestat_put(p, &st);
-    wasi__hostfd_close(obj);
+    wasi__hostfd_close(wasi__ctx(vm), obj);
     return e;
 }
 
@@ -259,6 +263,6 @@ uint32_t wasi_path_filestat_set_times(wasi_vm *vm, uint32_t fd,
         return e;
     if (utimes_fd(obj, ts) != 0)
         e = wasi__errno();
-    wasi__hostfd_close(obj);
+    wasi__hostfd_close(wasi__ctx(vm), obj);
     return e;
 }

@@ -53,7 +53,7 @@ uint32_t wasi_sock_accept(wasi_vm *vm, uint32_t fd, uint32_t flags,
         return WASI_EFAULT;
     int listener = f->host;             /* f moves if the table grows */
     if ((e = wasi__fd_room(w)) != WASI_ESUCCESS ||
-        (e = wasi__hostfd_take()) != WASI_ESUCCESS)
+        (e = wasi__hostfd_take(w)) != WASI_ESUCCESS)
         return e;
     bool nonblock = flags & WASI_FDFLAG_NONBLOCK;
     int fl = SOCK_CLOEXEC |
@@ -63,11 +63,11 @@ uint32_t wasi_sock_accept(wasi_vm *vm, uint32_t fd, uint32_t flags,
         host = accept4(listener, NULL, NULL, fl);
     while (host < 0 && errno == EINTR);
     if (host < 0) {
-        wasi__hostfd_give();
+        wasi__hostfd_give(w);
         return errno == EMFILE ? WASI_ENFILE : wasi__errno();
     }
     if ((e = wasi__fd_add_host(w, host, true, &newfd)) != WASI_ESUCCESS) {
-        wasi__hostfd_close(host);
+        wasi__hostfd_close(w, host);
         return e;
     }
     wasi__fd_opened(w, newfd, nonblock);

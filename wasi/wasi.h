@@ -24,6 +24,7 @@
 #ifndef AWSM_WASI_H
 #define AWSM_WASI_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,27 @@ struct wasi_hooks {
 };
 
 #define WASI_MAX_FDS        4096u   /* guest fds per context at most */
+
+/* A share of host fds for a group of contexts (awsmrt: one per module, so
+ * one tenant cannot take the whole process-wide share). The embedder owns
+ * it: zero-initialised it is a valid group with no limit; it must outlive
+ * every context made with it. Every host fd that counts toward the
+ * process-wide limit (wasi_set_process_fd_limit) counts toward the
+ * context's group as well; past the group's limit the guest gets ENFILE
+ * and wasi_ctx_new fails for a preopen. Safe to share between threads:
+ * both members are atomics; change them only through these calls. */
+struct wasi_fd_group {
+    atomic_uint n;              /* host fds open now */
+    atomic_uint limit;          /* 0: none */
+};
+
+/* Zero the count and set the limit: before any context uses the group. */
+void wasi_fd_group_init(struct wasi_fd_group *g, unsigned limit);
+/* At any time; fds already open stay open (the count may then exceed it
+ * until they are closed). */
+void wasi_fd_group_set_limit(struct wasi_fd_group *g, unsigned limit);
+/* How many host fds the group's contexts hold open now. */
+unsigned wasi_fd_group_count(const struct wasi_fd_group *g);
 #define WASI_OPEN_RETRY_MS  10u     /* a FIFO without a reader, with hooks */
 
 struct wasi_config {
@@ -97,11 +119,13 @@ struct wasi_config {
                                    preopens included); past them the guest
                                    gets EMFILE. 0: WASI_MAX_FDS; 3 ..
                                    WASI_MAX_FDS */
+    struct wasi_fd_group *fd_group;     /* NULL: none (the process-wide
+                                           limit only); not copied */
 };
 
 #define WASI_CONFIG_DEFAULT { 0, NULL, 0, NULL, 0, NULL, \
     { { 0, NULL, 0, 0 }, { 1, NULL, 0, 0 }, { 2, NULL, 0, 0 } }, \
-    { NULL, NULL, NULL, NULL }, 0 }
+    { NULL, NULL, NULL, NULL }, 0, NULL }
 
 struct wasi_ctx;
 
@@ -130,7 +154,8 @@ int wasi_ctx_add_fd(struct wasi_ctx *w, int host_fd, bool owned,
  * own limit, max_fds, is EMFILE) and wasi_ctx_new fails for a preopen;
  * the process's other fds are never touched. 0 (the start): no limit.
  * Call it at start-up; it may be changed at any time (fds already open
- * stay). wasi_process_fds: how many are open now (one atomic counter). */
+ * stay). wasi_process_fds: how many are open now (one atomic counter).
+ * A context with a wasi_fd_group is held to the group's limit as well. */
 void wasi_set_process_fd_limit(unsigned n);
 unsigned wasi_process_fds(void);
 

@@ -7,8 +7,8 @@
  * 4 GiB, in-memory stdio, proc_exit, sockets from the host (socketpair,
  * listening socket), SIGPIPE, poll_oneoff, escapes, and the resolver;
  * blocking files (FIFOs) with and without a wait hook, hooks that end the
- * call with a longjmp (nothing leaks), the per-context and process-wide
- * fd limits, and wasi_check_imports.
+ * call with a longjmp (nothing leaks), the per-context, per-group and
+ * process-wide fd limits, and wasi_check_imports.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -84,10 +84,10 @@ static const char *const test_env[] = {"K=V", "EMPTY="};
 static const uint8_t test_input[] = "abcdef";
 
 /* Memory, vmctx, a temp dir preopened as /sb (fd 3); stdin "abcdef" in
- * memory, stdout captured up to 5 bytes, stderr to nothing; hooks and
- * max_fds as given (NULL, 0: none, the default). */
-static int fx_open_with(struct fx *f, const struct wasi_hooks *hooks,
-                        unsigned max_fds)
+ * memory, stdout captured up to 5 bytes, stderr to nothing; hooks,
+ * max_fds and fd group as given (NULL, 0, NULL: none, the default). */
+static int fx_open_in(struct fx *f, const struct wasi_hooks *hooks,
+                      unsigned max_fds, struct wasi_fd_group *group)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "/tmp/awsm_wasi_XXXXXX");
@@ -110,6 +110,7 @@ static int fx_open_with(struct fx *f, const struct wasi_hooks *hooks,
     if (hooks != NULL)
         cfg.hooks = *hooks;
     cfg.max_fds = max_fds;
+    cfg.fd_group = group;
     char err[256];
     if (wasi_ctx_new(&cfg, &f->w, err, sizeof err) != 0)
         return -1;
@@ -118,6 +119,12 @@ static int fx_open_with(struct fx *f, const struct wasi_hooks *hooks,
     f->vm->rt = &fake_rt;
     f->vm->host = f->w;
     return 0;
+}
+
+static int fx_open_with(struct fx *f, const struct wasi_hooks *hooks,
+                        unsigned max_fds)
+{
+    return fx_open_in(f, hooks, max_fds, NULL);
 }
 
 static int fx_open(struct fx *f)
@@ -1079,14 +1086,16 @@ TEST(process_limit_is_enfile_across_contexts)
     ASSERT_EQ_INT(start, wasi_process_fds());
 }
 
-/* Every path that opens a host fd gives it back: path calls with their
- * short-lived fds, renumber, accept, and whatever the guest leaves open
- * when the context is freed. */
+/* Every path that opens a host fd gives it back, to the process and to
+ * the context's group: path calls with their short-lived fds, renumber,
+ * accept, and whatever the guest leaves open when the context is freed. */
 TEST(process_count_returns_after_free)
 {
     unsigned start = wasi_process_fds();
+    struct wasi_fd_group g;
+    wasi_fd_group_init(&g, 0);
     struct fx f;
-    ASSERT_EQ_INT(0, fx_open(&f));
+    ASSERT_EQ_INT(0, fx_open_in(&f, NULL, 0, &g));
     uint32_t fd, fd2;
     ASSERT_EQ_INT(0, wasi_path_create_directory(f.vm, 3, put_str(&f, 500,
                                                 "d"), 1));
@@ -1100,6 +1109,7 @@ TEST(process_count_returns_after_free)
     ASSERT_EQ_INT(WASI_ENOENT, wasi_path_filestat_get(f.vm, 3, 0,
                   put_str(&f, 500, "d/nothing"), 9, 700));
     ASSERT_EQ_INT(start + 2, wasi_process_fds());   /* /sb and d/b */
+    ASSERT_EQ_INT(2, wasi_fd_group_count(&g));
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     snprintf(addr.sun_path, sizeof addr.sun_path, "%s/sock", f.dir);
     int ls = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -1112,8 +1122,142 @@ TEST(process_count_returns_after_free)
     ASSERT_EQ_INT(0, connect(c, (struct sockaddr *)&addr, sizeof addr));
     ASSERT_EQ_INT(0, wasi_sock_accept(f.vm, gl, 0, 0));
     ASSERT_EQ_INT(start + 3, wasi_process_fds());
+    ASSERT_EQ_INT(3, wasi_fd_group_count(&g));
     fx_close(&f);
     close(c);
+    ASSERT_EQ_INT(start, wasi_process_fds());
+    ASSERT_EQ_INT(0, wasi_fd_group_count(&g));
+}
+
+
+/* Two contexts of group A share its limit (what one holds, the other
+ * cannot take); group B's context is not held to it. */
+TEST(group_limit_is_enfile_across_its_contexts)
+{
+    unsigned start = wasi_process_fds();
+    struct wasi_fd_group ga, gb;
+    wasi_fd_group_init(&ga, 5);
+    wasi_fd_group_init(&gb, 0);
+    struct fx a1, a2, b;
+    ASSERT_EQ_INT(0, fx_open_in(&a1, NULL, 0, &ga));
+    ASSERT_EQ_INT(0, fx_open_in(&a2, NULL, 0, &ga));
+    ASSERT_EQ_INT(0, fx_open_in(&b, NULL, 0, &gb));
+    ASSERT_EQ_INT(2, wasi_fd_group_count(&ga));     /* two preopens */
+    ASSERT_EQ_INT(1, wasi_fd_group_count(&gb));
+    uint32_t fd, fx1;
+    ASSERT_EQ_INT(0, wasi_path_create_directory(a1.vm, 3, put_str(&a1, 500,
+                                                "d"), 1));
+    ASSERT_EQ_INT(0, open_path(&a1, 3, "d/x", WASI_OFLAG_CREAT, RW, &fx1));
+    ASSERT_EQ_INT(0, open_path(&a1, 3, "y", WASI_OFLAG_CREAT, RW, &fd));
+    ASSERT_EQ_INT(0, open_path(&a2, 3, "x", WASI_OFLAG_CREAT, RW, &fd));
+    ASSERT_EQ_INT(5, wasi_fd_group_count(&ga));
+    ASSERT_EQ_INT(start + 6, wasi_process_fds());
+    ASSERT_EQ_INT(WASI_ENFILE, open_path(&a2, 3, "z", WASI_OFLAG_CREAT, RW,
+                                         &fd));
+    ASSERT_EQ_INT(WASI_ENFILE, open_path(&a1, 3, "z", WASI_OFLAG_CREAT, RW,
+                                         &fd));
+    /* a path call's short-lived fds: an O_PATH object, a leaf's parent */
+    ASSERT_EQ_INT(WASI_ENFILE, wasi_path_filestat_get(a1.vm, 3, 0,
+                  put_str(&a1, 500, "y"), 1, 600));
+    ASSERT_EQ_INT(WASI_ENFILE, wasi_path_unlink_file(a2.vm, 3,
+                  put_str(&a2, 500, "d/x"), 3));
+    /* nothing stays counted after a refusal */
+    ASSERT_EQ_INT(5, wasi_fd_group_count(&ga));
+    ASSERT_EQ_INT(start + 6, wasi_process_fds());
+    /* the other group opens past A's limit */
+    for (int i = 0; i < 6; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "b%d", i);
+        ASSERT_EQ_INT(0, open_path(&b, 3, name, WASI_OFLAG_CREAT, RW, &fd));
+    }
+    ASSERT_EQ_INT(0, wasi_path_filestat_get(b.vm, 3, 0, put_str(&b, 500,
+                                            "b0"), 2, 600));
+    ASSERT_EQ_INT(7, wasi_fd_group_count(&gb));
+    ASSERT_EQ_INT(start + 12, wasi_process_fds());
+    /* one closes in a1: a2 has room again, for one */
+    ASSERT_EQ_INT(0, wasi_fd_close(a1.vm, fx1));
+    ASSERT_EQ_INT(4, wasi_fd_group_count(&ga));
+    ASSERT_EQ_INT(0, wasi_path_filestat_get(a2.vm, 3, 0, put_str(&a2, 500,
+                                            "x"), 1, 600));
+    ASSERT_EQ_INT(0, open_path(&a2, 3, "z", WASI_OFLAG_CREAT, RW, &fd));
+    ASSERT_EQ_INT(WASI_ENFILE, open_path(&a1, 3, "w", WASI_OFLAG_CREAT, RW,
+                                         &fd));
+    /* freed with fds still open: all given back */
+    fx_close(&a1);
+    ASSERT_EQ_INT(3, wasi_fd_group_count(&ga));
+    fx_close(&a2);
+    ASSERT_EQ_INT(0, wasi_fd_group_count(&ga));
+    ASSERT_EQ_INT(7, wasi_fd_group_count(&gb));
+    fx_close(&b);
+    ASSERT_EQ_INT(0, wasi_fd_group_count(&gb));
+    ASSERT_EQ_INT(start, wasi_process_fds());
+}
+
+/* Under its group's limit a context still meets the process's; a refusal
+ * by the process leaves the group's count as it was. */
+TEST(process_limit_applies_on_top_of_a_group)
+{
+    unsigned start = wasi_process_fds();
+    struct wasi_fd_group g;
+    wasi_fd_group_init(&g, 10);
+    struct fx f;
+    ASSERT_EQ_INT(0, fx_open_in(&f, NULL, 0, &g));
+    wasi_set_process_fd_limit(start + 3);
+    uint32_t fd;
+    uint32_t e1 = open_path(&f, 3, "x", WASI_OFLAG_CREAT, RW, &fd);
+    uint32_t e2 = open_path(&f, 3, "y", WASI_OFLAG_CREAT, RW, &fd);
+    uint32_t e3 = open_path(&f, 3, "z", WASI_OFLAG_CREAT, RW, &fd);
+    unsigned in_group = wasi_fd_group_count(&g);
+    unsigned in_process = wasi_process_fds();
+    wasi_set_process_fd_limit(0);
+    uint32_t e4 = open_path(&f, 3, "z", WASI_OFLAG_CREAT, RW, &fd);
+    ASSERT_EQ_INT(0, e1);
+    ASSERT_EQ_INT(0, e2);
+    ASSERT_EQ_INT(WASI_ENFILE, e3);
+    ASSERT_EQ_INT(3, in_group);
+    ASSERT_EQ_INT(start + 3, in_process);
+    ASSERT_EQ_INT(0, e4);
+    ASSERT_EQ_INT(4, wasi_fd_group_count(&g));
+    fx_close(&f);
+    ASSERT_EQ_INT(0, wasi_fd_group_count(&g));
+    ASSERT_EQ_INT(start, wasi_process_fds());
+}
+
+/* A preopen past the group's limit fails wasi_ctx_new and says which
+ * limit; past the process's (with room in the group) it still says so. */
+TEST(group_limit_fails_a_preopen)
+{
+    unsigned start = wasi_process_fds();
+    struct wasi_fd_group g;
+    wasi_fd_group_init(&g, 1);
+    struct wasi_preopen pre[2] = {{"/tmp", "/a"}, {"/tmp", "/b"}};
+    struct wasi_config cfg = WASI_CONFIG_DEFAULT;
+    cfg.npreopens = 2;
+    cfg.preopens = pre;
+    cfg.fd_group = &g;
+    struct wasi_ctx *w = NULL;
+    char err[256] = "";
+    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, err, sizeof err));
+    ASSERT_STR_CONTAINS(err, "preopen /tmp: too many open files for this "
+                        "module: limit 1");
+    ASSERT(w == NULL);
+    ASSERT_EQ_INT(0, wasi_fd_group_count(&g));
+    ASSERT_EQ_INT(start, wasi_process_fds());
+    wasi_fd_group_set_limit(&g, 10);
+    wasi_set_process_fd_limit(start + 1);
+    int rc = wasi_ctx_new(&cfg, &w, err, sizeof err);
+    unsigned in_group = wasi_fd_group_count(&g);
+    wasi_set_process_fd_limit(0);
+    char want[80];
+    snprintf(want, sizeof want, "too many open files in the process: limit %u",
+             start + 1);
+    ASSERT_EQ_INT(-1, rc);
+    ASSERT_STR_CONTAINS(err, want);
+    ASSERT_EQ_INT(0, in_group);
+    ASSERT_EQ_INT(0, wasi_ctx_new(&cfg, &w, err, sizeof err));
+    ASSERT_EQ_INT(2, wasi_fd_group_count(&g));
+    wasi_ctx_free(w);
+    ASSERT_EQ_INT(0, wasi_fd_group_count(&g));
     ASSERT_EQ_INT(start, wasi_process_fds());
 }
 
