@@ -57,6 +57,7 @@ struct srv_module {
     atomic_uint inflight;       /* queued or running */
     uint32_t max_inflight;      /* its own limit (config or default) */
     uint64_t rel_deadline_ns;   /* for EDF and admission control */
+    struct wasi_fd_group files; /* its sandboxes' host fds together */
     struct srv_window window;
 };
 

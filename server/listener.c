@@ -113,10 +113,33 @@ static void reply_error(struct srv_listener *l, const struct sockaddr *to,
 
 /* ===== Admission control ================================================ */
 
-static int cmp_u64(const void *a, const void *b)
+/* The k-th smallest of a[0..n) (quickselect, Hoare's partition;
+ * reorders a). */
+static uint64_t select_kth(uint64_t *a, uint32_t n, uint32_t k)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    int64_t lo = 0, hi = (int64_t)n - 1, kk = k;
+    while (lo < hi) {
+        uint64_t pivot = a[lo + (hi - lo) / 2];
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i <= j) {
+                uint64_t t = a[i];
+                a[i++] = a[j];
+                a[j--] = t;
+            }
+        }
+        if (kk <= j)
+            hi = j;
+        else if (kk >= i)
+            lo = i;
+        else
+            break;              /* j < k < i: a[k] is the pivot */
+    }
+    return a[k];
 }
 
 static uint32_t module_percentile(const struct srv_module *mod)
@@ -126,11 +149,12 @@ static uint32_t module_percentile(const struct srv_module *mod)
 }
 
 /* A finished request's CPU time joins its module's window; the estimate
- * (the percentile) is refreshed every ESTIMATE_EVERY completions. */
+ * (the percentile) is refreshed every ESTIMATE_EVERY completions, or at
+ * each of the first ones. */
 static void window_add(struct srv_module *mod, uint64_t ns)
 {
     struct srv_window *win = &mod->window;
-    uint64_t sorted[SRV_WINDOW];
+    uint64_t copy[SRV_WINDOW];
     pthread_mutex_lock(&win->lock);
     win->ns[win->next] = ns;
     win->next = (win->next + 1) % SRV_WINDOW;
@@ -139,9 +163,9 @@ static void window_add(struct srv_module *mod, uint64_t ns)
     if (++win->since >= ESTIMATE_EVERY || win->n <= ESTIMATE_EVERY) {
         win->since = 0;
         uint32_t n = win->n;
-        memcpy(sorted, win->ns, n * sizeof *sorted);
-        qsort(sorted, n, sizeof *sorted, cmp_u64);
-        atomic_store(&win->estimate_ns, sorted[(n - 1) * module_percentile(mod) / 100]);
+        memcpy(copy, win->ns, n * sizeof *copy);
+        atomic_store(&win->estimate_ns,
+                     select_kth(copy, n, (n - 1) * module_percentile(mod) / 100));
     }
     pthread_mutex_unlock(&win->lock);
 }
@@ -192,7 +216,7 @@ static void done_cb(struct sb *sb, int worker, void *ud)
                 mod->cfg->name);
     if (sb->outcome != SB_OK)
         srv_log(srv, SRV_LOG_DEBUG, "module \"%s\": %s", mod->cfg->name, sb->error);
-    if (sb->t_start)
+    if (sb->t_start && srv->set->admission)
         window_add(mod, sb->run_ns);
     if (sb->t_end > sb->t_arrive + mod->rel_deadline_ns)
         atomic_fetch_add(&srv->missed, 1);
@@ -508,7 +532,8 @@ static int default_workers(void)
 
 /* Raise the soft limit on open files to the hard one; the guests of all
  * sandboxes together may then hold three quarters of it, so the server's
- * own fds (sockets, the log, loading modules) never run out. */
+ * own fds (sockets, the log, loading modules) never run out, and those
+ * of one module half of that. */
 static void limit_files(struct srv *srv)
 {
     struct rlimit rl;
@@ -525,7 +550,13 @@ static void limit_files(struct srv *srv)
     }
     uint64_t n = rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : rl.rlim_cur;
     srv->fd_limit = (unsigned)(n > (1u << 20) ? 1u << 20 : n) / 4 * 3;
-    wasi_set_process_fd_limit(srv->fd_limit > 16 ? srv->fd_limit : 16);
+    if (srv->fd_limit < 16)
+        srv->fd_limit = 16;
+    wasi_set_process_fd_limit(srv->fd_limit);
+    /* One module's sandboxes together may hold half of it: a tenant that
+     * hoards files runs out of its own share. */
+    for (int i = 0; i < srv->nmods; i++)
+        wasi_fd_group_init(&srv->mods[i].files, srv->fd_limit / 2);
 }
 
 /* The budget for all linear memories: --memory-budget-mb, else three
@@ -654,13 +685,15 @@ int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
         for (int i = 0; i < srv.nmods; i++)
             active += srv.mods[i].cfg->active;
         srv_log(&srv, SRV_LOG_INFO, "serving %d module%s on %s with %d worker%s "
-                "(%s scheduler, quantum %u us%s; sandboxes may hold %u files "
-                "and %llu MiB of memory in all)", active, active == 1 ? "" : "s",
+                "(%s scheduler, quantum %u us%s; sandboxes may hold %u files, "
+                "%u per module, and %llu MiB of memory in all)", active,
+                active == 1 ? "" : "s",
                 set->host, srv.nworkers, srv.nworkers == 1 ? "" : "s",
                 sched_policy_name(set->policy == SRV_POLICY_FIFO ? SCHED_POLICY_FIFO
                                                                 : SCHED_POLICY_EDF),
                 set->quantum_us, set->admission ? ", admission control" : "",
-                srv.fd_limit, (unsigned long long)(srv.memory_budget >> 20));
+                srv.fd_limit, srv.fd_limit / 2,
+                (unsigned long long)(srv.memory_budget >> 20));
         if (set->ready_cb)
             set->ready_cb(set->ready_ud);
         uv_run(&loop, UV_RUN_DEFAULT);

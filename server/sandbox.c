@@ -260,6 +260,7 @@ static int wasi_setup(struct sb *sb)
     wc.hooks = (struct wasi_hooks){ hook_wait, hook_yield, hook_file_io, sb };
     wc.max_fds = mc->max_open_files ? mc->max_open_files
                                     : sb->mod->srv->set->max_open_files;
+    wc.fd_group = &sb->mod->files;
     char msg[256];
     if (wasi_ctx_new(&wc, &sb->wasi, msg, sizeof msg) != 0) {
         fail(sb, "wasi: ", msg);

@@ -60,6 +60,7 @@
 #define STACK_POOL_MAX 64               /* kept per worker */
 #define GUARD_SIZE ((size_t)64 << 10)
 #define MIN_TICK_NS 250000ull
+#define LOOP_POLL_NS 50000ull           /* between slices, with work queued */
 /* Quanta given to fresh sandboxes before a waiting demoted one runs. */
 #define DEMOTED_SHARE 4
 
@@ -97,6 +98,7 @@ struct sched_worker {
                                            the loop for it */
     /* The worker's own. */
     uint64_t fresh_ns;                  /* run by fresh ones while demoted wait */
+    uint64_t polled;                    /* when the loop last ran */
     struct sb *parked;                  /* list of parked sandboxes */
     int nparked;
     bool stopped, started;              /* stop_cb done; open_cb done */
@@ -536,12 +538,13 @@ static void finish(struct sched_worker *w, struct sb *sb)
     w->s->o.done_cb(sb, w->id, w->s->o.ud);
 }
 
-static void run_slice(struct sched_worker *w, struct sb *sb)
+/* Returns the time the slice ended. */
+static uint64_t run_slice(struct sched_worker *w, struct sb *sb)
 {
     sb->worker = w;
     if (sb->state == SB_NEW && start(w, sb) != 0) {
         finish(w, sb);
-        return;
+        return srv_now_ns();
     }
     uint64_t t0 = srv_now_ns();
     pthread_mutex_lock(&w->lock);
@@ -556,7 +559,7 @@ static void run_slice(struct sched_worker *w, struct sb *sb)
     pthread_mutex_lock(&w->lock);
     w->current = NULL;
     pthread_mutex_unlock(&w->lock);
-    uint64_t slice = srv_now_ns() - t0;
+    uint64_t t1 = srv_now_ns(), slice = t1 - t0;
     sb->run_ns += slice;
     if (sb->level == 0 && demoted_wait)
         w->fresh_ns += slice;
@@ -567,6 +570,7 @@ static void run_slice(struct sched_worker *w, struct sb *sb)
     } else if (sb->state == SB_DONE) {
         finish(w, sb);
     }
+    return t1;
 }
 
 /* The worker's own loop: the server's requests for it to stop receiving
@@ -615,8 +619,18 @@ static void *worker_main(void *arg)
         if (!sb)
             sb = steal(w);
         if (sb) {
-            run_slice(w, sb);
-            uv_run(&w->loop, UV_RUN_NOWAIT);
+            uint64_t now = run_slice(w, sb);
+            /* Receive and complete I/O between slices; while fresh work
+             * is queued, at most every LOOP_POLL_NS (a system call each
+             * time). Never before a demoted sandbox resumes: what has
+             * arrived goes first. */
+            pthread_mutex_lock(&w->lock);
+            bool fresh = w->fresh.n > 0;
+            pthread_mutex_unlock(&w->lock);
+            if (!fresh || now - w->polled >= LOOP_POLL_NS) {
+                uv_run(&w->loop, UV_RUN_NOWAIT);
+                w->polled = now;
+            }
             continue;
         }
         if (atomic_load(&s->stopping) && w->nparked == 0 &&

@@ -71,6 +71,9 @@ static const char usage_text[] =
     "  -T, --timeout MS         a request without a reply after MS ms is a\n"
     "                           timeout (default 1000)\n"
     "  -e, --expect TEXT        a reply that does not contain TEXT is an error\n"
+    "  -D, --deadline-us N      also count the requests not answered ok within\n"
+    "                           N microseconds (late, errors, timeouts, refused)\n"
+    "                           as missed=K at the end of the line\n"
     "  -h, --help               show this help\n"
     "\n"
     "With both --requests and --duration, whichever comes first ends the run;\n"
@@ -99,6 +102,7 @@ struct options {
     double duration_s;          /* 0: not given */
     unsigned timeout_ms;
     const char *expect;         /* NULL: any reply is ok */
+    unsigned long deadline_us;  /* 0: not given */
 };
 
 /* ===== Latency histogram ================================================ */
@@ -182,7 +186,7 @@ struct load {
     struct slot inflight;       /* the list's sentinel */
     unsigned long busy;
     uint64_t start_ns, end_ns, send_until_ns, timeout_ns;
-    unsigned long sent, ok, errors, timeouts, refused;
+    unsigned long sent, ok, errors, timeouts, refused, late;
     bool shown_unexpected;
     struct histogram hist;
     char reply[65536];
@@ -307,6 +311,8 @@ static void slot_reply(struct load *L, struct slot *s)
         } else {
             L->ok++;
             hist_add(&L->hist, t - s->sent_ns);
+            if (L->opt->deadline_us && t - s->sent_ns > L->opt->deadline_us * 1000u)
+                L->late++;
         }
     }
     slot_done(L, s);
@@ -375,9 +381,12 @@ static void report(const struct load *L)
     double p99 = hist_quantile(h, 0.99) / 1e3, max = (double)h->max / 1e3;
     double mean = h->n > 0 ? (double)h->sum / (double)h->n / 1e3 : 0;
     printf("requests=%lu ok=%lu errors=%lu timeouts=%lu refused=%lu seconds=%.3f "
-           "rps=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f mean_us=%.1f\n",
+           "rps=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f mean_us=%.1f",
            total, L->ok, L->errors, L->timeouts, L->refused, secs, rps, p50, p90,
            p99, max, mean);
+    if (L->opt->deadline_us)
+        printf(" missed=%lu", L->late + total - L->ok);
+    printf("\n");
     fflush(stdout);
     const struct options *opt = L->opt;
     if (opt->requests > 0 && total < opt->requests && !stop_requested)
@@ -468,6 +477,10 @@ static int option_parse(int argc, char **argv, int *i, struct options *opt)
         opt->timeout_ms = (unsigned)v;
     } else if ((s = ncli_option_value(argc, argv, i, "--expect", "-e", &missing))) {
         opt->expect = s;
+    } else if ((s = ncli_option_value(argc, argv, i, "--deadline-us", "-D", &missing))) {
+        if (ncli_ulong_parse(s, 1, (unsigned long)MAX_TIMEOUT_MS * 1000, &opt->deadline_us) != 0)
+            return usage_error("bad --deadline-us '%s' (expected 1 to %lu)", s,
+                               (unsigned long)MAX_TIMEOUT_MS * 1000);
     } else {
         return ncli_option_error(PROG, argv[*i], missing);
     }

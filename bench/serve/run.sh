@@ -13,7 +13,15 @@
 #      run, alternating;
 #   3. memory per idle sandbox and the most sandboxes alive at once: N
 #      requests to a module that sleeps (parked sandboxes), awsmrt's RSS
-#      while they wait against its RSS before.
+#      and mappings while they wait against before;
+#   4. starvation: on one worker, short requests alone and beside 1 and 4
+#      guests that loop until their deadline (interleaved rounds);
+#   5. EDF against FIFO on SLEdge's bimodal workload: short requests with a
+#      tight deadline beside long ones with a lax one, on one worker; the
+#      fraction of each that misses its deadline.
+#
+# BASELINE=DIR (a build's bin/ of an older awsmrt) adds its throughput to
+# section 2, measured in the same rounds.
 #
 # Writes bench/results/serve.md (serve-quick.md with --quick).
 set -euo pipefail
@@ -31,22 +39,33 @@ out=$build/bench-serve
 mkdir -p "$out"
 export AWSM_CACHE_DIR=$out/cache
 if ((quick)); then
-    cycles=5000 requests=5000 levels="1 16" idle_counts="200" report=$here/../results/serve-quick.md
+    cycles=5000 requests=5000 levels="1 16" idle_counts="200" secs=1 rounds=1
+    report=$here/../results/serve-quick.md
 else
-    cycles=50000 requests=30000 levels="1 4 16 64" idle_counts="1000 4000" report=$here/../results/serve.md
+    cycles=50000 requests=30000 levels="1 4 16 64" idle_counts="1000 10000" secs=3 rounds=2
+    report=$here/../results/serve.md
 fi
-ulimit -n 16384 2>/dev/null || true
+ulimit -n 1048576 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 
-for app in echo; do
+for app in echo fib; do
     clang --target=wasm32-wasi -O2 "$root/examples/$app.c" -o "$out/$app.wasm"
 done
-clang --target=wasm32-wasi -O2 "$root/tests/e2e/apps/nap.c" -o "$out/nap.wasm"
+for app in nap spin; do
+    clang --target=wasm32-wasi -O2 "$root/tests/e2e/apps/$app.c" -o "$out/$app.wasm"
+done
 base=$((30000 + RANDOM % 20000))
 cat >"$out/modules.json" <<EOF
 [{"name": "echo", "path": "echo.wasm", "port": $base, "argsize": 0},
- {"name": "nap", "path": "nap.wasm", "port": $((base + 1)), "argsize": 1, "timeout-ms": 60000}]
+ {"name": "nap", "path": "nap.wasm", "port": $((base + 1)), "argsize": 1, "timeout-ms": 60000},
+ {"name": "spin", "path": "spin.wasm", "port": $((base + 2)), "argsize": 0, "timeout-ms": $((secs * 1000 + 1500))},
+ {"name": "short", "path": "fib.wasm", "port": $((base + 3)), "argsize": 1, "relative-deadline-us": 5000},
+ {"name": "long", "path": "fib.wasm", "port": $((base + 4)), "argsize": 1, "relative-deadline-us": 100000}]
 EOF
-workers=$(( $(nproc) > 1 ? $(nproc) - 1 : 1 ))
+# The baseline gets the echo module alone, on its own port.
+cat >"$out/baseline.json" <<EOF
+[{"name": "echo", "path": "echo.wasm", "port": $((base + 10)), "argsize": 0}]
+EOF
+workers=$(nproc)
 
 server_pid=
 stop() {
@@ -70,18 +89,27 @@ echo "$lifecycle" >&2
 "$bin/awsmrt" --max-queued 8192 --log-level warn --host 127.0.0.1 "$out/modules.json" \
     2>"$out/server.log" &
 server_pid=$!
+baseline_pid=
+targets="awsmrt:$base udp_echo:PORT"
+if [[ -n ${BASELINE:-} ]]; then
+    "$BASELINE/awsmrt" --max-queued 8192 --log-level warn --host 127.0.0.1 \
+        "$out/baseline.json" 2>"$out/baseline.log" &
+    baseline_pid=$!
+    targets="awsmrt:$base baseline:$((base + 10)) udp_echo:PORT"
+fi
 "$bin/udp_echo" --reply '{"status":"ok","exit_code":0,"stdout":"ping","stderr":"","truncated":false,"time_us":5}' \
     >"$out/echo.port" 2>/dev/null &
 echo_pid=$!
-trap 'stop; kill $echo_pid 2>/dev/null || true' EXIT
+trap 'stop; kill $echo_pid $baseline_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do [[ -s $out/echo.port ]] && break; sleep 0.1; done
 echo_port=$(head -n 1 "$out/echo.port")
+targets=${targets/PORT/$echo_port}
 sleep 1
 payload='{"module":"echo","stdin":"ping"}'
 field() { sed -n "s/\(^\|.* \)$1=\([0-9.]*\).*/\2/p" <<<"$2"; }
 rows=
 for c in $levels; do
-    for target in "awsmrt:$base" "udp_echo:$echo_port"; do
+    for target in $targets; do
         name=${target%%:*}
         line=$("$bin/loadgen" --target "127.0.0.1:${target#*:}" --payload "$payload" \
                --concurrency "$c" --requests "$requests" --timeout 5000 \
@@ -93,29 +121,115 @@ for c in $levels; do
     ar=$(field rps "${!a}") er=$(field rps "${!e}")
     rows+="| $c | $ar | $(field p50_us "${!a}") | $(field p99_us "${!a}") | $(field ok "${!a}")/$requests "
     rows+="| $er | $(field p50_us "${!e}") | $(field p99_us "${!e}") "
-    rows+="| $(awk -v a="$ar" -v e="$er" 'BEGIN { printf "%.2f", (e > 0 ? a / e : 0) }') |"$'\n'
+    rows+="| $(awk -v a="$ar" -v e="$er" 'BEGIN { printf "%.2f", (e > 0 ? a / e : 0) }') |"
+    if [[ -n $baseline_pid ]]; then
+        b=baseline_$c
+        br=$(field rps "${!b}")
+        rows+=" $br | $(field p99_us "${!b}") | $(awk -v a="$br" -v e="$er" 'BEGIN { printf "%.2f", (e > 0 ? a / e : 0) }') |"
+    fi
+    rows+=$'\n'
 done
-kill $echo_pid 2>/dev/null || true
+kill $echo_pid $baseline_pid 2>/dev/null || true
 
 # ===== 3. Idle sandboxes ==================================================
 
+stop
+"$bin/awsmrt" --max-queued 200000 --max-inflight 200000 --log-level warn "$out/modules.json" \
+    2>"$out/server.log" &
+server_pid=$!
+sleep 1
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status"; }
+maps() { wc -l <"/proc/$server_pid/maps"; }
 idle_rows=
 for n in $idle_counts; do
-    before=$(rss)
-    "$bin/loadgen" --target "127.0.0.1:$((base + 1))" --payload '{"module":"nap","args":["3000"]}' \
-        --concurrency "$n" --requests "$n" --timeout 20000 --expect 'slept enough' \
-        >"$out/idle.txt" 2>/dev/null &
-    lg=$!
-    sleep 2
-    during=$(rss)
-    wait $lg || true
-    ok=$(field ok "$(cat "$out/idle.txt")")
+    before=$(rss) maps_before=$(maps)
+    # loadgen keeps at most 4,096 in flight: one per 4,000 sandboxes.
+    lgs= left=$n i=0
+    while ((left > 0)); do
+        k=$((left > 4000 ? 4000 : left))
+        "$bin/loadgen" --target "127.0.0.1:$((base + 1))" --payload '{"module":"nap","args":["6000"]}' \
+            --concurrency "$k" --requests "$k" --timeout 30000 --expect 'slept enough' \
+            >"$out/idle.$i.txt" 2>/dev/null &
+        lgs+=" $!"
+        left=$((left - k)) i=$((i + 1))
+    done
+    sleep 4
+    during=$(rss) maps_during=$(maps)
+    wait $lgs || true
+    ok=0
+    for f in "$out"/idle.*.txt; do ok=$((ok + $(field ok "$(cat "$f")"))); done
+    rm -f "$out"/idle.*.txt
     per=$(awk -v a="$before" -v b="$during" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
-    echo "idle: $n sleeping sandboxes: RSS $before kB -> $during kB, $per kB each, $ok answered" >&2
-    idle_rows+="| $n | $before | $during | $per | $ok/$n |"$'\n'
+    echo "idle: $n sleeping sandboxes: RSS $before kB -> $during kB, $per kB each, maps $maps_before -> $maps_during, $ok answered" >&2
+    idle_rows+="| $n | $before | $during | $per | $maps_before -> $maps_during | $ok/$n |"$'\n'
 done
 stop
+
+# ===== 4. Starvation ======================================================
+
+# short_run N: $secs s of echo requests, 4 in flight, beside N guests that
+# loop until their deadline, on one worker.
+short_run() {
+    local n=$1 spinners=
+    for _ in $(seq 1 "$n"); do
+        "$bin/loadgen" --target "127.0.0.1:$((base + 2))" --payload '{"module":"spin"}' \
+            --concurrency 1 --requests 1 --timeout 20000 >/dev/null 2>&1 &
+        spinners+=" $!"
+    done
+    ((n > 0)) && sleep 0.3
+    "$bin/loadgen" --target "127.0.0.1:$base" --payload '{"module":"echo","stdin":"x"}' \
+        --concurrency 4 --duration "$secs" --timeout 5000 --expect '"stdout":"x"' 2>/dev/null || true
+    [[ -z $spinners ]] || wait $spinners
+}
+"$bin/awsmrt" --workers 1 --log-level warn "$out/modules.json" 2>"$out/server.log" &
+server_pid=$!
+sleep 1
+starve_rows=
+for round in $(seq 1 "$rounds"); do
+    for n in 0 1 4; do
+        line=$(short_run "$n")
+        echo "starvation round $round, beside $n looping: $line" >&2
+        eval "starve_${n}_$round=\"\$line\""
+    done
+done
+for n in 0 1 4; do
+    for round in $(seq 1 "$rounds"); do
+        v=starve_${n}_$round a=starve_0_$round
+        r=$(field rps "${!v}") r0=$(field rps "${!a}")
+        starve_rows+="| $n | $round | $r | $(awk -v a="$r" -v e="$r0" 'BEGIN { printf "%.2f", (e > 0 ? a / e : 0) }') | $(field p50_us "${!v}") | $(field p99_us "${!v}") |"$'\n'
+    done
+done
+stop
+
+# ===== 5. EDF against FIFO: the bimodal workload ==========================
+
+# Short: fib(20), deadline 5 ms, 4 in flight. Long: fib(31), a few ms,
+# deadline 100 ms, 4 in flight. One worker, $secs s per run.
+miss() {
+    awk -v m="$(field missed "$1")" -v n="$(field requests "$1")" \
+        'BEGIN { printf "%.1f%%", (n > 0 ? 100 * m / n : 0) }'
+}
+bimodal_rows=
+for round in $(seq 1 "$rounds"); do
+    for policy in edf fifo; do
+        "$bin/awsmrt" --workers 1 --scheduler "$policy" --log-level warn "$out/modules.json" \
+            2>"$out/server.log" &
+        server_pid=$!
+        sleep 1
+        "$bin/loadgen" --target "127.0.0.1:$((base + 4))" --payload '{"module":"long","args":["31"]}' \
+            --concurrency 4 --duration "$secs" --timeout 5000 --deadline-us 100000 \
+            --expect '"status":"ok"' >"$out/long.txt" 2>/dev/null &
+        lg=$!
+        short=$("$bin/loadgen" --target "127.0.0.1:$((base + 3))" --payload '{"module":"short","args":["20"]}' \
+            --concurrency 4 --duration "$secs" --timeout 5000 --deadline-us 5000 \
+            --expect '"status":"ok"' 2>/dev/null || true)
+        wait $lg || true
+        long=$(cat "$out/long.txt")
+        stop
+        echo "bimodal $policy round $round: short $short; long $long" >&2
+        bimodal_rows+="| $policy | $round | $(field requests "$short") | $(miss "$short") | $(field p99_us "$short") | $(field requests "$long") | $(miss "$long") | $(field p99_us "$long") |"$'\n'
+    done
+done
 
 # ===== Report =============================================================
 
@@ -125,7 +239,8 @@ stop
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- awsm: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo ' + uncommitted changes')"
-    echo "- awsmrt: $workers worker(s) (cores - 1), default quantum; loadgen: one thread, one socket per request in flight"
+    echo "- awsmrt: $workers worker(s) (one per core) in sections 2 and 3, one in 4 and 5; default quantum (5 ms); loadgen: one thread, one socket per request in flight"
+    [[ -z ${BASELINE:-} ]] || echo "- baseline (section 2): $BASELINE/awsmrt"
     echo
     echo "## Sandbox life cycle"
     echo
@@ -144,40 +259,47 @@ stop
     echo "checked. udp_echo answers each datagram at once with a fixed reply of"
     echo "the same shape: the physical limit of the network path and of loadgen."
     echo
-    echo "| concurrency | awsmrt req/s | p50 us | p99 us | ok | udp_echo req/s | p50 us | p99 us | awsmrt / udp_echo |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    if [[ -n $baseline_pid ]]; then
+        echo "| concurrency | awsmrt req/s | p50 us | p99 us | ok | udp_echo req/s | p50 us | p99 us | awsmrt / udp_echo | baseline req/s | p99 us | baseline / udp_echo |"
+        echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    else
+        echo "| concurrency | awsmrt req/s | p50 us | p99 us | ok | udp_echo req/s | p50 us | p99 us | awsmrt / udp_echo |"
+        echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    fi
     printf '%s' "$rows"
     echo
     echo "## Idle sandboxes"
     echo
-    echo "N requests to a module that sleeps 3 s (poll_oneoff): every sandbox is"
-    echo "alive and parked at once. awsmrt's resident memory before and 2 s in."
+    echo "N requests to a module that sleeps 6 s (poll_oneoff): every sandbox is"
+    echo "alive and parked at once. awsmrt's resident memory and mappings"
+    echo "(/proc/PID/maps lines) before and 4 s in."
     echo
-    echo "| sandboxes alive | RSS before (kB) | RSS while parked (kB) | per sandbox (kB) | answered |"
-    echo "|---:|---:|---:|---:|---:|"
+    echo "| sandboxes alive | RSS before (kB) | RSS while parked (kB) | per sandbox (kB) | mappings | answered |"
+    echo "|---:|---:|---:|---:|---:|---:|"
     printf '%s' "$idle_rows"
+    echo
+    echo "## Starvation"
+    echo
+    echo "One worker; $secs s of echo requests (4 in flight) alone and beside N"
+    echo "guests that loop until their deadline, rounds interleaved."
+    echo
+    echo "| looping guests | round | short req/s | vs alone | p50 us | p99 us |"
+    echo "|---:|---:|---:|---:|---:|---:|"
+    printf '%s' "$starve_rows"
+    echo
+    echo "## EDF and FIFO: the bimodal workload"
+    echo
+    echo "One worker; short requests (fib(20), relative deadline 5 ms, 4 in"
+    echo "flight) beside long ones (fib(31), deadline 100 ms, 4 in flight) for"
+    echo "$secs s; a request misses when it is not answered ok within its deadline"
+    echo "(loadgen --deadline-us)."
+    echo
+    echo "| scheduler | round | short requests | short missed | short p99 us | long requests | long missed | long p99 us |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    printf '%s' "$bimodal_rows"
     echo
     echo "## Notes"
     echo
-    echo "- **Life cycle**: the 10 us target is met. Before linear-memory reservations"
-    echo "  were pooled (runtime/memory.c), the same measurement gave 121 us median:"
-    echo "  an 8 GiB mmap, page-table set-up on first touch and a munmap with a TLB"
-    echo "  shootdown per request."
-    echo "- **Throughput**: awsmrt reaches about half of the native echo server with"
-    echo "  one request in flight, and a quarter to under a half with more. A request"
-    echo "  crosses two threads (the listener parses and queues it, a worker runs the"
-    echo "  sandbox and replies), and on this 2-core machine the listener, the one"
-    echo "  worker (cores - 1) and loadgen share two cores, so most of the time goes"
-    echo "  to sleeping and waking threads (epoll, eventfd, the kernel scheduler),"
-    echo "  which this VM makes expensive; udp_echo is one thread that batches with"
-    echo "  recvmmsg/sendmmsg. A worker that spins 50 us for work before sleeping"
-    echo "  was tried and made it worse here (it takes the core the listener and"
-    echo "  loadgen need). The next step is to take the handoff away: one socket per"
-    echo "  worker on the module's port (SO_REUSEPORT), each worker receiving on its"
-    echo "  own loop, with the shared queue only for balancing."
-    echo "- **Idle sandboxes**: a parked sandbox costs about 24 kB resident (the"
-    echo "  touched part of its stack and linear memory, its WASI context); 4,000 were"
-    echo "  alive at once (loadgen's limit is 4,096 in flight; awsmrt's default"
-    echo "  --max-queued is 4,096)."
+    cat "$here/notes.md"
 } >"$report"
 cat "$report"

@@ -251,10 +251,16 @@ start_echo lossy --drop 2
 loadgen -t "127.0.0.1:$port" -p "$payload" -c 1 -n 10 --timeout 200
 check "loadgen: lost replies are timeouts, the rest ok" \
     eval 'status_is 1 && kv_is requests 10 && kv_is ok 5 && kv_is timeouts 5'
+loadgen -t "127.0.0.1:$port" -p "$payload" -c 1 -n 10 --timeout 200 --deadline-us 100000
+check "loadgen --deadline-us: lost replies are missed, prompt ones are not" \
+    eval 'kv_is ok 5 && kv_is missed 5'
+loadgen -t "127.0.0.1:$port" -p "$payload" -c 1 -n 10 --timeout 200 --deadline-us 1
+check "loadgen --deadline-us 1: every reply is late, so all are missed" \
+    eval 'kv_is ok 5 && kv_is missed 10'
 
 stop_echo "$pid" INT
 check "udp_echo: SIGINT stops it cleanly with its counts" \
-    eval 'status_is 0 && grep -q "stopped by SIGINT: 10 datagrams received, 5 answered, 5 left unanswered" "$tmp/lossy.log"'
+    eval 'status_is 0 && grep -q "stopped by SIGINT: 30 datagrams received, 15 answered, 15 left unanswered" "$tmp/lossy.log"'
 loadgen -t "127.0.0.1:$port" -p "$payload" -c 4 -n 40 --timeout 200
 check "loadgen: the server gone: every request refused or timed out, no hang" \
     eval 'status_is 1 && kv_is requests 40 && kv_is ok 0 && [ $(( $(kv refused) + $(kv timeouts) )) -eq 40 ]'

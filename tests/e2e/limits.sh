@@ -2,8 +2,8 @@
 # tests/e2e/limits.sh BINDIR - awsmrt's limits, signals and load-time
 # checks end to end, on loopback: a module's in-flight limit leaves other
 # modules alone; a guest blocked on a FIFO does not freeze its worker and
-# meets its deadline; open files per sandbox (EMFILE) and for the whole
-# process (ENFILE) while the server and other tenants go on; the memory
+# meets its deadline; open files per sandbox (EMFILE), per module and for
+# the whole process (ENFILE) while the server and other tenants go on; the memory
 # budget; SIGPIPE, SIGHUP, SIGUSR1, a second SIGTERM and the drain
 # timeout; sleepers stopped at their deadline leak nothing (LeakSanitizer
 # in the sanitizer build); truncated, non-regular and unlinkable modules.
@@ -112,16 +112,21 @@ check "... and the guest is answered" has '"error":"timeout after 1500 ms"'
     background big "$(port 4)" '{"module":"fdhog-big","args":["/f/f","hold","1500"]}'
     sleep 0.5
     ask "$(port 0)" '{"module":"echo","stdin":"still"}'
-    check "files: while one sandbox holds every file guests may have, the server serves" \
+    check "files: while one tenant holds all the files it may have, the server serves" \
         has '"stdout":"still"'
     ask "$(port 5)" '{"module":"wc","args":["/f/words"]}'
-    check "... and another tenant is told why it cannot run" \
-        has 'too many open files in the process: limit 384'
+    check "... and another tenant still opens files" has '"stdout":"1 2 8 /f/words\n"'
+    background big2 "$(port 4)" '{"module":"fdhog-big","args":["/f/f"]}'
+    wait $bg_big2
+    bg_reply big2
+    check "... while the hoarder's next sandbox is told its module's share is used up" \
+        has 'too many open files for this module: limit 192'
     wait $bg_big
     bg_reply big
-    check "files: the sandbox that took them got ENFILE" \
-        has '"stdout":"opened 383: Too many open files in system\nheld\n"'
-    check "... at 3/4 of RLIMIT_NOFILE for all guests" grep -q 'sandboxes may hold 384 files' "$tmp/server.log"
+    check "files: the sandbox that took its module's share got ENFILE" \
+        has '"stdout":"opened 191: Too many open files in system\nheld\n"'
+    check "... half of the 3/4 of RLIMIT_NOFILE all guests may hold" \
+        grep -q 'sandboxes may hold 384 files, 192 per module' "$tmp/server.log"
     ask "$(port 5)" '{"module":"wc","args":["/f/words"]}'
     check "files: once it is gone another tenant opens files again" has '"stdout":"1 2 8 /f/words\n"'
     "$BIN/loadgen" --target "127.0.0.1:$(port 3)" --payload '{"module":"fdhog","args":["/f/f"]}' \
