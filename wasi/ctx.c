@@ -405,8 +405,7 @@ static int config_copy(struct wasi_ctx *w, const struct wasi_config *cfg,
     w->envc = cfg->envc;
     w->argv = strings_copy(cfg->argc, cfg->argv);
     w->envp = strings_copy(cfg->envc, cfg->envp);
-    if (w->argv == NULL || w->envp == NULL || table_grow(w) != 0 ||
-        (w->host = rt_host_new()) == NULL) {
+    if (w->argv == NULL || w->envp == NULL || table_grow(w) != 0) {
         fail(err, errlen, "out of memory");
         return -1;
     }
@@ -462,7 +461,6 @@ void wasi_ctx_free(struct wasi_ctx *w)
     free(w->capture[1].buf);
     free(w->iov_scratch.p);
     free(w->poll_scratch.p);
-    rt_host_free(w->host);
     free(w);
 }
 

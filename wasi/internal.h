@@ -219,8 +219,6 @@ struct wasi_ctx {
     struct wasi_hooks hooks;
     struct wasi_scratch iov_scratch;    /* iovecs past WASI_SMALL_IOVS */
     struct wasi_scratch poll_scratch;   /* poll_oneoff's subscriptions */
-    struct rt_host *host;       /* owns the funcrefs */
-    struct awsm_funcref *funcs[WASI_NFUNCS];    /* made on first resolve */
 };
 
 /* ===== Guest memory ===================================================== */

@@ -9,7 +9,17 @@
  * another signature fails to link instead of calling with garbage.
  * wasi_check_imports asks the same questions of a whole module ahead of
  * time, and says which import fails and why.
+ *
+ * Resolving costs a context nothing: the table's funcrefs are made once
+ * per process and shared by every context (a host function's funcref has
+ * vmctx NULL; the runtime gives each importer a copy carrying its own
+ * vmctx, and the function finds its context through vmctx->host), and an
+ * import's name is found by hash (an open-addressed index built once).
+ * Both are written once, before they are first read, and only read
+ * afterwards, from any thread.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "wasi/internal.h"
@@ -19,12 +29,14 @@
 
 struct wasi_import {
     const char *name;
+    uint32_t len;               /* strlen(name) */
     const char *params;
     bool result;                /* returns an errno */
     void *code;
 };
 
-#define F(name, params) {#name, params, true, (void *)wasi_##name}
+#define F(name, params) \
+    {#name, sizeof #name - 1, params, true, (void *)wasi_##name}
 
 static const struct wasi_import imports[] = {
     F(args_get, "ii"),
@@ -65,7 +77,7 @@ static const struct wasi_import imports[] = {
     F(path_symlink, "iiiii"),
     F(path_unlink_file, "iii"),
     F(poll_oneoff, "iiii"),
-    {"proc_exit", "i", false, (void *)wasi_proc_exit},
+    {"proc_exit", sizeof "proc_exit" - 1, "i", false, (void *)wasi_proc_exit},
     F(proc_raise, "i"),
     F(sched_yield, ""),
     F(random_get, "ii"),
@@ -80,57 +92,136 @@ static const struct wasi_import imports[] = {
 _Static_assert(sizeof imports / sizeof imports[0] == WASI_NFUNCS,
                "WASI_NFUNCS counts the import table");
 
-static bool name_is(const struct wm_name *n, const char *s)
+static bool name_is(const struct wm_name *n, const char *s, uint32_t len)
 {
-    return strlen(s) == n->len && memcmp(n->str, s, n->len) == 0;
+    return n->len == len && memcmp(n->str, s, len) == 0;
+}
+
+static bool module_is_wasi(const struct wm_name *n)
+{
+    return name_is(n, WASI_MODULE, sizeof WASI_MODULE - 1);
+}
+
+/* ===== Finding a function by name ======================================= */
+
+#define INDEX_SIZE 128u         /* a power of two, well above WASI_NFUNCS:
+                                   probes end at an empty slot */
+
+_Static_assert(WASI_NFUNCS < INDEX_SIZE / 2, "the name index is sparse");
+
+/* 1 + the imports[] position of the name hashed there; 0: empty. */
+static uint8_t name_index[INDEX_SIZE];
+static uint32_t name_max;       /* the longest name's length */
+static pthread_once_t name_index_once = PTHREAD_ONCE_INIT;
+
+/* FNV-1a, 32 bits. */
+static uint32_t name_hash(const char *s, uint32_t len)
+{
+    uint32_t h = 2166136261u;
+    for (uint32_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+/* Linear probing from each name's hash. */
+static void name_index_build(void)
+{
+    for (size_t i = 0; i < WASI_NFUNCS; i++) {
+        uint32_t h = name_hash(imports[i].name, imports[i].len);
+        while (name_index[h % INDEX_SIZE] != 0)
+            h++;
+        name_index[h % INDEX_SIZE] = (uint8_t)(i + 1);
+        if (imports[i].len > name_max)
+            name_max = imports[i].len;
+    }
+}
+
+static const struct wasi_import *name_find(const struct wm_name *n)
+{
+    pthread_once(&name_index_once, name_index_build);
+    if (n->len > name_max)
+        return NULL;                    /* and a guest's long name unhashed */
+    for (uint32_t h = name_hash(n->str, n->len);; h++) {
+        uint8_t k = name_index[h % INDEX_SIZE];
+        if (k == 0)
+            return NULL;
+        if (name_is(n, imports[k - 1].name, imports[k - 1].len))
+            return &imports[k - 1];
+    }
 }
 
 /* What wasi_resolve binds an import to: its table entry, or NULL. Both
  * the resolver and wasi_check_imports decide here. */
 static const struct wasi_import *import_find(const struct wm_import *im)
 {
-    if (!name_is(&im->module, WASI_MODULE) || im->kind != WM_EXTERN_FUNC)
+    if (im->kind != WM_EXTERN_FUNC || !module_is_wasi(&im->module))
         return NULL;
-    for (size_t i = 0; i < WASI_NFUNCS; i++)
-        if (name_is(&im->name, imports[i].name))
-            return &imports[i];
-    return NULL;
+    return name_find(&im->name);
 }
 
-/* The funcref for import i, made on first use and kept in the context. */
-static struct awsm_funcref *import_func(struct wasi_ctx *w, size_t i)
-{
-    static const wm_valtype result[] = {WM_I32};
-    wm_valtype params[WASI_MAX_PARAMS];
-    const struct wasi_import *im = &imports[i];
-    if (w->funcs[i] != NULL)
-        return w->funcs[i];
-    uint32_t n = (uint32_t)strlen(im->params);
-    for (uint32_t k = 0; k < n; k++)
-        params[k] = im->params[k] == 'l' ? WM_I64 : WM_I32;
-    struct wm_functype ft = {n, im->result ? 1 : 0, params, result};
-    w->funcs[i] = rt_host_func(w->host, &ft, im->code);
-    return w->funcs[i];
-}
+/* ===== The process's funcrefs =========================================== */
 
-int wasi_resolve(void *ud, const struct wm_import *im, struct rt_extern *out)
-{
-    struct wasi_ctx *w = ud;
-    const struct wasi_import *wi = import_find(im);
-    struct awsm_funcref *f = wi ? import_func(w, (size_t)(wi - imports)) : NULL;
-    if (f == NULL)
-        return -1;
-    out->kind = WM_EXTERN_FUNC;
-    out->u.func = f;
-    return 0;
-}
-
-/* ===== Checking a module's imports ====================================== */
+/* funcs[i] is imports[i]'s host funcref. They are made together, under
+ * funcs_lock, and published by funcs_ready; an out-of-memory (no type id)
+ * fails this resolve and the next one tries again. Never written after. */
+static struct awsm_funcref funcs[WASI_NFUNCS];
+static atomic_bool funcs_ready;
+static pthread_mutex_t funcs_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static wm_valtype valtype_of(char c)
 {
     return c == 'l' ? WM_I64 : WM_I32;
 }
+
+/* The funcref of every import that has none yet; false when out of memory. */
+static bool funcs_make(void)
+{
+    static const wm_valtype result[] = {WM_I32};
+    wm_valtype params[WASI_MAX_PARAMS];
+    for (size_t i = 0; i < WASI_NFUNCS; i++) {
+        const struct wasi_import *wi = &imports[i];
+        if (funcs[i].type_id != 0)
+            continue;                   /* made by an earlier attempt */
+        uint32_t n = (uint32_t)strlen(wi->params);
+        for (uint32_t k = 0; k < n; k++)
+            params[k] = valtype_of(wi->params[k]);
+        struct wm_functype ft = {n, wi->result ? 1 : 0, params, result};
+        uint32_t id = rt_type_id(&ft);
+        if (id == 0)
+            return false;
+        funcs[i] = (struct awsm_funcref){.code = wi->code, .vmctx = NULL,
+                                         .type_id = id};
+    }
+    return true;
+}
+
+static bool funcs_get(void)
+{
+    if (atomic_load_explicit(&funcs_ready, memory_order_acquire))
+        return true;
+    pthread_mutex_lock(&funcs_lock);
+    bool ok = atomic_load_explicit(&funcs_ready, memory_order_relaxed) ||
+              funcs_make();
+    if (ok)
+        atomic_store_explicit(&funcs_ready, true, memory_order_release);
+    pthread_mutex_unlock(&funcs_lock);
+    return ok;
+}
+
+/* ud, the context, is not needed to resolve: the host functions reach it
+ * through vmctx->host. */
+int wasi_resolve(void *ud, const struct wm_import *im, struct rt_extern *out)
+{
+    (void)ud;
+    const struct wasi_import *wi = import_find(im);
+    if (wi == NULL || !funcs_get())
+        return -1;
+    out->kind = WM_EXTERN_FUNC;
+    out->u.func = &funcs[wi - imports];
+    return 0;
+}
+
+/* ===== Checking a module's imports ====================================== */
 
 /* The runtime's match for a func import: exactly the same type. */
 static bool type_matches(const struct wasi_import *wi,
@@ -223,7 +314,7 @@ static void import_why(struct msg *m, const struct wm_module *mod,
         msg_put(m, "a ");
         msg_put(m, wm_extern_kind_name(im->kind));
         msg_put(m, " import; the host provides only WASI functions");
-    } else if (!name_is(&im->module, WASI_MODULE)) {
+    } else if (!module_is_wasi(&im->module)) {
         msg_put(m, "the host provides only \"" WASI_MODULE "\"");
     } else if (wi == NULL) {
         msg_put(m, "no such WASI function");

@@ -132,8 +132,8 @@ struct wasi_ctx;
 /* Create a context: copies the configuration, opens the preopened
  * directories (an error names the one that failed). Preopens are guest
  * fds 3.. in the order given. A context serves one instance at a time
- * and must outlive the instances that imported from it (it owns the
- * funcrefs wasi_resolve hands out). */
+ * and must outlive the instances that imported from it (their host
+ * functions reach it through vmctx->host). */
 int wasi_ctx_new(const struct wasi_config *cfg, struct wasi_ctx **out,
                  char *err, size_t errlen);
 void wasi_ctx_free(struct wasi_ctx *w);
@@ -162,7 +162,10 @@ unsigned wasi_process_fds(void);
 /* An rt_resolve_fn: binds "wasi_snapshot_preview1" imports (ud is the
  * wasi_ctx); other modules' imports are left unresolved (-1). The host
  * functions find the context through vmctx->host: pass the same wasi_ctx
- * as rt_instance_options.host. */
+ * as rt_instance_options.host. The funcrefs it hands out are the
+ * process's, the same for every context, and live as long as the
+ * process (each importer gets its own copy carrying its vmctx). Safe to
+ * call from many threads at once; -1 also when out of memory. */
 int wasi_resolve(void *ud, const struct wm_import *im, struct rt_extern *out);
 
 /* Whether wasi_resolve can satisfy every import of m: 0, or -1 with a

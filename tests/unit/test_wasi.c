@@ -5,7 +5,9 @@
  * the context's ownership (copies, preopen errors, no fd leaks, host stdio
  * left open), guest-pointer bounds checks at the memory's edge and past
  * 4 GiB, in-memory stdio, proc_exit, sockets from the host (socketpair,
- * listening socket), SIGPIPE, poll_oneoff, escapes, and the resolver;
+ * listening socket), SIGPIPE, poll_oneoff, escapes, and the resolver
+ * (every name, near misses, many threads at once, funcrefs shared by
+ * contexts);
  * blocking files (FIFOs) with and without a wait hook, hooks that end the
  * call with a longjmp (nothing leaks), the per-context, per-group and
  * process-wide fd limits, and wasi_check_imports.
@@ -16,6 +18,7 @@
 #include <ftw.h>
 #include <malloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -1270,6 +1273,198 @@ static struct wm_import import_of(const char *module, const char *name)
     im.name = (struct wm_name){name, (uint32_t)strlen(name)};
     im.kind = WM_EXTERN_FUNC;
     return im;
+}
+
+/* Every function of wasi_snapshot_preview1 with its signature (i32, i64
+ * parameters by letter; all return an i32 errno but proc_exit) and the
+ * host function it must bind to: written out here, apart from the
+ * resolver's own table. */
+struct wasi_fn {
+    const char *name;
+    const char *params;
+    bool result;
+    void *code;
+};
+
+#define FN(name, params) {#name, params, true, (void *)wasi_##name}
+
+static const struct wasi_fn all_fns[] = {
+    FN(args_get, "ii"), FN(args_sizes_get, "ii"), FN(environ_get, "ii"),
+    FN(environ_sizes_get, "ii"), FN(clock_res_get, "ii"),
+    FN(clock_time_get, "ili"), FN(fd_advise, "illi"),
+    FN(fd_allocate, "ill"), FN(fd_close, "i"), FN(fd_datasync, "i"),
+    FN(fd_fdstat_get, "ii"), FN(fd_fdstat_set_flags, "ii"),
+    FN(fd_fdstat_set_rights, "ill"), FN(fd_filestat_get, "ii"),
+    FN(fd_filestat_set_size, "il"), FN(fd_filestat_set_times, "illi"),
+    FN(fd_pread, "iiili"), FN(fd_prestat_get, "ii"),
+    FN(fd_prestat_dir_name, "iii"), FN(fd_pwrite, "iiili"),
+    FN(fd_read, "iiii"), FN(fd_readdir, "iiili"), FN(fd_renumber, "ii"),
+    FN(fd_seek, "ilii"), FN(fd_sync, "i"), FN(fd_tell, "ii"),
+    FN(fd_write, "iiii"), FN(path_create_directory, "iii"),
+    FN(path_filestat_get, "iiiii"), FN(path_filestat_set_times, "iiiilli"),
+    FN(path_link, "iiiiiii"), FN(path_open, "iiiiillii"),
+    FN(path_readlink, "iiiiii"), FN(path_remove_directory, "iii"),
+    FN(path_rename, "iiiiii"), FN(path_symlink, "iiiii"),
+    FN(path_unlink_file, "iii"), FN(poll_oneoff, "iiii"),
+    {"proc_exit", "i", false, (void *)wasi_proc_exit},
+    FN(proc_raise, "i"), FN(sched_yield, ""), FN(random_get, "ii"),
+    FN(sock_accept, "iii"), FN(sock_recv, "iiiiii"),
+    FN(sock_send, "iiiii"), FN(sock_shutdown, "ii"),
+};
+
+#undef FN
+
+#define NFNS (sizeof all_fns / sizeof all_fns[0])
+
+/* Whether f is the host funcref of fn: its code, its type, no vmctx (the
+ * runtime gives each importer a copy with its own). */
+static bool funcref_is(const struct awsm_funcref *f, const struct wasi_fn *fn)
+{
+    const struct wm_functype *ft = rt_func_type(f);
+    uint32_t n = (uint32_t)strlen(fn->params);
+    if (f->code != fn->code || f->vmctx != NULL || ft == NULL ||
+        ft->nparams != n || ft->nresults != (fn->result ? 1u : 0u))
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (ft->params[i] != (fn->params[i] == 'l' ? WM_I64 : WM_I32))
+            return false;
+    return !fn->result || ft->results[0] == WM_I32;
+}
+
+/* Resolve every WASI function through w into refs; false on any miss. */
+static bool resolve_all(struct wasi_ctx *w, struct awsm_funcref *refs[NFNS])
+{
+    for (size_t i = 0; i < NFNS; i++) {
+        struct wm_import im = import_of("wasi_snapshot_preview1",
+                                        all_fns[i].name);
+        struct rt_extern ex;
+        if (wasi_resolve(w, &im, &ex) != 0 || ex.kind != WM_EXTERN_FUNC ||
+            !funcref_is(ex.u.func, &all_fns[i]))
+            return false;
+        refs[i] = ex.u.func;
+    }
+    return true;
+}
+
+#define NTHREADS 8
+
+struct resolver_thread {
+    pthread_barrier_t *start;
+    struct awsm_funcref *refs[NFNS];
+    bool ok;
+};
+
+static void *resolver_thread_cb(void *arg)
+{
+    struct resolver_thread *t = arg;
+    struct wasi_config cfg = WASI_CONFIG_DEFAULT;
+    struct wasi_ctx *w;
+    char err[128];
+    pthread_barrier_wait(t->start);
+    t->ok = wasi_ctx_new(&cfg, &w, err, sizeof err) == 0;
+    for (int round = 0; t->ok && round < 100; round++)
+        t->ok = resolve_all(w, t->refs);
+    if (t->ok)
+        wasi_ctx_free(w);
+    return NULL;
+}
+
+/* First in this file to resolve, so that the threads race to make the
+ * process's funcrefs and name index: all see the same, complete ones. */
+TEST(resolver_on_many_threads_at_once)
+{
+    pthread_barrier_t start;
+    pthread_t th[NTHREADS];
+    static struct resolver_thread t[NTHREADS];
+    pthread_barrier_init(&start, NULL, NTHREADS);
+    for (int i = 0; i < NTHREADS; i++) {
+        t[i] = (struct resolver_thread){.start = &start};
+        ASSERT_EQ_INT(0, pthread_create(&th[i], NULL, resolver_thread_cb,
+                                        &t[i]));
+    }
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&start);
+    for (int i = 0; i < NTHREADS; i++) {
+        ASSERT(t[i].ok);
+        for (size_t k = 0; k < NFNS; k++)
+            ASSERT(t[i].refs[k] == t[0].refs[k]);
+    }
+}
+
+TEST(resolver_finds_every_function)
+{
+    struct fx f;
+    ASSERT_EQ_INT(0, fx_open(&f));
+    struct awsm_funcref *refs[NFNS];
+    ASSERT_EQ_INT(WASI_NFUNCS, (int)NFNS);
+    ASSERT(resolve_all(f.w, refs));
+    for (size_t i = 0; i < NFNS; i++)
+        for (size_t k = 0; k < i; k++)
+            ASSERT(refs[i] != refs[k]);
+    fx_close(&f);
+}
+
+/* A name that is not a WASI function's but is close to one: none binds. */
+static bool resolves(struct wasi_ctx *w, const char *module, uint32_t mlen,
+                     const char *name, uint32_t len)
+{
+    struct wm_import im = {0};
+    struct rt_extern ex;
+    im.module = (struct wm_name){module, mlen};
+    im.name = (struct wm_name){name, len};
+    im.kind = WM_EXTERN_FUNC;
+    return wasi_resolve(w, &im, &ex) == 0;
+}
+
+TEST(resolver_rejects_near_misses)
+{
+    static const char mod[] = "wasi_snapshot_preview1";
+    struct fx f;
+    ASSERT_EQ_INT(0, fx_open(&f));
+    char buf[64];
+    for (size_t i = 0; i < NFNS; i++) {
+        const char *name = all_fns[i].name;
+        uint32_t n = (uint32_t)strlen(name);
+        ASSERT(resolves(f.w, mod, sizeof mod - 1, name, n));
+        ASSERT(!resolves(f.w, mod, sizeof mod - 1, name, n - 1));
+        ASSERT(!resolves(f.w, mod, sizeof mod - 1, name + 1, n - 1));
+        memcpy(buf, name, n + 1);
+        ASSERT(!resolves(f.w, mod, sizeof mod - 1, buf, n + 1)); /* NUL */
+        buf[n] = 'x';
+        ASSERT(!resolves(f.w, mod, sizeof mod - 1, buf, n + 1));
+        buf[n] = '\0';
+        buf[n - 1] ^= 0x20;             /* the case of the last letter */
+        ASSERT(!resolves(f.w, mod, sizeof mod - 1, buf, n));
+        buf[0] ^= 0x01;
+        buf[n - 1] ^= 0x20;
+        ASSERT(!resolves(f.w, mod, sizeof mod - 1, buf, n));
+        ASSERT(!resolves(f.w, mod, sizeof mod - 2, name, n));
+        ASSERT(!resolves(f.w, "wasi_snapshot_preview12", sizeof mod, name, n));
+        ASSERT(!resolves(f.w, "wasi_snapshot_preview2", sizeof mod - 1, name,
+                         n));
+        ASSERT(!resolves(f.w, "", 0, name, n));
+    }
+    ASSERT(!resolves(f.w, mod, sizeof mod - 1, "", 0));
+    ASSERT(!resolves(f.w, mod, sizeof mod - 1, "fd_write_fd_write_fd_write",
+                     26));
+    fx_close(&f);
+}
+
+/* The funcrefs are the process's: another context, made after the first
+ * is freed, gets the same ones. */
+TEST(resolver_funcrefs_outlive_contexts)
+{
+    struct fx f;
+    struct awsm_funcref *a[NFNS], *b[NFNS];
+    ASSERT_EQ_INT(0, fx_open(&f));
+    ASSERT(resolve_all(f.w, a));
+    fx_close(&f);
+    ASSERT_EQ_INT(0, fx_open(&f));
+    ASSERT(resolve_all(f.w, b));
+    fx_close(&f);
+    for (size_t i = 0; i < NFNS; i++)
+        ASSERT(a[i] == b[i]);
 }
 
 TEST(resolver_binds_preview1)
