@@ -65,8 +65,9 @@ static void cache_dir(const struct cache_options *opt, char *out, size_t n)
 
 /* The key: SHA-256 over everything the generated code depends on. The
  * host id stands for the target: the compiler tunes for this machine.
- * AWSM_LLVM_ARGS (options for LLVM itself, compiler/cg_emit.c) can change
- * the code too. */
+ * AWSM_LLVM_ARGS (options for LLVM itself, compiler/cg_emit.c) and
+ * AWSM_MAX_MEMORY_PAGES (the cap's stand-in, compiler/compiler.h) can
+ * change the code too. */
 static int cache_key(const uint8_t *wasm, size_t size,
                      const struct cache_options *opt, char hex[65])
 {
@@ -74,11 +75,14 @@ static int cache_key(const uint8_t *wasm, size_t size,
     char text[2048];
     const char *host = cache_host_id();
     const char *llvm_args = getenv("AWSM_LLVM_ARGS");
+    const char *max_env = getenv(CG_MAX_MEMORY_PAGES_ENV);
     if (!host || rt_sha256(wasm, size, module_hash) != 0)
         return -1;
-    int n = snprintf(text, sizeof text, "%s|abi %u|%s|O%u|bounds %u|%s|",
+    int n = snprintf(text, sizeof text,
+                     "%s|abi %u|%s|O%u|bounds %u|max pages %u|%s|%s|",
                      AWSM_COMPILER_VERSION, AWSM_ABI_VERSION, host,
                      opt->opt_level, (unsigned)opt->bounds,
+                     opt->max_memory_pages, max_env ? max_env : "",
                      llvm_args ? llvm_args : "");
     if (n < 0 || (size_t)n + 32 > sizeof text)
         return -1;
@@ -154,6 +158,7 @@ static int compile_to(const uint8_t *bytes, size_t size,
         return fail(err, errlen, "%s: %s", path, werr.msg);
     copt.opt_level = opt->opt_level;
     copt.bounds = opt->bounds;
+    copt.max_memory_pages = opt->max_memory_pages;
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", final, (int)getpid());
     int rc = cg_compile(m, &copt, tmp, &cerr);
     wm_module_free(m);

@@ -27,9 +27,15 @@ struct cache_options {
     const char *dir;            /* NULL: $AWSM_CACHE_DIR, else
                                    $XDG_CACHE_HOME/awsm, else ~/.cache/awsm */
     bool disabled;              /* compile into a temporary file every time */
+    /* cg_options.max_memory_pages, so part of the key: a cap on the
+     * module's own memory, in pages (0: none). A small one (at most
+     * CG_BOUNDED_MAX_BYTES, 1024 pages) makes guard-mode code check its
+     * accesses, and the runtime then caps growth there and may put the
+     * memory in a slab slot (see rt_instance_options.private_memory). */
+    uint32_t max_memory_pages;
 };
 
-#define CACHE_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, false }
+#define CACHE_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, false, 0 }
 
 /* How the module came to be loaded, for messages and tests. */
 enum cache_result { CACHE_SO, CACHE_HIT, CACHE_COMPILED };

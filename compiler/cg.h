@@ -25,6 +25,8 @@ struct cg_module {
     LLVMContextRef ctx;
     LLVMModuleRef mod;
     LLVMTargetMachineRef tm;
+    bool checked;                   /* check every access (cg_memory_plan) */
+    uint64_t mem_reach;             /* the descriptor's (runtime/abi.h) */
 
     LLVMTypeRef i8, i32, i64, f32, f64, v128, ptr, void_t;
     LLVMTypeRef *fn_types;          /* [ntypes] native type of each type */
@@ -113,6 +115,9 @@ int cg_poll_loops(struct cg_module *cm);
 int cg_numeric(struct cg_func *f, const struct ins *in);
 
 /* ===== cg_memory.c ====================================================== */
+/* Decide, before any function, whether accesses are checked and what the
+ * descriptor's mem_reach is. */
+void cg_memory_plan(struct cg_module *cm);
 int cg_memory(struct cg_func *f, const struct ins *in);
 
 /* ===== cg_call.c: calls, globals, tables, references ==================== */

@@ -445,7 +445,8 @@ static void emit_return(struct cg_func *f)
 /*
  * A dropped load must still trap when out of bounds. In guard mode the
  * trap is the load itself, which LLVM would delete as dead: make it
- * volatile. (Checked mode traps in the explicit check, which stays.)
+ * volatile. (Checked code, checked mode or a bounded memory, traps in the
+ * explicit check, which stays.)
  */
 static void cg_drop(struct cg_func *f)
 {

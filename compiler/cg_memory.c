@@ -7,9 +7,44 @@
  * so an access past the committed pages faults and the runtime's signal
  * handler turns the fault into "out of bounds memory access". In checked
  * mode each access first compares its end with the memory's current size.
+ * Guard mode checks too when memory 0 is defined with a small maximum
+ * (CG_BOUNDED_MAX_BYTES): a reservation per memory is what keeps a
+ * process from holding 100,000 of them (8 GiB each; 128 TiB of address
+ * space), and the runtime packs such memories into slabs.
  * Bulk operations always check first: they must trap before writing.
  */
+#include <stdlib.h>
+
 #include "compiler/cg.h"
+
+/* The cap on memory 0 in pages: the option, else the environment's. */
+static uint64_t option_max_pages(const struct cg_options *opt)
+{
+    if (opt->max_memory_pages != 0)
+        return opt->max_memory_pages;
+    const char *env = getenv(CG_MAX_MEMORY_PAGES_ENV);
+    char *end;
+    unsigned long long v = env != NULL ? strtoull(env, &end, 10) : 0;
+    return env != NULL && *env != '\0' && *end == '\0' && v <= WM_MAX_PAGES ? v : 0;
+}
+
+void cg_memory_plan(struct cg_module *cm)
+{
+    const struct wm_module *m = cm->m;
+    cm->checked = cm->opt->bounds == AWSM_BOUNDS_CHECKED;
+    cm->mem_reach = 0;
+    if (wm_memory_count(m) == 0)
+        return;
+    const struct wm_limits *l = &wm_memory_type(m, 0)->limits;
+    uint64_t max = l->has_max ? l->max : WM_MAX_PAGES;
+    uint64_t cap = m->nmemory_imports == 0 ? option_max_pages(cm->opt) : 0;
+    if (cap != 0 && cap < max)
+        max = cap;
+    uint64_t bytes = max * WM_PAGE_SIZE;
+    if (m->nmemory_imports == 0 && bytes <= CG_BOUNDED_MAX_BYTES)
+        cm->checked = true;
+    cm->mem_reach = cm->checked ? bytes : AWSM_GUARD_RESERVATION;
+}
 
 static LLVMValueRef memory_size_bytes(struct cg_func *f)
 {
@@ -32,7 +67,7 @@ static LLVMValueRef address(struct cg_func *f, LLVMValueRef index,
     LLVMValueRef ea = LLVMBuildZExt(f->b, index, f->cm->i64, "");
     if (offset)
         ea = LLVMBuildAdd(f->b, ea, cg_const_i64(f, offset), "ea");
-    if (f->cm->opt->bounds == AWSM_BOUNDS_CHECKED)
+    if (f->cm->checked)
         check_range(f, ea, cg_const_i64(f, size));
     return LLVMBuildGEP2(f->b, f->cm->i8, f->mem_base, &ea, 1, "");
 }

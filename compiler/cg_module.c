@@ -229,6 +229,7 @@ static int emit_descriptor(struct cg_module *cm)
         LLVMConstInt(cm->i32, m->ntypes, false),
         ptr_array(cm, "awsm_funcs", cm->funcs, m->nfuncs),
         ptr_array(cm, "awsm_trampolines", tramps, m->ntypes),
+        LLVMConstInt(cm->i64, cm->mem_reach, false),
     };
     free(tramps);
     LLVMValueRef desc = LLVMConstStructInContext(cm->ctx, fields,
@@ -275,6 +276,7 @@ int cg_compile(const struct wm_module *m, const struct cg_options *opt,
     if (cg_target_init(&cm))
         goto out;
     declare_functions(&cm);
+    cg_memory_plan(&cm);
     for (uint32_t i = 0; i < m->nfuncs; i++)
         if (cg_function(&cm, i))
             goto out;

@@ -18,17 +18,36 @@
 #include "wasm/module.h"
 
 /* Part of every compile-cache key: change it whenever generated code
- * changes (0.2: interrupt polls at loop headers and function entry). */
-#define AWSM_COMPILER_VERSION "awsmc 0.2.0 (LLVM 19)"
+ * changes (0.2: interrupt polls at loop headers and function entry; 0.3:
+ * bounded memories in guard mode, the descriptor's mem_reach). */
+#define AWSM_COMPILER_VERSION "awsmc 0.3.0 (LLVM 19)"
 
 struct cg_options {
     unsigned opt_level;         /* 0..3, as -O0..-O3 */
     enum awsm_bounds bounds;
     const char *emit_llvm;      /* also write the optimised IR here */
     const char *emit_object;    /* keep the object file here */
+    /* A cap on a defined memory 0, in pages (0: the module's maximum).
+     * When the capped maximum is small enough for checked code
+     * (CG_BOUNDED_MAX_BYTES, or checked mode) it is the descriptor's
+     * mem_reach, which the runtime enforces; bare guard-mode code cannot
+     * carry it (rt_instance_options.max_memory_pages caps at run time). */
+    uint32_t max_memory_pages;
 };
 
-#define CG_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, NULL }
+#define CG_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, NULL, 0 }
+
+/* Guard mode checks every access, like checked mode, when memory 0 is
+ * defined and its maximum (the declared one lowered to max_memory_pages)
+ * is at most this: such code needs no 8 GiB reservation, and the runtime
+ * packs its memory into a slab with thousands of others. Larger or
+ * unbounded memories keep bare accesses. */
+#define CG_BOUNDED_MAX_BYTES (64ull << 20)
+
+/* Tests and measurements: when cg_options.max_memory_pages is 0, this
+ * variable (a page count) stands in for it. The compile cache puts it in
+ * its key. */
+#define CG_MAX_MEMORY_PAGES_ENV "AWSM_MAX_MEMORY_PAGES"
 
 struct cg_error {
     char msg[512];

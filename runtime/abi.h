@@ -25,8 +25,9 @@
 #include <stdint.h>
 
 /* 2: generated code polls `interrupt` at loop headers, and a failed stack
- * check at function entry calls rt->interrupted instead of rt->trap. */
-#define AWSM_ABI_VERSION 2u
+ * check at function entry calls rt->interrupted instead of rt->trap.
+ * 3: the descriptor's mem_reach (bounded memories, slabs). */
+#define AWSM_ABI_VERSION 3u
 #define AWSM_MODULE_SYMBOL "awsm_module_v1"
 #define AWSM_MODULE_MAGIC 0x6d737761u           /* "awsm" */
 
@@ -63,7 +64,7 @@ struct awsm_table {
 };
 
 struct awsm_memory {
-    uint8_t *base;                  /* never moves: a reservation */
+    uint8_t *base;                  /* never moves */
     uint64_t size;                  /* current, in bytes */
     /* runtime-private fields may follow */
 };
@@ -197,6 +198,17 @@ enum awsm_bounds {
     AWSM_BOUNDS_CHECKED = 1,    /* explicit check before each access */
 };
 
+/*
+ * mem_reach: what the code needs of memory 0's address space.
+ *   AWSM_GUARD_RESERVATION: bare guard-mode accesses, anywhere in the 8 GiB
+ *       past the base; whatever lies beyond the current size must fault.
+ *   less: every access is checked against `size` first, and the memory
+ *       must never grow past mem_reach bytes (the compile-time maximum:
+ *       the runtime caps memory.grow there). Such a memory can live in any
+ *       read-write region of mem_reach bytes (runtime/memory.c: slabs).
+ *       A module without memory has 0.
+ */
+
 struct awsm_module_desc {
     uint32_t magic;                     /* AWSM_MODULE_MAGIC */
     uint32_t abi_version;               /* AWSM_ABI_VERSION */
@@ -210,6 +222,7 @@ struct awsm_module_desc {
     uint32_t ntypes;
     void *const *funcs;                 /* [nfuncs] native code */
     const awsm_trampoline *trampolines; /* [ntypes] by type index */
+    uint64_t mem_reach;                 /* bytes, see above (ABI 3) */
 };
 
 /* Guard mode reserves this much address space per memory: any 32-bit index

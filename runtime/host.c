@@ -98,7 +98,7 @@ struct awsm_memory *rt_host_memory(struct rt_host *h, uint32_t min_pages,
     if (min_pages > max || max > WM_MAX_PAGES)
         return NULL;
     struct rt_memory *m = rt_memory_new(min_pages, max, has_max, max_pages,
-                                         NULL);
+                                         false, NULL);
     struct host_obj *o = m != NULL ? host_add(h, HOST_MEMORY) : NULL;
     if (o == NULL) {
         rt_memory_free(m);

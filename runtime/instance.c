@@ -293,7 +293,20 @@ static int budget_fail(struct rt_instance *inst,
                    "use of %s, %s more needed", in_use, limit, needed);
 }
 
-/* The memory's maximum, lowered to the embedder's cap. */
+static bool memory_exported(const struct wm_module *m)
+{
+    for (uint32_t i = 0; i < m->nexports; i++)
+        if (m->exports[i].kind == WM_EXTERN_MEMORY)
+            return true;
+    return false;
+}
+
+/* The memory's maximum, lowered to the embedder's cap and, for code that
+ * checks every access, to the maximum it was compiled for (mem_reach, see
+ * runtime/abi.h). Such a memory may be a slab slot unless it is exported
+ * and the embedder did not promise to keep it private: an importer
+ * compiled with bare accesses needs the guard reservation (link.c refuses
+ * a slot to one). */
 static int define_memory(struct rt_instance *inst, struct rt_error *err)
 {
     const struct wm_module *m = inst->mod->wasm;
@@ -301,14 +314,25 @@ static int define_memory(struct rt_instance *inst, struct rt_error *err)
         return 0;
     const struct wm_limits *l = &m->memories[0].limits;
     uint64_t max = l->has_max ? l->max : WM_MAX_PAGES;
+    uint64_t reach = inst->mod->desc->mem_reach;
+    bool checked = reach < AWSM_GUARD_RESERVATION;
     uint32_t cap = inst->opt.max_memory_pages;
+    if (checked && l->min > reach / WM_PAGE_SIZE)
+        return rt_fail(err, RT_ERR_INSTANTIATE, "memory of %llu pages is over "
+                       "the limit of %llu pages it was compiled for",
+                       (unsigned long long)l->min,
+                       (unsigned long long)(reach / WM_PAGE_SIZE));
     if (cap != 0 && l->min > cap)
         return rt_fail(err, RT_ERR_INSTANTIATE, "memory of %llu pages is over "
                        "the limit of %u pages", (unsigned long long)l->min, cap);
     if (cap != 0 && cap < max)
         max = cap;
+    if (checked && reach / WM_PAGE_SIZE < max)
+        max = reach / WM_PAGE_SIZE;
     struct rt_budget_refusal why = { .refused = false };
-    inst->own_memory = rt_memory_new(l->min, max, l->has_max, l->max, &why);
+    inst->own_memory = rt_memory_new(l->min, max, l->has_max, l->max,
+                                     checked && (inst->opt.private_memory ||
+                                                 !memory_exported(m)), &why);
     if (why.refused)
         return budget_fail(inst, &why, err);
     if (inst->own_memory == NULL)

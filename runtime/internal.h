@@ -97,8 +97,13 @@ struct rt_memory {
     struct awsm_memory pub;                 /* first: casts both ways */
     uint64_t max_pages;                     /* effective max (cap applied) */
     bool has_max;                           /* declared max, for matching */
+    bool warm;                              /* free slot: pages resident */
     uint64_t declared_max;
-    struct rt_memory *pool_next;            /* while pooled */
+    /* Address space past the base that is this memory's: the 8 GiB
+     * reservation (AWSM_GUARD_RESERVATION), or a slab slot, read-write
+     * whole, for code that checks every access (memory.c). */
+    uint64_t extent;
+    struct rt_memory *pool_next;            /* while pooled or free */
 };
 
 struct rt_table {
@@ -117,12 +122,22 @@ struct rt_budget_refusal {
     uint64_t in_use, limit, needed;
 };
 
+/* Memories of at most this maximum, for code that checks every access,
+ * are slots of slabs: RT_SLAB_BYTES of read-write address space in one
+ * mapping, slots of the maximum rounded up to a power of two (at least
+ * RT_SLAB_SLOT_MIN). */
+#define RT_SLAB_SLOT_MAX        (64ull << 20)
+#define RT_SLAB_SLOT_MIN        ((uint64_t)WM_PAGE_SIZE)
+#define RT_SLAB_BYTES           (1ull << 30)
+
 /* Create with min pages committed; max_pages is the effective maximum.
- * Returns NULL when out of address space or memory, or when the budget
- * has no room for min pages (then *why says so; why may be NULL). */
+ * `checked`: all code using it checks every access against its size (no
+ * guard pages needed), so it may be a slab slot. Returns NULL when out of
+ * address space or memory, or when the budget has no room for min pages
+ * (then *why says so; why may be NULL). */
 struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,
                                 bool has_max, uint64_t declared_max,
-                                struct rt_budget_refusal *why);
+                                bool checked, struct rt_budget_refusal *why);
 void rt_memory_free(struct rt_memory *mem);
 /* memory.grow: old size in pages, or UINT32_MAX (-1) when it cannot grow
  * (over the memory's max, over `cap_pages` when nonzero, over the budget:

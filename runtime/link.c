@@ -9,7 +9,9 @@
  *   table   the same element type and limits {min, max} that match the
  *           import's: current size >= import min, and if the import has a
  *           max, the table has one too and it is <= the import's;
- *   memory  the same limits rule, with the current size in pages;
+ *   memory  the same limits rule, with the current size in pages; and
+ *           code with bare guard-mode accesses (mem_reach, runtime/abi.h)
+ *           needs a memory in a guard reservation, not a slab slot;
  *   global  the same value type and mutability.
  */
 #include <stdio.h>
@@ -150,6 +152,27 @@ static bool extern_present(const struct rt_extern *ex)
     return false;
 }
 
+/* An importer whose code relies on guard pages must not get a slab slot:
+ * its bare accesses past the size would reach the neighbouring slots. */
+static int check_reach(struct rt_instance *inst, const struct wm_import *im,
+                       const struct rt_extern *ex, struct rt_error *err)
+{
+    uint64_t reach = inst->mod->desc->mem_reach;
+    const struct rt_memory *mem = rt_memory_of(ex->u.memory);
+    if (reach < AWSM_GUARD_RESERVATION || mem->extent >= AWSM_GUARD_RESERVATION)
+        return 0;
+    char mod[128], name[128];
+    rt_name_str(&im->module, mod, sizeof mod);
+    rt_name_str(&im->name, name, sizeof name);
+    return rt_fail(err, RT_ERR_LINK, "incompatible import: %s.%s: this "
+                   "module's code needs %llu MiB of address space past the "
+                   "memory's base (guard-mode accesses), the memory has %llu "
+                   "MiB (a slab slot): compile the importer with "
+                   "--bounds=checked", mod, name,
+                   (unsigned long long)(reach >> 20),
+                   (unsigned long long)(mem->extent >> 20));
+}
+
 /* ===== Binding ========================================================== */
 
 /* Index of the next import of each kind. */
@@ -205,6 +228,8 @@ int rt_link_imports(struct rt_instance *inst, rt_resolve_fn resolve, void *ud,
             return link_fail(inst, im, NULL, err);
         if (ex.kind != im->kind || !extern_matches(inst, im, &ex))
             return link_fail(inst, im, &ex, err);
+        if (ex.kind == WM_EXTERN_MEMORY && check_reach(inst, im, &ex, err) != 0)
+            return -1;
         bind(inst, &next, &ex);
     }
     return 0;

@@ -1,18 +1,35 @@
 /*
  * runtime/memory.c - linear memories.
  *
- * Every memory is a reservation of AWSM_GUARD_RESERVATION (8 GiB) of
- * PROT_NONE address space, whatever the bounds mode: any 32-bit index plus
- * any 32-bit offset lands inside it, so guard-mode code needs no check and
- * an access past the committed size faults. The committed part (the
- * current size) is read-write; memory.grow makes more of it read-write, so
- * the base never moves. MAP_NORESERVE keeps the reservation out of the
- * commit charge.
+ * Two kinds of address space, chosen by what the code needs (the
+ * descriptor's mem_reach, runtime/abi.h):
+ *
+ * Reservations. AWSM_GUARD_RESERVATION (8 GiB) of PROT_NONE address space:
+ * any 32-bit index plus any 32-bit offset lands inside it, so guard-mode
+ * code needs no check and an access past the committed size faults. The
+ * committed part (the current size) is read-write; memory.grow makes more
+ * of it read-write, so the base never moves. MAP_NORESERVE keeps the
+ * reservation out of the commit charge. Each costs two mappings (the
+ * read-write part and the rest), and 128 TiB of address space holds at
+ * most 16,384 of them.
+ *
+ * Slab slots. A memory whose code checks every access (checked mode, or
+ * guard mode with a small maximum: compiler/cg_memory.c), whose maximum is
+ * at most RT_SLAB_SLOT_MAX, and which no other module can import (not
+ * exported, or rt_instance_options.private_memory: an importer compiled
+ * with bare accesses needs the guard, link.c refuses it a slot), is a
+ * slot of a slab: RT_SLAB_BYTES mapped read-write at once (MAP_NORESERVE,
+ * no huge pages), so 1,024 memories of 1 MiB are one mapping (and the
+ * kernel merges adjacent slabs: 100,000 made two). The slot is
+ * the maximum rounded up to a power of two; nothing needs protecting past
+ * the current size, because the code's check never lets an access get
+ * there, so memory.grow is a change of `size`. Slabs are never unmapped:
+ * a freed slot goes to its size class's free list and is reused.
  *
  * The signal handler must tell a fault in a memory from any other fault,
  * on any thread, without locks: live reservations are kept in a registry
  * of slots in chunks that are never freed, written under a mutex and read
- * with atomic loads.
+ * with atomic loads. Slabs are not in it: nothing faults there.
  *
  * Pooling: creating a reservation (mmap of 8 GiB, page tables on first
  * touch) and dropping it (munmap: a TLB shootdown on every CPU the process
@@ -23,14 +40,18 @@
  * which stay resident, and MADV_DONTNEED beyond (zero-fill on demand). The
  * next memory takes a pooled reservation and only changes protections
  * when its size differs. Pooled reservations stay in the fault registry
- * (nothing runs in them).
+ * (nothing runs in them). A freed slot is zeroed the same way while its
+ * class has fewer than that many warm (resident) free slots, and entirely
+ * with MADV_DONTNEED otherwise, so a burst of sandboxes leaves no
+ * resident memory behind.
  *
  * The budget: the accessible bytes of all live memories (pooled ones are
- * zeroed and not counted) are one process-wide atomic count, capped by
- * rt_memory_budget_set. Bytes are reserved in the count with a
- * compare-and-swap before mprotect makes them accessible, and given back
- * when that fails, when a memory is freed or pooled: the count never
- * passes the budget, however many threads create and grow memories.
+ * zeroed and not counted; for a slot, its size, not the slot) are one
+ * process-wide atomic count, capped by rt_memory_budget_set. Bytes are
+ * reserved in the count with a compare-and-swap before mprotect (or the
+ * size change) makes them accessible, and given back when that fails, when
+ * a memory is freed or pooled: the count never passes the budget, however
+ * many threads create and grow memories.
  *
  * Ownership: a memory belongs to whoever created it (an instance for its
  * defined memory, a host object) and is freed with it; importers must not
@@ -189,15 +210,26 @@ static struct rt_memory *pool_take(void)
     return m;
 }
 
+/* Zero [0, size): memset the first RESET_MEMSET_MAX bytes when `warm`
+ * (they stay resident), MADV_DONTNEED the rest. 0 or -1. */
+static int zero_pages(struct rt_memory *m, bool warm)
+{
+    size_t n = m->pub.size < RESET_MEMSET_MAX ? m->pub.size : RESET_MEMSET_MAX;
+    if (!warm)
+        n = 0;
+    memset(m->pub.base, 0, n);
+    if (m->pub.size > n &&
+        madvise(m->pub.base + n, m->pub.size - n, MADV_DONTNEED) != 0)
+        return -1;
+    return 0;
+}
+
 /* Zero the committed pages and keep the reservation, if there is room. */
 static bool pool_give(struct rt_memory *m)
 {
     if (pool_count >= atomic_load(&pool_limit))
         return false;
-    size_t n = m->pub.size < RESET_MEMSET_MAX ? m->pub.size : RESET_MEMSET_MAX;
-    memset(m->pub.base, 0, n);
-    if (m->pub.size > n &&
-        madvise(m->pub.base + n, m->pub.size - n, MADV_DONTNEED) != 0)
+    if (zero_pages(m, true) != 0)
         return false;
     pthread_mutex_lock(&pool_lock);
     bool kept = pool_count < atomic_load(&pool_limit);
@@ -210,10 +242,119 @@ static bool pool_give(struct rt_memory *m)
     return kept;
 }
 
-/* Make exactly [0, bytes) read-write in a reservation whose [0, size) is. */
+/* ===== Slabs ============================================================ */
+
+#define SLAB_CLASSES 11                 /* 64 KiB .. 64 MiB slots */
+
+_Static_assert(RT_SLAB_SLOT_MIN << (SLAB_CLASSES - 1) == RT_SLAB_SLOT_MAX,
+               "one class per power of two");
+_Static_assert(RT_SLAB_BYTES % RT_SLAB_SLOT_MAX == 0, "whole slots");
+
+/* Slots of one size: the free ones (zero, size 0), and the unused rest of
+ * the newest slab. All classes under slab_lock. */
+struct slab_class {
+    struct rt_memory *free;
+    unsigned nwarm;                     /* free slots with resident pages */
+    uint8_t *next, *end;                /* never used yet */
+};
+
+static pthread_mutex_t slab_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct slab_class slab_classes[SLAB_CLASSES];
+
+/* The class of slots for a maximum of `bytes`, or -1 past the largest. */
+static int slab_class_of(uint64_t bytes)
+{
+    uint64_t slot = RT_SLAB_SLOT_MIN;
+    for (int c = 0; c < SLAB_CLASSES; c++, slot <<= 1)
+        if (bytes <= slot)
+            return c;
+    return -1;
+}
+
+static uint8_t *slab_map(void)
+{
+    void *p = mmap(NULL, RT_SLAB_BYTES, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    /* A huge page would make a 1 MiB memory's first touch cost 2 MiB of
+     * RSS; the whole mapping keeps one flag, so this splits nothing. */
+    madvise(p, RT_SLAB_BYTES, MADV_NOHUGEPAGE);
+    return p;
+}
+
+/* A zero slot of class c, size 0; under slab_lock. */
+static struct rt_memory *slab_take_locked(struct slab_class *sc, int c)
+{
+    struct rt_memory *m = sc->free;
+    if (m != NULL) {
+        sc->free = m->pool_next;
+        sc->nwarm -= m->warm;
+        return m;
+    }
+    uint64_t slot = RT_SLAB_SLOT_MIN << c;
+    if (sc->next == sc->end) {
+        uint8_t *p = slab_map();
+        if (p == NULL)
+            return NULL;
+        sc->next = p;
+        sc->end = p + RT_SLAB_BYTES;
+    }
+    if ((m = calloc(1, sizeof *m)) == NULL)
+        return NULL;
+    m->pub.base = sc->next;
+    m->extent = slot;
+    sc->next += slot;
+    return m;
+}
+
+static struct rt_memory *slab_take(uint64_t max_bytes)
+{
+    int c = slab_class_of(max_bytes);
+    if (c < 0)
+        return NULL;
+    pthread_mutex_lock(&slab_lock);
+    struct rt_memory *m = slab_take_locked(&slab_classes[c], c);
+    pthread_mutex_unlock(&slab_lock);
+    return m;
+}
+
+/* Zero what the memory's code could reach ([0, size): it never grows
+ * back down) and put the slot on its class's free list. A slot whose
+ * pages cannot be dropped stays out of use (its memory leaks). */
+static void slab_give(struct rt_memory *m)
+{
+    struct slab_class *sc = &slab_classes[slab_class_of(m->extent)];
+    pthread_mutex_lock(&slab_lock);
+    m->warm = sc->nwarm < atomic_load(&pool_limit);
+    sc->nwarm += m->warm;               /* counted now: others see it */
+    pthread_mutex_unlock(&slab_lock);
+    int rc = zero_pages(m, m->warm);
+    pthread_mutex_lock(&slab_lock);
+    if (rc == 0) {
+        m->pub.size = 0;
+        m->pool_next = sc->free;
+        sc->free = m;
+    } else {
+        sc->nwarm -= m->warm;
+    }
+    pthread_mutex_unlock(&slab_lock);
+}
+
+static bool in_slab(const struct rt_memory *m)
+{
+    return m->extent < AWSM_GUARD_RESERVATION;
+}
+
+/* Make exactly [0, bytes) accessible in a memory whose [0, size) is: an
+ * mprotect in a reservation, only the size in a slot. */
 static int set_committed(struct rt_memory *m, size_t bytes)
 {
     uint8_t *b = m->pub.base;
+    if (in_slab(m)) {
+        m->pub.size = bytes;
+        return 0;
+    }
     size_t cur = m->pub.size;
     if (bytes > cur && mprotect(b + cur, bytes - cur, PROT_READ | PROT_WRITE) != 0)
         return -1;
@@ -239,22 +380,45 @@ static struct rt_memory *reservation_new(void)
         return NULL;
     }
     mem->pub.base = p;
+    mem->extent = AWSM_GUARD_RESERVATION;
     return mem;
+}
+
+/* A slot when the code allows one and one is large enough; else a pooled
+ * or new reservation. */
+static struct rt_memory *memory_take(uint64_t max_pages, bool checked)
+{
+    struct rt_memory *mem = NULL;
+    if (checked && max_pages * WM_PAGE_SIZE <= RT_SLAB_SLOT_MAX)
+        mem = slab_take(max_pages * WM_PAGE_SIZE);
+    if (mem == NULL)
+        mem = pool_take();
+    if (mem == NULL)
+        mem = reservation_new();
+    return mem;
+}
+
+static void memory_drop(struct rt_memory *mem)
+{
+    if (in_slab(mem))
+        slab_give(mem);
+    else if (!pool_give(mem))
+        reservation_free(mem);
 }
 
 struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,
                                 bool has_max, uint64_t declared_max,
-                                struct rt_budget_refusal *why)
+                                bool checked, struct rt_budget_refusal *why)
 {
     size_t bytes = (size_t)min_pages * WM_PAGE_SIZE;
     if (!budget_reserve(bytes, why))
         return NULL;
-    struct rt_memory *mem = pool_take();
-    if (mem == NULL && (mem = reservation_new()) == NULL) {
+    struct rt_memory *mem = memory_take(max_pages, checked);
+    if (mem == NULL) {
         budget_release(bytes);
         return NULL;
     }
-    if (set_committed(mem, bytes) != 0) {
+    if (set_committed(mem, bytes) != 0) {    /* never in a slot */
         reservation_free(mem);
         budget_release(bytes);
         return NULL;
@@ -271,8 +435,7 @@ void rt_memory_free(struct rt_memory *mem)
     if (mem == NULL)
         return;
     size_t bytes = mem->pub.size;
-    if (!pool_give(mem))
-        reservation_free(mem);
+    memory_drop(mem);
     budget_release(bytes);
 }
 
@@ -294,12 +457,10 @@ uint32_t rt_memory_grow_pages(struct rt_memory *mem, uint32_t delta,
     size_t bytes = (size_t)delta * WM_PAGE_SIZE;
     if (!budget_reserve(bytes, why))
         return UINT32_MAX;
-    if (mprotect(mem->pub.base + mem->pub.size, bytes,
-                 PROT_READ | PROT_WRITE) != 0) {
+    if (set_committed(mem, mem->pub.size + bytes) != 0) {
         budget_release(bytes);
         return UINT32_MAX;
     }
-    mem->pub.size += bytes;
     return (uint32_t)old;
 }
 

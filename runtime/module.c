@@ -95,6 +95,9 @@ static int check_desc(const char *path, const struct awsm_module_desc *d,
                        d->abi_version, AWSM_ABI_VERSION);
     if (d->wasm == NULL || d->wasm_size == 0)
         return rt_fail(err, RT_ERR_LOAD, "%s: no embedded wasm module", name);
+    if (d->mem_reach > AWSM_GUARD_RESERVATION || d->mem_reach % WM_PAGE_SIZE)
+        return rt_fail(err, RT_ERR_LOAD, "%s: bad mem_reach %llu in %s", name,
+                       (unsigned long long)d->mem_reach, AWSM_MODULE_SYMBOL);
     return 0;
 }
 

@@ -165,6 +165,15 @@ struct rt_instance_options {
      * function that never returns can be stopped too. */
     void (*on_created)(struct rt_instance *inst, void *ud);
     void *created_ud;
+    /* The embedder never gives this instance's memory to another instance
+     * (host code, which checks bounds, may use it: awsmrt's WASI). Then a
+     * memory whose code checks every access (rt_module_desc(m)->mem_reach
+     * below AWSM_GUARD_RESERVATION: a small maximum, or checked mode) is
+     * a slot of a shared slab even when exported, not an 8 GiB
+     * reservation of its own. Should it be imported after all, an importer
+     * compiled with bare guard-mode accesses is refused (RT_ERR_LINK). An
+     * unexported memory is a slot whenever its code allows. */
+    bool private_memory;
 };
 
 /* Create an instance: resolve imports, initialise globals, tables, elements

@@ -228,6 +228,7 @@ __attribute__((constructor)) static void fake_module_init(void)
     awsm_module_v1.ntypes = NTYPES;
     awsm_module_v1.funcs = funcs;
     awsm_module_v1.trampolines = trampolines;
+    awsm_module_v1.mem_reach = AWSM_GUARD_RESERVATION;    /* f_load is bare */
 }
 
 __attribute__((destructor)) static void fake_module_fini(void)
