@@ -3,10 +3,11 @@
 # checks end to end, on loopback: a module's in-flight limit leaves other
 # modules alone; a guest blocked on a FIFO does not freeze its worker and
 # meets its deadline; open files per sandbox (EMFILE), per module and for
-# the whole process (ENFILE) while the server and other tenants go on; the memory
-# budget; SIGPIPE, SIGHUP, SIGUSR1, a second SIGTERM and the drain
-# timeout; sleepers stopped at their deadline leak nothing (LeakSanitizer
-# in the sanitizer build); truncated, non-regular and unlinkable modules.
+# the whole process (ENFILE) while the server and other tenants go on;
+# the memory budget; a guest flooding its output; SIGPIPE, SIGHUP,
+# SIGUSR1, a second SIGTERM and the drain timeout; sleepers stopped at
+# their deadline leak nothing (LeakSanitizer in the sanitizer build);
+# truncated, non-regular and unlinkable module files.
 set -u
 BIN=$(cd "$1" && pwd)
 NAME=e2e-limits
@@ -16,7 +17,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 . "$ROOT/tests/cli/lib.sh"
 . "$HERE/lib.sh"
 
-build_apps echo nap fifo fdhog hog wc
+build_apps echo nap fifo fdhog hog wc flood
 mkdir -p "$tmp/pipes" "$tmp/files"
 mkfifo "$tmp/pipes/in" "$tmp/pipes/lonely"
 echo data >"$tmp/files/f"
@@ -40,7 +41,8 @@ write_config() {
  {"name": "smallhog", "path": "hog.wasm", "port": $(port 7), "argsize": 0,
   "max-memory-pages": 64},
  {"name": "sleepy", "path": "nap.wasm", "port": $(port 8), "argsize": 1,
-  "timeout-ms": 100}
+  "timeout-ms": 100},
+ {"name": "flood", "path": "flood.wasm", "port": $(port 9), "argsize": 1}
 ]
 EOF
 }
@@ -69,6 +71,15 @@ check "... while other modules are served" has '"stdout":"e"'
 wait $bg_nap1 $bg_nap2
 cat "$tmp/nap1.bg" "$tmp/nap2.bg" >"$tmp/out"
 check "... and its requests in flight finish" [ "$(grep -c 'slept enough' "$tmp/out")" -eq 2 ]
+
+# ===== A guest that floods its output =====================================
+
+ask "$(port 9)" '{"module":"flood","args":["64"]}'
+check "output: 64 MiB on stdout and stderr: the guest finishes" has '"status":"ok","exit_code":0'
+check "... and the reply is cut and says so" has '"truncated":true'
+check "... within one datagram (${#reply} bytes)" [ "${#reply}" -le 65507 ]
+ask "$(port 0)" '{"module":"echo","stdin":"after"}'
+check "... and the server goes on" has '"stdout":"after"'
 
 # ===== A guest blocked on a FIFO ===========================================
 
