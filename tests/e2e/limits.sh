@@ -42,7 +42,9 @@ write_config() {
   "max-memory-pages": 64},
  {"name": "sleepy", "path": "nap.wasm", "port": $(port 8), "argsize": 1,
   "timeout-ms": 100},
- {"name": "flood", "path": "flood.wasm", "port": $(port 9), "argsize": 1}
+ {"name": "flood", "path": "flood.wasm", "port": $(port 9), "argsize": 1},
+ {"name": "parked", "path": "nap.wasm", "port": $(port 10), "argsize": 1,
+  "max-inflight": 8192}
 ]
 EOF
 }
@@ -230,6 +232,26 @@ bg_reply long
 check "--drain-timeout-ms: exit 0 after the drain timeout ($ms ms)" \
     eval '[ $status -eq 0 ] && [ $ms -ge 400 ] && [ $ms -lt 3000 ]'
 check "... and the request in flight is told" has '"error":"shutting down: stopped after '
+
+# ===== Many parked sandboxes ===============================================
+
+start_server --workers 1 --max-queued 8192
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
+before=$(rss)
+"$BIN/loadgen" --target "127.0.0.1:$(port 10)" --payload '{"module":"parked","args":["2500"]}' \
+    --concurrency 4000 --requests 4000 --timeout 20000 --expect 'slept enough' \
+    >"$tmp/parked.out" 2>&1 &
+lg=$!
+sleep 1.8
+during=$(rss)
+alive=$(grep -c . "/proc/$pid/maps")
+wait $lg
+cp "$tmp/parked.out" "$tmp/out"
+per=$(( (during - before) / 4000 ))
+check "4,000 sandboxes parked at once are all answered" grep -q ' ok=4000 ' "$tmp/parked.out"
+check "... each alive while they sleep, at under 64 kB of resident memory ($per kB; $alive mappings)" \
+    eval '[ "$per" -ge 4 ] && [ "$per" -lt 64 ]'
+stop_server
 
 # ===== Sleepers stopped at their deadline ==================================
 
