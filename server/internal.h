@@ -49,30 +49,6 @@ struct srv_window {
     _Atomic uint64_t estimate_ns;       /* the percentile, refreshed */
 };
 
-/* A worker's datagram I/O: a batch of receive buffers (recvmmsg, through
- * libuv) and the replies waiting to go out together (sendmmsg). */
-#define SRV_RECV_BATCH 16u
-#define SRV_SEND_BATCH 32u
-#define SRV_SEND_ARENA (256u * 1024)
-
-struct srv_reply {
-    int fd;
-    struct sockaddr_storage to;
-    socklen_t tolen;
-    size_t off, len;                    /* in the arena */
-    struct srv_module *mod;
-};
-
-struct srv_worker {
-    char recv[SRV_RECV_BATCH][65536];
-    char build[SRV_MAX_DATAGRAM];       /* a reply being built */
-    struct srv_reply out[SRV_SEND_BATCH];
-    unsigned nout;
-    size_t used;                        /* of the arena */
-    uint64_t oldest;                    /* when out[0] was queued */
-    char arena[SRV_SEND_ARENA];
-};
-
 struct srv_module {
     const struct srv_module_config *cfg;
     struct rt_module *rt;
@@ -82,7 +58,6 @@ struct srv_module {
     uint32_t max_inflight;      /* its own limit (config or default) */
     uint64_t rel_deadline_ns;   /* for EDF and admission control */
     struct wasi_fd_group files; /* its sandboxes' host fds together */
-    _Atomic uint64_t avg_run_ns;        /* moving average of CPU time */
     struct srv_window window;
 };
 
@@ -168,10 +143,6 @@ struct sched_options {
     enum sched_policy policy;
     /* Called on the worker thread when a sandbox is done (reply, free). */
     void (*done_cb)(struct sb *sb, int worker, void *ud);
-    /* Optional, on the worker's thread, before it polls its loop (next
-     * NULL) or runs a slice of `next`: send what done_cb batched if it
-     * should not wait any longer. */
-    void (*flush_cb)(int worker, const struct sb *next, void *ud);
     /* Optional, on each worker's thread: before it serves, open what it
      * receives on (its listeners) on its loop; then, when accepting stops,
      * stop receiving (the sockets stay open for replies); and at its end,
@@ -228,7 +199,7 @@ struct srv {
     struct srv_module *mods;
     struct sched *sched;
     int nworkers;
-    struct srv_worker *ws;              /* per worker */
+    char (*bufs)[65536];                /* a receive buffer per worker */
     atomic_uint inflight;               /* queued or running */
     atomic_ulong served, rejected, missed, timeouts;
     _Atomic uint64_t admitted;          /* admission control: ppm of workers */

@@ -201,95 +201,19 @@ static int admission(struct srv_module *mod, struct sb *sb, char *err, size_t er
     return 0;
 }
 
-/* ===== Batched replies ================================================== */
-
-/* Send the worker's batched replies: one sendmmsg per run of replies on
- * the same socket; what the kernel does not take goes one by one (a full
- * socket buffer waits a little, as a single reply does). */
-static void flush_replies(struct srv *srv, struct srv_worker *ws)
-{
-    struct mmsghdr msgs[SRV_SEND_BATCH];
-    struct iovec iov[SRV_SEND_BATCH];
-    for (unsigned i = 0; i < ws->nout;) {
-        unsigned n = 0;
-        while (i + n < ws->nout && ws->out[i + n].fd == ws->out[i].fd) {
-            struct srv_reply *r = &ws->out[i + n];
-            iov[n] = (struct iovec){ ws->arena + r->off, r->len };
-            msgs[n] = (struct mmsghdr){ .msg_hdr = {
-                .msg_name = &r->to, .msg_namelen = r->tolen,
-                .msg_iov = &iov[n], .msg_iovlen = 1 } };
-            n++;
-        }
-        int sent = sendmmsg(ws->out[i].fd, msgs, n, MSG_DONTWAIT);
-        for (unsigned k = sent > 0 ? (unsigned)sent : 0; k < n; k++) {
-            struct srv_reply *r = &ws->out[i + k];
-            send_reply(r->mod, r->fd, (struct sockaddr *)&r->to, r->tolen,
-                       ws->arena + r->off, r->len, 2);
-        }
-        i += n;
-    }
-    ws->nout = 0;
-    ws->used = 0;
-    (void)srv;
-}
-
-/* Replies wait for company at most this long, and only while the work
- * between them is short. */
-#define REPLY_WAIT_NS 50000u
-#define SHORT_RUN_NS 50000u
-
-/* sched flush_cb: before the worker polls its loop (next NULL) or runs
- * something that may take a while, its batched replies go out. */
-static void flush_cb(int worker, const struct sb *next, void *ud)
-{
-    struct srv *srv = ud;
-    struct srv_worker *ws = &srv->ws[worker];
-    if (ws->nout == 0)
-        return;
-    if (next && next->state == SB_NEW &&
-        atomic_load_explicit(&next->mod->avg_run_ns, memory_order_relaxed) < SHORT_RUN_NS &&
-        srv_now_ns() - ws->oldest < REPLY_WAIT_NS)
-        return;
-    flush_replies(srv, ws);
-}
-
-/* Queue a reply in the worker's batch (sent at once if it cannot wait). */
-static void queue_reply(struct srv *srv, struct srv_worker *ws,
-                        struct srv_module *mod, int fd, const struct sb *sb,
-                        size_t len)
-{
-    if (ws->nout == SRV_SEND_BATCH || ws->used + len > SRV_SEND_ARENA)
-        flush_replies(srv, ws);         /* a reply is at most 64 KiB: fits */
-    struct srv_reply *r = &ws->out[ws->nout++];
-    r->fd = fd;
-    memcpy(&r->to, &sb->peer, sb->peer_len);
-    r->tolen = sb->peer_len;
-    r->off = ws->used;
-    r->len = len;
-    r->mod = mod;
-    memcpy(ws->arena + ws->used, ws->build, len);
-    ws->used += len;
-    if (ws->nout == 1)
-        ws->oldest = srv_now_ns();
-}
-
-/* On a worker: answer a finished sandbox (batched) and free it. */
+/* On a worker: answer a finished sandbox and free it. */
 static void done_cb(struct sb *sb, int worker, void *ud)
 {
     struct srv *srv = ud;
     struct srv_module *mod = sb->mod;
-    struct srv_worker *ws = &srv->ws[worker];
-    size_t n = sb_reply_build(sb, ws->build, sizeof ws->build);
+    char *out = malloc(SRV_MAX_DATAGRAM);
+    size_t n = out ? sb_reply_build(sb, out, SRV_MAX_DATAGRAM) : 0;
     if (n > 0)
-        queue_reply(srv, ws, mod, mod->ls[worker].fd, sb, n);
+        send_reply(mod, mod->ls[worker].fd, (struct sockaddr *)&sb->peer,
+                   sb->peer_len, out, n, 2);
     else
         srv_log(srv, SRV_LOG_ERROR, "module \"%s\": out of memory for a reply",
                 mod->cfg->name);
-    if (sb->t_start) {
-        uint64_t avg = atomic_load_explicit(&mod->avg_run_ns, memory_order_relaxed);
-        atomic_store_explicit(&mod->avg_run_ns, avg - avg / 8 + sb->run_ns / 8,
-                              memory_order_relaxed);
-    }
     if (sb->outcome != SB_OK)
         srv_log(srv, SRV_LOG_DEBUG, "module \"%s\": %s", mod->cfg->name, sb->error);
     if (sb->t_start && srv->set->admission)
@@ -299,6 +223,7 @@ static void done_cb(struct sb *sb, int worker, void *ud)
     if (sb->timed_out)
         atomic_fetch_add(&srv->timeouts, 1);
     atomic_fetch_sub(&srv->admitted, sb->admitted);
+    free(out);
     sb_free(sb);
     atomic_fetch_add(&srv->served, 1);
     atomic_fetch_sub(&mod->inflight, 1);
@@ -311,8 +236,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct srv_listener *l = h->data;
     (void)suggested;
-    *buf = uv_buf_init(l->mod->srv->ws[l->worker].recv[0],
-                       sizeof l->mod->srv->ws[l->worker].recv);
+    *buf = uv_buf_init(l->mod->srv->bufs[l->worker], sizeof *l->mod->srv->bufs);
 }
 
 /* Take one in-flight slot of `n` (at most `max`), or fail. */
@@ -381,7 +305,7 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     if (flags & UV_UDP_PARTIAL) {
         char err[128];
         snprintf(err, sizeof err, "request too large: over %zu bytes > %u",
-                 sizeof srv->ws->recv[0], srv->set->max_request);
+                 sizeof *srv->bufs, srv->set->max_request);
         reply_error(l, from, err);
         return;
     }
@@ -497,7 +421,7 @@ static int open_listeners(int worker, uv_loop_t *loop, void *ud, char *err,
                                rc < 0 ? strerror(-rc) : uv_strerror(rc));
         int size = RECV_BUFFER_BYTES;
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-        uv_udp_init_ex(loop, &l->udp, AF_UNSPEC | UV_UDP_RECVMMSG);
+        uv_udp_init(loop, &l->udp);
         l->udp.data = l;
         l->mod = mod;
         l->worker = worker;
@@ -652,7 +576,7 @@ static int start(struct srv *srv, char *err, size_t errlen)
 {
     srv->nworkers = srv->set->workers > 0 ? srv->set->workers : default_workers();
     srv->capacity = (uint64_t)srv->nworkers * 1000000u;
-    if (!(srv->ws = calloc((size_t)srv->nworkers, sizeof *srv->ws))) {
+    if (!(srv->bufs = malloc((size_t)srv->nworkers * sizeof *srv->bufs))) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -675,7 +599,6 @@ static int start(struct srv *srv, char *err, size_t errlen)
         .quantum_us = srv->set->quantum_us,
         .policy = srv->set->policy == SRV_POLICY_FIFO ? SCHED_POLICY_FIFO : SCHED_POLICY_EDF,
         .done_cb = done_cb,
-        .flush_cb = flush_cb,
         .open_cb = open_listeners,
         .stop_cb = stop_listeners,
         .close_cb = close_listeners,
@@ -709,7 +632,7 @@ static void srv_deinit(struct srv *srv)
         pthread_mutex_destroy(&srv->mods[i].window.lock);
     }
     free(srv->mods);
-    free(srv->ws);
+    free(srv->bufs);
 }
 
 int srv_check(const struct srv_config *cfg, const struct srv_settings *set,

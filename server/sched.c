@@ -619,8 +619,6 @@ static void *worker_main(void *arg)
         if (!sb)
             sb = steal(w);
         if (sb) {
-            if (s->o.flush_cb)
-                s->o.flush_cb(w->id, sb, s->o.ud);
             uint64_t now = run_slice(w, sb);
             /* Receive and complete I/O between slices; while fresh work
              * is queued, at most every LOOP_POLL_NS (a system call each
@@ -630,8 +628,6 @@ static void *worker_main(void *arg)
             bool fresh = w->fresh.n > 0;
             pthread_mutex_unlock(&w->lock);
             if (!fresh || now - w->polled >= LOOP_POLL_NS) {
-                if (s->o.flush_cb)
-                    s->o.flush_cb(w->id, NULL, s->o.ud);
                 uv_run(&w->loop, UV_RUN_NOWAIT);
                 w->polled = now;
             }
@@ -647,13 +643,9 @@ static void *worker_main(void *arg)
             atomic_store(&w->idle, false);
             continue;
         }
-        if (s->o.flush_cb)
-            s->o.flush_cb(w->id, NULL, s->o.ud);
         uv_run(&w->loop, UV_RUN_ONCE);
         atomic_store(&w->idle, false);
     }
-    if (s->o.flush_cb)
-        s->o.flush_cb(w->id, NULL, s->o.ud);
     if (s->o.close_cb && w->started)
         s->o.close_cb(w->id, s->o.ud);
     return NULL;
