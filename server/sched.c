@@ -60,6 +60,7 @@
 #define STACK_POOL_MAX 64               /* kept per worker */
 #define GUARD_SIZE ((size_t)64 << 10)
 #define MIN_TICK_NS 250000ull
+#define FINE_TICK_NS 100000ull
 #define LOOP_POLL_NS 50000ull           /* between slices, with work queued */
 /* Quanta given to fresh sandboxes before a waiting demoted one runs. */
 #define DEMOTED_SHARE 4
@@ -698,7 +699,7 @@ static bool tick_worker(struct sched *s, struct sched_worker *w, uint64_t now,
 static void *timer_main(void *arg)
 {
     struct sched *s = arg;
-    uint64_t fine = s->quantum_ns / 16 > MIN_TICK_NS ? s->quantum_ns / 16 : MIN_TICK_NS;
+    uint64_t fine = s->quantum_ns / 50 > FINE_TICK_NS ? s->quantum_ns / 50 : FINE_TICK_NS;
     uint64_t coarse = s->quantum_ns / 4 > MIN_TICK_NS ? s->quantum_ns / 4 : MIN_TICK_NS;
     uint64_t tick = coarse;
     while (!atomic_load(&s->stopping)) {
