@@ -136,9 +136,10 @@ static int get_uint(struct parser *p, json_t *obj, const char *key,
     return 0;
 }
 
-static int get_active(struct parser *p, json_t *obj, bool *out)
+/* A yes/no key: true, false, "yes" or "no". */
+static int get_flag(struct parser *p, json_t *obj, const char *key, bool *out)
 {
-    json_t *v = json_object_get(obj, "active");
+    json_t *v = json_object_get(obj, key);
     if (!v)
         return 0;
     if (json_is_boolean(v)) {
@@ -150,7 +151,20 @@ static int get_active(struct parser *p, json_t *obj, bool *out)
         *out = s[0] == 'y';
         return 0;
     }
-    return fail_key(p, "active", "\"active\" must be \"yes\", \"no\", true or false");
+    return fail_key(p, key, "\"%s\" must be \"yes\", \"no\", true or false", key);
+}
+
+/* "dense-memory": the memory is a slot of a shared slab, which needs a
+ * small "max-memory-pages" compiled into the code. */
+static int get_dense(struct parser *p, json_t *obj, struct srv_module_config *m)
+{
+    if (get_flag(p, obj, "dense-memory", &m->dense_memory) != 0)
+        return -1;
+    if (m->dense_memory && (m->max_memory_pages == 0 ||
+                            m->max_memory_pages > SRV_MAX_DENSE_PAGES))
+        return fail_key(p, "dense-memory", "\"dense-memory\" needs \"max-memory-pages\" "
+                        "of 1 to %u (64 MiB)", SRV_MAX_DENSE_PAGES);
+    return 0;
 }
 
 /* A path as given, or joined to the config file's directory. */
@@ -227,7 +241,7 @@ static int get_dirs(struct parser *p, json_t *obj, struct srv_module_config *m)
 static const char *const known_keys[] = {
     "name", "path", "port", "argsize", "active", "timeout-ms", "stack-size",
     "max-memory-pages", "relative-deadline-us", "env", "dirs", "max-inflight",
-    "admissions-percentile", "max-open-files",
+    "admissions-percentile", "max-open-files", "dense-memory",
     /* the original runtime's HTTP-era keys, accepted and unused */
     "http-req-headers", "http-req-content-type", "http-req-size",
     "http-resp-headers", "http-resp-size", "http-resp-content-type",
@@ -326,7 +340,8 @@ static int check_module(struct parser *p, json_t *obj, struct srv_module_config 
     free(path);
     if (!m->path)
         return fail_key(p, "path", "out of memory");
-    if (check_numbers(p, obj, m) || get_active(p, obj, &m->active) ||
+    if (check_numbers(p, obj, m) || get_flag(p, obj, "active", &m->active) ||
+        get_dense(p, obj, m) ||
         get_env(p, obj, m) || get_dirs(p, obj, m) ||
         warn_unknown_keys(p, obj) || check_unique(p, m))
         return -1;

@@ -338,6 +338,10 @@ int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
     co.opt_level = srv->set->opt_level;
     co.bounds = srv->set->checked_bounds ? AWSM_BOUNDS_CHECKED : AWSM_BOUNDS_GUARD;
     co.disabled = srv->set->no_cache;
+    /* "dense-memory": the cap is compiled in, the code checks its accesses
+     * (checked mode's speed) and its memory is a slot of a shared slab
+     * instead of an 8 GiB reservation (2 mappings). */
+    co.max_memory_pages = mc->dense_memory ? mc->max_memory_pages : 0;
     if (cache_module_load(mc->path, &co, &mod->rt, NULL, msg, sizeof msg) != 0)
         return fail_module(srv, mc, err, errlen, "%s", msg);
     const struct wm_module *wm = rt_module_wasm(mod->rt);
@@ -559,6 +563,28 @@ static void limit_files(struct srv *srv)
         wasi_fd_group_init(&srv->mods[i].files, srv->fd_limit / 2);
 }
 
+/* Every live sandbox costs two mappings (its stack and the guard below
+ * it; memories with a small max-memory-pages share slabs, others cost
+ * two more): warn when the kernel's limit on mappings is below what
+ * --max-queued allows, since past it new sandboxes fail. */
+static void check_map_count(struct srv *srv)
+{
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    unsigned long limit = 0;
+    if (!f)
+        return;
+    if (fscanf(f, "%lu", &limit) != 1)
+        limit = 0;
+    fclose(f);
+    unsigned long need = 2ul * srv->set->max_queued + 1000;
+    if (limit && limit < need)
+        srv_log(srv, SRV_LOG_WARN, "vm.max_map_count is %lu: about %lu sandboxes "
+                "can be alive at once (2 mappings each), fewer than --max-queued "
+                "%u; past that they fail with \"out of memory\" (raise it: "
+                "sysctl vm.max_map_count=%lu)", limit, (limit - 1000) / 2,
+                srv->set->max_queued, need);
+}
+
 /* The budget for all linear memories: --memory-budget-mb, else three
  * quarters of the machine's memory. */
 static void limit_memory(struct srv *srv)
@@ -667,6 +693,7 @@ int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
     srv.loop = &loop;
     limit_files(&srv);
     limit_memory(&srv);
+    check_map_count(&srv);
     uv_signal_t *sigs[] = { &srv.sigint, &srv.sigterm, &srv.sighup, &srv.sigusr1 };
     static const int signums[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
     for (int i = 0; i < 4; i++) {

@@ -316,6 +316,7 @@ void sb_execute(struct sb *sb)
         .host = sb->wasi,
         .on_created = created_cb,
         .created_ud = sb,
+        .private_memory = true,         /* nobody else ever imports it */
     };
     struct rt_instance *inst = NULL;
     struct rt_error err;

@@ -46,6 +46,7 @@
 #define SRV_DEFAULT_QUANTUM_US 5000u
 #define SRV_DEFAULT_MAX_QUEUED 4096u
 #define SRV_MAX_MODULE_BYTES (256u << 20)
+#define SRV_MAX_DENSE_PAGES 1024u   /* CG_BOUNDED_MAX_BYTES in pages */
 
 /* ===== Configuration ==================================================== */
 
@@ -62,6 +63,7 @@ struct srv_module_config {
     uint32_t max_inflight;      /* requests queued or running; 0: default */
     uint32_t admissions_percentile; /* 0: the server's default */
     uint32_t max_open_files;    /* guest fds per sandbox; 0: default */
+    bool dense_memory;          /* memory in a shared slab (code checks) */
     int nenv;
     char **env;                 /* "KEY=VALUE" */
     int ndirs;

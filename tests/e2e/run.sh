@@ -231,6 +231,9 @@ cfg_fails "duplicate port" '{"name":"a","path":"ok.wasm","port":1}
 {"name":"b","path":"ok.wasm","port":1}' 'bad.json:2: module "b": port 1 already used by module "a"'
 cfg_fails "bad active" '{"name":"a","path":"ok.wasm","port":1,"active":"maybe"}' \
     '"active" must be "yes", "no", true or false'
+cfg_fails "dense-memory without a small max-memory-pages" \
+    '{"name":"a","path":"ok.wasm","port":1,"dense-memory":true,"max-memory-pages":2048}' \
+    '"dense-memory" needs "max-memory-pages" of 1 to 1024 (64 MiB)'
 cfg_fails "missing module file" '{"name":"a","path":"nope.wasm","port":1}' \
     'bad.json:1: module "a": '
 printf 'not wasm' >"$tmp/junk.wasm"
