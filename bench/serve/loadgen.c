@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +72,9 @@ static const char usage_text[] =
     "  -T, --timeout MS         a request without a reply after MS ms is a\n"
     "                           timeout (default 1000)\n"
     "  -e, --expect TEXT        a reply that does not contain TEXT is an error\n"
+    "  -s, --source IP          send from this loopback address (another one of\n"
+    "                           127.0.0.0/8 gives another ~28,000 ports: one\n"
+    "                           is held per request in flight)\n"
     "  -D, --deadline-us N      also count the requests not answered ok within\n"
     "                           N microseconds (late, errors, timeouts, refused)\n"
     "                           as missed=K at the end of the line\n"
@@ -103,6 +107,8 @@ struct options {
     unsigned timeout_ms;
     const char *expect;         /* NULL: any reply is ok */
     unsigned long deadline_us;  /* 0: not given */
+    struct sockaddr_storage source;     /* --source; ss_family 0: any */
+    socklen_t source_len;
 };
 
 /* ===== Latency histogram ================================================ */
@@ -231,6 +237,14 @@ static int slot_open(struct load *L, struct slot *s)
         return -1;
     }
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
+    if (opt->source_len &&
+        bind(s->fd, (const struct sockaddr *)&opt->source, opt->source_len) != 0) {
+        fprintf(stderr, "loadgen: cannot bind to the --source address: %s\n",
+                strerror(errno));
+        close(s->fd);
+        s->fd = -1;
+        return -1;
+    }
     if (connect(s->fd, (const struct sockaddr *)&opt->target, opt->target_len) != 0 ||
         epoll_ctl(L->epfd, EPOLL_CTL_ADD, s->fd, &ev) != 0) {
         fprintf(stderr, "loadgen: cannot connect to %s: %s\n", opt->target_text,
@@ -477,6 +491,17 @@ static int option_parse(int argc, char **argv, int *i, struct options *opt)
         opt->timeout_ms = (unsigned)v;
     } else if ((s = ncli_option_value(argc, argv, i, "--expect", "-e", &missing))) {
         opt->expect = s;
+    } else if ((s = ncli_option_value(argc, argv, i, "--source", "-s", &missing))) {
+        char text[NCLI_ADDR_MAX + 8];
+        snprintf(text, sizeof text, strchr(s, ':') ? "[%s]:1" : "%s:1", s);
+        if (ncli_addr_parse(text, NCLI_PORT_STRTOUL, &opt->source, &opt->source_len) !=
+                NCLI_ADDR_OK || !ncli_addr_is_loopback(&opt->source))
+            return usage_error("bad --source '%s' (a loopback address: 127.0.0.0/8 "
+                               "or ::1)", s);
+        if (opt->source.ss_family == AF_INET6)      /* any port */
+            ((struct sockaddr_in6 *)&opt->source)->sin6_port = 0;
+        else
+            ((struct sockaddr_in *)&opt->source)->sin_port = 0;
     } else if ((s = ncli_option_value(argc, argv, i, "--deadline-us", "-D", &missing))) {
         if (ncli_ulong_parse(s, 1, (unsigned long)MAX_TIMEOUT_MS * 1000, &opt->deadline_us) != 0)
             return usage_error("bad --deadline-us '%s' (expected 1 to %lu)", s,

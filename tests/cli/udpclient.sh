@@ -270,6 +270,12 @@ loadgen -t "127.0.0.1:$echo_port" -p "$payload" -c 2 --duration 0.3
 check "loadgen --duration 0.3: ends on time, sends something" \
     eval 'status_is 0 && [ "$(kv requests)" -gt 0 ] && [ $((SECONDS - start)) -le 3 ]'
 
+loadgen -t "127.0.0.1:$echo_port" -p "$payload" -c 4 -n 100 --source 127.0.0.7
+check "loadgen --source 127.0.0.7: sends from another loopback address" \
+    eval 'status_is 0 && kv_is ok 100'
+loadgen -t "127.0.0.1:$echo_port" -p "$payload" -n 1 --source 192.0.2.1
+check "loadgen --source: only loopback addresses" \
+    eval 'status_is 2 && err_has "bad --source"'
 loadgen -t "[::1]:1" -p x -n 1 --timeout 100
 check "loadgen: [::1] is loopback" eval 'status_is 1 && kv_is requests 1'
 loadgen -t "192.0.2.1:$echo_port" -p "$payload"
