@@ -46,7 +46,7 @@ struct sb_wait {
     uv_poll_t *polls;
     struct pollfd *fds;
     int nfds, nopen, nready;
-    bool fired;
+    bool fired, fired_timer;
 };
 
 static void wait_fire(struct sb_wait *wt)
@@ -59,7 +59,9 @@ static void wait_fire(struct sb_wait *wt)
 
 static void wait_timer_cb(uv_timer_t *t)
 {
-    wait_fire(t->data);
+    struct sb_wait *wt = t->data;
+    wt->fired_timer = true;
+    wait_fire(wt);
 }
 
 static void wait_poll_cb(uv_poll_t *p, int status, int events)
@@ -155,7 +157,11 @@ static int hook_wait(void *ud, struct pollfd *fds, int nfds,
         sb->cancelled = true;
         rt_instance_trap(inst, AWSM_TRAP_INTERRUPTED);
     }
-    if (ready == 0 && srv_now_ns() >= sb->deadline) {
+    /* The loop's timers have millisecond granularity and may fire a
+     * little before the deadline they were set for: a wait that only the
+     * deadline could end has met it. */
+    if (ready == 0 && ((wt.fired_timer && until == sb->deadline) ||
+                       srv_now_ns() >= sb->deadline)) {
         sb->timed_out = true;
         rt_instance_trap(inst, AWSM_TRAP_INTERRUPTED);
     }

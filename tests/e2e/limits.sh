@@ -19,7 +19,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 
 build_apps echo nap fifo fdhog hog wc flood
 mkdir -p "$tmp/pipes" "$tmp/files"
-mkfifo "$tmp/pipes/in" "$tmp/pipes/lonely"
+mkfifo "$tmp/pipes/in" "$tmp/pipes/lonely" "$tmp/pipes/quiet"
 echo data >"$tmp/files/f"
 printf 'one two\n' >"$tmp/files/words"
 
@@ -57,7 +57,13 @@ background() {
 EOF
     eval "bg_$1=\$!"
 }
-bg_reply() { reply=$(sed -n 's/^.*<- [0-9.]* ms //p' "$tmp/$1.bg"); }
+# bg_reply NAME: the reply of a background request in $reply (and its
+# output in $tmp/out, for the message of a failing check).
+bg_reply() {
+    reply=$(sed -n 's/^.*<- [0-9.]* ms //p' "$tmp/$1.bg")
+    cp "$tmp/$1.bg" "$tmp/out"
+    : >"$tmp/err"
+}
 
 # stop_timed [DELAY]: SIGTERM the server (and again after DELAY seconds),
 # wait for it: its exit status in $status, how long it took in $ms.
@@ -116,7 +122,7 @@ check "FIFO: a guest that waits forever meets its deadline" has '"error":"timeou
 ask "$(port 2)" '{"module":"fifo","args":["/p/lonely","write","x"]}'
 check "FIFO: so does one that opens it for writing without a reader" \
     has '"error":"timeout after 1500 ms"'
-background reader2 "$(port 2)" '{"module":"fifo","args":["/p/in"]}'
+background reader2 "$(port 2)" '{"module":"fifo","args":["/p/quiet"]}'
 sleep 0.3
 stop_timed
 wait $bg_reader2
