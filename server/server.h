@@ -99,7 +99,7 @@ enum srv_log_level { SRV_LOG_ERROR, SRV_LOG_WARN, SRV_LOG_INFO, SRV_LOG_DEBUG };
 enum srv_policy { SRV_POLICY_EDF, SRV_POLICY_FIFO };
 
 struct srv_settings {
-    int workers;                /* 0: cores - 1, at least 1 */
+    int workers;                /* 0: one per core */
     uint32_t quantum_us;        /* time slice before preemption */
     enum srv_policy policy;     /* --scheduler edf|fifo */
     uint32_t max_queued;        /* requests waiting or running, at most */

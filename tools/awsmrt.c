@@ -22,7 +22,7 @@ static const char usage_text[] =
     "\"time_us\", \"error\"}. Every request runs in a fresh sandbox.\n"
     "\n"
     "options (environment variable in brackets):\n"
-    "  --workers N          worker threads (default: cores - 1, at least 1)\n"
+    "  --workers N          worker threads (default: one per core)\n"
     "                       [AWSM_WORKERS]\n"
     "  --quantum-us N       time slice before a sandbox is preempted\n"
     "                       (default 5000) [AWSM_QUANTUM_US]\n"
