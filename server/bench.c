@@ -101,7 +101,7 @@ int srv_bench(const struct srv_config *cfg, const struct srv_settings *set,
     struct sched_options so = {
         .workers = set->workers > 0 ? set->workers : 1,
         .quantum_us = set->quantum_us,
-        .policy = set->policy == SRV_POLICY_FIFO ? SCHED_POLICY_FIFO : SCHED_POLICY_EDF,
+        .policy = set->policy,
         .done_cb = bench_done_cb,
         .ud = &b,
     };

@@ -132,15 +132,10 @@ void sb_execute(struct sb *sb);
 
 struct sched;
 
-enum sched_policy {
-    SCHED_POLICY_EDF,          /* earliest deadline first */
-    SCHED_POLICY_FIFO,         /* arrival order, preempted ones round robin */
-};
-
 struct sched_options {
     int workers;
     uint32_t quantum_us;
-    enum sched_policy policy;
+    enum srv_policy policy;     /* EDF by deadline, FIFO by arrival */
     /* Called on the worker thread when a sandbox is done (reply, free). */
     void (*done_cb)(struct sb *sb, int worker, void *ud);
     /* Optional, on each worker's thread: before it serves, open what it
@@ -186,7 +181,7 @@ struct sched_stats {
     uint64_t steals, preemptions;
 };
 void sched_stats(const struct sched *s, struct sched_stats *out);
-const char *sched_policy_name(enum sched_policy p);
+const char *sched_policy_name(enum srv_policy p);
 
 uint64_t srv_now_ns(void);
 

@@ -26,7 +26,11 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
+#include "compiler/compiler.h"
 #include "server/internal.h"
+
+_Static_assert((uint64_t)SRV_MAX_DENSE_PAGES * WM_PAGE_SIZE == CG_BOUNDED_MAX_BYTES,
+               "\"dense-memory\" allows the caps the compiler bounds");
 
 #define RECV_BUFFER_BYTES (4 << 20)
 #define SEND_RETRY_MS 50
@@ -359,29 +363,29 @@ int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
     return 0;
 }
 
-/* The listen address for a port. */
-static int listen_addr(const struct srv *srv, uint16_t port,
-                       struct sockaddr_storage *addr)
+/* A UDP socket bound to the module's port on --host; with `group`, in
+ * the port's SO_REUSEPORT group. Returns the fd, or -1 with err naming
+ * the module, the address and why. */
+static int port_bind(const struct srv *srv, const struct srv_module_config *mc,
+                     bool group, char *err, size_t errlen)
 {
-    memset(addr, 0, sizeof *addr);
-    return strchr(srv->set->host, ':')
-        ? uv_ip6_addr(srv->set->host, port, (struct sockaddr_in6 *)addr)
-        : uv_ip4_addr(srv->set->host, port, (struct sockaddr_in *)addr);
-}
-
-/* A UDP socket bound to the module's port; with `group`, in the port's
- * SO_REUSEPORT group. Returns the fd or -1 (a negative errno in *rc). */
-static int port_socket(const struct sockaddr_storage *addr, bool group, int *rc)
-{
-    int fd = socket(addr->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_storage addr = { 0 };
+    int rc = strchr(srv->set->host, ':')
+        ? uv_ip6_addr(srv->set->host, mc->port, (struct sockaddr_in6 *)&addr)
+        : uv_ip4_addr(srv->set->host, mc->port, (struct sockaddr_in *)&addr);
+    if (rc != 0)
+        return fail_module(srv, mc, err, errlen, "bad listen address %s: %s",
+                           srv->set->host, uv_strerror(rc));
+    int fd = socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 ||
         (group && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
-        bind(fd, (const struct sockaddr *)addr, addr_len((const struct sockaddr *)addr)) != 0) {
-        *rc = -errno;
+        bind(fd, (const struct sockaddr *)&addr, addr_len((const struct sockaddr *)&addr)) != 0) {
+        int e = errno;
         if (fd >= 0)
             close(fd);
-        return -1;
+        return fail_module(srv, mc, err, errlen, "cannot bind %s port %u: %s",
+                           srv->set->host, mc->port, strerror(e));
     }
     return fd;
 }
@@ -392,16 +396,9 @@ static int port_socket(const struct sockaddr_storage *addr, bool group, int *rc)
 static int check_port(struct srv *srv, struct srv_module *mod, char *err,
                       size_t errlen)
 {
-    const struct srv_module_config *mc = mod->cfg;
-    struct sockaddr_storage addr;
-    int rc = listen_addr(srv, mc->port, &addr);
-    if (rc != 0)
-        return fail_module(srv, mc, err, errlen, "bad listen address %s: %s",
-                           srv->set->host, uv_strerror(rc));
-    int fd = port_socket(&addr, false, &rc);
+    int fd = port_bind(srv, mod->cfg, false, err, errlen);
     if (fd < 0)
-        return fail_module(srv, mc, err, errlen, "cannot bind %s port %u: %s",
-                           srv->set->host, mc->port, strerror(-rc));
+        return -1;
     close(fd);
     return 0;
 }
@@ -416,13 +413,9 @@ static int open_listeners(int worker, uv_loop_t *loop, void *ud, char *err,
         if (!mod->cfg->active)
             continue;
         struct srv_listener *l = &mod->ls[worker];
-        struct sockaddr_storage addr;
-        int rc = listen_addr(srv, mod->cfg->port, &addr);
-        int fd = rc == 0 ? port_socket(&addr, true, &rc) : -1;
+        int rc, fd = port_bind(srv, mod->cfg, true, err, errlen);
         if (fd < 0)
-            return fail_module(srv, mod->cfg, err, errlen, "cannot bind %s port "
-                               "%u: %s", srv->set->host, mod->cfg->port,
-                               rc < 0 ? strerror(-rc) : uv_strerror(rc));
+            return -1;
         int size = RECV_BUFFER_BYTES;
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
         uv_udp_init(loop, &l->udp);
@@ -623,7 +616,7 @@ static int start(struct srv *srv, char *err, size_t errlen)
     struct sched_options so = {
         .workers = srv->nworkers,
         .quantum_us = srv->set->quantum_us,
-        .policy = srv->set->policy == SRV_POLICY_FIFO ? SCHED_POLICY_FIFO : SCHED_POLICY_EDF,
+        .policy = srv->set->policy,
         .done_cb = done_cb,
         .open_cb = open_listeners,
         .stop_cb = stop_listeners,
@@ -716,8 +709,7 @@ int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
                 "%u per module, and %llu MiB of memory in all)", active,
                 active == 1 ? "" : "s",
                 set->host, srv.nworkers, srv.nworkers == 1 ? "" : "s",
-                sched_policy_name(set->policy == SRV_POLICY_FIFO ? SCHED_POLICY_FIFO
-                                                                : SCHED_POLICY_EDF),
+                sched_policy_name(set->policy),
                 set->quantum_us, set->admission ? ", admission control" : "",
                 srv.fd_limit, srv.fd_limit / 2,
                 (unsigned long long)(srv.memory_budget >> 20));

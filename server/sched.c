@@ -138,9 +138,9 @@ uint64_t srv_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-const char *sched_policy_name(enum sched_policy p)
+const char *sched_policy_name(enum srv_policy p)
 {
-    return p == SCHED_POLICY_FIFO ? "fifo" : "edf";
+    return p == SRV_POLICY_FIFO ? "fifo" : "edf";
 }
 
 /* ===== Heaps ============================================================ */
@@ -401,7 +401,7 @@ static void enqueue(struct sched_worker *w, struct sb *sb)
 {
     struct sched *s = w->s;
     sb->seq = atomic_fetch_add(&s->seq, 1);
-    sb->key = s->o.policy == SCHED_POLICY_EDF ? sb->sched_deadline : sb->seq;
+    sb->key = s->o.policy == SRV_POLICY_EDF ? sb->sched_deadline : sb->seq;
     pthread_mutex_lock(&w->lock);
     struct heap *h = sb->level == 0 ? &w->fresh : &w->demoted;
     while (heap_push(h, sb) != 0) {         /* out of memory: rare, brief */
@@ -677,7 +677,7 @@ static bool tick_worker(struct sched *s, struct sched_worker *w, uint64_t now,
         struct rt_instance *inst = atomic_load(&sb->inst);
         bool over = now - w->slice_start >= s->quantum_ns;
         long_slice = sb->level > 0 || now - w->slice_start >= fine;
-        bool earlier = s->o.policy == SCHED_POLICY_EDF && sb->level == 0 &&
+        bool earlier = s->o.policy == SRV_POLICY_EDF && sb->level == 0 &&
                        w->fresh.n > 0 && before(w->fresh.a[0], sb);
         if (inst && (over || earlier || io || now >= sb->deadline ||
                      atomic_load(&s->cancel_all))) {

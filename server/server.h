@@ -45,8 +45,8 @@
 #define SRV_MAX_STACK_SIZE (64u * 1024 * 1024)
 #define SRV_DEFAULT_QUANTUM_US 5000u
 #define SRV_DEFAULT_MAX_QUEUED 4096u
-#define SRV_MAX_MODULE_BYTES (256u << 20)
-#define SRV_MAX_DENSE_PAGES 1024u   /* CG_BOUNDED_MAX_BYTES in pages */
+#define SRV_MAX_DENSE_PAGES 1024u   /* CG_BOUNDED_MAX_BYTES in pages (checked
+                                       in listener.c) */
 
 /* ===== Configuration ==================================================== */
 
@@ -96,7 +96,10 @@ void srv_config_free(struct srv_config *cfg);
 
 enum srv_log_level { SRV_LOG_ERROR, SRV_LOG_WARN, SRV_LOG_INFO, SRV_LOG_DEBUG };
 
-enum srv_policy { SRV_POLICY_EDF, SRV_POLICY_FIFO };
+enum srv_policy {
+    SRV_POLICY_EDF,             /* earliest deadline first */
+    SRV_POLICY_FIFO,            /* arrival order, preempted ones round robin */
+};
 
 struct srv_settings {
     int workers;                /* 0: one per core */
