@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,39 +106,50 @@ struct opts {
     const char *bench;          /* MODULE:N */
 };
 
+/* The options that take a number: the range and the settings field (its
+ * value shifted left by `shift`: MiB to bytes). */
+#define FIELD(f) offsetof(struct srv_settings, f), sizeof(((struct srv_settings *)0)->f)
+static const struct numeric {
+    const char *name;
+    unsigned long lo, hi;
+    size_t offset, size;
+    unsigned shift;
+} numerics[] = {
+    { "--workers", 1, 256, FIELD(workers), 0 },
+    { "--quantum-us", 100, 10000000, FIELD(quantum_us), 0 },
+    { "--max-queued", 1, 1000000, FIELD(max_queued), 0 },
+    { "--max-inflight", 1, 1000000, FIELD(max_inflight), 0 },
+    { "--admissions-percentile", 1, 99, FIELD(admissions_percentile), 0 },
+    { "--drain-timeout-ms", 1, 86400000, FIELD(drain_timeout_ms), 0 },
+    { "--max-open-files", 4, 4096, FIELD(max_open_files), 0 },
+    { "--memory-budget-mb", 1, 1ul << 30, FIELD(memory_budget), 20 },
+    { "--max-request", 64, SRV_MAX_DATAGRAM, FIELD(max_request), 0 },
+};
+#undef FIELD
+
+/* 1 when `name` takes no number; else 0, or 2 after a usage error. */
 static int numeric_opt(const char *name, const char *val, struct opts *o)
 {
+    const struct numeric *n = numerics;
+    const struct numeric *end = numerics + sizeof numerics / sizeof *numerics;
+    while (n < end && strcmp(name, n->name) != 0)
+        n++;
+    if (n == end)
+        return 1;
     unsigned long v;
     if (!val)
         return usage_error("missing value for", name);
-    if (strcmp(name, "--workers") == 0 && parse_uint(val, 1, 256, &v) == 0)
-        o->set.workers = (int)v;
-    else if (strcmp(name, "--quantum-us") == 0 &&
-             parse_uint(val, 100, 10000000, &v) == 0)
-        o->set.quantum_us = (uint32_t)v;
-    else if (strcmp(name, "--max-queued") == 0 &&
-             parse_uint(val, 1, 1000000, &v) == 0)
-        o->set.max_queued = (uint32_t)v;
-    else if (strcmp(name, "--max-inflight") == 0 &&
-             parse_uint(val, 1, 1000000, &v) == 0)
-        o->set.max_inflight = (uint32_t)v;
-    else if (strcmp(name, "--admissions-percentile") == 0 &&
-             parse_uint(val, 1, 99, &v) == 0)
-        o->set.admissions_percentile = (uint32_t)v;
-    else if (strcmp(name, "--drain-timeout-ms") == 0 &&
-             parse_uint(val, 1, 86400000, &v) == 0)
-        o->set.drain_timeout_ms = (uint32_t)v;
-    else if (strcmp(name, "--max-open-files") == 0 &&
-             parse_uint(val, 4, 4096, &v) == 0)
-        o->set.max_open_files = (uint32_t)v;
-    else if (strcmp(name, "--memory-budget-mb") == 0 &&
-             parse_uint(val, 1, 1ul << 30, &v) == 0)
-        o->set.memory_budget = (uint64_t)v << 20;
-    else if (strcmp(name, "--max-request") == 0 &&
-             parse_uint(val, 64, SRV_MAX_DATAGRAM, &v) == 0)
-        o->set.max_request = (uint32_t)v;
-    else
+    if (parse_uint(val, n->lo, n->hi, &v) != 0)
         return usage_error("bad value", val);
+    char *field = (char *)&o->set + n->offset;
+    if (n->size == sizeof(uint64_t)) {
+        uint64_t x = (uint64_t)v << n->shift;
+        memcpy(field, &x, sizeof x);
+    } else {
+        uint32_t x = (uint32_t)v;       /* int workers: same representation */
+        _Static_assert(sizeof(int) == sizeof x, "the 32-bit fields");
+        memcpy(field, &x, sizeof x);
+    }
     return 0;
 }
 
@@ -155,19 +167,14 @@ static int parse_env(struct opts *o)
 
 static int parse_args(struct opts *o, int argc, char **argv)
 {
+    int rc;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             fputs(usage_text, stdout);
             exit(0);
-        } else if (strcmp(a, "--workers") == 0 || strcmp(a, "--quantum-us") == 0 ||
-                   strcmp(a, "--max-queued") == 0 || strcmp(a, "--max-request") == 0 ||
-                   strcmp(a, "--max-inflight") == 0 ||
-                   strcmp(a, "--admissions-percentile") == 0 ||
-                   strcmp(a, "--drain-timeout-ms") == 0 ||
-                   strcmp(a, "--max-open-files") == 0 ||
-                   strcmp(a, "--memory-budget-mb") == 0) {
-            if (numeric_opt(a, next, o))
+        } else if ((rc = numeric_opt(a, next, o)) != 1) {
+            if (rc != 0)
                 return 2;
             i++;
         } else if (strcmp(a, "--log-level") == 0) {
