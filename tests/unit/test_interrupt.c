@@ -29,6 +29,7 @@
 
 #include "compiler/compiler.h"
 #include "runtime/runtime.h"
+#include "compile.h"
 #include "test.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -219,42 +220,25 @@ static uint32_t expected_work(uint32_t n)
     return acc;
 }
 
-/* Compile once per module and bounds mode; the .so is unlinked once
- * loaded. Modules stay loaded until the process ends. */
+/* Compile once per module and bounds mode. Modules stay loaded until the
+ * process ends. */
 static struct rt_module *module_get(int which, enum awsm_bounds bounds)
 {
     static struct rt_module *loaded[NMODS][2];
     if (loaded[which][bounds] != NULL)
         return loaded[which][bounds];
     struct wbuf b = { 0 };
-    struct wm_module *m;
-    struct wm_error werr;
-    struct cg_error cerr;
-    struct rt_error rerr;
-    char path[] = "/tmp/awsm-interrupt-XXXXXX.so";
-    int fd = mkstemps(path, 3);
-    if (fd < 0)
-        return NULL;
-    close(fd);
     static void (*const build[NMODS])(struct wbuf *) = {
         build_loops, build_no_loops, build_big_frame,
     };
     build[which](&b);
-    int rc = wm_load(b.p, b.len, &m, &werr);
-    wb_free(&b);
-    if (rc == 0) {
-        struct cg_options opt = CG_OPTIONS_DEFAULT;
-        opt.bounds = bounds;
-        /* Thousands of values live across a call: -O2 would spend seconds
-         * allocating registers for a frame that only has to be large. */
-        if (which == MOD_BIG_FRAME)
-            opt.opt_level = 0;
-        rc = cg_compile(m, &opt, path, &cerr);
-        wm_module_free(m);
-        if (rc == 0)
-            rt_module_load(path, &loaded[which][bounds], &rerr);
-    }
-    unlink(path);
+    struct cg_options opt = CG_OPTIONS_DEFAULT;
+    opt.bounds = bounds;
+    /* Thousands of values live across a call: -O2 would spend seconds
+     * allocating registers for a frame that only has to be large. */
+    if (which == MOD_BIG_FRAME)
+        opt.opt_level = 0;
+    loaded[which][bounds] = test_compile(&b, &opt);
     return loaded[which][bounds];
 }
 

@@ -12,6 +12,7 @@
 
 #include "compiler/compiler.h"
 #include "runtime/internal.h"
+#include "compile.h"
 #include "test.h"
 
 #define PAGE 65536u
@@ -60,33 +61,14 @@ static void build_importer(struct wbuf *out)
     mod_build(&w, out);
 }
 
-/* Compile the bytes and load them; the .so is unlinked once loaded. */
+/* Compile the bytes and load them. */
 static struct rt_module *compile(struct wbuf *b, enum awsm_bounds bounds,
                                  uint32_t max_pages)
 {
-    struct wm_module *m;
-    struct wm_error werr;
-    struct cg_error cerr;
-    struct rt_error rerr;
-    struct rt_module *mod = NULL;
-    char path[] = "/tmp/awsm-memory-XXXXXX.so";
-    int fd = mkstemps(path, 3);
-    if (fd < 0)
-        return NULL;
-    close(fd);
-    int rc = wm_load(b->p, b->len, &m, &werr);
-    wb_free(b);
-    if (rc != 0)
-        return NULL;
     struct cg_options opt = CG_OPTIONS_DEFAULT;
     opt.bounds = bounds;
     opt.max_memory_pages = max_pages;
-    rc = cg_compile(m, &opt, path, &cerr);
-    wm_module_free(m);
-    if (rc == 0 && rt_module_load(path, &mod, &rerr) != 0)
-        test_fail(__FILE__, __LINE__, "%s", rerr.msg);
-    unlink(path);
-    return mod;
+    return test_compile(b, &opt);
 }
 
 static struct rt_module *compile_module(uint32_t min, int64_t max,

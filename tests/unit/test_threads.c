@@ -12,6 +12,7 @@
 
 #include "compiler/compiler.h"
 #include "runtime/runtime.h"
+#include "compile.h"
 #include "test.h"
 
 #define NTHREADS 4
@@ -112,33 +113,14 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Compile the module and load it; the .so is unlinked once loaded. */
+/* Compile the module and load it. */
 static struct rt_module *compile_and_load(enum awsm_bounds bounds)
 {
     struct wbuf b;
-    struct wm_module *m;
-    struct wm_error werr;
-    struct cg_error cerr;
-    struct rt_error rerr;
-    struct rt_module *mod = NULL;
-    char path[] = "/tmp/awsm-threads-XXXXXX.so";
-    int fd = mkstemps(path, 3);
-    if (fd < 0)
-        return NULL;
-    close(fd);
     build_module(&b);
-    int rc = wm_load(b.p, b.len, &m, &werr);
-    wb_free(&b);
-    if (rc != 0)
-        return NULL;
     struct cg_options opt = CG_OPTIONS_DEFAULT;
     opt.bounds = bounds;
-    rc = cg_compile(m, &opt, path, &cerr);
-    wm_module_free(m);
-    if (rc == 0)
-        rt_module_load(path, &mod, &rerr);
-    unlink(path);
-    return mod;
+    return test_compile(&b, &opt);
 }
 
 /* A trap names the function it happened in (innermost frame first), for

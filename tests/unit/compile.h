@@ -1,0 +1,44 @@
+/*
+ * tests/unit/compile.h - for the unit tests that link the compiler: wasm
+ * bytes compiled with cg_compile into a temporary .so and loaded.
+ */
+#ifndef AWSM_TESTS_UNIT_COMPILE_H
+#define AWSM_TESTS_UNIT_COMPILE_H
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "compiler/compiler.h"
+#include "runtime/runtime.h"
+#include "test.h"
+
+/* Decode, compile with `opt` and load the module in b (freed here); the
+ * .so is unlinked once loaded. NULL when the bytes do not decode or do
+ * not compile; a compiled .so that does not load fails the test. */
+static inline struct rt_module *test_compile(struct wbuf *b, const struct cg_options *opt)
+{
+    struct wm_module *m;
+    struct wm_error werr;
+    struct cg_error cerr;
+    struct rt_error rerr;
+    struct rt_module *mod = NULL;
+    char path[] = "/tmp/awsm-unit-XXXXXX.so";
+    int fd = mkstemps(path, 3);
+    if (fd < 0) {
+        wb_free(b);
+        return NULL;
+    }
+    close(fd);
+    int rc = wm_load(b->p, b->len, &m, &werr);
+    wb_free(b);
+    if (rc == 0) {
+        rc = cg_compile(m, opt, path, &cerr);
+        wm_module_free(m);
+        if (rc == 0 && rt_module_load(path, &mod, &rerr) != 0)
+            test_fail(__FILE__, __LINE__, "%s", rerr.msg);
+    }
+    unlink(path);
+    return mod;
+}
+
+#endif
