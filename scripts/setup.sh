@@ -9,6 +9,9 @@ PACKAGES=(
   clang lld wasi-libc libclang-rt-14-dev-wasm32   # C -> wasm32-wasi
   libclang-rt-14-dev                    # sanitizer runtimes
   libuv1-dev libjansson-dev             # awsmrt: event loops, JSON
+  libhttp-parser-dev                    # awsmrt: HTTP/1.1 requests
+  curl haproxy wrk                      # HTTP tests: client, balancer, load
+  python3 python3-prometheus-client     # tests: parse the /metrics output
   libssl-dev                            # libcrypto: SHA-256 of modules
   wabt binaryen                         # wast2json, wasm2c, wasm-opt
   nodejs gnuplot-nox bc                 # bench peers, charts, arithmetic

@@ -47,14 +47,9 @@ static int cmp_u64(const void *a, const void *b)
 
 static struct sb *bench_sandbox(struct srv_module *mod)
 {
-    struct sb *sb = calloc(1, sizeof *sb);
-    if (!sb || !(sb->argv = calloc(2, sizeof *sb->argv)) ||
-        !(sb->argv[0] = strdup(mod->cfg->name))) {
-        sb_free(sb);
+    struct sb *sb = sb_new(mod, 0);
+    if (!sb)
         return NULL;
-    }
-    sb->argc = 1;
-    sb->mod = mod;
     sb->t_arrive = srv_now_ns();
     sb->deadline = sb->t_arrive + (uint64_t)mod->cfg->timeout_ms * 1000000ull;
     sb->sched_deadline = sb->deadline;

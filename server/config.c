@@ -2,13 +2,20 @@
  * server/config.c - the module registration file, read with jansson and
  * checked once into struct srv_config; nothing else sees JSON.
  *
- * Two layouts are accepted: a JSON array of module objects, and the
- * original runtime's module objects written one after another (commas
- * between them tolerated). Either way each object is decoded on its own
- * (jansson with JSON_DISABLE_EOF_CHECK reports how far it read), which
- * gives the byte span of every object and so the line of every field for
+ * Three kinds of objects are accepted, in a JSON array or written one
+ * after another (the original runtime's layout; commas between them
+ * tolerated), and may be mixed:
+ *   - a module: {"name", "path", "port"} served over UDP on `port`, and
+ *     over HTTP at "route" (default "/NAME") when it has an "http-port";
+ *   - a SLEdge tenant: {"name", "port", "routes": [ROUTE...]}, each route
+ *     {"route", "path", ...} a module named "TENANT/ROUTE" served over
+ *     HTTP on the tenant's port (no UDP).
+ * Each object is decoded on its own (jansson with JSON_DISABLE_EOF_CHECK
+ * reports how far it read; a tenant's routes the same way), which gives
+ * the byte span of every object and so the line of every field for
  * messages: "modules.json:7: module "fib": "port" must be an integer
- * 1-65535".
+ * 1-65535". Keys awsmrt does not use (SLEdge's scheduling budgets, its
+ * request types) are warnings, never errors.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -32,6 +39,8 @@ struct parser {
     char *dir;                  /* the file's directory, for relative paths */
     size_t obj_start, obj_end;  /* the object being checked */
     const char *mod_name;       /* its name, once known */
+    const char *tenant;         /* a route of this tenant is being checked */
+    uint16_t tenant_port;
     struct srv_config *cfg;
     char *err;
     size_t errlen;
@@ -238,26 +247,78 @@ static int get_dirs(struct parser *p, json_t *obj, struct srv_module_config *m)
     return 0;
 }
 
-static const char *const known_keys[] = {
+static const char *const module_keys[] = {
     "name", "path", "port", "argsize", "active", "timeout-ms", "stack-size",
     "max-memory-pages", "relative-deadline-us", "env", "dirs", "max-inflight",
-    "admissions-percentile", "max-open-files", "dense-memory",
-    /* the original runtime's HTTP-era keys, accepted and unused */
-    "http-req-headers", "http-req-content-type", "http-req-size",
-    "http-resp-headers", "http-resp-size", "http-resp-content-type",
+    "admissions-percentile", "max-open-files", "dense-memory", "http-port",
+    "route", "http-req-size", "http-resp-size", "http-resp-content-type",
+    "expected-execution-us", NULL,
+};
+static const char *const tenant_keys[] = { "name", "port", "routes", NULL };
+/* SLEdge's (and the original runtime's) keys that awsmrt has no use for. */
+static const char *const unused_keys[] = {
+    "http-req-headers", "http-req-content-type", "http-resp-headers",
+    "request-type", "replenishment-period-us", "max-budget-us", NULL,
 };
 
-static int warn_unknown_keys(struct parser *p, json_t *obj)
+static bool key_in(const char *k, const char *const *keys)
+{
+    for (; *keys; keys++)
+        if (strcmp(k, *keys) == 0)
+            return true;
+    return false;
+}
+
+static int warn_unknown_keys(struct parser *p, json_t *obj,
+                             const char *const *known)
 {
     const char *k;
     json_t *v;
     json_object_foreach(obj, k, v) {
-        bool known = false;
-        for (size_t i = 0; i < sizeof known_keys / sizeof *known_keys; i++)
-            known |= strcmp(k, known_keys[i]) == 0;
-        if (!known && warn_key(p, k, "unknown key") != 0)
+        if (key_in(k, known))
+            continue;
+        if (warn_key(p, k, key_in(k, unused_keys) ? "not used by awsmrt:"
+                                                   : "unknown key") != 0)
             return -1;
     }
+    return 0;
+}
+
+/* A route: "/" and then path characters, no query, spaces or controls. */
+static bool route_valid(const char *r)
+{
+    if (r[0] != '/' || strlen(r) > MAX_NAME_LEN)
+        return false;
+    for (; *r; r++)
+        if ((unsigned char)*r <= ' ' || (unsigned char)*r >= 0x7f ||
+            strchr("?#\\\"", *r))
+            return false;
+    return true;
+}
+
+/* "route", "http-resp-content-type": HTTP fields (a tenant's routes have
+ * the tenant's port and no UDP one). */
+static int check_http(struct parser *p, json_t *obj, struct srv_module_config *m)
+{
+    char *ct = NULL;
+    if (get_string(p, obj, "route", p->tenant != NULL, &m->route) != 0 ||
+        get_string(p, obj, "http-resp-content-type", false, &ct) != 0)
+        return -1;
+    if (m->route && !route_valid(m->route))
+        return fail_key(p, "route", "\"route\" must start with '/' and hold no "
+                        "spaces, '?' or '#' (at most %d bytes)", MAX_NAME_LEN);
+    if (!m->route) {
+        size_t n = strlen(m->name) + 2;
+        if ((m->route = malloc(n)))
+            snprintf(m->route, n, "/%s", m->name);
+    }
+    m->content_type = ct ? ct : strdup(SRV_DEFAULT_CONTENT_TYPE);
+    if (!m->route || !m->content_type)
+        return fail_at(p, m->line, "out of memory");
+    for (const char *c = m->content_type; *c; c++)
+        if ((unsigned char)*c < ' ' || (unsigned char)*c >= 0x7f)
+            return fail_key(p, "http-resp-content-type", "\"http-resp-content-type\" "
+                            "must be printable ASCII");
     return 0;
 }
 
@@ -266,9 +327,23 @@ static int check_numbers(struct parser *p, json_t *obj, struct srv_module_config
     uint64_t port = 0, argsize = SRV_DEFAULT_ARGSIZE;
     uint64_t timeout = SRV_DEFAULT_TIMEOUT_MS, stack = SRV_DEFAULT_STACK_SIZE;
     uint64_t pages = 0, deadline = 0, inflight = 0, pct = 0, files = 0;
-    if (!json_object_get(obj, "port"))
-        return fail_at(p, line_at(p, p->obj_start), "missing \"port\"");
+    uint64_t http_port = p->tenant_port, body = SRV_DEFAULT_MAX_BODY;
+    uint64_t resp = SRV_DEFAULT_MAX_RESPONSE, expected = 0;
+    if (p->tenant) {
+        static const char *const tenant_only[] = { "name", "port", "http-port" };
+        for (int i = 0; i < 3; i++)
+            if (json_object_get(obj, tenant_only[i]))
+                return fail_key(p, tenant_only[i], "a route has no \"%s\" of its own "
+                                "(the tenant's is used)", tenant_only[i]);
+    } else if (!json_object_get(obj, "port") && !json_object_get(obj, "http-port")) {
+        return fail_at(p, line_at(p, p->obj_start), "missing \"port\" (UDP) or "
+                       "\"http-port\"");
+    }
     if (get_uint(p, obj, "port", 1, 65535, &port) ||
+        get_uint(p, obj, "http-port", 1, 65535, &http_port) ||
+        get_uint(p, obj, "http-req-size", 0, SRV_MAX_BODY_LIMIT, &body) ||
+        get_uint(p, obj, "http-resp-size", 1, SRV_MAX_BODY_LIMIT, &resp) ||
+        get_uint(p, obj, "expected-execution-us", 1, UINT32_MAX, &expected) ||
         get_uint(p, obj, "argsize", 0, SRV_MAX_ARGSIZE, &argsize) ||
         get_uint(p, obj, "timeout-ms", 1, MAX_TIMEOUT_MS, &timeout) ||
         get_uint(p, obj, "stack-size", SRV_MIN_STACK_SIZE, SRV_MAX_STACK_SIZE,
@@ -280,6 +355,10 @@ static int check_numbers(struct parser *p, json_t *obj, struct srv_module_config
         get_uint(p, obj, "max-open-files", 4, 4096, &files))
         return -1;
     m->port = (uint16_t)port;
+    m->http_port = (uint16_t)http_port;
+    m->max_body = (uint32_t)body;
+    m->max_response = (uint32_t)resp;
+    m->expected_execution_us = expected;
     m->argsize = (uint32_t)argsize;
     m->timeout_ms = (uint32_t)timeout;
     m->stack_size = (uint32_t)stack;
@@ -299,9 +378,14 @@ static int check_unique(struct parser *p, const struct srv_module_config *m)
         if (strcmp(o->name, m->name) == 0)
             return fail_key(p, "name", "name already used by the module at "
                             "line %d", o->line);
-        if (o->active && m->active && o->port == m->port)
+        if (o->active && m->active && m->port && o->port == m->port)
             return fail_key(p, "port", "port %u already used by module \"%s\" "
                             "(line %d)", m->port, o->name, o->line);
+        if (o->active && m->active && m->http_port && o->http_port == m->http_port &&
+            strcmp(o->route, m->route) == 0)
+            return fail_key(p, p->tenant ? "route" : "http-port", "route %s on HTTP "
+                            "port %u already served by module \"%s\" (line %d)",
+                            m->route, m->http_port, o->name, o->line);
     }
     return 0;
 }
@@ -310,6 +394,8 @@ static void module_free(struct srv_module_config *m)
 {
     free(m->name);
     free(m->path);
+    free(m->route);
+    free(m->content_type);
     for (int i = 0; i < m->nenv; i++)
         free(m->env[i]);
     free(m->env);
@@ -328,10 +414,22 @@ static int check_module(struct parser *p, json_t *obj, struct srv_module_config 
     m->line = line_at(p, p->obj_start);
     m->active = true;
     if (!json_is_object(obj))
-        return fail_at(p, m->line, "expected a module object");
-    if (get_string(p, obj, "name", true, &m->name) != 0)
+        return fail_at(p, m->line, p->tenant ? "expected a route object"
+                                              : "expected a module object");
+    if (p->tenant) {
+        char *route = NULL;
+        if (get_string(p, obj, "route", true, &route) != 0)
+            return -1;
+        size_t n = strlen(p->tenant) + strlen(route) + 1;
+        if ((m->name = malloc(n)))
+            snprintf(m->name, n, "%s%s", p->tenant, route);
+        free(route);
+        if (!m->name)
+            return fail_key(p, "route", "out of memory");
+    } else if (get_string(p, obj, "name", true, &m->name) != 0) {
         return -1;
-    if (strlen(m->name) > MAX_NAME_LEN)
+    }
+    if (!p->tenant && strlen(m->name) > MAX_NAME_LEN)
         return fail_key(p, "name", "\"name\" is longer than %d bytes", MAX_NAME_LEN);
     p->mod_name = m->name;
     if (get_string(p, obj, "path", true, &path) != 0)
@@ -341,9 +439,9 @@ static int check_module(struct parser *p, json_t *obj, struct srv_module_config 
     if (!m->path)
         return fail_key(p, "path", "out of memory");
     if (check_numbers(p, obj, m) || get_flag(p, obj, "active", &m->active) ||
-        get_dense(p, obj, m) ||
+        get_dense(p, obj, m) || check_http(p, obj, m) ||
         get_env(p, obj, m) || get_dirs(p, obj, m) ||
-        warn_unknown_keys(p, obj) || check_unique(p, m))
+        warn_unknown_keys(p, obj, module_keys) || check_unique(p, m))
         return -1;
     return 0;
 }
@@ -357,7 +455,116 @@ static size_t skip_space(const struct parser *p, size_t pos)
     return pos;
 }
 
-/* Decode the object at *pos and add it to the configuration. */
+/* The end of the JSON value at pos (strings and nesting followed, not
+ * checked: jansson has decoded it already), for the lines of messages. */
+static size_t value_end(const struct parser *p, size_t pos)
+{
+    int depth = 0;
+    bool str = false;
+    for (; pos < p->len; pos++) {
+        char c = p->text[pos];
+        if (str) {
+            if (c == '\\')
+                pos++;
+            else if (c == '"')
+                str = false;
+            if (!str && depth == 0)
+                return pos + 1;
+            continue;
+        }
+        if (c == '"')
+            str = true;
+        else if (c == '{' || c == '[')
+            depth++;
+        else if (c == '}' || c == ']') {
+            if (--depth <= 0)
+                return pos + 1;
+        } else if (depth == 0 && strchr(",] \t\r\n}", c))
+            return pos;
+    }
+    return pos;
+}
+
+/* Check the module object `obj`, found at [start, end), and add it. */
+static int add_module(struct parser *p, json_t *obj, size_t start, size_t end)
+{
+    struct srv_module_config *mods = realloc(p->cfg->modules,
+        (p->cfg->nmodules + 1) * sizeof *mods);
+    if (!mods)
+        return fail_at(p, 1, "out of memory");
+    p->cfg->modules = mods;
+    struct srv_module_config *m = &mods[p->cfg->nmodules];
+    memset(m, 0, sizeof *m);
+    p->obj_start = start;
+    p->obj_end = end;
+    if (check_module(p, obj, m) != 0) {
+        module_free(m);
+        return -1;
+    }
+    p->cfg->nmodules++;
+    return 0;
+}
+
+/* Where the text of the tenant's "routes" array starts its elements
+ * (just after its '['), or the tenant's start if it cannot be found. */
+static size_t routes_text(const struct parser *p)
+{
+    for (size_t i = p->obj_start; i + 9 < p->obj_end; i++) {
+        if (memcmp(p->text + i, "\"routes\"", 8) != 0)
+            continue;
+        size_t j = skip_space(p, i + 8);
+        if (j < p->obj_end && p->text[j] == ':')
+            j = skip_space(p, j + 1);
+        if (j < p->obj_end && p->text[j] == '[')
+            return j + 1;
+    }
+    return p->obj_start;
+}
+
+/* A SLEdge tenant: its routes are modules served over HTTP on its port. */
+static int parse_tenant(struct parser *p, json_t *t)
+{
+    char *name = NULL;
+    uint64_t port = 0;
+    json_t *routes = json_object_get(t, "routes");
+    int rc = get_string(p, t, "name", true, &name);
+    p->mod_name = name;
+    if (rc == 0 && (strlen(name) > MAX_NAME_LEN || strchr(name, '/')))
+        rc = fail_key(p, "name", "a tenant's \"name\" must be at most %d bytes "
+                      "without '/'", MAX_NAME_LEN);
+    if (rc == 0 && !json_object_get(t, "port"))
+        rc = fail_at(p, line_at(p, p->obj_start), "missing \"port\" (HTTP)");
+    if (rc == 0)
+        rc = get_uint(p, t, "port", 1, 65535, &port);
+    if (rc == 0 && (!json_is_array(routes) || json_array_size(routes) == 0))
+        rc = fail_key(p, "routes", "\"routes\" must be a non-empty array of "
+                      "route objects");
+    if (rc == 0)
+        rc = warn_unknown_keys(p, t, tenant_keys);
+    size_t tstart = p->obj_start, tend = p->obj_end;
+    size_t pos = routes_text(p);
+    for (size_t i = 0; rc == 0 && i < json_array_size(routes); i++) {
+        pos = skip_space(p, pos);
+        size_t end = value_end(p, pos);
+        p->tenant = name;
+        p->tenant_port = (uint16_t)port;
+        rc = add_module(p, json_array_get(routes, i), pos, end);
+        p->tenant = NULL;
+        p->tenant_port = 0;
+        p->mod_name = name;
+        p->obj_start = tstart;
+        p->obj_end = tend;
+        pos = skip_space(p, end);
+        if (pos < tend && p->text[pos] == ',')
+            pos++;
+    }
+    p->mod_name = NULL;
+    free(name);
+    return rc;
+}
+
+/* Decode the object at *pos and add it to the configuration: a module,
+ * or a tenant's routes. */
 static int parse_one(struct parser *p, size_t *pos)
 {
     json_error_t je;
@@ -366,26 +573,14 @@ static int parse_one(struct parser *p, size_t *pos)
     p->mod_name = NULL;
     if (!obj)
         return fail_at(p, line_at(p, *pos) + je.line - 1, "%s", je.text);
-    p->obj_start = *pos;
-    p->obj_end = *pos + je.position;
-    *pos = p->obj_end;
-    struct srv_module_config *mods = realloc(p->cfg->modules,
-        (p->cfg->nmodules + 1) * sizeof *mods);
-    if (!mods) {
-        json_decref(obj);
-        return fail_at(p, 1, "out of memory");
-    }
-    p->cfg->modules = mods;
-    struct srv_module_config *m = &mods[p->cfg->nmodules];
-    memset(m, 0, sizeof *m);
-    int rc = check_module(p, obj, m);
+    size_t start = *pos;
+    *pos += je.position;
+    p->obj_start = start;
+    p->obj_end = *pos;
+    int rc = json_is_object(obj) && json_object_get(obj, "routes")
+        ? parse_tenant(p, obj) : add_module(p, obj, start, *pos);
     json_decref(obj);
-    if (rc != 0) {
-        module_free(m);
-        return -1;
-    }
-    p->cfg->nmodules++;
-    return 0;
+    return rc;
 }
 
 static int parse_all(struct parser *p)
@@ -427,8 +622,9 @@ int srv_config_parse(const char *name, const char *text, size_t len,
 {
     memset(cfg, 0, sizeof *cfg);
     char *copy = strdup(name);
-    struct parser p = { name, text, len, copy ? strdup(dirname(copy)) : NULL,
-                        0, 0, NULL, cfg, err, errlen };
+    struct parser p = { .file = name, .text = text, .len = len,
+                        .dir = copy ? strdup(dirname(copy)) : NULL, .cfg = cfg,
+                        .err = err, .errlen = errlen };
     free(copy);
     cfg->file = strdup(name);
     int rc = p.dir && cfg->file ? 0 : fail_at(&p, 1, "out of memory");

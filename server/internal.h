@@ -6,6 +6,8 @@
  *               UDP listeners (one socket per module per worker, on the
  *               worker's loop): requests in, limits, admission control,
  *               early error replies, replies
+ *   http.c      the HTTP/1.1 listeners and connections (on the workers'
+ *               loops): requests -> struct sb; results -> responses
  *   request.c   request JSON -> struct sb; results -> reply JSON
  *   sandbox.c   what runs on a sandbox's own stack: WASI context,
  *               instance, _start, captured output
@@ -75,6 +77,7 @@ enum sb_outcome { SB_OK, SB_ERROR };
 
 struct sched_stack;
 struct sched_worker;
+struct http_conn;
 
 struct sb {
     struct sb *next, *prev;             /* the worker's parked list */
@@ -86,8 +89,13 @@ struct sb {
     char **argv;                        /* argv[0] is the module's name */
     uint8_t *stdin_buf;
     size_t stdin_len;
-    struct sockaddr_storage peer;
+    struct sockaddr_storage peer;       /* UDP: where the reply goes */
     socklen_t peer_len;
+    struct http_conn *http;             /* HTTP: the connection to answer */
+    int home;                           /* the worker that must answer it
+                                           (its connection's loop); -1: any */
+    int nenv;
+    char **env;                         /* the request's own "KEY=VALUE" */
     uint64_t t_arrive, t_start, t_end;  /* monotonic ns */
     uint64_t deadline;                  /* the timeout: stopped there */
     uint64_t sched_deadline;            /* t_arrive + relative deadline: EDF */
@@ -115,6 +123,9 @@ struct sb {
     char error[600];
 };
 
+/* An empty sandbox for a request to `mod` with room for `nargs` arguments
+ * after argv[0], or NULL when out of memory. */
+struct sb *sb_new(struct srv_module *mod, int nargs);
 /* Build a sandbox for a request datagram, or return NULL and an error
  * message for the reply. */
 struct sb *sb_request_parse(struct srv *srv, const char *buf, size_t len,
@@ -207,7 +218,45 @@ struct srv {
     uint64_t drain_start;
     atomic_bool draining;               /* read by the workers' listeners */
     bool cancelling;
+    struct http *http;                  /* http.c's: ports, connections */
 };
+
+/* Why a request was refused before it ran. */
+enum srv_refusal {
+    SRV_ACCEPTED,
+    SRV_OVERLOADED,             /* the server's or the module's in-flight limit */
+    SRV_NOT_ADMITTED,           /* admission control */
+};
+
+/* Take the server's and the module's in-flight slots, apply admission
+ * control, set the deadlines and queue the sandbox on this worker; or
+ * return why not, with a message (the caller frees sb). */
+enum srv_refusal srv_admit(struct srv_module *mod, struct sb *sb, char *err,
+                           size_t errlen);
+
+/* A socket bound to `port` on --host (SOCK_DGRAM or SOCK_STREAM), in the
+ * port's SO_REUSEPORT group with `group`; the fd, or -1 with err naming
+ * the module, the address and why. */
+int srv_port_bind(const struct srv *srv, const struct srv_module_config *mc,
+                  int type, uint16_t port, bool group, char *err, size_t errlen);
+
+/* ===== HTTP (http.c) ===================================================== */
+
+/* The routes by port, checked free; before the workers start. */
+int http_init(struct srv *srv, char *err, size_t errlen);
+/* On worker `worker`'s thread: its listeners on its loop; then stop
+ * accepting (idle keep-alive connections close, the others after their
+ * response); at its end close everything. */
+int http_open(struct srv *srv, int worker, uv_loop_t *loop, char *err,
+              size_t errlen);
+void http_stop(struct srv *srv, int worker);
+void http_close(struct srv *srv, int worker);
+void http_free(struct srv *srv);
+/* On the sandbox's home worker: send its response (the sandbox stays the
+ * caller's). */
+void http_respond(struct sb *sb);
+/* Responses still being written (the drain waits for them). */
+unsigned http_writing(const struct srv *srv);
 
 /* Load (compiling if needed) a module and check it is a WASI command;
  * err names the config file, line and module. */

@@ -210,9 +210,11 @@ static void done_cb(struct sb *sb, int worker, void *ud)
 {
     struct srv *srv = ud;
     struct srv_module *mod = sb->mod;
-    char *out = malloc(SRV_MAX_DATAGRAM);
+    char *out = sb->http ? NULL : malloc(SRV_MAX_DATAGRAM);
     size_t n = out ? sb_reply_build(sb, out, SRV_MAX_DATAGRAM) : 0;
-    if (n > 0)
+    if (sb->http)
+        http_respond(sb);
+    else if (n > 0)
         send_reply(mod, mod->ls[worker].fd, (struct sockaddr *)&sb->peer,
                    sb->peer_len, out, n, 2);
     else
@@ -252,6 +254,33 @@ static bool take_slot(atomic_uint *n, uint32_t max)
     return false;
 }
 
+enum srv_refusal srv_admit(struct srv_module *mod, struct sb *sb, char *err,
+                           size_t errlen)
+{
+    struct srv *srv = mod->srv;
+    if (!take_slot(&srv->inflight, srv->set->max_queued)) {
+        snprintf(err, errlen, "overloaded: %u requests in flight, try again",
+                 srv->set->max_queued);
+        return SRV_OVERLOADED;
+    }
+    if (!take_slot(&mod->inflight, mod->max_inflight)) {
+        snprintf(err, errlen, "overloaded: module \"%s\" has %u requests in "
+                 "flight (its limit), try again", mod->cfg->name, mod->max_inflight);
+        atomic_fetch_sub(&srv->inflight, 1);
+        return SRV_OVERLOADED;
+    }
+    if (srv->set->admission && admission(mod, sb, err, errlen) != 0) {
+        atomic_fetch_sub(&mod->inflight, 1);
+        atomic_fetch_sub(&srv->inflight, 1);
+        return SRV_NOT_ADMITTED;
+    }
+    sb->t_arrive = srv_now_ns();
+    sb->deadline = sb->t_arrive + (uint64_t)mod->cfg->timeout_ms * 1000000ull;
+    sb->sched_deadline = sb->t_arrive + mod->rel_deadline_ns;
+    sched_submit(srv->sched, sb);
+    return SRV_ACCEPTED;
+}
+
 static void admit(struct srv_listener *l, const char *buf, size_t len,
                   const struct sockaddr *from)
 {
@@ -264,34 +293,17 @@ static void admit(struct srv_listener *l, const char *buf, size_t len,
         reply_error(l, from, err);
         return;
     }
-    if (!take_slot(&srv->inflight, srv->set->max_queued)) {
-        snprintf(err, sizeof err, "overloaded: %u requests in flight, try again",
-                 srv->set->max_queued);
-        reply_error(l, from, err);
-        return;
-    }
     struct sb *sb = sb_request_parse(srv, buf, len, mod, err, sizeof err);
-    if (sb && !take_slot(&mod->inflight, mod->max_inflight)) {
-        snprintf(err, sizeof err, "overloaded: module \"%s\" has %u requests in "
-                 "flight (its limit), try again", mod->cfg->name, mod->max_inflight);
-        sb_free(sb);
-        sb = NULL;
-    } else if (sb && srv->set->admission && admission(mod, sb, err, sizeof err) != 0) {
-        atomic_fetch_sub(&mod->inflight, 1);
-        sb_free(sb);
-        sb = NULL;
-    }
     if (!sb) {
-        atomic_fetch_sub(&srv->inflight, 1);
         reply_error(l, from, err);
         return;
     }
     sb->peer_len = addr_len(from);
     memcpy(&sb->peer, from, sb->peer_len);
-    sb->t_arrive = srv_now_ns();
-    sb->deadline = sb->t_arrive + (uint64_t)mod->cfg->timeout_ms * 1000000ull;
-    sb->sched_deadline = sb->t_arrive + mod->rel_deadline_ns;
-    sched_submit(srv->sched, sb);
+    if (srv_admit(mod, sb, err, sizeof err) != SRV_ACCEPTED) {
+        sb_free(sb);
+        reply_error(l, from, err);
+    }
 }
 
 static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
@@ -363,29 +375,29 @@ int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
     return 0;
 }
 
-/* A UDP socket bound to the module's port on --host; with `group`, in
- * the port's SO_REUSEPORT group. Returns the fd, or -1 with err naming
- * the module, the address and why. */
-static int port_bind(const struct srv *srv, const struct srv_module_config *mc,
-                     bool group, char *err, size_t errlen)
+int srv_port_bind(const struct srv *srv, const struct srv_module_config *mc,
+                  int type, uint16_t port, bool group, char *err, size_t errlen)
 {
     struct sockaddr_storage addr = { 0 };
+    const char *proto = type == SOCK_STREAM ? "HTTP" : "UDP";
     int rc = strchr(srv->set->host, ':')
-        ? uv_ip6_addr(srv->set->host, mc->port, (struct sockaddr_in6 *)&addr)
-        : uv_ip4_addr(srv->set->host, mc->port, (struct sockaddr_in *)&addr);
+        ? uv_ip6_addr(srv->set->host, port, (struct sockaddr_in6 *)&addr)
+        : uv_ip4_addr(srv->set->host, port, (struct sockaddr_in *)&addr);
     if (rc != 0)
         return fail_module(srv, mc, err, errlen, "bad listen address %s: %s",
                            srv->set->host, uv_strerror(rc));
-    int fd = socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 ||
+        (type == SOCK_STREAM &&
+         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) ||
         (group && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
         bind(fd, (const struct sockaddr *)&addr, addr_len((const struct sockaddr *)&addr)) != 0) {
         int e = errno;
         if (fd >= 0)
             close(fd);
-        return fail_module(srv, mc, err, errlen, "cannot bind %s port %u: %s",
-                           srv->set->host, mc->port, strerror(e));
+        return fail_module(srv, mc, err, errlen, "cannot bind %s %s port %u: %s",
+                           srv->set->host, proto, port, strerror(e));
     }
     return fd;
 }
@@ -396,7 +408,8 @@ static int port_bind(const struct srv *srv, const struct srv_module_config *mc,
 static int check_port(struct srv *srv, struct srv_module *mod, char *err,
                       size_t errlen)
 {
-    int fd = port_bind(srv, mod->cfg, false, err, errlen);
+    int fd = srv_port_bind(srv, mod->cfg, SOCK_DGRAM, mod->cfg->port, false,
+                           err, errlen);
     if (fd < 0)
         return -1;
     close(fd);
@@ -410,10 +423,11 @@ static int open_listeners(int worker, uv_loop_t *loop, void *ud, char *err,
     struct srv *srv = ud;
     for (int i = 0; i < srv->nmods; i++) {
         struct srv_module *mod = &srv->mods[i];
-        if (!mod->cfg->active)
+        if (!mod->cfg->active || !mod->cfg->port)
             continue;
         struct srv_listener *l = &mod->ls[worker];
-        int rc, fd = port_bind(srv, mod->cfg, true, err, errlen);
+        int rc, fd = srv_port_bind(srv, mod->cfg, SOCK_DGRAM, mod->cfg->port,
+                                   true, err, errlen);
         if (fd < 0)
             return -1;
         int size = RECV_BUFFER_BYTES;
@@ -429,7 +443,7 @@ static int open_listeners(int worker, uv_loop_t *loop, void *ud, char *err,
             return fail_module(srv, mod->cfg, err, errlen, "cannot receive on "
                                "port %u: %s", mod->cfg->port, uv_strerror(rc));
     }
-    return 0;
+    return http_open(srv, worker, loop, err, errlen);
 }
 
 /* sched stop_cb: stop receiving; the sockets stay for replies. */
@@ -439,6 +453,7 @@ static void stop_listeners(int worker, void *ud)
     for (int i = 0; i < srv->nmods; i++)
         if (srv->mods[i].ls && srv->mods[i].ls[worker].open)
             uv_udp_recv_stop(&srv->mods[i].ls[worker].udp);
+    http_stop(srv, worker);
 }
 
 /* sched close_cb: at the worker's end. */
@@ -448,6 +463,7 @@ static void close_listeners(int worker, void *ud)
     for (int i = 0; i < srv->nmods; i++)
         if (srv->mods[i].ls && srv->mods[i].ls[worker].open)
             uv_close((uv_handle_t *)&srv->mods[i].ls[worker].udp, NULL);
+    http_close(srv, worker);
 }
 
 /* ===== Signals and shutdown ============================================= */
@@ -482,7 +498,7 @@ static void cancel_all(struct srv *srv, const char *why)
 static void drain_cb(uv_timer_t *t)
 {
     struct srv *srv = t->data;
-    if (atomic_load(&srv->inflight) == 0) {
+    if (atomic_load(&srv->inflight) == 0 && http_writing(srv) == 0) {
         uv_stop(srv->loop);
         return;
     }
@@ -611,8 +627,11 @@ static int start(struct srv *srv, char *err, size_t errlen)
         }
     }
     for (int i = 0; i < srv->nmods; i++)
-        if (srv->mods[i].cfg->active && check_port(srv, &srv->mods[i], err, errlen) != 0)
+        if (srv->mods[i].cfg->active && srv->mods[i].cfg->port &&
+            check_port(srv, &srv->mods[i], err, errlen) != 0)
             return -1;
+    if (http_init(srv, err, errlen) != 0)
+        return -1;
     struct sched_options so = {
         .workers = srv->nworkers,
         .quantum_us = srv->set->quantum_us,
@@ -639,6 +658,9 @@ static void srv_init(struct srv *srv, const struct srv_config *cfg,
         mod->rel_deadline_ns = mc->relative_deadline_us
             ? mc->relative_deadline_us * 1000u : (uint64_t)mc->timeout_ms * 1000000u;
         pthread_mutex_init(&mod->window.lock, NULL);
+        /* SLEdge's "expected-execution-us": admission's estimate until
+         * the first request is measured. */
+        atomic_store(&mod->window.estimate_ns, mc->expected_execution_us * 1000u);
     }
 }
 
@@ -652,6 +674,7 @@ static void srv_deinit(struct srv *srv)
     }
     free(srv->mods);
     free(srv->bufs);
+    http_free(srv);
 }
 
 int srv_check(const struct srv_config *cfg, const struct srv_settings *set,

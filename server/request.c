@@ -70,7 +70,26 @@ static char *arg_text(json_t *a, size_t i, char *err, size_t errlen)
     return NULL;
 }
 
-static int take_args(struct sb *sb, json_t *req, char *err, size_t errlen)
+struct sb *sb_new(struct srv_module *mod, int nargs)
+{
+    struct sb *sb = calloc(1, sizeof *sb);
+    if (!sb)
+        return NULL;
+    sb->mod = mod;
+    sb->home = -1;
+    sb->argv = calloc((size_t)nargs + 2, sizeof *sb->argv);
+    if (!sb->argv || !(sb->argv[0] = strdup(mod->cfg->name))) {
+        sb_free(sb);
+        return NULL;
+    }
+    sb->argc = 1;
+    return sb;
+}
+
+/* The number of arguments in the request's "args" (checked against the
+ * module's argsize), or -1. */
+static int count_args(json_t *req, const struct srv_module *mod, char *err,
+                      size_t errlen)
 {
     json_t *args = json_object_get(req, "args");
     if (args && !json_is_array(args)) {
@@ -78,17 +97,18 @@ static int take_args(struct sb *sb, json_t *req, char *err, size_t errlen)
         return -1;
     }
     size_t n = args ? json_array_size(args) : 0;
-    if (n > sb->mod->cfg->argsize) {
+    if (n > mod->cfg->argsize) {
         snprintf(err, errlen, "too many arguments: %zu > argsize %u", n,
-                 sb->mod->cfg->argsize);
+                 mod->cfg->argsize);
         return -1;
     }
-    sb->argv = calloc(n + 2, sizeof *sb->argv);
-    if (!sb->argv || !(sb->argv[0] = strdup(sb->mod->cfg->name))) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    sb->argc = 1;
+    return (int)n;
+}
+
+static int take_args(struct sb *sb, json_t *req, char *err, size_t errlen)
+{
+    json_t *args = json_object_get(req, "args");
+    size_t n = args ? json_array_size(args) : 0;
     for (size_t i = 0; i < n; i++) {
         if (!(sb->argv[sb->argc] = arg_text(json_array_get(args, i), i, err, errlen)))
             return -1;
@@ -127,13 +147,14 @@ struct sb *sb_request_parse(struct srv *srv, const char *buf, size_t len,
         return NULL;
     }
     struct sb *sb = NULL;
+    int nargs = -1;
     if (!json_is_object(req))
         snprintf(err, errlen, "malformed request: expected a JSON object");
     else if (check_module(srv, req, mod, err, errlen) == 0 &&
-             (sb = calloc(1, sizeof *sb)) == NULL)
+             (nargs = count_args(req, mod, err, errlen)) >= 0 &&
+             (sb = sb_new(mod, nargs)) == NULL)
         snprintf(err, errlen, "out of memory");
     if (sb) {
-        sb->mod = mod;
         if (take_args(sb, req, err, errlen) != 0 ||
             take_stdin(sb, req, err, errlen) != 0) {
             sb_free(sb);
@@ -152,6 +173,9 @@ void sb_free(struct sb *sb)
         free(sb->argv[i]);
     free(sb->argv);
     free(sb->stdin_buf);
+    for (int i = 0; i < sb->nenv; i++)
+        free(sb->env[i]);
+    free(sb->env);
     if (sb->wasi)
         wasi_ctx_free(sb->wasi);
     free(sb);

@@ -253,15 +253,24 @@ static int wasi_setup(struct sb *sb)
     struct wasi_preopen pre[mc->ndirs > 0 ? mc->ndirs : 1];
     for (int i = 0; i < mc->ndirs; i++)
         pre[i] = (struct wasi_preopen){ mc->dir_host[i], mc->dir_guest[i] };
+    /* The module's env first: a request's own (HTTP headers) cannot
+     * shadow what the operator set. */
+    const char *envp[mc->nenv + sb->nenv + 1];
+    for (int i = 0; i < mc->nenv; i++)
+        envp[i] = mc->env[i];
+    for (int i = 0; i < sb->nenv; i++)
+        envp[mc->nenv + i] = sb->env[i];
     struct wasi_config wc = WASI_CONFIG_DEFAULT;
     wc.argc = sb->argc;
     wc.argv = (const char *const *)sb->argv;
-    wc.envc = mc->nenv;
-    wc.envp = (const char *const *)mc->env;
+    wc.envc = mc->nenv + sb->nenv;
+    wc.envp = envp;
     wc.npreopens = mc->ndirs;
     wc.preopens = pre;
     wc.stdio[0] = (struct wasi_stdio){ -1, sb->stdin_buf, sb->stdin_len, 0 };
-    wc.stdio[1] = (struct wasi_stdio){ -1, NULL, 0, SRV_MAX_CAPTURE };
+    /* Over HTTP, stdout is the response body: the route's limit. */
+    wc.stdio[1] = (struct wasi_stdio){ -1, NULL, 0,
+        sb->http ? mc->max_response : SRV_MAX_CAPTURE };
     wc.stdio[2] = (struct wasi_stdio){ -1, NULL, 0, SRV_MAX_CAPTURE };
     wc.hooks = (struct wasi_hooks){ hook_wait, hook_yield, hook_file_io, sb };
     wc.max_fds = mc->max_open_files ? mc->max_open_files

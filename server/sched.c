@@ -102,6 +102,9 @@ struct sched_worker {
     uint64_t polled;                    /* when the loop last ran */
     struct sb *parked;                  /* list of parked sandboxes */
     int nparked;
+    /* Under lock: finished elsewhere, to be answered here (sb->home). */
+    struct sb *returned;
+    atomic_int nreturned;
     bool stopped, started;              /* stop_cb done; open_cb done */
     struct sched_stack *pool;
     int npool;
@@ -530,13 +533,43 @@ static int start(struct sched_worker *w, struct sb *sb)
     return 0;
 }
 
+/* A sandbox stolen from its home worker is answered there: its
+ * connection belongs to that worker's loop. */
+static void hand_back(struct sched_worker *home, struct sb *sb)
+{
+    pthread_mutex_lock(&home->lock);
+    sb->next = home->returned;
+    home->returned = sb;
+    atomic_fetch_add(&home->nreturned, 1);
+    pthread_mutex_unlock(&home->lock);
+    uv_async_send(&home->wake);
+}
+
 static void finish(struct sched_worker *w, struct sb *sb)
 {
     sb->t_end = srv_now_ns();
     if (sb->stack)
         stack_put(w, sb->stack);
     sb->stack = NULL;
-    w->s->o.done_cb(sb, w->id, w->s->o.ud);
+    if (sb->home >= 0 && sb->home != w->id)
+        hand_back(&w->s->w[sb->home], sb);
+    else
+        w->s->o.done_cb(sb, w->id, w->s->o.ud);
+}
+
+/* On the home worker: answer what others finished for it. */
+static void answer_returned(struct sched_worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    struct sb *sb = w->returned;
+    w->returned = NULL;
+    pthread_mutex_unlock(&w->lock);
+    while (sb) {
+        struct sb *next = sb->next;
+        w->s->o.done_cb(sb, w->id, w->s->o.ud);
+        atomic_fetch_sub(&w->nreturned, 1);
+        sb = next;
+    }
 }
 
 /* Returns the time the slice ended. */
@@ -580,6 +613,7 @@ static void wake_cb(uv_async_t *h)
 {
     struct sched_worker *w = h->data;
     struct sched *s = w->s;
+    answer_returned(w);
     if (atomic_load(&s->accepting_stopped) && !w->stopped) {
         w->stopped = true;
         if (s->o.stop_cb && w->started)
@@ -635,7 +669,7 @@ static void *worker_main(void *arg)
             continue;
         }
         if (atomic_load(&s->stopping) && w->nparked == 0 &&
-            atomic_load(&w->nqueued) == 0)
+            atomic_load(&w->nqueued) == 0 && atomic_load(&w->nreturned) == 0)
             break;
         atomic_store(&w->idle, true);
         /* A submit between pick() and here has either seen idle (and sent

@@ -45,15 +45,32 @@
 #define SRV_MAX_STACK_SIZE (64u * 1024 * 1024)
 #define SRV_DEFAULT_QUANTUM_US 5000u
 #define SRV_DEFAULT_MAX_QUEUED 4096u
+/* HTTP: a route's request body and response body (its stdout), unless its
+ * "http-req-size" / "http-resp-size" say otherwise. */
+#define SRV_DEFAULT_MAX_BODY (1u << 20)
+#define SRV_DEFAULT_MAX_RESPONSE (1u << 20)
+#define SRV_MAX_BODY_LIMIT (64u << 20)
+#define SRV_DEFAULT_CONTENT_TYPE "text/plain"
+#define SRV_HTTP_MAX_HEADER (16u * 1024)   /* request line and headers */
+#define SRV_DEFAULT_MAX_CONNECTIONS 16384u
+#define SRV_DEFAULT_HTTP_REQUEST_TIMEOUT_MS 10000u
+#define SRV_DEFAULT_HTTP_IDLE_TIMEOUT_MS 30000u
 #define SRV_MAX_DENSE_PAGES 1024u   /* CG_BOUNDED_MAX_BYTES in pages (checked
                                        in listener.c) */
 
 /* ===== Configuration ==================================================== */
 
 struct srv_module_config {
-    char *name;
+    char *name;                 /* a tenant's route: "TENANT/ROUTE" */
     char *path;                 /* resolved against the config's directory */
-    uint16_t port;
+    uint16_t port;              /* UDP; 0: none */
+    /* HTTP: served at `route` on `http_port` (0: none). */
+    uint16_t http_port;
+    char *route;                /* "/NAME" unless configured */
+    char *content_type;         /* of 200 responses */
+    uint32_t max_body;          /* request body bytes */
+    uint32_t max_response;      /* response body (stdout) bytes */
+    uint64_t expected_execution_us; /* admission's estimate until measured */
     uint32_t argsize;           /* most arguments a request may pass */
     bool active;
     uint32_t timeout_ms;        /* per-request deadline */
@@ -81,9 +98,11 @@ struct srv_config {
 };
 
 /* Read and check a configuration file: a JSON array of module objects, or
- * module objects written one after another (the original format). Every
- * field is checked; a duplicate name or port is an error. On error, *cfg
- * is left empty and err names the file, line and field. */
+ * module objects written one after another (the original format), and,
+ * mixed with them, SLEdge's tenants ({"name", "port", "routes": [...]}:
+ * each route a module served over HTTP on the tenant's port). Every field
+ * is checked; a duplicate name, UDP port or HTTP route is an error. On
+ * error, *cfg is left empty and err names the file, line and field. */
 int srv_config_load(const char *file, struct srv_config *cfg, char *err,
                     size_t errlen);
 /* The same from memory; `name` is used in messages and relative paths are
@@ -120,6 +139,12 @@ struct srv_settings {
     uint64_t memory_budget;     /* bytes of all linear memories; 0: 3/4 of
                                    the machine's memory */
     uint32_t max_open_files;    /* per sandbox, unless its config says */
+    /* HTTP: open connections at most (more are refused with a 503), the
+     * time a request may take to arrive whole from its first byte, and
+     * the time an idle keep-alive connection stays open. */
+    uint32_t max_connections;
+    uint32_t http_request_timeout_ms;
+    uint32_t http_idle_timeout_ms;
     unsigned opt_level;         /* for .wasm modules compiled on load */
     bool checked_bounds;
     bool no_cache;
@@ -136,6 +161,9 @@ struct srv_settings {
     .policy = SRV_POLICY_EDF, .max_queued = SRV_DEFAULT_MAX_QUEUED, \
     .max_inflight = SRV_DEFAULT_MAX_INFLIGHT, \
     .max_open_files = SRV_DEFAULT_MAX_OPEN_FILES, \
+    .max_connections = SRV_DEFAULT_MAX_CONNECTIONS, \
+    .http_request_timeout_ms = SRV_DEFAULT_HTTP_REQUEST_TIMEOUT_MS, \
+    .http_idle_timeout_ms = SRV_DEFAULT_HTTP_IDLE_TIMEOUT_MS, \
     .max_request = SRV_DEFAULT_MAX_REQUEST, .host = "127.0.0.1", \
     .log_level = SRV_LOG_INFO, .admissions_percentile = SRV_DEFAULT_PERCENTILE, \
     .opt_level = 2 }

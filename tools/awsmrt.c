@@ -17,10 +17,13 @@
 static const char usage_text[] =
     "usage: awsmrt [OPTIONS] CONFIG.json\n"
     "\n"
-    "Serve the modules registered in CONFIG.json, each on its own UDP port.\n"
-    "A request is a datagram {\"module\": NAME, \"args\": [...], \"stdin\": TEXT};\n"
-    "the reply is {\"status\", \"exit_code\", \"stdout\", \"stderr\", \"truncated\",\n"
-    "\"time_us\", \"error\"}. Every request runs in a fresh sandbox.\n"
+    "Serve the modules registered in CONFIG.json: over UDP, each on its own\n"
+    "port (\"port\"): a request is a datagram {\"module\": NAME, \"args\": [...],\n"
+    "\"stdin\": TEXT}, the reply {\"status\", \"exit_code\", \"stdout\", \"stderr\",\n"
+    "\"truncated\", \"time_us\", \"error\"}; over HTTP/1.1 at a route (\"http-port\",\n"
+    "\"route\", or SLEdge's tenants): GET or POST, the body is stdin, ?arg=X or\n"
+    "?args=X,Y the arguments, headers the environment (HTTP_NAME), stdout the\n"
+    "response. Every request runs in a fresh sandbox.\n"
     "\n"
     "options (environment variable in brackets):\n"
     "  --workers N          worker threads (default: one per core)\n"
@@ -60,6 +63,15 @@ static const char usage_text[] =
     "                       cannot grow (an error reply says so)\n"
     "  --max-request BYTES  largest request datagram (default 32768, at most\n"
     "                       65507)\n"
+    "  --max-connections N  open HTTP connections at most; more get a 503 and\n"
+    "                       are closed (default 16384)\n"
+    "  --http-request-timeout-ms N\n"
+    "                       an HTTP request must arrive whole within N ms of\n"
+    "                       its first byte (else 408), and its response be\n"
+    "                       taken within N ms (default 10000)\n"
+    "  --http-idle-timeout-ms N\n"
+    "                       idle keep-alive connections close after N ms\n"
+    "                       (default 30000)\n"
     "  -O0 .. -O3, --bounds=guard|checked, --no-cache\n"
     "                       how .wasm modules are compiled on load\n"
     "  --check              check the configuration and load every module,\n"
@@ -124,6 +136,9 @@ static const struct numeric {
     { "--max-open-files", 4, 4096, FIELD(max_open_files), 0 },
     { "--memory-budget-mb", 1, 1ul << 30, FIELD(memory_budget), 20 },
     { "--max-request", 64, SRV_MAX_DATAGRAM, FIELD(max_request), 0 },
+    { "--max-connections", 1, 1000000, FIELD(max_connections), 0 },
+    { "--http-request-timeout-ms", 1, 3600000, FIELD(http_request_timeout_ms), 0 },
+    { "--http-idle-timeout-ms", 1, 3600000, FIELD(http_idle_timeout_ms), 0 },
 };
 #undef FIELD
 

@@ -1,0 +1,1008 @@
+/*
+ * server/http.c - the HTTP/1.1 front end: listeners, connections, requests
+ * in and responses out, all on the workers' loops (receive where it runs,
+ * as for UDP). Parsing is nodejs's http_parser (Debian's
+ * libhttp-parser-dev, the parser SLEdge uses); everything else, the
+ * limits, the timeouts and the responses, is here.
+ *
+ * Each worker has one listening socket per HTTP port (a SO_REUSEPORT
+ * group: the kernel spreads connections over the workers), and a
+ * connection stays on the worker that accepted it. A request to a route
+ * becomes a sandbox exactly like a UDP request (srv_admit: the same
+ * limits, admission control and deadlines): the body is its stdin, the
+ * query's `args=a,b` and `arg=x` its arguments, the headers its
+ * environment (HTTP_NAME, CGI's convention) and its stdout the response
+ * body. A sandbox another worker stole comes back here to be answered
+ * (sb->home).
+ *
+ * A connection runs one request at a time: while its sandbox runs, the
+ * connection stops reading and its parser stays paused, so pipelined
+ * requests wait in the parser's buffer (or the kernel's) and are answered
+ * in order. Slow or hostile clients: a request must arrive whole within
+ * --http-request-timeout-ms of its first byte (408 otherwise), an idle
+ * keep-alive connection closes after --http-idle-timeout-ms, a response
+ * not taken within the request timeout is dropped, URL plus headers are
+ * at most SRV_HTTP_MAX_HEADER bytes (431), a body at most the route's
+ * "http-req-size" (413, checked against Content-Length before any of it
+ * is read, and as chunks arrive), and connections beyond
+ * --max-connections get a 503 and are closed at once. After an error
+ * response the connection is closed gently: the write side first, then
+ * what the client still sends is read and dropped for a moment, so that
+ * the response is not lost to a reset.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/internal.h"
+
+#define READ_BUFFER_BYTES 65536
+#define MAX_HEADERS 100
+#define LINGER_MS 1000
+#define ENV_PREFIX "HTTP_"
+
+/* One HTTP port: its routes, and a listener on each worker. */
+struct http_listener {
+    uv_tcp_t tcp;
+    struct http_port *port;
+    struct srv *srv;
+    int worker;
+    bool open;
+};
+
+struct http_port {
+    uint16_t port;
+    int nroutes;
+    struct srv_module **routes;
+    struct http_listener *ls;           /* one per worker */
+};
+
+/* A worker's connections, and the buffer every read lands in. */
+struct http_worker {
+    struct http_conn *conns;
+    bool stopped;
+    char buf[READ_BUFFER_BYTES];
+};
+
+struct http {
+    int nports;
+    struct http_port *ports;
+    struct http_worker *w;              /* one per worker */
+    atomic_uint nconns;                 /* open, on all workers */
+    atomic_uint writing;                /* responses not yet written */
+};
+
+enum conn_state {
+    CONN_READING,                       /* between requests, or reading one */
+    CONN_RUNNING,                       /* its sandbox runs */
+    CONN_WRITING,                       /* the response goes out */
+    CONN_LINGER,                        /* error sent, write side shut */
+    CONN_CLOSED,
+};
+
+struct http_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_write_t write;
+    uv_shutdown_t shutdown;
+    http_parser parser;
+    struct http_conn *next, *prev;      /* the worker's list */
+    struct srv *srv;
+    struct http_port *port;
+    int worker, handles;                /* handles open (tcp, timer) */
+    enum conn_state state;
+    bool started;                       /* a byte of the current request */
+    bool keep_alive;                    /* after this response */
+    bool counted;                       /* in nconns */
+    /* The request being read. */
+    struct srv_module *mod;             /* its route, once known */
+    char *url;
+    size_t url_len, header_bytes;
+    int nheaders;
+    char **hname, **hvalue;             /* nheaders each */
+    bool in_value;                      /* last callback: a header value */
+    uint8_t *body;
+    size_t body_len, body_cap;
+    int status;                         /* an error to answer, or 0 */
+    char error[512];
+    /* Pipelined bytes the parser has not looked at yet. */
+    char *pending;
+    size_t pending_len, pending_off;
+    char *out;                          /* the response being written */
+};
+
+static const http_parser_settings settings;
+
+static void conn_read_start(struct http_conn *c);
+static void conn_next(struct http_conn *c);
+
+/* ===== Connections ====================================================== */
+
+static void conn_reset_request(struct http_conn *c)
+{
+    free(c->url);
+    for (int i = 0; i < c->nheaders; i++) {
+        free(c->hname[i]);
+        free(c->hvalue[i]);
+    }
+    free(c->hname);
+    free(c->hvalue);
+    free(c->body);
+    c->url = NULL;
+    c->hname = c->hvalue = NULL;
+    c->body = NULL;
+    c->url_len = c->header_bytes = c->body_len = c->body_cap = 0;
+    c->nheaders = 0;
+    c->in_value = false;
+    c->mod = NULL;
+    c->status = 0;
+    c->error[0] = '\0';
+    c->started = false;
+}
+
+static void conn_free(struct http_conn *c)
+{
+    struct http_worker *hw = &c->srv->http->w[c->worker];
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        hw->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->counted)
+        atomic_fetch_sub(&c->srv->http->nconns, 1);
+    conn_reset_request(c);
+    free(c->pending);
+    free(c->out);
+    free(c);
+}
+
+static void conn_closed_cb(uv_handle_t *h)
+{
+    struct http_conn *c = h->data;
+    if (--c->handles == 0)
+        conn_free(c);
+}
+
+/* Close now. A running sandbox keeps the connection (it is freed when
+ * the response is dropped, in http_respond). */
+static void conn_close(struct http_conn *c)
+{
+    if (c->state == CONN_CLOSED)
+        return;
+    bool running = c->state == CONN_RUNNING;
+    c->state = CONN_CLOSED;
+    if (running)
+        return;
+    uv_close((uv_handle_t *)&c->timer, conn_closed_cb);
+    uv_close((uv_handle_t *)&c->tcp, conn_closed_cb);
+}
+
+static void timer_cb(uv_timer_t *t);
+
+static void conn_timer(struct http_conn *c, uint32_t ms)
+{
+    uv_timer_start(&c->timer, timer_cb, ms, 0);
+}
+
+/* ===== Responses ======================================================== */
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Error";
+    }
+}
+
+static void write_cb(uv_write_t *w, int status)
+{
+    struct http_conn *c = w->data;
+    atomic_fetch_sub(&c->srv->http->writing, 1);
+    free(c->out);
+    c->out = NULL;
+    if (c->state == CONN_CLOSED)
+        return;
+    if (status < 0 || c->state == CONN_LINGER) {
+        if (status < 0)
+            conn_close(c);
+        return;
+    }
+    if (!c->keep_alive) {
+        conn_close(c);
+        return;
+    }
+    c->state = CONN_READING;
+    conn_reset_request(c);
+    conn_next(c);
+}
+
+static void shutdown_cb(uv_shutdown_t *r, int status)
+{
+    (void)r;
+    (void)status;
+}
+
+/* Send status, headers and body; the connection closes afterwards unless
+ * it is kept alive. Errors close it gently (CONN_LINGER). */
+static void conn_send(struct http_conn *c, int status, const char *ctype,
+                      const char *extra, const void *body, size_t len)
+{
+    struct http *h = c->srv->http;
+    if (h->w[c->worker].stopped || atomic_load(&c->srv->draining))
+        c->keep_alive = false;
+    char head[512];
+    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nServer: awsmrt\r\n"
+                     "Content-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
+                     status, reason(status), ctype, len, extra ? extra : "",
+                     c->keep_alive ? "" : "Connection: close\r\n");
+    free(c->out);
+    c->out = malloc((size_t)n + len);
+    if (!c->out) {
+        conn_close(c);
+        return;
+    }
+    memcpy(c->out, head, (size_t)n);
+    if (len)
+        memcpy(c->out + n, body, len);
+    uv_buf_t b = uv_buf_init(c->out, (unsigned)((size_t)n + len));
+    c->state = CONN_WRITING;
+    c->write.data = c;
+    atomic_fetch_add(&h->writing, 1);
+    if (uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
+        atomic_fetch_sub(&h->writing, 1);
+        conn_close(c);
+        return;
+    }
+    /* A client that does not take the response is dropped. */
+    conn_timer(c, c->srv->set->http_request_timeout_ms);
+    if (status >= 400 && !c->keep_alive) {
+        c->state = CONN_LINGER;
+        c->shutdown.data = c;
+        if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, shutdown_cb) == 0) {
+            conn_timer(c, LINGER_MS);
+            conn_read_start(c);
+        } else {
+            conn_close(c);
+        }
+    }
+}
+
+/* An error response: one line of text saying what happened. */
+static void conn_error(struct http_conn *c, int status, const char *msg,
+                       const char *extra)
+{
+    char line[640];
+    int n = snprintf(line, sizeof line, "%s\n", msg);
+    if (n < 0 || (size_t)n >= sizeof line)
+        n = (int)sizeof line - 1, line[n - 1] = '\n';
+    srv_log(c->srv, SRV_LOG_DEBUG, "HTTP port %u: %d: %s", c->port->port,
+            status, msg);
+    atomic_fetch_add(&c->srv->rejected, status != 500 && status != 504);
+    conn_send(c, status, "text/plain; charset=utf-8", extra, line, (size_t)n);
+}
+
+static bool out_of_budget(const struct sb *sb)
+{
+    return strstr(sb->error, "memory budget") != NULL;
+}
+
+void http_respond(struct sb *sb)
+{
+    struct http_conn *c = sb->http;
+    sb->http = NULL;
+    if (c->state == CONN_CLOSED) {      /* closed while it ran */
+        uv_close((uv_handle_t *)&c->timer, conn_closed_cb);
+        uv_close((uv_handle_t *)&c->tcp, conn_closed_cb);
+        return;
+    }
+    size_t len = 0;
+    bool truncated = false;
+    const uint8_t *out = sb->wasi ? wasi_captured(sb->wasi, 1, &len, &truncated) : NULL;
+    char msg[700], hdr[64];
+    if (sb->outcome == SB_OK && sb->exit_code == 0 && !truncated) {
+        conn_send(c, 200, sb->mod->cfg->content_type, NULL, out, out ? len : 0);
+        return;
+    }
+    if (sb->outcome == SB_OK && truncated) {
+        snprintf(msg, sizeof msg, "the response is larger than the route's limit "
+                 "of %u bytes (\"http-resp-size\")", sb->mod->cfg->max_response);
+        conn_error(c, 500, msg, NULL);
+    } else if (sb->outcome == SB_OK) {
+        snprintf(msg, sizeof msg, "the guest exited with code %d", sb->exit_code);
+        snprintf(hdr, sizeof hdr, "X-Awsm-Exit-Code: %d\r\n", sb->exit_code);
+        conn_error(c, 500, msg, hdr);
+    } else {
+        int status = sb->timed_out ? 504
+                   : sb->cancelled || out_of_budget(sb) ? 503 : 500;
+        conn_error(c, status, sb->error, NULL);
+    }
+}
+
+unsigned http_writing(const struct srv *srv)
+{
+    return srv->http ? atomic_load(&srv->http->writing) : 0;
+}
+
+/* ===== Requests ========================================================= */
+
+static int hex(int ch)
+{
+    return isdigit(ch) ? ch - '0' : isxdigit(ch) ? (tolower(ch) - 'a' + 10) : -1;
+}
+
+/* Percent-decode s[0..n) ('+' is a space); NULL if malformed or NUL. */
+static char *url_decode(const char *s, size_t n)
+{
+    char *d = malloc(n + 1), *o = d;
+    if (!d)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        int a, b;
+        if (s[i] == '+') {
+            *o++ = ' ';
+        } else if (s[i] != '%') {
+            *o++ = s[i];
+        } else if (i + 2 < n && (a = hex((unsigned char)s[i + 1])) >= 0 &&
+                   (b = hex((unsigned char)s[i + 2])) >= 0 && (a | b)) {
+            *o++ = (char)(a << 4 | b);
+            i += 2;
+        } else {
+            free(d);
+            return NULL;
+        }
+    }
+    *o = '\0';
+    return d;
+}
+
+/* Add one argument; -1 with c->error set when there are too many. */
+static int add_arg(struct http_conn *c, struct sb *sb, const char *s, size_t n)
+{
+    if ((uint32_t)sb->argc - 1 >= c->mod->cfg->argsize) {
+        snprintf(c->error, sizeof c->error, "too many arguments: more than "
+                 "argsize %u", c->mod->cfg->argsize);
+        return -1;
+    }
+    char **argv = realloc(sb->argv, ((size_t)sb->argc + 2) * sizeof *argv);
+    if (argv)
+        sb->argv = argv;
+    char *a = argv ? url_decode(s, n) : NULL;
+    if (!a) {
+        snprintf(c->error, sizeof c->error, argv ? "malformed query: bad "
+                 "percent-encoding in an argument" : "out of memory");
+        return -1;
+    }
+    sb->argv[sb->argc++] = a;
+    sb->argv[sb->argc] = NULL;
+    return 0;
+}
+
+/* The query's arguments: each `arg=X` is one, `args=X,Y` one per
+ * comma-separated item, in the order written; other keys are ignored
+ * (the guest sees them in QUERY_STRING). */
+static int query_args(struct http_conn *c, struct sb *sb, const char *q, size_t n)
+{
+    const char *end = q + n;
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *e = amp ? amp : end;
+        const char *eq = memchr(q, '=', (size_t)(e - q));
+        size_t klen = eq ? (size_t)(eq - q) : (size_t)(e - q);
+        const char *v = eq ? eq + 1 : e;
+        if (klen == 3 && memcmp(q, "arg", 3) == 0) {
+            if (add_arg(c, sb, v, (size_t)(e - v)) != 0)
+                return -1;
+        } else if (klen == 4 && memcmp(q, "args", 4) == 0) {
+            for (const char *a = v; a <= e;) {
+                const char *comma = memchr(a, ',', (size_t)(e - a));
+                const char *ae = comma ? comma : e;
+                if (add_arg(c, sb, a, (size_t)(ae - a)) != 0)
+                    return -1;
+                a = ae + 1;
+            }
+        }
+        q = e + 1;
+    }
+    return 0;
+}
+
+/* "NAME=VALUE" for the guest's environment. */
+static int add_env(struct sb *sb, const char *name, const char *value)
+{
+    size_t n = strlen(name) + strlen(value) + 2;
+    char **env = realloc(sb->env, ((size_t)sb->nenv + 1) * sizeof *env);
+    if (!env)
+        return -1;
+    sb->env = env;
+    if (!(env[sb->nenv] = malloc(n)))
+        return -1;
+    snprintf(env[sb->nenv++], n, "%s=%s", name, value);
+    return 0;
+}
+
+/* Headers as CGI has them: HTTP_USER_AGENT=..., CONTENT_TYPE,
+ * CONTENT_LENGTH; repeated names joined with ", ". */
+static int header_env(struct http_conn *c, struct sb *sb)
+{
+    for (int i = 0; i < c->nheaders; i++) {
+        bool seen = false;
+        for (int j = 0; j < i; j++)
+            seen |= strcasecmp(c->hname[i], c->hname[j]) == 0;
+        if (seen)
+            continue;
+        size_t vlen = 0;
+        for (int j = i; j < c->nheaders; j++)
+            if (strcasecmp(c->hname[i], c->hname[j]) == 0)
+                vlen += strlen(c->hvalue[j]) + 2;
+        char name[sizeof ENV_PREFIX + 256], *value = malloc(vlen + 1);
+        if (!value)
+            return -1;
+        value[0] = '\0';
+        for (int j = i; j < c->nheaders; j++)
+            if (strcasecmp(c->hname[i], c->hname[j]) == 0)
+                snprintf(value + strlen(value), vlen + 1 - strlen(value), "%s%s",
+                         value[0] ? ", " : "", c->hvalue[j]);
+        bool cgi = strcasecmp(c->hname[i], "content-type") == 0 ||
+                   strcasecmp(c->hname[i], "content-length") == 0;
+        size_t k = cgi ? 0 : strlen(ENV_PREFIX);
+        memcpy(name, ENV_PREFIX, k);
+        for (const char *p = c->hname[i]; *p && k < sizeof name - 1; p++)
+            name[k++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+        name[k] = '\0';
+        int rc = add_env(sb, name, value);
+        free(value);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The sandbox for a whole request; NULL with c->status and c->error. */
+static struct sb *request_sandbox(struct http_conn *c)
+{
+    struct http_parser_url u;
+    http_parser_url_init(&u);
+    http_parser_parse_url(c->url, c->url_len, 0, &u);
+    const char *query = u.field_set & (1 << UF_QUERY) ? c->url + u.field_data[UF_QUERY].off : "";
+    size_t qlen = u.field_set & (1 << UF_QUERY) ? u.field_data[UF_QUERY].len : 0;
+    struct sb *sb = sb_new(c->mod, 0);
+    char qs[qlen + 1];
+    memcpy(qs, query, qlen);
+    qs[qlen] = '\0';
+    c->status = 400;
+    if (!sb || query_args(c, sb, query, qlen) != 0 || header_env(c, sb) != 0 ||
+        add_env(sb, "REQUEST_METHOD", http_method_str(c->parser.method)) != 0 ||
+        add_env(sb, "REQUEST_URI", c->url) != 0 ||
+        add_env(sb, "QUERY_STRING", qs) != 0) {
+        if (!c->error[0]) {
+            c->status = 500;
+            snprintf(c->error, sizeof c->error, "out of memory");
+        }
+        sb_free(sb);
+        return NULL;
+    }
+    c->status = 0;
+    sb->stdin_buf = c->body;
+    sb->stdin_len = c->body_len;
+    c->body = NULL;
+    c->body_len = c->body_cap = 0;
+    sb->http = c;
+    sb->home = c->worker;
+    return sb;
+}
+
+/* A whole request has been read: run it, or answer why not. */
+static void request_run(struct http_conn *c)
+{
+    struct srv *srv = c->srv;
+    char err[512];
+    c->keep_alive = http_should_keep_alive(&c->parser);
+    uv_timer_stop(&c->timer);
+    if (atomic_load(&srv->draining) || srv->http->w[c->worker].stopped) {
+        c->keep_alive = false;
+        conn_error(c, 503, "shutting down: not accepting requests", NULL);
+        return;
+    }
+    struct sb *sb = request_sandbox(c);
+    if (!sb) {
+        conn_error(c, c->status, c->error, NULL);
+        return;
+    }
+    c->state = CONN_RUNNING;
+    enum srv_refusal why = srv_admit(c->mod, sb, err, sizeof err);
+    if (why != SRV_ACCEPTED) {
+        c->state = CONN_READING;
+        sb->http = NULL;
+        sb_free(sb);
+        conn_error(c, why == SRV_NOT_ADMITTED ? 429 : 503, err, "Retry-After: 1\r\n");
+    }
+}
+
+/* ===== Parser callbacks ================================================= */
+
+/* Stop parsing with an error response (returned by callbacks). */
+static int reject(struct http_conn *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int reject(struct http_conn *c, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->error, sizeof c->error, fmt, ap);
+    va_end(ap);
+    c->status = status;
+    return -1;
+}
+
+static int header_budget(struct http_conn *c, size_t n)
+{
+    c->header_bytes += n;
+    if (c->header_bytes > SRV_HTTP_MAX_HEADER)
+        return reject(c, 431, "request line and headers larger than %u bytes",
+                      SRV_HTTP_MAX_HEADER);
+    return 0;
+}
+
+static int append(char **s, size_t *len, const char *at, size_t n)
+{
+    char *t = realloc(*s, *len + n + 1);
+    if (!t)
+        return -1;
+    memcpy(t + *len, at, n);
+    *len += n;
+    t[*len] = '\0';
+    *s = t;
+    return 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    struct http_conn *c = p->data;
+    c->started = true;
+    conn_timer(c, c->srv->set->http_request_timeout_ms);
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+    struct http_conn *c = p->data;
+    if (header_budget(c, n) != 0)
+        return -1;
+    return append(&c->url, &c->url_len, at, n) == 0 ? 0
+           : reject(c, 500, "out of memory");
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    struct http_conn *c = p->data;
+    if (header_budget(c, n) != 0)
+        return -1;
+    if (c->in_value || c->nheaders == 0) {
+        if (c->nheaders == MAX_HEADERS)
+            return reject(c, 431, "more than %d header fields", MAX_HEADERS);
+        char **names = realloc(c->hname, (c->nheaders + 1) * sizeof *names);
+        if (names)
+            c->hname = names;
+        char **values = names ? realloc(c->hvalue, (c->nheaders + 1) * sizeof *values) : NULL;
+        if (values)
+            c->hvalue = values;
+        if (!names || !values)
+            return reject(c, 500, "out of memory");
+        c->hname[c->nheaders] = c->hvalue[c->nheaders] = NULL;
+        c->nheaders++;
+        c->in_value = false;
+    }
+    size_t len = c->hname[c->nheaders - 1] ? strlen(c->hname[c->nheaders - 1]) : 0;
+    return append(&c->hname[c->nheaders - 1], &len, at, n) == 0 ? 0
+           : reject(c, 500, "out of memory");
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    struct http_conn *c = p->data;
+    if (header_budget(c, n) != 0)
+        return -1;
+    c->in_value = true;
+    char **v = &c->hvalue[c->nheaders - 1];
+    size_t len = *v ? strlen(*v) : 0;
+    return append(v, &len, at, n) == 0 ? 0 : reject(c, 500, "out of memory");
+}
+
+static struct srv_module *route_of(const struct http_port *port, const char *path,
+                                   size_t n)
+{
+    for (int i = 0; i < port->nroutes; i++) {
+        const char *r = port->routes[i]->cfg->route;
+        if (strlen(r) == n && memcmp(r, path, n) == 0)
+            return port->routes[i];
+    }
+    return NULL;
+}
+
+static bool expects_continue(const struct http_conn *c)
+{
+    for (int i = 0; i < c->nheaders; i++)
+        if (strcasecmp(c->hname[i], "expect") == 0 && c->hvalue[i] &&
+            strcasecmp(c->hvalue[i], "100-continue") == 0)
+            return true;
+    return false;
+}
+
+/* The route, the method and the announced body are known: refuse early. */
+static int on_headers_complete(http_parser *p)
+{
+    struct http_conn *c = p->data;
+    struct http_parser_url u;
+    http_parser_url_init(&u);
+    if (!c->url || http_parser_parse_url(c->url, c->url_len, 0, &u) != 0 ||
+        !(u.field_set & (1 << UF_PATH)))
+        return reject(c, 400, "malformed request target");
+    const char *path = c->url + u.field_data[UF_PATH].off;
+    if (!(c->mod = route_of(c->port, path, u.field_data[UF_PATH].len)))
+        return reject(c, 404, "no route %.*s on this port",
+                      (int)(u.field_data[UF_PATH].len > 200 ? 200 : u.field_data[UF_PATH].len),
+                      path);
+    if (p->method != HTTP_GET && p->method != HTTP_POST)
+        return reject(c, 405, "method %s not allowed: GET or POST",
+                      http_method_str(p->method));
+    uint32_t limit = c->mod->cfg->max_body;
+    if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
+        p->content_length > limit)
+        return reject(c, 413, "body of %llu bytes is larger than the route's "
+                      "limit of %u", (unsigned long long)p->content_length, limit);
+    if (expects_continue(c)) {
+        static char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        uv_buf_t b = uv_buf_init(cont, sizeof cont - 1);
+        uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    struct http_conn *c = p->data;
+    uint32_t limit = c->mod->cfg->max_body;
+    if (c->body_len + n > limit)
+        return reject(c, 413, "body larger than the route's limit of %u bytes",
+                      limit);
+    if (c->body_len + n > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap * 2 : 4096;
+        while (cap < c->body_len + n)
+            cap *= 2;
+        if (cap > limit)
+            cap = limit;
+        uint8_t *b = realloc(c->body, cap);
+        if (!b)
+            return reject(c, 500, "out of memory");
+        c->body = b;
+        c->body_cap = cap;
+    }
+    memcpy(c->body + c->body_len, at, n);
+    c->body_len += n;
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    http_parser_pause(p, 1);            /* one request at a time */
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ===== Reading ========================================================== */
+
+/* Parse buf; what follows a complete request stays pending. */
+static void conn_parse(struct http_conn *c, const char *buf, size_t len)
+{
+    size_t used = http_parser_execute(&c->parser, &settings, buf, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED) {
+        if (used < len) {
+            char *rest = malloc(len - used);
+            if (!rest) {
+                conn_close(c);
+                return;
+            }
+            memcpy(rest, buf + used, len - used);
+            free(c->pending);
+            c->pending = rest;
+            c->pending_len = len - used;
+            c->pending_off = 0;
+        }
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        request_run(c);
+        return;
+    }
+    if (e != HPE_OK) {
+        c->keep_alive = false;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        if (c->status)
+            conn_error(c, c->status, c->error, c->status == 405
+                       ? "Allow: GET, POST\r\n" : NULL);
+        else
+            conn_error(c, e == HPE_HEADER_OVERFLOW ? 431 : 400,
+                       e == HPE_HEADER_OVERFLOW ? "headers too large"
+                       : http_errno_description(e), NULL);
+    }
+}
+
+/* After a response: the pipelined bytes first, then the socket. */
+static void conn_next(struct http_conn *c)
+{
+    http_parser_pause(&c->parser, 0);
+    conn_timer(c, c->srv->set->http_idle_timeout_ms);
+    while (c->state == CONN_READING && c->pending) {
+        char *buf = c->pending;
+        size_t len = c->pending_len;
+        c->pending = NULL;
+        c->pending_len = 0;
+        conn_parse(c, buf, len);
+        free(buf);
+    }
+    if (c->state == CONN_READING)
+        conn_read_start(c);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct http_conn *c = h->data;
+    (void)suggested;
+    *buf = uv_buf_init(c->srv->http->w[c->worker].buf, READ_BUFFER_BYTES);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct http_conn *c = s->data;
+    if (n < 0) {
+        conn_close(c);                  /* gone, or reset */
+        return;
+    }
+    if (n == 0 || c->state == CONN_LINGER)
+        return;                         /* dropped: the response is out */
+    if (c->state == CONN_READING)
+        conn_parse(c, buf->base, (size_t)n);
+}
+
+static void conn_read_start(struct http_conn *c)
+{
+    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0)
+        conn_close(c);
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+    struct http_conn *c = t->data;
+    if (c->state == CONN_READING && c->started) {
+        char msg[160];
+        c->keep_alive = false;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        snprintf(msg, sizeof msg, "request timeout: the request was not received "
+                 "whole within %u ms", c->srv->set->http_request_timeout_ms);
+        conn_error(c, 408, msg, NULL);
+        return;
+    }
+    conn_close(c);                      /* idle, or not taking its response */
+}
+
+/* ===== Listening ======================================================== */
+
+/* The connection's memory is its tcp handle's: freed by its close. */
+_Static_assert(offsetof(struct http_conn, tcp) == 0, "refuse() frees the handle");
+
+static void refuse(uv_tcp_t *client)
+{
+    static char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+        "text/plain\r\nContent-Length: 46\r\nConnection: close\r\n\r\n"
+        "overloaded: too many connections, try again\r\n";
+    uv_buf_t b = uv_buf_init(busy, sizeof busy - 1);
+    uv_try_write((uv_stream_t *)client, &b, 1);
+    uv_close((uv_handle_t *)client, (uv_close_cb)free);
+}
+
+static void accept_cb(uv_stream_t *server, int status)
+{
+    struct http_listener *l = server->data;
+    struct srv *srv = l->srv;
+    struct http *h = srv->http;
+    if (status < 0) {
+        srv_log(srv, SRV_LOG_WARN, "HTTP port %u: accept: %s", l->port->port,
+                uv_strerror(status));
+        return;
+    }
+    struct http_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    uv_tcp_init(server->loop, &c->tcp);
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+        return;
+    }
+    if (atomic_fetch_add(&h->nconns, 1) >= srv->set->max_connections) {
+        atomic_fetch_sub(&h->nconns, 1);
+        srv_log(srv, SRV_LOG_DEBUG, "HTTP port %u: refused a connection: %u open "
+                "(--max-connections)", l->port->port, srv->set->max_connections);
+        refuse(&c->tcp);
+        return;
+    }
+    struct http_worker *hw = &h->w[l->worker];
+    c->srv = srv;
+    c->port = l->port;
+    c->worker = l->worker;
+    c->handles = 2;
+    c->counted = true;
+    c->next = hw->conns;
+    c->tcp.data = c;
+    if (hw->conns)
+        hw->conns->prev = c;
+    hw->conns = c;
+    uv_timer_init(server->loop, &c->timer);
+    c->timer.data = c;
+    uv_tcp_nodelay(&c->tcp, 1);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    conn_timer(c, srv->set->http_idle_timeout_ms);
+    conn_read_start(c);
+}
+
+static int port_listen(struct srv *srv, struct http_port *hp, int worker,
+                       uv_loop_t *loop, char *err, size_t errlen)
+{
+    struct http_listener *l = &hp->ls[worker];
+    const struct srv_module_config *mc = hp->routes[0]->cfg;
+    int rc, fd = srv_port_bind(srv, mc, SOCK_STREAM, hp->port, true, err, errlen);
+    if (fd < 0)
+        return -1;
+    uv_tcp_init(loop, &l->tcp);
+    l->tcp.data = l;
+    l->port = hp;
+    l->srv = srv;
+    l->worker = worker;
+    l->open = true;
+    if ((rc = uv_tcp_open(&l->tcp, fd)) != 0 ||
+        (rc = uv_listen((uv_stream_t *)&l->tcp, 4096, accept_cb)) != 0) {
+        snprintf(err, errlen, "%s:%d: module \"%s\": cannot listen on HTTP port "
+                 "%u: %s", srv->cfg->file, mc->line, mc->name, hp->port,
+                 uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int http_open(struct srv *srv, int worker, uv_loop_t *loop, char *err,
+              size_t errlen)
+{
+    struct http *h = srv->http;
+    for (int i = 0; h && i < h->nports; i++)
+        if (port_listen(srv, &h->ports[i], worker, loop, err, errlen) != 0)
+            return -1;
+    return 0;
+}
+
+static void close_listeners(struct http *h, int worker)
+{
+    for (int i = 0; i < h->nports; i++) {
+        struct http_listener *l = &h->ports[i].ls[worker];
+        if (l->open)
+            uv_close((uv_handle_t *)&l->tcp, NULL);
+        l->open = false;
+    }
+}
+
+void http_stop(struct srv *srv, int worker)
+{
+    struct http *h = srv->http;
+    if (!h)
+        return;
+    h->w[worker].stopped = true;
+    close_listeners(h, worker);
+    for (struct http_conn *c = h->w[worker].conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_READING && !c->started && !c->pending)
+            conn_close(c);              /* idle keep-alive */
+    }
+}
+
+void http_close(struct srv *srv, int worker)
+{
+    struct http *h = srv->http;
+    if (!h)
+        return;
+    h->w[worker].stopped = true;
+    close_listeners(h, worker);
+    for (struct http_conn *c = h->w[worker].conns, *next; c; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+}
+
+/* The port's table entry, added if new. */
+static struct http_port *port_of(struct http *h, uint16_t port, int nworkers)
+{
+    for (int i = 0; i < h->nports; i++)
+        if (h->ports[i].port == port)
+            return &h->ports[i];
+    struct http_port *ports = realloc(h->ports, (h->nports + 1) * sizeof *ports);
+    if (!ports)
+        return NULL;
+    h->ports = ports;
+    struct http_port *hp = &ports[h->nports];
+    *hp = (struct http_port){ .port = port };
+    if (!(hp->ls = calloc(nworkers, sizeof *hp->ls)))
+        return NULL;
+    h->nports++;
+    return hp;
+}
+
+int http_init(struct srv *srv, char *err, size_t errlen)
+{
+    struct http *h = calloc(1, sizeof *h);
+    if (!h || !(h->w = calloc(srv->nworkers, sizeof *h->w))) {
+        free(h);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    srv->http = h;
+    for (int i = 0; i < srv->nmods; i++) {
+        struct srv_module *mod = &srv->mods[i];
+        if (!mod->cfg->active || !mod->cfg->http_port)
+            continue;
+        struct http_port *hp = port_of(h, mod->cfg->http_port, srv->nworkers);
+        struct srv_module **r = hp ? realloc(hp->routes, (hp->nroutes + 1) * sizeof *r)
+                                   : NULL;
+        if (!r) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        hp->routes = r;
+        r[hp->nroutes++] = mod;
+    }
+    /* Free, as for UDP: a plain bind fails where another process listens. */
+    for (int i = 0; i < h->nports; i++) {
+        int fd = srv_port_bind(srv, h->ports[i].routes[0]->cfg, SOCK_STREAM,
+                               h->ports[i].port, false, err, errlen);
+        if (fd < 0)
+            return -1;
+        close(fd);
+    }
+    return 0;
+}
+
+void http_free(struct srv *srv)
+{
+    struct http *h = srv->http;
+    if (!h)
+        return;
+    for (int i = 0; i < h->nports; i++) {
+        free(h->ports[i].routes);
+        free(h->ports[i].ls);
+    }
+    free(h->ports);
+    free(h->w);
+    free(h);
+    srv->http = NULL;
+}
