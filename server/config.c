@@ -370,22 +370,23 @@ static int check_numbers(struct parser *p, json_t *obj, struct srv_module_config
     return 0;
 }
 
-/* A duplicate name (any module) or port (active modules) is an error. */
+/* A duplicate name (any module), UDP port or HTTP route (active modules)
+ * is an error. */
 static int check_unique(struct parser *p, const struct srv_module_config *m)
 {
     for (int i = 0; i < p->cfg->nmodules; i++) {
         const struct srv_module_config *o = &p->cfg->modules[i];
+        if (o->active && m->active && m->http_port && o->http_port == m->http_port &&
+            strcmp(o->route, m->route) == 0)
+            return fail_key(p, p->tenant ? "route" : "http-port", "route %s on HTTP "
+                            "port %u already served by module \"%s\" (line %d)",
+                            m->route, m->http_port, o->name, o->line);
         if (strcmp(o->name, m->name) == 0)
             return fail_key(p, "name", "name already used by the module at "
                             "line %d", o->line);
         if (o->active && m->active && m->port && o->port == m->port)
             return fail_key(p, "port", "port %u already used by module \"%s\" "
                             "(line %d)", m->port, o->name, o->line);
-        if (o->active && m->active && m->http_port && o->http_port == m->http_port &&
-            strcmp(o->route, m->route) == 0)
-            return fail_key(p, p->tenant ? "route" : "http-port", "route %s on HTTP "
-                            "port %u already served by module \"%s\" (line %d)",
-                            m->route, m->http_port, o->name, o->line);
     }
     return 0;
 }

@@ -25,7 +25,7 @@
  * at most SRV_HTTP_MAX_HEADER bytes (431), a body at most the route's
  * "http-req-size" (413, checked against Content-Length before any of it
  * is read, and as chunks arrive), and connections beyond
- * --max-connections get a 503 and are closed at once. After an error
+ * --max-connections get a 503 and are closed. After an error
  * response the connection is closed gently: the write side first, then
  * what the client still sends is read and dropped for a moment, so that
  * the response is not lost to a reset.
@@ -87,7 +87,7 @@ enum conn_state {
 };
 
 struct http_conn {
-    uv_tcp_t tcp;
+    uv_tcp_t tcp;                       /* first: freeing it frees c */
     uv_timer_t timer;
     uv_write_t write;
     uv_shutdown_t shutdown;
@@ -811,19 +811,6 @@ static void timer_cb(uv_timer_t *t)
 
 /* ===== Listening ======================================================== */
 
-/* The connection's memory is its tcp handle's: freed by its close. */
-_Static_assert(offsetof(struct http_conn, tcp) == 0, "refuse() frees the handle");
-
-static void refuse(uv_tcp_t *client)
-{
-    static char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
-        "text/plain\r\nContent-Length: 46\r\nConnection: close\r\n\r\n"
-        "overloaded: too many connections, try again\r\n";
-    uv_buf_t b = uv_buf_init(busy, sizeof busy - 1);
-    uv_try_write((uv_stream_t *)client, &b, 1);
-    uv_close((uv_handle_t *)client, (uv_close_cb)free);
-}
-
 static void accept_cb(uv_stream_t *server, int status)
 {
     struct http_listener *l = server->data;
@@ -839,14 +826,7 @@ static void accept_cb(uv_stream_t *server, int status)
         return;
     uv_tcp_init(server->loop, &c->tcp);
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
-        return;
-    }
-    if (atomic_fetch_add(&h->nconns, 1) >= srv->set->max_connections) {
-        atomic_fetch_sub(&h->nconns, 1);
-        srv_log(srv, SRV_LOG_DEBUG, "HTTP port %u: refused a connection: %u open "
-                "(--max-connections)", l->port->port, srv->set->max_connections);
-        refuse(&c->tcp);
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);  /* c is its handle */
         return;
     }
     struct http_worker *hw = &h->w[l->worker];
@@ -854,7 +834,9 @@ static void accept_cb(uv_stream_t *server, int status)
     c->port = l->port;
     c->worker = l->worker;
     c->handles = 2;
-    c->counted = true;
+    c->counted = atomic_fetch_add(&h->nconns, 1) < srv->set->max_connections;
+    if (!c->counted)
+        atomic_fetch_sub(&h->nconns, 1);
     c->next = hw->conns;
     c->tcp.data = c;
     if (hw->conns)
@@ -865,6 +847,14 @@ static void accept_cb(uv_stream_t *server, int status)
     uv_tcp_nodelay(&c->tcp, 1);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
+    if (!c->counted) {                  /* past the cap: told, and closed */
+        char msg[128];
+        snprintf(msg, sizeof msg, "overloaded: %u connections open "
+                 "(--max-connections), try again", srv->set->max_connections);
+        c->keep_alive = false;
+        conn_error(c, 503, msg, NULL);
+        return;
+    }
     conn_timer(c, srv->set->http_idle_timeout_ms);
     conn_read_start(c);
 }
