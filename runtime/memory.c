@@ -185,6 +185,16 @@ static void reservation_free(struct rt_memory *mem)
     free(mem);
 }
 
+unsigned rt_memory_pooled(void)
+{
+    return atomic_load(&pool_count);
+}
+
+unsigned rt_memory_pool_max(void)
+{
+    return atomic_load(&pool_limit);
+}
+
 void rt_memory_pool_limit(unsigned n)
 {
     atomic_store(&pool_limit, n);

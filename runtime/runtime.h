@@ -154,6 +154,10 @@ void rt_memory_pool_limit(unsigned n);
 void rt_memory_budget_set(uint64_t bytes);
 /* The bytes counted against the budget now (also when it is 0). */
 uint64_t rt_memory_committed(void);
+/* Freed reservations kept (zeroed) for the next memories, and the most
+ * kept (rt_memory_pool_limit). */
+unsigned rt_memory_pooled(void);
+unsigned rt_memory_pool_max(void);
 
 struct rt_instance_options {
     size_t stack_size;          /* wasm stack budget in bytes (0: default) */

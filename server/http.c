@@ -58,6 +58,7 @@ struct http_listener {
 
 struct http_port {
     uint16_t port;
+    bool admin;                         /* --admin-port: admin.c's pages */
     int nroutes;
     struct srv_module **routes;
     struct http_listener *ls;           /* one per worker */
@@ -73,7 +74,9 @@ struct http_worker {
 struct http {
     int nports;
     struct http_port *ports;
-    struct http_worker *w;              /* one per worker */
+    struct http_port admin;             /* .port 0: none */
+    struct http_worker *w;              /* one per worker, then the main
+                                           thread's (the admin port) */
     atomic_uint nconns;                 /* open, on all workers */
     atomic_uint writing;                /* responses not yet written */
 };
@@ -102,6 +105,7 @@ struct http_conn {
     bool counted;                       /* in nconns */
     /* The request being read. */
     struct srv_module *mod;             /* its route, once known */
+    uint32_t max_body;
     char *url;
     size_t url_len, header_bytes;
     int nheaders;
@@ -115,6 +119,7 @@ struct http_conn {
     char *pending;
     size_t pending_len, pending_off;
     char *out;                          /* the response being written */
+    const struct sb *sb;                /* whose response it is, while sent */
 };
 
 static const http_parser_settings settings;
@@ -233,6 +238,33 @@ static void write_cb(uv_write_t *w, int status)
     conn_next(c);
 }
 
+/* One line per response (--access-log). */
+static void access_line(const struct http_conn *c, int status, size_t len)
+{
+    char peer[64] = "?";
+    struct sockaddr_storage a;
+    int alen = sizeof a;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&a, &alen) == 0) {
+        char ip[48] = "";
+        if (a.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&a, ip, sizeof ip);
+        else
+            uv_ip4_name((struct sockaddr_in *)&a, ip, sizeof ip);
+        snprintf(peer, sizeof peer, "%s:%u", ip, ntohs(a.ss_family == AF_INET6
+                 ? ((struct sockaddr_in6 *)&a)->sin6_port
+                 : ((struct sockaddr_in *)&a)->sin_port));
+    }
+    const struct sb *sb = c->sb;
+    uint64_t start = sb && sb->t_start ? sb->t_start : sb ? sb->t_end : 0;
+    srv_log(c->srv, SRV_LOG_INFO, "access: http %s \"%s %.200s\" %d %zu bytes "
+            "route %s queue %llu us run %llu us sandbox %llu", peer,
+            c->url ? http_method_str(c->parser.method) : "-", c->url ? c->url : "-",
+            status, len, c->mod ? c->mod->cfg->name : "-",
+            (unsigned long long)(sb ? (start - sb->t_arrive) / 1000 : 0),
+            (unsigned long long)(sb && sb->t_start ? (sb->t_end - sb->t_start) / 1000 : 0),
+            (unsigned long long)(sb ? sb->id : 0));
+}
+
 static void shutdown_cb(uv_shutdown_t *r, int status)
 {
     (void)r;
@@ -245,8 +277,13 @@ static void conn_send(struct http_conn *c, int status, const char *ctype,
                       const char *extra, const void *body, size_t len)
 {
     struct http *h = c->srv->http;
-    if (h->w[c->worker].stopped || atomic_load(&c->srv->draining))
-        c->keep_alive = false;
+    if (!c->port->admin && atomic_load(&c->srv->draining))
+        c->keep_alive = false;          /* reconnect elsewhere */
+    if (!c->port->admin) {
+        srv_count_http(c->srv, c->mod, status);
+        if (c->srv->set->access_log)
+            access_line(c, status, len);
+    }
     char head[512];
     int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nServer: awsmrt\r\n"
                      "Content-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
@@ -294,7 +331,8 @@ static void conn_error(struct http_conn *c, int status, const char *msg,
         n = (int)sizeof line - 1, line[n - 1] = '\n';
     srv_log(c->srv, SRV_LOG_DEBUG, "HTTP port %u: %d: %s", c->port->port,
             status, msg);
-    atomic_fetch_add(&c->srv->rejected, status != 500 && status != 504);
+    if (!c->port->admin && !c->sb)
+        atomic_fetch_add(&c->srv->rejected, 1);
     conn_send(c, status, "text/plain; charset=utf-8", extra, line, (size_t)n);
 }
 
@@ -316,8 +354,10 @@ void http_respond(struct sb *sb)
     bool truncated = false;
     const uint8_t *out = sb->wasi ? wasi_captured(sb->wasi, 1, &len, &truncated) : NULL;
     char msg[700], hdr[64];
+    c->sb = sb;
     if (sb->outcome == SB_OK && sb->exit_code == 0 && !truncated) {
         conn_send(c, 200, sb->mod->cfg->content_type, NULL, out, out ? len : 0);
+        c->sb = NULL;
         return;
     }
     if (sb->outcome == SB_OK && truncated) {
@@ -333,6 +373,12 @@ void http_respond(struct sb *sb)
                    : sb->cancelled || out_of_budget(sb) ? 503 : 500;
         conn_error(c, status, sb->error, NULL);
     }
+    c->sb = NULL;
+}
+
+unsigned http_connections(const struct srv *srv)
+{
+    return srv->http ? atomic_load(&srv->http->nconns) : 0;
 }
 
 unsigned http_writing(const struct srv *srv)
@@ -508,6 +554,29 @@ static struct sb *request_sandbox(struct http_conn *c)
     return sb;
 }
 
+/* The path of the request's URL (validated in on_headers_complete). */
+static const char *url_path(const struct http_conn *c, size_t *n)
+{
+    struct http_parser_url u;
+    http_parser_url_init(&u);
+    http_parser_parse_url(c->url, c->url_len, 0, &u);
+    *n = u.field_data[UF_PATH].len;
+    return c->url + u.field_data[UF_PATH].off;
+}
+
+static void admin_run(struct http_conn *c)
+{
+    size_t n, len = 0;
+    const char *path = url_path(c, &n), *ctype;
+    char *body = NULL;
+    int status = admin_page(c->srv, path, n, &body, &len, &ctype);
+    if (status < 0)
+        conn_error(c, 500, "out of memory", NULL);
+    else
+        conn_send(c, status, ctype, NULL, body, len);
+    free(body);
+}
+
 /* A whole request has been read: run it, or answer why not. */
 static void request_run(struct http_conn *c)
 {
@@ -515,7 +584,11 @@ static void request_run(struct http_conn *c)
     char err[512];
     c->keep_alive = http_should_keep_alive(&c->parser);
     uv_timer_stop(&c->timer);
-    if (atomic_load(&srv->draining) || srv->http->w[c->worker].stopped) {
+    if (c->port->admin) {
+        admin_run(c);
+        return;
+    }
+    if (srv->http->w[c->worker].stopped) {
         c->keep_alive = false;
         conn_error(c, 503, "shutting down: not accepting requests", NULL);
         return;
@@ -654,6 +727,11 @@ static int on_headers_complete(http_parser *p)
         !(u.field_set & (1 << UF_PATH)))
         return reject(c, 400, "malformed request target");
     const char *path = c->url + u.field_data[UF_PATH].off;
+    if (c->port->admin) {
+        c->max_body = 0;
+        return p->method == HTTP_GET ? 0
+               : reject(c, 405, "method %s not allowed: GET", http_method_str(p->method));
+    }
     if (!(c->mod = route_of(c->port, path, u.field_data[UF_PATH].len)))
         return reject(c, 404, "no route %.*s on this port",
                       (int)(u.field_data[UF_PATH].len > 200 ? 200 : u.field_data[UF_PATH].len),
@@ -661,7 +739,7 @@ static int on_headers_complete(http_parser *p)
     if (p->method != HTTP_GET && p->method != HTTP_POST)
         return reject(c, 405, "method %s not allowed: GET or POST",
                       http_method_str(p->method));
-    uint32_t limit = c->mod->cfg->max_body;
+    uint32_t limit = c->max_body = c->mod->cfg->max_body;
     if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
         p->content_length > limit)
         return reject(c, 413, "body of %llu bytes is larger than the route's "
@@ -677,7 +755,7 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t n)
 {
     struct http_conn *c = p->data;
-    uint32_t limit = c->mod->cfg->max_body;
+    uint32_t limit = c->max_body;
     if (c->body_len + n > limit)
         return reject(c, 413, "body larger than the route's limit of %u bytes",
                       limit);
@@ -742,8 +820,8 @@ static void conn_parse(struct http_conn *c, const char *buf, size_t len)
         c->keep_alive = false;
         uv_read_stop((uv_stream_t *)&c->tcp);
         if (c->status)
-            conn_error(c, c->status, c->error, c->status == 405
-                       ? "Allow: GET, POST\r\n" : NULL);
+            conn_error(c, c->status, c->error, c->status != 405 ? NULL
+                       : c->port->admin ? "Allow: GET\r\n" : "Allow: GET, POST\r\n");
         else
             conn_error(c, e == HPE_HEADER_OVERFLOW ? 431 : 400,
                        e == HPE_HEADER_OVERFLOW ? "headers too large"
@@ -862,9 +940,9 @@ static void accept_cb(uv_stream_t *server, int status)
 static int port_listen(struct srv *srv, struct http_port *hp, int worker,
                        uv_loop_t *loop, char *err, size_t errlen)
 {
-    struct http_listener *l = &hp->ls[worker];
-    const struct srv_module_config *mc = hp->routes[0]->cfg;
-    int rc, fd = srv_port_bind(srv, mc, SOCK_STREAM, hp->port, true, err, errlen);
+    struct http_listener *l = hp->admin ? &hp->ls[0] : &hp->ls[worker];
+    const struct srv_module_config *mc = hp->admin ? NULL : hp->routes[0]->cfg;
+    int rc, fd = srv_port_bind(srv, mc, SOCK_STREAM, hp->port, !hp->admin, err, errlen);
     if (fd < 0)
         return -1;
     uv_tcp_init(loop, &l->tcp);
@@ -875,8 +953,7 @@ static int port_listen(struct srv *srv, struct http_port *hp, int worker,
     l->open = true;
     if ((rc = uv_tcp_open(&l->tcp, fd)) != 0 ||
         (rc = uv_listen((uv_stream_t *)&l->tcp, 4096, accept_cb)) != 0) {
-        snprintf(err, errlen, "%s:%d: module \"%s\": cannot listen on HTTP port "
-                 "%u: %s", srv->cfg->file, mc->line, mc->name, hp->port,
+        snprintf(err, errlen, "cannot listen on HTTP port %u: %s", hp->port,
                  uv_strerror(rc));
         return -1;
     }
@@ -893,13 +970,36 @@ int http_open(struct srv *srv, int worker, uv_loop_t *loop, char *err,
     return 0;
 }
 
+static void close_listener(struct http_listener *l)
+{
+    if (l->open)
+        uv_close((uv_handle_t *)&l->tcp, NULL);
+    l->open = false;
+}
+
 static void close_listeners(struct http *h, int worker)
 {
-    for (int i = 0; i < h->nports; i++) {
-        struct http_listener *l = &h->ports[i].ls[worker];
-        if (l->open)
-            uv_close((uv_handle_t *)&l->tcp, NULL);
-        l->open = false;
+    for (int i = 0; i < h->nports; i++)
+        close_listener(&h->ports[i].ls[worker]);
+}
+
+int http_open_admin(struct srv *srv, uv_loop_t *loop, char *err, size_t errlen)
+{
+    struct http *h = srv->http;
+    if (!h || !h->admin.port)
+        return 0;
+    return port_listen(srv, &h->admin, srv->nworkers, loop, err, errlen);
+}
+
+void http_close_admin(struct srv *srv)
+{
+    struct http *h = srv->http;
+    if (!h || !h->admin.port)
+        return;
+    close_listener(&h->admin.ls[0]);
+    for (struct http_conn *c = h->w[srv->nworkers].conns, *next; c; c = next) {
+        next = c->next;
+        conn_close(c);
     }
 }
 
@@ -951,7 +1051,7 @@ static struct http_port *port_of(struct http *h, uint16_t port, int nworkers)
 int http_init(struct srv *srv, char *err, size_t errlen)
 {
     struct http *h = calloc(1, sizeof *h);
-    if (!h || !(h->w = calloc(srv->nworkers, sizeof *h->w))) {
+    if (!h || !(h->w = calloc(srv->nworkers + 1, sizeof *h->w))) {
         free(h);
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -971,13 +1071,23 @@ int http_init(struct srv *srv, char *err, size_t errlen)
         hp->routes = r;
         r[hp->nroutes++] = mod;
     }
-    /* Free, as for UDP: a plain bind fails where another process listens. */
-    for (int i = 0; i < h->nports; i++) {
-        int fd = srv_port_bind(srv, h->ports[i].routes[0]->cfg, SOCK_STREAM,
-                               h->ports[i].port, false, err, errlen);
-        if (fd < 0)
+    if (srv->set->admin_port) {
+        h->admin = (struct http_port){ .port = (uint16_t)srv->set->admin_port,
+                                      .admin = true };
+        if (!(h->admin.ls = calloc(1, sizeof *h->admin.ls))) {
+            snprintf(err, errlen, "out of memory");
             return -1;
-        close(fd);
+        }
+    }
+    /* Free, as for UDP: a plain bind fails where another process listens. */
+    for (int i = 0; i <= h->nports; i++) {
+        struct http_port *hp = i < h->nports ? &h->ports[i] : &h->admin;
+        int fd = hp->port ? srv_port_bind(srv, hp->admin ? NULL : hp->routes[0]->cfg,
+                                          SOCK_STREAM, hp->port, false, err, errlen) : -2;
+        if (fd == -1)
+            return -1;
+        if (fd >= 0)
+            close(fd);
     }
     return 0;
 }
@@ -992,6 +1102,7 @@ void http_free(struct srv *srv)
         free(h->ports[i].ls);
     }
     free(h->ports);
+    free(h->admin.ls);
     free(h->w);
     free(h);
     srv->http = NULL;

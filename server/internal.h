@@ -51,6 +51,42 @@ struct srv_window {
     _Atomic uint64_t estimate_ns;       /* the percentile, refreshed */
 };
 
+/* ===== Metrics (admin.c prints them) ==================================== */
+
+struct srv;
+struct sb;
+
+/* The HTTP status codes awsmrt answers with, in metrics order. */
+#define SRV_HTTP_CODES 200, 400, 404, 405, 408, 413, 429, 431, 500, 503, 504
+#define SRV_NCODES 11
+#define SRV_HIST_BUCKETS 16             /* 100 us .. 10 s, then +Inf */
+
+struct srv_hist {
+    atomic_ulong n[SRV_HIST_BUCKETS + 1];
+    _Atomic uint64_t sum_ns;
+};
+
+/* How a sandbox ended. */
+enum srv_end { SRV_END_OK, SRV_END_EXIT, SRV_END_TRAP, SRV_END_TIMEOUT,
+               SRV_END_CANCELLED, SRV_END_ERROR, SRV_NEND };
+
+struct srv_metrics {
+    atomic_ulong http[SRV_NCODES];      /* responses by status code */
+    atomic_ulong udp_ok, udp_error;     /* replies */
+    atomic_ulong ends[SRV_NEND];        /* sandboxes by how they ended */
+    atomic_ulong not_admitted;          /* refused by admission control */
+    struct srv_hist queue, run;         /* arrival -> start -> end */
+};
+
+/* Count a response with `status` (mod NULL: no route matched). */
+void srv_count_http(struct srv *srv, struct srv_module *mod, int status);
+/* Count a finished sandbox: how it ended, its queue and run times. */
+void srv_count_done(const struct sb *sb);
+/* The admin port's pages: /metrics, /healthz, /readyz. Returns the
+ * status; *body is malloc'ed (the caller frees it). */
+int admin_page(struct srv *srv, const char *path, size_t n, char **body,
+               size_t *len, const char **ctype);
+
 struct srv_module {
     const struct srv_module_config *cfg;
     struct rt_module *rt;
@@ -61,6 +97,7 @@ struct srv_module {
     uint64_t rel_deadline_ns;   /* for EDF and admission control */
     struct wasi_fd_group files; /* its sandboxes' host fds together */
     struct srv_window window;
+    struct srv_metrics metrics;
 };
 
 /* ===== Sandboxes ======================================================== */
@@ -100,6 +137,7 @@ struct sb {
     uint64_t deadline;                  /* the timeout: stopped there */
     uint64_t sched_deadline;            /* t_arrive + relative deadline: EDF */
     uint64_t admitted;                  /* admission control's share (ppm) */
+    uint64_t id;                        /* for the access log */
     /* Scheduling (sched.c). */
     uint64_t key, seq;                  /* run-queue order */
     int heap_idx;
@@ -190,8 +228,11 @@ int sched_workers(const struct sched *s);
 /* Counters for the log and SIGUSR1. */
 struct sched_stats {
     uint64_t steals, preemptions;
+    unsigned queued, parked;            /* now, on all workers */
 };
 void sched_stats(const struct sched *s, struct sched_stats *out);
+/* Time worker `worker` has spent running sandboxes. */
+uint64_t sched_busy_ns(const struct sched *s, int worker);
 const char *sched_policy_name(enum srv_policy p);
 
 uint64_t srv_now_ns(void);
@@ -216,9 +257,13 @@ struct srv {
     uv_signal_t sigint, sigterm, sighup, sigusr1;
     uv_timer_t drain;
     uint64_t drain_start;
-    atomic_bool draining;               /* read by the workers' listeners */
+    atomic_bool draining;               /* a signal came: not ready */
+    atomic_bool stopped_accepting;      /* the listeners are closed */
     bool cancelling;
+    bool ready;                         /* serving: /readyz says so */
     struct http *http;                  /* http.c's: ports, connections */
+    struct srv_metrics unrouted;        /* HTTP answers before a route */
+    _Atomic uint64_t next_id;           /* sandbox ids, for the access log */
 };
 
 /* Why a request was refused before it ran. */
@@ -251,6 +296,11 @@ int http_open(struct srv *srv, int worker, uv_loop_t *loop, char *err,
               size_t errlen);
 void http_stop(struct srv *srv, int worker);
 void http_close(struct srv *srv, int worker);
+/* The admin port (--admin-port) on the main thread's loop; closed last. */
+int http_open_admin(struct srv *srv, uv_loop_t *loop, char *err, size_t errlen);
+void http_close_admin(struct srv *srv);
+/* Open HTTP connections, on all workers. */
+unsigned http_connections(const struct srv *srv);
 void http_free(struct srv *srv);
 /* On the sandbox's home worker: send its response (the sandbox stays the
  * caller's). */

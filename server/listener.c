@@ -110,6 +110,10 @@ static void reply_error(struct srv_listener *l, const struct sockaddr *to,
     char out[2048];
     size_t n = srv_error_reply(msg, out, sizeof out);
     atomic_fetch_add(&l->mod->srv->rejected, 1);
+    atomic_fetch_add_explicit(&l->mod->metrics.udp_error, 1, memory_order_relaxed);
+    if (l->mod->srv->set->access_log)
+        srv_log(l->mod->srv, SRV_LOG_INFO, "access: udp module %s error before "
+                "running: %s", l->mod->cfg->name, msg);
     srv_log(l->mod->srv, SRV_LOG_DEBUG, "module \"%s\": %s", l->mod->cfg->name, msg);
     if (n > 0)
         send_reply(l->mod, l->fd, to, addr_len(to), out, n, 1);
@@ -205,14 +209,38 @@ static int admission(struct srv_module *mod, struct sb *sb, char *err, size_t er
     return 0;
 }
 
+/* One line per UDP reply (--access-log). */
+static void access_udp(const struct sb *sb, size_t len)
+{
+    char ip[48] = "?";
+    const struct sockaddr *a = (const struct sockaddr *)&sb->peer;
+    int port = 0;
+    if (a->sa_family == AF_INET6) {
+        uv_ip6_name((const struct sockaddr_in6 *)a, ip, sizeof ip);
+        port = ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+    } else {
+        uv_ip4_name((const struct sockaddr_in *)a, ip, sizeof ip);
+        port = ntohs(((const struct sockaddr_in *)a)->sin_port);
+    }
+    uint64_t start = sb->t_start ? sb->t_start : sb->t_end;
+    srv_log(sb->mod->srv, SRV_LOG_INFO, "access: udp %s:%d module %s %s %zu bytes "
+            "queue %llu us run %llu us sandbox %llu", ip, port, sb->mod->cfg->name,
+            sb->outcome == SB_OK ? "ok" : "error", len,
+            (unsigned long long)((start - sb->t_arrive) / 1000),
+            (unsigned long long)(sb->t_start ? (sb->t_end - sb->t_start) / 1000 : 0),
+            (unsigned long long)sb->id);
+}
+
 /* On a worker: answer a finished sandbox and free it. */
 static void done_cb(struct sb *sb, int worker, void *ud)
 {
     struct srv *srv = ud;
     struct srv_module *mod = sb->mod;
-    char *out = sb->http ? NULL : malloc(SRV_MAX_DATAGRAM);
+    bool http = sb->http != NULL;
+    char *out = http ? NULL : malloc(SRV_MAX_DATAGRAM);
     size_t n = out ? sb_reply_build(sb, out, SRV_MAX_DATAGRAM) : 0;
-    if (sb->http)
+    srv_count_done(sb);
+    if (http)
         http_respond(sb);
     else if (n > 0)
         send_reply(mod, mod->ls[worker].fd, (struct sockaddr *)&sb->peer,
@@ -220,6 +248,12 @@ static void done_cb(struct sb *sb, int worker, void *ud)
     else
         srv_log(srv, SRV_LOG_ERROR, "module \"%s\": out of memory for a reply",
                 mod->cfg->name);
+    if (!http) {
+        atomic_fetch_add_explicit(sb->outcome == SB_OK ? &mod->metrics.udp_ok
+                                  : &mod->metrics.udp_error, 1, memory_order_relaxed);
+        if (srv->set->access_log)
+            access_udp(sb, n);
+    }
     if (sb->outcome != SB_OK)
         srv_log(srv, SRV_LOG_DEBUG, "module \"%s\": %s", mod->cfg->name, sb->error);
     if (sb->t_start && srv->set->admission)
@@ -272,8 +306,10 @@ enum srv_refusal srv_admit(struct srv_module *mod, struct sb *sb, char *err,
     if (srv->set->admission && admission(mod, sb, err, errlen) != 0) {
         atomic_fetch_sub(&mod->inflight, 1);
         atomic_fetch_sub(&srv->inflight, 1);
+        atomic_fetch_add_explicit(&mod->metrics.not_admitted, 1, memory_order_relaxed);
         return SRV_NOT_ADMITTED;
     }
+    sb->id = atomic_fetch_add(&srv->next_id, 1) + 1;
     sb->t_arrive = srv_now_ns();
     sb->deadline = sb->t_arrive + (uint64_t)mod->cfg->timeout_ms * 1000000ull;
     sb->sched_deadline = sb->t_arrive + mod->rel_deadline_ns;
@@ -316,7 +352,7 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
                 l->mod->cfg->name, uv_strerror((int)nread));
         return;
     }
-    if (!from || srv->draining)
+    if (!from || atomic_load(&srv->stopped_accepting))
         return;
     if (flags & UV_UDP_PARTIAL) {
         char err[128];
@@ -330,12 +366,13 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 
 /* ===== Start-up ========================================================= */
 
+/* An error about module mc (NULL: the server's own, e.g. the admin port). */
 __attribute__((format(printf, 5, 6)))
 static int fail_module(const struct srv *srv, const struct srv_module_config *mc,
                        char *err, size_t errlen, const char *fmt, ...)
 {
-    int n = snprintf(err, errlen, "%s:%d: module \"%s\": ", srv->cfg->file,
-                     mc->line, mc->name);
+    int n = mc ? snprintf(err, errlen, "%s:%d: module \"%s\": ", srv->cfg->file,
+                          mc->line, mc->name) : 0;
     if (n < 0 || (size_t)n >= errlen)
         return -1;
     va_list ap;
@@ -379,7 +416,7 @@ int srv_port_bind(const struct srv *srv, const struct srv_module_config *mc,
                   int type, uint16_t port, bool group, char *err, size_t errlen)
 {
     struct sockaddr_storage addr = { 0 };
-    const char *proto = type == SOCK_STREAM ? "HTTP" : "UDP";
+    const char *proto = type == SOCK_DGRAM ? "UDP" : mc ? "HTTP" : "admin";
     int rc = strchr(srv->set->host, ':')
         ? uv_ip6_addr(srv->set->host, port, (struct sockaddr_in6 *)&addr)
         : uv_ip4_addr(srv->set->host, port, (struct sockaddr_in *)&addr);
@@ -470,7 +507,7 @@ static void close_listeners(int worker, void *ud)
 
 static void log_stats(struct srv *srv, const char *what)
 {
-    struct sched_stats st = { 0, 0 };
+    struct sched_stats st = { 0, 0, 0, 0 };
     if (srv->sched)
         sched_stats(srv->sched, &st);
     srv_log(srv, SRV_LOG_INFO, "%s: %u in flight, %lu requests run, %lu rejected, "
@@ -495,14 +532,29 @@ static void cancel_all(struct srv *srv, const char *why)
     sched_cancel_all(srv->sched);
 }
 
+/* Stop receiving: the listeners close (idle keep-alive connections too). */
+static void stop_accepting(struct srv *srv)
+{
+    atomic_store(&srv->stopped_accepting, true);
+    srv_log(srv, SRV_LOG_INFO, "not accepting requests; finishing %u in flight "
+            "(signal again to stop them)", atomic_load(&srv->inflight));
+    sched_stop_accepting(srv->sched);
+}
+
 static void drain_cb(uv_timer_t *t)
 {
     struct srv *srv = t->data;
+    if (!atomic_load(&srv->stopped_accepting)) {
+        if (srv_now_ns() - srv->drain_start >= srv->set->drain_delay_ms * 1000000ull)
+            stop_accepting(srv);
+        return;
+    }
     if (atomic_load(&srv->inflight) == 0 && http_writing(srv) == 0) {
         uv_stop(srv->loop);
         return;
     }
     uint64_t limit = (uint64_t)srv->set->drain_timeout_ms * 1000000u;
+    limit += limit ? srv->set->drain_delay_ms * 1000000ull : 0;
     if (limit && srv_now_ns() - srv->drain_start >= limit)
         cancel_all(srv, "drain timeout");
 }
@@ -531,9 +583,13 @@ static void signal_cb(uv_signal_t *h, int signum)
     }
     atomic_store(&srv->draining, true);
     srv->drain_start = srv_now_ns();
-    srv_log(srv, SRV_LOG_INFO, "%s: not accepting requests; finishing %u in flight "
-            "(again to stop them)", strsignal(signum), atomic_load(&srv->inflight));
-    sched_stop_accepting(srv->sched);
+    if (srv->set->drain_delay_ms)
+        srv_log(srv, SRV_LOG_INFO, "%s: not ready; still accepting requests for "
+                "%u ms (--drain-delay-ms)", strsignal(signum), srv->set->drain_delay_ms);
+    else
+        srv_log(srv, SRV_LOG_INFO, "%s: draining", strsignal(signum));
+    if (!srv->set->drain_delay_ms)
+        stop_accepting(srv);
     uv_timer_start(&srv->drain, drain_cb, 0, 10);
 }
 
@@ -721,7 +777,10 @@ int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
     int rc = srv.mods ? start(&srv, err, errlen) : -1;
     if (!srv.mods)
         snprintf(err, errlen, "out of memory");
+    if (rc == 0)
+        rc = http_open_admin(&srv, &loop, err, errlen);
     if (rc == 0) {
+        srv.ready = true;
         for (int i = 0; i < 4; i++)
             uv_signal_start(sigs[i], signal_cb, signums[i]);
         int active = 0;
@@ -742,6 +801,7 @@ int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
         log_stats(&srv, "stopped");
     }
     sched_free(srv.sched);
+    http_close_admin(&srv);
     for (int i = 0; i < 4; i++)
         uv_close((uv_handle_t *)sigs[i], NULL);
     uv_close((uv_handle_t *)&srv.drain, NULL);

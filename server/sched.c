@@ -97,11 +97,12 @@ struct sched_worker {
     uint64_t slice_start;
     atomic_bool busy;                   /* a sandbox runs: the timer looks at
                                            the loop for it */
+    _Atomic uint64_t busy_ns;           /* time spent running sandboxes */
     /* The worker's own. */
     uint64_t fresh_ns;                  /* run by fresh ones while demoted wait */
     uint64_t polled;                    /* when the loop last ran */
     struct sb *parked;                  /* list of parked sandboxes */
-    int nparked;
+    atomic_int nparked;
     /* Under lock: finished elsewhere, to be answered here (sb->home). */
     struct sb *returned;
     atomic_int nreturned;
@@ -595,6 +596,7 @@ static uint64_t run_slice(struct sched_worker *w, struct sb *sb)
     pthread_mutex_unlock(&w->lock);
     uint64_t t1 = srv_now_ns(), slice = t1 - t0;
     sb->run_ns += slice;
+    atomic_fetch_add(&w->busy_ns, slice);
     if (sb->level == 0 && demoted_wait)
         w->fresh_ns += slice;
     if (sb->state == SB_READY) {
@@ -866,4 +868,14 @@ void sched_stats(const struct sched *s, struct sched_stats *out)
 {
     out->steals = atomic_load(&s->steals);
     out->preemptions = atomic_load(&s->preemptions);
+    out->queued = out->parked = 0;
+    for (int i = 0; i < s->nworkers; i++) {
+        out->queued += (unsigned)atomic_load(&s->w[i].nqueued);
+        out->parked += (unsigned)atomic_load(&s->w[i].nparked);
+    }
+}
+
+uint64_t sched_busy_ns(const struct sched *s, int worker)
+{
+    return atomic_load(&s->w[worker].busy_ns);
 }

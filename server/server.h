@@ -145,6 +145,12 @@ struct srv_settings {
     uint32_t max_connections;
     uint32_t http_request_timeout_ms;
     uint32_t http_idle_timeout_ms;
+    /* The admin port (0: none): /metrics (Prometheus), /healthz, /readyz. */
+    uint32_t admin_port;
+    /* On SIGTERM, /readyz fails at once but requests are still accepted
+     * for this long, so that a load balancer stops sending first. */
+    uint32_t drain_delay_ms;
+    bool access_log;            /* one line per request, at info level */
     unsigned opt_level;         /* for .wasm modules compiled on load */
     bool checked_bounds;
     bool no_cache;

@@ -72,6 +72,13 @@ static const char usage_text[] =
     "  --http-idle-timeout-ms N\n"
     "                       idle keep-alive connections close after N ms\n"
     "                       (default 30000)\n"
+    "  --admin-port N       serve /metrics (Prometheus), /healthz and /readyz\n"
+    "                       over HTTP on this port (on --host)\n"
+    "  --drain-delay-ms N   on SIGTERM/SIGINT, fail /readyz at once but go on\n"
+    "                       accepting requests for N ms (a load balancer's\n"
+    "                       health checks then stop sending first)\n"
+    "  --access-log         one log line per request (info level): client,\n"
+    "                       route, status, bytes, queue and run time, sandbox\n"
     "  -O0 .. -O3, --bounds=guard|checked, --no-cache\n"
     "                       how .wasm modules are compiled on load\n"
     "  --check              check the configuration and load every module,\n"
@@ -139,6 +146,8 @@ static const struct numeric {
     { "--max-connections", 1, 1000000, FIELD(max_connections), 0 },
     { "--http-request-timeout-ms", 1, 3600000, FIELD(http_request_timeout_ms), 0 },
     { "--http-idle-timeout-ms", 1, 3600000, FIELD(http_idle_timeout_ms), 0 },
+    { "--admin-port", 1, 65535, FIELD(admin_port), 0 },
+    { "--drain-delay-ms", 1, 3600000, FIELD(drain_delay_ms), 0 },
 };
 #undef FIELD
 
@@ -203,6 +212,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
             i++;
         } else if (strcmp(a, "--admission") == 0) {
             o->set.admission = true;
+        } else if (strcmp(a, "--access-log") == 0) {
+            o->set.access_log = true;
         } else if (strcmp(a, "--log-file") == 0) {
             if (!next)
                 return usage_error("missing value for", a);

@@ -19,7 +19,11 @@ ROOT=$(cd "$HERE/../.." && pwd)
 for t in curl python3; do
     command -v $t >/dev/null || { echo "$NAME: $t not found" >&2; exit 1; }
 done
-HTTPC="python3 $HERE/httpc.py"
+# Debian's python3 (with python3-prometheus-client), whatever else is first
+# in PATH.
+PY=/usr/bin/python3
+[ -x $PY ] || PY=python3
+HTTPC="$PY $HERE/httpc.py"
 
 build_apps echo showenv status divzero spin nap flood stdinfib
 
@@ -106,7 +110,7 @@ check "config: a bad body limit" eval 'status_is 1 && err_has "\"http-req-size\"
 # ===== Requests ============================================================
 
 start_server --workers 2 --admission --log-level debug --http-request-timeout-ms 800 \
-    --http-idle-timeout-ms 1500 --max-connections 10010
+    --http-idle-timeout-ms 1500 --max-connections 10010 --admin-port "$(port 3)" --access-log
 cp "$tmp/server.log" "$tmp/err"
 check "SLEdge's unused keys are warnings with their line" \
     eval 'err_has "modules.json:18: module \"gwu/fib\": not used by awsmrt: \"request-type\"" &&
@@ -170,6 +174,41 @@ hreq "$(url /fib 1)" --data-binary 10
 check "SLEdge tenant: POST the body to TENANT's port and route" eval '[ "$code" = 200 ] && body_is 55'
 ask "$(port 2)" '{"module":"udp","stdin":"datagram"}'
 check "UDP goes on beside HTTP" has '"stdout":"datagram"'
+
+# ===== The admin port ======================================================
+
+$HTTPC metrics "$(port 3)" >"$tmp/out" 2>"$tmp/err"
+check "/metrics parses as Prometheus text (prometheus_client)" \
+    eval '[ $? -eq 0 ] && out_has "awsm_ready{} 1"'
+m() { grep -qxF -- "$1" "$tmp/out"; }
+check "... responses by route and code" \
+    eval 'm "awsm_http_requests_total{code=\"200\",module=\"gwu/fib\",route=\"/fib\"} 1" &&
+          m "awsm_http_requests_total{code=\"504\",module=\"spin\",route=\"/spin\"} 1" &&
+          m "awsm_http_requests_total{code=\"413\",module=\"small\",route=\"/small\"} 2" &&
+          m "awsm_http_requests_total{code=\"404\",module=\"\",route=\"\"} 1"'
+check "... sandboxes by how they ended, UDP replies, admission rejections" \
+    eval 'm "awsm_sandboxes_total{end=\"trap\",module=\"divzero\",route=\"/divzero\"} 1" &&
+          m "awsm_sandboxes_total{end=\"exit\",module=\"status\",route=\"/status\"} 1" &&
+          m "awsm_udp_replies_total{module=\"udp\",route=\"\",status=\"ok\"} 1" &&
+          m "awsm_admission_rejections_total{module=\"heavy\",route=\"/heavy\"} 1"'
+check "... queue and run histograms" \
+    eval 'm "awsm_run_seconds_count{module=\"nap\",route=\"/nap\"} 1" &&
+          m "awsm_run_seconds_bucket{le=\"1\",module=\"nap\",route=\"/nap\"} 0" &&
+          m "awsm_run_seconds_bucket{le=\"2.5\",module=\"nap\",route=\"/nap\"} 1" &&
+          grep -q "^awsm_queue_wait_seconds_count{module=\"echo\",route=\"/echo\"} [1-9]" "$tmp/out"'
+check "... the server's gauges" \
+    eval 'm "awsm_workers{} 2" && grep -q "^awsm_worker_busy_seconds_total{worker=\"1\"} " "$tmp/out" &&
+          grep -q "^awsm_memory_budget_bytes{} [1-9]" "$tmp/out" && m "awsm_inflight{} 0"'
+hreq "http://127.0.0.1:$(port 3)/healthz"
+check "/healthz: 200" eval '[ "$code" = 200 ] && body_is ok'
+hreq "http://127.0.0.1:$(port 3)/readyz"
+check "/readyz: 200 while serving" eval '[ "$code" = 200 ] && body_is ready'
+hreq "http://127.0.0.1:$(port 3)/other"
+check "the admin port: 404 elsewhere" eval '[ "$code" = 404 ]'
+cp "$tmp/server.log" "$tmp/err"
+check "--access-log: one line per request, with its route, status and times" \
+    eval 'grep -q "access: http 127.0.0.1:[0-9]* \"GET /spin\" 504 .* route spin queue [0-9]* us run [0-9]* us sandbox [1-9]" "$tmp/err" &&
+          grep -q "access: udp 127.0.0.1:[0-9]* module udp ok .* sandbox [1-9]" "$tmp/err"'
 
 # ===== The protocol ========================================================
 
@@ -258,6 +297,24 @@ cp "$tmp/napd.h" "$tmp/err"
 check "... the request in flight is answered, with Connection: close" \
     eval '[ "$(cat "$tmp/nap.code")" = 200 ] && header_has "Connection: close"'
 check "... and awsmrt exits 0" [ "$status" -eq 0 ]
+
+# ===== Drain delay: not ready first, then not accepting ====================
+
+start_server --workers 1 --admin-port "$(port 3)" --drain-delay-ms 1500
+kill -TERM "$pid"
+sleep 0.2
+hreq "http://127.0.0.1:$(port 3)/readyz"
+check "--drain-delay-ms: /readyz says 503 at once" eval '[ "$code" = 503 ] && body_is draining'
+hreq "$(url /echo)" --data-binary 'during'
+check "... while requests are still answered (with Connection: close)" \
+    eval '[ "$code" = 200 ] && body_is during && header_has "Connection: close"'
+sleep 1.8
+hreq "$(url /echo)" --data-binary 'after'
+check "... and refused once the delay is over" [ "$status" -eq 7 ]
+wait "$pid"
+status=$?
+pid=
+check "... then awsmrt exits 0" [ "$status" -eq 0 ]
 
 no_crash_reports
 cli_summary

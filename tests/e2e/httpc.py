@@ -13,6 +13,10 @@ it cannot hold (thousands of idle keep-alive connections). Loopback only.
       (keep-alive), keep them all open, then print "idle=N ok=K"; then a
       request on a new connection: "fresh=STATUS" (a 503 past the
       server's connection cap); all closed at the end.
+  httpc.py metrics PORT
+      GET /metrics, parse it with prometheus_client's parser (Debian's
+      python3-prometheus-client) and print every sample on a line of its
+      own: name{label="value",...} value, labels sorted.
 """
 import argparse
 import selectors
@@ -144,6 +148,20 @@ def cmd_idle(a):
         s.close()
 
 
+def cmd_metrics(a):
+    from prometheus_client.parser import text_string_to_metric_families
+    s = socket.create_connection(('127.0.0.1', a.port), timeout=10)
+    s.sendall(b'GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n')
+    got, _ = receive(s, 10)
+    head, _, body = got.partition(b'\r\n\r\n')
+    if status_of(head) != '200':
+        sys.exit('GET /metrics: %s' % head.decode('latin-1'))
+    for fam in text_string_to_metric_families(body.decode()):
+        for sample in fam.samples:
+            labels = ','.join('%s="%s"' % kv for kv in sorted(sample.labels.items()))
+            print('%s{%s} %g' % (sample.name, labels, sample.value))
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -158,8 +176,10 @@ def main():
     i.add_argument('port', type=int)
     i.add_argument('n', type=int)
     i.add_argument('path')
+    m = sub.add_parser('metrics')
+    m.add_argument('port', type=int)
     a = p.parse_args()
-    {'send': cmd_send, 'idle': cmd_idle}[a.cmd](a)
+    {'send': cmd_send, 'idle': cmd_idle, 'metrics': cmd_metrics}[a.cmd](a)
 
 
 if __name__ == '__main__':
