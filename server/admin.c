@@ -298,6 +298,10 @@ int admin_page(struct srv *srv, const char *path, size_t n, char **body,
     } else if (n == 7 && memcmp(path, "/readyz", 7) == 0) {
         bool ready = srv->ready && !atomic_load(&srv->draining);
         status = ready ? 200 : 503;
+        if (!ready && srv->ready && !srv->told_not_ready) {
+            srv->told_not_ready = true;     /* when a balancer learns it */
+            srv_log(srv, SRV_LOG_INFO, "/readyz: answered 503 (draining)");
+        }
         put(&p, "%s\n", ready ? "ready" : srv->ready ? "draining" : "starting");
     } else {
         status = 404;

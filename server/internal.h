@@ -261,6 +261,7 @@ struct srv {
     atomic_bool stopped_accepting;      /* the listeners are closed */
     bool cancelling;
     bool ready;                         /* serving: /readyz says so */
+    bool told_not_ready;                /* /readyz has answered 503 */
     struct http *http;                  /* http.c's: ports, connections */
     struct srv_metrics unrouted;        /* HTTP answers before a route */
     _Atomic uint64_t next_id;           /* sandbox ids, for the access log */

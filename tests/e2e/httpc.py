@@ -13,6 +13,11 @@ it cannot hold (thousands of idle keep-alive connections). Loopback only.
       (keep-alive), keep them all open, then print "idle=N ok=K"; then a
       request on a new connection: "fresh=STATUS" (a 503 past the
       server's connection cap); all closed at the end.
+  httpc.py load PORT N CONC PATH
+      N POST requests to PATH, each with its own body, from CONC threads
+      on keep-alive connections (http.client); every response must be
+      200 with the body sent (an echo). Prints "sent=N ok=K" and the
+      first failures.
   httpc.py metrics PORT
       GET /metrics, parse it with prometheus_client's parser (Debian's
       python3-prometheus-client) and print every sample on a line of its
@@ -148,6 +153,47 @@ def cmd_idle(a):
         s.close()
 
 
+def cmd_load(a):
+    import http.client
+    import threading
+    lock = threading.Lock()
+    counts = {'ok': 0, 'sent': 0}
+    failures = []
+
+    def worker(first, step):
+        conn = None
+        for i in range(first, a.n, step):
+            body = ('request %d' % i).encode()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection('127.0.0.1', a.port, timeout=20)
+                conn.request('POST', a.path, body=body)
+                r = conn.getresponse()
+                got = r.read()
+                good = r.status == 200 and got == body
+                if r.getheader('Connection', '').lower() == 'close':
+                    conn.close()
+                    conn = None
+                why = '' if good else '%d %r' % (r.status, got[:80])
+            except (OSError, http.client.HTTPException) as e:
+                good, why = False, repr(e)
+                conn = None
+            with lock:
+                counts['sent'] += 1
+                counts['ok'] += good
+                if not good and len(failures) < 5:
+                    failures.append('request %d: %s' % (i, why))
+
+    threads = [threading.Thread(target=worker, args=(t, a.conc)) for t in range(a.conc)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print('sent=%d ok=%d' % (counts['sent'], counts['ok']))
+    for f in failures:
+        print(f)
+
+
 def cmd_metrics(a):
     from prometheus_client.parser import text_string_to_metric_families
     s = socket.create_connection(('127.0.0.1', a.port), timeout=10)
@@ -176,10 +222,16 @@ def main():
     i.add_argument('port', type=int)
     i.add_argument('n', type=int)
     i.add_argument('path')
+    ld = sub.add_parser('load')
+    ld.add_argument('port', type=int)
+    ld.add_argument('n', type=int)
+    ld.add_argument('conc', type=int)
+    ld.add_argument('path')
     m = sub.add_parser('metrics')
     m.add_argument('port', type=int)
     a = p.parse_args()
-    {'send': cmd_send, 'idle': cmd_idle, 'metrics': cmd_metrics}[a.cmd](a)
+    {'send': cmd_send, 'idle': cmd_idle, 'load': cmd_load,
+     'metrics': cmd_metrics}[a.cmd](a)
 
 
 if __name__ == '__main__':
