@@ -212,6 +212,15 @@ static void module_metrics(struct page *p, const struct srv *srv)
         labels(p, mod);
         put(p, "} %lu\n", atomic_load(&mod->metrics.not_admitted));
     }
+    family(p, "awsm_module_loaded", "gauge", "1 if the module loaded, 0 if it failed to");
+    for (int i = 0; i < srv->nmods; i++) {
+        const struct srv_module *mod = &srv->mods[i];
+        if (!mod->cfg->active)
+            continue;
+        put(p, "awsm_module_loaded");
+        labels(p, mod);
+        put(p, "} %d\n", mod->rt != NULL);
+    }
     family(p, "awsm_inflight_requests", "gauge", "Requests queued or running, by module");
     for (int i = 0; i < srv->nmods; i++) {
         const struct srv_module *mod = &srv->mods[i];

@@ -739,6 +739,9 @@ static int on_headers_complete(http_parser *p)
     if (p->method != HTTP_GET && p->method != HTTP_POST)
         return reject(c, 405, "method %s not allowed: GET or POST",
                       http_method_str(p->method));
+    if (!c->mod->rt)
+        return reject(c, 503, "module \"%s\" is not available: it failed to "
+                      "load (the server's log says why)", c->mod->cfg->name);
     uint32_t limit = c->max_body = c->mod->cfg->max_body;
     if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
         p->content_length > limit)

@@ -89,7 +89,7 @@ int admin_page(struct srv *srv, const char *path, size_t n, char **body,
 
 struct srv_module {
     const struct srv_module_config *cfg;
-    struct rt_module *rt;
+    struct rt_module *rt;       /* NULL if it failed to load */
     struct srv_listener *ls;    /* one per worker */
     struct srv *srv;
     atomic_uint inflight;       /* queued or running */

@@ -329,7 +329,11 @@ static void admit(struct srv_listener *l, const char *buf, size_t len,
         reply_error(l, from, err);
         return;
     }
-    struct sb *sb = sb_request_parse(srv, buf, len, mod, err, sizeof err);
+    struct sb *sb = mod->rt ? sb_request_parse(srv, buf, len, mod, err, sizeof err)
+                            : NULL;
+    if (!mod->rt)
+        snprintf(err, sizeof err, "module \"%s\" is not available: it failed "
+                 "to load (the server's log says why)", mod->cfg->name);
     if (!sb) {
         reply_error(l, from, err);
         return;
@@ -671,17 +675,31 @@ static int start(struct srv *srv, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    /* A module that does not load is an error in the log, and its
+     * requests are answered "not available"; the others are served.
+     * Only when none loads does start-up fail (--check fails on any). */
+    int loaded = 0, active = 0;
     for (int i = 0; i < srv->nmods; i++) {
         struct srv_module *mod = &srv->mods[i];
         if (!mod->cfg->active)
             continue;
-        if (srv_load_module(srv, mod, err, errlen) != 0)
-            return -1;
+        active++;
+        if (srv_load_module(srv, mod, err, errlen) == 0) {
+            loaded++;
+        } else {
+            if (mod->rt)                /* loaded, but not a WASI command */
+                rt_module_free(mod->rt);
+            mod->rt = NULL;
+            srv_log(srv, SRV_LOG_ERROR, "%s (its requests will be answered \"not "
+                    "available\")", err);
+        }
         if (!(mod->ls = calloc(srv->nworkers, sizeof *mod->ls))) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
     }
+    if (active > 0 && loaded == 0)
+        return -1;                      /* err: the last module's */
     for (int i = 0; i < srv->nmods; i++)
         if (srv->mods[i].cfg->active && srv->mods[i].cfg->port &&
             check_port(srv, &srv->mods[i], err, errlen) != 0)
@@ -783,9 +801,14 @@ int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
         srv.ready = true;
         for (int i = 0; i < 4; i++)
             uv_signal_start(sigs[i], signal_cb, signums[i]);
-        int active = 0;
-        for (int i = 0; i < srv.nmods; i++)
-            active += srv.mods[i].cfg->active;
+        int active = 0, broken = 0;
+        for (int i = 0; i < srv.nmods; i++) {
+            active += srv.mods[i].cfg->active && srv.mods[i].rt;
+            broken += srv.mods[i].cfg->active && !srv.mods[i].rt;
+        }
+        if (broken)
+            srv_log(&srv, SRV_LOG_ERROR, "%d module%s failed to load", broken,
+                    broken == 1 ? "" : "s");
         srv_log(&srv, SRV_LOG_INFO, "serving %d module%s on %s with %d worker%s "
                 "(%s scheduler, quantum %u us%s; sandboxes may hold %u files, "
                 "%u per module, and %llu MiB of memory in all)", active,

@@ -44,6 +44,7 @@ write_config() {
  {"name": "heavy", "path": "echo.wasm", "http-port": $(port 0),
   "expected-execution-us": 10000000, "relative-deadline-us": 1000},
  {"name": "udp", "path": "echo.wasm", "port": $(port 2)},
+ {"name": "broken", "path": "missing.wasm", "port": $(port 4), "http-port": $(port 0)},
  {"name": "gwu", "port": $(port 1), "replenishment-period-us": 0, "max-budget-us": 0,
   "routes": [
    {"route": "/fib", "request-type": 1, "path": "stdinfib.wasm",
@@ -113,8 +114,8 @@ start_server --workers 2 --admission --log-level debug --http-request-timeout-ms
     --http-idle-timeout-ms 1500 --max-connections 10010 --admin-port "$(port 3)" --access-log
 cp "$tmp/server.log" "$tmp/err"
 check "SLEdge's unused keys are warnings with their line" \
-    eval 'err_has "modules.json:18: module \"gwu/fib\": not used by awsmrt: \"request-type\"" &&
-          err_has "modules.json:16: module \"gwu\": not used by awsmrt: \"max-budget-us\""'
+    eval 'err_has "modules.json:19: module \"gwu/fib\": not used by awsmrt: \"request-type\"" &&
+          err_has "modules.json:17: module \"gwu\": not used by awsmrt: \"max-budget-us\""'
 
 hreq "$(url /echo)" --data-binary 'hello'
 check "200: the body is stdin, stdout the response" \
@@ -174,6 +175,14 @@ hreq "$(url /fib 1)" --data-binary 10
 check "SLEdge tenant: POST the body to TENANT's port and route" eval '[ "$code" = 200 ] && body_is 55'
 ask "$(port 2)" '{"module":"udp","stdin":"datagram"}'
 check "UDP goes on beside HTTP" has '"stdout":"datagram"'
+hreq "$(url /broken)"
+check "503 for a route whose module failed to load (the others are served)" \
+    eval '[ "$code" = 503 ] && body_is "module \"broken\" is not available: it failed to load (the server'"'"'s log says why)"'
+ask "$(port 4)" '{"module":"broken"}'
+check "... and an error reply over UDP" has 'is not available: it failed to load'
+cp "$tmp/server.log" "$tmp/err"
+check "... the log says why, with its line" \
+    err_has 'modules.json:16: module "broken": cannot open'
 
 # ===== The admin port ======================================================
 
