@@ -18,7 +18,11 @@
 #      guests that loop until their deadline (interleaved rounds);
 #   5. EDF against FIFO on SLEdge's bimodal workload: short requests with a
 #      tight deadline beside long ones with a lax one, on one worker; the
-#      fraction of each that misses its deadline.
+#      fraction of each that misses its deadline;
+#   6. HTTP: wrk (http.sh) against http_echo, a native HTTP/1.1 server on
+#      the same parser and event loop answering at once, and, when this
+#      build's awsmrt accepts an HTTP module ("http-port"), against awsmrt
+#      serving echo at /echo, alternating, keep-alive on and off.
 #
 # BASELINE=DIR (a build's bin/ of an older awsmrt) adds its throughput to
 # section 2, measured in the same rounds.
@@ -247,6 +251,42 @@ for round in $(seq 1 "$rounds"); do
     done
 done
 
+# ===== 6. HTTP ============================================================
+
+# http_echo (one loop per thread, as awsmrt has one per worker) and, if
+# `awsmrt --check` accepts an HTTP module, awsmrt serving echo at /echo;
+# the same POST of "ping" to both (http.sh).
+http_port=$((base + 20))
+cat >"$out/http.json" <<EOF
+[{"name": "echo", "path": "echo.wasm", "http-port": $http_port}]
+EOF
+rm -f "$out/http_echo.port"
+"$bin/http_echo" --threads "$workers" --body ping >"$out/http_echo.port" 2>"$out/http_echo.log" &
+http_echo_pid=$!
+trap 'stop; kill $http_echo_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [[ -s $out/http_echo.port ]] && break; sleep 0.1; done
+http_targets=("http_echo=http://127.0.0.1:$(head -n 1 "$out/http_echo.port")/echo")
+if "$bin/awsmrt" --check "$out/http.json" >/dev/null 2>&1; then
+    "$bin/awsmrt" --log-level warn --host 127.0.0.1 "$out/http.json" 2>"$out/server.log" &
+    server_pid=$!
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null --max-time 1 -X POST --data-binary ping \
+            "http://127.0.0.1:$http_port/echo" && break
+        sleep 0.1
+    done
+    http_targets+=("awsmrt=http://127.0.0.1:$http_port/echo")
+    http_note="awsmrt: $workers worker(s), examples/echo.c at /echo (the request body is its stdin)"
+else
+    http_note="awsmrt: no HTTP front end in this build"
+fi
+echo "== HTTP: ${http_targets[*]}; $http_note" >&2
+http_rows=$(QUICK=$quick HTTP_SECS=$secs HTTP_ROUNDS=$rounds HTTP_LEVELS="$levels" \
+            "$here/http.sh" "${http_targets[@]}") || http_rows="http.sh failed: see its messages"
+echo "$http_rows" >&2
+stop
+kill $http_echo_pid 2>/dev/null || true
+wait $http_echo_pid 2>/dev/null || true
+
 # ===== Report =============================================================
 
 {
@@ -315,6 +355,18 @@ done
     echo "| scheduler | round | short requests | short missed | short p99 us | long requests | long missed | long p99 us |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s' "$bimodal_rows"
+    echo
+    echo "## HTTP"
+    echo
+    echo "wrk (\`bench/serve/http.sh\`, one thread per connection up to 2), $secs s per run,"
+    echo "$rounds round(s), the targets alternating; every request a POST of \"ping\"."
+    echo "http_echo ($workers thread(s)) is a native HTTP/1.1 server on the same parser"
+    echo "(http_parser) and event loop (libuv) as awsmrt, answering at once with"
+    echo "\"ping\": the physical limit of the path. errors: replies with a status"
+    echo "over 399 and socket errors, as wrk counts them."
+    echo
+    echo "- $http_note"
+    printf '%s\n' "$http_rows"
     echo
     echo "## Notes"
     echo
