@@ -152,6 +152,7 @@ struct sb {
     void *sp;                           /* saved while switched out */
     struct sched_stack *stack;
     struct rt_instance *_Atomic inst;   /* read by the preemption timer */
+    struct rt_instance *done_inst;      /* freed after the reply (sb_free) */
     struct wasi_ctx *wasi;
     bool timed_out;
     /* The result. */

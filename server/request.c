@@ -169,6 +169,7 @@ void sb_free(struct sb *sb)
 {
     if (!sb)
         return;
+    rt_instance_free(sb->done_inst);    /* before the WASI context it uses */
     for (int i = 0; sb->argv && sb->argv[i]; i++)
         free(sb->argv[i]);
     free(sb->argv);

@@ -346,7 +346,8 @@ void sb_execute(struct sb *sb)
                  (unsigned long long)(sb->mod->srv->memory_budget >> 20));
     }
     /* The preemption timer may be looking at the instance: unpublish it
-     * under the worker's lock before freeing it. */
+     * under the worker's lock. It is freed after the reply is sent
+     * (sb_free): zeroing its memory is off the request's path. */
     sched_unpublish(sb);
-    rt_instance_free(inst);
+    sb->done_inst = inst;
 }
