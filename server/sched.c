@@ -35,7 +35,10 @@
  * which keeps its state with the stack, not the thread). Sandboxes parked
  * on their worker's loop, or resuming inside a host function (pinned),
  * stay. A worker that queues a second runnable sandbox, and the timer
- * when it sees work waiting behind a busy worker, wake an idle one.
+ * when it sees work waiting behind a busy worker, wake an idle one. A
+ * sandbox with a home worker (sb->home: an HTTP request, whose connection
+ * belongs to that worker's loop) that finishes elsewhere is handed back
+ * there (its `returned` list, then its loop is woken) to be answered.
  *
  * When no sandbox is runnable the worker sleeps in its libuv loop, which
  * also receives requests and completes the I/O that parked sandboxes wait
