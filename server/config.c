@@ -91,12 +91,18 @@ static int fail_at(struct parser *p, int line, const char *fmt, ...)
 
 #define fail_key(p, key, ...) fail_at(p, key_line(p, key), __VA_ARGS__)
 
-static int warn_key(struct parser *p, const char *key, const char *what)
+/* A warning at the line of `key`: "FILE:LINE: module "NAME": ...". */
+__attribute__((format(printf, 3, 4)))
+static int warn_key(struct parser *p, const char *key, const char *fmt, ...)
 {
     char buf[512];
-    snprintf(buf, sizeof buf, "%s:%d: module \"%s\": %s \"%s\" (ignored)",
-             p->file, key_line(p, key), p->mod_name ? p->mod_name : "?",
-             what, key);
+    int n = snprintf(buf, sizeof buf, "%s:%d: module \"%s\": ", p->file,
+                     key_line(p, key), p->mod_name ? p->mod_name : "?");
+    va_list ap;
+    va_start(ap, fmt);
+    if (n >= 0 && (size_t)n < sizeof buf)
+        vsnprintf(buf + n, sizeof buf - n, fmt, ap);
+    va_end(ap);
     char **w = realloc(p->cfg->warnings,
                        (p->cfg->nwarnings + 1) * sizeof *w);
     if (!w)
@@ -277,8 +283,8 @@ static int warn_unknown_keys(struct parser *p, json_t *obj,
     json_object_foreach(obj, k, v) {
         if (key_in(k, known))
             continue;
-        if (warn_key(p, k, key_in(k, unused_keys) ? "not used by awsmrt:"
-                                                   : "unknown key") != 0)
+        if (warn_key(p, k, "%s \"%s\" (ignored)", key_in(k, unused_keys)
+                     ? "not used by awsmrt:" : "unknown key", k) != 0)
             return -1;
     }
     return 0;
@@ -408,6 +414,25 @@ static void module_free(struct srv_module_config *m)
     free(m->dir_guest);
 }
 
+/* SLEdge's spec.json names aWsm's output, NAME.wasm.so, which awsmrt
+ * cannot load; when NAME.wasm is beside it, that is compiled instead. */
+static int sledge_wasm(struct parser *p, struct srv_module_config *m)
+{
+    size_t n = strlen(m->path);
+    struct stat st;
+    if (n < 9 || strcmp(m->path + n - 8, ".wasm.so") != 0)
+        return 0;
+    m->path[n - 3] = '\0';
+    if (stat(m->path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        m->path[n - 3] = '.';
+        return 0;
+    }
+    const char *base = strrchr(m->path, '/');
+    return warn_key(p, "path", "\"path\": compiling %s, found beside the .so "
+                    "named (aWsm's output for SLEdge, which awsmrt cannot load)",
+                    base ? base + 1 : m->path);
+}
+
 static int check_module(struct parser *p, json_t *obj, struct srv_module_config *m)
 {
     char *path = NULL;
@@ -437,7 +462,7 @@ static int check_module(struct parser *p, json_t *obj, struct srv_module_config 
         return -1;
     m->path = resolve_path(p, path);
     free(path);
-    if (!m->path)
+    if (!m->path || sledge_wasm(p, m) != 0)
         return fail_key(p, "path", "out of memory");
     if (check_numbers(p, obj, m) || get_flag(p, obj, "active", &m->active) ||
         get_dense(p, obj, m) || check_http(p, obj, m) ||

@@ -47,7 +47,7 @@ write_config() {
  {"name": "broken", "path": "missing.wasm", "port": $(port 4), "http-port": $(port 0)},
  {"name": "gwu", "port": $(port 1), "replenishment-period-us": 0, "max-budget-us": 0,
   "routes": [
-   {"route": "/fib", "request-type": 1, "path": "stdinfib.wasm",
+   {"route": "/fib", "request-type": 1, "path": "stdinfib.wasm.so",
     "admissions-percentile": 70, "expected-execution-us": 4000,
     "relative-deadline-us": 16000, "http-resp-content-type": "text/plain"}
   ]}
@@ -116,6 +116,8 @@ cp "$tmp/server.log" "$tmp/err"
 check "SLEdge's unused keys are warnings with their line" \
     eval 'err_has "modules.json:19: module \"gwu/fib\": not used by awsmrt: \"request-type\"" &&
           err_has "modules.json:17: module \"gwu\": not used by awsmrt: \"max-budget-us\""'
+check "SLEdge's NAME.wasm.so: NAME.wasm beside it is compiled instead, with a warning" \
+    err_has 'modules.json:19: module "gwu/fib": "path": compiling stdinfib.wasm, found beside the .so named'
 
 hreq "$(url /echo)" --data-binary 'hello'
 check "200: the body is stdin, stdout the response" \
