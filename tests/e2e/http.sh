@@ -111,7 +111,7 @@ check "config: a bad body limit" eval 'status_is 1 && err_has "\"http-req-size\"
 # ===== Requests ============================================================
 
 start_server --workers 2 --admission --log-level debug --http-request-timeout-ms 800 \
-    --http-idle-timeout-ms 1500 --max-connections 10010 --admin-port "$(port 3)" --access-log
+    --http-idle-timeout-ms 1500 --max-connections 10010 --access-log
 cp "$tmp/server.log" "$tmp/err"
 check "SLEdge's unused keys are warnings with their line" \
     eval 'err_has "modules.json:19: module \"gwu/fib\": not used by awsmrt: \"request-type\"" &&
@@ -166,7 +166,7 @@ check "500 for a response over the route's http-resp-size" \
     eval '[ "$code" = 500 ] && out_has "larger than the route'"'"'s limit of 1024 bytes"'
 curl -s -o "$tmp/nap.out" -w '%{http_code}' "$(url '/nap?arg=1500')" >"$tmp/nap.code" &
 napper=$!
-sleep 0.4
+wait_inflight 1
 hreq "$(url '/nap?arg=1')"
 check "503 past the route's max-inflight" \
     eval '[ "$code" = 503 ] && out_has "overloaded: module \"nap\" has 1 requests in flight"'
@@ -188,7 +188,7 @@ check "... the log says why, with its line" \
 
 # ===== The admin port ======================================================
 
-$HTTPC metrics "$(port 3)" >"$tmp/out" 2>"$tmp/err"
+$HTTPC metrics "$(port 19)" >"$tmp/out" 2>"$tmp/err"
 check "/metrics parses as Prometheus text (prometheus_client)" \
     eval '[ $? -eq 0 ] && out_has "awsm_ready{} 1"'
 m() { grep -qxF -- "$1" "$tmp/out"; }
@@ -210,11 +210,11 @@ check "... queue and run histograms" \
 check "... the server's gauges" \
     eval 'm "awsm_workers{} 2" && grep -q "^awsm_worker_busy_seconds_total{worker=\"1\"} " "$tmp/out" &&
           grep -q "^awsm_memory_budget_bytes{} [1-9]" "$tmp/out" && m "awsm_inflight{} 0"'
-hreq "http://127.0.0.1:$(port 3)/healthz"
+hreq "http://127.0.0.1:$(port 19)/healthz"
 check "/healthz: 200" eval '[ "$code" = 200 ] && body_is ok'
-hreq "http://127.0.0.1:$(port 3)/readyz"
+hreq "http://127.0.0.1:$(port 19)/readyz"
 check "/readyz: 200 while serving" eval '[ "$code" = 200 ] && body_is ready'
-hreq "http://127.0.0.1:$(port 3)/other"
+hreq "http://127.0.0.1:$(port 19)/other"
 check "the admin port: 404 elsewhere" eval '[ "$code" = 404 ]'
 cp "$tmp/server.log" "$tmp/err"
 check "--access-log: one line per request, with its route, status and times" \
@@ -288,7 +288,8 @@ napper=$!
 printf 'GET /echo HTTP/1.1\r\nHost: t\r\n\r\n' |
     $HTTPC send "$(port 0)" --wait 10 >"$tmp/idle.out" 2>&1 &
 idler=$!
-sleep 0.4
+wait_inflight 1
+sleep 0.2                   # the idle connection has had its answer
 t0=$(date +%s%N)
 kill -TERM "$pid"
 sleep 0.1
@@ -311,10 +312,10 @@ check "... and awsmrt exits 0" [ "$status" -eq 0 ]
 
 # ===== Drain delay: not ready first, then not accepting ====================
 
-start_server --workers 1 --admin-port "$(port 3)" --drain-delay-ms 1500
+start_server --workers 1 --drain-delay-ms 1500
 kill -TERM "$pid"
 sleep 0.2
-hreq "http://127.0.0.1:$(port 3)/readyz"
+hreq "http://127.0.0.1:$(port 19)/readyz"
 check "--drain-delay-ms: /readyz says 503 at once" eval '[ "$code" = 503 ] && body_is draining'
 hreq "$(url /echo)" --data-binary 'during'
 check "... while requests are still answered (with Connection: close)" \

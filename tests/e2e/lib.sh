@@ -43,12 +43,14 @@ stop_server() {
 trap 'stop_server; rm -rf "$tmp"' EXIT
 
 # start_server [awsmrt options]: start on free ports, wait until serving
-# (until $SERVER_LOG, default $tmp/server.log, says so).
+# (until $SERVER_LOG, default $tmp/server.log, says so). Every server has
+# its admin port on $(port 19), for wait_inflight.
 start_server() {
     for attempt in 1 2 3 4 5; do
         write_config
         [ -f "$tmp/server.log" ] && cat "$tmp/server.log" >>"$tmp/servers.log"
-        "$BIN/awsmrt" "$@" "$tmp/modules.json" 2>"$tmp/server.log" &
+        "$BIN/awsmrt" --admin-port "$(port 19)" "$@" "$tmp/modules.json" \
+            2>"$tmp/server.log" &
         pid=$!
         for _ in $(seq 1 600); do
             grep -q "serving" "${SERVER_LOG:-$tmp/server.log}" 2>/dev/null && return 0
@@ -64,6 +66,21 @@ start_server() {
     echo "$NAME: awsmrt did not start:" >&2
     cat "$tmp/server.log" >&2
     exit 1
+}
+
+# wait_inflight N: until the server has at least N requests queued or
+# running (its awsm_inflight metric), at most 10 s: requests sent in the
+# background have arrived, however loaded the machine is.
+wait_inflight() {
+    local n
+    for _ in $(seq 1 200); do
+        n=$(curl -s --max-time 2 "http://127.0.0.1:$(port 19)/metrics" |
+            sed -n 's/^awsm_inflight \([0-9]*\)$/\1/p')
+        [ "${n:-0}" -ge "$1" ] && return 0
+        sleep 0.05
+    done
+    echo "$NAME: wait_inflight $1: the server has ${n:-?}" >&2
+    return 1
 }
 
 # ask PORT JSON [TIMEOUT_MS]: one request; the reply JSON in $reply.

@@ -86,7 +86,7 @@ stop_timed() {
 start_server --workers 1 --log-level debug
 background nap1 "$(port 1)" '{"module":"nap","args":["1500"]}'
 background nap2 "$(port 1)" '{"module":"nap","args":["1500"]}'
-sleep 0.4
+wait_inflight 2
 ask "$(port 1)" '{"module":"nap","args":["10"]}'
 check "a module past its max-inflight gets an overload error" \
     has '"error":"overloaded: module \"nap\" has 2 requests in flight (its limit), try again"'
@@ -108,7 +108,7 @@ check "... and the server goes on" has '"stdout":"after"'
 # ===== A guest blocked on a FIFO ===========================================
 
 background reader "$(port 2)" '{"module":"fifo","args":["/p/in"]}'
-sleep 0.3
+wait_inflight 1
 "$BIN/loadgen" --target "127.0.0.1:$(port 0)" --payload '{"module":"echo","stdin":"z"}' \
     --concurrency 2 --requests 200 --timeout 1000 --expect '"stdout":"z"' >"$tmp/out" 2>&1
 check "FIFO: the only worker serves others while a guest waits to open a FIFO" \
@@ -123,7 +123,7 @@ ask "$(port 2)" '{"module":"fifo","args":["/p/lonely","write","x"]}'
 check "FIFO: so does one that opens it for writing without a reader" \
     has '"error":"timeout after 1500 ms"'
 background reader2 "$(port 2)" '{"module":"fifo","args":["/p/quiet"]}'
-sleep 0.3
+wait_inflight 1
 stop_timed
 wait $bg_reader2
 bg_reply reader2
@@ -221,7 +221,7 @@ check "... which still exits 0 on SIGTERM" [ "$status" -eq 0 ]
 
 start_server --workers 1
 background long "$(port 1)" '{"module":"nap","args":["15000"]}'
-sleep 0.3
+wait_inflight 1
 stop_timed 0.3
 wait $bg_long
 bg_reply long
@@ -231,7 +231,7 @@ check "... and the request in flight is told" has '"error":"shutting down: stopp
 
 start_server --workers 1 --drain-timeout-ms 400
 background long "$(port 1)" '{"module":"nap","args":["15000"]}'
-sleep 0.3
+wait_inflight 1
 stop_timed
 wait $bg_long
 bg_reply long

@@ -179,7 +179,7 @@ for i in 1 2; do
 EOF
     eval "busy$i=\$!"
 done
-sleep 0.3
+wait_inflight 2
 ask "$(port 2)" '{"module":"echo","stdin":"x"}'
 check "over --max-queued: an explicit overload error" \
     has '"error":"overloaded: 2 requests in flight, try again"'
@@ -195,7 +195,7 @@ check "... and then new ones are taken again" has '"stdout":"x"'
 127.0.0.1:$(port 9)\${"module":"nap","args":["500"]}
 EOF
 napper=$!
-sleep 0.2
+wait_inflight 1
 kill -TERM "$pid"
 wait "$pid"
 status=$?
