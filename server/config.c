@@ -321,10 +321,12 @@ static int check_http(struct parser *p, json_t *obj, struct srv_module_config *m
     m->content_type = ct ? ct : strdup(SRV_DEFAULT_CONTENT_TYPE);
     if (!m->route || !m->content_type)
         return fail_at(p, m->line, "out of memory");
+    bool printable = strlen(m->content_type) <= MAX_NAME_LEN;
     for (const char *c = m->content_type; *c; c++)
-        if ((unsigned char)*c < ' ' || (unsigned char)*c >= 0x7f)
-            return fail_key(p, "http-resp-content-type", "\"http-resp-content-type\" "
-                            "must be printable ASCII");
+        printable &= (unsigned char)*c >= ' ' && (unsigned char)*c < 0x7f;
+    if (!printable)
+        return fail_key(p, "http-resp-content-type", "\"http-resp-content-type\" "
+                        "must be printable ASCII, at most %d bytes", MAX_NAME_LEN);
     return 0;
 }
 

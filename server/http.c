@@ -45,6 +45,7 @@
 #define READ_BUFFER_BYTES 65536
 #define MAX_HEADERS 100
 #define LINGER_MS 1000
+#define PENDING_MAX 65536
 #define ENV_PREFIX "HTTP_"
 
 /* One HTTP port: its routes, and a listener on each worker. */
@@ -108,16 +109,24 @@ struct http_conn {
     uint32_t max_body;
     char *url;
     size_t url_len, header_bytes;
+    /* Header fields, "NAME\0VALUE\0" one after another in hbuf (the
+     * last one terminated in on_headers_complete); hoff[i] is where the
+     * name of field i starts, voff[i] its value. */
+    char *hbuf;
+    size_t hlen, hcap;
     int nheaders;
-    char **hname, **hvalue;             /* nheaders each */
+    uint32_t hoff[MAX_HEADERS], voff[MAX_HEADERS];
     bool in_value;                      /* last callback: a header value */
     uint8_t *body;
     size_t body_len, body_cap;
     int status;                         /* an error to answer, or 0 */
     char error[512];
-    /* Pipelined bytes the parser has not looked at yet. */
+    /* Pipelined bytes the parser has not looked at yet: what followed a
+     * request in its read, and what arrives while it runs (at most
+     * PENDING_MAX; past that the connection stops reading). */
     char *pending;
-    size_t pending_len, pending_off;
+    size_t pending_len;
+    bool reading;                       /* uv_read_start in effect */
     char *out;                          /* the response being written */
     const struct sb *sb;                /* whose response it is, while sent */
 };
@@ -132,17 +141,11 @@ static void conn_next(struct http_conn *c);
 static void conn_reset_request(struct http_conn *c)
 {
     free(c->url);
-    for (int i = 0; i < c->nheaders; i++) {
-        free(c->hname[i]);
-        free(c->hvalue[i]);
-    }
-    free(c->hname);
-    free(c->hvalue);
+    free(c->hbuf);
     free(c->body);
-    c->url = NULL;
-    c->hname = c->hvalue = NULL;
+    c->url = c->hbuf = NULL;
     c->body = NULL;
-    c->url_len = c->header_bytes = c->body_len = c->body_cap = 0;
+    c->url_len = c->header_bytes = c->hlen = c->hcap = c->body_len = c->body_cap = 0;
     c->nheaders = 0;
     c->in_value = false;
     c->mod = NULL;
@@ -271,6 +274,25 @@ static void shutdown_cb(uv_shutdown_t *r, int status)
     (void)status;
 }
 
+static char *put(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static char *put_uint(char *p, uint64_t v)
+{
+    char t[20];
+    int n = 0;
+    do
+        t[n++] = (char)('0' + v % 10);
+    while (v /= 10);
+    while (n)
+        *p++ = t[--n];
+    return p;
+}
+
 /* Send status, headers and body; the connection closes afterwards unless
  * it is kept alive. Errors close it gently (CONN_LINGER). */
 static void conn_send(struct http_conn *c, int status, const char *ctype,
@@ -284,20 +306,25 @@ static void conn_send(struct http_conn *c, int status, const char *ctype,
         if (c->srv->set->access_log)
             access_line(c, status, len);
     }
-    char head[512];
-    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nServer: awsmrt\r\n"
-                     "Content-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
-                     status, reason(status), ctype, len, extra ? extra : "",
-                     c->keep_alive ? "" : "Connection: close\r\n");
+    const char *why = reason(status), *conn = c->keep_alive ? "" : "Connection: close\r\n";
+    extra = extra ? extra : "";
+    size_t n = sizeof "HTTP/1.1 000 \r\nServer: awsmrt\r\nContent-Type: \r\n"
+               "Content-Length: 18446744073709551615\r\n\r\n" + strlen(why) +
+               strlen(ctype) + strlen(extra) + strlen(conn);
     free(c->out);
-    c->out = malloc((size_t)n + len);
-    if (!c->out) {
+    if (!(c->out = malloc(n + len))) {
         conn_close(c);
         return;
     }
-    memcpy(c->out, head, (size_t)n);
+    char *p = c->out;
+    p = put(p, "HTTP/1.1 ");
+    p = put_uint(p, (unsigned)status);
+    p = put(put(put(p, " "), why), "\r\nServer: awsmrt\r\nContent-Type: ");
+    p = put(put(p, ctype), "\r\nContent-Length: ");
+    p = put(put(put(put(put_uint(p, len), "\r\n"), extra), conn), "\r\n");
+    n = (size_t)(p - c->out);
     if (len)
-        memcpy(c->out + n, body, len);
+        memcpy(p, body, len);
     uv_buf_t b = uv_buf_init(c->out, (unsigned)((size_t)n + len));
     c->state = CONN_WRITING;
     c->write.data = c;
@@ -314,7 +341,8 @@ static void conn_send(struct http_conn *c, int status, const char *ctype,
         c->shutdown.data = c;
         if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, shutdown_cb) == 0) {
             conn_timer(c, LINGER_MS);
-            conn_read_start(c);
+            if (!c->reading)
+                conn_read_start(c);
         } else {
             conn_close(c);
         }
@@ -469,54 +497,69 @@ static int query_args(struct http_conn *c, struct sb *sb, const char *q, size_t 
     return 0;
 }
 
-/* "NAME=VALUE" for the guest's environment. */
-static int add_env(struct sb *sb, const char *name, const char *value)
+static const char *hname(const struct http_conn *c, int i)
 {
-    size_t n = strlen(name) + strlen(value) + 2;
-    char **env = realloc(sb->env, ((size_t)sb->nenv + 1) * sizeof *env);
-    if (!env)
-        return -1;
-    sb->env = env;
-    if (!(env[sb->nenv] = malloc(n)))
-        return -1;
-    snprintf(env[sb->nenv++], n, "%s=%s", name, value);
-    return 0;
+    return c->hbuf + c->hoff[i];
 }
 
-/* Headers as CGI has them: HTTP_USER_AGENT=..., CONTENT_TYPE,
- * CONTENT_LENGTH; repeated names joined with ", ". */
-static int header_env(struct http_conn *c, struct sb *sb)
+static const char *hvalue(const struct http_conn *c, int i)
 {
+    return c->hbuf + c->voff[i];
+}
+
+/* The guest's environment for the request, in one block (sb->env: the
+ * pointers, then the strings): the headers as CGI has them,
+ * HTTP_USER_AGENT=..., CONTENT_TYPE, CONTENT_LENGTH (repeated names
+ * joined with ", "), then REQUEST_METHOD, REQUEST_URI, QUERY_STRING. */
+static int request_env(struct http_conn *c, struct sb *sb, const char *query,
+                       size_t qlen)
+{
+    const char *method = http_method_str(c->parser.method);
+    /* Every header's name and value at most once, plus ", " joins. */
+    size_t bytes = c->hlen + 4 * (size_t)c->nheaders + strlen(ENV_PREFIX) *
+                   (size_t)c->nheaders + strlen(method) + c->url_len + qlen + 64;
+    int n = c->nheaders + 3;
+    char **env = malloc((size_t)n * sizeof *env + bytes), *p;
+    if (!env)
+        return -1;
+    p = (char *)(env + n);
+    int k = 0;
     for (int i = 0; i < c->nheaders; i++) {
         bool seen = false;
         for (int j = 0; j < i; j++)
-            seen |= strcasecmp(c->hname[i], c->hname[j]) == 0;
+            seen |= strcasecmp(hname(c, i), hname(c, j)) == 0;
         if (seen)
             continue;
-        size_t vlen = 0;
-        for (int j = i; j < c->nheaders; j++)
-            if (strcasecmp(c->hname[i], c->hname[j]) == 0)
-                vlen += strlen(c->hvalue[j]) + 2;
-        char name[sizeof ENV_PREFIX + 256], *value = malloc(vlen + 1);
-        if (!value)
-            return -1;
-        value[0] = '\0';
-        for (int j = i; j < c->nheaders; j++)
-            if (strcasecmp(c->hname[i], c->hname[j]) == 0)
-                snprintf(value + strlen(value), vlen + 1 - strlen(value), "%s%s",
-                         value[0] ? ", " : "", c->hvalue[j]);
-        bool cgi = strcasecmp(c->hname[i], "content-type") == 0 ||
-                   strcasecmp(c->hname[i], "content-length") == 0;
-        size_t k = cgi ? 0 : strlen(ENV_PREFIX);
-        memcpy(name, ENV_PREFIX, k);
-        for (const char *p = c->hname[i]; *p && k < sizeof name - 1; p++)
-            name[k++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
-        name[k] = '\0';
-        int rc = add_env(sb, name, value);
-        free(value);
-        if (rc != 0)
-            return -1;
+        env[k++] = p;
+        bool cgi = strcasecmp(hname(c, i), "content-type") == 0 ||
+                   strcasecmp(hname(c, i), "content-length") == 0;
+        if (!cgi)
+            p = put(p, ENV_PREFIX);
+        for (const char *q = hname(c, i); *q; q++)
+            *p++ = *q == '-' ? '_' : (char)toupper((unsigned char)*q);
+        *p++ = '=';
+        for (int j = i, first = 1; j < c->nheaders; j++) {
+            if (strcasecmp(hname(c, i), hname(c, j)) != 0)
+                continue;
+            p = put(p, first ? "" : ", ");
+            p = put(p, hvalue(c, j));
+            first = 0;
+        }
+        *p++ = '\0';
     }
+    const char *fixed[3][2] = { { "REQUEST_METHOD=", method },
+                                { "REQUEST_URI=", c->url }, { "QUERY_STRING=", "" } };
+    for (int i = 0; i < 3; i++) {
+        env[k++] = p;
+        p = put(put(p, fixed[i][0]), fixed[i][1]);
+        if (i == 2) {
+            memcpy(p, query, qlen);
+            p += qlen;
+        }
+        *p++ = '\0';
+    }
+    sb->env = env;
+    sb->nenv = k;
     return 0;
 }
 
@@ -529,14 +572,9 @@ static struct sb *request_sandbox(struct http_conn *c)
     const char *query = u.field_set & (1 << UF_QUERY) ? c->url + u.field_data[UF_QUERY].off : "";
     size_t qlen = u.field_set & (1 << UF_QUERY) ? u.field_data[UF_QUERY].len : 0;
     struct sb *sb = sb_new(c->mod, 0);
-    char qs[qlen + 1];
-    memcpy(qs, query, qlen);
-    qs[qlen] = '\0';
     c->status = 400;
-    if (!sb || query_args(c, sb, query, qlen) != 0 || header_env(c, sb) != 0 ||
-        add_env(sb, "REQUEST_METHOD", http_method_str(c->parser.method)) != 0 ||
-        add_env(sb, "REQUEST_URI", c->url) != 0 ||
-        add_env(sb, "QUERY_STRING", qs) != 0) {
+    if (!sb || query_args(c, sb, query, qlen) != 0 ||
+        request_env(c, sb, query, qlen) != 0) {
         if (!c->error[0]) {
             c->status = 500;
             snprintf(c->error, sizeof c->error, "out of memory");
@@ -661,6 +699,24 @@ static int on_url(http_parser *p, const char *at, size_t n)
            : reject(c, 500, "out of memory");
 }
 
+/* Append to hbuf, growing it by doubling. */
+static int hbuf_add(struct http_conn *c, const char *at, size_t n)
+{
+    if (c->hlen + n > c->hcap) {
+        size_t cap = c->hcap ? c->hcap : 256;
+        while (cap < c->hlen + n)
+            cap *= 2;
+        char *b = realloc(c->hbuf, cap);
+        if (!b)
+            return reject(c, 500, "out of memory");
+        c->hbuf = b;
+        c->hcap = cap;
+    }
+    memcpy(c->hbuf + c->hlen, at, n);
+    c->hlen += n;
+    return 0;
+}
+
 static int on_header_field(http_parser *p, const char *at, size_t n)
 {
     struct http_conn *c = p->data;
@@ -669,21 +725,14 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
     if (c->in_value || c->nheaders == 0) {
         if (c->nheaders == MAX_HEADERS)
             return reject(c, 431, "more than %d header fields", MAX_HEADERS);
-        char **names = realloc(c->hname, (c->nheaders + 1) * sizeof *names);
-        if (names)
-            c->hname = names;
-        char **values = names ? realloc(c->hvalue, (c->nheaders + 1) * sizeof *values) : NULL;
-        if (values)
-            c->hvalue = values;
-        if (!names || !values)
-            return reject(c, 500, "out of memory");
-        c->hname[c->nheaders] = c->hvalue[c->nheaders] = NULL;
+        if (c->nheaders > 0 && hbuf_add(c, "", 1) != 0)    /* ends a value */
+            return -1;
+        c->hoff[c->nheaders] = (uint32_t)c->hlen;
+        c->voff[c->nheaders] = UINT32_MAX;
         c->nheaders++;
         c->in_value = false;
     }
-    size_t len = c->hname[c->nheaders - 1] ? strlen(c->hname[c->nheaders - 1]) : 0;
-    return append(&c->hname[c->nheaders - 1], &len, at, n) == 0 ? 0
-           : reject(c, 500, "out of memory");
+    return hbuf_add(c, at, n);
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t n)
@@ -691,10 +740,13 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
     struct http_conn *c = p->data;
     if (header_budget(c, n) != 0)
         return -1;
-    c->in_value = true;
-    char **v = &c->hvalue[c->nheaders - 1];
-    size_t len = *v ? strlen(*v) : 0;
-    return append(v, &len, at, n) == 0 ? 0 : reject(c, 500, "out of memory");
+    if (!c->in_value) {
+        if (hbuf_add(c, "", 1) != 0)                        /* ends a name */
+            return -1;
+        c->voff[c->nheaders - 1] = (uint32_t)c->hlen;
+        c->in_value = true;
+    }
+    return hbuf_add(c, at, n);
 }
 
 static struct srv_module *route_of(const struct http_port *port, const char *path,
@@ -711,8 +763,8 @@ static struct srv_module *route_of(const struct http_port *port, const char *pat
 static bool expects_continue(const struct http_conn *c)
 {
     for (int i = 0; i < c->nheaders; i++)
-        if (strcasecmp(c->hname[i], "expect") == 0 && c->hvalue[i] &&
-            strcasecmp(c->hvalue[i], "100-continue") == 0)
+        if (strcasecmp(hname(c, i), "expect") == 0 &&
+            strcasecmp(hvalue(c, i), "100-continue") == 0)
             return true;
     return false;
 }
@@ -723,6 +775,16 @@ static int on_headers_complete(http_parser *p)
     struct http_conn *c = p->data;
     struct http_parser_url u;
     http_parser_url_init(&u);
+    /* End the last field; a name without a value gets an empty one. */
+    if (c->nheaders > 0) {
+        if (!c->in_value) {
+            if (hbuf_add(c, "", 1) != 0)
+                return -1;
+            c->voff[c->nheaders - 1] = (uint32_t)c->hlen;
+        }
+        if (hbuf_add(c, "", 1) != 0)
+            return -1;
+    }
     if (!c->url || http_parser_parse_url(c->url, c->url_len, 0, &u) != 0 ||
         !(u.field_set & (1 << UF_PATH)))
         return reject(c, 400, "malformed request target");
@@ -797,31 +859,43 @@ static const http_parser_settings settings = {
 
 /* ===== Reading ========================================================== */
 
+static void conn_read_stop(struct http_conn *c)
+{
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+}
+
+/* Keep bytes for after the current request; past PENDING_MAX the
+ * connection stops reading until then. 0, or -1 if it was closed. */
+static int pend(struct http_conn *c, const char *buf, size_t len)
+{
+    char *p = realloc(c->pending, c->pending_len + len);
+    if (!p) {
+        conn_close(c);
+        return -1;
+    }
+    memcpy(p + c->pending_len, buf, len);
+    c->pending = p;
+    c->pending_len += len;
+    if (c->pending_len >= PENDING_MAX)
+        conn_read_stop(c);
+    return 0;
+}
+
 /* Parse buf; what follows a complete request stays pending. */
 static void conn_parse(struct http_conn *c, const char *buf, size_t len)
 {
     size_t used = http_parser_execute(&c->parser, &settings, buf, len);
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (e == HPE_PAUSED) {
-        if (used < len) {
-            char *rest = malloc(len - used);
-            if (!rest) {
-                conn_close(c);
-                return;
-            }
-            memcpy(rest, buf + used, len - used);
-            free(c->pending);
-            c->pending = rest;
-            c->pending_len = len - used;
-            c->pending_off = 0;
-        }
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        if (used < len && pend(c, buf + used, len - used) != 0)
+            return;
         request_run(c);
         return;
     }
     if (e != HPE_OK) {
         c->keep_alive = false;
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        conn_read_stop(c);
         if (c->status)
             conn_error(c, c->status, c->error, c->status != 405 ? NULL
                        : c->port->admin ? "Allow: GET\r\n" : "Allow: GET, POST\r\n");
@@ -845,7 +919,7 @@ static void conn_next(struct http_conn *c)
         conn_parse(c, buf, len);
         free(buf);
     }
-    if (c->state == CONN_READING)
+    if (c->state == CONN_READING && !c->reading)
         conn_read_start(c);
 }
 
@@ -867,12 +941,16 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;                         /* dropped: the response is out */
     if (c->state == CONN_READING)
         conn_parse(c, buf->base, (size_t)n);
+    else if (c->state == CONN_RUNNING || c->state == CONN_WRITING)
+        pend(c, buf->base, (size_t)n);  /* the next request, pipelined */
 }
 
 static void conn_read_start(struct http_conn *c)
 {
     if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0)
         conn_close(c);
+    else
+        c->reading = true;
 }
 
 static void timer_cb(uv_timer_t *t)
@@ -881,7 +959,7 @@ static void timer_cb(uv_timer_t *t)
     if (c->state == CONN_READING && c->started) {
         char msg[160];
         c->keep_alive = false;
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        conn_read_stop(c);
         snprintf(msg, sizeof msg, "request timeout: the request was not received "
                  "whole within %u ms", c->srv->set->http_request_timeout_ms);
         conn_error(c, 408, msg, NULL);

@@ -132,7 +132,8 @@ struct sb {
     int home;                           /* the worker that must answer it
                                            (its connection's loop); -1: any */
     int nenv;
-    char **env;                         /* the request's own "KEY=VALUE" */
+    char **env;                         /* the request's own "KEY=VALUE":
+                                           one block, pointers then strings */
     uint64_t t_arrive, t_start, t_end;  /* monotonic ns */
     uint64_t deadline;                  /* the timeout: stopped there */
     uint64_t sched_deadline;            /* t_arrive + relative deadline: EDF */

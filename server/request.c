@@ -174,9 +174,7 @@ void sb_free(struct sb *sb)
         free(sb->argv[i]);
     free(sb->argv);
     free(sb->stdin_buf);
-    for (int i = 0; i < sb->nenv; i++)
-        free(sb->env[i]);
-    free(sb->env);
+    free(sb->env);                      /* its strings are in the block */
     if (sb->wasi)
         wasi_ctx_free(sb->wasi);
     free(sb);
