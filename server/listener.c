@@ -824,6 +824,7 @@ int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
         log_stats(&srv, "stopped");
     }
     sched_free(srv.sched);
+    srv.sched = NULL;                   /* the admin page reads it */
     http_close_admin(&srv);
     for (int i = 0; i < 4; i++)
         uv_close((uv_handle_t *)sigs[i], NULL);

@@ -258,7 +258,7 @@ done
 # the same POST of "ping" to both (http.sh).
 http_port=$((base + 20))
 cat >"$out/http.json" <<EOF
-[{"name": "echo", "path": "echo.wasm", "http-port": $http_port}]
+[{"name": "echo", "path": "echo.wasm", "http-port": $http_port, "port": $((http_port + 1))}]
 EOF
 rm -f "$out/http_echo.port"
 "$bin/http_echo" --threads "$workers" --body ping >"$out/http_echo.port" 2>"$out/http_echo.log" &
@@ -283,6 +283,34 @@ echo "== HTTP: ${http_targets[*]}; $http_note" >&2
 http_rows=$(QUICK=$quick HTTP_SECS=$secs HTTP_ROUNDS=$rounds HTTP_LEVELS="$levels" \
             "$here/http.sh" "${http_targets[@]}") || http_rows="http.sh failed: see its messages"
 echo "$http_rows" >&2
+
+# The cost of a request to awsmrt itself: its CPU time (user + system,
+# /proc/PID/stat) over a run at 16 in flight, per request, for the same
+# module over UDP (loadgen) and over HTTP (wrk), keep-alive on and off.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
+cost_rows=
+if [[ -n ${server_pid:-} ]]; then
+    tick_us=$((1000000 / $(getconf CLK_TCK)))
+    cost() {            # cost NAME COMMAND...: one row; COMMAND prints requests=N
+        local t0 t1 line n
+        t0=$(cpu_ticks)
+        line=$("${@:2}" 2>/dev/null || true)
+        t1=$(cpu_ticks)
+        n=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$line" | head -n 1)
+        cost_rows+="| $1 | ${n:-0} | $(awk -v t=$((t1 - t0)) -v u=$tick_us -v n="${n:-0}" \
+            'BEGIN { printf "%.1f", (n > 0 ? t * u / n : 0) }') |"$'\n'
+    }
+    wrk_run() {         # wrk_run [HEADER]: 16 connections, requests=N
+        wrk -t2 -c16 -d"${secs}s" -s "$here/http.lua" ${1:+-H "$1"} \
+            "http://127.0.0.1:$http_port/echo" | grep '^result'
+    }
+    cost "UDP (loadgen)" "$bin/loadgen" --target "127.0.0.1:$((http_port + 1))" \
+        --payload "$payload" --concurrency 16 --requests $((requests * 2)) --timeout 5000 \
+        --expect '"stdout":"ping"'
+    cost "HTTP, keep-alive (wrk)" wrk_run
+    cost "HTTP, a connection per request (wrk)" wrk_run "Connection: close"
+    echo "$cost_rows" >&2
+fi
 stop
 kill $http_echo_pid 2>/dev/null || true
 wait $http_echo_pid 2>/dev/null || true
@@ -368,6 +396,18 @@ wait $http_echo_pid 2>/dev/null || true
     echo "- $http_note"
     printf '%s\n' "$http_rows"
     echo
+    if [[ -n $cost_rows ]]; then
+        echo "### Cost per request: UDP and HTTP"
+        echo
+        echo "awsmrt's own CPU time (user + system) over a run at 16 in flight,"
+        echo "divided by the requests answered: the same module (echo) over UDP"
+        echo "and over HTTP, in the same process."
+        echo
+        echo "| protocol | requests | awsmrt CPU us per request |"
+        echo "|---|---:|---:|"
+        printf '%s' "$cost_rows"
+        echo
+    fi
     echo "## Notes"
     echo
     cat "$here/notes.md"
