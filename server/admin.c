@@ -264,6 +264,8 @@ static void server_metrics(struct page *p, const struct srv *srv)
     gauge(p, "awsm_queued_sandboxes", "Sandboxes waiting for a worker", st.queued);
     gauge(p, "awsm_parked_sandboxes", "Sandboxes waiting for I/O or a timer", st.parked);
     gauge(p, "awsm_http_connections", "Open HTTP connections", http_connections(srv));
+    gauge(p, "awsm_http_held_bytes", "Request bodies, input and responses held for "
+          "HTTP clients", (double)http_held(srv));
     gauge(p, "awsm_workers", "Worker threads", srv->nworkers);
     family(p, "awsm_worker_busy_seconds_total", "counter",
            "Time each worker has spent running sandboxes");

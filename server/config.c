@@ -317,7 +317,17 @@ static int check_http(struct parser *p, json_t *obj, struct srv_module_config *m
         size_t n = strlen(m->name) + 2;
         if ((m->route = malloc(n)))
             snprintf(m->route, n, "/%s", m->name);
+        if (m->route && m->http_port && !route_valid(m->route))
+            return fail_key(p, "name", "\"/%s\" is no route (spaces, '?' or '#'): "
+                            "give the module a \"route\"", m->name);
     }
+    static const char *const http_keys[] = { "route", "http-req-size", "http-resp-size",
+                                             "http-resp-content-type" };
+    for (int i = 0; !m->http_port && i < 4; i++)
+        if (json_object_get(obj, http_keys[i]) &&
+            warn_key(p, http_keys[i], "\"%s\" without an \"http-port\" (ignored)",
+                     http_keys[i]) != 0)
+            return -1;
     m->content_type = ct ? ct : strdup(SRV_DEFAULT_CONTENT_TYPE);
     if (!m->route || !m->content_type)
         return fail_at(p, m->line, "out of memory");

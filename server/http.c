@@ -15,10 +15,11 @@
  * body. A sandbox another worker stole comes back here to be answered
  * (sb->home).
  *
- * A connection runs one request at a time: while its sandbox runs, the
- * connection stops reading and its parser stays paused, so pipelined
- * requests wait in the parser's buffer (or the kernel's) and are answered
- * in order. Slow or hostile clients: a request must arrive whole within
+ * A connection runs one request at a time: while its sandbox runs its
+ * parser stays paused and what the client sends meanwhile is kept (up to
+ * PENDING_MAX, then the connection stops reading), so pipelined requests
+ * are answered in order. A client that half-closes still gets its
+ * response. Slow or hostile clients: a request must arrive whole within
  * --http-request-timeout-ms of its first byte (408 otherwise), an idle
  * keep-alive connection closes after --http-idle-timeout-ms, a response
  * not taken within the request timeout is dropped, URL plus headers are
@@ -79,6 +80,11 @@ struct http {
     struct http_worker *w;              /* one per worker, then the main
                                            thread's (the admin port) */
     atomic_uint nconns;                 /* open, on all workers */
+    /* Bytes held for clients, on all workers: request bodies (until their
+     * sandbox is answered), pipelined input, responses not yet sent. Past
+     * held_limit new bodies are refused and connections stop reading. */
+    _Atomic uint64_t held;
+    uint64_t held_limit;
     atomic_uint writing;                /* responses not yet written */
 };
 
@@ -93,7 +99,7 @@ enum conn_state {
 struct http_conn {
     uv_tcp_t tcp;                       /* first: freeing it frees c */
     uv_timer_t timer;
-    uv_write_t write;
+    uv_write_t write, cont;             /* the response; 100 Continue */
     uv_shutdown_t shutdown;
     http_parser parser;
     struct http_conn *next, *prev;      /* the worker's list */
@@ -117,6 +123,7 @@ struct http_conn {
     int nheaders;
     uint32_t hoff[MAX_HEADERS], voff[MAX_HEADERS];
     bool in_value;                      /* last callback: a header value */
+    bool headers_done;                  /* later fields are trailers: ignored */
     uint8_t *body;
     size_t body_len, body_cap;
     int status;                         /* an error to answer, or 0 */
@@ -128,6 +135,7 @@ struct http_conn {
     size_t pending_len;
     bool reading;                       /* uv_read_start in effect */
     char *out;                          /* the response being written */
+    size_t out_len;
     const struct sb *sb;                /* whose response it is, while sent */
 };
 
@@ -136,6 +144,29 @@ static const http_parser_settings settings;
 static void conn_read_start(struct http_conn *c);
 static void conn_next(struct http_conn *c);
 
+/* ===== Bytes held for clients ========================================== */
+
+/* Count n more bytes; false (nothing counted) past the limit, unless
+ * `force` (what is already in memory). */
+static bool hold(struct http *h, uint64_t n, bool force)
+{
+    uint64_t was = atomic_fetch_add(&h->held, n);
+    if (force || was + n <= h->held_limit)
+        return true;
+    atomic_fetch_sub(&h->held, n);
+    return false;
+}
+
+static void release(struct http *h, uint64_t n)
+{
+    atomic_fetch_sub(&h->held, n);
+}
+
+static bool over_limit(const struct http *h)
+{
+    return atomic_load(&h->held) > h->held_limit;
+}
+
 /* ===== Connections ====================================================== */
 
 static void conn_reset_request(struct http_conn *c)
@@ -143,11 +174,12 @@ static void conn_reset_request(struct http_conn *c)
     free(c->url);
     free(c->hbuf);
     free(c->body);
+    release(c->srv->http, c->body_cap);
     c->url = c->hbuf = NULL;
     c->body = NULL;
     c->url_len = c->header_bytes = c->hlen = c->hcap = c->body_len = c->body_cap = 0;
     c->nheaders = 0;
-    c->in_value = false;
+    c->in_value = c->headers_done = false;
     c->mod = NULL;
     c->status = 0;
     c->error[0] = '\0';
@@ -166,6 +198,7 @@ static void conn_free(struct http_conn *c)
     if (c->counted)
         atomic_fetch_sub(&c->srv->http->nconns, 1);
     conn_reset_request(c);
+    release(c->srv->http, c->pending_len + c->out_len);
     free(c->pending);
     free(c->out);
     free(c);
@@ -224,7 +257,9 @@ static void write_cb(uv_write_t *w, int status)
     struct http_conn *c = w->data;
     atomic_fetch_sub(&c->srv->http->writing, 1);
     free(c->out);
+    release(c->srv->http, c->out_len);
     c->out = NULL;
+    c->out_len = 0;
     if (c->state == CONN_CLOSED)
         return;
     if (status < 0 || c->state == CONN_LINGER) {
@@ -312,6 +347,8 @@ static void conn_send(struct http_conn *c, int status, const char *ctype,
                "Content-Length: 18446744073709551615\r\n\r\n" + strlen(why) +
                strlen(ctype) + strlen(extra) + strlen(conn);
     free(c->out);
+    release(h, c->out_len);
+    c->out_len = 0;
     if (!(c->out = malloc(n + len))) {
         conn_close(c);
         return;
@@ -325,6 +362,8 @@ static void conn_send(struct http_conn *c, int status, const char *ctype,
     n = (size_t)(p - c->out);
     if (len)
         memcpy(p, body, len);
+    c->out_len = n + len;
+    hold(h, c->out_len, true);
     uv_buf_t b = uv_buf_init(c->out, (unsigned)((size_t)n + len));
     c->state = CONN_WRITING;
     c->write.data = c;
@@ -373,6 +412,8 @@ void http_respond(struct sb *sb)
 {
     struct http_conn *c = sb->http;
     sb->http = NULL;
+    release(c->srv->http, sb->held);    /* its body: freed with it */
+    sb->held = 0;
     if (c->state == CONN_CLOSED) {      /* closed while it ran */
         uv_close((uv_handle_t *)&c->timer, conn_closed_cb);
         uv_close((uv_handle_t *)&c->tcp, conn_closed_cb);
@@ -407,6 +448,11 @@ void http_respond(struct sb *sb)
 unsigned http_connections(const struct srv *srv)
 {
     return srv->http ? atomic_load(&srv->http->nconns) : 0;
+}
+
+uint64_t http_held(const struct srv *srv)
+{
+    return srv->http ? atomic_load(&srv->http->held) : 0;
 }
 
 unsigned http_writing(const struct srv *srv)
@@ -510,7 +556,8 @@ static const char *hvalue(const struct http_conn *c, int i)
 /* The guest's environment for the request, in one block (sb->env: the
  * pointers, then the strings): the headers as CGI has them,
  * HTTP_USER_AGENT=..., CONTENT_TYPE, CONTENT_LENGTH (repeated names
- * joined with ", "), then REQUEST_METHOD, REQUEST_URI, QUERY_STRING. */
+ * joined with ", "; names with '_' left out), then REQUEST_METHOD,
+ * REQUEST_URI, QUERY_STRING. */
 static int request_env(struct http_conn *c, struct sb *sb, const char *query,
                        size_t qlen)
 {
@@ -525,7 +572,9 @@ static int request_env(struct http_conn *c, struct sb *sb, const char *query,
     p = (char *)(env + n);
     int k = 0;
     for (int i = 0; i < c->nheaders; i++) {
-        bool seen = false;
+        /* X_Forwarded_For would pass for X-Forwarded-For: such names are
+         * left out, as nginx and Apache do. */
+        bool seen = strchr(hname(c, i), '_') != NULL;
         for (int j = 0; j < i; j++)
             seen |= strcasecmp(hname(c, i), hname(c, j)) == 0;
         if (seen)
@@ -585,6 +634,7 @@ static struct sb *request_sandbox(struct http_conn *c)
     c->status = 0;
     sb->stdin_buf = c->body;
     sb->stdin_len = c->body_len;
+    sb->held = c->body_cap;             /* released when it is answered */
     c->body = NULL;
     c->body_len = c->body_cap = 0;
     sb->http = c;
@@ -641,6 +691,7 @@ static void request_run(struct http_conn *c)
     if (why != SRV_ACCEPTED) {
         c->state = CONN_READING;
         sb->http = NULL;
+        release(srv->http, sb->held);
         sb_free(sb);
         conn_error(c, why == SRV_NOT_ADMITTED ? 429 : 503, err, "Retry-After: 1\r\n");
     }
@@ -720,8 +771,8 @@ static int hbuf_add(struct http_conn *c, const char *at, size_t n)
 static int on_header_field(http_parser *p, const char *at, size_t n)
 {
     struct http_conn *c = p->data;
-    if (header_budget(c, n) != 0)
-        return -1;
+    if (header_budget(c, n) != 0 || c->headers_done)
+        return c->headers_done && c->status == 0 ? 0 : -1;
     if (c->in_value || c->nheaders == 0) {
         if (c->nheaders == MAX_HEADERS)
             return reject(c, 431, "more than %d header fields", MAX_HEADERS);
@@ -738,8 +789,8 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
 static int on_header_value(http_parser *p, const char *at, size_t n)
 {
     struct http_conn *c = p->data;
-    if (header_budget(c, n) != 0)
-        return -1;
+    if (header_budget(c, n) != 0 || c->headers_done)
+        return c->headers_done && c->status == 0 ? 0 : -1;
     if (!c->in_value) {
         if (hbuf_add(c, "", 1) != 0)                        /* ends a name */
             return -1;
@@ -760,6 +811,12 @@ static struct srv_module *route_of(const struct http_port *port, const char *pat
     return NULL;
 }
 
+static void cont_cb(uv_write_t *w, int status)
+{
+    (void)w;
+    (void)status;                       /* a failure shows on the response */
+}
+
 static bool expects_continue(const struct http_conn *c)
 {
     for (int i = 0; i < c->nheaders; i++)
@@ -775,6 +832,7 @@ static int on_headers_complete(http_parser *p)
     struct http_conn *c = p->data;
     struct http_parser_url u;
     http_parser_url_init(&u);
+    c->headers_done = true;             /* a chunked body's trailers follow */
     /* End the last field; a name without a value gets an empty one. */
     if (c->nheaders > 0) {
         if (!c->in_value) {
@@ -809,10 +867,12 @@ static int on_headers_complete(http_parser *p)
         p->content_length > limit)
         return reject(c, 413, "body of %llu bytes is larger than the route's "
                       "limit of %u", (unsigned long long)p->content_length, limit);
-    if (expects_continue(c)) {
+    if (p->http_minor >= 1 && expects_continue(c)) {     /* HTTP/1.1 only */
         static char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         uv_buf_t b = uv_buf_init(cont, sizeof cont - 1);
-        uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        /* Queued: it goes out whole, before the response. */
+        if (uv_write(&c->cont, (uv_stream_t *)&c->tcp, &b, 1, cont_cb) != 0)
+            return reject(c, 500, "cannot answer Expect: 100-continue");
     }
     return 0;
 }
@@ -830,9 +890,15 @@ static int on_body(http_parser *p, const char *at, size_t n)
             cap *= 2;
         if (cap > limit)
             cap = limit;
+        if (!hold(c->srv->http, cap - c->body_cap, false))
+            return reject(c, 503, "overloaded: request bodies and responses "
+                          "held in memory past the server's limit of %llu MiB, "
+                          "try again", (unsigned long long)(c->srv->http->held_limit >> 20));
         uint8_t *b = realloc(c->body, cap);
-        if (!b)
+        if (!b) {
+            release(c->srv->http, cap - c->body_cap);
             return reject(c, 500, "out of memory");
+        }
         c->body = b;
         c->body_cap = cap;
     }
@@ -877,7 +943,8 @@ static int pend(struct http_conn *c, const char *buf, size_t len)
     memcpy(p + c->pending_len, buf, len);
     c->pending = p;
     c->pending_len += len;
-    if (c->pending_len >= PENDING_MAX)
+    hold(c->srv->http, len, true);
+    if (c->pending_len >= PENDING_MAX || over_limit(c->srv->http))
         conn_read_stop(c);
     return 0;
 }
@@ -916,6 +983,7 @@ static void conn_next(struct http_conn *c)
         size_t len = c->pending_len;
         c->pending = NULL;
         c->pending_len = 0;
+        release(c->srv->http, len);
         conn_parse(c, buf, len);
         free(buf);
     }
@@ -933,6 +1001,11 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     struct http_conn *c = s->data;
+    if (n == UV_EOF && (c->state == CONN_RUNNING || c->state == CONN_WRITING)) {
+        conn_read_stop(c);              /* half closed: answer, then close */
+        c->keep_alive = false;
+        return;
+    }
     if (n < 0) {
         conn_close(c);                  /* gone, or reset */
         return;
@@ -993,9 +1066,15 @@ static void accept_cb(uv_stream_t *server, int status)
     c->port = l->port;
     c->worker = l->worker;
     c->handles = 2;
-    c->counted = atomic_fetch_add(&h->nconns, 1) < srv->set->max_connections;
-    if (!c->counted)
-        atomic_fetch_sub(&h->nconns, 1);
+    /* The admin port is not capped: health checks and metrics must get
+     * through when the server is busiest. */
+    bool allowed = true;
+    if (!l->port->admin) {
+        c->counted = atomic_fetch_add(&h->nconns, 1) < srv->set->max_connections;
+        if (!c->counted)
+            atomic_fetch_sub(&h->nconns, 1);
+        allowed = c->counted;
+    }
     c->next = hw->conns;
     c->tcp.data = c;
     if (hw->conns)
@@ -1006,7 +1085,7 @@ static void accept_cb(uv_stream_t *server, int status)
     uv_tcp_nodelay(&c->tcp, 1);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
-    if (!c->counted) {                  /* past the cap: told, and closed */
+    if (!allowed) {                     /* past the cap: told, and closed */
         char msg[128];
         snprintf(msg, sizeof msg, "overloaded: %u connections open "
                  "(--max-connections), try again", srv->set->max_connections);
@@ -1032,8 +1111,9 @@ static int port_listen(struct srv *srv, struct http_port *hp, int worker,
     l->srv = srv;
     l->worker = worker;
     l->open = true;
-    if ((rc = uv_tcp_open(&l->tcp, fd)) != 0 ||
-        (rc = uv_listen((uv_stream_t *)&l->tcp, 4096, accept_cb)) != 0) {
+    if ((rc = uv_tcp_open(&l->tcp, fd)) != 0)
+        close(fd);                      /* not the handle's */
+    if (rc != 0 || (rc = uv_listen((uv_stream_t *)&l->tcp, 4096, accept_cb)) != 0) {
         snprintf(err, errlen, "cannot listen on HTTP port %u: %s", hp->port,
                  uv_strerror(rc));
         return -1;
@@ -1138,6 +1218,11 @@ int http_init(struct srv *srv, char *err, size_t errlen)
         return -1;
     }
     srv->http = h;
+    /* Default: an eighth of the sandboxes' memory budget, at least 64 MiB. */
+    h->held_limit = srv->set->http_buffer_mb ? (uint64_t)srv->set->http_buffer_mb << 20
+                                             : srv->memory_budget / 8;
+    if (!srv->set->http_buffer_mb && h->held_limit < (64ull << 20))
+        h->held_limit = 64ull << 20;
     for (int i = 0; i < srv->nmods; i++) {
         struct srv_module *mod = &srv->mods[i];
         if (!mod->cfg->active || !mod->cfg->http_port)

@@ -134,6 +134,7 @@ struct sb {
     int nenv;
     char **env;                         /* the request's own "KEY=VALUE":
                                            one block, pointers then strings */
+    uint64_t held;                      /* HTTP: its body's bytes, counted */
     uint64_t t_arrive, t_start, t_end;  /* monotonic ns */
     uint64_t deadline;                  /* the timeout: stopped there */
     uint64_t sched_deadline;            /* t_arrive + relative deadline: EDF */
@@ -302,8 +303,10 @@ void http_close(struct srv *srv, int worker);
 /* The admin port (--admin-port) on the main thread's loop; closed last. */
 int http_open_admin(struct srv *srv, uv_loop_t *loop, char *err, size_t errlen);
 void http_close_admin(struct srv *srv);
-/* Open HTTP connections, on all workers. */
+/* Open HTTP connections, and the bytes held for clients (bodies, input,
+ * responses), on all workers. */
 unsigned http_connections(const struct srv *srv);
+uint64_t http_held(const struct srv *srv);
 void http_free(struct srv *srv);
 /* On the sandbox's home worker: send its response (the sandbox stays the
  * caller's). */

@@ -582,6 +582,8 @@ static void signal_cb(uv_signal_t *h, int signum)
         return;
     }
     if (atomic_load(&srv->draining)) {
+        if (!atomic_load(&srv->stopped_accepting))
+            stop_accepting(srv);        /* cuts a --drain-delay-ms short */
         cancel_all(srv, strsignal(signum));
         return;
     }

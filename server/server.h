@@ -145,6 +145,10 @@ struct srv_settings {
     uint32_t max_connections;
     uint32_t http_request_timeout_ms;
     uint32_t http_idle_timeout_ms;
+    /* Request bodies, pipelined input and unsent responses of all HTTP
+     * clients together, in MiB (0: 1/8 of the memory budget, at least
+     * 64 MiB); past it new bodies are refused with a 503. */
+    uint32_t http_buffer_mb;
     /* The admin port (0: none): /metrics (Prometheus), /healthz, /readyz. */
     uint32_t admin_port;
     /* On SIGTERM, /readyz fails at once but requests are still accepted

@@ -72,6 +72,9 @@ static const char usage_text[] =
     "  --http-idle-timeout-ms N\n"
     "                       idle keep-alive connections close after N ms\n"
     "                       (default 30000)\n"
+    "  --http-buffer-mb N   request bodies, input and responses held for all\n"
+    "                       HTTP clients together (default 1/8 of the memory\n"
+    "                       budget, at least 64); past it, 503\n"
     "  --admin-port N       serve /metrics (Prometheus), /healthz and /readyz\n"
     "                       over HTTP on this port (on --host)\n"
     "  --drain-delay-ms N   on SIGTERM/SIGINT, fail /readyz at once but go on\n"
@@ -147,6 +150,7 @@ static const struct numeric {
     { "--http-request-timeout-ms", 1, 3600000, FIELD(http_request_timeout_ms), 0 },
     { "--http-idle-timeout-ms", 1, 3600000, FIELD(http_idle_timeout_ms), 0 },
     { "--admin-port", 1, 65535, FIELD(admin_port), 0 },
+    { "--http-buffer-mb", 1, 1u << 20, FIELD(http_buffer_mb), 0 },
     { "--drain-delay-ms", 1, 3600000, FIELD(drain_delay_ms), 0 },
 };
 #undef FIELD

@@ -45,6 +45,8 @@ write_config() {
   "expected-execution-us": 10000000, "relative-deadline-us": 1000},
  {"name": "udp", "path": "echo.wasm", "port": $(port 2)},
  {"name": "broken", "path": "missing.wasm", "port": $(port 4), "http-port": $(port 0)},
+ {"name": "big4", "path": "echo.wasm", "http-port": $(port 0), "http-req-size": 4000000,
+  "http-resp-size": 4000000},
  {"name": "gwu", "port": $(port 1), "replenishment-period-us": 0, "max-budget-us": 0,
   "routes": [
    {"route": "/fib", "request-type": 1, "path": "stdinfib.wasm.so",
@@ -107,6 +109,12 @@ check "config: a module needs a UDP or an HTTP port" \
     eval 'status_is 1 && err_has "missing \"port\" (UDP) or \"http-port\""'
 bad_config '[{"name": "m", "path": "x.wasm", "http-port": 8080, "http-req-size": -1}]'
 check "config: a bad body limit" eval 'status_is 1 && err_has "\"http-req-size\" must be an integer"'
+bad_config '[{"name": "a b", "path": "x.wasm", "http-port": 8080}]'
+check "config: a name that is no route needs a \"route\"" \
+    eval 'status_is 1 && err_has "\"/a b\" is no route (spaces, '"'"'?'"'"' or '"'"'#'"'"'): give the module a \"route\""'
+bad_config '[{"name": "m", "path": "missing.wasm", "port": 8080, "http-req-size": 10}]'
+check "config: HTTP keys without an http-port are warnings" \
+    err_has 'bad.json:1: module "m": "http-req-size" without an "http-port" (ignored)'
 
 # ===== Requests ============================================================
 
@@ -114,20 +122,22 @@ start_server --workers 2 --admission --log-level debug --http-request-timeout-ms
     --http-idle-timeout-ms 1500 --max-connections 10010 --access-log
 cp "$tmp/server.log" "$tmp/err"
 check "SLEdge's unused keys are warnings with their line" \
-    eval 'err_has "modules.json:19: module \"gwu/fib\": not used by awsmrt: \"request-type\"" &&
-          err_has "modules.json:17: module \"gwu\": not used by awsmrt: \"max-budget-us\""'
+    eval 'err_has "modules.json:21: module \"gwu/fib\": not used by awsmrt: \"request-type\"" &&
+          err_has "modules.json:19: module \"gwu\": not used by awsmrt: \"max-budget-us\""'
 check "SLEdge's NAME.wasm.so: NAME.wasm beside it is compiled instead, with a warning" \
-    err_has 'modules.json:19: module "gwu/fib": "path": compiling stdinfib.wasm, found beside the .so named'
+    err_has 'modules.json:21: module "gwu/fib": "path": compiling stdinfib.wasm, found beside the .so named'
 
 hreq "$(url /echo)" --data-binary 'hello'
 check "200: the body is stdin, stdout the response" \
     eval '[ "$code" = 200 ] && body_is hello && header_has "Content-Type: text/plain"'
 hreq "$(url '/showenv?args=a,b&arg=c%20d+e&other=1')" -H 'X-Test: yes' -H 'Secret: evil' \
-    -H 'X-Test: again'
+    -H 'X-Test: again' -H 'X_Test: spoofed'
 check "GET: ?args=a,b and arg= are the arguments, percent-decoded" \
     eval 'out_has "argv[1]=a" && out_has "argv[2]=b" && out_has "argv[3]=c d e"'
 check "... headers are HTTP_* variables, repeated ones joined" \
     eval 'out_has "HTTP_X_TEST=yes, again" && out_has "HTTP_SECRET=evil"'
+check "... and a name with '_' (X_Test) is left out: it cannot pass for another" \
+    eval '! out_has spoofed'
 check "... beside CGI's REQUEST_METHOD, QUERY_STRING and the module's env" \
     eval 'out_has "REQUEST_METHOD=GET" && out_has "QUERY_STRING=args=a,b&arg=c%20d+e&other=1" && out_has "SECRET=operator" && out_has "stdin=0"'
 hreq "$(url '/showenv?args=1,2,3,4')"
@@ -232,6 +242,12 @@ check "pipelining: three requests in one packet, answered in order" \
 check "... and Connection: close is honoured" grep -q '^\[closed\]' "$tmp/out"
 raw "$(port 0)" 'POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nchun\r\n3\r\nked\r\n0\r\n\r\n'
 check "a chunked body arrives whole" eval 'out_has "HTTP/1.1 200 OK" && out_has chunked'
+raw "$(port 0)" 'POST /showenv HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nX-Head: h\r\n\r\n3\r\nabc\r\n0\r\nX-Trailer: tttttttttttttttttttttttttttttt\r\n\r\n'
+check "trailers after a chunked body are ignored (not in the environment)" \
+    eval 'out_has "HTTP/1.1 200 OK" && out_has "HTTP_X_HEAD=h" && out_has "stdin=3" && ! out_has TRAILER'
+raw "$(port 0)" 'GET /nap?arg=300 HTTP/1.1\r\nHost: t\r\n\r\n' --half-close
+check "a client that half-closes after its request still gets the response" \
+    eval 'out_has "HTTP/1.1 200 OK" && out_has "slept enough" && grep -q "^\[closed\]" "$tmp/out"'
 raw "$(port 0)" 'POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nhello world'
 check "a body longer than announced: the request gets what was announced" \
     eval 'out_has "Content-Length: 3" && grep -q "^hel" "$tmp/out"'
@@ -279,6 +295,21 @@ start_server --workers 1 --max-connections 20
 $HTTPC idle "$(port 0)" 20 /echo >"$tmp/out" 2>"$tmp/err"
 check "the connection cap: a connection past --max-connections gets a 503" \
     eval 'grep -q "^idle=20 ok=20$" "$tmp/out" && grep -q "^fresh=503$" "$tmp/out"'
+$HTTPC idle "$(port 0)" 20 /echo --then "http://127.0.0.1:$(port 19)/healthz" >"$tmp/out" 2>"$tmp/err"
+check "... while the admin port still answers (its connections are not capped)" \
+    grep -q "^then=200$" "$tmp/out"
+stop_server
+
+# ===== Bytes held for clients ==============================================
+
+start_server --workers 1 --http-buffer-mb 1
+head -c 2000000 /dev/zero | tr '\0' b >"$tmp/2mb"
+hreq "$(url /big4)" --data-binary "@$tmp/2mb"
+check "--http-buffer-mb: a body past what the server holds for clients gets a 503" \
+    eval '[ "$code" = 503 ] && out_has "held in memory past the server'"'"'s limit of 1 MiB"'
+head -c 500000 /dev/zero | tr '\0' b >"$tmp/halfmb"
+hreq "$(url /big4)" --data-binary "@$tmp/halfmb"
+check "... one within it is served" eval '[ "$code" = 200 ] && [ "$(wc -c <"$tmp/out")" -eq 500000 ]'
 
 # ===== Graceful shutdown ===================================================
 

@@ -12,7 +12,8 @@ it cannot hold (thousands of idle keep-alive connections). Loopback only.
       open N connections, send one GET PATH on each and read its response
       (keep-alive), keep them all open, then print "idle=N ok=K"; then a
       request on a new connection: "fresh=STATUS" (a 503 past the
-      server's connection cap); all closed at the end.
+      server's connection cap); with --then URL, a GET of URL while they
+      are open: "then=STATUS"; all closed at the end.
   httpc.py load PORT N CONC PATH
       N POST requests to PATH, each with its own body, from CONC threads
       on keep-alive connections (http.client); every response must be
@@ -149,6 +150,12 @@ def cmd_idle(a):
     s.sendall(req)
     print('fresh=%s' % status_of(read_response(s)))
     s.close()
+    if a.then:
+        host, _, rest = a.then.partition('//')[2].partition('/')
+        t = socket.create_connection((host.split(':')[0], int(host.split(':')[1])), timeout=10)
+        t.sendall(('GET /%s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n' % rest).encode())
+        print('then=%s' % status_of(read_response(t)))
+        t.close()
     for s in conns:
         s.close()
 
@@ -222,6 +229,7 @@ def main():
     i.add_argument('port', type=int)
     i.add_argument('n', type=int)
     i.add_argument('path')
+    i.add_argument('--then')
     ld = sub.add_parser('load')
     ld.add_argument('port', type=int)
     ld.add_argument('n', type=int)
