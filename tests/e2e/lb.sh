@@ -32,6 +32,7 @@ nodes=()
 # start_node I: 0 once serving, 1 if its ports were taken, else exit.
 start_node() {
     write_node "$1"
+    : >"$tmp/node$1.log"            # not a previous attempt's "serving"
     "$BIN/awsmrt" --workers 1 --admin-port "$(port $((10 + $1)))" --drain-delay-ms 1000 \
         --access-log "$tmp/node$1.json" 2>"$tmp/node$1.log" &
     nodes[$1]=$!

@@ -49,6 +49,10 @@ start_server() {
     for attempt in 1 2 3 4 5; do
         write_config
         [ -f "$tmp/server.log" ] && cat "$tmp/server.log" >>"$tmp/servers.log"
+        # Emptied here, not by the redirection below: that happens in the
+        # child, and the wait for "serving" could first see the previous
+        # server's log (a request then went out before the ports were bound).
+        : >"$tmp/server.log"
         "$BIN/awsmrt" --admin-port "$(port 19)" "$@" "$tmp/modules.json" \
             2>"$tmp/server.log" &
         pid=$!
