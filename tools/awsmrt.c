@@ -82,6 +82,7 @@ static const char usage_text[] =
     "                       health checks then stop sending first)\n"
     "  --access-log         one log line per request (info level): client,\n"
     "                       route, status, bytes, queue and run time, sandbox\n"
+    "                       id\n"
     "  -O0 .. -O3, --bounds=guard|checked, --no-cache\n"
     "                       how .wasm modules are compiled on load\n"
     "  --check              check the configuration and load every module,\n"
