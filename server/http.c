@@ -403,6 +403,13 @@ static void conn_error(struct http_conn *c, int status, const char *msg,
     conn_send(c, status, "text/plain; charset=utf-8", extra, line, (size_t)n);
 }
 
+/* The Allow header of a 405. */
+static const char *allow_of(const struct http_conn *c)
+{
+    return c->status != 405 ? NULL
+           : c->port->admin ? "Allow: GET\r\n" : "Allow: GET, POST\r\n";
+}
+
 static bool out_of_budget(const struct sb *sb)
 {
     return strstr(sb->error, "memory budget") != NULL;
@@ -672,6 +679,10 @@ static void request_run(struct http_conn *c)
     char err[512];
     c->keep_alive = http_should_keep_alive(&c->parser);
     uv_timer_stop(&c->timer);
+    if (c->status) {                    /* refused on its headers */
+        conn_error(c, c->status, c->error, allow_of(c));
+        return;
+    }
     if (c->port->admin) {
         admin_run(c);
         return;
@@ -700,16 +711,40 @@ static void request_run(struct http_conn *c)
 /* ===== Parser callbacks ================================================= */
 
 /* Stop parsing with an error response (returned by callbacks). */
+static int vreject(struct http_conn *c, int status, const char *fmt, va_list ap)
+{
+    vsnprintf(c->error, sizeof c->error, fmt, ap);
+    c->status = status;
+    return -1;
+}
+
 static int reject(struct http_conn *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int reject(struct http_conn *c, int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->error, sizeof c->error, fmt, ap);
+    vreject(c, status, fmt, ap);
     va_end(ap);
-    c->status = status;
     return -1;
+}
+
+/* Refuse a request once its headers are known. Without a body the
+ * parser goes on to the message's end and request_run answers, so the
+ * connection stays usable; with one, parsing stops (reject). */
+static int refuse(http_parser *p, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refuse(http_parser *p, int status, const char *fmt, ...)
+{
+    struct http_conn *c = p->data;
+    bool bodiless = !(p->flags & F_CHUNKED) &&
+                    (p->content_length == 0 || p->content_length == ULLONG_MAX);
+    va_list ap;
+    va_start(ap, fmt);
+    vreject(c, status, fmt, ap);
+    va_end(ap);
+    c->max_body = 0;
+    return bodiless ? 0 : -1;
 }
 
 static int header_budget(struct http_conn *c, size_t n)
@@ -850,17 +885,17 @@ static int on_headers_complete(http_parser *p)
     if (c->port->admin) {
         c->max_body = 0;
         return p->method == HTTP_GET ? 0
-               : reject(c, 405, "method %s not allowed: GET", http_method_str(p->method));
+               : refuse(p, 405, "method %s not allowed: GET", http_method_str(p->method));
     }
     if (!(c->mod = route_of(c->port, path, u.field_data[UF_PATH].len)))
-        return reject(c, 404, "no route %.*s on this port",
+        return refuse(p, 404, "no route %.*s on this port",
                       (int)(u.field_data[UF_PATH].len > 200 ? 200 : u.field_data[UF_PATH].len),
                       path);
     if (p->method != HTTP_GET && p->method != HTTP_POST)
-        return reject(c, 405, "method %s not allowed: GET or POST",
+        return refuse(p, 405, "method %s not allowed: GET or POST",
                       http_method_str(p->method));
     if (!c->mod->rt)
-        return reject(c, 503, "module \"%s\" is not available: it failed to "
+        return refuse(p, 503, "module \"%s\" is not available: it failed to "
                       "load (the server's log says why)", c->mod->cfg->name);
     uint32_t limit = c->max_body = c->mod->cfg->max_body;
     if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
@@ -964,8 +999,7 @@ static void conn_parse(struct http_conn *c, const char *buf, size_t len)
         c->keep_alive = false;
         conn_read_stop(c);
         if (c->status)
-            conn_error(c, c->status, c->error, c->status != 405 ? NULL
-                       : c->port->admin ? "Allow: GET\r\n" : "Allow: GET, POST\r\n");
+            conn_error(c, c->status, c->error, allow_of(c));
         else
             conn_error(c, e == HPE_HEADER_OVERFLOW ? 431 : 400,
                        e == HPE_HEADER_OVERFLOW ? "headers too large"

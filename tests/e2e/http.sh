@@ -155,6 +155,9 @@ hreq "$(url /spin)"
 check "504 at the deadline" eval '[ "$code" = 504 ] && body_is "timeout after 300 ms"'
 hreq "$(url /nowhere)"
 check "404 for an unknown route" eval '[ "$code" = 404 ] && body_is "no route /nowhere on this port"'
+raw "$(port 0)" 'GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\nDELETE /echo HTTP/1.1\r\nHost: t\r\n\r\nPOST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nnext' --wait 1
+check "404 and 405 without a body keep the connection: the next request is served" \
+    eval 'out_has "HTTP/1.1 404 Not Found" && out_has "HTTP/1.1 405 Method Not Allowed" && out_has "HTTP/1.1 200 OK" && grep -q "^next" "$tmp/out" && grep -q "^\[open\]" "$tmp/out"'
 hreq "$(url /echo)" -X DELETE
 check "405 for a method other than GET and POST" \
     eval '[ "$code" = 405 ] && header_has "Allow: GET, POST" && body_is "method DELETE not allowed: GET or POST"'
@@ -206,7 +209,7 @@ check "... responses by route and code" \
     eval 'm "awsm_http_requests_total{code=\"200\",module=\"gwu/fib\",route=\"/fib\"} 1" &&
           m "awsm_http_requests_total{code=\"504\",module=\"spin\",route=\"/spin\"} 1" &&
           m "awsm_http_requests_total{code=\"413\",module=\"small\",route=\"/small\"} 2" &&
-          m "awsm_http_requests_total{code=\"404\",module=\"\",route=\"\"} 1"'
+          m "awsm_http_requests_total{code=\"404\",module=\"\",route=\"\"} 2"'
 check "... sandboxes by how they ended, UDP replies, admission rejections" \
     eval 'm "awsm_sandboxes_total{end=\"trap\",module=\"divzero\",route=\"/divzero\"} 1" &&
           m "awsm_sandboxes_total{end=\"exit\",module=\"status\",route=\"/status\"} 1" &&
