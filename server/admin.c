@@ -139,6 +139,41 @@ static void labels(struct page *p, const struct srv_module *mod)
     put(p, "\"");
 }
 
+/* One sample of a per-module family: NAME{module,route[,EXTRA]} V. */
+static void sample(struct page *p, const char *name, const struct srv_module *mod,
+                   const char *extra, unsigned long v)
+{
+    put(p, "%s", name);
+    labels(p, mod);
+    put(p, "%s%s} %lu\n", extra ? "," : "", extra ? extra : "", v);
+}
+
+static unsigned long not_admitted(const struct srv_module *mod)
+{
+    return atomic_load(&mod->metrics.not_admitted);
+}
+
+static unsigned long loaded(const struct srv_module *mod)
+{
+    return mod->rt != NULL;
+}
+
+static unsigned long inflight(const struct srv_module *mod)
+{
+    return atomic_load(&mod->inflight);
+}
+
+/* A family with one sample per active module. */
+static void per_module(struct page *p, const struct srv *srv, const char *name,
+                       const char *type, const char *help,
+                       unsigned long (*value)(const struct srv_module *))
+{
+    family(p, name, type, help);
+    for (int i = 0; i < srv->nmods; i++)
+        if (srv->mods[i].cfg->active)
+            sample(p, name, &srv->mods[i], NULL, value(&srv->mods[i]));
+}
+
 static void http_counts(struct page *p, const struct srv_module *mod,
                         const struct srv_metrics *m)
 {
@@ -146,9 +181,9 @@ static void http_counts(struct page *p, const struct srv_module *mod,
         unsigned long n = atomic_load_explicit(&m->http[i], memory_order_relaxed);
         if (n == 0 && (!mod || !mod->cfg->http_port))
             continue;
-        put(p, "awsm_http_requests_total");
-        labels(p, mod);
-        put(p, ",code=\"%d\"} %lu\n", http_codes[i], n);
+        char code[16];
+        snprintf(code, sizeof code, "code=\"%d\"", http_codes[i]);
+        sample(p, "awsm_http_requests_total", mod, code, n);
     }
 }
 
@@ -185,51 +220,27 @@ static void module_metrics(struct page *p, const struct srv *srv)
         const struct srv_module *mod = &srv->mods[i];
         if (!mod->cfg->active || !mod->cfg->port)
             continue;
-        put(p, "awsm_udp_replies_total");
-        labels(p, mod);
-        put(p, ",status=\"ok\"} %lu\n", atomic_load(&mod->metrics.udp_ok));
-        put(p, "awsm_udp_replies_total");
-        labels(p, mod);
-        put(p, ",status=\"error\"} %lu\n", atomic_load(&mod->metrics.udp_error));
+        sample(p, "awsm_udp_replies_total", mod, "status=\"ok\"",
+               atomic_load(&mod->metrics.udp_ok));
+        sample(p, "awsm_udp_replies_total", mod, "status=\"error\"",
+               atomic_load(&mod->metrics.udp_error));
     }
     family(p, "awsm_sandboxes_total", "counter",
            "Sandboxes run to their end, by how they ended");
     for (int i = 0; i < srv->nmods; i++) {
         const struct srv_module *mod = &srv->mods[i];
         for (int e = 0; mod->cfg->active && e < SRV_NEND; e++) {
-            put(p, "awsm_sandboxes_total");
-            labels(p, mod);
-            put(p, ",end=\"%s\"} %lu\n", end_names[e], atomic_load(&mod->metrics.ends[e]));
+            char end[32];
+            snprintf(end, sizeof end, "end=\"%s\"", end_names[e]);
+            sample(p, "awsm_sandboxes_total", mod, end, atomic_load(&mod->metrics.ends[e]));
         }
     }
-    family(p, "awsm_admission_rejections_total", "counter",
-           "Requests refused by admission control");
-    for (int i = 0; i < srv->nmods; i++) {
-        const struct srv_module *mod = &srv->mods[i];
-        if (!mod->cfg->active)
-            continue;
-        put(p, "awsm_admission_rejections_total");
-        labels(p, mod);
-        put(p, "} %lu\n", atomic_load(&mod->metrics.not_admitted));
-    }
-    family(p, "awsm_module_loaded", "gauge", "1 if the module loaded, 0 if it failed to");
-    for (int i = 0; i < srv->nmods; i++) {
-        const struct srv_module *mod = &srv->mods[i];
-        if (!mod->cfg->active)
-            continue;
-        put(p, "awsm_module_loaded");
-        labels(p, mod);
-        put(p, "} %d\n", mod->rt != NULL);
-    }
-    family(p, "awsm_inflight_requests", "gauge", "Requests queued or running, by module");
-    for (int i = 0; i < srv->nmods; i++) {
-        const struct srv_module *mod = &srv->mods[i];
-        if (!mod->cfg->active)
-            continue;
-        put(p, "awsm_inflight_requests");
-        labels(p, mod);
-        put(p, "} %u\n", atomic_load(&mod->inflight));
-    }
+    per_module(p, srv, "awsm_admission_rejections_total", "counter",
+               "Requests refused by admission control", not_admitted);
+    per_module(p, srv, "awsm_module_loaded", "gauge",
+               "1 if the module loaded, 0 if it failed to", loaded);
+    per_module(p, srv, "awsm_inflight_requests", "gauge",
+               "Requests queued or running, by module", inflight);
     family(p, "awsm_queue_wait_seconds", "histogram",
            "Time from a request's arrival to its sandbox's start");
     for (int i = 0; i < srv->nmods; i++)

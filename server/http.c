@@ -113,6 +113,7 @@ struct http_conn {
     /* The request being read. */
     struct srv_module *mod;             /* its route, once known */
     uint32_t max_body;
+    struct http_parser_url target;      /* url's parts, once headers end */
     char *url;
     size_t url_len, header_bytes;
     /* Header fields, "NAME\0VALUE\0" one after another in hbuf (the
@@ -410,11 +411,6 @@ static const char *allow_of(const struct http_conn *c)
            : c->port->admin ? "Allow: GET\r\n" : "Allow: GET, POST\r\n";
 }
 
-static bool out_of_budget(const struct sb *sb)
-{
-    return strstr(sb->error, "memory budget") != NULL;
-}
-
 void http_respond(struct sb *sb)
 {
     struct http_conn *c = sb->http;
@@ -446,7 +442,7 @@ void http_respond(struct sb *sb)
         conn_error(c, 500, msg, hdr);
     } else {
         int status = sb->timed_out ? 504
-                   : sb->cancelled || out_of_budget(sb) ? 503 : 500;
+                   : sb->cancelled || sb->budget_refused ? 503 : 500;
         conn_error(c, status, sb->error, NULL);
     }
     c->sb = NULL;
@@ -622,11 +618,10 @@ static int request_env(struct http_conn *c, struct sb *sb, const char *query,
 /* The sandbox for a whole request; NULL with c->status and c->error. */
 static struct sb *request_sandbox(struct http_conn *c)
 {
-    struct http_parser_url u;
-    http_parser_url_init(&u);
-    http_parser_parse_url(c->url, c->url_len, 0, &u);
-    const char *query = u.field_set & (1 << UF_QUERY) ? c->url + u.field_data[UF_QUERY].off : "";
-    size_t qlen = u.field_set & (1 << UF_QUERY) ? u.field_data[UF_QUERY].len : 0;
+    const struct http_parser_url *u = &c->target;
+    bool has_query = u->field_set & (1 << UF_QUERY);
+    const char *query = has_query ? c->url + u->field_data[UF_QUERY].off : "";
+    size_t qlen = has_query ? u->field_data[UF_QUERY].len : 0;
     struct sb *sb = sb_new(c->mod, 0);
     c->status = 400;
     if (!sb || query_args(c, sb, query, qlen) != 0 ||
@@ -649,20 +644,10 @@ static struct sb *request_sandbox(struct http_conn *c)
     return sb;
 }
 
-/* The path of the request's URL (validated in on_headers_complete). */
-static const char *url_path(const struct http_conn *c, size_t *n)
-{
-    struct http_parser_url u;
-    http_parser_url_init(&u);
-    http_parser_parse_url(c->url, c->url_len, 0, &u);
-    *n = u.field_data[UF_PATH].len;
-    return c->url + u.field_data[UF_PATH].off;
-}
-
 static void admin_run(struct http_conn *c)
 {
-    size_t n, len = 0;
-    const char *path = url_path(c, &n), *ctype;
+    size_t n = c->target.field_data[UF_PATH].len, len = 0;
+    const char *path = c->url + c->target.field_data[UF_PATH].off, *ctype;
     char *body = NULL;
     int status = admin_page(c->srv, path, n, &body, &len, &ctype);
     if (status < 0)
@@ -865,8 +850,8 @@ static bool expects_continue(const struct http_conn *c)
 static int on_headers_complete(http_parser *p)
 {
     struct http_conn *c = p->data;
-    struct http_parser_url u;
-    http_parser_url_init(&u);
+    struct http_parser_url *u = &c->target;
+    http_parser_url_init(u);
     c->headers_done = true;             /* a chunked body's trailers follow */
     /* End the last field; a name without a value gets an empty one. */
     if (c->nheaders > 0) {
@@ -878,18 +863,18 @@ static int on_headers_complete(http_parser *p)
         if (hbuf_add(c, "", 1) != 0)
             return -1;
     }
-    if (!c->url || http_parser_parse_url(c->url, c->url_len, 0, &u) != 0 ||
-        !(u.field_set & (1 << UF_PATH)))
+    if (!c->url || http_parser_parse_url(c->url, c->url_len, 0, u) != 0 ||
+        !(u->field_set & (1 << UF_PATH)))
         return reject(c, 400, "malformed request target");
-    const char *path = c->url + u.field_data[UF_PATH].off;
+    const char *path = c->url + u->field_data[UF_PATH].off;
+    size_t plen = u->field_data[UF_PATH].len;
     if (c->port->admin) {
         c->max_body = 0;
         return p->method == HTTP_GET ? 0
                : refuse(p, 405, "method %s not allowed: GET", http_method_str(p->method));
     }
-    if (!(c->mod = route_of(c->port, path, u.field_data[UF_PATH].len)))
-        return refuse(p, 404, "no route %.*s on this port",
-                      (int)(u.field_data[UF_PATH].len > 200 ? 200 : u.field_data[UF_PATH].len),
+    if (!(c->mod = route_of(c->port, path, plen)))
+        return refuse(p, 404, "no route %.*s on this port", (int)(plen > 200 ? 200 : plen),
                       path);
     if (p->method != HTTP_GET && p->method != HTTP_POST)
         return refuse(p, 405, "method %s not allowed: GET or POST",
@@ -1186,16 +1171,24 @@ int http_open_admin(struct srv *srv, uv_loop_t *loop, char *err, size_t errlen)
     return port_listen(srv, &h->admin, srv->nworkers, loop, err, errlen);
 }
 
+/* Close the connections of worker (or admin) slot w; all of them, or
+ * only the idle keep-alive ones. */
+static void close_conns(struct http *h, int w, bool idle_only)
+{
+    for (struct http_conn *c = h->w[w].conns, *next; c; c = next) {
+        next = c->next;
+        if (!idle_only || (c->state == CONN_READING && !c->started && !c->pending))
+            conn_close(c);
+    }
+}
+
 void http_close_admin(struct srv *srv)
 {
     struct http *h = srv->http;
     if (!h || !h->admin.port)
         return;
     close_listener(&h->admin.ls[0]);
-    for (struct http_conn *c = h->w[srv->nworkers].conns, *next; c; c = next) {
-        next = c->next;
-        conn_close(c);
-    }
+    close_conns(h, srv->nworkers, false);
 }
 
 void http_stop(struct srv *srv, int worker)
@@ -1205,11 +1198,7 @@ void http_stop(struct srv *srv, int worker)
         return;
     h->w[worker].stopped = true;
     close_listeners(h, worker);
-    for (struct http_conn *c = h->w[worker].conns, *next; c; c = next) {
-        next = c->next;
-        if (c->state == CONN_READING && !c->started && !c->pending)
-            conn_close(c);              /* idle keep-alive */
-    }
+    close_conns(h, worker, true);
 }
 
 void http_close(struct srv *srv, int worker)
@@ -1219,10 +1208,7 @@ void http_close(struct srv *srv, int worker)
         return;
     h->w[worker].stopped = true;
     close_listeners(h, worker);
-    for (struct http_conn *c = h->w[worker].conns, *next; c; c = next) {
-        next = c->next;
-        conn_close(c);
-    }
+    close_conns(h, worker, false);
 }
 
 /* The port's table entry, added if new. */

@@ -157,6 +157,7 @@ struct sb {
     struct rt_instance *done_inst;      /* freed after the reply (sb_free) */
     struct wasi_ctx *wasi;
     bool timed_out;
+    bool budget_refused;                /* the server's memory budget stopped it */
     /* The result. */
     enum sb_outcome outcome;
     int exit_code;

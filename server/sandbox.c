@@ -339,7 +339,8 @@ void sb_execute(struct sb *sb)
         outcome_of(sb, &err);
     else
         run_start(sb, inst);
-    if (sb->outcome != SB_OK && inst && rt_instance_budget_refused(inst)) {
+    sb->budget_refused = sb->outcome != SB_OK && inst && rt_instance_budget_refused(inst);
+    if (sb->budget_refused) {
         size_t n = strlen(sb->error);
         snprintf(sb->error + n, sizeof sb->error - n, " (the server's memory "
                  "budget of %llu MiB for all sandboxes was exhausted)",
