@@ -41,4 +41,18 @@ static inline struct rt_module *test_compile(struct wbuf *b, const struct cg_opt
     return mod;
 }
 
+/* Call the export `name` (i32, i32) -> i32 of inst; its rt_call status,
+ * or -2 without such an export. */
+static inline int test_call2(struct rt_instance *inst, const char *name, uint32_t a,
+                             uint32_t b, uint32_t *result, struct rt_error *err)
+{
+    struct rt_extern ex;
+    awsm_value args[2] = { { .i32 = a }, { .i32 = b } };
+    if (rt_instance_export(inst, name, &ex) != 0)
+        return -2;
+    int rc = rt_call(inst, ex.u.func, args, err);
+    *result = args[0].i32;
+    return rc;
+}
+
 #endif

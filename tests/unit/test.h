@@ -30,6 +30,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* TEST_ASAN: built with AddressSanitizer (gcc or clang). */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
 /* ===== Registration and running ========================================= */
 
 #define TEST_MAX 512

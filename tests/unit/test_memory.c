@@ -81,25 +81,13 @@ static struct rt_module *compile_module(uint32_t min, int64_t max,
     return compile(&b, bounds, max_pages);
 }
 
-static int call(struct rt_instance *inst, const char *name, uint32_t a,
-                uint32_t b, uint32_t *result, struct rt_error *err)
-{
-    struct rt_extern ex;
-    awsm_value args[2] = { { .i32 = a }, { .i32 = b } };
-    if (rt_instance_export(inst, name, &ex) != 0)
-        return -2;
-    int rc = rt_call(inst, ex.u.func, args, err);
-    *result = args[0].i32;
-    return rc;
-}
-
 /* The call traps "out of bounds memory access". */
 static bool traps_oob(struct rt_instance *inst, const char *name, uint32_t a,
                       uint32_t b)
 {
     struct rt_error err;
     uint32_t r;
-    return call(inst, name, a, b, &r, &err) == -1 && err.kind == RT_ERR_TRAP &&
+    return test_call2(inst, name, a, b, &r, &err) == -1 && err.kind == RT_ERR_TRAP &&
            err.trap == AWSM_TRAP_MEMORY_OOB;
 }
 
@@ -161,9 +149,9 @@ TEST(compile_option_caps_the_memory)
     uint32_t r;
     ASSERT_EQ_INT(0, rt_instance_new(mod, NULL, NULL, NULL, &inst, &err));
     ASSERT_EQ_U64(SLOT, memory_of(inst)->extent);
-    ASSERT_EQ_INT(0, call(inst, "grow", 16, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "grow", 16, 0, &r, &err));
     ASSERT_EQ_INT(-1, (int32_t)r);
-    ASSERT_EQ_INT(0, call(inst, "grow", 15, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "grow", 15, 0, &r, &err));
     ASSERT_EQ_INT(1, r);
     rt_instance_free(inst);
     rt_module_free(mod);
@@ -227,23 +215,23 @@ TEST(slots_are_isolated)
     ASSERT(base_a + SLOT == base_b || base_b + SLOT == base_a);
     struct rt_instance *lo = base_a < base_b ? a : b;
     struct rt_instance *hi = lo == a ? b : a;
-    ASSERT_EQ_INT(0, call(hi, "store", 0, 0x5a5a5a5a, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(hi, "store", 0, 0x5a5a5a5a, &r, &err));
 
-    ASSERT_EQ_INT(0, call(lo, "store", PAGE - 4, 7, &r, &err));
-    ASSERT_EQ_INT(0, call(lo, "load", PAGE - 4, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(lo, "store", PAGE - 4, 7, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(lo, "load", PAGE - 4, 0, &r, &err));
     ASSERT_EQ_INT(7, r);
     ASSERT(traps_oob(lo, "load", PAGE - 3, 0));         /* straddles the end */
     ASSERT(traps_oob(lo, "store", PAGE, 1));
     ASSERT(traps_oob(lo, "store", SLOT, 1));            /* hi's first byte */
     ASSERT(traps_oob(lo, "far", 0, 0));
     ASSERT(traps_oob(lo, "store", UINT32_MAX, 1));
-    ASSERT_EQ_INT(0, call(hi, "load", 0, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(hi, "load", 0, 0, &r, &err));
     ASSERT_EQ_INT(0x5a5a5a5a, r);
     /* Grown to the whole slot, the end is still exact. */
-    ASSERT_EQ_INT(0, call(lo, "grow", 15, 0, &r, &err));
-    ASSERT_EQ_INT(0, call(lo, "store", SLOT - 4, 9, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(lo, "grow", 15, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(lo, "store", SLOT - 4, 9, &r, &err));
     ASSERT(traps_oob(lo, "store", SLOT - 2, 1));
-    ASSERT_EQ_INT(0, call(hi, "load", 0, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(hi, "load", 0, 0, &r, &err));
     ASSERT_EQ_INT(0x5a5a5a5a, r);
     rt_instance_free(a);
     rt_instance_free(b);
@@ -260,15 +248,15 @@ TEST(grow_within_the_slot_keeps_the_base)
     ASSERT_EQ_INT(0, rt_instance_new(mod, NULL, NULL, NULL, &inst, &err));
     uint8_t *base = memory_of(inst)->pub.base;
     ASSERT(traps_oob(inst, "store", 3 * PAGE, 1));
-    ASSERT_EQ_INT(0, call(inst, "grow", 3, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "grow", 3, 0, &r, &err));
     ASSERT_EQ_INT(1, r);
     ASSERT_EQ_U64(4ull * PAGE, memory_of(inst)->pub.size);
     ASSERT(base == memory_of(inst)->pub.base);
-    ASSERT_EQ_INT(0, call(inst, "store", 3 * PAGE, 1, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "store", 3 * PAGE, 1, &r, &err));
     ASSERT(traps_oob(inst, "store", 4 * PAGE, 1));
-    ASSERT_EQ_INT(0, call(inst, "grow", 12, 0, &r, &err));     /* max: 16 */
+    ASSERT_EQ_INT(0, test_call2(inst, "grow", 12, 0, &r, &err));     /* max: 16 */
     ASSERT_EQ_INT(4, r);
-    ASSERT_EQ_INT(0, call(inst, "grow", 1, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "grow", 1, 0, &r, &err));
     ASSERT_EQ_INT(-1, (int32_t)r);
     rt_instance_free(inst);
     rt_module_free(mod);
@@ -285,29 +273,29 @@ TEST(slot_is_zero_when_reused)
     uint32_t r;
     ASSERT_EQ_INT(0, rt_instance_new(mod, NULL, NULL, NULL, &inst, &err));
     uint8_t *base = memory_of(inst)->pub.base;
-    ASSERT_EQ_INT(0, call(inst, "grow", 15, 0, &r, &err));
-    ASSERT_EQ_INT(0, call(inst, "store", 8, 0xdeadbeef, &r, &err));
-    ASSERT_EQ_INT(0, call(inst, "store", SLOT - 4, 0xdeadbeef, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "grow", 15, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "store", 8, 0xdeadbeef, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "store", SLOT - 4, 0xdeadbeef, &r, &err));
     rt_instance_free(inst);
 
     ASSERT_EQ_INT(0, rt_instance_new(mod, NULL, NULL, NULL, &inst, &err));
     ASSERT(base == memory_of(inst)->pub.base);
     ASSERT_EQ_U64(PAGE, memory_of(inst)->pub.size);
-    ASSERT_EQ_INT(0, call(inst, "load", 8, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "load", 8, 0, &r, &err));
     ASSERT_EQ_INT(0, r);
-    ASSERT_EQ_INT(0, call(inst, "grow", 15, 0, &r, &err));
-    ASSERT_EQ_INT(0, call(inst, "load", SLOT - 4, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "grow", 15, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "load", SLOT - 4, 0, &r, &err));
     ASSERT_EQ_INT(0, r);
     rt_instance_free(inst);
 
     /* Past the warm limit, a slot is dropped whole and still reads zero. */
     rt_memory_pool_limit(0);
     ASSERT_EQ_INT(0, rt_instance_new(mod, NULL, NULL, NULL, &inst, &err));
-    ASSERT_EQ_INT(0, call(inst, "store", 8, 0xdeadbeef, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "store", 8, 0xdeadbeef, &r, &err));
     rt_instance_free(inst);
     ASSERT_EQ_INT(0, rt_instance_new(mod, NULL, NULL, NULL, &inst, &err));
     ASSERT(base == memory_of(inst)->pub.base);
-    ASSERT_EQ_INT(0, call(inst, "load", 8, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "load", 8, 0, &r, &err));
     ASSERT_EQ_INT(0, r);
     rt_instance_free(inst);
     rt_memory_pool_limit(RT_MEMORY_POOL_DEFAULT);
@@ -325,13 +313,13 @@ TEST(budget_counts_the_accessible_bytes_of_slots)
     uint64_t before = rt_memory_committed();
     ASSERT_EQ_INT(0, rt_instance_new(mod, NULL, NULL, NULL, &inst, &err));
     ASSERT_EQ_U64(before + 2 * PAGE, rt_memory_committed());
-    ASSERT_EQ_INT(0, call(inst, "grow", 3, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "grow", 3, 0, &r, &err));
     ASSERT_EQ_U64(before + 5 * PAGE, rt_memory_committed());
     rt_memory_budget_set(before + 6 * PAGE);
-    ASSERT_EQ_INT(0, call(inst, "grow", 2, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "grow", 2, 0, &r, &err));
     ASSERT_EQ_INT(-1, (int32_t)r);
     ASSERT(rt_instance_budget_refused(inst));
-    ASSERT_EQ_INT(0, call(inst, "grow", 1, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "grow", 1, 0, &r, &err));
     ASSERT_EQ_INT(5, r);
     ASSERT_EQ_U64(before + 6 * PAGE, rt_memory_committed());
     rt_memory_budget_set(0);
@@ -353,11 +341,11 @@ TEST(many_slots_share_one_mapping)
     int before = count_mappings();
     for (int i = 0; i < N; i++) {
         ASSERT_EQ_INT(0, rt_instance_new(mod, NULL, NULL, NULL, &insts[i], &err));
-        ASSERT_EQ_INT(0, call(insts[i], "store", 0, (uint32_t)i, &r, &err));
+        ASSERT_EQ_INT(0, test_call2(insts[i], "store", 0, (uint32_t)i, &r, &err));
     }
     ASSERT_LT_INT(count_mappings() - before, 3);
     for (int i = 0; i < N; i++) {
-        ASSERT_EQ_INT(0, call(insts[i], "load", 0, 0, &r, &err));
+        ASSERT_EQ_INT(0, test_call2(insts[i], "load", 0, 0, &r, &err));
         ASSERT_EQ_INT(i, r);
         rt_instance_free(insts[i]);
     }
@@ -428,7 +416,7 @@ TEST(slot_is_refused_to_an_importer_with_bare_accesses)
     rt_instance_free(inst);
     ASSERT_EQ_INT(0, rt_instance_new(bare, resolve_memory, resv.u.memory,
                                      NULL, &inst, &err));
-    ASSERT_EQ_INT(0, call(inst, "load", 0, 0, &r, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "load", 0, 0, &r, &err));
     ASSERT(traps_oob(inst, "load", PAGE, 0));
     rt_instance_free(inst);
     rt_instance_free(slotted);

@@ -67,18 +67,6 @@ struct worker {
     char what[600];
 };
 
-static int call2(struct rt_instance *inst, const char *name, uint32_t a,
-                 uint32_t b, uint32_t *result, struct rt_error *err)
-{
-    struct rt_extern ex;
-    awsm_value args[2] = { { .i32 = a }, { .i32 = b } };
-    if (rt_instance_export(inst, name, &ex) != 0)
-        return -2;
-    int rc = rt_call(inst, ex.u.func, args, err);
-    *result = args[0].i32;
-    return rc;
-}
-
 static void fail(struct worker *w, const char *what)
 {
     if (!w->failures++)
@@ -97,16 +85,16 @@ static void *worker_main(void *arg)
             fail(w, err.msg);
             break;
         }
-        if (call2(inst, "work", w->seed, n, &r, &err) != 0 ||
+        if (test_call2(inst, "work", w->seed, n, &r, &err) != 0 ||
             r != expected_work(w->seed, n))
             fail(w, "work returned a wrong value");
-        if (call2(inst, "div", 1, 0, &r, &err) != -1 || err.kind != RT_ERR_TRAP ||
+        if (test_call2(inst, "div", 1, 0, &r, &err) != -1 || err.kind != RT_ERR_TRAP ||
             err.trap != AWSM_TRAP_INT_DIV_ZERO)
             fail(w, "div by zero did not trap with its kind");
-        if (call2(inst, "work", w->seed + 1, 10, &r, &err) != 0 ||
+        if (test_call2(inst, "work", w->seed + 1, 10, &r, &err) != 0 ||
             r != expected_work(w->seed + 1, 10))
             fail(w, "work after a trap returned a wrong value");
-        if (call2(inst, "count", 0, 0, &r, &err) != 0 || r != n + 10)
+        if (test_call2(inst, "count", 0, 0, &r, &err) != 0 || r != n + 10)
             fail(w, "the global counted another instance's work");
         rt_instance_free(inst);
     }
@@ -133,7 +121,7 @@ TEST(trap_backtrace_names_the_trapping_function)
     uint32_t r;
     ASSERT(mod != NULL);
     ASSERT_EQ_INT(0, rt_instance_new(mod, NULL, NULL, NULL, &inst, &err));
-    ASSERT_EQ_INT(-1, call2(inst, "div", 1, 0, &r, &err));
+    ASSERT_EQ_INT(-1, test_call2(inst, "div", 1, 0, &r, &err));
     ASSERT_EQ_INT(AWSM_TRAP_INT_DIV_ZERO, err.trap);
     ASSERT(err.nframes >= 1);
     ASSERT_EQ_INT(1, err.frames[0]);                /* func 1 is "div" */

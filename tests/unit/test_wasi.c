@@ -29,19 +29,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
+#include "wasi/internal.h"
+#include "test.h"
 #ifdef TEST_ASAN
 #include <sanitizer/lsan_interface.h>
 #endif
-
-#include "wasi/internal.h"
-#include "test.h"
 
 /* ===== A fake instance ================================================== */
 
