@@ -68,11 +68,9 @@ void srv_count_done(const struct sb *sb)
 {
     struct srv_metrics *m = &sb->mod->metrics;
     atomic_fetch_add_explicit(&m->ends[end_of(sb)], 1, memory_order_relaxed);
-    uint64_t start = sb->t_start ? sb->t_start : sb->t_end;
-    if (start >= sb->t_arrive)
-        hist_add(&m->queue, start - sb->t_arrive);
-    if (sb->t_start && sb->t_end >= sb->t_start)
-        hist_add(&m->run, sb->t_end - sb->t_start);
+    hist_add(&m->queue, sb_queued_ns(sb));
+    if (sb->t_start)
+        hist_add(&m->run, sb_elapsed_ns(sb));
 }
 
 /* ===== The page ========================================================= */

@@ -283,24 +283,15 @@ static void access_line(const struct http_conn *c, int status, size_t len)
     char peer[64] = "?";
     struct sockaddr_storage a;
     int alen = sizeof a;
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&a, &alen) == 0) {
-        char ip[48] = "";
-        if (a.ss_family == AF_INET6)
-            uv_ip6_name((struct sockaddr_in6 *)&a, ip, sizeof ip);
-        else
-            uv_ip4_name((struct sockaddr_in *)&a, ip, sizeof ip);
-        snprintf(peer, sizeof peer, "%s:%u", ip, ntohs(a.ss_family == AF_INET6
-                 ? ((struct sockaddr_in6 *)&a)->sin6_port
-                 : ((struct sockaddr_in *)&a)->sin_port));
-    }
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&a, &alen) == 0)
+        srv_addr_name((const struct sockaddr *)&a, peer, sizeof peer);
     const struct sb *sb = c->sb;
-    uint64_t start = sb && sb->t_start ? sb->t_start : sb ? sb->t_end : 0;
     srv_log(c->srv, SRV_LOG_INFO, "access: http %s \"%s %.200s\" %d %zu bytes "
             "route %s queue %llu us run %llu us sandbox %llu", peer,
             c->url ? http_method_str(c->parser.method) : "-", c->url ? c->url : "-",
             status, len, c->mod ? c->mod->cfg->name : "-",
-            (unsigned long long)(sb ? (start - sb->t_arrive) / 1000 : 0),
-            (unsigned long long)(sb && sb->t_start ? (sb->t_end - sb->t_start) / 1000 : 0),
+            (unsigned long long)(sb ? sb_queued_ns(sb) / 1000 : 0),
+            (unsigned long long)(sb ? sb_elapsed_ns(sb) / 1000 : 0),
             (unsigned long long)(sb ? sb->id : 0));
 }
 

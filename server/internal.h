@@ -173,6 +173,11 @@ struct sb *sb_new(struct srv_module *mod, int nargs);
 struct sb *sb_request_parse(struct srv *srv, const char *buf, size_t len,
                             struct srv_module *mod, char *err, size_t errlen);
 void sb_free(struct sb *sb);
+/* A finished sandbox's wait from arrival to its start (or its end, if it
+ * never started), and the wall-clock time from its start to its end (0 if
+ * it never started; sb->run_ns is its CPU time). */
+uint64_t sb_queued_ns(const struct sb *sb);
+uint64_t sb_elapsed_ns(const struct sb *sb);
 /* The reply datagram for a finished sandbox, or an error reply. Returns
  * the length, or 0 when out of memory. */
 size_t sb_reply_build(const struct sb *sb, char *out, size_t cap);
@@ -283,6 +288,9 @@ enum srv_refusal {
  * return why not, with a message (the caller frees sb). */
 enum srv_refusal srv_admit(struct srv_module *mod, struct sb *sb, char *err,
                            size_t errlen);
+
+/* "IP:PORT" of an IPv4 or IPv6 address, for the log. */
+void srv_addr_name(const struct sockaddr *a, char *buf, size_t len);
 
 /* A socket bound to `port` on --host (SOCK_DGRAM or SOCK_STREAM), in the
  * port's SO_REUSEPORT group with `group`; the fd, or -1 with err naming

@@ -209,11 +209,9 @@ static int admission(struct srv_module *mod, struct sb *sb, char *err, size_t er
     return 0;
 }
 
-/* One line per UDP reply (--access-log). */
-static void access_udp(const struct sb *sb, size_t len)
+void srv_addr_name(const struct sockaddr *a, char *buf, size_t len)
 {
     char ip[48] = "?";
-    const struct sockaddr *a = (const struct sockaddr *)&sb->peer;
     int port = 0;
     if (a->sa_family == AF_INET6) {
         uv_ip6_name((const struct sockaddr_in6 *)a, ip, sizeof ip);
@@ -222,13 +220,19 @@ static void access_udp(const struct sb *sb, size_t len)
         uv_ip4_name((const struct sockaddr_in *)a, ip, sizeof ip);
         port = ntohs(((const struct sockaddr_in *)a)->sin_port);
     }
-    uint64_t start = sb->t_start ? sb->t_start : sb->t_end;
-    srv_log(sb->mod->srv, SRV_LOG_INFO, "access: udp %s:%d module %s %s %zu bytes "
-            "queue %llu us run %llu us sandbox %llu", ip, port, sb->mod->cfg->name,
+    snprintf(buf, len, "%s:%d", ip, port);
+}
+
+/* One line per UDP reply (--access-log). */
+static void access_udp(const struct sb *sb, size_t len)
+{
+    char peer[64];
+    srv_addr_name((const struct sockaddr *)&sb->peer, peer, sizeof peer);
+    srv_log(sb->mod->srv, SRV_LOG_INFO, "access: udp %s module %s %s %zu bytes "
+            "queue %llu us run %llu us sandbox %llu", peer, sb->mod->cfg->name,
             sb->outcome == SB_OK ? "ok" : "error", len,
-            (unsigned long long)((start - sb->t_arrive) / 1000),
-            (unsigned long long)(sb->t_start ? (sb->t_end - sb->t_start) / 1000 : 0),
-            (unsigned long long)sb->id);
+            (unsigned long long)(sb_queued_ns(sb) / 1000),
+            (unsigned long long)(sb_elapsed_ns(sb) / 1000), (unsigned long long)sb->id);
 }
 
 /* On a worker: answer a finished sandbox and free it. */

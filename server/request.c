@@ -165,6 +165,17 @@ struct sb *sb_request_parse(struct srv *srv, const char *buf, size_t len,
     return sb;
 }
 
+uint64_t sb_queued_ns(const struct sb *sb)
+{
+    uint64_t start = sb->t_start ? sb->t_start : sb->t_end;
+    return start > sb->t_arrive ? start - sb->t_arrive : 0;
+}
+
+uint64_t sb_elapsed_ns(const struct sb *sb)
+{
+    return sb->t_start && sb->t_end > sb->t_start ? sb->t_end - sb->t_start : 0;
+}
+
 void sb_free(struct sb *sb)
 {
     if (!sb)
