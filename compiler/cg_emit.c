@@ -25,6 +25,7 @@ static void init_llvm_once(void)
 {
     LLVMInitializeNativeTarget();
     LLVMInitializeNativeAsmPrinter();
+    LLVMInitializeNativeAsmParser();     /* the stack probe is module asm */
     const char *env = getenv("AWSM_LLVM_ARGS");
     if (!env || !*env)
         return;

@@ -108,9 +108,64 @@ LLVMValueRef cg_tag_runtime(struct cg_module *cm, LLVMValueRef access)
     return access;
 }
 
+/*
+ * Stack probes. The entry check (cg_func.c) compares the stack pointer with
+ * vmctx->stack_limit after the prologue has allocated the frame, and the
+ * register allocator may spill into the frame before it, so a frame larger
+ * than the slack below the limit (thousands of values live across a call)
+ * could write past the end of the stack. LLVM calls the function named by
+ * "probe-stack" in the prologue of every frame of a page or more, with the
+ * frame's size in rax, before the stack pointer moves; ours checks the
+ * frame against the limit, which is exact on a sandbox's stack, so no
+ * frame ever needs a guard page to hit (awsmrt's stacks have none:
+ * server/sched.c). Below the limit, or on a limit of UINTPTR_MAX (an
+ * interrupt) or a stale one, it jumps to rt->stack_probe, which compares
+ * with the stack's real limit and traps "call stack exhausted" or returns.
+ * It keeps every register but r11 and the flags; vmctx is still in rdi, as
+ * the prologue has not touched the arguments. Elsewhere LLVM's inline
+ * probes touch each page, to hit the guard page first.
+ */
+#if defined(__x86_64__)
+#define STACK_PROBE "awsm_probestack"
+#define STR_(x) #x
+#define STR(x) STR_(x)
+static const char probe_asm[] =
+    ".att_syntax\n"                       /* whatever AWSM_LLVM_ARGS says */
+    ".pushsection .text\n"
+    ".p2align 4\n"
+    ".hidden awsm_probestack\n"
+    ".type awsm_probestack,@function\n"
+    "awsm_probestack:\n"
+    ".cfi_startproc\n"
+    "  leaq 8(%rsp), %r11\n"                /* the prologue's stack pointer */
+    "  subq %rax, %r11\n"                   /* ... after the frame */
+    "  jb 1f\n"
+    "  cmpq " STR(AWSM_VMCTX_STACK_LIMIT) "(%rdi), %r11\n"
+    "  jb 1f\n"
+    "  ret\n"
+    "1:\n"
+    "  movq " STR(AWSM_VMCTX_RT) "(%rdi), %r11\n"
+    "  jmpq *" STR(AWSM_RT_STACK_PROBE) "(%r11)\n"
+    ".cfi_endproc\n"
+    ".size awsm_probestack, .-awsm_probestack\n"
+    ".popsection\n";
+#else
+#define STACK_PROBE "inline-asm"
+#endif
+
+static void declare_probe(struct cg_module *cm)
+{
+#if defined(__x86_64__)
+    LLVMSetModuleInlineAsm2(cm->mod, probe_asm, sizeof probe_asm - 1);
+#else
+    (void)cm;
+#endif
+}
+
 static void declare_functions(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
+    declare_probe(cm);
     cm->fn_types = calloc(m->ntypes ? m->ntypes : 1, sizeof *cm->fn_types);
     cm->funcs = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *cm->funcs);
     if (!cm->fn_types || !cm->funcs)
@@ -129,14 +184,9 @@ static void declare_functions(struct cg_module *cm)
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
             LLVMCreateEnumAttribute(cm->ctx,
                 LLVMGetEnumAttributeKindForName("uwtable", 7), 2));
-        /* The stack check runs after the prologue has moved the stack
-         * pointer down by the frame: a frame larger than a guard page
-         * (thousands of values live across a call) could skip past the
-         * guard of a sandbox's stack into the next mapping. Probing each
-         * page as the frame is allocated hits the guard first. */
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
             LLVMCreateStringAttribute(cm->ctx, "probe-stack", 11,
-                                      "inline-asm", 10));
+                                      STACK_PROBE, sizeof STACK_PROBE - 1));
         cm->funcs[i] = fn;
     }
 }

@@ -26,8 +26,10 @@
 
 /* 2: generated code polls `interrupt` at loop headers, and a failed stack
  * check at function entry calls rt->interrupted instead of rt->trap.
- * 3: the descriptor's mem_reach (bounded memories, slabs). */
-#define AWSM_ABI_VERSION 3u
+ * 3: the descriptor's mem_reach (bounded memories, slabs).
+ * 4: frames of a page or more call the module's stack probe, which calls
+ * rt->stack_probe (compiler/cg_module.c): stacks need no guard page. */
+#define AWSM_ABI_VERSION 4u
 #define AWSM_MODULE_SYMBOL "awsm_module_v1"
 #define AWSM_MODULE_MAGIC 0x6d737761u           /* "awsm" */
 
@@ -112,7 +114,14 @@ struct awsm_rt_api {
     /* The safe point's slow path; see "Interrupts" below. Returns when the
      * guest is to go on, unwinds (traps) otherwise. */
     void (*interrupted)(struct awsm_vmctx *);
+    /* A large frame's stack probe, when the frame would end below
+     * vmctx->stack_limit: not a C function (compiler/cg_module.c says what
+     * it is called with); returns when the frame fits the stack's real
+     * limit, traps "call stack exhausted" otherwise. */
+    void (*stack_probe)(void);
 };
+
+#define AWSM_RT_STACK_PROBE 80
 
 /* ===== Interrupts ======================================================= */
 
@@ -178,6 +187,7 @@ _Static_assert(offsetof(struct awsm_vmctx, imported_globals) ==
 _Static_assert(offsetof(struct awsm_vmctx, type_ids) == AWSM_VMCTX_TYPE_IDS, "abi");
 _Static_assert(offsetof(struct awsm_vmctx, rt) == AWSM_VMCTX_RT, "abi");
 _Static_assert(offsetof(struct awsm_vmctx, stack_limit) == AWSM_VMCTX_STACK_LIMIT, "abi");
+_Static_assert(offsetof(struct awsm_rt_api, stack_probe) == AWSM_RT_STACK_PROBE, "abi");
 _Static_assert(offsetof(struct awsm_vmctx, interrupt) == AWSM_VMCTX_INTERRUPT, "abi");
 _Static_assert(offsetof(struct awsm_vmctx, globals) == AWSM_VMCTX_GLOBALS, "abi");
 _Static_assert(sizeof(awsm_value) == 16, "abi");

@@ -250,5 +250,17 @@ void rt_interrupted_entry(struct awsm_vmctx *vm);
 #else
 #define RT_INTERRUPTED_ENTRY rt_interrupted
 #endif
+/* trap.c: rt->stack_probe, the slow path of a large frame's stack probe
+ * (compiler/cg_module.c): traps unless the frame of `size` bytes below
+ * `sp` ends above the current stack's limit. RT_STACK_PROBE_ENTRY is the
+ * thunk the probe jumps to; there is none (NULL) off x86-64, whose probes
+ * are LLVM's inline ones. */
+void rt_stack_probe(uintptr_t sp, uintptr_t size);
+#if defined(__x86_64__)
+void rt_stack_probe_entry(void);
+#define RT_STACK_PROBE_ENTRY rt_stack_probe_entry
+#else
+#define RT_STACK_PROBE_ENTRY NULL
+#endif
 
 #endif

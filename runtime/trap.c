@@ -456,6 +456,59 @@ __asm__(
     "    .popsection\n");
 #endif
 
+/*
+ * rt->stack_probe: a frame of a page or more checks, before the prologue
+ * allocates it, that it ends above vmctx->stack_limit; when it would not
+ * (an overflow, a pending interrupt's UINTPTR_MAX, a stale limit), the
+ * probe jumps here, and the frame is compared with the current stack's
+ * real limit. The entry saves what the prologue still needs (the
+ * arguments, in general-purpose and vector registers, and rax, the
+ * frame's size), aligns the stack, which a prologue need not have done
+ * yet, and calls rt_stack_probe with the stack pointer the frame will be
+ * allocated from (above the probe's return address and ours).
+ */
+void rt_stack_probe(uintptr_t sp, uintptr_t size)
+{
+    if (size > sp || sp - size < current()->limit)
+        rt_trap_raise(AWSM_TRAP_STACK_EXHAUSTED);
+}
+
+#if defined(__x86_64__)
+__asm__(
+    "    .pushsection .text\n"
+    "    .globl  rt_stack_probe_entry\n"
+    "    .hidden rt_stack_probe_entry\n"
+    "    .type   rt_stack_probe_entry, @function\n"
+    "rt_stack_probe_entry:\n"
+    "    .cfi_startproc\n"
+    "    endbr64\n"
+    "    pushq %rbp\n    .cfi_adjust_cfa_offset 8\n    .cfi_rel_offset %rbp, 0\n"
+    "    movq %rsp, %rbp\n    .cfi_def_cfa_register %rbp\n"
+    "    pushq %rax\n    pushq %rcx\n    pushq %rdx\n    pushq %rsi\n"
+    "    pushq %rdi\n    pushq %r8\n     pushq %r9\n     pushq %r10\n"
+    "    andq $-16, %rsp\n"
+    "    subq $128, %rsp\n"
+    "    movaps %xmm0, 0(%rsp)\n    movaps %xmm1, 16(%rsp)\n"
+    "    movaps %xmm2, 32(%rsp)\n   movaps %xmm3, 48(%rsp)\n"
+    "    movaps %xmm4, 64(%rsp)\n   movaps %xmm5, 80(%rsp)\n"
+    "    movaps %xmm6, 96(%rsp)\n   movaps %xmm7, 112(%rsp)\n"
+    "    leaq 16(%rbp), %rdi\n"
+    "    movq %rax, %rsi\n"
+    "    call rt_stack_probe@PLT\n"
+    "    movaps 0(%rsp), %xmm0\n    movaps 16(%rsp), %xmm1\n"
+    "    movaps 32(%rsp), %xmm2\n   movaps 48(%rsp), %xmm3\n"
+    "    movaps 64(%rsp), %xmm4\n   movaps 80(%rsp), %xmm5\n"
+    "    movaps 96(%rsp), %xmm6\n   movaps 112(%rsp), %xmm7\n"
+    "    leaq -64(%rbp), %rsp\n"
+    "    popq %r10\n     popq %r9\n      popq %r8\n      popq %rdi\n"
+    "    popq %rsi\n     popq %rdx\n     popq %rcx\n     popq %rax\n"
+    "    popq %rbp\n    .cfi_def_cfa %rsp, 8\n"
+    "    ret\n"
+    "    .cfi_endproc\n"
+    "    .size   rt_stack_probe_entry, .-rt_stack_probe_entry\n"
+    "    .popsection\n");
+#endif
+
 /* ===== rt_call ========================================================== */
 
 /* The trampoline of the funcref's type: any type of the calling module

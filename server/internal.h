@@ -194,6 +194,7 @@ struct sched_options {
     int workers;
     uint32_t quantum_us;
     enum srv_policy policy;     /* EDF by deadline, FIFO by arrival */
+    bool stack_guard;           /* a guard page below every stack */
     /* Called on the worker thread when a sandbox is done (reply, free). */
     void (*done_cb)(struct sb *sb, int worker, void *ud);
     /* Optional, on each worker's thread: before it serves, open what it

@@ -638,25 +638,32 @@ static void limit_files(struct srv *srv)
         wasi_fd_group_init(&srv->mods[i].files, srv->fd_limit / 2);
 }
 
-/* Every live sandbox costs two mappings (its stack and the guard below
- * it; memories with a small max-memory-pages share slabs, others cost
- * two more): warn when the kernel's limit on mappings is below what
- * --max-queued allows, since past it new sandboxes fail. */
+/* Mappings per live sandbox: two for a stack with a guard page below it
+ * (--stack-guard; stacks without one merge into their neighbours' mapping),
+ * two for a memory in a reservation of its own (slab slots share their
+ * slab's: "dense-memory"). Warn when the kernel's limit on mappings is
+ * below what --max-queued allows, since past it new sandboxes fail. */
 static void check_map_count(struct srv *srv)
 {
-    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    unsigned long per = srv->set->stack_guard ? 2 : 0;
+    for (int i = 0; i < srv->nmods; i++)
+        if (srv->mods[i].cfg->active && !srv->mods[i].cfg->dense_memory) {
+            per += 2;
+            break;
+        }
+    FILE *f = per ? fopen("/proc/sys/vm/max_map_count", "r") : NULL;
     unsigned long limit = 0;
     if (!f)
         return;
     if (fscanf(f, "%lu", &limit) != 1)
         limit = 0;
     fclose(f);
-    unsigned long need = 2ul * srv->set->max_queued + 1000;
-    if (limit && limit < need)
+    unsigned long need = per * srv->set->max_queued + 1000;
+    if (limit > 1000 && limit < need)
         srv_log(srv, SRV_LOG_WARN, "vm.max_map_count is %lu: about %lu sandboxes "
-                "can be alive at once (2 mappings each), fewer than --max-queued "
+                "can be alive at once (%lu mappings each), fewer than --max-queued "
                 "%u; past that they fail with \"out of memory\" (raise it: "
-                "sysctl vm.max_map_count=%lu)", limit, (limit - 1000) / 2,
+                "sysctl vm.max_map_count=%lu)", limit, (limit - 1000) / per, per,
                 srv->set->max_queued, need);
 }
 
@@ -716,6 +723,7 @@ static int start(struct srv *srv, char *err, size_t errlen)
         .workers = srv->nworkers,
         .quantum_us = srv->set->quantum_us,
         .policy = srv->set->policy,
+        .stack_guard = srv->set->stack_guard,
         .done_cb = done_cb,
         .open_cb = open_listeners,
         .stop_cb = stop_listeners,

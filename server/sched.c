@@ -16,8 +16,8 @@
  * request's deadline (arrival + the module's relative deadline), or FIFO
  * by arrival (a preempted sandbox goes to the back: round robin).
  *
- * A sandbox runs on its own stack (from the worker's pool, a guard page
- * below), entered with sched_switch. Preemption: a timer thread looks at
+ * A sandbox runs on its own stack (from the worker's pool; no guard page
+ * unless --stack-guard, see stack_new), entered with sched_switch. Preemption: a timer thread looks at
  * every worker each quantum/4 and interrupts the running sandbox
  * (rt_instance_interrupt; compiled code polls at loop headers and function
  * entries) once it has run a whole quantum, when it is past its deadline,
@@ -73,8 +73,9 @@ void sched_start(void);
 
 struct sched_stack {
     struct sched_stack *next;           /* in the pool */
-    uint8_t *map;                       /* guard + stack */
-    size_t size;                        /* usable bytes above the guard */
+    uint8_t *map;                       /* guard (if any) + stack */
+    uint8_t *lo;                        /* the stack's lowest byte */
+    size_t size;                        /* usable bytes from lo */
     struct rt_context *ctx;
 };
 
@@ -229,25 +230,38 @@ static int heap_best_unpinned(const struct heap *h)
 
 /* ===== Stacks =========================================================== */
 
-static struct sched_stack *stack_new(size_t size)
+/*
+ * A stack has no guard page unless --stack-guard asks for one: compiled
+ * code checks every frame against the stack's limit before using it (the
+ * entry check, and the stack probe of a frame of a page or more:
+ * compiler/cg_module.c), and the limit keeps the context's reserve free
+ * below it for host calls. A guard page would cost a mapping of its own
+ * per sandbox, and 65,530 mappings (vm.max_map_count's default) would
+ * cap a process at ~32,000 parked sandboxes; stacks without one are
+ * adjacent mappings of one kind, which the kernel merges.
+ */
+static struct sched_stack *stack_new(size_t size, bool guard)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size = (size + page - 1) & ~(page - 1);
+    size_t below = guard ? GUARD_SIZE : 0;
     struct sched_stack *st = calloc(1, sizeof *st);
     if (!st)
         return NULL;
-    st->map = mmap(NULL, GUARD_SIZE + size, PROT_READ | PROT_WRITE,
+    st->map = mmap(NULL, below + size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (st->map == MAP_FAILED || mprotect(st->map, GUARD_SIZE, PROT_NONE) != 0) {
+    if (st->map == MAP_FAILED ||
+        (guard && mprotect(st->map, GUARD_SIZE, PROT_NONE) != 0)) {
         if (st->map != MAP_FAILED)
-            munmap(st->map, GUARD_SIZE + size);
+            munmap(st->map, below + size);
         free(st);
         return NULL;
     }
+    st->lo = st->map + below;
     st->size = size;
-    st->ctx = rt_context_new(st->map + GUARD_SIZE, size);
+    st->ctx = rt_context_new(st->lo, size);
     if (!st->ctx) {
-        munmap(st->map, GUARD_SIZE + size);
+        munmap(st->map, below + size);
         free(st);
         return NULL;
     }
@@ -257,7 +271,7 @@ static struct sched_stack *stack_new(size_t size)
 static void stack_free(struct sched_stack *st)
 {
     rt_context_free(st->ctx);
-    munmap(st->map, GUARD_SIZE + st->size);
+    munmap(st->map, (size_t)(st->lo - st->map) + st->size);
     free(st);
 }
 
@@ -271,7 +285,7 @@ static struct sched_stack *stack_get(struct sched_worker *w, size_t size)
             return st;
         }
     }
-    return stack_new(size);
+    return stack_new(size, w->s->o.stack_guard);
 }
 
 static void stack_put(struct sched_worker *w, struct sched_stack *st)
@@ -291,7 +305,7 @@ static void stack_put(struct sched_worker *w, struct sched_stack *st)
  * stack aligned as the ABI wants (rsp + 8 a multiple of 16). */
 static void *stack_init(struct sched_stack *st, void (*fn)(void *), void *arg)
 {
-    uint64_t *s = (uint64_t *)((uintptr_t)(st->map + GUARD_SIZE + st->size) & ~15ull);
+    uint64_t *s = (uint64_t *)((uintptr_t)(st->lo + st->size) & ~15ull);
     *--s = (uint64_t)(uintptr_t)sched_start;
     *--s = 0;                                   /* rbp */
     *--s = 0;                                   /* rbx */
@@ -311,7 +325,7 @@ static void switch_to(struct sched_worker *w, struct sb *sb)
     struct rt_context *prev = rt_context_enter(sb->stack->ctx);
 #ifdef ASAN_FIBERS
     void *fake;
-    __sanitizer_start_switch_fiber(&fake, sb->stack->map + GUARD_SIZE,
+    __sanitizer_start_switch_fiber(&fake, sb->stack->lo,
                                    sb->stack->size);
     sched_switch(&w->sp, sb->sp);
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);

@@ -130,6 +130,7 @@ struct srv_settings {
     const char *host;           /* address to bind, "127.0.0.1" by default */
     enum srv_log_level log_level;
     const char *log_file;       /* NULL: stderr; SIGHUP reopens it */
+    bool stack_guard;           /* --stack-guard: a guard page per stack */
     /* Admission control: admit a request only if the modules' estimated
      * work (this percentile of recent execution times) fits the workers'
      * capacity left before its deadline. */

@@ -83,6 +83,11 @@ static const char usage_text[] =
     "  --access-log         one log line per request (info level): client,\n"
     "                       route, status, bytes, queue and run time, sandbox\n"
     "                       id\n"
+    "  --stack-guard        a guard page below every sandbox's stack (one\n"
+    "                       more mapping each: at most ~32,000 sandboxes at\n"
+    "                       once under the default vm.max_map_count; compiled\n"
+    "                       code checks every frame against its stack's\n"
+    "                       limit without one)\n"
     "  -O0 .. -O3, --bounds=guard|checked, --no-cache\n"
     "                       how .wasm modules are compiled on load\n"
     "  --check              check the configuration and load every module,\n"
@@ -217,6 +222,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
             i++;
         } else if (strcmp(a, "--admission") == 0) {
             o->set.admission = true;
+        } else if (strcmp(a, "--stack-guard") == 0) {
+            o->set.stack_guard = true;
         } else if (strcmp(a, "--access-log") == 0) {
             o->set.access_log = true;
         } else if (strcmp(a, "--log-file") == 0) {

@@ -44,7 +44,8 @@ write_config() {
   "timeout-ms": 100},
  {"name": "flood", "path": "flood.wasm", "port": $(port 9), "argsize": 1},
  {"name": "parked", "path": "nap.wasm", "port": $(port 10), "argsize": 1,
-  "max-inflight": 8192, "max-memory-pages": 16, "dense-memory": true}
+  "timeout-ms": 60000, "max-inflight": 200000, "max-memory-pages": 16,
+  "dense-memory": true}
 ]
 EOF
 }
@@ -174,6 +175,12 @@ ask "$(port 6)" '{"module":"hog"}'
 check "memory: a guest past the server's budget gets an error that says so" \
     has "(the server's memory budget of 64 MiB for all sandboxes was exhausted)"
 check "... after it ran out of memory itself" has 'out of memory after '
+# Its memory goes back to the budget just after the reply is sent.
+for _ in $(seq 1 100); do
+    curl -s --max-time 2 "http://127.0.0.1:$(port 19)/metrics" |
+        grep -q '^awsm_memory_committed_bytes 0$' && break
+    sleep 0.05
+done
 ask "$(port 7)" '{"module":"smallhog"}'
 check "memory: a guest past its own max-memory-pages is not blamed on the budget" \
     eval 'has "out of memory after 3 MiB" && ! has "budget"'
@@ -241,26 +248,61 @@ check "... and the request in flight is told" has '"error":"shutting down: stopp
 
 # ===== Many parked sandboxes ===============================================
 
-start_server --workers 1 --max-queued 8192
+# park N [awsmrt options]: N sandboxes asleep at once (one loadgen per
+# 4,000, from 127.0.0.1-8: a source address has ~28,000 ports); sets
+# $per (kB of resident memory each) and $maps_per (mappings each), at
+# the most seen while they sleep, and leaves the replies in $tmp/out.
+park() {
+    local n=$1 ms=$((2500 + $1 / 8)) left=$1 i=0 lgs=
+    shift
+    start_server --max-queued $((n + 100)) "$@"
+    local before maps_before during=0 maps_during=0 r m
+    before=$(rss) maps_before=$(maps)
+    rm -f "$tmp"/parked.*.out
+    while ((left > 0)); do
+        local k=$((left > 4000 ? 4000 : left))
+        "$BIN/loadgen" --target "127.0.0.1:$(port 10)" --source "127.0.0.$((i % 8 + 1))" \
+            --payload "{\"module\":\"parked\",\"args\":[\"$ms\"]}" \
+            --concurrency "$k" --requests "$k" --timeout $((ms + 30000)) \
+            --expect 'slept enough' >"$tmp/parked.$i.out" 2>&1 &
+        lgs+=" $!"
+        left=$((left - k)) i=$((i + 1))
+        # 16,000 requests a second: a faster burst overflows the UDP
+        # sockets' receive buffers while the workers create sandboxes.
+        sleep 0.25
+    done
+    local end=$(( $(date +%s%N) + (ms - 1000) * 1000000 ))
+    while (( $(date +%s%N) < end )); do
+        r=$(rss) m=$(maps)
+        ((m > maps_during)) && maps_during=$m during=$r
+        sleep 0.3
+    done
+    wait $lgs
+    cat "$tmp"/parked.*.out >"$tmp/out"
+    parked_ok=$(sed -n 's/.* ok=\([0-9]*\) .*/\1/p' "$tmp/out" | awk '{ s += $1 } END { print s + 0 }')
+    per=$(( (during - before) / n ))
+    maps_per=$(awk -v a="$maps_before" -v b="$maps_during" -v n="$n" 'BEGIN { printf "%.3f", (b - a) / n }')
+    stop_server
+}
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 maps() { grep -c . "/proc/$pid/maps"; }
-before=$(rss) maps_before=$(maps)
-"$BIN/loadgen" --target "127.0.0.1:$(port 10)" --payload '{"module":"parked","args":["2500"]}' \
-    --concurrency 4000 --requests 4000 --timeout 20000 --expect 'slept enough' \
-    >"$tmp/parked.out" 2>&1 &
-lg=$!
-sleep 1.8
-during=$(rss) maps_during=$(maps)
-wait $lg
-cp "$tmp/parked.out" "$tmp/out"
-per=$(( (during - before) / 4000 ))
-maps_per=$(awk -v a="$maps_before" -v b="$maps_during" 'BEGIN { printf "%.2f", (b - a) / 4000 }')
-check "4,000 sandboxes parked at once are all answered" grep -q ' ok=4000 ' "$tmp/parked.out"
+
+# The issue's 100,000 in the release build (vm.max_map_count may be its
+# default, 65,530: stacks without guard pages share mappings), 4,000 in the
+# sanitizer build, whose stacks and shadow memory cost far more.
+if ldd "$BIN/awsmrt" | grep -q libasan; then parked=4000; else parked=100000; fi
+park $parked
+check "$parked sandboxes parked at once are all answered ($parked_ok)" \
+    eval '[ "$parked_ok" -eq $parked ]'
 check "... each alive while they sleep, at under 64 kB of resident memory ($per kB)" \
     eval '[ "$per" -ge 4 ] && [ "$per" -lt 64 ]'
-check "... and about 2 mappings each, the stack and its guard ($maps_per): memories of 16 pages share slabs" \
-    awk -v m="$maps_per" 'BEGIN { exit !(m > 1.5 && m <= 2.2) }'
-stop_server
+check "... in almost no mappings of their own ($maps_per each): stacks without guards and memories of 16 pages share them" \
+    awk -v m="$maps_per" -v ok="$parked_ok" -v n="$parked" 'BEGIN { exit !(ok == n && m < 0.05) }'
+park 1000 --stack-guard
+check "--stack-guard: 1,000 parked sandboxes are all answered ($parked_ok)" \
+    eval '[ "$parked_ok" -eq 1000 ]'
+check "... at 2 mappings each, the stack and its guard page ($maps_per)" \
+    awk -v m="$maps_per" 'BEGIN { exit !(m > 1.8 && m <= 2.2) }'
 
 # ===== Sleepers stopped at their deadline ==================================
 

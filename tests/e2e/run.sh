@@ -25,6 +25,10 @@ done
 for w in deep startloop; do
     wat2wasm "$HERE/apps/$w.wat" -o "$tmp/$w.wasm" || exit 1
 done
+for m in forever loop; do
+    python3 "$HERE/apps/wide.py" $m >"$tmp/wide$m.wat" &&
+        wat2wasm "$tmp/wide$m.wat" -o "$tmp/wide$m.wasm" || exit 1
+done
 mkdir -p "$tmp/data"
 printf 'one two\nthree\n' >"$tmp/data/words.txt"
 
@@ -47,6 +51,8 @@ write_config() {
  {"name": "nap", "path": "nap.wasm", "port": $(port 9), "argsize": 1, "active": "yes"},
  {"name": "counter", "path": "counter.wasm", "port": $(port 10), "argsize": 0, "active": "yes"},
  {"name": "startloop", "path": "startloop.wasm", "port": $(port 11), "timeout-ms": 500},
+ {"name": "wide", "path": "wideforever.wasm", "port": $(port 12), "argsize": 0},
+ {"name": "wideloop", "path": "wideloop.wasm", "port": $(port 13), "timeout-ms": 300},
  {"name": "off", "path": "fib.wasm", "port": $(port 0), "active": "no"}
 ]
 EOF
@@ -55,7 +61,7 @@ EOF
 # ===== Start-up ===========================================================
 
 start_server --workers 1 --quantum-us 2000 --log-level debug
-check "starts and reports what it serves" grep -q "serving 12 modules" "$tmp/server.log"
+check "starts and reports what it serves" grep -q "serving 14 modules" "$tmp/server.log"
 
 # ===== Correct replies ====================================================
 
@@ -84,6 +90,12 @@ ask "$(port 5)" '{"module":"divzero","args":["x"]}'
 check "the next request to a trapping module succeeds" has '"status":"ok","exit_code":100'
 ask "$(port 6)" '{"module":"deep"}'
 check "stack overflow is an error reply" has '"error":"trap: call stack exhausted"'
+ask "$(port 12)" '{"module":"wide"}'
+check "... also with frames larger than a page (stacks have no guard page)" \
+    has '"error":"trap: call stack exhausted"'
+ask "$(port 13)" '{"module":"wideloop"}'
+check "... and such frames allocated while interrupts arrive are no overflow" \
+    has '"error":"timeout after 300 ms"'
 ask "$(port 7)" '{"module":"hog"}'
 check "memory exhaustion is an error reply" has '"error":"trap: unreachable"'
 check "... and the guest said why" has 'out of memory after'
