@@ -147,10 +147,13 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status"; }
 maps() { wc -l <"/proc/$server_pid/maps"; }
 idle_rows=
 map_limit=$(cat /proc/sys/vm/max_map_count)
+mper=0
 for n in $idle_counts; do
-    if ((2 * n + 2000 > map_limit)); then
+    # Predicted from the mappings each sandbox took at the smaller count.
+    need=$(awk -v m="$mper" -v n="$n" 'BEGIN { printf "%d", m * n + 2000 }')
+    if ((need > map_limit)); then
         echo "idle: $n sandboxes not measured: vm.max_map_count is $map_limit" >&2
-        idle_rows+="| $n | - | - | - | - | not measured: vm.max_map_count $map_limit < $((2 * n + 2000)) (2 mappings per sandbox) |"$'\n'
+        idle_rows+="| $n | - | - | - | - | not measured: vm.max_map_count $map_limit < $need ($mper mappings per sandbox) |"$'\n'
         continue
     fi
     before=$(rss) maps_before=$(maps)
