@@ -289,26 +289,25 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A NULL-terminated copy of n strings. */
+/* A NULL-terminated copy of n strings in one block: the pointers, then
+ * the strings (one allocation per sandbox, not one per string). */
 static char **strings_copy(int n, const char *const *src)
 {
-    char **v = calloc((size_t)n + 1, sizeof *v);
-    for (int i = 0; v != NULL && i < n; i++) {
-        if ((v[i] = strdup(src[i] ? src[i] : "")) == NULL) {
-            while (i-- > 0)
-                free(v[i]);
-            free(v);
-            v = NULL;
-        }
+    size_t bytes = 0;
+    for (int i = 0; i < n; i++)
+        bytes += strlen(src[i] ? src[i] : "") + 1;
+    char **v = malloc(((size_t)n + 1) * sizeof *v + bytes);
+    if (v == NULL)
+        return NULL;
+    char *p = (char *)(v + n + 1);
+    for (int i = 0; i < n; i++) {
+        const char *s = src[i] ? src[i] : "";
+        size_t len = strlen(s) + 1;
+        v[i] = memcpy(p, s, len);
+        p += len;
     }
+    v[n] = NULL;
     return v;
-}
-
-static void strings_free(char **v)
-{
-    for (char **p = v; p != NULL && *p != NULL; p++)
-        free(*p);
-    free(v);
 }
 
 /* Slot i (0, 1, 2) as the configured stream. A host fd that is not open
@@ -454,8 +453,8 @@ void wasi_ctx_free(struct wasi_ctx *w)
         if (w->fds[i].kind != WASI_FD_CLOSED)
             wasi__fd_release(w, i);
     free(w->fds);
-    strings_free(w->argv);
-    strings_free(w->envp);
+    free(w->argv);
+    free(w->envp);
     free(w->input);
     free(w->capture[0].buf);
     free(w->capture[1].buf);
