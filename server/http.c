@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/internal.h"
@@ -109,6 +110,7 @@ struct http_conn {
     enum conn_state state;
     bool started;                       /* a byte of the current request */
     bool keep_alive;                    /* after this response */
+    bool head;                          /* HEAD: the response without body */
     bool counted;                       /* in nconns */
     /* The request being read. */
     struct srv_module *mod;             /* its route, once known */
@@ -322,6 +324,26 @@ static char *put_uint(char *p, uint64_t v)
 
 /* Send status, headers and body; the connection closes afterwards unless
  * it is kept alive. Errors close it gently (CONN_LINGER). */
+/* RFC 9110's IMF-fixdate of now, "Sun, 06 Nov 1994 08:49:37 GMT" (29
+ * characters), formatted once a second per thread; locale-independent. */
+static const char *http_date(void)
+{
+    static __thread char buf[32];
+    static __thread time_t done = -1;
+    static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+    static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    time_t now = time(NULL);
+    struct tm tm;
+    if (now != done && gmtime_r(&now, &tm) != NULL) {
+        snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                 days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+                 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        done = now;
+    }
+    return buf;
+}
+
 static void conn_send(struct http_conn *c, int status, const char *ctype,
                       const char *extra, const void *body, size_t len)
 {
@@ -335,9 +357,10 @@ static void conn_send(struct http_conn *c, int status, const char *ctype,
     }
     const char *why = reason(status), *conn = c->keep_alive ? "" : "Connection: close\r\n";
     extra = extra ? extra : "";
-    size_t n = sizeof "HTTP/1.1 000 \r\nServer: awsmrt\r\nContent-Type: \r\n"
+    const char *date = http_date();
+    size_t n = sizeof "HTTP/1.1 000 \r\nServer: awsmrt\r\nDate: \r\nContent-Type: \r\n"
                "Content-Length: 18446744073709551615\r\n\r\n" + strlen(why) +
-               strlen(ctype) + strlen(extra) + strlen(conn);
+               strlen(date) + strlen(ctype) + strlen(extra) + strlen(conn);
     free(c->out);
     release(h, c->out_len);
     c->out_len = 0;
@@ -348,10 +371,12 @@ static void conn_send(struct http_conn *c, int status, const char *ctype,
     char *p = c->out;
     p = put(p, "HTTP/1.1 ");
     p = put_uint(p, (unsigned)status);
-    p = put(put(put(p, " "), why), "\r\nServer: awsmrt\r\nContent-Type: ");
-    p = put(put(p, ctype), "\r\nContent-Length: ");
+    p = put(put(put(p, " "), why), "\r\nServer: awsmrt\r\nDate: ");
+    p = put(put(put(put(p, date), "\r\nContent-Type: "), ctype), "\r\nContent-Length: ");
     p = put(put(put(put(put_uint(p, len), "\r\n"), extra), conn), "\r\n");
     n = (size_t)(p - c->out);
+    if (c->head)
+        len = 0;                        /* the length said, the body not sent */
     if (len)
         memcpy(p, body, len);
     c->out_len = n + len;
@@ -399,7 +424,7 @@ static void conn_error(struct http_conn *c, int status, const char *msg,
 static const char *allow_of(const struct http_conn *c)
 {
     return c->status != 405 ? NULL
-           : c->port->admin ? "Allow: GET\r\n" : "Allow: GET, POST\r\n";
+           : c->port->admin ? "Allow: GET, HEAD\r\n" : "Allow: GET, HEAD, POST\r\n";
 }
 
 void http_respond(struct sb *sb)
@@ -748,6 +773,7 @@ static int on_message_begin(http_parser *p)
 {
     struct http_conn *c = p->data;
     c->started = true;
+    c->head = false;
     conn_timer(c, c->srv->set->http_request_timeout_ms);
     return 0;
 }
@@ -755,6 +781,7 @@ static int on_message_begin(http_parser *p)
 static int on_url(http_parser *p, const char *at, size_t n)
 {
     struct http_conn *c = p->data;
+    c->head = p->method == HTTP_HEAD;   /* whatever the response, no body */
     if (header_budget(c, n) != 0)
         return -1;
     return append(&c->url, &c->url_len, at, n) == 0 ? 0
@@ -861,14 +888,15 @@ static int on_headers_complete(http_parser *p)
     size_t plen = u->field_data[UF_PATH].len;
     if (c->port->admin) {
         c->max_body = 0;
-        return p->method == HTTP_GET ? 0
-               : refuse(p, 405, "method %s not allowed: GET", http_method_str(p->method));
+        return p->method == HTTP_GET || p->method == HTTP_HEAD ? 0
+               : refuse(p, 405, "method %s not allowed: GET or HEAD",
+                        http_method_str(p->method));
     }
     if (!(c->mod = route_of(c->port, path, plen)))
         return refuse(p, 404, "no route %.*s on this port", (int)(plen > 200 ? 200 : plen),
                       path);
-    if (p->method != HTTP_GET && p->method != HTTP_POST)
-        return refuse(p, 405, "method %s not allowed: GET or POST",
+    if (p->method != HTTP_GET && p->method != HTTP_HEAD && p->method != HTTP_POST)
+        return refuse(p, 405, "method %s not allowed: GET, HEAD or POST",
                       http_method_str(p->method));
     if (!c->mod->rt)
         return refuse(p, 503, "module \"%s\" is not available: it failed to "

@@ -21,7 +21,7 @@ static const char usage_text[] =
     "port (\"port\"): a request is a datagram {\"module\": NAME, \"args\": [...],\n"
     "\"stdin\": TEXT}, the reply {\"status\", \"exit_code\", \"stdout\", \"stderr\",\n"
     "\"truncated\", \"time_us\", \"error\"}; over HTTP/1.1 at a route (\"http-port\",\n"
-    "\"route\", or SLEdge's tenants): GET or POST, the body is stdin, ?arg=X or\n"
+    "\"route\", or SLEdge's tenants): GET, HEAD or POST, the body is stdin, ?arg=X or\n"
     "?args=X,Y the arguments, headers the environment (HTTP_NAME), stdout the\n"
     "response. Every request runs in a fresh sandbox.\n"
     "\n"

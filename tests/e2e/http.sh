@@ -159,8 +159,20 @@ raw "$(port 0)" 'GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\nDELETE /echo HTTP/1.1\r
 check "404 and 405 without a body keep the connection: the next request is served" \
     eval 'out_has "HTTP/1.1 404 Not Found" && out_has "HTTP/1.1 405 Method Not Allowed" && out_has "HTTP/1.1 200 OK" && grep -q "^next" "$tmp/out" && grep -q "^\[open\]" "$tmp/out"'
 hreq "$(url /echo)" -X DELETE
-check "405 for a method other than GET and POST" \
-    eval '[ "$code" = 405 ] && header_has "Allow: GET, POST" && body_is "method DELETE not allowed: GET or POST"'
+check "405 for a method other than GET, HEAD and POST" \
+    eval '[ "$code" = 405 ] && header_has "Allow: GET, HEAD, POST" && body_is "method DELETE not allowed: GET, HEAD or POST"'
+hreq "$(url '/showenv?arg=h')"
+get_len=$(sed -n 's/^Content-Length: \([0-9]*\).*/\1/ip' "$tmp/err")
+# headers_only: $tmp/out (what curl -I wrote) ends with the headers' end.
+headers_only() { [ "$(tail -c 4 "$tmp/out" | od -An -c | tr -d ' ')" = '\r\n\r\n' ]; }
+hreq "$(url '/showenv?arg=h')" -I
+check "HEAD: the guest runs (REQUEST_METHOD=HEAD, one byte more than GET's $get_len), and the response has its length without the body" \
+    eval '[ "$code" = 200 ] && [ -n "$get_len" ] && header_has "Content-Length: $((get_len + 1))" && headers_only && ! out_has "argv[1]=h"'
+raw "$(port 0)" 'HEAD /nowhere HTTP/1.1\r\nHost: t\r\n\r\nGET /echo HTTP/1.1\r\nHost: t\r\n\r\n' --wait 1
+check "... an error to a HEAD has no body either, and the connection goes on" \
+    eval 'out_has "HTTP/1.1 404 Not Found" && ! out_has "no route" && out_has "HTTP/1.1 200 OK"'
+check "every response has a Date (RFC 9110's IMF-fixdate)" \
+    eval 'grep -qE "^Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT" "$tmp/out"'
 head -c 200 /dev/zero | tr '\0' x >"$tmp/200"
 hreq "$(url /small)" --data-binary "@$tmp/200"
 check "413 for a body over the route's limit, from Content-Length" \
@@ -209,7 +221,7 @@ check "... responses by route and code" \
     eval 'm "awsm_http_requests_total{code=\"200\",module=\"gwu/fib\",route=\"/fib\"} 1" &&
           m "awsm_http_requests_total{code=\"504\",module=\"spin\",route=\"/spin\"} 1" &&
           m "awsm_http_requests_total{code=\"413\",module=\"small\",route=\"/small\"} 2" &&
-          m "awsm_http_requests_total{code=\"404\",module=\"\",route=\"\"} 2"'
+          m "awsm_http_requests_total{code=\"404\",module=\"\",route=\"\"} 3"'
 check "... sandboxes by how they ended, UDP replies, admission rejections" \
     eval 'm "awsm_sandboxes_total{end=\"trap\",module=\"divzero\",route=\"/divzero\"} 1" &&
           m "awsm_sandboxes_total{end=\"exit\",module=\"status\",route=\"/status\"} 1" &&
@@ -225,6 +237,9 @@ check "... the server's gauges" \
           grep -q "^awsm_memory_budget_bytes{} [1-9]" "$tmp/out" && m "awsm_inflight{} 0"'
 hreq "http://127.0.0.1:$(port 19)/healthz"
 check "/healthz: 200" eval '[ "$code" = 200 ] && body_is ok'
+hreq "http://127.0.0.1:$(port 19)/healthz" -I
+check "... and to a HEAD (load balancers' checks), without the body" \
+    eval '[ "$code" = 200 ] && header_has "Content-Length: 3" && headers_only'
 hreq "http://127.0.0.1:$(port 19)/readyz"
 check "/readyz: 200 while serving" eval '[ "$code" = 200 ] && body_is ready'
 hreq "http://127.0.0.1:$(port 19)/other"
