@@ -57,6 +57,12 @@ struct http_listener {
     struct srv *srv;
     int worker;
     bool open;
+    /* Out of memory for a connection: it is accepted into `spare` and
+     * closed, since libuv stops listening until a pending connection is
+     * accepted. One at a time; another meanwhile waits (`stalled`) until
+     * the spare's close is done. */
+    uv_tcp_t spare;
+    bool spare_busy, stalled;
 };
 
 struct http_port {
@@ -1081,6 +1087,33 @@ static void timer_cb(uv_timer_t *t)
 
 /* ===== Listening ======================================================== */
 
+static void refuse_oom(struct http_listener *l);
+
+static void spare_closed_cb(uv_handle_t *h)
+{
+    struct http_listener *l = h->data;
+    l->spare_busy = false;
+    if (l->stalled) {
+        l->stalled = false;
+        refuse_oom(l);
+    }
+}
+
+static void refuse_oom(struct http_listener *l)
+{
+    if (l->spare_busy) {
+        l->stalled = true;
+        return;
+    }
+    uv_tcp_init(l->tcp.loop, &l->spare);
+    l->spare.data = l;
+    l->spare_busy = true;
+    if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&l->spare) == 0)
+        srv_log(l->srv, SRV_LOG_WARN, "HTTP port %u: out of memory for a "
+                "connection: closed at once", l->port->port);
+    uv_close((uv_handle_t *)&l->spare, spare_closed_cb);
+}
+
 static void accept_cb(uv_stream_t *server, int status)
 {
     struct http_listener *l = server->data;
@@ -1092,8 +1125,10 @@ static void accept_cb(uv_stream_t *server, int status)
         return;
     }
     struct http_conn *c = calloc(1, sizeof *c);
-    if (!c)
+    if (!c) {
+        refuse_oom(l);
         return;
+    }
     uv_tcp_init(server->loop, &c->tcp);
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);  /* c is its handle */
