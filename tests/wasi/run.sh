@@ -70,13 +70,16 @@ run() {
     rc=$?
 }
 
-# The program passed: the status expected and no failed check.
+# The program passed: the status expected, no failed check, and its final
+# tally (DONE() in check.h), so a guest that stops early fails.
 check_run() {
     local what=$1 want=$2
     if [ "$rc" -ne "$want" ]; then
         not_ok "$what: exit status $rc, expected $want"
     elif grep -q '^not ok' "$tmp/out"; then
         not_ok "$what: failed checks"
+    elif ! grep -qE '^# [1-9][0-9]* passed, 0 failed$' "$tmp/out"; then
+        not_ok "$what: no final tally (\"# N passed, 0 failed\"): the guest stopped early"
     else
         ok "$what"
     fi
