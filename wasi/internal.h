@@ -137,10 +137,12 @@ enum { WASI_PREOPEN_DIR = 0 };
 #define WASI_RIGHT_SOCK_ACCEPT          WASI_RIGHT(29)
 #define WASI_RIGHTS_ALL                 (WASI_RIGHT(30) - 1)
 
-/* The rights that make a host open read or write (path_open). */
+/* The rights that make a host open read or write (path_open). Not
+ * FD_DATASYNC: fdatasync needs no write access, and a directory (a
+ * preopen's rights) has the right. */
 #define WASI_RIGHTS_READING (WASI_RIGHT_FD_READ | WASI_RIGHT_FD_READDIR)
-#define WASI_RIGHTS_WRITING (WASI_RIGHT_FD_DATASYNC | WASI_RIGHT_FD_WRITE | \
-    WASI_RIGHT_FD_ALLOCATE | WASI_RIGHT_FD_FILESTAT_SET_SIZE)
+#define WASI_RIGHTS_WRITING (WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_ALLOCATE | \
+    WASI_RIGHT_FD_FILESTAT_SET_SIZE)
 
 /* ===== The ABI: struct layouts (byte offsets, little-endian) ============ */
 

@@ -32,9 +32,9 @@ static uint32_t open_flags(uint32_t dirflags, uint32_t oflags, uint64_t base,
         (oflags & ~(uint32_t)WASI_OFLAG_ALL) ||
         (fdflags & ~(uint32_t)WASI_FDFLAG_ALL))
         return WASI_EINVAL;
+    /* With O_DIRECTORY and a writing right the host's open says EISDIR
+     * (or ENOTDIR for a file), as POSIX has it. */
     bool rd = base & WASI_RIGHTS_READING, wr = base & WASI_RIGHTS_WRITING;
-    if (oflags & WASI_OFLAG_DIRECTORY)
-        wr = false;                     /* rights to write its files */
     int fl = wr ? (rd ? O_RDWR : O_WRONLY) : O_RDONLY;
     fl |= (oflags & WASI_OFLAG_CREAT ? O_CREAT : 0) |
           (oflags & WASI_OFLAG_DIRECTORY ? O_DIRECTORY : 0) |

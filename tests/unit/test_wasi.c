@@ -488,8 +488,10 @@ TEST(files_roundtrip_and_rights)
     uint32_t d;
     ASSERT_EQ_INT(0, wasi_path_create_directory(f.vm, 3, put_str(&f, 500,
                                                 "sub"), 3));
+    ASSERT_EQ_INT(WASI_EISDIR, open_path(&f, 3, "sub", WASI_OFLAG_DIRECTORY,
+                                         WASI_RIGHTS_ALL, &d));
     ASSERT_EQ_INT(0, open_path(&f, 3, "sub", WASI_OFLAG_DIRECTORY,
-                               WASI_RIGHTS_ALL, &d));
+                               WASI_RIGHTS_ALL & ~WASI_RIGHTS_WRITING, &d));
     ASSERT_EQ_INT(0, wasi_fd_fdstat_set_rights(f.vm, d, WASI_RIGHT_PATH_OPEN |
                                                WASI_RIGHT_PATH_CREATE_FILE,
                                                WASI_RIGHT_FD_READ));

@@ -334,6 +334,20 @@ static void test_open_errors(void)
               open_at(fd, "e", 0, RIGHTS_RO, 0, &inner));
     close(inner);
     close(fd);
+    __wasi_fdstat_t pre;
+    CHECK_ERR("fdstat of the preopen", 0, __wasi_fd_fdstat_get(SANDBOX_FD, &pre));
+    CHECK_ERR("path_open of the preopen itself (\".\") with its own rights", 0,
+              raw_path_open(SANDBOX_FD, 0, PTR("."), 1, 0, pre.fs_rights_base,
+                            pre.fs_rights_inheriting, 0, PTR(&fd)));
+    __wasi_fdstat_t st;
+    CHECK("... is a directory",
+          __wasi_fd_fdstat_get(fd, &st) == 0 &&
+          st.fs_filetype == __WASI_FILETYPE_DIRECTORY);
+    close(fd);
+    CHECK("O_DIRECTORY with write access is EISDIR, as POSIX has it",
+          open(W, O_RDWR | O_DIRECTORY) < 0 && errno == EISDIR);
+    CHECK("... and ENOTDIR on a file",
+          open(W "/e", O_RDWR | O_DIRECTORY) < 0 && errno == ENOTDIR);
 }
 
 static void test_bad_pointers(void)
