@@ -738,7 +738,9 @@ static void srv_init(struct srv *srv, const struct srv_config *cfg,
 {
     *srv = (struct srv){ .cfg = cfg, .set = set, .nmods = cfg->nmodules };
     srv->mods = calloc(cfg->nmodules, sizeof *srv->mods);
-    for (int i = 0; srv->mods && i < cfg->nmodules; i++) {
+    if (!srv->mods)
+        srv->nmods = 0;                 /* srv_run says "out of memory" */
+    for (int i = 0; i < srv->nmods; i++) {
         struct srv_module *mod = &srv->mods[i];
         const struct srv_module_config *mc = &cfg->modules[i];
         *mod = (struct srv_module){ .cfg = mc, .srv = srv };
@@ -789,8 +791,9 @@ int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
     signal(SIGPIPE, SIG_IGN);
     if (set->log_file && log_open(set->log_file, err, errlen) != 0)
         return -1;
-    if (uv_loop_init(&loop) != 0) {
-        snprintf(err, errlen, "cannot start the event loop");
+    int lrc = uv_loop_init(&loop);
+    if (lrc != 0) {
+        snprintf(err, errlen, "cannot start the event loop: %s", uv_strerror(lrc));
         return -1;
     }
     srv_init(&srv, cfg, set);

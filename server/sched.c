@@ -770,19 +770,26 @@ static void *timer_main(void *arg)
 
 /* ===== Set-up and tear-down ============================================= */
 
-static int worker_init(struct sched *s, int id)
+/* 0, or what failed, with libuv's message for its code. */
+static int worker_init(struct sched *s, int id, char *err, size_t errlen)
 {
     struct sched_worker *w = &s->w[id];
     w->s = s;
     w->id = id;
-    pthread_mutex_init(&w->lock, NULL);
-    if (uv_loop_init(&w->loop) != 0)
+    int rc = uv_loop_init(&w->loop);
+    if (rc != 0) {
+        snprintf(err, errlen, "worker %d: cannot create its event loop: %s",
+                 id, uv_strerror(rc));
         return -1;
-    if (uv_async_init(&w->loop, &w->wake, wake_cb) != 0) {
+    }
+    if ((rc = uv_async_init(&w->loop, &w->wake, wake_cb)) != 0) {
+        snprintf(err, errlen, "worker %d: cannot create its wake-up handle: %s",
+                 id, uv_strerror(rc));
         uv_loop_close(&w->loop);
         return -1;
     }
     w->wake.data = w;
+    pthread_mutex_init(&w->lock, NULL);
     return 0;
 }
 
@@ -814,19 +821,23 @@ int sched_new(const struct sched_options *o, struct sched **out, char *err,
     s->quantum_ns = (uint64_t)o->quantum_us * 1000;
     pthread_mutex_init(&s->start_lock, NULL);
     pthread_cond_init(&s->start_cond, NULL);
+    int rc = 0;                         /* pthread_create's: errno is not set */
     for (; s->nworkers < o->workers; s->nworkers++) {
-        if (worker_init(s, s->nworkers) != 0)
+        if (worker_init(s, s->nworkers, err, errlen) != 0)
             break;
-        if (pthread_create(&s->w[s->nworkers].thread, NULL, worker_main,
-                           &s->w[s->nworkers]) != 0) {
+        if ((rc = pthread_create(&s->w[s->nworkers].thread, NULL, worker_main,
+                                 &s->w[s->nworkers])) != 0) {
+            snprintf(err, errlen, "cannot start worker thread %d: %s",
+                     s->nworkers, strerror(rc));
             worker_deinit(&s->w[s->nworkers]);
             break;
         }
     }
-    if (s->nworkers == o->workers)
-        s->timer_started = pthread_create(&s->timer, NULL, timer_main, s) == 0;
+    if (s->nworkers == o->workers &&
+        (rc = pthread_create(&s->timer, NULL, timer_main, s)) != 0)
+        snprintf(err, errlen, "cannot start the timer thread: %s", strerror(rc));
+    s->timer_started = s->nworkers == o->workers && rc == 0;
     if (!s->timer_started) {
-        snprintf(err, errlen, "cannot start worker threads: %s", strerror(errno));
         sched_free(s);
         return -1;
     }
