@@ -6,7 +6,7 @@ BUILD     ?= build
 ASAN      ?= build-asan
 CMAKE_ARGS ?=
 
-.PHONY: all build asan run demo check test examples clean bench-compile bench bench-serve
+.PHONY: all build asan run demo check test examples clean bench-compile bench bench-serve fuzz
 
 all: build
 
@@ -57,6 +57,14 @@ check: build asan examples
 	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
 
 test: check
+
+# Every libFuzzer target for FUZZ_SECONDS each (default 600), corpora kept
+# in build-fuzz/ between runs (tests/fuzz/run.sh).
+FUZZ_SECONDS ?= 600
+fuzz:
+	for t in wasm config request http; do \
+	    bash tests/fuzz/run.sh -t $(FUZZ_SECONDS) -o build-fuzz/$$t $$t || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

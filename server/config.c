@@ -306,10 +306,9 @@ static bool route_valid(const char *r)
  * the tenant's port and no UDP one). */
 static int check_http(struct parser *p, json_t *obj, struct srv_module_config *m)
 {
-    char *ct = NULL;
     if (get_string(p, obj, "route", p->tenant != NULL, &m->route) != 0 ||
-        get_string(p, obj, "http-resp-content-type", false, &ct) != 0)
-        return -1;
+        get_string(p, obj, "http-resp-content-type", false, &m->content_type) != 0)
+        return -1;                      /* what was set is module_free's */
     if (m->route && !route_valid(m->route))
         return fail_key(p, "route", "\"route\" must start with '/' and hold no "
                         "spaces, '?' or '#' (at most %d bytes)", MAX_NAME_LEN);
@@ -328,7 +327,8 @@ static int check_http(struct parser *p, json_t *obj, struct srv_module_config *m
             warn_key(p, http_keys[i], "\"%s\" without an \"http-port\" (ignored)",
                      http_keys[i]) != 0)
             return -1;
-    m->content_type = ct ? ct : strdup(SRV_DEFAULT_CONTENT_TYPE);
+    if (!m->content_type)
+        m->content_type = strdup(SRV_DEFAULT_CONTENT_TYPE);
     if (!m->route || !m->content_type)
         return fail_at(p, m->line, "out of memory");
     bool printable = strlen(m->content_type) <= MAX_NAME_LEN;
