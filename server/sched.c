@@ -59,6 +59,13 @@
 #include <sanitizer/asan_interface.h>
 #define ASAN_FIBERS 1
 #endif
+/* ThreadSanitizer is told of every switch too: each stack is a fiber of
+ * its own, each worker thread keeps its own, so that it knows which
+ * logical thread runs and that a switch orders what came before it. */
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define TSAN_FIBERS 1
+#endif
 
 #define STACK_POOL_MAX 64               /* kept per worker */
 #define GUARD_SIZE ((size_t)64 << 10)
@@ -77,6 +84,9 @@ struct sched_stack {
     uint8_t *lo;                        /* the stack's lowest byte */
     size_t size;                        /* usable bytes from lo */
     struct rt_context *ctx;
+#ifdef TSAN_FIBERS
+    void *tsan_fiber;
+#endif
 };
 
 /* A binary min-heap of sandboxes by (key, seq); sb->heap_idx is the slot. */
@@ -117,11 +127,15 @@ struct sched_worker {
     const void *asan_bottom;
     size_t asan_size;
 #endif
+#ifdef TSAN_FIBERS
+    void *tsan_fiber;                   /* the worker thread's own */
+#endif
 };
 
 struct sched {
     struct sched_options o;
-    int nworkers;
+    int nworkers;                       /* o.workers, set before any starts */
+    int nstarted;                       /* worker threads created (sched_new) */
     struct sched_worker *w;
     atomic_bool stopping, accepting_stopped, cancel_all;
     _Atomic uint64_t seq;
@@ -265,12 +279,18 @@ static struct sched_stack *stack_new(size_t size, bool guard)
         free(st);
         return NULL;
     }
+#ifdef TSAN_FIBERS
+    st->tsan_fiber = __tsan_create_fiber(0);
+#endif
     return st;
 }
 
 static void stack_free(struct sched_stack *st)
 {
     rt_context_free(st->ctx);
+#ifdef TSAN_FIBERS
+    __tsan_destroy_fiber(st->tsan_fiber);
+#endif
     munmap(st->map, (size_t)(st->lo - st->map) + st->size);
     free(st);
 }
@@ -323,6 +343,10 @@ static void *stack_init(struct sched_stack *st, void (*fn)(void *), void *arg)
 static void switch_to(struct sched_worker *w, struct sb *sb)
 {
     struct rt_context *prev = rt_context_enter(sb->stack->ctx);
+#ifdef TSAN_FIBERS
+    w->tsan_fiber = __tsan_get_current_fiber();
+    __tsan_switch_to_fiber(sb->stack->tsan_fiber, 0);
+#endif
 #ifdef ASAN_FIBERS
     void *fake;
     __sanitizer_start_switch_fiber(&fake, sb->stack->lo,
@@ -340,6 +364,9 @@ static void switch_to(struct sched_worker *w, struct sb *sb)
 static void switch_out(struct sb *sb, bool last)
 {
     struct sched_worker *w = sb->worker;
+#ifdef TSAN_FIBERS
+    __tsan_switch_to_fiber(w->tsan_fiber, 0);
+#endif
 #ifdef ASAN_FIBERS
     void *fake;
     __sanitizer_start_switch_fiber(last ? NULL : &fake, w->asan_bottom,
@@ -819,38 +846,42 @@ int sched_new(const struct sched_options *o, struct sched **out, char *err,
     }
     s->o = *o;
     s->quantum_ns = (uint64_t)o->quantum_us * 1000;
+    s->nworkers = o->workers;
     pthread_mutex_init(&s->start_lock, NULL);
     pthread_cond_init(&s->start_cond, NULL);
+    /* Published before any thread starts: a worker receives requests
+     * (open_cb) before this returns, and they reach the scheduler through
+     * *out (srv->sched). */
+    *out = s;
     int rc = 0;                         /* pthread_create's: errno is not set */
-    for (; s->nworkers < o->workers; s->nworkers++) {
-        if (worker_init(s, s->nworkers, err, errlen) != 0)
+    for (; s->nstarted < o->workers; s->nstarted++) {
+        if (worker_init(s, s->nstarted, err, errlen) != 0)
             break;
-        if ((rc = pthread_create(&s->w[s->nworkers].thread, NULL, worker_main,
-                                 &s->w[s->nworkers])) != 0) {
+        if ((rc = pthread_create(&s->w[s->nstarted].thread, NULL, worker_main,
+                                 &s->w[s->nstarted])) != 0) {
             snprintf(err, errlen, "cannot start worker thread %d: %s",
-                     s->nworkers, strerror(rc));
-            worker_deinit(&s->w[s->nworkers]);
+                     s->nstarted, strerror(rc));
+            worker_deinit(&s->w[s->nstarted]);
             break;
         }
     }
-    if (s->nworkers == o->workers &&
+    if (s->nstarted == o->workers &&
         (rc = pthread_create(&s->timer, NULL, timer_main, s)) != 0)
         snprintf(err, errlen, "cannot start the timer thread: %s", strerror(rc));
-    s->timer_started = s->nworkers == o->workers && rc == 0;
-    if (!s->timer_started) {
+    s->timer_started = s->nstarted == o->workers && rc == 0;
+    if (s->timer_started) {
+        pthread_mutex_lock(&s->start_lock);
+        while (s->nready < s->nstarted)
+            pthread_cond_wait(&s->start_cond, &s->start_lock);
+        pthread_mutex_unlock(&s->start_lock);
+        if (s->nfailed > 0)
+            snprintf(err, errlen, "%s", s->start_err);
+    }
+    if (!s->timer_started || s->nfailed > 0) {
         sched_free(s);
+        *out = NULL;
         return -1;
     }
-    pthread_mutex_lock(&s->start_lock);
-    while (s->nready < s->nworkers)
-        pthread_cond_wait(&s->start_cond, &s->start_lock);
-    pthread_mutex_unlock(&s->start_lock);
-    if (s->nfailed > 0) {
-        snprintf(err, errlen, "%s", s->start_err);
-        sched_free(s);
-        return -1;
-    }
-    *out = s;
     return 0;
 }
 
@@ -873,14 +904,15 @@ void sched_free(struct sched *s)
     if (!s)
         return;
     atomic_store(&s->stopping, true);
-    for (int i = 0; i < s->nworkers; i++)
+    for (int i = 0; i < s->nstarted; i++)
         uv_async_send(&s->w[i].wake);
-    for (int i = 0; i < s->nworkers; i++) {
+    /* The timer first: it locks the workers' mutexes until it ends. */
+    if (s->timer_started)
+        pthread_join(s->timer, NULL);
+    for (int i = 0; i < s->nstarted; i++) {
         pthread_join(s->w[i].thread, NULL);
         worker_deinit(&s->w[i]);
     }
-    if (s->timer_started)
-        pthread_join(s->timer, NULL);
     pthread_mutex_destroy(&s->start_lock);
     pthread_cond_destroy(&s->start_cond);
     free(s->w);

@@ -39,6 +39,15 @@
 #endif
 #endif
 
+/* TEST_TSAN: built with ThreadSanitizer (gcc or clang). */
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+
 /* ===== Registration and running ========================================= */
 
 #define TEST_MAX 512

@@ -35,6 +35,9 @@
 #ifdef TEST_ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif
+#ifdef TEST_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 
 /* ===== The modules ====================================================== */
 
@@ -686,6 +689,7 @@ struct fiber {
     int njobs;
     bool done;
     void *asan_fake;
+    void *tsan_fiber;               /* ThreadSanitizer's, as server/sched.c */
 };
 
 static ucontext_t main_uc;
@@ -708,6 +712,20 @@ static void asan_finish(void *fake, const void **lo, size_t *size)
     __sanitizer_finish_switch_fiber(fake, lo, size);
 #else
     (void)fake, (void)lo, (void)size;
+#endif
+}
+
+/* ThreadSanitizer: the switch to `to`'s fiber (NULL: the thread's own). */
+static void *main_tsan_fiber;
+
+static void tsan_switch(struct fiber *to)
+{
+#ifdef TEST_TSAN
+    if (to != NULL)
+        main_tsan_fiber = __tsan_get_current_fiber();
+    __tsan_switch_to_fiber(to != NULL ? to->tsan_fiber : main_tsan_fiber, 0);
+#else
+    (void)to;
 #endif
 }
 
@@ -755,6 +773,7 @@ static void fiber_resume(struct fiber *f)
     fiber_running = f;
     rt_context_enter(f->ctx);
     asan_start(&fake, f->lo, f->size);
+    tsan_switch(f);
     swapcontext(&main_uc, &f->uc);
     asan_finish(fake, NULL, NULL);
     fiber_running = NULL;
@@ -767,6 +786,7 @@ static void fiber_yield(void)
     struct fiber *f = fiber_running;
     rt_context_enter(NULL);
     asan_start(f->done ? NULL : &f->asan_fake, main_stack_lo, main_stack_size);
+    tsan_switch(NULL);
     swapcontext(&f->uc, &main_uc);
     asan_finish(f->asan_fake, &main_stack_lo, &main_stack_size);
 }
@@ -795,6 +815,9 @@ static bool fiber_init_sized(struct fiber *f, struct guest *g, size_t size,
     f->uc.uc_stack.ss_size = size;
     f->uc.uc_link = fell_off_context();
     makecontext(&f->uc, fiber_main, 0);
+#ifdef TEST_TSAN
+    f->tsan_fiber = __tsan_create_fiber(0);
+#endif
     return true;
 }
 
@@ -812,6 +835,10 @@ static void fiber_add_job(struct fiber *f, const char *name, uint32_t arg)
 static void fiber_free(struct fiber *f)
 {
     rt_context_free(f->ctx);
+#ifdef TEST_TSAN
+    if (f->tsan_fiber != NULL)
+        __tsan_destroy_fiber(f->tsan_fiber);
+#endif
     if (f->map != NULL && f->map != MAP_FAILED)
         munmap(f->map, f->map_len);
 }
