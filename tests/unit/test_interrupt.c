@@ -716,7 +716,9 @@ static void asan_finish(void *fake, const void **lo, size_t *size)
 }
 
 /* ThreadSanitizer: the switch to `to`'s fiber (NULL: the thread's own). */
+#ifdef TEST_TSAN
 static void *main_tsan_fiber;
+#endif
 
 static void tsan_switch(struct fiber *to)
 {
