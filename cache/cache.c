@@ -217,6 +217,10 @@ static int load_wasm(const char *path, const struct cache_options *opt,
         free(bytes);
         return 0;
     }
+    if (access(so, R_OK) == 0 && rerr.kind == RT_ERR_NOMEM) {
+        free(bytes);                    /* not stale: no reason to compile */
+        return fail(err, errlen, "%s", rerr.msg);
+    }
     /* Missing, or unloadable (stale, truncated): compile it (again). */
     rc = compile_to(bytes, size, opt, so, path, err, errlen);
     free(bytes);

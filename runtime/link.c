@@ -223,7 +223,10 @@ int rt_link_imports(struct rt_instance *inst, rt_resolve_fn resolve, void *ud,
         const struct wm_import *im = &m->imports[i];
         struct rt_extern ex;
         memset(&ex, 0, sizeof ex);
-        if (resolve == NULL || resolve(ud, im, &ex) != 0 ||
+        int rc = resolve != NULL ? resolve(ud, im, &ex) : -1;
+        if (rc == RT_RESOLVE_NOMEM)
+            return rt_fail(err, RT_ERR_NOMEM, "out of memory resolving import %u", i);
+        if (rc != 0 ||
             (unsigned)ex.kind > WM_EXTERN_GLOBAL || !extern_present(&ex))
             return link_fail(inst, im, NULL, err);
         if (ex.kind != im->kind || !extern_matches(inst, im, &ex))

@@ -141,12 +141,10 @@ static int decode_wasm(const char *path, struct rt_module *m,
 {
     struct wm_error we;
     const struct awsm_module_desc *d = m->desc;
-    if (dec_module(d->wasm, d->wasm_size, &m->wasm, &we) != 0)
-        return rt_fail(err, RT_ERR_LOAD, "%s: embedded wasm: %s",
-                       file_name(path), we.msg);
-    if (val_module(m->wasm, &we) != 0)
-        return rt_fail(err, RT_ERR_LOAD, "%s: embedded wasm: %s",
-                       file_name(path), we.msg);
+    if (dec_module(d->wasm, d->wasm_size, &m->wasm, &we) != 0 ||
+        val_module(m->wasm, &we) != 0)
+        return rt_fail(err, we.kind == WM_ERR_NOMEM ? RT_ERR_NOMEM : RT_ERR_LOAD,
+                       "%s: embedded wasm: %s", file_name(path), we.msg);
     if (d->nfuncs != m->wasm->nfuncs || d->ntypes != m->wasm->ntypes)
         return rt_fail(err, RT_ERR_LOAD, "%s: descriptor has %u functions and "
                        "%u types but the wasm has %u and %u", file_name(path),

@@ -125,8 +125,10 @@ struct awsm_memory *rt_host_memory(struct rt_host *h, uint32_t min_pages,
                                    uint32_t max_pages);
 awsm_value *rt_host_global(struct rt_host *h, awsm_value init);
 
-/* Import resolution: fill *out for the import, or return -1. The runtime
- * checks the type (spec 4.5.4 import matching) and reports mismatches. */
+/* Import resolution: fill *out for the import, or return -1 (no such
+ * import) or RT_RESOLVE_NOMEM (out of memory). The runtime checks the type
+ * (spec 4.5.4 import matching) and reports mismatches. */
+#define RT_RESOLVE_NOMEM (-2)
 typedef int (*rt_resolve_fn)(void *ud, const struct wm_import *im,
                              struct rt_extern *out);
 

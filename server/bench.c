@@ -58,19 +58,26 @@ static struct sb *bench_sandbox(struct srv_module *mod)
 
 /* Queue `n` sandboxes and wait for all of them. */
 static int bench_batch(struct sched *s, struct srv_module *mod, struct bench *b,
-                       uint32_t n)
+                       uint32_t n, char *err, size_t errlen)
 {
-    for (uint32_t i = 0; i < n; i++) {
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
         struct sb *sb = bench_sandbox(mod);
-        if (!sb)
-            return -1;
-        sched_submit(s, sb);
+        if (!sb) {
+            snprintf(err, errlen, "out of memory for sandbox %u", i);
+            pthread_mutex_lock(&b->lock);
+            b->n = i;                   /* wait for those queued */
+            pthread_mutex_unlock(&b->lock);
+            rc = -1;
+        } else {
+            sched_submit(s, sb);
+        }
     }
     pthread_mutex_lock(&b->lock);
     while (b->finished < b->n)
         pthread_cond_wait(&b->done, &b->lock);
     pthread_mutex_unlock(&b->lock);
-    return 0;
+    return rc;
 }
 
 int srv_bench(const struct srv_config *cfg, const struct srv_settings *set,
@@ -101,8 +108,10 @@ int srv_bench(const struct srv_config *cfg, const struct srv_settings *set,
         .ud = &b,
     };
     int rc = b.ns ? sched_new(&so, &s, err, errlen) : -1;
+    if (!b.ns)
+        snprintf(err, errlen, "out of memory");
     if (rc == 0)
-        rc = bench_batch(s, &mod, &b, n);
+        rc = bench_batch(s, &mod, &b, n, err, errlen);
     sched_free(s);
     if (rc == 0 && b.failed) {
         snprintf(err, errlen, "%u of %u sandboxes failed: %s", b.failed, n,

@@ -334,7 +334,7 @@ static char *put_uint(char *p, uint64_t v)
  * characters), formatted once a second per thread; locale-independent. */
 static const char *http_date(void)
 {
-    static __thread char buf[32];
+    static __thread char buf[64];           /* 29 used; room for any int */
     static __thread time_t done = -1;
     static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
     static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",

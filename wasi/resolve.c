@@ -214,8 +214,10 @@ int wasi_resolve(void *ud, const struct wm_import *im, struct rt_extern *out)
 {
     (void)ud;
     const struct wasi_import *wi = import_find(im);
-    if (wi == NULL || !funcs_get())
+    if (wi == NULL)
         return -1;
+    if (!funcs_get())
+        return RT_RESOLVE_NOMEM;
     out->kind = WM_EXTERN_FUNC;
     out->u.func = &funcs[wi - imports];
     return 0;
