@@ -461,16 +461,37 @@ static LLVMValueRef h_convert(struct cg_func *f, const struct simd_row *r,
     return r->p & 1 ? LLVMBuildSIToFP(f->b, x, to, "") : LLVMBuildUIToFP(f->b, x, to, "");
 }
 
-/* float -> i32, saturating; p: 1 signed; f64x2 fills the high lanes with
- * zeros. */
+/*
+ * float -> i32, saturating (p: 1 signed); f64x2 fills the high lanes with
+ * zeros. llvm.fpto[su]i.sat is scalarised on x86, so: lanes out of range
+ * or NaN become 0, are converted (cvttps2dq and friends), then the
+ * out-of-range ones take the bound. too_low is x <= the largest float
+ * below the range (exact in both types), too_high x >= 2^31 or 2^32.
+ */
 static LLVMValueRef h_trunc_sat(struct cg_func *f, const struct simd_row *r,
                                 LLVMValueRef *a)
 {
-    unsigned n = LLVMGetVectorSize(LLVMTypeOf(a[0]));
-    LLVMTypeRef tys[2] = { LLVMVectorType(f->cm->i32, n), LLVMTypeOf(a[0]) };
-    LLVMValueRef v = cg_call_intrinsic(f, r->p ? "llvm.fptosi.sat" : "llvm.fptoui.sat",
-                                       tys, 2, a, 1);
-    return n == 4 ? v : pick(f, v, LLVMConstNull(tys[0]), 0, 1, 4);
+    LLVMValueRef x = a[0];
+    LLVMTypeRef ft = LLVMTypeOf(x), et = LLVMGetElementType(ft);
+    unsigned n = LLVMGetVectorSize(ft);
+    LLVMTypeRef it = LLVMVectorType(f->cm->i32, n);
+    double lo = !r->p ? -1.0 : n == 4 ? -2147483904.0 : -2147483649.0;
+    double hi = r->p ? 2147483648.0 : 4294967296.0;
+    LLVMValueRef too_low = LLVMBuildFCmp(f->b, LLVMRealOLE, x,
+                                         cg_splat(f, LLVMConstReal(et, lo), ft), "");
+    LLVMValueRef too_high = LLVMBuildFCmp(f->b, LLVMRealOGE, x,
+                                          cg_splat(f, LLVMConstReal(et, hi), ft), "");
+    LLVMValueRef bad = LLVMBuildOr(f->b, LLVMBuildOr(f->b, too_low, too_high, ""),
+                                   LLVMBuildFCmp(f->b, LLVMRealUNO, x, x, ""), "");
+    LLVMValueRef safe = LLVMBuildSelect(f->b, bad, LLVMConstNull(ft), x, "");
+    LLVMValueRef v = r->p ? LLVMBuildFPToSI(f->b, safe, it, "")
+                          : LLVMBuildFPToUI(f->b, safe, it, "");
+    uint32_t max = r->p ? 0x7fffffffu : 0xffffffffu;
+    v = LLVMBuildSelect(f->b, too_high, cg_splat(f, cg_const_i32(f, max), it), v, "");
+    if (r->p)
+        v = LLVMBuildSelect(f->b, too_low, cg_splat(f, cg_const_i32(f, 0x80000000u), it),
+                            v, "");
+    return n == 4 ? v : pick(f, v, LLVMConstNull(it), 0, 1, 4);
 }
 
 static LLVMValueRef h_shuffle(struct cg_func *f, const struct simd_row *r,
