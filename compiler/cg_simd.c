@@ -534,6 +534,51 @@ static LLVMValueRef h_swizzle(struct cg_func *f, const struct simd_row *r,
     return out;
 }
 
+/* ===== Relaxed SIMD ===================================================== */
+
+/*
+ * Relaxed SIMD (proposals/relaxed-simd) lets an engine pick among a few
+ * results; awsm takes the spec's deterministic profile everywhere, so code
+ * behaves the same on every host: swizzle, trunc_sat, bitselect, min/max
+ * and q15mulr_sat as the plain instructions (those rows simply reuse their
+ * handlers); madd unfused, a * b + c with two roundings; the dot products
+ * signed by signed, pairs added with signed saturation (pmaddubsw's rule).
+ */
+static LLVMValueRef h_madd(struct cg_func *f, const struct simd_row *r,
+                           LLVMValueRef *a)
+{
+    LLVMValueRef x = r->p ? LLVMBuildFNeg(f->b, a[0], "") : a[0];
+    return LLVMBuildFAdd(f->b, LLVMBuildFMul(f->b, x, a[1], ""), a[2], "");
+}
+
+/* i16 lanes: a[2i] * b[2i] + a[2i+1] * b[2i+1], saturated. */
+static LLVMValueRef dot_i8(struct cg_func *f, LLVMValueRef x, LLVMValueRef y)
+{
+    LLVMValueRef xe, xo, ye, yo;
+    even_odd(f, x, true, &xe, &xo);
+    even_odd(f, y, true, &ye, &yo);
+    return intrinsic2(f, "llvm.sadd.sat", LLVMBuildMul(f->b, xe, ye, ""),
+                      LLVMBuildMul(f->b, xo, yo, ""));
+}
+
+static LLVMValueRef h_rdot(struct cg_func *f, const struct simd_row *r,
+                           LLVMValueRef *a)
+{
+    (void)r;
+    return dot_i8(f, a[0], a[1]);
+}
+
+/* The i16 dots of lane pairs, added pairwise into i32, plus c. */
+static LLVMValueRef h_rdot_add(struct cg_func *f, const struct simd_row *r,
+                               LLVMValueRef *a)
+{
+    (void)r;
+    LLVMValueRef e, o;
+    even_odd(f, dot_i8(f, a[0], a[1]), true, &e, &o);
+    LLVMValueRef c = cast(f, a[2], LLVMVectorType(f->cm->i32, 4));
+    return LLVMBuildAdd(f->b, LLVMBuildAdd(f->b, e, o, ""), c, "");
+}
+
 /* ===== The table ======================================================== */
 
 #define BIN(id, s, opc) { OP_##id, s, h_binop, opc, NULL }
@@ -650,6 +695,25 @@ static const struct simd_row rows[] = {
     ROW(I32X4_TRUNC_SAT_F32X4_U, S_F32, h_trunc_sat, 0),
     ROW(I32X4_TRUNC_SAT_F64X2_S_ZERO, S_F64, h_trunc_sat, 1),
     ROW(I32X4_TRUNC_SAT_F64X2_U_ZERO, S_F64, h_trunc_sat, 0),
+    /* Relaxed SIMD, deterministic (see above). */
+    ROW(I8X16_RELAXED_SWIZZLE, S_I8, h_swizzle, 0),
+    ROW(I32X4_RELAXED_TRUNC_F32X4_S, S_F32, h_trunc_sat, 1),
+    ROW(I32X4_RELAXED_TRUNC_F32X4_U, S_F32, h_trunc_sat, 0),
+    ROW(I32X4_RELAXED_TRUNC_F64X2_S_ZERO, S_F64, h_trunc_sat, 1),
+    ROW(I32X4_RELAXED_TRUNC_F64X2_U_ZERO, S_F64, h_trunc_sat, 0),
+    ROW(F32X4_RELAXED_MADD, S_F32, h_madd, 0), ROW(F32X4_RELAXED_NMADD, S_F32, h_madd, 1),
+    ROW(F64X2_RELAXED_MADD, S_F64, h_madd, 0), ROW(F64X2_RELAXED_NMADD, S_F64, h_madd, 1),
+    ROW(I8X16_RELAXED_LANESELECT, S_I64, h_bitselect, 0),
+    ROW(I16X8_RELAXED_LANESELECT, S_I64, h_bitselect, 0),
+    ROW(I32X4_RELAXED_LANESELECT, S_I64, h_bitselect, 0),
+    ROW(I64X2_RELAXED_LANESELECT, S_I64, h_bitselect, 0),
+    { OP_F32X4_RELAXED_MIN, S_F32, h_fminmax, 0, "llvm.minimum" },
+    { OP_F32X4_RELAXED_MAX, S_F32, h_fminmax, 0, "llvm.maximum" },
+    { OP_F64X2_RELAXED_MIN, S_F64, h_fminmax, 0, "llvm.minimum" },
+    { OP_F64X2_RELAXED_MAX, S_F64, h_fminmax, 0, "llvm.maximum" },
+    ROW(I16X8_RELAXED_Q15MULR_S, S_I16, h_q15mulr, 0),
+    ROW(I16X8_RELAXED_DOT_I8X16_I7X16_S, S_I8, h_rdot, 0),
+    ROW(I32X4_RELAXED_DOT_I8X16_I7X16_ADD_S, S_I8, h_rdot_add, 0),
 };
 
 /* ===== Dispatch ========================================================= */

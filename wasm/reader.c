@@ -280,7 +280,7 @@ static const uint16_t map_fc[256] = {
 #undef OPFD
 };
 
-static const uint16_t map_fd[256] = {
+static const uint16_t map_fd[0x114] = {
 #define OP(...)
 #define OPFC(...)
 #define OPFD(id, n, c, i, s, a) [c] = OP_##id + 1,
@@ -321,7 +321,9 @@ static int read_opcode(struct rd *r, uint16_t *op)
     if (rd_u32(r, &sub))
         return -1;
     const uint16_t *map = b == 0xfc ? map_fc : map_fd;
-    if (sub > 0xff || !map[sub])
+    uint32_t size = b == 0xfc ? sizeof map_fc / sizeof *map_fc
+                              : sizeof map_fd / sizeof *map_fd;
+    if (sub >= size || !map[sub])
         return rd_fail(r, at, "illegal opcode 0x%02x 0x%x", b, sub);
     *op = map[sub] - 1;
     return 0;
