@@ -173,13 +173,32 @@ static LLVMValueRef h_const(struct cg_func *f, const struct simd_row *r,
     return LLVMConstVector(e, 2);
 }
 
+/* A constant vector with a lane LLVM may fold away as an identity: x+-0,
+ * x*1, x*-1, x/1 become x or -x, which would pass a signalling NaN through.
+ * Lanes it cannot read count as identities. */
+static bool has_identity_lane(LLVMValueRef v)
+{
+    if (!LLVMIsConstant(v))
+        return false;
+    unsigned n = LLVMGetVectorSize(LLVMTypeOf(v));
+    for (unsigned i = 0; i < n; i++) {
+        LLVMValueRef e = LLVMGetAggregateElement(v, i);
+        LLVMBool lossy;
+        double d = e != NULL && LLVMIsAConstantFP(e) ? LLVMConstRealGetDouble(e, &lossy)
+                                                     : 0.0;
+        if (d == 0.0 || d == 1.0 || d == -1.0)
+            return true;
+    }
+    return false;
+}
+
 static LLVMValueRef h_binop(struct cg_func *f, const struct simd_row *r,
                             LLVMValueRef *a)
 {
     LLVMValueRef v = LLVMBuildBinOp(f->b, (LLVMOpcode)r->p, a[0], a[1], "");
     bool is_float = r->shape == S_F32 || r->shape == S_F64;
-    if (is_float && (LLVMIsConstant(a[0]) || LLVMIsConstant(a[1])))
-        v = quiet_nans(f, v);               /* x*1, x+-0 fold to x */
+    if (is_float && (has_identity_lane(a[0]) || has_identity_lane(a[1])))
+        v = quiet_nans(f, v);
     return v;
 }
 
