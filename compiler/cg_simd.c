@@ -1,7 +1,8 @@
 /*
  * compiler/cg_simd.c - the 128-bit SIMD instructions but loads and stores
  * (cg_memory.c): constants, lanes, shuffles, integer and float lane
- * arithmetic, comparisons and conversions (spec 4.3.4).
+ * arithmetic, comparisons and conversions (spec 4.3.4), and relaxed SIMD
+ * in the spec's deterministic profile.
  *
  * A v128 value is <2 x i64> on the value stack, in locals and across calls;
  * each instruction bitcasts its operands to its shape (<16 x i8>, <4 x
@@ -9,7 +10,9 @@
  * plain LLVM vector IR or a generic intrinsic, so the x86 backend picks the
  * SSE/AVX instructions; only the spec's corners get extra code: float
  * min/max quiet their NaNs as the scalar ones do, q15mulr saturates the one
- * overflowing product, swizzle zeroes lanes whose index is 16 or more.
+ * overflowing product, swizzle zeroes lanes whose index is 16 or more,
+ * trunc_sat blends in the bounds (LLVM's saturating conversions are
+ * scalarised on x86).
  *
  * One table row per instruction: its shape, a handler and the handler's
  * parameter (an LLVM opcode, predicate or intrinsic name).
