@@ -14,7 +14,7 @@
 
 OUT      ?= build/bench
 BULK     ?= strings
-SIMD     ?= hashmap matmul nbody sha256 sort stencil
+SIMD     ?= hashmap matmul nbody pixels sha256 sort stencil
 PROGRAMS ?= $(basename $(notdir $(wildcard bench/programs/*.c)))
 
 CC       ?= cc

@@ -44,9 +44,12 @@ fi
 # one (strings less: it runs 15-30 times slower as wasm).
 #   strings-bulk  strings.c built with -mbulk-memory; compared with the
 #                 native strings, and left out of the geometric means.
-#   P-simd        P.c built with -msimd128 (clang auto-vectorises); compared
-#                 with the native P, left out of the means; not run under
-#                 wasm2c, whose 1.0.32 aborts on SIMD.
+#   P-simd        P.c built with -msimd128 (clang auto-vectorises; pixels.c
+#                 uses wasm_simd128.h); compared with the native P, left out
+#                 of the means; not run under wasm2c, whose 1.0.32 aborts on
+#                 SIMD.
+#   pixels        SIMD intrinsics (SSE2 natively), whose scalar wasm build
+#                 is the plain C fallback: left out of the means too.
 #   startup       fib(1): a whole run that computes nothing, the fixed cost
 #                 of each runtime's process; also left out of the means.
 benches="
@@ -57,6 +60,7 @@ hashmap       hashmap       1200000   200000
 interp        interp        120000    16000
 matmul        matmul        1000      480
 nbody         nbody         100000    13000
+pixels        pixels        2000      250
 recurse       recurse       1500      180
 sha256        sha256        96        12
 sieve         sieve         60000000  10000000
@@ -67,6 +71,7 @@ strings-bulk  strings-bulk  3000000   150000
 hashmap-simd  hashmap-simd  1200000   200000
 matmul-simd   matmul-simd   1000      480
 nbody-simd    nbody-simd    100000    13000
+pixels-simd   pixels-simd   2000      250
 sha256-simd   sha256-simd   96        12
 sort-simd     sort-simd     2000000   250000
 stencil-simd  stencil-simd  4000      500
@@ -205,7 +210,7 @@ sort -k1,1 -k2,2 -k3,3g "$times" | awk '
 awk_common='
     { t[$1, $2] = $3 }
     function base(b) { sub(/-(bulk|simd)$/, "", b); return b }
-    function core(b) { return b !~ /-(bulk|simd)$/ && b != "startup" }
+    function core(b) { return b !~ /-(bulk|simd)$/ && b != "startup" && b != "pixels" }
 '
 
 # table FORMAT: the results, FORMAT "md" or "txt". A cell is the median in
@@ -360,7 +365,7 @@ chart() {                # chart: $report.png, ratio to native, log scale
     echo "Median wall-clock time of $runs runs of each benchmark and its ratio to"
     echo "the native build (cc -O2); lower is better. Every run's output was"
     echo "checked against the native build's. The geometric means leave out"
-    echo "strings-bulk and startup."
+    echo "strings-bulk, startup, pixels and the -simd builds."
     echo
     table md
     echo
@@ -417,7 +422,7 @@ chart() {                # chart: $report.png, ratio to native, log scale
     echo "P-simd is P.c compiled with \`-O2 -msimd128\`: clang's loop and SLP"
     echo "vectorisers emit 128-bit SIMD where they can (wasm-objdump counts of SIMD"
     echo "instructions:$(for b in $names; do [[ $b == *-simd ]] &&
-        printf ' %s %s,' "${b%-simd}" "$(simd_ops "$out/wasm/$(module_of "$b").wasm")"; done | sed 's/,$//')."
+        printf ' %s %s,' "${b%-simd}" "$(simd_ops "$out/wasm/$(module_of "$b").wasm")"; done | sed 's/,$//'))."
     echo "Compared with the scalar build of the same program, which awsm's LLVM may"
     echo "vectorise itself, at the host's full vector width."
     echo
