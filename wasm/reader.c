@@ -376,7 +376,8 @@ static int read_zero_byte(struct rd *r)
     if (rd_u8(r, &b))
         return -1;
     if (b != 0)
-        return rd_fail(r, at, "zero byte expected");
+        return rd_fail(r, at, "zero byte expected (a memory index other than 0: "
+                       "the multi-memory proposal is not supported)");
     return 0;
 }
 

@@ -685,6 +685,17 @@ TEST(limits_flags_above_1_are_malformed)
     struct wm_error err;
     int rc = dec_module(bin, sizeof bin, &m, &err);
     ASSERT_MALFORMED(rc, m, err, 11, -1, "malformed limits flags 0x02");
+    ASSERT_STR_CONTAINS(err.msg, "the threads proposal is not supported");
+}
+
+TEST(limits_flags_of_memory64_name_the_proposal)
+{
+    static const uint8_t bin[] = { HEADER, 0x05, 0x03, 0x01, 0x04, 0x00 };
+    struct wm_module *m;
+    struct wm_error err;
+    int rc = dec_module(bin, sizeof bin, &m, &err);
+    ASSERT_MALFORMED(rc, m, err, 11, -1,
+                     "64-bit memory: the memory64 proposal is not supported");
 }
 
 TEST(limits_with_max_decode_both_bounds)
