@@ -125,6 +125,19 @@ static LLVMValueRef intrinsic2(struct cg_func *f, const char *name,
     return cg_call_intrinsic(f, name, &t, 1, args, 2);
 }
 
+/* A two-operand x86 intrinsic by name (operands of one type, result ret);
+ * only where cm->x86, i.e. SSSE3 at least. */
+static LLVMValueRef x86_call(struct cg_func *f, const char *name, LLVMTypeRef ret,
+                             LLVMValueRef x, LLVMValueRef y)
+{
+    LLVMTypeRef t = LLVMTypeOf(x);
+    LLVMTypeRef fty = LLVMFunctionType(ret, (LLVMTypeRef[]){ t, t }, 2, false);
+    LLVMValueRef fn = LLVMGetNamedFunction(f->cm->mod, name);
+    if (fn == NULL)
+        fn = LLVMAddFunction(f->cm->mod, name, fty);
+    return LLVMBuildCall2(f->b, fty, fn, (LLVMValueRef[]){ x, y }, 2, "");
+}
+
 /* Clamp integer lanes to [lo, hi] (signed). */
 static LLVMValueRef clamp_s(struct cg_func *f, LLVMValueRef x, long long lo,
                             long long hi)
@@ -388,9 +401,18 @@ static void even_odd(struct cg_func *f, LLVMValueRef v, bool is_signed,
     *odd = is_signed ? LLVMBuildSExt(f->b, o, wt, "") : LLVMBuildZExt(f->b, o, wt, "");
 }
 
+/* Byte pairs on x86: pmaddubsw multiplies unsigned bytes of its first
+ * operand by signed bytes of its second and adds pairs (no saturation
+ * reachable with a factor of 1). */
 static LLVMValueRef h_extadd(struct cg_func *f, const struct simd_row *r,
                              LLVMValueRef *a)
 {
+    LLVMTypeRef t = LLVMTypeOf(a[0]);
+    if (f->cm->x86 && LLVMGetVectorSize(t) == 16) {
+        LLVMValueRef ones = cg_splat(f, LLVMConstInt(f->cm->i8, 1, false), t);
+        return x86_call(f, "llvm.x86.ssse3.pmadd.ub.sw.128", cg_vec_type(f->cm, 16, false, 8),
+                        r->p ? ones : a[0], r->p ? a[0] : ones);
+    }
     LLVMValueRef e, o;
     even_odd(f, a[0], r->p, &e, &o);
     return LLVMBuildAdd(f->b, e, o, "");
@@ -407,11 +429,21 @@ static LLVMValueRef h_dot(struct cg_func *f, const struct simd_row *r,
     return LLVMBuildAdd(f->b, pick(f, p, NULL, 0, 2, 4), pick(f, p, NULL, 1, 2, 4), "");
 }
 
-/* (a * b + 2^14) >> 15, saturated: only -32768 * -32768 overflows. */
+/* (a * b + 2^14) >> 15, saturated: only -32768 * -32768 overflows. x86's
+ * pmulhrsw computes exactly that but wraps the overflow to 0x8000, which
+ * no other product gives: flip it to 0x7fff. */
 static LLVMValueRef h_q15mulr(struct cg_func *f, const struct simd_row *r,
                               LLVMValueRef *a)
 {
     (void)r;
+    if (f->cm->x86) {
+        LLVMTypeRef t = LLVMTypeOf(a[0]);
+        LLVMValueRef v = x86_call(f, "llvm.x86.ssse3.pmul.hr.sw.128", t, a[0], a[1]);
+        LLVMValueRef min = cg_splat(f, LLVMConstInt(LLVMGetElementType(t), 0x8000, false), t);
+        LLVMValueRef ovf = LLVMBuildSExt(f->b, LLVMBuildICmp(f->b, LLVMIntEQ, v, min, ""),
+                                         t, "");
+        return LLVMBuildXor(f->b, v, ovf, "");
+    }
     LLVMTypeRef wt = cg_vec_type(f->cm, 32, false, 8);
     LLVMValueRef p = LLVMBuildMul(f->b, LLVMBuildSExt(f->b, a[0], wt, ""),
                                   LLVMBuildSExt(f->b, a[1], wt, ""), "");
@@ -537,11 +569,7 @@ static LLVMValueRef h_swizzle(struct cg_func *f, const struct simd_row *r,
     if (f->cm->x86) {
         LLVMValueRef s = intrinsic2(f, "llvm.uadd.sat", a[1],
                                     cg_splat(f, LLVMConstInt(f->cm->i8, 0x70, false), t));
-        LLVMTypeRef fty = LLVMFunctionType(t, (LLVMTypeRef[]){ t, t }, 2, false);
-        LLVMValueRef fn = LLVMGetNamedFunction(f->cm->mod, "llvm.x86.ssse3.pshuf.b.128");
-        if (fn == NULL)
-            fn = LLVMAddFunction(f->cm->mod, "llvm.x86.ssse3.pshuf.b.128", fty);
-        return LLVMBuildCall2(f->b, fty, fn, (LLVMValueRef[]){ a[0], s }, 2, "");
+        return x86_call(f, "llvm.x86.ssse3.pshuf.b.128", t, a[0], s);
     }
     LLVMValueRef out = LLVMConstNull(t);
     for (unsigned i = 0; i < 16; i++) {
