@@ -401,6 +401,19 @@ static void even_odd(struct cg_func *f, LLVMValueRef v, bool is_signed,
     *odd = is_signed ? LLVMBuildSExt(f->b, o, wt, "") : LLVMBuildZExt(f->b, o, wt, "");
 }
 
+/* Pairs of 16-bit lanes on x86: pmaddwd by ones; unsigned lanes biased
+ * by -32768 first (xor 0x8000), the two biases added back after. */
+static LLVMValueRef extadd_i16_x86(struct cg_func *f, bool is_signed, LLVMValueRef x)
+{
+    LLVMTypeRef t = LLVMTypeOf(x), e = LLVMGetElementType(t);
+    LLVMTypeRef it = LLVMVectorType(f->cm->i32, 4);
+    if (!is_signed)
+        x = LLVMBuildXor(f->b, x, cg_splat(f, LLVMConstInt(e, 0x8000, false), t), "");
+    LLVMValueRef v = x86_call(f, "llvm.x86.sse2.pmadd.wd", it, x,
+                              cg_splat(f, LLVMConstInt(e, 1, false), t));
+    return is_signed ? v : LLVMBuildAdd(f->b, v, cg_splat(f, cg_const_i32(f, 0x10000), it), "");
+}
+
 /* Byte pairs on x86: pmaddubsw multiplies unsigned bytes of its first
  * operand by signed bytes of its second and adds pairs (no saturation
  * reachable with a factor of 1). */
@@ -413,6 +426,8 @@ static LLVMValueRef h_extadd(struct cg_func *f, const struct simd_row *r,
         return x86_call(f, "llvm.x86.ssse3.pmadd.ub.sw.128", cg_vec_type(f->cm, 16, false, 8),
                         r->p ? ones : a[0], r->p ? a[0] : ones);
     }
+    if (f->cm->x86)
+        return extadd_i16_x86(f, r->p, a[0]);
     LLVMValueRef e, o;
     even_odd(f, a[0], r->p, &e, &o);
     return LLVMBuildAdd(f->b, e, o, "");
