@@ -424,7 +424,11 @@ chart() {                # chart: $report.png, ratio to native, log scale
     echo "instructions:$(for b in $names; do [[ $b == *-simd ]] &&
         printf ' %s %s,' "${b%-simd}" "$(simd_ops "$out/wasm/$(module_of "$b").wasm")"; done | sed 's/,$//'))."
     echo "Compared with the scalar build of the same program, which awsm's LLVM may"
-    echo "vectorise itself, at the host's full vector width."
+    echo "vectorise itself, at the host's full vector width: LLVM widens a scalar"
+    echo "loop to 256 or 512 bits but never 128-bit vector code, which is why a"
+    echo "SIMD build can lose to its scalar build under awsm --bounds=guard"
+    echo "(stencil); with bounds checks, which stop LLVM's own vectorisation, the"
+    echo "SIMD build wins."
     echo
     simd_table
     echo

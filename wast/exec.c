@@ -402,7 +402,7 @@ static enum outcome check_results(struct wast_file *f, const struct wast_cmd *c,
 static enum outcome check_either(struct wast_file *f, const struct wast_cmd *c,
                                  json_t *alts, const struct act_result *r)
 {
-    struct wast_expect e;
+    struct wast_expect e = {0};
     size_t i;
     json_t *alt;
     if (r->n != 1) {
