@@ -451,10 +451,11 @@ static void emit_return(struct cg_func *f)
 static void cg_drop(struct cg_func *f)
 {
     LLVMValueRef v = cg_pop(f);
-    /* Through the widening and lane moves of narrow and SIMD loads. */
+    /* Through the widening and lane moves of narrow and SIMD loads, and a
+     * lane extracted from a loaded vector. */
     for (int i = 0; i < 4 && !LLVMIsALoadInst(v); i++) {
         if (LLVMIsAZExtInst(v) || LLVMIsASExtInst(v) || LLVMIsABitCastInst(v) ||
-            LLVMIsAShuffleVectorInst(v))
+            LLVMIsAShuffleVectorInst(v) || LLVMIsAExtractElementInst(v))
             v = LLVMGetOperand(v, 0);
         else if (LLVMIsAInsertElementInst(v))
             v = LLVMGetOperand(v, 1);
