@@ -6,11 +6,15 @@
 # OUT/native/P          cc -O2, the baseline
 # OUT/wasm/P.wasm       clang --target=wasm32-wasi -O2, for awsm and node
 # OUT/wasm/P-bulk.wasm  the same with -mbulk-memory, for P in $(BULK)
+# OUT/wasm/P-simd.wasm  the same with -msimd128 (auto-vectorised), for P in
+#                       $(SIMD); no wasm2c build: wabt 1.0.32's wasm2c
+#                       aborts on SIMD
 # OUT/w2c/P/run         wasm2c of P.wasm + bench/w2c/wasi_shim.c, cc -O2
 # OUT/timeit            the timer
 
 OUT      ?= build/bench
 BULK     ?= strings
+SIMD     ?= hashmap matmul nbody pixels sha256 sort stencil
 PROGRAMS ?= $(basename $(notdir $(wildcard bench/programs/*.c)))
 
 CC       ?= cc
@@ -18,7 +22,8 @@ CFLAGS   := -O2
 WASI_CC  := clang --target=wasm32-wasi
 W2C_RT   := /usr/share/wabt/wasm2c
 
-WASMS    := $(PROGRAMS:%=$(OUT)/wasm/%.wasm) $(BULK:%=$(OUT)/wasm/%-bulk.wasm)
+WASMS    := $(PROGRAMS:%=$(OUT)/wasm/%.wasm) $(BULK:%=$(OUT)/wasm/%-bulk.wasm) \
+            $(SIMD:%=$(OUT)/wasm/%-simd.wasm)
 NATIVES  := $(PROGRAMS:%=$(OUT)/native/%)
 W2CS     := $(PROGRAMS:%=$(OUT)/w2c/%/run) $(BULK:%=$(OUT)/w2c/%-bulk/run)
 
@@ -48,6 +53,11 @@ $(OUT)/wasm/%.o: bench/programs/%.c
 $(OUT)/wasm/%-bulk.o: bench/programs/%.c
 	@mkdir -p $(@D)
 	$(WASI_CC) $(CFLAGS) -mbulk-memory -c $< -o $@
+
+# -msimd128: clang's vectorisers emit 128-bit SIMD for the loops they can.
+$(OUT)/wasm/%-simd.o: bench/programs/%.c
+	@mkdir -p $(@D)
+	$(WASI_CC) $(CFLAGS) -msimd128 -c $< -o $@
 
 $(OUT)/wasm/%.wasm: $(OUT)/wasm/%.o
 	$(WASI_CC) $< -o $@ -lm

@@ -44,6 +44,12 @@ fi
 # one (strings less: it runs 15-30 times slower as wasm).
 #   strings-bulk  strings.c built with -mbulk-memory; compared with the
 #                 native strings, and left out of the geometric means.
+#   P-simd        P.c built with -msimd128 (clang auto-vectorises; pixels.c
+#                 uses wasm_simd128.h); compared with the native P, left out
+#                 of the means; not run under wasm2c, whose 1.0.32 aborts on
+#                 SIMD.
+#   pixels        SIMD intrinsics (SSE2 natively), whose scalar wasm build
+#                 is the plain C fallback: left out of the means too.
 #   startup       fib(1): a whole run that computes nothing, the fixed cost
 #                 of each runtime's process; also left out of the means.
 benches="
@@ -54,6 +60,7 @@ hashmap       hashmap       1200000   200000
 interp        interp        120000    16000
 matmul        matmul        1000      480
 nbody         nbody         100000    13000
+pixels        pixels        2000      250
 recurse       recurse       1500      180
 sha256        sha256        96        12
 sieve         sieve         60000000  10000000
@@ -61,6 +68,13 @@ sort          sort          2000000   250000
 stencil       stencil       4000      500
 strings       strings       3000000   150000
 strings-bulk  strings-bulk  3000000   150000
+hashmap-simd  hashmap-simd  1200000   200000
+matmul-simd   matmul-simd   1000      480
+nbody-simd    nbody-simd    100000    13000
+pixels-simd   pixels-simd   2000      250
+sha256-simd   sha256-simd   96        12
+sort-simd     sort-simd     2000000   250000
+stencil-simd  stencil-simd  4000      500
 startup       fib           1         1
 "
 declare -A module full_size quick_size
@@ -71,7 +85,7 @@ while read -r b m f q; do
 done <<< "$benches"
 module_of() { echo "${module[$1]}"; }
 size_of() { ((quick)) && echo "${quick_size[$1]}" || echo "${full_size[$1]}"; }
-baseline_of() { echo "${1%-bulk}"; }    # whose native run it is compared with
+baseline_of() { local b=${1%-bulk}; echo "${b%-simd}"; }  # whose native run it is compared with
 
 load_before=$(cut -d" " -f1-3 /proc/loadavg)
 mkdir -p "$out/runs" "$here/results"
@@ -163,6 +177,7 @@ phase "running, $runs rounds"
 for b in $names; do
     rts=$runtimes
     [[ $b != "$(baseline_of "$b")" ]] && rts=${rts/native/}
+    [[ $b == *-simd ]] && rts=${rts/wasm2c/}
     printf '%-13s' "$b"
     [[ $rts == *native* ]] && { run_one native "$b" > /dev/null || true; }
     if failed "$(baseline_of "$b")" native; then
@@ -194,8 +209,8 @@ sort -k1,1 -k2,2 -k3,3g "$times" | awk '
 # counts in the geometric means.
 awk_common='
     { t[$1, $2] = $3 }
-    function base(b) { sub(/-bulk$/, "", b); return b }
-    function core(b) { return b !~ /-bulk$/ && b != "startup" }
+    function base(b) { sub(/-(bulk|simd)$/, "", b); return b }
+    function core(b) { return b !~ /-(bulk|simd)$/ && b != "startup" && b != "pixels" }
 '
 
 # table FORMAT: the results, FORMAT "md" or "txt". A cell is the median in
@@ -271,6 +286,30 @@ bulk_table() {
     }' "$medians"
 }
 
+# simd_table: each P against P-simd per wasm runtime, Markdown.
+simd_table() {
+    awk -v runtimes="$runtimes" -v names="$names" "$awk_common"'
+    END {
+        print "| benchmark | runtime | scalar build | -msimd128 build | speed-up |"
+        print "|---|---|---:|---:|---:|"
+        nb = split(names, B, " "); nr = split(runtimes, R, " ")
+        for (i = 1; i <= nb; i++) {
+            if (B[i] !~ /-simd$/) continue
+            s = B[i]; b = base(s); nat = t[b, "native"]
+            for (j = 1; j <= nr; j++) {
+                rt = R[j]
+                if (rt == "native" || !((b, rt) in t) || !((s, rt) in t)) continue
+                printf "| %s | %s | %.3f s (%.2fx native) | %.3f s (%.2fx native) | %.2fx |\n",
+                    b, rt, t[b, rt], t[b, rt] / nat, t[s, rt], t[s, rt] / nat, t[b, rt] / t[s, rt]
+            }
+        }
+    }' "$medians"
+}
+
+simd_ops() {             # simd_ops FILE.wasm: how many SIMD instructions
+    wasm-objdump -d "$1" | grep -cE ' (v128|i8x16|i16x8|i32x4|i64x2|f32x4|f64x2)\.' || true
+}
+
 bulk_ops() {             # bulk_ops FILE.wasm: "N memory.copy, M memory.fill"
     local d
     d=$(wasm-objdump -d "$1")
@@ -326,7 +365,7 @@ chart() {                # chart: $report.png, ratio to native, log scale
     echo "Median wall-clock time of $runs runs of each benchmark and its ratio to"
     echo "the native build (cc -O2); lower is better. Every run's output was"
     echo "checked against the native build's. The geometric means leave out"
-    echo "strings-bulk and startup."
+    echo "strings-bulk, startup, pixels and the -simd builds."
     echo
     table md
     echo
@@ -377,6 +416,21 @@ chart() {                # chart: $report.png, ratio to native, log scale
     echo "strings-bulk.wasm $(bulk_ops "$out/wasm/strings-bulk.wasm")."
     echo
     bulk_table
+    echo
+    echo "## SIMD: the same programs built with -msimd128"
+    echo
+    echo "P-simd is P.c compiled with \`-O2 -msimd128\`: clang's loop and SLP"
+    echo "vectorisers emit 128-bit SIMD where they can (wasm-objdump counts of SIMD"
+    echo "instructions:$(for b in $names; do [[ $b == *-simd ]] &&
+        printf ' %s %s,' "${b%-simd}" "$(simd_ops "$out/wasm/$(module_of "$b").wasm")"; done | sed 's/,$//'))."
+    echo "Compared with the scalar build of the same program, which awsm's LLVM may"
+    echo "vectorise itself, at the host's full vector width: LLVM widens a scalar"
+    echo "loop to 256 or 512 bits but never 128-bit vector code, which is why a"
+    echo "SIMD build can lose to its scalar build under awsm --bounds=guard"
+    echo "(stencil); with bounds checks, which stop LLVM's own vectorisation, the"
+    echo "SIMD build wins."
+    echo
+    simd_table
     echo
     echo "![ratio to native per benchmark and runtime]($(basename "$report").png)"
     if [[ -s $failures ]]; then

@@ -26,6 +26,7 @@ struct cg_module {
     LLVMModuleRef mod;
     LLVMTargetMachineRef tm;
     bool checked;                   /* check every access (cg_memory_plan) */
+    bool x86;                       /* the target is x86-64 (cg_simd.c) */
     uint64_t mem_reach;             /* the descriptor's (runtime/abi.h) */
 
     LLVMTypeRef i8, i32, i64, f32, f64, v128, ptr, void_t;
@@ -113,6 +114,14 @@ int cg_poll_loops(struct cg_module *cm);
 
 /* ===== cg_numeric.c ===================================================== */
 int cg_numeric(struct cg_func *f, const struct ins *in);
+
+/* ===== cg_simd.c: SIMD but loads and stores ============================ */
+int cg_simd(struct cg_func *f, const struct ins *in);
+/* <lanes x iN> or <lanes x float/double>. */
+LLVMTypeRef cg_vec_type(struct cg_module *cm, unsigned lane_bits, bool is_float,
+                        unsigned lanes);
+/* x (truncated to the lane type) in every lane of vt. */
+LLVMValueRef cg_splat(struct cg_func *f, LLVMValueRef x, LLVMTypeRef vt);
 
 /* ===== cg_memory.c ====================================================== */
 /* Decide, before any function, whether accesses are checked and what the

@@ -162,12 +162,14 @@ int cg_variable(struct cg_func *f, const struct ins *in)
         break;
     case OP_GLOBAL_GET: {
         wm_valtype t = wm_global_type(f->cm->m, x)->type;
-        cg_push(f, cg_tag_runtime(f->cm, LLVMBuildLoad2(f->b, cg_type(f->cm, t),
-                                                       global_cell(f, x), "")));
+        LLVMValueRef v = LLVMBuildLoad2(f->b, cg_type(f->cm, t), global_cell(f, x), "");
+        LLVMSetAlignment(v, 8);         /* an awsm_value cell: 8, not v128's 16 */
+        cg_push(f, cg_tag_runtime(f->cm, v));
         break;
     }
     default: /* OP_GLOBAL_SET */
-        cg_tag_runtime(f->cm, LLVMBuildStore(f->b, cg_pop(f), global_cell(f, x)));
+        LLVMSetAlignment(cg_tag_runtime(f->cm, LLVMBuildStore(f->b, cg_pop(f),
+                                                             global_cell(f, x))), 8);
         break;
     }
     return 0;

@@ -81,6 +81,8 @@ int cg_target_init(struct cg_module *cm)
                               : LLVMCodeGenLevelDefault;
     cm->tm = LLVMCreateTargetMachine(target, triple, cpu, features, level,
                                      LLVMRelocPIC, LLVMCodeModelDefault);
+    /* pshufb (swizzle) needs SSSE3; without it cg_simd.c uses generic IR. */
+    cm->x86 = strncmp(triple, "x86_64", 6) == 0 && strstr(features, "+ssse3") != NULL;
     LLVMSetTarget(cm->mod, triple);
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(cm->tm);
     LLVMSetModuleDataLayout(cm->mod, td);

@@ -451,8 +451,17 @@ static void emit_return(struct cg_func *f)
 static void cg_drop(struct cg_func *f)
 {
     LLVMValueRef v = cg_pop(f);
-    if (LLVMIsAZExtInst(v) || LLVMIsASExtInst(v))
-        v = LLVMGetOperand(v, 0);
+    /* Through the widening and lane moves of narrow and SIMD loads, and a
+     * lane extracted from a loaded vector. */
+    for (int i = 0; i < 4 && !LLVMIsALoadInst(v); i++) {
+        if (LLVMIsAZExtInst(v) || LLVMIsASExtInst(v) || LLVMIsABitCastInst(v) ||
+            LLVMIsAShuffleVectorInst(v) || LLVMIsAExtractElementInst(v))
+            v = LLVMGetOperand(v, 0);
+        else if (LLVMIsAInsertElementInst(v))
+            v = LLVMGetOperand(v, 1);
+        else
+            break;
+    }
     if (LLVMIsALoadInst(v))
         LLVMSetVolatile(v, true);
 }
@@ -526,7 +535,9 @@ static int cg_ins(struct cg_func *f, const struct ins *in)
     case OP_REF_NULL: case OP_REF_IS_NULL: case OP_REF_FUNC:
         return cg_table(f, in);
     default:
-        return is_memory_op(in) ? cg_memory(f, in) : cg_numeric(f, in);
+        if (is_memory_op(in))
+            return cg_memory(f, in);
+        return op_table[in->op].prefix == 0xfd ? cg_simd(f, in) : cg_numeric(f, in);
     }
 }
 

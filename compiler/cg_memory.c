@@ -14,6 +14,7 @@
  * Bulk operations always check first: they must trap before writing.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "compiler/cg.h"
 
@@ -136,6 +137,105 @@ static int cg_store(struct cg_func *f, const struct ins *in)
     return 0;
 }
 
+/* ===== SIMD loads and stores =========================================== */
+
+/* How a v128 load reads memory: `bits` per lane, `lanes` of them. */
+struct v128_access {
+    uint16_t op;
+    uint8_t bits, lanes;
+    enum { VA_FULL, VA_EXTEND_S, VA_EXTEND_U, VA_SPLAT, VA_ZERO, VA_LANE } how;
+};
+
+static const struct v128_access v128_accesses[] = {
+    { OP_V128_LOAD, 64, 2, VA_FULL }, { OP_V128_STORE, 64, 2, VA_FULL },
+    { OP_V128_LOAD8X8_S, 8, 8, VA_EXTEND_S }, { OP_V128_LOAD8X8_U, 8, 8, VA_EXTEND_U },
+    { OP_V128_LOAD16X4_S, 16, 4, VA_EXTEND_S }, { OP_V128_LOAD16X4_U, 16, 4, VA_EXTEND_U },
+    { OP_V128_LOAD32X2_S, 32, 2, VA_EXTEND_S }, { OP_V128_LOAD32X2_U, 32, 2, VA_EXTEND_U },
+    { OP_V128_LOAD8_SPLAT, 8, 16, VA_SPLAT }, { OP_V128_LOAD16_SPLAT, 16, 8, VA_SPLAT },
+    { OP_V128_LOAD32_SPLAT, 32, 4, VA_SPLAT }, { OP_V128_LOAD64_SPLAT, 64, 2, VA_SPLAT },
+    { OP_V128_LOAD32_ZERO, 32, 4, VA_ZERO }, { OP_V128_LOAD64_ZERO, 64, 2, VA_ZERO },
+    { OP_V128_LOAD8_LANE, 8, 16, VA_LANE }, { OP_V128_LOAD16_LANE, 16, 8, VA_LANE },
+    { OP_V128_LOAD32_LANE, 32, 4, VA_LANE }, { OP_V128_LOAD64_LANE, 64, 2, VA_LANE },
+    { OP_V128_STORE8_LANE, 8, 16, VA_LANE }, { OP_V128_STORE16_LANE, 16, 8, VA_LANE },
+    { OP_V128_STORE32_LANE, 32, 4, VA_LANE }, { OP_V128_STORE64_LANE, 64, 2, VA_LANE },
+};
+
+static const struct v128_access *v128_access_of(uint16_t op)
+{
+    for (size_t i = 0; i < sizeof v128_accesses / sizeof *v128_accesses; i++)
+        if (v128_accesses[i].op == op)
+            return &v128_accesses[i];
+    return NULL;
+}
+
+static LLVMValueRef load_bytes(struct cg_func *f, LLVMTypeRef t, LLVMValueRef p)
+{
+    LLVMValueRef v = cg_tag_memory(f->cm, LLVMBuildLoad2(f->b, t, p, ""));
+    LLVMSetAlignment(v, 1);
+    return v;
+}
+
+static LLVMValueRef simd_load(struct cg_func *f, const struct ins *in,
+                              const struct v128_access *a)
+{
+    struct cg_module *cm = f->cm;
+    LLVMTypeRef lane = LLVMIntTypeInContext(cm->ctx, a->bits);
+    LLVMTypeRef vt = cg_vec_type(cm, a->bits, false, a->lanes);
+    LLVMValueRef vec = a->how == VA_LANE ? LLVMBuildBitCast(f->b, cg_pop(f), vt, "") : NULL;
+    unsigned bytes = a->how == VA_FULL ? 16 : a->how == VA_EXTEND_S ||
+                     a->how == VA_EXTEND_U ? 8 : a->bits / 8;
+    LLVMValueRef p = address(f, cg_pop(f), in->u.mem.offset, bytes);
+    switch (a->how) {
+    case VA_FULL:
+        return load_bytes(f, cm->v128, p);
+    case VA_EXTEND_S:
+    case VA_EXTEND_U: {
+        LLVMValueRef v = load_bytes(f, vt, p);
+        LLVMTypeRef wt = cg_vec_type(cm, a->bits * 2, false, a->lanes);
+        return a->how == VA_EXTEND_S ? LLVMBuildSExt(f->b, v, wt, "")
+                                     : LLVMBuildZExt(f->b, v, wt, "");
+    }
+    case VA_SPLAT:
+        return cg_splat(f, load_bytes(f, lane, p), vt);
+    case VA_ZERO:
+        return LLVMBuildInsertElement(f->b, LLVMConstNull(vt), load_bytes(f, lane, p),
+                                      cg_const_i32(f, 0), "");
+    default:
+        return LLVMBuildInsertElement(f->b, vec, load_bytes(f, lane, p),
+                                      cg_const_i32(f, in->u.mem.lane), "");
+    }
+}
+
+static void simd_store(struct cg_func *f, const struct ins *in,
+                       const struct v128_access *a)
+{
+    LLVMValueRef v = cg_pop(f);
+    if (a->how == VA_LANE) {
+        LLVMTypeRef vt = cg_vec_type(f->cm, a->bits, false, a->lanes);
+        v = LLVMBuildExtractElement(f->b, LLVMBuildBitCast(f->b, v, vt, ""),
+                                    cg_const_i32(f, in->u.mem.lane), "");
+    }
+    unsigned bytes = a->how == VA_LANE ? a->bits / 8 : 16;
+    LLVMValueRef p = address(f, cg_pop(f), in->u.mem.offset, bytes);
+    LLVMSetAlignment(cg_tag_memory(f->cm, LLVMBuildStore(f->b, v, p)), 1);
+}
+
+static int cg_simd_memory(struct cg_func *f, const struct ins *in)
+{
+    const struct v128_access *a = v128_access_of(in->op);
+    if (a == NULL)
+        return cg_fail(f->cm, "func %u: SIMD instruction %s is not supported yet",
+                       f->index, op_table[in->op].name);
+    const char *sig = op_table[in->op].sig;
+    if (sig[strlen(sig) - 1] == ':') {
+        simd_store(f, in, a);
+        return 0;
+    }
+    LLVMValueRef v = simd_load(f, in, a);
+    cg_push(f, LLVMBuildBitCast(f->b, v, f->cm->v128, ""));
+    return 0;
+}
+
 /* memory.fill / memory.copy: check every range, then call the intrinsic
  * (the host's memset/memmove). */
 static void cg_fill(struct cg_func *f)
@@ -169,8 +269,7 @@ int cg_memory(struct cg_func *f, const struct ins *in)
     LLVMValueRef args[4];
 
     if (op_table[in->op].prefix == 0xfd)
-        return cg_fail(cm, "func %u: SIMD instruction %s is not supported yet",
-                       f->index, op_table[in->op].name);
+        return cg_simd_memory(f, in);
     switch (in->op) {
     case OP_MEMORY_SIZE: {
         LLVMValueRef pages = LLVMBuildLShr(f->b, memory_size_bytes(f),

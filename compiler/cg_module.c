@@ -213,13 +213,15 @@ static LLVMValueRef trampoline(struct cg_module *cm, uint32_t t)
         LLVMValueRef off = LLVMConstInt(cm->i64, (uint64_t)i * 16, false);
         LLVMValueRef p = LLVMBuildGEP2(b, cm->i8, argv, &off, 1, "");
         args[i + 1] = LLVMBuildLoad2(b, cg_type(cm, ft->params[i]), p, "");
+        LLVMSetAlignment(args[i + 1], 8);   /* awsm_value: 8, not v128's 16 */
     }
     LLVMValueRef r = LLVMBuildCall2(b, cm->fn_types[t], LLVMGetParam(fn, 0),
                                     args, ft->nparams + 1, "");
     for (uint32_t i = 0; i < ft->nresults; i++) {
         LLVMValueRef v = ft->nresults == 1 ? r : LLVMBuildExtractValue(b, r, i, "");
         LLVMValueRef off = LLVMConstInt(cm->i64, (uint64_t)i * 16, false);
-        LLVMBuildStore(b, v, LLVMBuildGEP2(b, cm->i8, argv, &off, 1, ""));
+        LLVMValueRef st = LLVMBuildStore(b, v, LLVMBuildGEP2(b, cm->i8, argv, &off, 1, ""));
+        LLVMSetAlignment(st, 8);
     }
     LLVMBuildRetVoid(b);
     LLVMDisposeBuilder(b);

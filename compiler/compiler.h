@@ -20,8 +20,12 @@
 /* Part of every compile-cache key: change it whenever generated code
  * changes (0.2: interrupt polls at loop headers and function entry; 0.3:
  * bounded memories in guard mode, the descriptor's mem_reach; 0.4: large
- * frames call a checking stack probe). */
-#define AWSM_COMPILER_VERSION "awsmc 0.4.0 (LLVM 19)"
+ * frames call a checking stack probe; 0.5: SIMD, v128 global and
+ * trampoline accesses at alignment 8). SIMD did not change the ABI: v128
+ * values travel in the 16-byte awsm_value cells and native signatures
+ * that were there from ABI 1, and no older .so holds SIMD code (the
+ * compiler refused it). */
+#define AWSM_COMPILER_VERSION "awsmc 0.5.0 (LLVM 19)"
 
 struct cg_options {
     unsigned opt_level;         /* 0..3, as -O0..-O3 */

@@ -44,7 +44,7 @@ static const char usage_text[] =
     "  wast [OPTIONS] FILE.wast...\n"
     "                           run WebAssembly spec-test scripts (needs wabt's\n"
     "                           wast2json): compiles and runs every module;\n"
-    "                           text-format assertions and SIMD are skipped\n"
+    "                           text-format assertions are skipped\n"
     "      -v, --verbose        also show passing assertions with both messages\n"
     "      --keep-temp          keep wast2json's output and print where it is\n"
     "      -O0 .. -O3           optimisation level of the compiler (default -O2)\n"

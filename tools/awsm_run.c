@@ -124,6 +124,62 @@ static int parse_args(struct run_args *a, int argc, char **argv)
     return 0;
 }
 
+/* ===== v128 on the command line ========================================= */
+
+/* The spec's lane shapes: "i32x4 1 2 3 4" in, "i32x4 0x00000001 ..." out
+ * (the lanes' exact bits, as the text format's v128.const writes them). */
+static const struct { const char *name; unsigned bits; bool is_float; } shapes[] = {
+    {"i8x16", 8, false}, {"i16x8", 16, false}, {"i32x4", 32, false},
+    {"i64x2", 64, false}, {"f32x4", 32, true}, {"f64x2", 64, true},
+};
+
+static uint64_t lane_value(const char *s, unsigned bits, bool is_float, char **end)
+{
+    if (!is_float)
+        return s[0] == '-' ? (uint64_t)strtoll(s, end, 0) : strtoull(s, end, 0);
+    uint64_t x = 0;
+    if (bits == 32) {
+        float v = strtof(s, end);
+        memcpy(&x, &v, 4);
+    } else {
+        double v = strtod(s, end);
+        memcpy(&x, &v, 8);
+    }
+    return x;
+}
+
+/* "SHAPE L0 L1 ...": -1 unless the shape is known and all lanes given. */
+static int v128_parse(const char *s, awsm_value *v)
+{
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+        size_t len = strlen(shapes[k].name);
+        if (strncmp(s, shapes[k].name, len) != 0 || s[len] != ' ')
+            continue;
+        const char *p = s + len;
+        for (unsigned i = 0; i < 128 / shapes[k].bits; i++) {
+            char *end;
+            uint64_t x = lane_value(p, shapes[k].bits, shapes[k].is_float, &end);
+            if (end == p)
+                return -1;
+            memcpy(v->v128 + i * shapes[k].bits / 8, &x, shapes[k].bits / 8);
+            p = end;
+        }
+        return *p == '\0' ? 0 : -1;
+    }
+    return -1;
+}
+
+static void v128_print(const awsm_value *v)
+{
+    printf("i32x4");
+    for (unsigned i = 0; i < 4; i++) {
+        uint32_t x;
+        memcpy(&x, v->v128 + 4 * i, 4);
+        printf(" 0x%08" PRIx32, x);
+    }
+    printf("\n");
+}
+
 /* --invoke: parse the arguments by the function's parameter types. */
 static int invoke_args(const struct wm_functype *ft, struct run_args *a,
                        awsm_value *v)
@@ -140,6 +196,13 @@ static int invoke_args(const struct wm_functype *ft, struct run_args *a,
         case WM_I64: v[i].i64 = (uint64_t)strtoll(s, NULL, 0); break;
         case WM_F32: v[i].f32 = strtof(s, NULL); break;
         case WM_F64: v[i].f64 = strtod(s, NULL); break;
+        case WM_V128:
+            if (v128_parse(s, &v[i]) == 0)
+                break;
+            fprintf(stderr, "awsm run: argument %u of %s: a v128 is one "
+                    "argument, its shape and lanes: 'i32x4 1 2 3 4'\n", i + 1,
+                    a->invoke);
+            return -1;
         default:
             fprintf(stderr, "awsm run: %s takes a %s, which can't be given on "
                     "the command line\n", a->invoke,
@@ -158,6 +221,7 @@ static void print_results(const struct wm_functype *ft, const awsm_value *v)
         case WM_I64: printf("%" PRId64 "\n", (int64_t)v[i].i64); break;
         case WM_F32: printf("%.9g\n", v[i].f32); break;
         case WM_F64: printf("%.17g\n", v[i].f64); break;
+        case WM_V128: v128_print(&v[i]); break;
         default: printf("%s\n", v[i].ref ? "ref" : "null"); break;
         }
     }

@@ -182,6 +182,12 @@ static int dec_limits(struct rd *r, struct wm_limits *l)
     l->offset = at;
     if (rd_u8(r, &flags))
         return -1;
+    if (flags == 2 || flags == 3)
+        return rd_fail(r, at, "malformed limits flags 0x%02x: shared memory: the "
+                       "threads proposal is not supported", flags);
+    if (flags >= 4 && flags <= 7)
+        return rd_fail(r, at, "malformed limits flags 0x%02x: 64-bit memory: the "
+                       "memory64 proposal is not supported", flags);
     if (flags > 1)
         return rd_fail(r, at, "malformed limits flags 0x%02x", flags);
     if (rd_u32(r, &min) || (flags && rd_u32(r, &max)))

@@ -78,7 +78,7 @@ struct op_info {
     const char *name;
     const char *sig;        /* "params:results", "" when typed by hand */
     uint8_t prefix;         /* 0, 0xfc or 0xfd */
-    uint8_t code;
+    uint16_t code;          /* 0xfd codes reach 0x113 (relaxed SIMD) */
     uint8_t imm;            /* enum op_imm */
     uint8_t arg;            /* natural alignment (log2) or lane count */
 };

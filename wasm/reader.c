@@ -280,7 +280,7 @@ static const uint16_t map_fc[256] = {
 #undef OPFD
 };
 
-static const uint16_t map_fd[256] = {
+static const uint16_t map_fd[0x114] = {
 #define OP(...)
 #define OPFC(...)
 #define OPFD(id, n, c, i, s, a) [c] = OP_##id + 1,
@@ -305,6 +305,44 @@ void ins_reader_deinit(struct ins_reader *ir)
     ir->cap = 0;
 }
 
+/* Opcodes of proposals awsm does not implement, so that a module using one
+ * hears which feature it needs rather than only "illegal opcode". prefix
+ * 0: a single byte; sub UINT32_MAX: the whole prefix. */
+static const struct {
+    uint8_t prefix;
+    uint32_t sub;
+    const char *name, *proposal;
+} unsupported[] = {
+    {0, 0x06, "try", "exception-handling"}, {0, 0x07, "catch", "exception-handling"},
+    {0, 0x08, "throw", "exception-handling"}, {0, 0x09, "rethrow", "exception-handling"},
+    {0, 0x0a, "throw_ref", "exception-handling"},
+    {0, 0x18, "delegate", "exception-handling"}, {0, 0x19, "catch_all", "exception-handling"},
+    {0, 0x1f, "try_table", "exception-handling"},
+    {0, 0x12, "return_call", "tail-call"}, {0, 0x13, "return_call_indirect", "tail-call"},
+    {0, 0x14, "call_ref", "function-references"},
+    {0, 0x15, "return_call_ref", "function-references"},
+    {0, 0xd3, "ref.eq", "gc"}, {0, 0xd4, "ref.as_non_null", "function-references"},
+    {0, 0xd5, "br_on_null", "function-references"},
+    {0, 0xd6, "br_on_non_null", "function-references"},
+    {0xfb, UINT32_MAX, "0xfb instructions", "gc"},
+    {0xfe, UINT32_MAX, "atomic instructions", "threads"},
+    {0xfd, 0x114, "f32x4.relaxed_dot_bf16x8_add_f32x4",
+     "relaxed-simd (withdrawn from it)"},
+};
+
+static int unknown_opcode(struct rd *r, size_t at, uint8_t prefix, uint32_t sub)
+{
+    for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++) {
+        if (unsupported[i].prefix == prefix &&
+            (unsupported[i].sub == sub || unsupported[i].sub == UINT32_MAX))
+            return rd_fail(r, at, "%s: the %s proposal is not supported",
+                           unsupported[i].name, unsupported[i].proposal);
+    }
+    if (prefix == 0)
+        return rd_fail(r, at, "illegal opcode 0x%02x", sub);
+    return rd_fail(r, at, "illegal opcode 0x%02x 0x%x", prefix, sub);
+}
+
 static int read_opcode(struct rd *r, uint16_t *op)
 {
     size_t at = r->pos;
@@ -312,17 +350,21 @@ static int read_opcode(struct rd *r, uint16_t *op)
     uint32_t sub;
     if (rd_u8(r, &b))
         return -1;
+    if (b == 0xfb || b == 0xfe)
+        return unknown_opcode(r, at, b, 0);
     if (b != 0xfc && b != 0xfd) {
         if (!map_single[b])
-            return rd_fail(r, at, "illegal opcode 0x%02x", b);
+            return unknown_opcode(r, at, 0, b);
         *op = map_single[b] - 1;
         return 0;
     }
     if (rd_u32(r, &sub))
         return -1;
     const uint16_t *map = b == 0xfc ? map_fc : map_fd;
-    if (sub > 0xff || !map[sub])
-        return rd_fail(r, at, "illegal opcode 0x%02x 0x%x", b, sub);
+    uint32_t size = b == 0xfc ? sizeof map_fc / sizeof *map_fc
+                              : sizeof map_fd / sizeof *map_fd;
+    if (sub >= size || !map[sub])
+        return unknown_opcode(r, at, b, sub);
     *op = map[sub] - 1;
     return 0;
 }
@@ -334,7 +376,8 @@ static int read_zero_byte(struct rd *r)
     if (rd_u8(r, &b))
         return -1;
     if (b != 0)
-        return rd_fail(r, at, "zero byte expected");
+        return rd_fail(r, at, "zero byte expected (a memory index other than 0: "
+                       "the multi-memory proposal is not supported)");
     return 0;
 }
 

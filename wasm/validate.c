@@ -705,6 +705,10 @@ static int val_const_ins(struct val *v, const struct ins *in, uint32_t nvisible)
             return vfail(v, "constant expression required: global %u is "
                          "mutable", in->u.idx);
         return push(v, wm_global_type(v->m, in->u.idx)->type);
+    case OP_I32_ADD: case OP_I32_SUB: case OP_I32_MUL:
+    case OP_I64_ADD: case OP_I64_SUB: case OP_I64_MUL:
+        return vfail(v, "constant expression required: %s: the extended-const "
+                     "proposal is not supported", OPNAME(v));
     default:
         return vfail(v, "constant expression required: %s is not constant",
                      OPNAME(v));

@@ -27,7 +27,6 @@ struct wast_file {
     FILE *report;
     char dir[PATH_MAX];             /* temporary directory, "" if none */
     struct wast_stats stats;        /* this file's counts */
-    bool simd;                      /* a SIMD file: execution skipped */
     struct wast_exec *exec;         /* runtime state, see exec.c */
 };
 
@@ -89,11 +88,16 @@ struct wast_expect {
     wm_valtype type;
     enum wast_match match;
     awsm_value v;
+    /* v128: the lanes of the expectation's shape, each matched alone. */
+    uint8_t lane_bits, nlanes;
+    bool lane_float;
+    enum wast_match lane_match[16];
 };
 
-enum wast_value_rc { VALUE_OK, VALUE_V128, VALUE_BAD };
+enum wast_value_rc { VALUE_OK, VALUE_BAD };
 
-/* {"type": "i32", "value": "42"} as an argument. */
+/* {"type": "i32", "value": "42"} as an argument; v128s are
+ * {"type": "v128", "lane_type": "i16", "value": ["1", ...]}. */
 enum wast_value_rc wast_value_parse(json_t *j, wm_valtype *type,
                                     awsm_value *v);
 /* The same, as an expected result (also nan:canonical and friends). */
@@ -103,7 +107,8 @@ bool wast_expect_match(const struct wast_expect *e, wm_valtype type,
 /* "i32 42", "f32 0x7fc00000 (nan)", "externref 3", "funcref null". */
 void wast_value_str(wm_valtype type, awsm_value v, char *buf, size_t size);
 void wast_expect_str(const struct wast_expect *e, char *buf, size_t size);
-/* Does any value of the list have type v128? */
-bool wast_values_have_v128(json_t *list);
+/* A result, v128 in the lanes of the expectation it failed. */
+void wast_value_str_as(const struct wast_expect *e, wm_valtype type,
+                       awsm_value v, char *buf, size_t size);
 
 #endif

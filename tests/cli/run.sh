@@ -80,6 +80,15 @@ wat add '(module (func (export "add") (param i32 i32) (result i32)
 run --invoke add "$tmp/add.wasm" 40 2
 check "--invoke add 40 2 prints 42" eval 'status_is 0 && out_has "42"'
 
+wat vadd '(module (func (export "vadd") (param v128 v128) (result v128)
+  (i16x8.add (local.get 0) (local.get 1))))'
+run --invoke vadd "$tmp/vadd.wasm" "i16x8 1 2 3 4 5 6 7 -1" "i32x4 1 1 1 0x10000"
+check "--invoke with v128 arguments prints the result's i32x4 lanes" \
+    eval 'status_is 0 && out_has "i32x4 0x00020002 0x00040004 0x00060006 0x00000007"'
+run --invoke vadd "$tmp/vadd.wasm" "i16x8 1 2" "i32x4 1 1 1 1"
+check "--invoke with a short v128: exit 2, shows the notation" \
+    eval 'status_is 2 && err_has "i32x4 1 2 3 4"'
+
 rm -rf "$AWSM_CACHE_DIR"
 run "$tmp/ret.wasm"
 first=$(ls "$AWSM_CACHE_DIR"/*.so 2>/dev/null | wc -l)

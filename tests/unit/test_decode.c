@@ -685,6 +685,17 @@ TEST(limits_flags_above_1_are_malformed)
     struct wm_error err;
     int rc = dec_module(bin, sizeof bin, &m, &err);
     ASSERT_MALFORMED(rc, m, err, 11, -1, "malformed limits flags 0x02");
+    ASSERT_STR_CONTAINS(err.msg, "the threads proposal is not supported");
+}
+
+TEST(limits_flags_of_memory64_name_the_proposal)
+{
+    static const uint8_t bin[] = { HEADER, 0x05, 0x03, 0x01, 0x04, 0x00 };
+    struct wm_module *m;
+    struct wm_error err;
+    int rc = dec_module(bin, sizeof bin, &m, &err);
+    ASSERT_MALFORMED(rc, m, err, 11, -1,
+                     "64-bit memory: the memory64 proposal is not supported");
 }
 
 TEST(limits_with_max_decode_both_bounds)
@@ -1165,13 +1176,25 @@ TEST(illegal_opcode_reports_its_offset_and_function_index)
     struct wm_error err;
     uint32_t t = mod_type(&w, "", "");
     mod_import_func(&w, "env", "f", t);                 /* func 0 */
-    mod_func(&w, t, "", CODE(W_NOP, 0x06, W_END));      /* func 1 */
+    mod_func(&w, t, "", CODE(W_NOP, 0x27, W_END));      /* func 1 */
     int rc = decode_mod(&w, &m, &err, NULL);
-    ASSERT_MALFORMED(rc, m, err, w.code_at[0] + 1, 1, "illegal opcode 0x06");
+    ASSERT_MALFORMED(rc, m, err, w.code_at[0] + 1, 1, "illegal opcode 0x27");
     char want[96];
-    snprintf(want, sizeof want, "offset 0x%zx: func 1: illegal opcode 0x06",
+    snprintf(want, sizeof want, "offset 0x%zx: func 1: illegal opcode 0x27",
              w.code_at[0] + 1);
     ASSERT_STR_EQ(want, err.msg);
+}
+
+TEST(opcode_of_an_unsupported_proposal_names_the_feature_and_proposal)
+{
+    struct wmod w = { 0 };
+    struct wm_module *m;
+    struct wm_error err;
+    uint32_t t = mod_type(&w, "", "");
+    mod_func(&w, t, "", CODE(0x12, 0x00, W_END));       /* return_call 0 */
+    int rc = decode_mod(&w, &m, &err, NULL);
+    ASSERT_MALFORMED(rc, m, err, w.code_at[0], 0,
+                     "return_call: the tail-call proposal is not supported");
 }
 
 TEST(illegal_prefixed_opcode_reports_prefix_and_subopcode)

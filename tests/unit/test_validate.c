@@ -510,12 +510,24 @@ TEST(const_expr_with_non_constant_instruction_is_invalid)
 {
     struct wmod w = { 0 };
     struct wm_error err;
+    mod_global(&w, 'i', false, CODE(W_I32_CONST, 1,
+                                    0x45,           /* 2: i32.eqz */
+                                    W_END));
+    int rc = load_mod(&w, &err);
+    ASSERT_INVALID(rc, err, GLOBAL_INIT_AT(w) + 2, -1,
+                   "constant expression required: i32.eqz is not constant");
+}
+
+TEST(const_expr_with_extended_const_arithmetic_names_the_proposal)
+{
+    struct wmod w = { 0 };
+    struct wm_error err;
     mod_global(&w, 'i', false, CODE(W_I32_CONST, 1, W_I32_CONST, 2,
                                     W_I32_ADD,      /* 4 */
                                     W_END));
     int rc = load_mod(&w, &err);
     ASSERT_INVALID(rc, err, GLOBAL_INIT_AT(w) + 4, -1,
-                   "constant expression required: i32.add is not constant");
+                   "i32.add: the extended-const proposal is not supported");
 }
 
 TEST(const_expr_of_wrong_type_is_invalid)

@@ -1,0 +1,76 @@
+#!/bin/bash
+# tests/simd/run.sh AWSM - real SIMD programs: each C file here is built
+# twice, for wasm32-wasi with clang -O2 -msimd128 and for the host with
+# cc -O2 -msse4.1, and the wasm build, run by `AWSM run` in both bounds
+# modes, must print exactly what the native build prints:
+#
+#   kernels.c   intrinsics (simd.h: wasm_simd128.h or SSE4.1): byte search,
+#               image blend and blur, swizzle popcount, int16 and float dots
+#   autovec.c   plain C loops that clang auto-vectorises
+#
+# Also checks that the wasm builds hold SIMD instructions at all (else the
+# test would prove nothing). Prints `N passed, N failed`; exits 1 on
+# failures, 77 when clang's wasm32-wasi target, wasi-libc or cc is missing.
+set -u
+
+AWSM=${1:?usage: run.sh PATH/TO/awsm}
+AWSM=$(realpath "$AWSM")
+HERE=$(cd "$(dirname "$0")" && pwd)
+CLANG=${CLANG:-clang}
+CC=${CC:-cc}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export AWSM_CACHE_DIR=$tmp/cache
+
+if ! command -v "$CLANG" >/dev/null 2>&1 || ! command -v "$CC" >/dev/null 2>&1 ||
+   ! printf '#include <stdio.h>\nint main(void){puts("x");return 0;}\n' |
+     "$CLANG" --target=wasm32-wasi -O2 -msimd128 -x c - -o "$tmp/probe.wasm" \
+       >/dev/null 2>&1; then
+    echo "skip: $CLANG --target=wasm32-wasi (wasi-libc) or $CC is not available"
+    exit 77
+fi
+
+passed=0
+failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() {
+    echo "not ok - $1"
+    failed=$((failed + 1))
+    [ -s "$tmp/err" ] && head -10 "$tmp/err" | sed 's/^/#   stderr: /'
+    return 0
+}
+
+# Does the module hold a v128 instruction? (wasm-objdump when installed.)
+has_simd() {
+    command -v wasm-objdump >/dev/null 2>&1 || return 0
+    wasm-objdump -d "$1" 2>/dev/null | grep -qE ' (v128|i8x16|i16x8|i32x4|f32x4)\.'
+}
+
+for src in "$HERE"/*.c; do
+    name=$(basename "$src" .c)
+    wasm=$tmp/$name.wasm native=$tmp/$name.native
+    if ! "$CLANG" --target=wasm32-wasi -O2 -msimd128 -I"$HERE" "$src" -o "$wasm" \
+            2>"$tmp/err"; then
+        not_ok "$name: clang -msimd128 failed"
+        continue
+    fi
+    if ! "$CC" -O2 -msse4.1 -I"$HERE" "$src" -o "$native" 2>"$tmp/err"; then
+        not_ok "$name: $CC -msse4.1 failed"
+        continue
+    fi
+    if has_simd "$wasm"; then ok "$name: the wasm build uses SIMD"
+    else not_ok "$name: the wasm build holds no SIMD instruction"; fi
+    "$native" >"$tmp/want" 2>"$tmp/err"
+    for bounds in guard checked; do
+        if timeout 300 "$AWSM" run --bounds=$bounds "$wasm" >"$tmp/out" 2>"$tmp/err" &&
+           cmp -s "$tmp/want" "$tmp/out"; then
+            ok "$name ($bounds): the same output as native"
+        else
+            not_ok "$name ($bounds): output differs from native"
+            diff "$tmp/want" "$tmp/out" | head -10 | sed 's/^/#   /'
+        fi
+    done
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
