@@ -212,12 +212,13 @@ static int load_wasm(const char *path, const struct cache_options *opt,
         return rc;
     }
     snprintf(so, sizeof so, "%s/%s.so", dir, key);
-    if (access(so, R_OK) == 0 && rt_module_load(so, out, &rerr) == 0) {
+    bool cached = access(so, R_OK) == 0;
+    if (cached && rt_module_load(so, out, &rerr) == 0) {
         *how = CACHE_HIT;
         free(bytes);
         return 0;
     }
-    if (access(so, R_OK) == 0 && rerr.kind == RT_ERR_NOMEM) {
+    if (cached && rerr.kind == RT_ERR_NOMEM) {
         free(bytes);                    /* not stale: no reason to compile */
         return fail(err, errlen, "%s", rerr.msg);
     }

@@ -82,6 +82,9 @@ struct cg_func {
 /* ===== cg_module.c ====================================================== */
 LLVMTypeRef cg_type(struct cg_module *cm, wm_valtype t);
 LLVMTypeRef cg_result_type(struct cg_module *cm, const struct wm_functype *ft);
+/* Where a function's wasm parameters start among its native ones: after
+ * vmctx, and after the results' out-pointer of a multi-value function. */
+unsigned cg_param_base(const struct wm_functype *ft);
 int cg_fail(struct cg_module *cm, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -95,6 +98,8 @@ int cg_function(struct cg_module *cm, uint32_t i);
 void cg_push(struct cg_func *f, LLVMValueRef v);
 LLVMValueRef cg_pop(struct cg_func *f);
 LLVMValueRef cg_const_i32(struct cg_func *f, uint32_t v);
+/* An alloca in the function's entry block. */
+LLVMValueRef cg_entry_slot(struct cg_func *f, LLVMTypeRef t);
 LLVMValueRef cg_const_i64(struct cg_func *f, uint64_t v);
 /* Load a field of the vmctx at a byte offset. */
 LLVMValueRef cg_vmctx_load(struct cg_func *f, unsigned offset, LLVMTypeRef t,

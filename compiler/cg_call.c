@@ -30,18 +30,25 @@ void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
                   LLVMTypeRef fty, LLVMValueRef callee, LLVMValueRef vmctx)
 {
     uint32_t n = ft->nparams;
-    LLVMValueRef *args = malloc((n + 1) * sizeof *args);
+    unsigned base = cg_param_base(ft);
+    LLVMValueRef *args = malloc((n + base) * sizeof *args);
     if (!args)
         abort();
     args[0] = vmctx;
+    LLVMTypeRef rt = cg_result_type(f->cm, ft);
+    LLVMValueRef out = base == 2 ? cg_entry_slot(f, rt) : NULL;
+    if (out)
+        args[1] = out;                  /* the results (cg_module.c) */
     for (uint32_t i = 0; i < n; i++)
-        args[1 + i] = f->stack[f->sp - n + i];
+        args[base + i] = f->stack[f->sp - n + i];
     f->sp -= n;
-    LLVMValueRef r = LLVMBuildCall2(f->b, fty, callee, args, n + 1, "");
+    LLVMValueRef r = LLVMBuildCall2(f->b, fty, callee, args, n + base, "");
     /* No tail calls and no tail-recursion elimination: unbounded recursion
      * must exhaust the stack ("call stack exhausted"), not loop forever. */
     LLVMSetTailCallKind(r, LLVMTailCallKindNoTail);
     free(args);
+    if (out)
+        r = LLVMBuildLoad2(f->b, rt, out, "");
     if (ft->nresults == 1)
         cg_push(f, r);
     else

@@ -54,7 +54,7 @@ LLVMValueRef cg_const_i64(struct cg_func *f, uint64_t v)
 }
 
 /* An alloca in the entry block, where mem2reg finds it. */
-static LLVMValueRef new_slot(struct cg_func *f, LLVMTypeRef t)
+LLVMValueRef cg_entry_slot(struct cg_func *f, LLVMTypeRef t)
 {
     LLVMBuilderRef ab = LLVMCreateBuilderInContext(f->cm->ctx);
     LLVMPositionBuilderAtEnd(ab, f->entry);
@@ -70,7 +70,7 @@ static LLVMValueRef *new_slots(struct cg_func *f, const wm_valtype *types,
     if (!slots)
         abort();
     for (uint32_t i = 0; i < n; i++)
-        slots[i] = new_slot(f, cg_type(f->cm, types[i]));
+        slots[i] = cg_entry_slot(f, cg_type(f->cm, types[i]));
     return slots;
 }
 
@@ -432,13 +432,14 @@ static void emit_return(struct cg_func *f)
         LLVMBuildRetVoid(f->b);
     } else if (ft->nresults == 1) {
         LLVMBuildRet(f->b, f->stack[f->sp - 1]);
-    } else {
+    } else {                            /* into the caller's *out */
         LLVMTypeRef st = cg_result_type(f->cm, ft);
         LLVMValueRef agg = LLVMGetUndef(st);
         for (uint32_t i = 0; i < ft->nresults; i++)
             agg = LLVMBuildInsertValue(f->b, agg,
                                        f->stack[f->sp - ft->nresults + i], i, "");
-        LLVMBuildRet(f->b, agg);
+        LLVMBuildStore(f->b, agg, LLVMGetParam(f->fn, 1));
+        LLVMBuildRetVoid(f->b);
     }
 }
 
@@ -559,7 +560,7 @@ static int setup_locals(struct cg_func *f, const struct wm_func *wf)
     for (uint32_t i = 0; i < ft->nparams; i++, k++) {
         f->local_types[k] = ft->params[i];
         f->locals[k] = LLVMBuildAlloca(f->b, cg_type(f->cm, ft->params[i]), "");
-        LLVMBuildStore(f->b, LLVMGetParam(f->fn, i + 1), f->locals[k]);
+        LLVMBuildStore(f->b, LLVMGetParam(f->fn, i + cg_param_base(ft)), f->locals[k]);
     }
     for (uint32_t g = 0; g < wf->nlocal_groups; g++) {
         for (uint32_t j = 0; j < wf->local_groups[g].count; j++, k++) {

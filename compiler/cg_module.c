@@ -50,16 +50,31 @@ LLVMTypeRef cg_result_type(struct cg_module *cm, const struct wm_functype *ft)
     return st;
 }
 
-/* The native type of a wasm function type: (vmctx, params...) -> results. */
+unsigned cg_param_base(const struct wm_functype *ft)
+{
+    return ft->nresults > 1 ? 2 : 1;
+}
+
+/*
+ * The native type of a wasm function type: (vmctx, params...) -> result,
+ * or, with several results, (vmctx, out, params...) -> void, the results
+ * stored in *out (cg_result_type's struct, the caller's). Not an LLVM
+ * struct return: one that does not fit the return registers is demoted
+ * to a hidden pointer in the first argument register, and vmctx must stay
+ * in rdi, where the stack probe (above) reads it.
+ */
 static LLVMTypeRef native_type(struct cg_module *cm, const struct wm_functype *ft)
 {
-    LLVMTypeRef *ps = malloc((ft->nparams + 1) * sizeof *ps);
+    unsigned base = cg_param_base(ft);
+    LLVMTypeRef *ps = malloc((ft->nparams + base) * sizeof *ps);
     if (!ps)
         abort();
     ps[0] = cm->ptr;
+    ps[1] = cm->ptr;                    /* out, when base is 2 */
     for (uint32_t i = 0; i < ft->nparams; i++)
-        ps[i + 1] = cg_type(cm, ft->params[i]);
-    LLVMTypeRef t = LLVMFunctionType(cg_result_type(cm, ft), ps, ft->nparams + 1, false);
+        ps[i + base] = cg_type(cm, ft->params[i]);
+    LLVMTypeRef r = ft->nresults > 1 ? cm->void_t : cg_result_type(cm, ft);
+    LLVMTypeRef t = LLVMFunctionType(r, ps, ft->nparams + base, false);
     free(ps);
     return t;
 }
@@ -205,18 +220,25 @@ static LLVMValueRef trampoline(struct cg_module *cm, uint32_t t)
     LLVMBuilderRef b = LLVMCreateBuilderInContext(cm->ctx);
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cm->ctx, fn, "entry"));
     LLVMValueRef argv = LLVMGetParam(fn, 2);
-    LLVMValueRef *args = malloc((ft->nparams + 1) * sizeof *args);
+    unsigned base = cg_param_base(ft);
+    LLVMValueRef *args = malloc((ft->nparams + base) * sizeof *args);
     if (!args)
         abort();
     args[0] = LLVMGetParam(fn, 1);
+    LLVMTypeRef rt = cg_result_type(cm, ft);
+    LLVMValueRef out = base == 2 ? LLVMBuildAlloca(b, rt, "out") : NULL;
+    if (out)
+        args[1] = out;
     for (uint32_t i = 0; i < ft->nparams; i++) {
         LLVMValueRef off = LLVMConstInt(cm->i64, (uint64_t)i * 16, false);
         LLVMValueRef p = LLVMBuildGEP2(b, cm->i8, argv, &off, 1, "");
-        args[i + 1] = LLVMBuildLoad2(b, cg_type(cm, ft->params[i]), p, "");
-        LLVMSetAlignment(args[i + 1], 8);   /* awsm_value: 8, not v128's 16 */
+        args[i + base] = LLVMBuildLoad2(b, cg_type(cm, ft->params[i]), p, "");
+        LLVMSetAlignment(args[i + base], 8);   /* awsm_value: 8, not v128's 16 */
     }
     LLVMValueRef r = LLVMBuildCall2(b, cm->fn_types[t], LLVMGetParam(fn, 0),
-                                    args, ft->nparams + 1, "");
+                                    args, ft->nparams + base, "");
+    if (out)
+        r = LLVMBuildLoad2(b, rt, out, "");
     for (uint32_t i = 0; i < ft->nresults; i++) {
         LLVMValueRef v = ft->nresults == 1 ? r : LLVMBuildExtractValue(b, r, i, "");
         LLVMValueRef off = LLVMConstInt(cm->i64, (uint64_t)i * 16, false);

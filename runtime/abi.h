@@ -11,8 +11,11 @@
  *     (types, imports, exports, globals, segments) with the same decoder the
  *     compiler used,
  *   - native code for each defined function, taking the instance's vmctx
- *     first: `R f(struct awsm_vmctx *, params...)`, where R is void, the one
- *     result, or an LLVM struct of the results (returned per the C ABI),
+ *     first: `R f(struct awsm_vmctx *, params...)`, where R is void or the
+ *     one result; with several results `void f(struct awsm_vmctx *,
+ *     struct results *out, params...)`, the results stored in *out (laid
+ *     out as a C struct of them: the caller's buffer), so vmctx is always
+ *     the first argument register (the stack probe reads it there),
  *   - one trampoline per type, so the runtime can call any function through
  *     an array of values without knowing its signature at build time.
  * Generated code has no global mutable state; everything per instance lives
@@ -28,7 +31,8 @@
  * check at function entry calls rt->interrupted instead of rt->trap.
  * 3: the descriptor's mem_reach (bounded memories, slabs).
  * 4: frames of a page or more call the module's stack probe, which calls
- * rt->stack_probe (compiler/cg_module.c): stacks need no guard page. */
+ * rt->stack_probe (compiler/cg_module.c): stacks need no guard page; the
+ * results of a multi-value function go through an out-pointer. */
 #define AWSM_ABI_VERSION 4u
 #define AWSM_MODULE_SYMBOL "awsm_module_v1"
 #define AWSM_MODULE_MAGIC 0x6d737761u           /* "awsm" */

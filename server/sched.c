@@ -17,8 +17,9 @@
  * by arrival (a preempted sandbox goes to the back: round robin).
  *
  * A sandbox runs on its own stack (from the worker's pool; no guard page
- * unless --stack-guard, see stack_new), entered with sched_switch. Preemption: a timer thread looks at
- * every worker each quantum/4 and interrupts the running sandbox
+ * unless --stack-guard, see stack_new), entered with sched_switch.
+ * Preemption: a timer thread looks at every worker each quantum/4 and
+ * interrupts the running sandbox
  * (rt_instance_interrupt; compiled code polls at loop headers and function
  * entries) once it has run a whole quantum, when it is past its deadline,
  * under EDF when a fresh sandbox with an earlier deadline waits, and when

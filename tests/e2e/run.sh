@@ -25,7 +25,7 @@ done
 for w in deep startloop; do
     wat2wasm "$HERE/apps/$w.wat" -o "$tmp/$w.wasm" || exit 1
 done
-for m in forever loop; do
+for m in forever loop multi; do
     python3 "$HERE/apps/wide.py" $m >"$tmp/wide$m.wat" &&
         wat2wasm "$tmp/wide$m.wat" -o "$tmp/wide$m.wasm" || exit 1
 done
@@ -53,6 +53,7 @@ write_config() {
  {"name": "startloop", "path": "startloop.wasm", "port": $(port 11), "timeout-ms": 500},
  {"name": "wide", "path": "wideforever.wasm", "port": $(port 12), "argsize": 0},
  {"name": "wideloop", "path": "wideloop.wasm", "port": $(port 13), "timeout-ms": 300},
+ {"name": "widemulti", "path": "widemulti.wasm", "port": $(port 14), "argsize": 0},
  {"name": "off", "path": "fib.wasm", "port": $(port 0), "active": "no"}
 ]
 EOF
@@ -61,7 +62,7 @@ EOF
 # ===== Start-up ===========================================================
 
 start_server --workers 1 --quantum-us 2000 --log-level debug
-check "starts and reports what it serves" grep -q "serving 14 modules" "$tmp/server.log"
+check "starts and reports what it serves" grep -q "serving 15 modules" "$tmp/server.log"
 
 # ===== Correct replies ====================================================
 
@@ -92,6 +93,9 @@ ask "$(port 6)" '{"module":"deep"}'
 check "stack overflow is an error reply" has '"error":"trap: call stack exhausted"'
 ask "$(port 12)" '{"module":"wide"}'
 check "... also with frames larger than a page (stacks have no guard page)" \
+    has '"error":"trap: call stack exhausted"'
+ask "$(port 14)" '{"module":"widemulti"}'
+check "... and with eight results (an out-pointer: vmctx stays the first argument)" \
     has '"error":"trap: call stack exhausted"'
 ask "$(port 13)" '{"module":"wideloop"}'
 check "... and such frames allocated while interrupts arrive are no overflow" \
