@@ -110,6 +110,10 @@ void cg_trap(struct cg_func *f, enum awsm_trap kind);
 LLVMValueRef cg_call_intrinsic(struct cg_func *f, const char *name,
                                LLVMTypeRef *overload, unsigned noverload,
                                LLVMValueRef *args, unsigned nargs);
+/* cg_numeric.c: an intrinsic overloaded on its (first) operand's type. */
+LLVMValueRef cg_intrinsic1(struct cg_func *f, const char *name, LLVMValueRef x);
+LLVMValueRef cg_intrinsic2(struct cg_func *f, const char *name, LLVMValueRef a,
+                           LLVMValueRef b);
 /* Call a runtime service: vmctx->rt->field(vmctx, args...). */
 LLVMValueRef cg_call_rt(struct cg_func *f, unsigned field_offset,
                         LLVMTypeRef ret, LLVMValueRef *args, unsigned nargs);

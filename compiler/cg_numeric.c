@@ -33,15 +33,14 @@ static LLVMTypeRef result_type(struct cg_func *f, const struct ins *in)
     return sig_llvm(f->cm, sig[1]);
 }
 
-static LLVMValueRef unary_intrinsic(struct cg_func *f, const char *name,
-                                    LLVMValueRef x)
+LLVMValueRef cg_intrinsic1(struct cg_func *f, const char *name, LLVMValueRef x)
 {
     LLVMTypeRef t = LLVMTypeOf(x);
     return cg_call_intrinsic(f, name, &t, 1, &x, 1);
 }
 
-static LLVMValueRef binary_intrinsic(struct cg_func *f, const char *name,
-                                     LLVMValueRef a, LLVMValueRef b)
+LLVMValueRef cg_intrinsic2(struct cg_func *f, const char *name, LLVMValueRef a,
+                           LLVMValueRef b)
 {
     LLVMTypeRef t = LLVMTypeOf(a);
     LLVMValueRef args[2] = { a, b };
@@ -183,7 +182,7 @@ static bool int_unary(struct cg_func *f, uint16_t op, LLVMValueRef a)
         r = cg_call_intrinsic(f, "llvm.cttz", &t, 1, args, 2);
         break;
     case OP_I32_POPCNT: case OP_I64_POPCNT:
-        r = unary_intrinsic(f, "llvm.ctpop", a);
+        r = cg_intrinsic1(f, "llvm.ctpop", a);
         break;
     default:
         return false;
@@ -237,13 +236,13 @@ static bool float_binary(struct cg_func *f, uint16_t op, LLVMValueRef a,
     case OP_F32_DIV: case OP_F64_DIV: r = LLVMBuildFDiv(bd, a, b, ""); break;
     /* llvm.minimum/maximum: NaN if either is NaN, and -0 < +0. */
     case OP_F32_MIN: case OP_F64_MIN:
-        r = canonicalize(f, binary_intrinsic(f, "llvm.minimum", a, b));
+        r = canonicalize(f, cg_intrinsic2(f, "llvm.minimum", a, b));
         break;
     case OP_F32_MAX: case OP_F64_MAX:
-        r = canonicalize(f, binary_intrinsic(f, "llvm.maximum", a, b));
+        r = canonicalize(f, cg_intrinsic2(f, "llvm.maximum", a, b));
         break;
     case OP_F32_COPYSIGN: case OP_F64_COPYSIGN:
-        r = binary_intrinsic(f, "llvm.copysign", a, b);
+        r = cg_intrinsic2(f, "llvm.copysign", a, b);
         break;
     case OP_F32_EQ: case OP_F64_EQ: p = LLVMRealOEQ; goto cmp;
     case OP_F32_NE: case OP_F64_NE: p = LLVMRealUNE; goto cmp;
@@ -282,7 +281,7 @@ static bool float_unary(struct cg_func *f, uint16_t op, LLVMValueRef a)
     default:
         return false;
     }
-    cg_push(f, unary_intrinsic(f, name, a));
+    cg_push(f, cg_intrinsic1(f, name, a));
     return true;
 }
 

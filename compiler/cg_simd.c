@@ -110,21 +110,6 @@ LLVMValueRef cg_splat(struct cg_func *f, LLVMValueRef x, LLVMTypeRef vt)
     return LLVMBuildShuffleVector(f->b, v, LLVMGetPoison(vt), zeros, "");
 }
 
-static LLVMValueRef intrinsic1(struct cg_func *f, const char *name,
-                               LLVMValueRef x)
-{
-    LLVMTypeRef t = LLVMTypeOf(x);
-    return cg_call_intrinsic(f, name, &t, 1, &x, 1);
-}
-
-static LLVMValueRef intrinsic2(struct cg_func *f, const char *name,
-                               LLVMValueRef x, LLVMValueRef y)
-{
-    LLVMTypeRef t = LLVMTypeOf(x);
-    LLVMValueRef args[2] = { x, y };
-    return cg_call_intrinsic(f, name, &t, 1, args, 2);
-}
-
 /* A two-operand x86 intrinsic by name (operands of one type, result ret);
  * only where cm->x86, i.e. SSSE3 at least. */
 static LLVMValueRef x86_call(struct cg_func *f, const char *name, LLVMTypeRef ret,
@@ -145,7 +130,7 @@ static LLVMValueRef clamp_s(struct cg_func *f, LLVMValueRef x, long long lo,
     LLVMTypeRef t = LLVMTypeOf(x), e = LLVMGetElementType(t);
     LLVMValueRef l = cg_splat(f, LLVMConstInt(e, (unsigned long long)lo, true), t);
     LLVMValueRef h = cg_splat(f, LLVMConstInt(e, (unsigned long long)hi, true), t);
-    return intrinsic2(f, "llvm.smin", intrinsic2(f, "llvm.smax", x, l), h);
+    return cg_intrinsic2(f, "llvm.smin", cg_intrinsic2(f, "llvm.smax", x, l), h);
 }
 
 /* Half the lanes (low or high), each widened to twice its width. */
@@ -258,13 +243,13 @@ static LLVMValueRef h_fcmp(struct cg_func *f, const struct simd_row *r,
 static LLVMValueRef h_intr1(struct cg_func *f, const struct simd_row *r,
                             LLVMValueRef *a)
 {
-    return intrinsic1(f, r->name, a[0]);
+    return cg_intrinsic1(f, r->name, a[0]);
 }
 
 static LLVMValueRef h_intr2(struct cg_func *f, const struct simd_row *r,
                             LLVMValueRef *a)
 {
-    return intrinsic2(f, r->name, a[0], a[1]);
+    return cg_intrinsic2(f, r->name, a[0], a[1]);
 }
 
 static LLVMValueRef h_abs(struct cg_func *f, const struct simd_row *r,
@@ -272,7 +257,7 @@ static LLVMValueRef h_abs(struct cg_func *f, const struct simd_row *r,
 {
     (void)r;
     LLVMValueRef no_poison = LLVMConstInt(LLVMInt1TypeInContext(f->cm->ctx), 0, false);
-    return intrinsic2(f, "llvm.abs", a[0], no_poison);
+    return cg_intrinsic2(f, "llvm.abs", a[0], no_poison);
 }
 
 static LLVMValueRef h_neg(struct cg_func *f, const struct simd_row *r,
@@ -464,7 +449,7 @@ static LLVMValueRef h_q15mulr(struct cg_func *f, const struct simd_row *r,
                                   LLVMBuildSExt(f->b, a[1], wt, ""), "");
     p = LLVMBuildAdd(f->b, p, cg_splat(f, cg_const_i32(f, 0x4000), wt), "");
     p = LLVMBuildAShr(f->b, p, cg_splat(f, cg_const_i32(f, 15), wt), "");
-    p = intrinsic2(f, "llvm.smin", p, cg_splat(f, cg_const_i32(f, 0x7fff), wt));
+    p = cg_intrinsic2(f, "llvm.smin", p, cg_splat(f, cg_const_i32(f, 0x7fff), wt));
     return LLVMBuildTrunc(f->b, p, LLVMTypeOf(a[0]), "");
 }
 
@@ -488,7 +473,7 @@ static LLVMValueRef h_avgr(struct cg_func *f, const struct simd_row *r,
 static LLVMValueRef h_fminmax(struct cg_func *f, const struct simd_row *r,
                               LLVMValueRef *a)
 {
-    return quiet_nans(f, intrinsic2(f, r->name, a[0], a[1]));
+    return quiet_nans(f, cg_intrinsic2(f, r->name, a[0], a[1]));
 }
 
 /* pmin: b < a ? b : a; pmax: a < b ? b : a (p: 1 for max). The operands'
@@ -582,7 +567,7 @@ static LLVMValueRef h_swizzle(struct cg_func *f, const struct simd_row *r,
     (void)r;
     LLVMTypeRef t = LLVMTypeOf(a[0]);
     if (f->cm->x86) {
-        LLVMValueRef s = intrinsic2(f, "llvm.uadd.sat", a[1],
+        LLVMValueRef s = cg_intrinsic2(f, "llvm.uadd.sat", a[1],
                                     cg_splat(f, LLVMConstInt(f->cm->i8, 0x70, false), t));
         return x86_call(f, "llvm.x86.ssse3.pshuf.b.128", t, a[0], s);
     }
@@ -622,7 +607,7 @@ static LLVMValueRef dot_i8(struct cg_func *f, LLVMValueRef x, LLVMValueRef y)
     LLVMValueRef xe, xo, ye, yo;
     even_odd(f, x, true, &xe, &xo);
     even_odd(f, y, true, &ye, &yo);
-    return intrinsic2(f, "llvm.sadd.sat", LLVMBuildMul(f->b, xe, ye, ""),
+    return cg_intrinsic2(f, "llvm.sadd.sat", LLVMBuildMul(f->b, xe, ye, ""),
                       LLVMBuildMul(f->b, xo, yo, ""));
 }
 
