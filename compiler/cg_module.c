@@ -70,7 +70,8 @@ static LLVMTypeRef native_type(struct cg_module *cm, const struct wm_functype *f
     if (!ps)
         abort();
     ps[0] = cm->ptr;
-    ps[1] = cm->ptr;                    /* out, when base is 2 */
+    if (base == 2)
+        ps[1] = cm->ptr;                /* out */
     for (uint32_t i = 0; i < ft->nparams; i++)
         ps[i + base] = cg_type(cm, ft->params[i]);
     LLVMTypeRef r = ft->nresults > 1 ? cm->void_t : cg_result_type(cm, ft);
