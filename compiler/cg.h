@@ -118,6 +118,11 @@ LLVMValueRef cg_intrinsic2(struct cg_func *f, const char *name, LLVMValueRef a,
 LLVMValueRef cg_call_rt(struct cg_func *f, unsigned field_offset,
                         LLVMTypeRef ret, LLVMValueRef *args, unsigned nargs);
 
+/* The safe point's slow path: a cold call of vmctx->rt->interrupted. */
+LLVMValueRef cg_call_interrupted(struct cg_module *cm, LLVMBuilderRef b,
+                                 LLVMValueRef vmctx);
+
+/* ===== cg_poll.c ======================================================== */
 /* After optimisation: poll vmctx->interrupt at every loop header. */
 int cg_poll_loops(struct cg_module *cm);
 
