@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int ncli_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -136,4 +137,29 @@ bool ncli_addr_is_loopback(const struct sockaddr_storage *ss)
     }
     const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
     return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
+int ncli_loopback_socket(const char *prog, bool ipv6, int type, bool reuseport,
+                         int backlog, unsigned *port)
+{
+    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)*port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)*port),
+                              .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    struct sockaddr *a = ipv6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4;
+    socklen_t len = ipv6 ? sizeof a6 : sizeof a4;
+    int one = 1;
+    int fd = socket(ipv6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, 0);
+    if (fd < 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
+        bind(fd, a, len) != 0 || (type == SOCK_STREAM && listen(fd, backlog) != 0) ||
+        getsockname(fd, a, &len) != 0) {
+        fprintf(stderr, "%s: cannot listen on %s port %u: %s\n", prog,
+                ipv6 ? "::1" : "127.0.0.1", *port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *port = ntohs(ipv6 ? a6.sin6_port : a4.sin_port);
+    return fd;
 }

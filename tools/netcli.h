@@ -66,4 +66,11 @@ enum ncli_addr_error ncli_addr_parse(const char *text, enum ncli_port_rule rule,
  * or AF_INET6 address. */
 bool ncli_addr_is_loopback(const struct sockaddr_storage *ss);
 
+/* A socket of `type` (SOCK_DGRAM, or SOCK_STREAM, then listening with
+ * `backlog`) bound to 127.0.0.1 or ::1 and *port (0: any free one; *port
+ * is set to the one bound), with SO_REUSEPORT when `reuseport`. -1 on
+ * error, after a message naming prog. */
+int ncli_loopback_socket(const char *prog, bool ipv6, int type, bool reuseport,
+                         int backlog, unsigned *port);
+
 #endif

@@ -340,31 +340,6 @@ static void connection_cb(uv_stream_t *listener, int status)
 
 /* ===== Workers ========================================================== */
 
-/* A listening socket on the loopback address and *port (0: any free port;
- * *port is set to the one bound), with SO_REUSEPORT so that every worker
- * can have one on the same port. -1 on error, with a message. */
-static int listen_socket(bool ipv6, unsigned *port)
-{
-    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)*port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)*port),
-                              .sin6_addr = IN6ADDR_LOOPBACK_INIT};
-    struct sockaddr *a = ipv6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4;
-    socklen_t len = ipv6 ? sizeof a6 : sizeof a4;
-    int one = 1;
-    int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-        bind(fd, a, len) != 0 || listen(fd, BACKLOG) != 0 || getsockname(fd, a, &len) != 0) {
-        fprintf(stderr, PROG ": cannot listen on %s port %u: %s\n",
-                ipv6 ? "::1" : "127.0.0.1", *port, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    *port = ntohs(ipv6 ? a6.sin6_port : a4.sin_port);
-    return fd;
-}
-
 static void close_walk_cb(uv_handle_t *h, void *arg)
 {
     struct worker *w = arg;
@@ -423,7 +398,7 @@ static int workers_init(struct worker *w, const struct options *opt,
         struct worker *wi = &w[*ready];
         if (uv_loop_init(&wi->loop) != 0)
             return -1;
-        int fd = listen_socket(opt->ipv6, &port);
+        int fd = ncli_loopback_socket(PROG, opt->ipv6, SOCK_STREAM, true, BACKLOG, &port);
         if (fd < 0 || worker_open(wi, fd, replies) != 0) {
             ++*ready;
             return -1;

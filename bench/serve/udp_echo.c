@@ -114,32 +114,10 @@ static int option_parse(int argc, char **argv, int *i, struct options *opt)
 /* Bind the listening socket; prints the port on stdout. -1 on error. */
 static int server_bind(const struct options *opt)
 {
-    struct sockaddr_storage ss = {0};
-    socklen_t len;
-    if (opt->ipv6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_addr = in6addr_loopback;
-        a->sin6_port = htons((uint16_t)opt->port);
-        len = sizeof *a;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a->sin_port = htons((uint16_t)opt->port);
-        len = sizeof *a;
-    }
-    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0 ||
-        getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
-        fprintf(stderr, "udp_echo: cannot listen on %s port %u: %s\n",
-                opt->ipv6 ? "::1" : "127.0.0.1", opt->port, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    unsigned port = opt->port;
+    int fd = ncli_loopback_socket(PROG, opt->ipv6, SOCK_DGRAM, false, 0, &port);
+    if (fd < 0)
         return -1;
-    }
-    unsigned port = ntohs(opt->ipv6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                    : ((struct sockaddr_in *)&ss)->sin_port);
     printf("%u\n", port);
     fflush(stdout);
     fprintf(stderr, "udp_echo: listening on %s%s%s:%u, ", opt->ipv6 ? "[" : "",
