@@ -26,6 +26,7 @@ struct cg_module {
     LLVMModuleRef mod;
     LLVMTargetMachineRef tm;
     bool checked;                   /* check every access (cg_memory_plan) */
+    bool guard_faults;              /* memory 0's accesses fault instead */
     bool x86;                       /* the target is x86-64 (cg_simd.c) */
     uint64_t mem_reach;             /* the descriptor's (runtime/abi.h) */
 

@@ -174,10 +174,12 @@ int cg_variable(struct cg_func *f, const struct ins *in)
         cg_push(f, cg_tag_runtime(f->cm, v));
         break;
     }
-    default: /* OP_GLOBAL_SET */
-        LLVMSetAlignment(cg_tag_runtime(f->cm, LLVMBuildStore(f->b, cg_pop(f),
-                                                             global_cell(f, x))), 8);
+    default: { /* OP_GLOBAL_SET; volatile beside faulting accesses (cg_tag_memory) */
+        LLVMValueRef st = LLVMBuildStore(f->b, cg_pop(f), global_cell(f, x));
+        LLVMSetAlignment(cg_tag_runtime(f->cm, st), 8);
+        LLVMSetVolatile(st, f->cm->guard_faults);
         break;
+    }
     }
     return 0;
 }

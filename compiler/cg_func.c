@@ -443,30 +443,6 @@ static void emit_return(struct cg_func *f)
     }
 }
 
-/*
- * A dropped load must still trap when out of bounds. In guard mode the
- * trap is the load itself, which LLVM would delete as dead: make it
- * volatile. (Checked code, checked mode or a bounded memory, traps in the
- * explicit check, which stays.)
- */
-static void cg_drop(struct cg_func *f)
-{
-    LLVMValueRef v = cg_pop(f);
-    /* Through the widening and lane moves of narrow and SIMD loads, and a
-     * lane extracted from a loaded vector. */
-    for (int i = 0; i < 4 && !LLVMIsALoadInst(v); i++) {
-        if (LLVMIsAZExtInst(v) || LLVMIsASExtInst(v) || LLVMIsABitCastInst(v) ||
-            LLVMIsAShuffleVectorInst(v) || LLVMIsAExtractElementInst(v))
-            v = LLVMGetOperand(v, 0);
-        else if (LLVMIsAInsertElementInst(v))
-            v = LLVMGetOperand(v, 1);
-        else
-            break;
-    }
-    if (LLVMIsALoadInst(v))
-        LLVMSetVolatile(v, true);
-}
-
 static void cg_select(struct cg_func *f)
 {
     LLVMValueRef c = cg_pop(f);
@@ -524,7 +500,7 @@ static int cg_ins(struct cg_func *f, const struct ins *in)
     case OP_BR_IF: cg_br_if(f, in->u.idx); return 0;
     case OP_BR_TABLE: cg_br_table(f, in); return 0;
     case OP_RETURN: emit_return(f); mark_dead(f); return 0;
-    case OP_DROP: cg_drop(f); return 0;
+    case OP_DROP: cg_pop(f); return 0;
     case OP_SELECT: case OP_SELECT_T: cg_select(f); return 0;
     case OP_CALL: case OP_CALL_INDIRECT: return cg_call(f, in);
     case OP_LOCAL_GET: case OP_LOCAL_SET: case OP_LOCAL_TEE:

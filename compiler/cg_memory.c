@@ -33,6 +33,7 @@ void cg_memory_plan(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
     cm->checked = cm->opt->bounds == AWSM_BOUNDS_CHECKED;
+    cm->guard_faults = false;
     cm->mem_reach = 0;
     if (wm_memory_count(m) == 0)
         return;
@@ -45,6 +46,7 @@ void cg_memory_plan(struct cg_module *cm)
     if (m->nmemory_imports == 0 && bytes <= CG_BOUNDED_MAX_BYTES)
         cm->checked = true;
     cm->mem_reach = cm->checked ? bytes : AWSM_GUARD_RESERVATION;
+    cm->guard_faults = !cm->checked;
 }
 
 static LLVMValueRef memory_size_bytes(struct cg_func *f)

@@ -112,9 +112,23 @@ static void init_tbaa(struct cg_module *cm)
     cm->tbaa_kind = LLVMGetMDKindIDInContext(c, "tbaa", 4);
 }
 
+/*
+ * Precise traps in guard mode. There the fault of the access itself is the
+ * trap, which LLVM cannot know: it would delete a load whose value is
+ * unused, sink a load below a later explicit trap check, or drop and merge
+ * stores to memory and globals across a faulting access, so that a trap
+ * goes missing, has the wrong kind, or leaves state the spec says it does
+ * not. A volatile access is kept, and kept in order with every other
+ * volatile access and with calls (the explicit traps): linear memory
+ * accesses are volatile in guard mode, and so are the stores of
+ * global.set (cg_call.c). Checked code needs neither: its explicit check
+ * traps before the access, and a call orders everything around it.
+ */
 LLVMValueRef cg_tag_memory(struct cg_module *cm, LLVMValueRef access)
 {
     LLVMSetMetadata(access, cm->tbaa_kind, cm->tbaa_memory);
+    if (cm->guard_faults)
+        LLVMSetVolatile(access, true);
     return access;
 }
 
