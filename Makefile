@@ -7,7 +7,7 @@ ASAN      ?= build-asan
 TSAN      ?= build-tsan
 CMAKE_ARGS ?=
 
-.PHONY: all build asan tsan run demo check test examples clean bench-compile bench bench-serve fuzz
+.PHONY: all build asan tsan run demo check test examples clean bench-compile bench bench-serve fuzz fuzz-diff
 
 all: build
 
@@ -78,6 +78,15 @@ fuzz:
 	for t in wasm config request http; do \
 	    bash tests/fuzz/run.sh -t $(FUZZ_SECONDS) -o build-fuzz/$$t $$t || exit 1; \
 	done
+
+# The differential fuzzer against node (tests/fuzz/diff.sh) over
+# DIFF_COUNT seeds from DIFF_FIRST (default 5,000 from 1,000,000), one job
+# per core; mismatches are kept in build-fuzz/diff/.
+DIFF_FIRST ?= 1000000
+DIFF_COUNT ?= 5000
+fuzz-diff: build
+	bash tests/fuzz/diff.sh --awsm $(BUILD)/bin/diff_awsm -o build-fuzz/diff \
+	    $(DIFF_FIRST) $(DIFF_COUNT)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(TSAN)
