@@ -142,7 +142,8 @@ static bool has_v128(const struct wm_functype *ft)
     return false;
 }
 
-static void call_export(struct rt_instance *inst, const struct wm_module *m,
+/* Returns whether the call trapped. */
+static bool call_export(struct rt_instance *inst, const struct wm_module *m,
                         const struct wm_export *e, struct awsm_funcref *reset)
 {
     const struct wm_functype *ft = wm_func_type(m, e->index);
@@ -151,21 +152,23 @@ static void call_export(struct rt_instance *inst, const struct wm_module *m,
     printf("call %.*s\n", (int)e->name.len, e->name.str);
     if (has_v128(ft)) {
         printf("skip\n");
-        return;
+        return false;
     }
     uint32_t n = ft->nparams > ft->nresults ? ft->nparams : ft->nresults;
     awsm_value *args = calloc(n + 1, sizeof *args);
     if (args == NULL || rt_instance_export_n(inst, e->name.str, e->name.len, &ext) != 0) {
         printf("error: out of memory or no export\n");
         free(args);
-        return;
+        return false;
     }
     fflush(stdout);
+    bool trapped = true;
     if (reset != NULL && rt_call(inst, reset, args, &err) != 0) {
         printf("trap %s\n", trap_class(err.trap));
     } else if (rt_call(inst, ext.u.func, args, &err) != 0) {
         printf("trap %s\n", err.kind == RT_ERR_TRAP ? trap_class(err.trap) : err.msg);
     } else {
+        trapped = false;
         printf("ret");
         for (uint32_t i = 0; i < ft->nresults; i++) {
             printf(" ");
@@ -174,6 +177,7 @@ static void call_export(struct rt_instance *inst, const struct wm_module *m,
         printf("\n");
     }
     free(args);
+    return trapped;
 }
 
 static void print_memory(struct rt_instance *inst)
@@ -222,9 +226,14 @@ static void run(struct rt_module *mod)
         struct rt_extern reset;
         bool has_reset = rt_instance_export(inst, "hangLimitInitializer", &reset) == 0 &&
                          reset.kind == WM_EXTERN_FUNC;
-        for (uint32_t i = 0; i < m->nexports; i++)
-            if (m->exports[i].kind == WM_EXTERN_FUNC)
-                call_export(inst, m, &m->exports[i], has_reset ? reset.u.func : NULL);
+        for (uint32_t i = 0; i < m->nexports; i++) {
+            if (m->exports[i].kind != WM_EXTERN_FUNC)
+                continue;
+            if (call_export(inst, m, &m->exports[i], has_reset ? reset.u.func : NULL)) {
+                print_globals(inst, m);
+                print_memory(inst);
+            }
+        }
         print_globals(inst, m);
         print_memory(inst);
     }

@@ -12,8 +12,9 @@
 //   ret TYPE BITS ...         its results (none: "ret")
 //   trap CLASS                it trapped (classes below)
 //   skip                      it takes or returns v128 (JS cannot)
-//   global NAME TYPE BITS     each global diff.sh exported, at the end
-//   memory PAGES FNV1A        memory 0 at the end
+//   global NAME TYPE BITS     after each trap and at the end: each
+//                             global diff.sh exported,
+//   memory PAGES FNV1A        and memory 0
 //
 // Values print as the hex of their bits, except NaNs, which print "nan"
 // (the spec leaves their payloads to the engine); references print "null"
@@ -108,23 +109,29 @@ for (const d of WebAssembly.Module.exports(module)) {
         emit(['ret', ...sig.results.map((t, i) => `${t} ${show[t](r[i])}`)].join(' '));
     } catch (e) {
         emit(`trap ${classify(e)}`);
+        state();
     }
 }
-// Globals, exported as "global$N$TYPE" by diff.sh (binaryen's own are not).
-for (const d of WebAssembly.Module.exports(module)) {
-    const m = d.kind === 'global' && /^global\$\d+\$(\w+)$/.exec(d.name);
-    if (m)
-        emit(`global ${d.name} ${m[1]} ${show[m[1]](exports[d.name].value)}`);
-}
-const mem = Object.values(exports).find((x) => x instanceof WebAssembly.Memory);
-if (mem) {
-    const m = new Uint8Array(mem.buffer);
-    let h = 0x811c9dc5;
-    for (let i = 0; i < m.length; i++)
-        h = Math.imul(h ^ m[i], 0x01000193) >>> 0;
-    emit(`memory ${m.length / 65536} ${h.toString(16)}`);
-}
+state();
 console.log(out.join('\n'));
+
+// The state a trap leaves: globals exported as "global$N$TYPE" by diff.sh
+// (binaryen's own are not), and memory.
+function state() {
+    for (const d of WebAssembly.Module.exports(module)) {
+        const m = d.kind === 'global' && /^global\$\d+\$(\w+)$/.exec(d.name);
+        if (m)
+            emit(`global ${d.name} ${m[1]} ${show[m[1]](exports[d.name].value)}`);
+    }
+    const mem = Object.values(exports).find((x) => x instanceof WebAssembly.Memory);
+    if (mem) {
+        const m = new Uint8Array(mem.buffer);
+        let h = 0x811c9dc5;
+        for (let i = 0; i < m.length; i++)
+            h = Math.imul(h ^ m[i], 0x01000193) >>> 0;
+        emit(`memory ${m.length / 65536} ${h.toString(16)}`);
+    }
+}
 
 // ---- the type, function, import and export sections, enough for the
 // signature of each exported function -----------------------------------
