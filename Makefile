@@ -75,7 +75,7 @@ test: check
 # in build-fuzz/ between runs (tests/fuzz/run.sh).
 FUZZ_SECONDS ?= 600
 fuzz:
-	for t in wasm config request http; do \
+	for t in wasm compile config request http; do \
 	    bash tests/fuzz/run.sh -t $(FUZZ_SECONDS) -o build-fuzz/$$t $$t || exit 1; \
 	done
 

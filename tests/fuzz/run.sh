@@ -5,6 +5,8 @@
 # usage: run.sh [-t SECONDS] [-o WORKDIR] [TARGET] [-- LIBFUZZER_OPTIONS...]
 #
 #   TARGET       wasm (default): wm_load, the decoder and validator;
+#                compile: the compiler path: decode, validate, compile,
+#                load, instantiate and run (fuzz_compile.c);
 #                config: awsmrt's configuration parser;
 #                request: awsmrt's UDP request parser and reply builder;
 #                http: awsmrt's HTTP request path (tests/fuzz/fuzz_*.c)
@@ -12,7 +14,7 @@
 #   -o WORKDIR   where the binary, corpus and artifacts go (default: a new
 #                temporary directory); reusing one keeps the corpus
 #
-# Seeds: for wasm, the .wasm files wast2json makes from a few core/*.wast
+# Seeds: for wasm and compile, the .wasm files wast2json makes from a few core/*.wast
 # files of the spec suite ($AWSM_SPECTEST/core, else ../shared/spectest/core
 # beside the repository), plus a few hand-made modules; for the others,
 # tests/fuzz/seeds/TARGET/.
@@ -32,8 +34,8 @@ while [ $# -gt 0 ]; do
     -t) seconds=$2; shift 2 ;;
     -o) work=$2; shift 2 ;;
     --) shift; break ;;
-    wasm|config|request|http) target=$1; shift ;;
-    *) echo "usage: $0 [-t SECONDS] [-o WORKDIR] [wasm|config|request|http] [-- LIBFUZZER_OPTIONS...]" >&2
+    wasm|compile|config|request|http) target=$1; shift ;;
+    *) echo "usage: $0 [-t SECONDS] [-o WORKDIR] [wasm|compile|config|request|http] [-- LIBFUZZER_OPTIONS...]" >&2
        exit 2 ;;
     esac
 done
@@ -63,6 +65,8 @@ printf '#include <stdint.h>\n#include <stddef.h>\nint LLVMFuzzerTestOneInput(con
 # What each target is built from, beyond its own tests/fuzz/fuzz_TARGET.c.
 case $target in
 wasm)    srcs=("$root"/wasm/*.c) libs=() max_len=() ;;
+compile) srcs=("$root"/wasm/*.c "$root"/compiler/*.c "$root"/runtime/*.c "$root/wast/spectest.c")
+         libs=(libcrypto) max_len=(-max_len=65536) ;;
 config)  srcs=("$root/server/config.c") libs=(jansson) max_len=(-max_len=4096) ;;
 request) srcs=("$root/server/config.c" "$root/server/request.c") libs=(jansson)
          max_len=(-max_len=4096) ;;
@@ -76,6 +80,12 @@ if [ ${#libs[@]} -gt 0 ]; then
     read -r -a ldflags <<<"$(pkg-config --libs "${libs[@]}")"
 fi
 [ "$target" = http ] && ldflags+=(-lhttp_parser)
+if [ "$target" = compile ]; then
+    command -v llvm-config-19 >/dev/null 2>&1 || skip "llvm-config-19 not found"
+    cflags+=(-isystem "$(llvm-config-19 --includedir)")
+    read -r -a llvm_libs <<<"$(llvm-config-19 --ldflags --libs core native passes target | tr "\n" " ")"
+    ldflags+=("${llvm_libs[@]}" -ldl -lpthread)
+fi
 
 echo "$name: building with $cc in $work"
 if ! "$cc" -std=gnu17 -g -O1 -Wall -Wextra -Wno-unused-parameter \
@@ -87,7 +97,7 @@ if ! "$cc" -std=gnu17 -g -O1 -Wall -Wextra -Wno-unused-parameter \
 fi
 
 # ----- seeds ---------------------------------------------------------------
-if [ "$target" != wasm ]; then
+if [ "$target" != wasm ] && [ "$target" != compile ]; then
     cp "$here/seeds/$target"/* "$work/corpus/"
 else
     suite=""
