@@ -93,6 +93,9 @@ int cg_fail(struct cg_module *cm, const char *fmt, ...)
  * (vmctx, tables, globals), so LLVM knows the two never alias. */
 LLVMValueRef cg_tag_memory(struct cg_module *cm, LLVMValueRef access);
 LLVMValueRef cg_tag_runtime(struct cg_module *cm, LLVMValueRef access);
+/* A store to a global or a table element: runtime data, and volatile
+ * beside faulting accesses (cg_tag_memory). */
+LLVMValueRef cg_tag_state(struct cg_module *cm, LLVMValueRef store);
 
 /* ===== cg_func.c ======================================================== */
 int cg_function(struct cg_module *cm, uint32_t i);

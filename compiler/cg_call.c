@@ -174,12 +174,10 @@ int cg_variable(struct cg_func *f, const struct ins *in)
         cg_push(f, cg_tag_runtime(f->cm, v));
         break;
     }
-    default: { /* OP_GLOBAL_SET; volatile beside faulting accesses (cg_tag_memory) */
-        LLVMValueRef st = LLVMBuildStore(f->b, cg_pop(f), global_cell(f, x));
-        LLVMSetAlignment(cg_tag_runtime(f->cm, st), 8);
-        LLVMSetVolatile(st, f->cm->guard_faults);
+    default: /* OP_GLOBAL_SET */
+        LLVMSetAlignment(cg_tag_state(f->cm, LLVMBuildStore(f->b, cg_pop(f),
+                                                           global_cell(f, x))), 8);
         break;
-    }
     }
     return 0;
 }
@@ -224,7 +222,7 @@ int cg_table(struct cg_func *f, const struct ins *in)
         LLVMValueRef v = cg_pop(f);
         LLVMValueRef slot = table_slot(f, table_of(f, in->u.idx), cg_pop(f),
                                        AWSM_TRAP_TABLE_OOB);
-        cg_tag_runtime(cm, LLVMBuildStore(f->b, v, slot));
+        cg_tag_state(cm, LLVMBuildStore(f->b, v, slot));
         return 0;
     }
     case OP_TABLE_SIZE:

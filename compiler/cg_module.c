@@ -120,9 +120,10 @@ static void init_tbaa(struct cg_module *cm)
  * goes missing, has the wrong kind, or leaves state the spec says it does
  * not. A volatile access is kept, and kept in order with every other
  * volatile access and with calls (the explicit traps): linear memory
- * accesses are volatile in guard mode, and so are the stores of
- * global.set (cg_call.c). Checked code needs neither: its explicit check
- * traps before the access, and a call orders everything around it.
+ * accesses are volatile in guard mode, and so are the stores of the
+ * other state a trap leaves behind, global.set and table.set
+ * (cg_tag_state). Checked code needs neither: its explicit check traps
+ * before the access, and a call orders everything around it.
  */
 LLVMValueRef cg_tag_memory(struct cg_module *cm, LLVMValueRef access)
 {
@@ -130,6 +131,14 @@ LLVMValueRef cg_tag_memory(struct cg_module *cm, LLVMValueRef access)
     if (cm->guard_faults)
         LLVMSetVolatile(access, true);
     return access;
+}
+
+LLVMValueRef cg_tag_state(struct cg_module *cm, LLVMValueRef store)
+{
+    cg_tag_runtime(cm, store);
+    if (cm->guard_faults)
+        LLVMSetVolatile(store, true);
+    return store;
 }
 
 LLVMValueRef cg_tag_runtime(struct cg_module *cm, LLVMValueRef access)
