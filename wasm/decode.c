@@ -26,6 +26,7 @@ struct dec {
     struct wm_arena *a;
     struct wm_error *err;
     uint32_t nfunc_decls;           /* function section count */
+    bool skip_bodies;               /* dec_module_trusted */
     bool has_code;
     bool uses_data_index;           /* memory.init / data.drop seen */
     size_t data_index_at;
@@ -512,7 +513,9 @@ static int dec_body(struct dec *d, struct rd *r, uint32_t i)
         return -1;
     f->code_offset = body.pos;
     f->code = body.base + body.pos;
-    if (dec_expr(d, &body))
+    if (d->skip_bodies)
+        body.pos = body.end;
+    else if (dec_expr(d, &body))
         return -1;
     if (body.pos != body.end)
         return rd_fail(&body, body.pos, "section size mismatch: %zu bytes "
@@ -689,8 +692,8 @@ static int dec_finish(struct dec *d, struct rd *r)
     return 0;
 }
 
-int dec_module(const uint8_t *bytes, size_t size, struct wm_module **out,
-               struct wm_error *err)
+static int decode(const uint8_t *bytes, size_t size, bool skip_bodies,
+                  struct wm_module **out, struct wm_error *err)
 {
     struct wm_module *m = calloc(1, sizeof *m);
     struct wm_arena *a = arena_new();
@@ -707,7 +710,7 @@ int dec_module(const uint8_t *bytes, size_t size, struct wm_module **out,
     m->bytes = copy;
     m->size = size;
 
-    struct dec d = { .m = m, .a = a, .err = err };
+    struct dec d = { .m = m, .a = a, .err = err, .skip_bodies = skip_bodies };
     struct rd r = { copy, 0, size, -1, err };
     if (dec_header(&r) || dec_sections(&d, &r) || dec_finish(&d, &r)) {
         wm_module_free(m);
@@ -717,4 +720,16 @@ int dec_module(const uint8_t *bytes, size_t size, struct wm_module **out,
         err->kind = WM_ERR_NONE;
     *out = m;
     return 0;
+}
+
+int dec_module(const uint8_t *bytes, size_t size, struct wm_module **out,
+               struct wm_error *err)
+{
+    return decode(bytes, size, false, out, err);
+}
+
+int dec_module_trusted(const uint8_t *bytes, size_t size, struct wm_module **out,
+                       struct wm_error *err)
+{
+    return decode(bytes, size, true, out, err);
 }
