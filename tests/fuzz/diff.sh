@@ -15,8 +15,8 @@
 # (tests/fuzz/diff_compare.py: NaN bits may differ where the spec allows).
 #
 # A mismatch keeps the module and both transcripts in WORKDIR/seed-N/ and
-# prints how to reproduce it (diff.sh FIRST=N COUNT=1 builds the same
-# module). Exit status 0 when every seed agreed, 1 when any did not (or a
+# prints how to reproduce it (`diff.sh N 1` builds the same
+# module; DIFF_KEEP=1 keeps every seed's files). Exit status 0 when every seed agreed, 1 when any did not (or a
 # tool failed on one), 77 when binaryen or node is missing (ctest's skip;
 # in CI the test counts it as a failure).
 set -u
@@ -87,7 +87,7 @@ sys.stdout.buffer.write(r.randbytes(r.randint(1000, $max_bytes)))" >"$d/input.bi
         echo "    (kept in $d; reproduce: $0 $seed 1)"
         return 1
     fi
-    rm -rf "$d"
+    [[ -n ${DIFF_KEEP:-} ]] || rm -rf "$d"
 }
 
 if [[ ${1:-} == --one ]]; then
