@@ -15,10 +15,11 @@
 # (tests/fuzz/diff_compare.py: NaN bits may differ where the spec allows).
 #
 # A mismatch keeps the module and both transcripts in WORKDIR/seed-N/ and
-# prints how to reproduce it (`diff.sh N 1` builds the same
-# module; DIFF_KEEP=1 keeps every seed's files). Exit status 0 when every seed agreed, 1 when any did not (or a
-# tool failed on one), 77 when binaryen or node is missing (ctest's skip;
-# in CI the test counts it as a failure).
+# prints how to reproduce it (`diff.sh N 1` builds the same module);
+# DIFF_KEEP=1 keeps every seed's files. Exit status 0 when every seed
+# agreed, 1 when any did not (or a tool failed on one), 77 when binaryen
+# or node is missing (ctest's skip; in CI the test counts it as a
+# failure).
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
