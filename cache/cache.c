@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
-#include "compiler/compiler.h"
+#include "cache/plugin.h"
 
 static int fail(char *err, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -160,7 +160,7 @@ static int compile_to(const uint8_t *bytes, size_t size,
     copt.bounds = opt->bounds;
     copt.max_memory_pages = opt->max_memory_pages;
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", final, (int)getpid());
-    int rc = cg_compile(m, &copt, tmp, &cerr);
+    int rc = cache_compile(m, &copt, tmp, &cerr);
     wm_module_free(m);
     if (rc != 0) {
         unlink(tmp);

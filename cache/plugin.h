@@ -5,13 +5,15 @@
  * LLVM, whose relocation would cost a run ~65 ms.
  *
  * Two sides, two libraries:
- *   awsm_compiler_ondemand  (plugin_load.c) implements compiler/compiler.h's
- *       cg_compile() and cg_target_id() by loading the plugin on first use;
- *       awsm, awsm_wast and awsm_cache (so awsmrt) link it.
+ *   awsm_compiler_ondemand  (plugin_load.c): cache_compile() and
+ *       cache_target_id(), compiler/compiler.h's cg_compile() and
+ *       cg_target_id() by way of the plugin, loaded on first use; awsm,
+ *       awsm_wast and awsm_cache (so awsmrt) link it.
  *   libawsm_compiler.so     (plugin_entry.c + awsm_compiler) exports one
  *       symbol, AWSM_PLUGIN_SYMBOL, a struct awsm_plugin.
- * A program links either awsm_compiler (in-process, as awsmc and the unit
- * tests do) or awsm_compiler_ondemand, never both: both define cg_compile.
+ * A program may link both awsm_compiler (in-process, as awsmc and the unit
+ * tests do) and awsm_compiler_ondemand: the names differ, so each call
+ * says which compiler it means.
  *
  * Where the plugin is: $AWSM_COMPILER_PLUGIN if set, else
  * DIR/../lib/libawsm_compiler.so for the running executable DIR/awsm
@@ -53,5 +55,12 @@ extern const struct awsm_plugin awsm_compiler_plugin_v1;
  * LLVM is relocated once. Returns 0, or -1 with a message naming the path
  * tried and $AWSM_COMPILER_PLUGIN. */
 int cache_compiler_load(char *err, size_t errlen);
+
+/* cg_target_id() and cg_compile() of the plugin, loaded first if need be;
+ * when it cannot be, cache_target_id says "unknown (no compiler)" and
+ * cache_compile fails with cache_compiler_load's message. */
+const char *cache_target_id(void);
+int cache_compile(const struct wm_module *m, const struct cg_options *opt,
+                  const char *out_path, struct cg_error *err);
 
 #endif

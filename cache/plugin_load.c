@@ -1,7 +1,7 @@
 /*
- * cache/plugin_load.c - compiler/compiler.h's API for programs that must
- * not link LLVM: the compiler is loaded from libawsm_compiler.so the first
- * time something is compiled (see plugin.h).
+ * cache/plugin_load.c - compiling from programs that must not link LLVM:
+ * cache_compile and cache_target_id load the compiler from
+ * libawsm_compiler.so the first time something is compiled (see plugin.h).
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -133,14 +133,14 @@ int cache_compiler_load(char *err, size_t errlen)
     return -1;
 }
 
-const char *cg_target_id(void)
+const char *cache_target_id(void)
 {
     const struct awsm_plugin *p = plugin_get();
     return p ? p->target_id() : "unknown (no compiler)";
 }
 
-int cg_compile(const struct wm_module *m, const struct cg_options *opt,
-               const char *out_path, struct cg_error *err)
+int cache_compile(const struct wm_module *m, const struct cg_options *opt,
+                  const char *out_path, struct cg_error *err)
 {
     const struct awsm_plugin *p = plugin_get();
     if (!p) {

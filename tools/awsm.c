@@ -257,6 +257,13 @@ static int cmd_version(int argc, char **argv)
     return EXIT_SUCCESS;
 }
 
+/* `awsm compile`: awsmc with the compiler loaded on demand. */
+static int cmd_compile(int argc, char **argv)
+{
+    static const struct awsmc_compiler plugin = { cache_target_id, cache_compile };
+    return awsmc_main(argc, argv, &plugin);
+}
+
 /* Subcommands get argv starting at their own name. `run` and `compile`
  * join this table when the compiler and the runtime exist. */
 static const struct subcommand {
@@ -264,7 +271,7 @@ static const struct subcommand {
     int (*main)(int argc, char **argv);
 } subcommands[] = {
     {"run", awsm_run_main},
-    {"compile", awsmc_main},
+    {"compile", cmd_compile},
     {"validate", cmd_validate},
     {"wast", cmd_wast},
     {"help", cmd_help},

@@ -79,7 +79,7 @@ static int parse_args(int argc, char **argv, struct args *a)
     return 0;
 }
 
-int awsmc_main(int argc, char **argv)
+int awsmc_main(int argc, char **argv, const struct awsmc_compiler *c)
 {
     struct args a = { .opt = CG_OPTIONS_DEFAULT };
     if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -87,7 +87,7 @@ int awsmc_main(int argc, char **argv)
         return 0;
     }
     if (argc == 2 && !strcmp(argv[1], "--version")) {
-        printf("%s\ntarget: %s\n", AWSM_COMPILER_VERSION, cg_target_id());
+        printf("%s\ntarget: %s\n", AWSM_COMPILER_VERSION, c->target_id());
         return 0;
     }
     int rc = parse_args(argc, argv, &a);
@@ -110,7 +110,7 @@ int awsmc_main(int argc, char **argv)
         return 1;
     }
     struct cg_error cerr;
-    rc = cg_compile(m, &a.opt, a.out, &cerr);
+    rc = c->compile(m, &a.opt, a.out, &cerr);
     wm_module_free(m);
     if (rc) {
         fprintf(stderr, "%s: %s\n", a.in, cerr.msg);

@@ -3,7 +3,7 @@
  * module, register, action, assert_return, assert_trap,
  * assert_exhaustion, assert_unlinkable, assert_uninstantiable.
  *
- * Each module file is decoded and validated, compiled with cg_compile into
+ * Each module file is decoded and validated, compiled with cache_compile into
  * FILE.wasm.so in the file's temporary directory, loaded and instantiated.
  * Imports resolve against the registered instances (register "as"), then
  * the spectest host module. Every module and instance, also those of
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler/compiler.h"
+#include "cache/plugin.h"
 #include "wast/internal.h"
 
 /* A module of the file and its instance (NULL when instantiation failed
@@ -136,7 +136,7 @@ static int compile_module(const struct wast_file *f, const struct wm_module *m,
     opt.opt_level = f->opt->opt_level;
     opt.bounds = f->opt->bounds_checked ? AWSM_BOUNDS_CHECKED : AWSM_BOUNDS_GUARD;
     struct cg_error err;
-    if (cg_compile(m, &opt, so, &err) == 0)
+    if (cache_compile(m, &opt, so, &err) == 0)
         return 0;
     snprintf(msg, size, "compile error: %s", err.msg);
     return -1;
