@@ -15,7 +15,7 @@
 #include <llvm-c/TargetMachine.h>
 
 #include "compiler/compiler.h"
-#include "wasm/internal.h"
+#include "wasm/instr.h"
 
 struct cg_module {
     const struct wm_module *m;
@@ -41,7 +41,7 @@ struct cg_module {
 
 /* A frame of the control stack. */
 struct cg_frame {
-    uint16_t op;                    /* OP_BLOCK, OP_LOOP, OP_IF, OP_ELSE */
+    uint16_t op;                    /* WM_OP_BLOCK, WM_OP_LOOP, WM_OP_IF, WM_OP_ELSE */
     bool unreachable;               /* the rest of this block is dead */
     bool end_reached;               /* something branches to end_bb */
     uint32_t height;                /* value stack height below params */
@@ -77,7 +77,7 @@ struct cg_func {
     uint32_t dead_depth;            /* blocks opened inside dead code */
 
     LLVMBasicBlockRef trap_bb[AWSM_TRAP_COUNT];
-    const struct ins *in;
+    const struct wm_ins *in;
 };
 
 /* ===== cg_module.c ====================================================== */
@@ -131,10 +131,10 @@ LLVMValueRef cg_call_interrupted(struct cg_module *cm, LLVMBuilderRef b,
 int cg_poll_loops(struct cg_module *cm);
 
 /* ===== cg_numeric.c ===================================================== */
-int cg_numeric(struct cg_func *f, const struct ins *in);
+int cg_numeric(struct cg_func *f, const struct wm_ins *in);
 
 /* ===== cg_simd.c: SIMD but loads and stores ============================ */
-int cg_simd(struct cg_func *f, const struct ins *in);
+int cg_simd(struct cg_func *f, const struct wm_ins *in);
 /* <lanes x iN> or <lanes x float/double>. */
 LLVMTypeRef cg_vec_type(struct cg_module *cm, unsigned lane_bits, bool is_float,
                         unsigned lanes);
@@ -145,12 +145,12 @@ LLVMValueRef cg_splat(struct cg_func *f, LLVMValueRef x, LLVMTypeRef vt);
 /* Decide, before any function, whether accesses are checked and what the
  * descriptor's mem_reach is. */
 void cg_memory_plan(struct cg_module *cm);
-int cg_memory(struct cg_func *f, const struct ins *in);
+int cg_memory(struct cg_func *f, const struct wm_ins *in);
 
 /* ===== cg_call.c: calls, globals, tables, references ==================== */
-int cg_call(struct cg_func *f, const struct ins *in);
-int cg_variable(struct cg_func *f, const struct ins *in);
-int cg_table(struct cg_func *f, const struct ins *in);
+int cg_call(struct cg_func *f, const struct wm_ins *in);
+int cg_variable(struct cg_func *f, const struct wm_ins *in);
+int cg_table(struct cg_func *f, const struct wm_ins *in);
 /* Call a native function of type ft with a vmctx and the stack's args. */
 void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
                   LLVMTypeRef fty, LLVMValueRef callee, LLVMValueRef vmctx);

@@ -131,9 +131,9 @@ static void cg_call_indirect(struct cg_func *f, uint32_t type, uint32_t table)
     call_funcref(f, ref, type);
 }
 
-int cg_call(struct cg_func *f, const struct ins *in)
+int cg_call(struct cg_func *f, const struct wm_ins *in)
 {
-    if (in->op == OP_CALL)
+    if (in->op == WM_OP_CALL)
         cg_call_direct(f, in->u.idx);
     else
         cg_call_indirect(f, in->u.two.a, in->u.two.b);
@@ -153,28 +153,28 @@ static LLVMValueRef global_cell(struct cg_func *f, uint32_t g)
     return load_ptr_at(f, cells, cg_const_i64(f, g));
 }
 
-int cg_variable(struct cg_func *f, const struct ins *in)
+int cg_variable(struct cg_func *f, const struct wm_ins *in)
 {
     uint32_t x = in->u.idx;
     switch (in->op) {
-    case OP_LOCAL_GET:
+    case WM_OP_LOCAL_GET:
         cg_push(f, LLVMBuildLoad2(f->b, cg_type(f->cm, f->local_types[x]),
                                   f->locals[x], ""));
         break;
-    case OP_LOCAL_SET:
+    case WM_OP_LOCAL_SET:
         LLVMBuildStore(f->b, cg_pop(f), f->locals[x]);
         break;
-    case OP_LOCAL_TEE:
+    case WM_OP_LOCAL_TEE:
         LLVMBuildStore(f->b, f->stack[f->sp - 1], f->locals[x]);
         break;
-    case OP_GLOBAL_GET: {
+    case WM_OP_GLOBAL_GET: {
         wm_valtype t = wm_global_type(f->cm->m, x)->type;
         LLVMValueRef v = LLVMBuildLoad2(f->b, cg_type(f->cm, t), global_cell(f, x), "");
         LLVMSetAlignment(v, 8);         /* an awsm_value cell: 8, not v128's 16 */
         cg_push(f, cg_tag_runtime(f->cm, v));
         break;
     }
-    default: /* OP_GLOBAL_SET */
+    default: /* WM_OP_GLOBAL_SET */
         LLVMSetAlignment(cg_tag_state(f->cm, LLVMBuildStore(f->b, cg_pop(f),
                                                            global_cell(f, x))), 8);
         break;
@@ -197,56 +197,56 @@ static void table_rt(struct cg_func *f, unsigned field, LLVMTypeRef ret,
         cg_push(f, r);
 }
 
-int cg_table(struct cg_func *f, const struct ins *in)
+int cg_table(struct cg_func *f, const struct wm_ins *in)
 {
     struct cg_module *cm = f->cm;
     LLVMValueRef head[2];
     switch (in->op) {
-    case OP_REF_NULL:
+    case WM_OP_REF_NULL:
         cg_push(f, LLVMConstPointerNull(cm->ptr));
         return 0;
-    case OP_REF_IS_NULL:
+    case WM_OP_REF_IS_NULL:
         cg_push(f, LLVMBuildZExt(f->b, LLVMBuildIsNull(f->b, cg_pop(f), ""),
                                  cm->i32, ""));
         return 0;
-    case OP_REF_FUNC:
+    case WM_OP_REF_FUNC:
         cg_push(f, funcref_of(f, in->u.idx));
         return 0;
-    case OP_TABLE_GET: {
+    case WM_OP_TABLE_GET: {
         LLVMValueRef slot = table_slot(f, table_of(f, in->u.idx), cg_pop(f),
                                        AWSM_TRAP_TABLE_OOB);
         cg_push(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr, slot, "")));
         return 0;
     }
-    case OP_TABLE_SET: {
+    case WM_OP_TABLE_SET: {
         LLVMValueRef v = cg_pop(f);
         LLVMValueRef slot = table_slot(f, table_of(f, in->u.idx), cg_pop(f),
                                        AWSM_TRAP_TABLE_OOB);
         cg_tag_state(cm, LLVMBuildStore(f->b, v, slot));
         return 0;
     }
-    case OP_TABLE_SIZE:
+    case WM_OP_TABLE_SIZE:
         cg_push(f, table_size(f, table_of(f, in->u.idx)));
         return 0;
-    case OP_TABLE_GROW:                 /* (init, delta) -> old size */
+    case WM_OP_TABLE_GROW:                 /* (init, delta) -> old size */
         head[0] = cg_const_i32(f, in->u.idx);
         table_rt(f, offsetof(struct awsm_rt_api, table_grow), cm->i32, head, 1, 2);
         return 0;
-    case OP_TABLE_FILL:                 /* (dst, val, len) */
+    case WM_OP_TABLE_FILL:                 /* (dst, val, len) */
         head[0] = cg_const_i32(f, in->u.idx);
         table_rt(f, offsetof(struct awsm_rt_api, table_fill), cm->void_t, head, 1, 3);
         return 0;
-    case OP_TABLE_COPY:                 /* (dst, src, len) */
+    case WM_OP_TABLE_COPY:                 /* (dst, src, len) */
         head[0] = cg_const_i32(f, in->u.two.a);
         head[1] = cg_const_i32(f, in->u.two.b);
         table_rt(f, offsetof(struct awsm_rt_api, table_copy), cm->void_t, head, 2, 3);
         return 0;
-    case OP_TABLE_INIT:                 /* (dst, src, len) */
+    case WM_OP_TABLE_INIT:                 /* (dst, src, len) */
         head[0] = cg_const_i32(f, in->u.two.b);
         head[1] = cg_const_i32(f, in->u.two.a);
         table_rt(f, offsetof(struct awsm_rt_api, table_init), cm->void_t, head, 2, 3);
         return 0;
-    default: /* OP_ELEM_DROP */
+    default: /* WM_OP_ELEM_DROP */
         head[0] = cg_const_i32(f, in->u.idx);
         table_rt(f, offsetof(struct awsm_rt_api, elem_drop), cm->void_t, head, 1, 0);
         return 0;

@@ -248,17 +248,17 @@ static void mark_dead(struct cg_func *f)
     f->sp = fr->height;
 }
 
-static void block_signature(struct cg_func *f, const struct ins *in,
+static void block_signature(struct cg_func *f, const struct wm_ins *in,
                             struct cg_frame *fr)
 {
     const struct wm_module *m = f->cm->m;
     fr->nparams = fr->nresults = 0;
     fr->params = fr->results = NULL;
-    if (in->u.block.kind == BT_VAL) {
+    if (in->u.block.kind == WM_BT_VAL) {
         fr->single = in->u.block.val;
         fr->nresults = 1;
         fr->results = &fr->single;
-    } else if (in->u.block.kind == BT_TYPE) {
+    } else if (in->u.block.kind == WM_BT_TYPE) {
         const struct wm_functype *ft = &m->types[in->u.block.type];
         fr->nparams = ft->nparams;
         fr->params = ft->params;
@@ -292,15 +292,15 @@ static LLVMBasicBlockRef new_bb(struct cg_func *f, const char *name)
     return LLVMAppendBasicBlockInContext(f->cm->ctx, f->fn, name);
 }
 
-static void cg_block(struct cg_func *f, const struct ins *in)
+static void cg_block(struct cg_func *f, const struct wm_ins *in)
 {
     struct cg_frame *fr = push_frame(f, in->op);
     block_signature(f, in, fr);
     fr->height = f->sp - fr->nparams;
     fr->result_slots = new_slots(f, fr->results, fr->nresults);
-    fr->end_bb = new_bb(f, in->op == OP_LOOP ? "loop_end" : "block_end");
+    fr->end_bb = new_bb(f, in->op == WM_OP_LOOP ? "loop_end" : "block_end");
     fr->label_bb = fr->end_bb;
-    if (in->op == OP_LOOP) {
+    if (in->op == WM_OP_LOOP) {
         fr->param_slots = new_slots(f, fr->params, fr->nparams);
         store_top(f, fr->param_slots, fr->nparams);
         fr->label_bb = new_bb(f, "loop");
@@ -311,10 +311,10 @@ static void cg_block(struct cg_func *f, const struct ins *in)
     }
 }
 
-static void cg_if(struct cg_func *f, const struct ins *in)
+static void cg_if(struct cg_func *f, const struct wm_ins *in)
 {
     LLVMValueRef cond = cg_pop(f);
-    struct cg_frame *fr = push_frame(f, OP_IF);
+    struct cg_frame *fr = push_frame(f, WM_OP_IF);
     block_signature(f, in, fr);
     fr->height = f->sp - fr->nparams;
     fr->result_slots = new_slots(f, fr->results, fr->nresults);
@@ -346,7 +346,7 @@ static void cg_else(struct cg_func *f)
     LLVMPositionBuilderAtEnd(f->b, fr->else_bb);
     f->sp = fr->height;
     load_push(f, fr->param_slots, fr->params, fr->nparams);
-    fr->op = OP_ELSE;
+    fr->op = WM_OP_ELSE;
     fr->unreachable = false;
 }
 
@@ -354,7 +354,7 @@ static void cg_end(struct cg_func *f)
 {
     struct cg_frame *fr = top(f);
     fall_to_end(f, fr);
-    if (fr->op == OP_IF) {
+    if (fr->op == WM_OP_IF) {
         /* No else: the parameters pass through as the results. */
         LLVMPositionBuilderAtEnd(f->b, fr->else_bb);
         for (uint32_t i = 0; i < fr->nparams; i++)
@@ -382,7 +382,7 @@ static void cg_end(struct cg_func *f)
 static LLVMBasicBlockRef branch_target(struct cg_func *f, uint32_t l)
 {
     struct cg_frame *fr = &f->ctl[f->depth - 1 - l];
-    if (fr->op == OP_LOOP) {
+    if (fr->op == WM_OP_LOOP) {
         store_top(f, fr->param_slots, fr->nparams);
         return fr->label_bb;
     }
@@ -406,7 +406,7 @@ static void cg_br_if(struct cg_func *f, uint32_t l)
     LLVMPositionBuilderAtEnd(f->b, cont);
 }
 
-static void cg_br_table(struct cg_func *f, const struct ins *in)
+static void cg_br_table(struct cg_func *f, const struct wm_ins *in)
 {
     LLVMValueRef idx = cg_pop(f);
     uint32_t n = in->u.br_table.count;
@@ -454,11 +454,11 @@ static void cg_select(struct cg_func *f)
 
 /* ===== Dispatch ========================================================= */
 
-static bool is_memory_op(const struct ins *in)
+static bool is_memory_op(const struct wm_ins *in)
 {
-    switch ((enum op_imm)op_table[in->op].imm) {
-    case IMM_MEMARG: case IMM_MEMARG_LANE: case IMM_MEMIDX:
-    case IMM_MEMORY_INIT: case IMM_DATA: case IMM_MEMORY_COPY:
+    switch ((enum wm_op_imm)wm_op_table[in->op].imm) {
+    case WM_IMM_MEMARG: case WM_IMM_MEMARG_LANE: case WM_IMM_MEMIDX:
+    case WM_IMM_MEMORY_INIT: case WM_IMM_DATA: case WM_IMM_MEMORY_COPY:
         return true;
     default:
         return false;
@@ -466,17 +466,17 @@ static bool is_memory_op(const struct ins *in)
 }
 
 /* Skip dead code, tracking nesting; true when `in` must still be handled. */
-static bool live(struct cg_func *f, const struct ins *in)
+static bool live(struct cg_func *f, const struct wm_ins *in)
 {
     if (!top(f)->unreachable)
         return true;
     switch (in->op) {
-    case OP_BLOCK: case OP_LOOP: case OP_IF:
+    case WM_OP_BLOCK: case WM_OP_LOOP: case WM_OP_IF:
         f->dead_depth++;
         return false;
-    case OP_ELSE:
+    case WM_OP_ELSE:
         return f->dead_depth == 0;
-    case OP_END:
+    case WM_OP_END:
         if (f->dead_depth == 0)
             return true;
         f->dead_depth--;
@@ -486,35 +486,35 @@ static bool live(struct cg_func *f, const struct ins *in)
     }
 }
 
-static int cg_ins(struct cg_func *f, const struct ins *in)
+static int cg_ins(struct cg_func *f, const struct wm_ins *in)
 {
     f->in = in;
     switch (in->op) {
-    case OP_UNREACHABLE: cg_trap(f, AWSM_TRAP_UNREACHABLE); mark_dead(f); return 0;
-    case OP_NOP: return 0;
-    case OP_BLOCK: case OP_LOOP: cg_block(f, in); return 0;
-    case OP_IF: cg_if(f, in); return 0;
-    case OP_ELSE: cg_else(f); return 0;
-    case OP_END: cg_end(f); return 0;
-    case OP_BR: cg_br(f, in->u.idx); return 0;
-    case OP_BR_IF: cg_br_if(f, in->u.idx); return 0;
-    case OP_BR_TABLE: cg_br_table(f, in); return 0;
-    case OP_RETURN: emit_return(f); mark_dead(f); return 0;
-    case OP_DROP: cg_pop(f); return 0;
-    case OP_SELECT: case OP_SELECT_T: cg_select(f); return 0;
-    case OP_CALL: case OP_CALL_INDIRECT: return cg_call(f, in);
-    case OP_LOCAL_GET: case OP_LOCAL_SET: case OP_LOCAL_TEE:
-    case OP_GLOBAL_GET: case OP_GLOBAL_SET:
+    case WM_OP_UNREACHABLE: cg_trap(f, AWSM_TRAP_UNREACHABLE); mark_dead(f); return 0;
+    case WM_OP_NOP: return 0;
+    case WM_OP_BLOCK: case WM_OP_LOOP: cg_block(f, in); return 0;
+    case WM_OP_IF: cg_if(f, in); return 0;
+    case WM_OP_ELSE: cg_else(f); return 0;
+    case WM_OP_END: cg_end(f); return 0;
+    case WM_OP_BR: cg_br(f, in->u.idx); return 0;
+    case WM_OP_BR_IF: cg_br_if(f, in->u.idx); return 0;
+    case WM_OP_BR_TABLE: cg_br_table(f, in); return 0;
+    case WM_OP_RETURN: emit_return(f); mark_dead(f); return 0;
+    case WM_OP_DROP: cg_pop(f); return 0;
+    case WM_OP_SELECT: case WM_OP_SELECT_T: cg_select(f); return 0;
+    case WM_OP_CALL: case WM_OP_CALL_INDIRECT: return cg_call(f, in);
+    case WM_OP_LOCAL_GET: case WM_OP_LOCAL_SET: case WM_OP_LOCAL_TEE:
+    case WM_OP_GLOBAL_GET: case WM_OP_GLOBAL_SET:
         return cg_variable(f, in);
-    case OP_TABLE_GET: case OP_TABLE_SET: case OP_TABLE_SIZE:
-    case OP_TABLE_GROW: case OP_TABLE_FILL: case OP_TABLE_COPY:
-    case OP_TABLE_INIT: case OP_ELEM_DROP:
-    case OP_REF_NULL: case OP_REF_IS_NULL: case OP_REF_FUNC:
+    case WM_OP_TABLE_GET: case WM_OP_TABLE_SET: case WM_OP_TABLE_SIZE:
+    case WM_OP_TABLE_GROW: case WM_OP_TABLE_FILL: case WM_OP_TABLE_COPY:
+    case WM_OP_TABLE_INIT: case WM_OP_ELEM_DROP:
+    case WM_OP_REF_NULL: case WM_OP_REF_IS_NULL: case WM_OP_REF_FUNC:
         return cg_table(f, in);
     default:
         if (is_memory_op(in))
             return cg_memory(f, in);
-        return op_table[in->op].prefix == 0xfd ? cg_simd(f, in) : cg_numeric(f, in);
+        return wm_op_table[in->op].prefix == 0xfd ? cg_simd(f, in) : cg_numeric(f, in);
     }
 }
 
@@ -578,19 +578,15 @@ static void prologue_memory(struct cg_func *f)
     LLVMSetMetadata(f->memory, inv, empty);
 }
 
-static int translate_body(struct cg_func *f, const struct wm_func *wf)
+static int translate_body(struct cg_func *f)
 {
-    const struct wm_module *m = f->cm->m;
-    struct rd r = { m->bytes, wf->code_offset, wf->code_offset + wf->code_len,
-                    f->index, NULL };
     struct wm_error err;
-    struct ins_reader ir;
-    struct ins in;
+    struct wm_ins_reader ir;
+    struct wm_ins in;
     int rc = 0;
-    r.err = &err;
-    ins_reader_init(&ir, &r);
+    wm_ins_reader_init_func(&ir, f->cm->m, f->index, &err);
     while (f->depth > 0) {
-        if (ins_read(&ir, &in)) {
+        if (wm_ins_read(&ir, &in)) {
             rc = cg_fail(f->cm, "%s", err.msg);
             break;
         }
@@ -599,7 +595,7 @@ static int translate_body(struct cg_func *f, const struct wm_func *wf)
             break;
         }
     }
-    ins_reader_deinit(&ir);
+    wm_ins_reader_deinit(&ir);
     return rc;
 }
 
@@ -626,12 +622,12 @@ int cg_function(struct cg_module *cm, uint32_t i)
     LLVMPositionBuilderAtEnd(f.b, cur);
 
     /* The body is a block whose end returns. */
-    struct cg_frame *fr = push_frame(&f, OP_BLOCK);
+    struct cg_frame *fr = push_frame(&f, WM_OP_BLOCK);
     fr->nresults = f.type->nresults;
     fr->results = f.type->results;
     fr->result_slots = new_slots(&f, fr->results, fr->nresults);
     fr->end_bb = fr->label_bb = new_bb(&f, "return");
-    if (translate_body(&f, wf))
+    if (translate_body(&f))
         goto out;
     if (LLVMGetBasicBlockTerminator(LLVMGetInsertBlock(f.b)) == NULL)
         emit_return(&f);

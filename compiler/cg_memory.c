@@ -79,14 +79,14 @@ static LLVMValueRef address(struct cg_func *f, LLVMValueRef index,
 static unsigned access_bits(uint16_t op)
 {
     switch (op) {
-    case OP_I32_LOAD8_S: case OP_I32_LOAD8_U: case OP_I64_LOAD8_S:
-    case OP_I64_LOAD8_U: case OP_I32_STORE8: case OP_I64_STORE8:
+    case WM_OP_I32_LOAD8_S: case WM_OP_I32_LOAD8_U: case WM_OP_I64_LOAD8_S:
+    case WM_OP_I64_LOAD8_U: case WM_OP_I32_STORE8: case WM_OP_I64_STORE8:
         return 8;
-    case OP_I32_LOAD16_S: case OP_I32_LOAD16_U: case OP_I64_LOAD16_S:
-    case OP_I64_LOAD16_U: case OP_I32_STORE16: case OP_I64_STORE16:
+    case WM_OP_I32_LOAD16_S: case WM_OP_I32_LOAD16_U: case WM_OP_I64_LOAD16_S:
+    case WM_OP_I64_LOAD16_U: case WM_OP_I32_STORE16: case WM_OP_I64_STORE16:
         return 16;
-    case OP_I64_LOAD32_S: case OP_I64_LOAD32_U: case OP_I64_STORE32:
-    case OP_I32_LOAD: case OP_F32_LOAD: case OP_I32_STORE: case OP_F32_STORE:
+    case WM_OP_I64_LOAD32_S: case WM_OP_I64_LOAD32_U: case WM_OP_I64_STORE32:
+    case WM_OP_I32_LOAD: case WM_OP_F32_LOAD: case WM_OP_I32_STORE: case WM_OP_F32_STORE:
         return 32;
     default:
         return 64;
@@ -95,8 +95,8 @@ static unsigned access_bits(uint16_t op)
 
 static bool is_signed_load(uint16_t op)
 {
-    return op == OP_I32_LOAD8_S || op == OP_I32_LOAD16_S || op == OP_I64_LOAD8_S ||
-           op == OP_I64_LOAD16_S || op == OP_I64_LOAD32_S;
+    return op == WM_OP_I32_LOAD8_S || op == WM_OP_I32_LOAD16_S || op == WM_OP_I64_LOAD8_S ||
+           op == WM_OP_I64_LOAD16_S || op == WM_OP_I64_LOAD32_S;
 }
 
 static LLVMTypeRef value_type(struct cg_func *f, char c)
@@ -109,9 +109,9 @@ static LLVMTypeRef value_type(struct cg_func *f, char c)
     }
 }
 
-static int cg_load(struct cg_func *f, const struct ins *in)
+static int cg_load(struct cg_func *f, const struct wm_ins *in)
 {
-    const char *sig = op_table[in->op].sig;        /* "i:T" */
+    const char *sig = wm_op_table[in->op].sig;        /* "i:T" */
     LLVMTypeRef t = value_type(f, sig[2]);
     unsigned bits = access_bits(in->op);
     bool narrow = LLVMGetTypeKind(t) == LLVMIntegerTypeKind &&
@@ -127,7 +127,7 @@ static int cg_load(struct cg_func *f, const struct ins *in)
     return 0;
 }
 
-static int cg_store(struct cg_func *f, const struct ins *in)
+static int cg_store(struct cg_func *f, const struct wm_ins *in)
 {
     unsigned bits = access_bits(in->op);
     LLVMValueRef v = cg_pop(f);
@@ -149,17 +149,17 @@ struct v128_access {
 };
 
 static const struct v128_access v128_accesses[] = {
-    { OP_V128_LOAD, 64, 2, VA_FULL }, { OP_V128_STORE, 64, 2, VA_FULL },
-    { OP_V128_LOAD8X8_S, 8, 8, VA_EXTEND_S }, { OP_V128_LOAD8X8_U, 8, 8, VA_EXTEND_U },
-    { OP_V128_LOAD16X4_S, 16, 4, VA_EXTEND_S }, { OP_V128_LOAD16X4_U, 16, 4, VA_EXTEND_U },
-    { OP_V128_LOAD32X2_S, 32, 2, VA_EXTEND_S }, { OP_V128_LOAD32X2_U, 32, 2, VA_EXTEND_U },
-    { OP_V128_LOAD8_SPLAT, 8, 16, VA_SPLAT }, { OP_V128_LOAD16_SPLAT, 16, 8, VA_SPLAT },
-    { OP_V128_LOAD32_SPLAT, 32, 4, VA_SPLAT }, { OP_V128_LOAD64_SPLAT, 64, 2, VA_SPLAT },
-    { OP_V128_LOAD32_ZERO, 32, 4, VA_ZERO }, { OP_V128_LOAD64_ZERO, 64, 2, VA_ZERO },
-    { OP_V128_LOAD8_LANE, 8, 16, VA_LANE }, { OP_V128_LOAD16_LANE, 16, 8, VA_LANE },
-    { OP_V128_LOAD32_LANE, 32, 4, VA_LANE }, { OP_V128_LOAD64_LANE, 64, 2, VA_LANE },
-    { OP_V128_STORE8_LANE, 8, 16, VA_LANE }, { OP_V128_STORE16_LANE, 16, 8, VA_LANE },
-    { OP_V128_STORE32_LANE, 32, 4, VA_LANE }, { OP_V128_STORE64_LANE, 64, 2, VA_LANE },
+    { WM_OP_V128_LOAD, 64, 2, VA_FULL }, { WM_OP_V128_STORE, 64, 2, VA_FULL },
+    { WM_OP_V128_LOAD8X8_S, 8, 8, VA_EXTEND_S }, { WM_OP_V128_LOAD8X8_U, 8, 8, VA_EXTEND_U },
+    { WM_OP_V128_LOAD16X4_S, 16, 4, VA_EXTEND_S }, { WM_OP_V128_LOAD16X4_U, 16, 4, VA_EXTEND_U },
+    { WM_OP_V128_LOAD32X2_S, 32, 2, VA_EXTEND_S }, { WM_OP_V128_LOAD32X2_U, 32, 2, VA_EXTEND_U },
+    { WM_OP_V128_LOAD8_SPLAT, 8, 16, VA_SPLAT }, { WM_OP_V128_LOAD16_SPLAT, 16, 8, VA_SPLAT },
+    { WM_OP_V128_LOAD32_SPLAT, 32, 4, VA_SPLAT }, { WM_OP_V128_LOAD64_SPLAT, 64, 2, VA_SPLAT },
+    { WM_OP_V128_LOAD32_ZERO, 32, 4, VA_ZERO }, { WM_OP_V128_LOAD64_ZERO, 64, 2, VA_ZERO },
+    { WM_OP_V128_LOAD8_LANE, 8, 16, VA_LANE }, { WM_OP_V128_LOAD16_LANE, 16, 8, VA_LANE },
+    { WM_OP_V128_LOAD32_LANE, 32, 4, VA_LANE }, { WM_OP_V128_LOAD64_LANE, 64, 2, VA_LANE },
+    { WM_OP_V128_STORE8_LANE, 8, 16, VA_LANE }, { WM_OP_V128_STORE16_LANE, 16, 8, VA_LANE },
+    { WM_OP_V128_STORE32_LANE, 32, 4, VA_LANE }, { WM_OP_V128_STORE64_LANE, 64, 2, VA_LANE },
 };
 
 static const struct v128_access *v128_access_of(uint16_t op)
@@ -177,7 +177,7 @@ static LLVMValueRef load_bytes(struct cg_func *f, LLVMTypeRef t, LLVMValueRef p)
     return v;
 }
 
-static LLVMValueRef simd_load(struct cg_func *f, const struct ins *in,
+static LLVMValueRef simd_load(struct cg_func *f, const struct wm_ins *in,
                               const struct v128_access *a)
 {
     struct cg_module *cm = f->cm;
@@ -208,7 +208,7 @@ static LLVMValueRef simd_load(struct cg_func *f, const struct ins *in,
     }
 }
 
-static void simd_store(struct cg_func *f, const struct ins *in,
+static void simd_store(struct cg_func *f, const struct wm_ins *in,
                        const struct v128_access *a)
 {
     LLVMValueRef v = cg_pop(f);
@@ -222,13 +222,13 @@ static void simd_store(struct cg_func *f, const struct ins *in,
     LLVMSetAlignment(cg_tag_memory(f->cm, LLVMBuildStore(f->b, v, p)), 1);
 }
 
-static int cg_simd_memory(struct cg_func *f, const struct ins *in)
+static int cg_simd_memory(struct cg_func *f, const struct wm_ins *in)
 {
     const struct v128_access *a = v128_access_of(in->op);
     if (a == NULL)
         return cg_fail(f->cm, "func %u: SIMD instruction %s is not supported yet",
-                       f->index, op_table[in->op].name);
-    const char *sig = op_table[in->op].sig;
+                       f->index, wm_op_table[in->op].name);
+    const char *sig = wm_op_table[in->op].sig;
     if (sig[strlen(sig) - 1] == ':') {
         simd_store(f, in, a);
         return 0;
@@ -264,40 +264,40 @@ static void cg_copy(struct cg_func *f)
     LLVMBuildMemMove(f->b, pd, 1, ps, 1, n);
 }
 
-int cg_memory(struct cg_func *f, const struct ins *in)
+int cg_memory(struct cg_func *f, const struct wm_ins *in)
 {
     struct cg_module *cm = f->cm;
-    const char *sig = op_table[in->op].sig;
+    const char *sig = wm_op_table[in->op].sig;
     LLVMValueRef args[4];
 
-    if (op_table[in->op].prefix == 0xfd)
+    if (wm_op_table[in->op].prefix == 0xfd)
         return cg_simd_memory(f, in);
     switch (in->op) {
-    case OP_MEMORY_SIZE: {
+    case WM_OP_MEMORY_SIZE: {
         LLVMValueRef pages = LLVMBuildLShr(f->b, memory_size_bytes(f),
                                            cg_const_i64(f, 16), "");
         cg_push(f, LLVMBuildTrunc(f->b, pages, cm->i32, ""));
         return 0;
     }
-    case OP_MEMORY_GROW:
+    case WM_OP_MEMORY_GROW:
         args[0] = cg_pop(f);
         cg_push(f, cg_call_rt(f, offsetof(struct awsm_rt_api, memory_grow),
                               cm->i32, args, 1));
         return 0;
-    case OP_MEMORY_FILL:
+    case WM_OP_MEMORY_FILL:
         cg_fill(f);
         return 0;
-    case OP_MEMORY_COPY:
+    case WM_OP_MEMORY_COPY:
         cg_copy(f);
         return 0;
-    case OP_MEMORY_INIT:
+    case WM_OP_MEMORY_INIT:
         args[3] = cg_pop(f);
         args[2] = cg_pop(f);
         args[1] = cg_pop(f);
         args[0] = cg_const_i32(f, in->u.idx);
         cg_call_rt(f, offsetof(struct awsm_rt_api, memory_init), cm->void_t, args, 4);
         return 0;
-    case OP_DATA_DROP:
+    case WM_OP_DATA_DROP:
         args[0] = cg_const_i32(f, in->u.idx);
         cg_call_rt(f, offsetof(struct awsm_rt_api, data_drop), cm->void_t, args, 1);
         return 0;

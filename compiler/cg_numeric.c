@@ -19,15 +19,15 @@ static LLVMTypeRef sig_llvm(struct cg_module *cm, char c)
 
 /* The type of an instruction's first operand, or of its result for
  * constants. */
-static LLVMTypeRef operand_type(struct cg_func *f, const struct ins *in)
+static LLVMTypeRef operand_type(struct cg_func *f, const struct wm_ins *in)
 {
-    const char *sig = op_table[in->op].sig;
+    const char *sig = wm_op_table[in->op].sig;
     return sig_llvm(f->cm, sig[0] == ':' ? sig[1] : sig[0]);
 }
 
-static LLVMTypeRef result_type(struct cg_func *f, const struct ins *in)
+static LLVMTypeRef result_type(struct cg_func *f, const struct wm_ins *in)
 {
-    const char *sig = op_table[in->op].sig;
+    const char *sig = wm_op_table[in->op].sig;
     while (*sig != ':')
         sig++;
     return sig_llvm(f->cm, sig[1]);
@@ -49,22 +49,22 @@ LLVMValueRef cg_intrinsic2(struct cg_func *f, const char *name, LLVMValueRef a,
 
 /* ===== Constants ======================================================== */
 
-static int cg_const(struct cg_func *f, const struct ins *in)
+static int cg_const(struct cg_func *f, const struct wm_ins *in)
 {
     struct cg_module *cm = f->cm;
     switch (in->op) {
-    case OP_I32_CONST: cg_push(f, cg_const_i32(f, in->u.i32)); break;
-    case OP_I64_CONST: cg_push(f, cg_const_i64(f, in->u.i64)); break;
+    case WM_OP_I32_CONST: cg_push(f, cg_const_i32(f, in->u.i32)); break;
+    case WM_OP_I64_CONST: cg_push(f, cg_const_i64(f, in->u.i64)); break;
     /* From the bits, so NaN payloads survive. */
-    case OP_F32_CONST:
+    case WM_OP_F32_CONST:
         cg_push(f, LLVMBuildBitCast(f->b, cg_const_i32(f, in->u.f32), cm->f32, ""));
         break;
-    case OP_F64_CONST:
+    case WM_OP_F64_CONST:
         cg_push(f, LLVMBuildBitCast(f->b, cg_const_i64(f, in->u.f64), cm->f64, ""));
         break;
     default:
         return cg_fail(cm, "func %u: %s is not supported yet", f->index,
-                       op_table[in->op].name);
+                       wm_op_table[in->op].name);
     }
     return 0;
 }
@@ -81,11 +81,11 @@ static bool int_compare(struct cg_func *f, uint16_t op, LLVMValueRef a,
                         LLVMValueRef b)
 {
     static const struct { uint16_t op32, op64; LLVMIntPredicate p; } cmps[] = {
-        { OP_I32_EQ, OP_I64_EQ, LLVMIntEQ }, { OP_I32_NE, OP_I64_NE, LLVMIntNE },
-        { OP_I32_LT_S, OP_I64_LT_S, LLVMIntSLT }, { OP_I32_LT_U, OP_I64_LT_U, LLVMIntULT },
-        { OP_I32_GT_S, OP_I64_GT_S, LLVMIntSGT }, { OP_I32_GT_U, OP_I64_GT_U, LLVMIntUGT },
-        { OP_I32_LE_S, OP_I64_LE_S, LLVMIntSLE }, { OP_I32_LE_U, OP_I64_LE_U, LLVMIntULE },
-        { OP_I32_GE_S, OP_I64_GE_S, LLVMIntSGE }, { OP_I32_GE_U, OP_I64_GE_U, LLVMIntUGE },
+        { WM_OP_I32_EQ, WM_OP_I64_EQ, LLVMIntEQ }, { WM_OP_I32_NE, WM_OP_I64_NE, LLVMIntNE },
+        { WM_OP_I32_LT_S, WM_OP_I64_LT_S, LLVMIntSLT }, { WM_OP_I32_LT_U, WM_OP_I64_LT_U, LLVMIntULT },
+        { WM_OP_I32_GT_S, WM_OP_I64_GT_S, LLVMIntSGT }, { WM_OP_I32_GT_U, WM_OP_I64_GT_U, LLVMIntUGT },
+        { WM_OP_I32_LE_S, WM_OP_I64_LE_S, LLVMIntSLE }, { WM_OP_I32_LE_U, WM_OP_I64_LE_U, LLVMIntULE },
+        { WM_OP_I32_GE_S, WM_OP_I64_GE_S, LLVMIntSGE }, { WM_OP_I32_GE_U, WM_OP_I64_GE_U, LLVMIntUGE },
     };
     for (size_t i = 0; i < sizeof cmps / sizeof *cmps; i++) {
         if (op == cmps[i].op32 || op == cmps[i].op64) {
@@ -133,26 +133,26 @@ static bool int_binary(struct cg_func *f, uint16_t op, LLVMValueRef a,
     LLVMBuilderRef bd = f->b;
     LLVMValueRef r;
     switch (op) {
-    case OP_I32_ADD: case OP_I64_ADD: r = LLVMBuildAdd(bd, a, b, ""); break;
-    case OP_I32_SUB: case OP_I64_SUB: r = LLVMBuildSub(bd, a, b, ""); break;
-    case OP_I32_MUL: case OP_I64_MUL: r = LLVMBuildMul(bd, a, b, ""); break;
-    case OP_I32_DIV_S: case OP_I64_DIV_S: r = int_divrem(f, true, false, a, b); break;
-    case OP_I32_DIV_U: case OP_I64_DIV_U: r = int_divrem(f, false, false, a, b); break;
-    case OP_I32_REM_S: case OP_I64_REM_S: r = int_divrem(f, true, true, a, b); break;
-    case OP_I32_REM_U: case OP_I64_REM_U: r = int_divrem(f, false, true, a, b); break;
-    case OP_I32_AND: case OP_I64_AND: r = LLVMBuildAnd(bd, a, b, ""); break;
-    case OP_I32_OR: case OP_I64_OR: r = LLVMBuildOr(bd, a, b, ""); break;
-    case OP_I32_XOR: case OP_I64_XOR: r = LLVMBuildXor(bd, a, b, ""); break;
-    case OP_I32_SHL: case OP_I64_SHL: r = LLVMBuildShl(bd, a, shift_count(f, b), ""); break;
-    case OP_I32_SHR_S: case OP_I64_SHR_S: r = LLVMBuildAShr(bd, a, shift_count(f, b), ""); break;
-    case OP_I32_SHR_U: case OP_I64_SHR_U: r = LLVMBuildLShr(bd, a, shift_count(f, b), ""); break;
-    case OP_I32_ROTL: case OP_I64_ROTL: {
+    case WM_OP_I32_ADD: case WM_OP_I64_ADD: r = LLVMBuildAdd(bd, a, b, ""); break;
+    case WM_OP_I32_SUB: case WM_OP_I64_SUB: r = LLVMBuildSub(bd, a, b, ""); break;
+    case WM_OP_I32_MUL: case WM_OP_I64_MUL: r = LLVMBuildMul(bd, a, b, ""); break;
+    case WM_OP_I32_DIV_S: case WM_OP_I64_DIV_S: r = int_divrem(f, true, false, a, b); break;
+    case WM_OP_I32_DIV_U: case WM_OP_I64_DIV_U: r = int_divrem(f, false, false, a, b); break;
+    case WM_OP_I32_REM_S: case WM_OP_I64_REM_S: r = int_divrem(f, true, true, a, b); break;
+    case WM_OP_I32_REM_U: case WM_OP_I64_REM_U: r = int_divrem(f, false, true, a, b); break;
+    case WM_OP_I32_AND: case WM_OP_I64_AND: r = LLVMBuildAnd(bd, a, b, ""); break;
+    case WM_OP_I32_OR: case WM_OP_I64_OR: r = LLVMBuildOr(bd, a, b, ""); break;
+    case WM_OP_I32_XOR: case WM_OP_I64_XOR: r = LLVMBuildXor(bd, a, b, ""); break;
+    case WM_OP_I32_SHL: case WM_OP_I64_SHL: r = LLVMBuildShl(bd, a, shift_count(f, b), ""); break;
+    case WM_OP_I32_SHR_S: case WM_OP_I64_SHR_S: r = LLVMBuildAShr(bd, a, shift_count(f, b), ""); break;
+    case WM_OP_I32_SHR_U: case WM_OP_I64_SHR_U: r = LLVMBuildLShr(bd, a, shift_count(f, b), ""); break;
+    case WM_OP_I32_ROTL: case WM_OP_I64_ROTL: {
         LLVMTypeRef t = LLVMTypeOf(a);
         LLVMValueRef args[3] = { a, a, b };
         r = cg_call_intrinsic(f, "llvm.fshl", &t, 1, args, 3);
         break;
     }
-    case OP_I32_ROTR: case OP_I64_ROTR: {
+    case WM_OP_I32_ROTR: case WM_OP_I64_ROTR: {
         LLVMTypeRef t = LLVMTypeOf(a);
         LLVMValueRef args[3] = { a, a, b };
         r = cg_call_intrinsic(f, "llvm.fshr", &t, 1, args, 3);
@@ -172,16 +172,16 @@ static bool int_unary(struct cg_func *f, uint16_t op, LLVMValueRef a)
     LLVMValueRef args[2] = { a, no_poison };
     LLVMValueRef r;
     switch (op) {
-    case OP_I32_EQZ: case OP_I64_EQZ:
+    case WM_OP_I32_EQZ: case WM_OP_I64_EQZ:
         r = int_cmp(f, LLVMIntEQ, a, LLVMConstNull(t));
         break;
-    case OP_I32_CLZ: case OP_I64_CLZ:
+    case WM_OP_I32_CLZ: case WM_OP_I64_CLZ:
         r = cg_call_intrinsic(f, "llvm.ctlz", &t, 1, args, 2);
         break;
-    case OP_I32_CTZ: case OP_I64_CTZ:
+    case WM_OP_I32_CTZ: case WM_OP_I64_CTZ:
         r = cg_call_intrinsic(f, "llvm.cttz", &t, 1, args, 2);
         break;
-    case OP_I32_POPCNT: case OP_I64_POPCNT:
+    case WM_OP_I32_POPCNT: case WM_OP_I64_POPCNT:
         r = cg_intrinsic1(f, "llvm.ctpop", a);
         break;
     default:
@@ -230,32 +230,32 @@ static bool float_binary(struct cg_func *f, uint16_t op, LLVMValueRef a,
     LLVMValueRef r;
     LLVMRealPredicate p;
     switch (op) {
-    case OP_F32_ADD: case OP_F64_ADD: r = LLVMBuildFAdd(bd, a, b, ""); break;
-    case OP_F32_SUB: case OP_F64_SUB: r = LLVMBuildFSub(bd, a, b, ""); break;
-    case OP_F32_MUL: case OP_F64_MUL: r = LLVMBuildFMul(bd, a, b, ""); break;
-    case OP_F32_DIV: case OP_F64_DIV: r = LLVMBuildFDiv(bd, a, b, ""); break;
+    case WM_OP_F32_ADD: case WM_OP_F64_ADD: r = LLVMBuildFAdd(bd, a, b, ""); break;
+    case WM_OP_F32_SUB: case WM_OP_F64_SUB: r = LLVMBuildFSub(bd, a, b, ""); break;
+    case WM_OP_F32_MUL: case WM_OP_F64_MUL: r = LLVMBuildFMul(bd, a, b, ""); break;
+    case WM_OP_F32_DIV: case WM_OP_F64_DIV: r = LLVMBuildFDiv(bd, a, b, ""); break;
     /* llvm.minimum/maximum: NaN if either is NaN, and -0 < +0. */
-    case OP_F32_MIN: case OP_F64_MIN:
+    case WM_OP_F32_MIN: case WM_OP_F64_MIN:
         r = canonicalize(f, cg_intrinsic2(f, "llvm.minimum", a, b));
         break;
-    case OP_F32_MAX: case OP_F64_MAX:
+    case WM_OP_F32_MAX: case WM_OP_F64_MAX:
         r = canonicalize(f, cg_intrinsic2(f, "llvm.maximum", a, b));
         break;
-    case OP_F32_COPYSIGN: case OP_F64_COPYSIGN:
+    case WM_OP_F32_COPYSIGN: case WM_OP_F64_COPYSIGN:
         r = cg_intrinsic2(f, "llvm.copysign", a, b);
         break;
-    case OP_F32_EQ: case OP_F64_EQ: p = LLVMRealOEQ; goto cmp;
-    case OP_F32_NE: case OP_F64_NE: p = LLVMRealUNE; goto cmp;
-    case OP_F32_LT: case OP_F64_LT: p = LLVMRealOLT; goto cmp;
-    case OP_F32_GT: case OP_F64_GT: p = LLVMRealOGT; goto cmp;
-    case OP_F32_LE: case OP_F64_LE: p = LLVMRealOLE; goto cmp;
-    case OP_F32_GE: case OP_F64_GE: p = LLVMRealOGE; goto cmp;
+    case WM_OP_F32_EQ: case WM_OP_F64_EQ: p = LLVMRealOEQ; goto cmp;
+    case WM_OP_F32_NE: case WM_OP_F64_NE: p = LLVMRealUNE; goto cmp;
+    case WM_OP_F32_LT: case WM_OP_F64_LT: p = LLVMRealOLT; goto cmp;
+    case WM_OP_F32_GT: case WM_OP_F64_GT: p = LLVMRealOGT; goto cmp;
+    case WM_OP_F32_LE: case WM_OP_F64_LE: p = LLVMRealOLE; goto cmp;
+    case WM_OP_F32_GE: case WM_OP_F64_GE: p = LLVMRealOGE; goto cmp;
     default:
         return false;
     }
-    bool arith = op == OP_F32_ADD || op == OP_F64_ADD || op == OP_F32_SUB ||
-                 op == OP_F64_SUB || op == OP_F32_MUL || op == OP_F64_MUL ||
-                 op == OP_F32_DIV || op == OP_F64_DIV;
+    bool arith = op == WM_OP_F32_ADD || op == WM_OP_F64_ADD || op == WM_OP_F32_SUB ||
+                 op == WM_OP_F64_SUB || op == WM_OP_F32_MUL || op == WM_OP_F64_MUL ||
+                 op == WM_OP_F32_DIV || op == WM_OP_F64_DIV;
     if (arith && (is_identity_const(a) || is_identity_const(b)))
         r = canonicalize(f, r);
     cg_push(f, r);
@@ -269,13 +269,13 @@ static bool float_unary(struct cg_func *f, uint16_t op, LLVMValueRef a)
 {
     const char *name;
     switch (op) {
-    case OP_F32_ABS: case OP_F64_ABS: name = "llvm.fabs"; break;
-    case OP_F32_CEIL: case OP_F64_CEIL: name = "llvm.ceil"; break;
-    case OP_F32_FLOOR: case OP_F64_FLOOR: name = "llvm.floor"; break;
-    case OP_F32_TRUNC: case OP_F64_TRUNC: name = "llvm.trunc"; break;
-    case OP_F32_NEAREST: case OP_F64_NEAREST: name = "llvm.roundeven"; break;
-    case OP_F32_SQRT: case OP_F64_SQRT: name = "llvm.sqrt"; break;
-    case OP_F32_NEG: case OP_F64_NEG:
+    case WM_OP_F32_ABS: case WM_OP_F64_ABS: name = "llvm.fabs"; break;
+    case WM_OP_F32_CEIL: case WM_OP_F64_CEIL: name = "llvm.ceil"; break;
+    case WM_OP_F32_FLOOR: case WM_OP_F64_FLOOR: name = "llvm.floor"; break;
+    case WM_OP_F32_TRUNC: case WM_OP_F64_TRUNC: name = "llvm.trunc"; break;
+    case WM_OP_F32_NEAREST: case WM_OP_F64_NEAREST: name = "llvm.roundeven"; break;
+    case WM_OP_F32_SQRT: case WM_OP_F64_SQRT: name = "llvm.sqrt"; break;
+    case WM_OP_F32_NEG: case WM_OP_F64_NEG:
         cg_push(f, LLVMBuildFNeg(f->b, a, ""));
         return true;
     default:
@@ -339,52 +339,52 @@ static LLVMValueRef extend_from(struct cg_func *f, LLVMValueRef a, unsigned bits
     return LLVMBuildSExt(f->b, LLVMBuildTrunc(f->b, a, narrow, ""), LLVMTypeOf(a), "");
 }
 
-static bool conversion(struct cg_func *f, const struct ins *in, LLVMValueRef a)
+static bool conversion(struct cg_func *f, const struct wm_ins *in, LLVMValueRef a)
 {
     LLVMBuilderRef bd = f->b;
     LLVMTypeRef to = result_type(f, in);
     LLVMValueRef r;
     switch (in->op) {
-    case OP_I32_WRAP_I64: r = LLVMBuildTrunc(bd, a, to, ""); break;
-    case OP_I64_EXTEND_I32_S: r = LLVMBuildSExt(bd, a, to, ""); break;
-    case OP_I64_EXTEND_I32_U: r = LLVMBuildZExt(bd, a, to, ""); break;
-    case OP_I32_TRUNC_F32_S: case OP_I32_TRUNC_F64_S:
-    case OP_I64_TRUNC_F32_S: case OP_I64_TRUNC_F64_S:
+    case WM_OP_I32_WRAP_I64: r = LLVMBuildTrunc(bd, a, to, ""); break;
+    case WM_OP_I64_EXTEND_I32_S: r = LLVMBuildSExt(bd, a, to, ""); break;
+    case WM_OP_I64_EXTEND_I32_U: r = LLVMBuildZExt(bd, a, to, ""); break;
+    case WM_OP_I32_TRUNC_F32_S: case WM_OP_I32_TRUNC_F64_S:
+    case WM_OP_I64_TRUNC_F32_S: case WM_OP_I64_TRUNC_F64_S:
         r = trunc_checked(f, a, to, true);
         break;
-    case OP_I32_TRUNC_F32_U: case OP_I32_TRUNC_F64_U:
-    case OP_I64_TRUNC_F32_U: case OP_I64_TRUNC_F64_U:
+    case WM_OP_I32_TRUNC_F32_U: case WM_OP_I32_TRUNC_F64_U:
+    case WM_OP_I64_TRUNC_F32_U: case WM_OP_I64_TRUNC_F64_U:
         r = trunc_checked(f, a, to, false);
         break;
-    case OP_I32_TRUNC_SAT_F32_S: case OP_I32_TRUNC_SAT_F64_S:
-    case OP_I64_TRUNC_SAT_F32_S: case OP_I64_TRUNC_SAT_F64_S:
+    case WM_OP_I32_TRUNC_SAT_F32_S: case WM_OP_I32_TRUNC_SAT_F64_S:
+    case WM_OP_I64_TRUNC_SAT_F32_S: case WM_OP_I64_TRUNC_SAT_F64_S:
         r = trunc_sat(f, a, to, true);
         break;
-    case OP_I32_TRUNC_SAT_F32_U: case OP_I32_TRUNC_SAT_F64_U:
-    case OP_I64_TRUNC_SAT_F32_U: case OP_I64_TRUNC_SAT_F64_U:
+    case WM_OP_I32_TRUNC_SAT_F32_U: case WM_OP_I32_TRUNC_SAT_F64_U:
+    case WM_OP_I64_TRUNC_SAT_F32_U: case WM_OP_I64_TRUNC_SAT_F64_U:
         r = trunc_sat(f, a, to, false);
         break;
-    case OP_F32_CONVERT_I32_S: case OP_F32_CONVERT_I64_S:
-    case OP_F64_CONVERT_I32_S: case OP_F64_CONVERT_I64_S:
+    case WM_OP_F32_CONVERT_I32_S: case WM_OP_F32_CONVERT_I64_S:
+    case WM_OP_F64_CONVERT_I32_S: case WM_OP_F64_CONVERT_I64_S:
         r = LLVMBuildSIToFP(bd, a, to, "");
         break;
-    case OP_F32_CONVERT_I32_U: case OP_F32_CONVERT_I64_U:
-    case OP_F64_CONVERT_I32_U: case OP_F64_CONVERT_I64_U:
+    case WM_OP_F32_CONVERT_I32_U: case WM_OP_F32_CONVERT_I64_U:
+    case WM_OP_F64_CONVERT_I32_U: case WM_OP_F64_CONVERT_I64_U:
         r = LLVMBuildUIToFP(bd, a, to, "");
         break;
-    case OP_F32_DEMOTE_F64:
+    case WM_OP_F32_DEMOTE_F64:
         r = LLVMBuildFPTrunc(bd, a, to, "");
         if (LLVMIsAFPExtInst(a))        /* folded to x: quiet it */
             r = canonicalize(f, r);
         break;
-    case OP_F64_PROMOTE_F32: r = LLVMBuildFPExt(bd, a, to, ""); break;
-    case OP_I32_REINTERPRET_F32: case OP_I64_REINTERPRET_F64:
-    case OP_F32_REINTERPRET_I32: case OP_F64_REINTERPRET_I64:
+    case WM_OP_F64_PROMOTE_F32: r = LLVMBuildFPExt(bd, a, to, ""); break;
+    case WM_OP_I32_REINTERPRET_F32: case WM_OP_I64_REINTERPRET_F64:
+    case WM_OP_F32_REINTERPRET_I32: case WM_OP_F64_REINTERPRET_I64:
         r = LLVMBuildBitCast(bd, a, to, "");
         break;
-    case OP_I32_EXTEND8_S: case OP_I64_EXTEND8_S: r = extend_from(f, a, 8); break;
-    case OP_I32_EXTEND16_S: case OP_I64_EXTEND16_S: r = extend_from(f, a, 16); break;
-    case OP_I64_EXTEND32_S: r = extend_from(f, a, 32); break;
+    case WM_OP_I32_EXTEND8_S: case WM_OP_I64_EXTEND8_S: r = extend_from(f, a, 8); break;
+    case WM_OP_I32_EXTEND16_S: case WM_OP_I64_EXTEND16_S: r = extend_from(f, a, 16); break;
+    case WM_OP_I64_EXTEND32_S: r = extend_from(f, a, 32); break;
     default:
         return false;
     }
@@ -394,14 +394,14 @@ static bool conversion(struct cg_func *f, const struct ins *in, LLVMValueRef a)
 
 /* ===== Dispatch ========================================================= */
 
-int cg_numeric(struct cg_func *f, const struct ins *in)
+int cg_numeric(struct cg_func *f, const struct wm_ins *in)
 {
-    const char *sig = op_table[in->op].sig;
-    if (op_table[in->op].imm != IMM_NONE || sig[0] == ':')
+    const char *sig = wm_op_table[in->op].sig;
+    if (wm_op_table[in->op].imm != WM_IMM_NONE || sig[0] == ':')
         return cg_const(f, in);
     if (operand_type(f, in) == f->cm->v128 || result_type(f, in) == f->cm->v128)
         return cg_fail(f->cm, "func %u: SIMD instruction %s is not supported "
-                       "yet", f->index, op_table[in->op].name);
+                       "yet", f->index, wm_op_table[in->op].name);
     bool binary = sig[1] != ':';
     if (binary) {
         LLVMValueRef b = cg_pop(f);
@@ -417,5 +417,5 @@ int cg_numeric(struct cg_func *f, const struct ins *in)
             return 0;
     }
     return cg_fail(f->cm, "func %u: instruction %s is not supported yet",
-                   f->index, op_table[in->op].name);
+                   f->index, wm_op_table[in->op].name);
 }

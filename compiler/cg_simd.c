@@ -631,12 +631,12 @@ static LLVMValueRef h_rdot_add(struct cg_func *f, const struct simd_row *r,
 
 /* ===== The table ======================================================== */
 
-#define BIN(id, s, opc) { OP_##id, s, h_binop, opc, NULL }
-#define ICMP(id, s, pr) { OP_##id, s, h_icmp, pr, NULL }
-#define FCMP(id, s, pr) { OP_##id, s, h_fcmp, pr, NULL }
-#define INTR1(id, s, nm) { OP_##id, s, h_intr1, 0, nm }
-#define INTR2(id, s, nm) { OP_##id, s, h_intr2, 0, nm }
-#define ROW(id, s, fn, p) { OP_##id, s, fn, p, NULL }
+#define BIN(id, s, opc) { WM_OP_##id, s, h_binop, opc, NULL }
+#define ICMP(id, s, pr) { WM_OP_##id, s, h_icmp, pr, NULL }
+#define FCMP(id, s, pr) { WM_OP_##id, s, h_fcmp, pr, NULL }
+#define INTR1(id, s, nm) { WM_OP_##id, s, h_intr1, 0, nm }
+#define INTR2(id, s, nm) { WM_OP_##id, s, h_intr2, 0, nm }
+#define ROW(id, s, fn, p) { WM_OP_##id, s, fn, p, NULL }
 
 /* Integer comparisons of one shape; i64x2 has only the signed ones. */
 #define ICMPS(P, s) \
@@ -680,8 +680,8 @@ static LLVMValueRef h_rdot_add(struct cg_func *f, const struct simd_row *r,
     INTR1(P##_SQRT, s, "llvm.sqrt"), INTR1(P##_CEIL, s, "llvm.ceil"), \
     INTR1(P##_FLOOR, s, "llvm.floor"), INTR1(P##_TRUNC, s, "llvm.trunc"), \
     INTR1(P##_NEAREST, s, "llvm.roundeven"), \
-    { OP_##P##_MIN, s, h_fminmax, 0, "llvm.minimum" }, \
-    { OP_##P##_MAX, s, h_fminmax, 0, "llvm.maximum" }, \
+    { WM_OP_##P##_MIN, s, h_fminmax, 0, "llvm.minimum" }, \
+    { WM_OP_##P##_MAX, s, h_fminmax, 0, "llvm.maximum" }, \
     ROW(P##_PMIN, s, h_pminmax, 0), ROW(P##_PMAX, s, h_pminmax, 1)
 
 static const struct simd_row rows[] = {
@@ -757,10 +757,10 @@ static const struct simd_row rows[] = {
     ROW(I16X8_RELAXED_LANESELECT, S_I64, h_bitselect, 0),
     ROW(I32X4_RELAXED_LANESELECT, S_I64, h_bitselect, 0),
     ROW(I64X2_RELAXED_LANESELECT, S_I64, h_bitselect, 0),
-    { OP_F32X4_RELAXED_MIN, S_F32, h_fminmax, 0, "llvm.minimum" },
-    { OP_F32X4_RELAXED_MAX, S_F32, h_fminmax, 0, "llvm.maximum" },
-    { OP_F64X2_RELAXED_MIN, S_F64, h_fminmax, 0, "llvm.minimum" },
-    { OP_F64X2_RELAXED_MAX, S_F64, h_fminmax, 0, "llvm.maximum" },
+    { WM_OP_F32X4_RELAXED_MIN, S_F32, h_fminmax, 0, "llvm.minimum" },
+    { WM_OP_F32X4_RELAXED_MAX, S_F32, h_fminmax, 0, "llvm.maximum" },
+    { WM_OP_F64X2_RELAXED_MIN, S_F64, h_fminmax, 0, "llvm.minimum" },
+    { WM_OP_F64X2_RELAXED_MAX, S_F64, h_fminmax, 0, "llvm.maximum" },
     ROW(I16X8_RELAXED_Q15MULR_S, S_I16, h_q15mulr, 0),
     ROW(I16X8_RELAXED_DOT_I8X16_I7X16_S, S_I8, h_rdot, 0),
     ROW(I32X4_RELAXED_DOT_I8X16_I7X16_ADD_S, S_I8, h_rdot_add, 0),
@@ -776,13 +776,13 @@ static const struct simd_row *row_of(uint16_t op)
     return NULL;
 }
 
-int cg_simd(struct cg_func *f, const struct ins *in)
+int cg_simd(struct cg_func *f, const struct wm_ins *in)
 {
     const struct simd_row *r = row_of(in->op);
     if (r == NULL)
         return cg_fail(f->cm, "func %u: SIMD instruction %s is not supported "
-                       "yet", f->index, op_table[in->op].name);
-    const char *sig = op_table[in->op].sig;
+                       "yet", f->index, wm_op_table[in->op].name);
+    const char *sig = wm_op_table[in->op].sig;
     unsigned n = (unsigned)(strchr(sig, ':') - sig);
     LLVMValueRef a[3];
     for (unsigned i = n; i-- > 0;) {

@@ -16,7 +16,7 @@ struct wm_arena {
     struct block *head;
 };
 
-struct wm_arena *arena_new(void)
+struct wm_arena *wm_arena_new(void)
 {
     return calloc(1, sizeof(struct wm_arena));
 }
@@ -32,7 +32,7 @@ static struct block *block_new(size_t size, struct block *next)
     return b;
 }
 
-void *arena_alloc(struct wm_arena *a, size_t size)
+void *wm_arena_alloc(struct wm_arena *a, size_t size)
 {
     size = (size + 15) & ~(size_t)15;
     if (size == 0)
@@ -66,14 +66,14 @@ void *arena_alloc(struct wm_arena *a, size_t size)
     return p;
 }
 
-void *arena_array(struct wm_arena *a, size_t n, size_t elem)
+void *wm_arena_array(struct wm_arena *a, size_t n, size_t elem)
 {
     if (elem && n > SIZE_MAX / elem / 2)
         return NULL;
-    return arena_alloc(a, n * elem);
+    return wm_arena_alloc(a, n * elem);
 }
 
-void arena_free(struct wm_arena *a)
+void wm_arena_free(struct wm_arena *a)
 {
     if (!a)
         return;

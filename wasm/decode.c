@@ -40,7 +40,7 @@ static int nomem(struct dec *d, size_t at)
 }
 
 #define ALLOC_VEC(d, r, ptr, n)                                         \
-    ((ptr) = arena_array((d)->a, (n) ? (n) : 1, sizeof *(ptr)),         \
+    ((ptr) = wm_arena_array((d)->a, (n) ? (n) : 1, sizeof *(ptr)),         \
      (ptr) ? 0 : nomem((d), (r)->pos))
 
 /* ===== Expressions ====================================================== */
@@ -50,28 +50,28 @@ static int nomem(struct dec *d, size_t at)
  * the block structure: `else` only directly inside an `if`, every block
  * closed. Used for function bodies and constant expressions alike.
  */
-static int dec_expr(struct dec *d, struct rd *r)
+static int dec_expr(struct dec *d, struct wm_rd *r)
 {
-    struct ins_reader ir;
-    struct ins in;
+    struct wm_ins_reader ir;
+    struct wm_ins in;
     /* One byte per open block: 1 = an `if` still before its `else`. */
     uint8_t *ctl = NULL;
     size_t depth = 0, cap = 0;
     int rc = -1;
 
-    ins_reader_init(&ir, r);
+    wm_ins_reader_init(&ir, r);
     for (;;) {
         if (ir.rd.pos >= ir.rd.end) {
-            rd_fail(&ir.rd, ir.rd.pos, "unexpected end of section or function");
+            wm_rd_fail(&ir.rd, ir.rd.pos, "unexpected end of section or function");
             goto out;
         }
-        if (ins_read(&ir, &in))
+        if (wm_ins_read(&ir, &in))
             goto out;
         if (ir.uses_data_index && !d->uses_data_index) {
             d->uses_data_index = true;
             d->data_index_at = in.offset;
         }
-        if (in.op == OP_BLOCK || in.op == OP_LOOP || in.op == OP_IF) {
+        if (in.op == WM_OP_BLOCK || in.op == WM_OP_LOOP || in.op == WM_OP_IF) {
             if (depth == cap) {
                 cap = cap ? cap * 2 : 16;
                 uint8_t *p = realloc(ctl, cap);
@@ -81,14 +81,14 @@ static int dec_expr(struct dec *d, struct rd *r)
                 }
                 ctl = p;
             }
-            ctl[depth++] = in.op == OP_IF;
-        } else if (in.op == OP_ELSE) {
+            ctl[depth++] = in.op == WM_OP_IF;
+        } else if (in.op == WM_OP_ELSE) {
             if (depth == 0 || !ctl[depth - 1]) {
-                rd_fail(&ir.rd, in.offset, "else without matching if");
+                wm_rd_fail(&ir.rd, in.offset, "else without matching if");
                 goto out;
             }
             ctl[depth - 1] = 0;
-        } else if (in.op == OP_END) {
+        } else if (in.op == WM_OP_END) {
             if (depth == 0)
                 break;
             depth--;
@@ -98,13 +98,13 @@ static int dec_expr(struct dec *d, struct rd *r)
     rc = 0;
 out:
     free(ctl);
-    ins_reader_deinit(&ir);
+    wm_ins_reader_deinit(&ir);
     return rc;
 }
 
 /* A constant expression: the bytes, and the decoded form when it is one of
  * Wasm 2.0's single-instruction constants (the validator checks the rest). */
-static int dec_constexpr(struct dec *d, struct rd *r, struct wm_constexpr *ce)
+static int dec_constexpr(struct dec *d, struct wm_rd *r, struct wm_constexpr *ce)
 {
     size_t start = r->pos;
     if (dec_expr(d, r))
@@ -115,58 +115,58 @@ static int dec_constexpr(struct dec *d, struct rd *r, struct wm_constexpr *ce)
     ce->op = WM_CONST_I32;
     ce->u.i64 = 0;
 
-    struct rd sub = { r->base, start, r->pos, -1, NULL };
-    struct ins_reader ir;
-    struct ins in;
-    ins_reader_init(&ir, &sub);
-    if (ins_read(&ir, &in) == 0) {
+    struct wm_rd sub = { r->base, start, r->pos, -1, NULL };
+    struct wm_ins_reader ir;
+    struct wm_ins in;
+    wm_ins_reader_init(&ir, &sub);
+    if (wm_ins_read(&ir, &in) == 0) {
         switch (in.op) {
-        case OP_I32_CONST: ce->op = WM_CONST_I32; ce->u.i32 = in.u.i32; break;
-        case OP_I64_CONST: ce->op = WM_CONST_I64; ce->u.i64 = in.u.i64; break;
-        case OP_F32_CONST: ce->op = WM_CONST_F32; ce->u.f32_bits = in.u.f32; break;
-        case OP_F64_CONST: ce->op = WM_CONST_F64; ce->u.f64_bits = in.u.f64; break;
-        case OP_V128_CONST:
+        case WM_OP_I32_CONST: ce->op = WM_CONST_I32; ce->u.i32 = in.u.i32; break;
+        case WM_OP_I64_CONST: ce->op = WM_CONST_I64; ce->u.i64 = in.u.i64; break;
+        case WM_OP_F32_CONST: ce->op = WM_CONST_F32; ce->u.f32_bits = in.u.f32; break;
+        case WM_OP_F64_CONST: ce->op = WM_CONST_F64; ce->u.f64_bits = in.u.f64; break;
+        case WM_OP_V128_CONST:
             ce->op = WM_CONST_V128;
             memcpy(ce->u.v128, in.u.v128, 16);
             break;
-        case OP_REF_NULL: ce->op = WM_CONST_REF_NULL; ce->u.ref_type = in.u.reftype; break;
-        case OP_REF_FUNC: ce->op = WM_CONST_REF_FUNC; ce->u.index = in.u.idx; break;
-        case OP_GLOBAL_GET: ce->op = WM_CONST_GLOBAL_GET; ce->u.index = in.u.idx; break;
+        case WM_OP_REF_NULL: ce->op = WM_CONST_REF_NULL; ce->u.ref_type = in.u.reftype; break;
+        case WM_OP_REF_FUNC: ce->op = WM_CONST_REF_FUNC; ce->u.index = in.u.idx; break;
+        case WM_OP_GLOBAL_GET: ce->op = WM_CONST_GLOBAL_GET; ce->u.index = in.u.idx; break;
         default: break;
         }
     }
-    ins_reader_deinit(&ir);
+    wm_ins_reader_deinit(&ir);
     return 0;
 }
 
 /* ===== Types, limits, imports =========================================== */
 
-static int dec_valtypes(struct dec *d, struct rd *r, uint32_t *n,
+static int dec_valtypes(struct dec *d, struct wm_rd *r, uint32_t *n,
                         const wm_valtype **out)
 {
     wm_valtype *v;
-    if (rd_count(r, n, 1) || ALLOC_VEC(d, r, v, *n))
+    if (wm_rd_count(r, n, 1) || ALLOC_VEC(d, r, v, *n))
         return -1;
     for (uint32_t i = 0; i < *n; i++)
-        if (rd_valtype(r, &v[i]))
+        if (wm_rd_valtype(r, &v[i]))
             return -1;
     *out = v;
     return 0;
 }
 
-static int dec_type_section(struct dec *d, struct rd *r)
+static int dec_type_section(struct dec *d, struct wm_rd *r)
 {
     struct wm_module *m = d->m;
-    if (rd_count(r, &m->ntypes, 3) || ALLOC_VEC(d, r, m->types, m->ntypes))
+    if (wm_rd_count(r, &m->ntypes, 3) || ALLOC_VEC(d, r, m->types, m->ntypes))
         return -1;
     for (uint32_t i = 0; i < m->ntypes; i++) {
         struct wm_functype *ft = &m->types[i];
         size_t at = r->pos;
         uint8_t form;
-        if (rd_u8(r, &form))
+        if (wm_rd_u8(r, &form))
             return -1;
         if (form != 0x60)
-            return rd_fail(r, at, "malformed function type: 0x%02x, "
+            return wm_rd_fail(r, at, "malformed function type: 0x%02x, "
                            "expected 0x60", form);
         if (dec_valtypes(d, r, &ft->nparams, &ft->params) ||
             dec_valtypes(d, r, &ft->nresults, &ft->results))
@@ -175,23 +175,23 @@ static int dec_type_section(struct dec *d, struct rd *r)
     return 0;
 }
 
-static int dec_limits(struct rd *r, struct wm_limits *l)
+static int dec_limits(struct wm_rd *r, struct wm_limits *l)
 {
     size_t at = r->pos;
     uint8_t flags;
     uint32_t min, max = 0;
     l->offset = at;
-    if (rd_u8(r, &flags))
+    if (wm_rd_u8(r, &flags))
         return -1;
     if (flags == 2 || flags == 3)
-        return rd_fail(r, at, "malformed limits flags 0x%02x: shared memory: the "
+        return wm_rd_fail(r, at, "malformed limits flags 0x%02x: shared memory: the "
                        "threads proposal is not supported", flags);
     if (flags >= 4 && flags <= 7)
-        return rd_fail(r, at, "malformed limits flags 0x%02x: 64-bit memory: the "
+        return wm_rd_fail(r, at, "malformed limits flags 0x%02x: 64-bit memory: the "
                        "memory64 proposal is not supported", flags);
     if (flags > 1)
-        return rd_fail(r, at, "malformed limits flags 0x%02x", flags);
-    if (rd_u32(r, &min) || (flags && rd_u32(r, &max)))
+        return wm_rd_fail(r, at, "malformed limits flags 0x%02x", flags);
+    if (wm_rd_u32(r, &min) || (flags && wm_rd_u32(r, &max)))
         return -1;
     l->min = min;
     l->max = max;
@@ -199,42 +199,42 @@ static int dec_limits(struct rd *r, struct wm_limits *l)
     return 0;
 }
 
-static int dec_tabletype(struct rd *r, struct wm_tabletype *t)
+static int dec_tabletype(struct wm_rd *r, struct wm_tabletype *t)
 {
-    return rd_reftype(r, &t->elem) || dec_limits(r, &t->limits) ? -1 : 0;
+    return wm_rd_reftype(r, &t->elem) || dec_limits(r, &t->limits) ? -1 : 0;
 }
 
-static int dec_globaltype(struct rd *r, struct wm_globaltype *g)
+static int dec_globaltype(struct wm_rd *r, struct wm_globaltype *g)
 {
     uint8_t mut;
     size_t at;
-    if (rd_valtype(r, &g->type))
+    if (wm_rd_valtype(r, &g->type))
         return -1;
     at = r->pos;
-    if (rd_u8(r, &mut))
+    if (wm_rd_u8(r, &mut))
         return -1;
     if (mut > 1)
-        return rd_fail(r, at, "malformed mutability 0x%02x", mut);
+        return wm_rd_fail(r, at, "malformed mutability 0x%02x", mut);
     g->mut = mut;
     return 0;
 }
 
-static int dec_import(struct dec *d, struct rd *r, struct wm_import *im)
+static int dec_import(struct dec *d, struct wm_rd *r, struct wm_import *im)
 {
     struct wm_module *m = d->m;
     uint8_t kind;
     size_t at;
     im->offset = r->pos;
-    if (rd_name(r, d->a, &im->module) || rd_name(r, d->a, &im->name))
+    if (wm_rd_name(r, d->a, &im->module) || wm_rd_name(r, d->a, &im->name))
         return -1;
     at = r->pos;
-    if (rd_u8(r, &kind))
+    if (wm_rd_u8(r, &kind))
         return -1;
     switch (kind) {
     case WM_EXTERN_FUNC:
         m->nfunc_imports++;
         im->kind = WM_EXTERN_FUNC;
-        return rd_u32(r, &im->u.func_type);
+        return wm_rd_u32(r, &im->u.func_type);
     case WM_EXTERN_TABLE:
         m->ntable_imports++;
         im->kind = WM_EXTERN_TABLE;
@@ -248,13 +248,13 @@ static int dec_import(struct dec *d, struct rd *r, struct wm_import *im)
         im->kind = WM_EXTERN_GLOBAL;
         return dec_globaltype(r, &im->u.global);
     }
-    return rd_fail(r, at, "malformed import kind 0x%02x", kind);
+    return wm_rd_fail(r, at, "malformed import kind 0x%02x", kind);
 }
 
-static int dec_import_section(struct dec *d, struct rd *r)
+static int dec_import_section(struct dec *d, struct wm_rd *r)
 {
     struct wm_module *m = d->m;
-    if (rd_count(r, &m->nimports, 4) || ALLOC_VEC(d, r, m->imports, m->nimports))
+    if (wm_rd_count(r, &m->nimports, 4) || ALLOC_VEC(d, r, m->imports, m->nimports))
         return -1;
     for (uint32_t i = 0; i < m->nimports; i++)
         if (dec_import(d, r, &m->imports[i]))
@@ -274,22 +274,22 @@ static int dec_import_section(struct dec *d, struct rd *r)
 
 /* ===== Functions, tables, memories, globals, exports, start ============= */
 
-static int dec_function_section(struct dec *d, struct rd *r)
+static int dec_function_section(struct dec *d, struct wm_rd *r)
 {
     struct wm_module *m = d->m;
-    if (rd_count(r, &m->nfuncs, 1) || ALLOC_VEC(d, r, m->funcs, m->nfuncs))
+    if (wm_rd_count(r, &m->nfuncs, 1) || ALLOC_VEC(d, r, m->funcs, m->nfuncs))
         return -1;
     d->nfunc_decls = m->nfuncs;
     for (uint32_t i = 0; i < m->nfuncs; i++)
-        if (rd_u32(r, &m->funcs[i].type))
+        if (wm_rd_u32(r, &m->funcs[i].type))
             return -1;
     return 0;
 }
 
-static int dec_table_section(struct dec *d, struct rd *r)
+static int dec_table_section(struct dec *d, struct wm_rd *r)
 {
     struct wm_module *m = d->m;
-    if (rd_count(r, &m->ntables, 3) || ALLOC_VEC(d, r, m->tables, m->ntables))
+    if (wm_rd_count(r, &m->ntables, 3) || ALLOC_VEC(d, r, m->tables, m->ntables))
         return -1;
     for (uint32_t i = 0; i < m->ntables; i++)
         if (dec_tabletype(r, &m->tables[i]))
@@ -297,10 +297,10 @@ static int dec_table_section(struct dec *d, struct rd *r)
     return 0;
 }
 
-static int dec_memory_section(struct dec *d, struct rd *r)
+static int dec_memory_section(struct dec *d, struct wm_rd *r)
 {
     struct wm_module *m = d->m;
-    if (rd_count(r, &m->nmemories, 2) ||
+    if (wm_rd_count(r, &m->nmemories, 2) ||
         ALLOC_VEC(d, r, m->memories, m->nmemories))
         return -1;
     for (uint32_t i = 0; i < m->nmemories; i++)
@@ -309,10 +309,10 @@ static int dec_memory_section(struct dec *d, struct rd *r)
     return 0;
 }
 
-static int dec_global_section(struct dec *d, struct rd *r)
+static int dec_global_section(struct dec *d, struct wm_rd *r)
 {
     struct wm_module *m = d->m;
-    if (rd_count(r, &m->nglobals, 3) || ALLOC_VEC(d, r, m->globals, m->nglobals))
+    if (wm_rd_count(r, &m->nglobals, 3) || ALLOC_VEC(d, r, m->globals, m->nglobals))
         return -1;
     for (uint32_t i = 0; i < m->nglobals; i++)
         if (dec_globaltype(r, &m->globals[i].type) ||
@@ -321,56 +321,56 @@ static int dec_global_section(struct dec *d, struct rd *r)
     return 0;
 }
 
-static int dec_export_section(struct dec *d, struct rd *r)
+static int dec_export_section(struct dec *d, struct wm_rd *r)
 {
     struct wm_module *m = d->m;
-    if (rd_count(r, &m->nexports, 3) || ALLOC_VEC(d, r, m->exports, m->nexports))
+    if (wm_rd_count(r, &m->nexports, 3) || ALLOC_VEC(d, r, m->exports, m->nexports))
         return -1;
     for (uint32_t i = 0; i < m->nexports; i++) {
         struct wm_export *ex = &m->exports[i];
         uint8_t kind;
         size_t at;
         ex->offset = r->pos;
-        if (rd_name(r, d->a, &ex->name))
+        if (wm_rd_name(r, d->a, &ex->name))
             return -1;
         at = r->pos;
-        if (rd_u8(r, &kind))
+        if (wm_rd_u8(r, &kind))
             return -1;
         if (kind > WM_EXTERN_GLOBAL)
-            return rd_fail(r, at, "malformed export kind 0x%02x", kind);
+            return wm_rd_fail(r, at, "malformed export kind 0x%02x", kind);
         ex->kind = kind;
-        if (rd_u32(r, &ex->index))
+        if (wm_rd_u32(r, &ex->index))
             return -1;
     }
     return 0;
 }
 
-static int dec_start_section(struct dec *d, struct rd *r)
+static int dec_start_section(struct dec *d, struct wm_rd *r)
 {
     d->m->has_start = true;
     d->m->start_offset = r->pos;
-    return rd_u32(r, &d->m->start);
+    return wm_rd_u32(r, &d->m->start);
 }
 
 /* ===== Element and data segments ======================================== */
 
-static int dec_elem_funcs(struct dec *d, struct rd *r, struct wm_elem *e)
+static int dec_elem_funcs(struct dec *d, struct wm_rd *r, struct wm_elem *e)
 {
-    if (rd_count(r, &e->count, 1) || ALLOC_VEC(d, r, e->inits, e->count))
+    if (wm_rd_count(r, &e->count, 1) || ALLOC_VEC(d, r, e->inits, e->count))
         return -1;
     for (uint32_t i = 0; i < e->count; i++) {
         struct wm_constexpr *ce = &e->inits[i];
         ce->offset = r->pos;
         ce->op = WM_CONST_REF_FUNC;
-        if (rd_u32(r, &ce->u.index))
+        if (wm_rd_u32(r, &ce->u.index))
             return -1;
     }
     return 0;
 }
 
-static int dec_elem_exprs(struct dec *d, struct rd *r, struct wm_elem *e)
+static int dec_elem_exprs(struct dec *d, struct wm_rd *r, struct wm_elem *e)
 {
-    if (rd_count(r, &e->count, 2) || ALLOC_VEC(d, r, e->inits, e->count))
+    if (wm_rd_count(r, &e->count, 2) || ALLOC_VEC(d, r, e->inits, e->count))
         return -1;
     for (uint32_t i = 0; i < e->count; i++)
         if (dec_constexpr(d, r, &e->inits[i]))
@@ -383,21 +383,21 @@ static int dec_elem_exprs(struct dec *d, struct rd *r, struct wm_elem *e)
  * explicit table index (active) or declarative (otherwise), bit 2 that the
  * initialisers are expressions rather than function indices.
  */
-static int dec_elem(struct dec *d, struct rd *r, struct wm_elem *e)
+static int dec_elem(struct dec *d, struct wm_rd *r, struct wm_elem *e)
 {
     size_t at = r->pos;
     uint32_t flags;
     e->offset_in_file = at;
-    if (rd_u32(r, &flags))
+    if (wm_rd_u32(r, &flags))
         return -1;
     if (flags > 7)
-        return rd_fail(r, at, "malformed elements segment kind %u", flags);
+        return wm_rd_fail(r, at, "malformed elements segment kind %u", flags);
     bool passive_or_decl = flags & 1, bit1 = flags & 2, exprs = flags & 4;
     e->type = WM_FUNCREF;
     e->table = 0;
     if (!passive_or_decl) {
         e->mode = WM_SEG_ACTIVE;
-        if (bit1 && rd_u32(r, &e->table))
+        if (bit1 && wm_rd_u32(r, &e->table))
             return -1;
         if (dec_constexpr(d, r, &e->offset))
             return -1;
@@ -406,24 +406,24 @@ static int dec_elem(struct dec *d, struct rd *r, struct wm_elem *e)
     }
     if (passive_or_decl || bit1) {
         if (exprs) {
-            if (rd_reftype(r, &e->type))
+            if (wm_rd_reftype(r, &e->type))
                 return -1;
         } else {
             uint8_t kind;
             size_t kat = r->pos;
-            if (rd_u8(r, &kind))
+            if (wm_rd_u8(r, &kind))
                 return -1;
             if (kind != 0)
-                return rd_fail(r, kat, "malformed element kind 0x%02x", kind);
+                return wm_rd_fail(r, kat, "malformed element kind 0x%02x", kind);
         }
     }
     return exprs ? dec_elem_exprs(d, r, e) : dec_elem_funcs(d, r, e);
 }
 
-static int dec_element_section(struct dec *d, struct rd *r)
+static int dec_element_section(struct dec *d, struct wm_rd *r)
 {
     struct wm_module *m = d->m;
-    if (rd_count(r, &m->nelems, 2) || ALLOC_VEC(d, r, m->elems, m->nelems))
+    if (wm_rd_count(r, &m->nelems, 2) || ALLOC_VEC(d, r, m->elems, m->nelems))
         return -1;
     for (uint32_t i = 0; i < m->nelems; i++)
         if (dec_elem(d, r, &m->elems[i]))
@@ -431,12 +431,12 @@ static int dec_element_section(struct dec *d, struct rd *r)
     return 0;
 }
 
-static int dec_data(struct dec *d, struct rd *r, struct wm_data *ds)
+static int dec_data(struct dec *d, struct wm_rd *r, struct wm_data *ds)
 {
     size_t at = r->pos;
     uint32_t flags;
     ds->offset_in_file = at;
-    if (rd_u32(r, &flags))
+    if (wm_rd_u32(r, &flags))
         return -1;
     switch (flags) {
     case 0:
@@ -449,19 +449,19 @@ static int dec_data(struct dec *d, struct rd *r, struct wm_data *ds)
         break;
     case 2:
         ds->mode = WM_SEG_ACTIVE;
-        if (rd_u32(r, &ds->memory) || dec_constexpr(d, r, &ds->offset))
+        if (wm_rd_u32(r, &ds->memory) || dec_constexpr(d, r, &ds->offset))
             return -1;
         break;
     default:
-        return rd_fail(r, at, "malformed data segment kind %u", flags);
+        return wm_rd_fail(r, at, "malformed data segment kind %u", flags);
     }
-    return rd_count(r, &ds->len, 1) || rd_bytes(r, ds->len, &ds->bytes) ? -1 : 0;
+    return wm_rd_count(r, &ds->len, 1) || wm_rd_bytes(r, ds->len, &ds->bytes) ? -1 : 0;
 }
 
-static int dec_data_section(struct dec *d, struct rd *r)
+static int dec_data_section(struct dec *d, struct wm_rd *r)
 {
     struct wm_module *m = d->m;
-    if (rd_count(r, &m->ndatas, 1) || ALLOC_VEC(d, r, m->datas, m->ndatas))
+    if (wm_rd_count(r, &m->ndatas, 1) || ALLOC_VEC(d, r, m->datas, m->ndatas))
         return -1;
     for (uint32_t i = 0; i < m->ndatas; i++)
         if (dec_data(d, r, &m->datas[i]))
@@ -469,45 +469,45 @@ static int dec_data_section(struct dec *d, struct rd *r)
     return 0;
 }
 
-static int dec_data_count_section(struct dec *d, struct rd *r)
+static int dec_data_count_section(struct dec *d, struct wm_rd *r)
 {
     d->m->has_data_count = true;
-    return rd_u32(r, &d->m->data_count);
+    return wm_rd_u32(r, &d->m->data_count);
 }
 
 /* ===== Code ============================================================= */
 
-static int dec_locals(struct dec *d, struct rd *r, struct wm_func *f)
+static int dec_locals(struct dec *d, struct wm_rd *r, struct wm_func *f)
 {
     size_t at = r->pos;
     uint64_t total = 0;
-    if (rd_count(r, &f->nlocal_groups, 2) ||
+    if (wm_rd_count(r, &f->nlocal_groups, 2) ||
         ALLOC_VEC(d, r, f->local_groups, f->nlocal_groups))
         return -1;
     for (uint32_t i = 0; i < f->nlocal_groups; i++) {
         struct wm_local_group *g = &f->local_groups[i];
-        if (rd_u32(r, &g->count) || rd_valtype(r, &g->type))
+        if (wm_rd_u32(r, &g->count) || wm_rd_valtype(r, &g->type))
             return -1;
         total += g->count;
     }
     if (total > UINT32_MAX)
-        return rd_fail(r, at, "too many locals: %llu",
+        return wm_rd_fail(r, at, "too many locals: %llu",
                        (unsigned long long)total);
     f->nlocals = (uint32_t)total;
     return 0;
 }
 
-static int dec_body(struct dec *d, struct rd *r, uint32_t i)
+static int dec_body(struct dec *d, struct wm_rd *r, uint32_t i)
 {
     struct wm_func *f = &d->m->funcs[i];
     uint32_t size;
     f->body_offset = r->pos;
-    if (rd_u32(r, &size))
+    if (wm_rd_u32(r, &size))
         return -1;
-    if (size > rd_left(r))
-        return rd_fail(r, f->body_offset, "unexpected end: function body of "
-                       "%u bytes, %zu left in section", size, rd_left(r));
-    struct rd body = { r->base, r->pos, r->pos + size,
+    if (size > wm_rd_left(r))
+        return wm_rd_fail(r, f->body_offset, "unexpected end: function body of "
+                       "%u bytes, %zu left in section", size, wm_rd_left(r));
+    struct wm_rd body = { r->base, r->pos, r->pos + size,
                        (int64_t)d->m->nfunc_imports + i, r->err };
     if (dec_locals(d, &body, f))
         return -1;
@@ -518,7 +518,7 @@ static int dec_body(struct dec *d, struct rd *r, uint32_t i)
     else if (dec_expr(d, &body))
         return -1;
     if (body.pos != body.end)
-        return rd_fail(&body, body.pos, "section size mismatch: %zu bytes "
+        return wm_rd_fail(&body, body.pos, "section size mismatch: %zu bytes "
                        "after the end of the function body",
                        body.end - body.pos);
     f->code_len = body.pos - f->code_offset;
@@ -526,15 +526,15 @@ static int dec_body(struct dec *d, struct rd *r, uint32_t i)
     return 0;
 }
 
-static int dec_code_section(struct dec *d, struct rd *r)
+static int dec_code_section(struct dec *d, struct wm_rd *r)
 {
     size_t at = r->pos;
     uint32_t n;
     d->has_code = true;
-    if (rd_count(r, &n, 2))
+    if (wm_rd_count(r, &n, 2))
         return -1;
     if (n != d->nfunc_decls)
-        return rd_fail(r, at, "function and code section have inconsistent "
+        return wm_rd_fail(r, at, "function and code section have inconsistent "
                        "lengths: %u functions, %u bodies", d->nfunc_decls, n);
     for (uint32_t i = 0; i < n; i++)
         if (dec_body(d, r, i))
@@ -544,15 +544,15 @@ static int dec_code_section(struct dec *d, struct rd *r)
 
 /* ===== Custom sections and names ======================================== */
 
-static int dec_custom_section(struct dec *d, struct rd *r)
+static int dec_custom_section(struct dec *d, struct wm_rd *r)
 {
     struct wm_module *m = d->m;
     struct wm_custom c;
     c.offset = r->pos;
-    if (rd_name(r, d->a, &c.name))
+    if (wm_rd_name(r, d->a, &c.name))
         return -1;
     c.bytes = r->base + r->pos;
-    c.len = rd_left(r);
+    c.len = wm_rd_left(r);
     r->pos = r->end;
     if (c.name.len == 4 && memcmp(c.name.str, "name", 4) == 0 && !d->name_sec_at) {
         d->name_sec_at = (size_t)(c.bytes - r->base);
@@ -560,7 +560,7 @@ static int dec_custom_section(struct dec *d, struct rd *r)
     }
     if (m->ncustoms == d->custom_cap) {     /* double: linear in total */
         uint32_t cap = d->custom_cap ? d->custom_cap * 2 : 8;
-        struct wm_custom *grown = arena_array(d->a, cap, sizeof *grown);
+        struct wm_custom *grown = wm_arena_array(d->a, cap, sizeof *grown);
         if (!grown)
             return nomem(d, c.offset);
         if (m->ncustoms)
@@ -578,27 +578,27 @@ static void dec_names(struct dec *d)
 {
     struct wm_module *m = d->m;
     struct wm_error ignored;
-    struct rd r = { m->bytes, d->name_sec_at, d->name_sec_at + d->name_sec_len,
+    struct wm_rd r = { m->bytes, d->name_sec_at, d->name_sec_at + d->name_sec_len,
                     -1, &ignored };
     uint32_t nfuncs = wm_func_count(m);
-    while (rd_left(&r) > 0) {
+    while (wm_rd_left(&r) > 0) {
         uint8_t id;
         uint32_t size, n;
-        if (rd_u8(&r, &id) || rd_u32(&r, &size) || size > rd_left(&r))
+        if (wm_rd_u8(&r, &id) || wm_rd_u32(&r, &size) || size > wm_rd_left(&r))
             return;
-        struct rd sub = { r.base, r.pos, r.pos + size, -1, &ignored };
+        struct wm_rd sub = { r.base, r.pos, r.pos + size, -1, &ignored };
         r.pos += size;
         if (id == 0) {
-            rd_name(&sub, d->a, &m->names.module);
+            wm_rd_name(&sub, d->a, &m->names.module);
         } else if (id == 1 && !m->names.funcs && nfuncs) {
-            m->names.funcs = arena_array(d->a, nfuncs, sizeof *m->names.funcs);
-            if (!m->names.funcs || rd_count(&sub, &n, 2))
+            m->names.funcs = wm_arena_array(d->a, nfuncs, sizeof *m->names.funcs);
+            if (!m->names.funcs || wm_rd_count(&sub, &n, 2))
                 return;
             m->names.nfuncs = nfuncs;
             for (uint32_t i = 0; i < n; i++) {
                 uint32_t idx;
                 struct wm_name name;
-                if (rd_u32(&sub, &idx) || rd_name(&sub, d->a, &name))
+                if (wm_rd_u32(&sub, &idx) || wm_rd_name(&sub, d->a, &name))
                     break;
                 if (idx < nfuncs)
                     m->names.funcs[idx] = name;
@@ -609,7 +609,7 @@ static void dec_names(struct dec *d)
 
 /* ===== Module =========================================================== */
 
-typedef int (*sec_fn)(struct dec *, struct rd *);
+typedef int (*sec_fn)(struct dec *, struct wm_rd *);
 
 static const sec_fn sec_decoders[SEC_COUNT] = {
     [SEC_CUSTOM] = dec_custom_section, [SEC_TYPE] = dec_type_section,
@@ -621,71 +621,71 @@ static const sec_fn sec_decoders[SEC_COUNT] = {
     [SEC_DATA_COUNT] = dec_data_count_section,
 };
 
-static int dec_header(struct rd *r)
+static int dec_header(struct wm_rd *r)
 {
     static const uint8_t magic[4] = { 0x00, 0x61, 0x73, 0x6d };
     uint32_t version;
-    size_t n = rd_left(r) < 4 ? rd_left(r) : 4;
+    size_t n = wm_rd_left(r) < 4 ? wm_rd_left(r) : 4;
     if (memcmp(r->base, magic, n) != 0)
-        return rd_fail(r, 0, "magic header not detected: not a wasm binary");
+        return wm_rd_fail(r, 0, "magic header not detected: not a wasm binary");
     if (n < 4)
-        return rd_fail(r, n, "unexpected end: no magic header");
+        return wm_rd_fail(r, n, "unexpected end: no magic header");
     r->pos = 4;
-    if (rd_left(r) < 4)
-        return rd_fail(r, 4, "unexpected end: no version");
-    rd_fixed32(r, &version);
+    if (wm_rd_left(r) < 4)
+        return wm_rd_fail(r, 4, "unexpected end: no version");
+    wm_rd_fixed32(r, &version);
     if (version != 1)
-        return rd_fail(r, 4, "unknown binary version 0x%x", version);
+        return wm_rd_fail(r, 4, "unknown binary version 0x%x", version);
     return 0;
 }
 
-static int dec_sections(struct dec *d, struct rd *r)
+static int dec_sections(struct dec *d, struct wm_rd *r)
 {
     unsigned last_rank = 0;
-    while (rd_left(r) > 0) {
+    while (wm_rd_left(r) > 0) {
         size_t at = r->pos;
         uint8_t id;
         uint32_t size;
-        if (rd_u8(r, &id))
+        if (wm_rd_u8(r, &id))
             return -1;
         if (id >= SEC_COUNT)
-            return rd_fail(r, at, "malformed section id %u", id);
-        if (rd_u32(r, &size))
+            return wm_rd_fail(r, at, "malformed section id %u", id);
+        if (wm_rd_u32(r, &size))
             return -1;
-        if (size > rd_left(r))
-            return rd_fail(r, at, "unexpected end: section %u of %u bytes, "
-                           "%zu left", id, size, rd_left(r));
+        if (size > wm_rd_left(r))
+            return wm_rd_fail(r, at, "unexpected end: section %u of %u bytes, "
+                           "%zu left", id, size, wm_rd_left(r));
         if (id != SEC_CUSTOM) {
             if (sec_rank[id] <= last_rank)
-                return rd_fail(r, at, "unexpected content after last section "
+                return wm_rd_fail(r, at, "unexpected content after last section "
                                "(section %u out of order or repeated)", id);
             last_rank = sec_rank[id];
         }
-        struct rd sec = { r->base, r->pos, r->pos + size, -1, r->err };
+        struct wm_rd sec = { r->base, r->pos, r->pos + size, -1, r->err };
         if (sec_decoders[id](d, &sec))
             return -1;
         if (sec.pos != sec.end)
-            return rd_fail(r, sec.pos, "section size mismatch: %zu bytes "
+            return wm_rd_fail(r, sec.pos, "section size mismatch: %zu bytes "
                            "left in section %u", sec.end - sec.pos, id);
         r->pos = sec.end;
     }
     return 0;
 }
 
-static int dec_finish(struct dec *d, struct rd *r)
+static int dec_finish(struct dec *d, struct wm_rd *r)
 {
     struct wm_module *m = d->m;
     if (d->nfunc_decls && !d->has_code)
-        return rd_fail(r, r->pos, "function and code section have inconsistent "
+        return wm_rd_fail(r, r->pos, "function and code section have inconsistent "
                        "lengths: %u functions, no code section", d->nfunc_decls);
     if (m->has_data_count && m->data_count != m->ndatas)
-        return rd_fail(r, r->pos, "data count and data section have "
+        return wm_rd_fail(r, r->pos, "data count and data section have "
                        "inconsistent lengths: %u and %u", m->data_count,
                        m->ndatas);
     /* Without a data section, an index is simply out of range (invalid,
      * as the spec suite expects); with one, the count is required. */
     if (d->uses_data_index && !m->has_data_count && m->ndatas > 0)
-        return rd_fail(r, d->data_index_at, "data count section required "
+        return wm_rd_fail(r, d->data_index_at, "data count section required "
                        "by memory.init or data.drop");
     if (d->name_sec_at)
         dec_names(d);
@@ -696,12 +696,12 @@ static int decode(const uint8_t *bytes, size_t size, bool skip_bodies,
                   struct wm_module **out, struct wm_error *err)
 {
     struct wm_module *m = calloc(1, sizeof *m);
-    struct wm_arena *a = arena_new();
-    uint8_t *copy = a ? arena_alloc(a, size) : NULL;
+    struct wm_arena *a = wm_arena_new();
+    uint8_t *copy = a ? wm_arena_alloc(a, size) : NULL;
     *out = NULL;
     if (!m || !a || !copy) {
         free(m);
-        arena_free(a);
+        wm_arena_free(a);
         return wm_fail(err, WM_ERR_NOMEM, 0, -1, "out of memory");
     }
     if (size)
@@ -711,7 +711,7 @@ static int decode(const uint8_t *bytes, size_t size, bool skip_bodies,
     m->size = size;
 
     struct dec d = { .m = m, .a = a, .err = err, .skip_bodies = skip_bodies };
-    struct rd r = { copy, 0, size, -1, err };
+    struct wm_rd r = { copy, 0, size, -1, err };
     if (dec_header(&r) || dec_sections(&d, &r) || dec_finish(&d, &r)) {
         wm_module_free(m);
         return -1;

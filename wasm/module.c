@@ -120,7 +120,7 @@ void wm_module_free(struct wm_module *m)
 {
     if (!m)
         return;
-    arena_free(m->arena);
+    wm_arena_free(m->arena);
     free(m);
 }
 

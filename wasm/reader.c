@@ -37,7 +37,7 @@ int wm_fail(struct wm_error *err, enum wm_error_kind kind, size_t offset,
     return -1;
 }
 
-int rd_fail(struct rd *r, size_t at, const char *fmt, ...)
+int wm_rd_fail(struct wm_rd *r, size_t at, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -48,42 +48,42 @@ int rd_fail(struct rd *r, size_t at, const char *fmt, ...)
 
 /* ===== Fixed-size reads ================================================= */
 
-int rd_u8(struct rd *r, uint8_t *v)
+int wm_rd_u8(struct wm_rd *r, uint8_t *v)
 {
     if (r->pos >= r->end) {
         *v = 0;
-        return rd_fail(r, r->pos, "unexpected end");
+        return wm_rd_fail(r, r->pos, "unexpected end");
     }
     *v = r->base[r->pos++];
     return 0;
 }
 
-int rd_bytes(struct rd *r, size_t n, const uint8_t **p)
+int wm_rd_bytes(struct wm_rd *r, size_t n, const uint8_t **p)
 {
-    if (rd_left(r) < n) {
+    if (wm_rd_left(r) < n) {
         *p = NULL;
-        return rd_fail(r, r->pos, "unexpected end: %zu bytes needed, %zu left",
-                       n, rd_left(r));
+        return wm_rd_fail(r, r->pos, "unexpected end: %zu bytes needed, %zu left",
+                       n, wm_rd_left(r));
     }
     *p = r->base + r->pos;
     r->pos += n;
     return 0;
 }
 
-int rd_fixed32(struct rd *r, uint32_t *v)
+int wm_rd_fixed32(struct wm_rd *r, uint32_t *v)
 {
     const uint8_t *p;
-    if (rd_bytes(r, 4, &p))
+    if (wm_rd_bytes(r, 4, &p))
         return -1;
     *v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
          (uint32_t)p[3] << 24;
     return 0;
 }
 
-int rd_fixed64(struct rd *r, uint64_t *v)
+int wm_rd_fixed64(struct wm_rd *r, uint64_t *v)
 {
     uint32_t lo, hi;
-    if (rd_fixed32(r, &lo) || rd_fixed32(r, &hi))
+    if (wm_rd_fixed32(r, &lo) || wm_rd_fixed32(r, &hi))
         return -1;
     *v = (uint64_t)hi << 32 | lo;
     return 0;
@@ -97,25 +97,25 @@ int rd_fixed64(struct rd *r, uint64_t *v)
  * of the value's top bit (signed). Too many bytes is "integer representation
  * too long"; bad unused bits is "integer too large".
  */
-static int rd_leb(struct rd *r, unsigned bits, bool is_signed, uint64_t *out)
+static int rd_leb(struct wm_rd *r, unsigned bits, bool is_signed, uint64_t *out)
 {
     size_t start = r->pos;
     unsigned max_bytes = (bits + 6) / 7;
     uint64_t result = 0;
     for (unsigned i = 0;; i++) {
         uint8_t b;
-        if (rd_u8(r, &b))
+        if (wm_rd_u8(r, &b))
             return -1;
         unsigned shift = 7 * i;
         if (i == max_bytes - 1) {
             if (b & 0x80)
-                return rd_fail(r, start, "integer representation too long");
+                return wm_rd_fail(r, start, "integer representation too long");
             unsigned used = bits - shift;             /* 1..7 */
             uint8_t rest = (uint8_t)(b & 0x7f) >> used;
             uint8_t all = (uint8_t)(0x7f >> used);
             bool neg = is_signed && (b >> (used - 1) & 1);
             if (rest != (neg ? all : 0))
-                return rd_fail(r, start, "integer too large");
+                return wm_rd_fail(r, start, "integer too large");
         }
         result |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) {
@@ -128,7 +128,7 @@ static int rd_leb(struct rd *r, unsigned bits, bool is_signed, uint64_t *out)
     }
 }
 
-int rd_u32(struct rd *r, uint32_t *v)
+int wm_rd_u32(struct wm_rd *r, uint32_t *v)
 {
     uint64_t x;
     if (rd_leb(r, 32, false, &x))
@@ -137,7 +137,7 @@ int rd_u32(struct rd *r, uint32_t *v)
     return 0;
 }
 
-int rd_s32(struct rd *r, int32_t *v)
+int wm_rd_s32(struct wm_rd *r, int32_t *v)
 {
     uint64_t x;
     if (rd_leb(r, 32, true, &x))
@@ -146,7 +146,7 @@ int rd_s32(struct rd *r, int32_t *v)
     return 0;
 }
 
-int rd_s33(struct rd *r, int64_t *v)
+int wm_rd_s33(struct wm_rd *r, int64_t *v)
 {
     uint64_t x;
     if (rd_leb(r, 33, true, &x))
@@ -155,7 +155,7 @@ int rd_s33(struct rd *r, int64_t *v)
     return 0;
 }
 
-int rd_s64(struct rd *r, int64_t *v)
+int wm_rd_s64(struct wm_rd *r, int64_t *v)
 {
     uint64_t x;
     if (rd_leb(r, 64, true, &x))
@@ -164,14 +164,14 @@ int rd_s64(struct rd *r, int64_t *v)
     return 0;
 }
 
-int rd_count(struct rd *r, uint32_t *n, size_t min_elem)
+int wm_rd_count(struct wm_rd *r, uint32_t *n, size_t min_elem)
 {
     size_t at = r->pos;
-    if (rd_u32(r, n))
+    if (wm_rd_u32(r, n))
         return -1;
-    if (min_elem && *n > rd_left(r) / min_elem)
-        return rd_fail(r, at, "unexpected end: vector of %u elements "
-                       "does not fit in the %zu bytes left", *n, rd_left(r));
+    if (min_elem && *n > wm_rd_left(r) / min_elem)
+        return wm_rd_fail(r, at, "unexpected end: vector of %u elements "
+                       "does not fit in the %zu bytes left", *n, wm_rd_left(r));
     return 0;
 }
 
@@ -179,7 +179,7 @@ int rd_count(struct rd *r, uint32_t *n, size_t min_elem)
 
 /* Unicode scalar values in shortest form (RFC 3629): no overlongs, no
  * surrogates, nothing above U+10FFFF. */
-bool utf8_valid(const uint8_t *s, size_t n)
+bool wm_utf8_valid(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -212,16 +212,16 @@ bool utf8_valid(const uint8_t *s, size_t n)
     return true;
 }
 
-int rd_name(struct rd *r, struct wm_arena *a, struct wm_name *name)
+int wm_rd_name(struct wm_rd *r, struct wm_arena *a, struct wm_name *name)
 {
     uint32_t len;
     const uint8_t *p;
     size_t at = r->pos;
-    if (rd_count(r, &len, 1) || rd_bytes(r, len, &p))
+    if (wm_rd_count(r, &len, 1) || wm_rd_bytes(r, len, &p))
         return -1;
-    if (!utf8_valid(p, len))
-        return rd_fail(r, at, "malformed UTF-8 encoding");
-    char *s = arena_alloc(a, (size_t)len + 1);
+    if (!wm_utf8_valid(p, len))
+        return wm_rd_fail(r, at, "malformed UTF-8 encoding");
+    char *s = wm_arena_alloc(a, (size_t)len + 1);
     if (!s)
         return wm_fail(r->err, WM_ERR_NOMEM, at, -1, "out of memory");
     for (uint32_t i = 0; i < len; i++)
@@ -237,23 +237,23 @@ static bool is_valtype(uint8_t b)
            b == WM_EXTERNREF;
 }
 
-int rd_valtype(struct rd *r, wm_valtype *t)
+int wm_rd_valtype(struct wm_rd *r, wm_valtype *t)
 {
     size_t at = r->pos;
-    if (rd_u8(r, t))
+    if (wm_rd_u8(r, t))
         return -1;
     if (!is_valtype(*t))
-        return rd_fail(r, at, "malformed value type 0x%02x", *t);
+        return wm_rd_fail(r, at, "malformed value type 0x%02x", *t);
     return 0;
 }
 
-int rd_reftype(struct rd *r, wm_valtype *t)
+int wm_rd_reftype(struct wm_rd *r, wm_valtype *t)
 {
     size_t at = r->pos;
-    if (rd_u8(r, t))
+    if (wm_rd_u8(r, t))
         return -1;
     if (*t != WM_FUNCREF && *t != WM_EXTERNREF)
-        return rd_fail(r, at, "malformed reference type 0x%02x", *t);
+        return wm_rd_fail(r, at, "malformed reference type 0x%02x", *t);
     return 0;
 }
 
@@ -261,7 +261,7 @@ int rd_reftype(struct rd *r, wm_valtype *t)
 
 /* Opcode -> op_id + 1 (0: no such opcode), built at compile time. */
 static const uint16_t map_single[256] = {
-#define OP(id, n, c, i, s, a) [c] = OP_##id + 1,
+#define OP(id, n, c, i, s, a) [c] = WM_OP_##id + 1,
 #define OPFC(...)
 #define OPFD(...)
 #include "wasm/opcodes.def"
@@ -272,7 +272,7 @@ static const uint16_t map_single[256] = {
 
 static const uint16_t map_fc[256] = {
 #define OP(...)
-#define OPFC(id, n, c, i, s, a) [c] = OP_##id + 1,
+#define OPFC(id, n, c, i, s, a) [c] = WM_OP_##id + 1,
 #define OPFD(...)
 #include "wasm/opcodes.def"
 #undef OP
@@ -283,14 +283,14 @@ static const uint16_t map_fc[256] = {
 static const uint16_t map_fd[0x114] = {
 #define OP(...)
 #define OPFC(...)
-#define OPFD(id, n, c, i, s, a) [c] = OP_##id + 1,
+#define OPFD(id, n, c, i, s, a) [c] = WM_OP_##id + 1,
 #include "wasm/opcodes.def"
 #undef OP
 #undef OPFC
 #undef OPFD
 };
 
-void ins_reader_init(struct ins_reader *ir, const struct rd *rd)
+void wm_ins_reader_init(struct wm_ins_reader *ir, const struct wm_rd *rd)
 {
     ir->rd = *rd;
     ir->labels = NULL;
@@ -298,7 +298,16 @@ void ins_reader_init(struct ins_reader *ir, const struct rd *rd)
     ir->uses_data_index = false;
 }
 
-void ins_reader_deinit(struct ins_reader *ir)
+void wm_ins_reader_init_func(struct wm_ins_reader *ir, const struct wm_module *m,
+                             uint32_t func, struct wm_error *err)
+{
+    const struct wm_func *f = &m->funcs[func - m->nfunc_imports];
+    struct wm_rd r = { m->bytes, f->code_offset, f->code_offset + f->code_len,
+                       func, err };
+    wm_ins_reader_init(ir, &r);
+}
+
+void wm_ins_reader_deinit(struct wm_ins_reader *ir)
 {
     free(ir->labels);
     ir->labels = NULL;
@@ -330,25 +339,25 @@ static const struct {
      "relaxed-simd (withdrawn from it)"},
 };
 
-static int unknown_opcode(struct rd *r, size_t at, uint8_t prefix, uint32_t sub)
+static int unknown_opcode(struct wm_rd *r, size_t at, uint8_t prefix, uint32_t sub)
 {
     for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++) {
         if (unsupported[i].prefix == prefix &&
             (unsupported[i].sub == sub || unsupported[i].sub == UINT32_MAX))
-            return rd_fail(r, at, "%s: the %s proposal is not supported",
+            return wm_rd_fail(r, at, "%s: the %s proposal is not supported",
                            unsupported[i].name, unsupported[i].proposal);
     }
     if (prefix == 0)
-        return rd_fail(r, at, "illegal opcode 0x%02x", sub);
-    return rd_fail(r, at, "illegal opcode 0x%02x 0x%x", prefix, sub);
+        return wm_rd_fail(r, at, "illegal opcode 0x%02x", sub);
+    return wm_rd_fail(r, at, "illegal opcode 0x%02x 0x%x", prefix, sub);
 }
 
-static int read_opcode(struct rd *r, uint16_t *op)
+static int read_opcode(struct wm_rd *r, uint16_t *op)
 {
     size_t at = r->pos;
     uint8_t b;
     uint32_t sub;
-    if (rd_u8(r, &b))
+    if (wm_rd_u8(r, &b))
         return -1;
     if (b == 0xfb || b == 0xfe)
         return unknown_opcode(r, at, b, 0);
@@ -358,7 +367,7 @@ static int read_opcode(struct rd *r, uint16_t *op)
         *op = map_single[b] - 1;
         return 0;
     }
-    if (rd_u32(r, &sub))
+    if (wm_rd_u32(r, &sub))
         return -1;
     const uint16_t *map = b == 0xfc ? map_fc : map_fd;
     uint32_t size = b == 0xfc ? sizeof map_fc / sizeof *map_fc
@@ -369,50 +378,50 @@ static int read_opcode(struct rd *r, uint16_t *op)
     return 0;
 }
 
-static int read_zero_byte(struct rd *r)
+static int read_zero_byte(struct wm_rd *r)
 {
     size_t at = r->pos;
     uint8_t b;
-    if (rd_u8(r, &b))
+    if (wm_rd_u8(r, &b))
         return -1;
     if (b != 0)
-        return rd_fail(r, at, "zero byte expected (a memory index other than 0: "
+        return wm_rd_fail(r, at, "zero byte expected (a memory index other than 0: "
                        "the multi-memory proposal is not supported)");
     return 0;
 }
 
-static int read_blocktype(struct rd *r, struct ins *in)
+static int read_blocktype(struct wm_rd *r, struct wm_ins *in)
 {
     size_t at = r->pos;
     if (r->pos < r->end) {
         uint8_t b = r->base[r->pos];
         if (b == 0x40) {
             r->pos++;
-            in->u.block.kind = BT_EMPTY;
+            in->u.block.kind = WM_BT_EMPTY;
             return 0;
         }
         if (is_valtype(b)) {
             r->pos++;
-            in->u.block.kind = BT_VAL;
+            in->u.block.kind = WM_BT_VAL;
             in->u.block.val = b;
             return 0;
         }
     }
     int64_t x;
-    if (rd_s33(r, &x))
+    if (wm_rd_s33(r, &x))
         return -1;
     if (x < 0)
-        return rd_fail(r, at, "malformed block type");
-    in->u.block.kind = BT_TYPE;
+        return wm_rd_fail(r, at, "malformed block type");
+    in->u.block.kind = WM_BT_TYPE;
     in->u.block.type = (uint32_t)x;
     return 0;
 }
 
-static int read_br_table(struct ins_reader *ir, struct ins *in)
+static int read_br_table(struct wm_ins_reader *ir, struct wm_ins *in)
 {
-    struct rd *r = &ir->rd;
+    struct wm_rd *r = &ir->rd;
     uint32_t n;
-    if (rd_count(r, &n, 1))
+    if (wm_rd_count(r, &n, 1))
         return -1;
     if (n > ir->cap) {
         uint32_t *p = realloc(ir->labels, (size_t)n * sizeof *p);
@@ -423,28 +432,28 @@ static int read_br_table(struct ins_reader *ir, struct ins *in)
         ir->cap = n;
     }
     for (uint32_t i = 0; i < n; i++)
-        if (rd_u32(r, &ir->labels[i]))
+        if (wm_rd_u32(r, &ir->labels[i]))
             return -1;
     in->u.br_table.count = n;
     in->u.br_table.labels = ir->labels;
-    return rd_u32(r, &in->u.br_table.deflt);
+    return wm_rd_u32(r, &in->u.br_table.deflt);
 }
 
-static int read_memarg(struct rd *r, struct ins *in)
+static int read_memarg(struct wm_rd *r, struct wm_ins *in)
 {
-    return rd_u32(r, &in->u.mem.align) || rd_u32(r, &in->u.mem.offset) ? -1 : 0;
+    return wm_rd_u32(r, &in->u.mem.align) || wm_rd_u32(r, &in->u.mem.offset) ? -1 : 0;
 }
 
-static int read_select_t(struct rd *r, struct ins *in)
+static int read_select_t(struct wm_rd *r, struct wm_ins *in)
 {
     uint32_t n;
-    if (rd_count(r, &n, 1))
+    if (wm_rd_count(r, &n, 1))
         return -1;
     in->u.select.count = n;
     in->u.select.type = 0;
     for (uint32_t i = 0; i < n; i++) {
         wm_valtype t;
-        if (rd_valtype(r, &t))
+        if (wm_rd_valtype(r, &t))
             return -1;
         if (i == 0)
             in->u.select.type = t;
@@ -452,70 +461,70 @@ static int read_select_t(struct rd *r, struct ins *in)
     return 0;
 }
 
-static int read_immediates(struct ins_reader *ir, struct ins *in)
+static int read_immediates(struct wm_ins_reader *ir, struct wm_ins *in)
 {
-    struct rd *r = &ir->rd;
+    struct wm_rd *r = &ir->rd;
     const uint8_t *p;
     int32_t s32;
     int64_t s64;
 
-    switch ((enum op_imm)op_table[in->op].imm) {
-    case IMM_NONE:
+    switch ((enum wm_op_imm)wm_op_table[in->op].imm) {
+    case WM_IMM_NONE:
         return 0;
-    case IMM_BLOCK:
+    case WM_IMM_BLOCK:
         return read_blocktype(r, in);
-    case IMM_BR_TABLE:
+    case WM_IMM_BR_TABLE:
         return read_br_table(ir, in);
-    case IMM_LABEL: case IMM_FUNC: case IMM_LOCAL: case IMM_GLOBAL:
-    case IMM_TABLE: case IMM_ELEM:
-        return rd_u32(r, &in->u.idx);
-    case IMM_DATA:
+    case WM_IMM_LABEL: case WM_IMM_FUNC: case WM_IMM_LOCAL: case WM_IMM_GLOBAL:
+    case WM_IMM_TABLE: case WM_IMM_ELEM:
+        return wm_rd_u32(r, &in->u.idx);
+    case WM_IMM_DATA:
         ir->uses_data_index = true;
-        return rd_u32(r, &in->u.idx);
-    case IMM_CALL_INDIRECT: case IMM_TABLE_INIT: case IMM_TABLE_COPY:
-        return rd_u32(r, &in->u.two.a) || rd_u32(r, &in->u.two.b) ? -1 : 0;
-    case IMM_MEMARG:
+        return wm_rd_u32(r, &in->u.idx);
+    case WM_IMM_CALL_INDIRECT: case WM_IMM_TABLE_INIT: case WM_IMM_TABLE_COPY:
+        return wm_rd_u32(r, &in->u.two.a) || wm_rd_u32(r, &in->u.two.b) ? -1 : 0;
+    case WM_IMM_MEMARG:
         return read_memarg(r, in);
-    case IMM_MEMARG_LANE:
-        return read_memarg(r, in) || rd_u8(r, &in->u.mem.lane) ? -1 : 0;
-    case IMM_MEMIDX:
+    case WM_IMM_MEMARG_LANE:
+        return read_memarg(r, in) || wm_rd_u8(r, &in->u.mem.lane) ? -1 : 0;
+    case WM_IMM_MEMIDX:
         return read_zero_byte(r);
-    case IMM_MEMORY_INIT:
+    case WM_IMM_MEMORY_INIT:
         ir->uses_data_index = true;
-        return rd_u32(r, &in->u.idx) || read_zero_byte(r) ? -1 : 0;
-    case IMM_MEMORY_COPY:
+        return wm_rd_u32(r, &in->u.idx) || read_zero_byte(r) ? -1 : 0;
+    case WM_IMM_MEMORY_COPY:
         return read_zero_byte(r) || read_zero_byte(r) ? -1 : 0;
-    case IMM_I32:
-        if (rd_s32(r, &s32))
+    case WM_IMM_I32:
+        if (wm_rd_s32(r, &s32))
             return -1;
         in->u.i32 = (uint32_t)s32;
         return 0;
-    case IMM_I64:
-        if (rd_s64(r, &s64))
+    case WM_IMM_I64:
+        if (wm_rd_s64(r, &s64))
             return -1;
         in->u.i64 = (uint64_t)s64;
         return 0;
-    case IMM_F32:
-        return rd_fixed32(r, &in->u.f32);
-    case IMM_F64:
-        return rd_fixed64(r, &in->u.f64);
-    case IMM_V128: case IMM_SHUFFLE:
-        if (rd_bytes(r, 16, &p))
+    case WM_IMM_F32:
+        return wm_rd_fixed32(r, &in->u.f32);
+    case WM_IMM_F64:
+        return wm_rd_fixed64(r, &in->u.f64);
+    case WM_IMM_V128: case WM_IMM_SHUFFLE:
+        if (wm_rd_bytes(r, 16, &p))
             return -1;
         for (int i = 0; i < 16; i++)
             in->u.v128[i] = p[i];
         return 0;
-    case IMM_SELECT_T:
+    case WM_IMM_SELECT_T:
         return read_select_t(r, in);
-    case IMM_REFTYPE:
-        return rd_reftype(r, &in->u.reftype);
-    case IMM_LANE:
-        return rd_u8(r, &in->u.lane);
+    case WM_IMM_REFTYPE:
+        return wm_rd_reftype(r, &in->u.reftype);
+    case WM_IMM_LANE:
+        return wm_rd_u8(r, &in->u.lane);
     }
-    return rd_fail(r, in->offset, "internal error: bad immediate kind");
+    return wm_rd_fail(r, in->offset, "internal error: bad immediate kind");
 }
 
-int ins_read(struct ins_reader *ir, struct ins *in)
+int wm_ins_read(struct wm_ins_reader *ir, struct wm_ins *in)
 {
     in->offset = ir->rd.pos;
     if (read_opcode(&ir->rd, &in->op))

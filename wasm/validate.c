@@ -15,7 +15,7 @@
 #define UNKNOWN 0
 
 struct frame {
-    uint16_t op;                    /* OP_BLOCK, OP_LOOP, OP_IF, OP_ELSE */
+    uint16_t op;                    /* WM_OP_BLOCK, WM_OP_LOOP, WM_OP_IF, WM_OP_ELSE */
     bool unreachable;
     wm_valtype single;              /* storage for a one-value block type */
     uint32_t height;
@@ -32,7 +32,7 @@ struct val {
     const struct wm_module *m;
     struct wm_error *err;
     int64_t func;
-    const struct ins *in;           /* instruction being checked */
+    const struct wm_ins *in;           /* instruction being checked */
     uint8_t *refs;                  /* C.refs: declared function refs */
 
     wm_valtype *stack;
@@ -63,7 +63,7 @@ static int vfail_at(struct val *v, size_t at, const char *fmt, ...)
 }
 
 #define vfail(v, ...) vfail_at((v), (v)->in->offset, __VA_ARGS__)
-#define OPNAME(v) (op_table[(v)->in->op].name)
+#define OPNAME(v) (wm_op_table[(v)->in->op].name)
 
 static const char *tname(wm_valtype t)
 {
@@ -198,26 +198,26 @@ static int label(struct val *v, uint32_t l, struct frame **out)
 
 static uint32_t label_arity(const struct frame *f)
 {
-    return f->op == OP_LOOP ? f->nparams : f->nresults;
+    return f->op == WM_OP_LOOP ? f->nparams : f->nresults;
 }
 
 static const wm_valtype *label_types(const struct frame *f)
 {
-    return f->op == OP_LOOP ? f->params : f->results;
+    return f->op == WM_OP_LOOP ? f->params : f->results;
 }
 
 /* ===== Control instructions ============================================= */
 
 static const struct wm_functype empty_type;
 
-static int block_type(struct val *v, const struct ins *in,
+static int block_type(struct val *v, const struct wm_ins *in,
                       const struct wm_functype **ft, wm_valtype *single)
 {
     *ft = &empty_type;
     *single = UNKNOWN;
-    if (in->u.block.kind == BT_VAL) {
+    if (in->u.block.kind == WM_BT_VAL) {
         *single = in->u.block.val;
-    } else if (in->u.block.kind == BT_TYPE) {
+    } else if (in->u.block.kind == WM_BT_TYPE) {
         if (in->u.block.type >= v->m->ntypes)
             return vfail(v, "unknown type %u", in->u.block.type);
         *ft = &v->m->types[in->u.block.type];
@@ -225,13 +225,13 @@ static int block_type(struct val *v, const struct ins *in,
     return 0;
 }
 
-static int val_block(struct val *v, const struct ins *in)
+static int val_block(struct val *v, const struct wm_ins *in)
 {
     const struct wm_functype *ft;
     wm_valtype single;
     if (block_type(v, in, &ft, &single))
         return -1;
-    if (in->op == OP_IF && pop(v, WM_I32, NULL))
+    if (in->op == WM_OP_IF && pop(v, WM_I32, NULL))
         return -1;
     if (pop_vals(v, ft->params, ft->nparams, NULL))
         return -1;
@@ -241,11 +241,11 @@ static int val_block(struct val *v, const struct ins *in)
 static int val_else(struct val *v)
 {
     struct frame *f = &v->ctl[v->depth - 1];
-    if (f->op != OP_IF)
+    if (f->op != WM_OP_IF)
         return vfail(v, "else without matching if");
     if (end_frame(v))
         return -1;
-    f->op = OP_ELSE;
+    f->op = WM_OP_ELSE;
     f->unreachable = false;
     return push_vals(v, f->params, f->nparams);
 }
@@ -263,7 +263,7 @@ static int val_end(struct val *v)
         return -1;
     /* An `if` without `else` has an implicit else that passes its
      * parameters through, so they must equal its results. */
-    if (f->op == OP_IF &&
+    if (f->op == WM_OP_IF &&
         !same_types(f->params, f->nparams, f->results, f->nresults))
         return vfail(v, "type mismatch: if without else must leave its "
                      "parameters as results");
@@ -271,7 +271,7 @@ static int val_end(struct val *v)
     return push_vals(v, f->results, f->nresults);
 }
 
-static int val_br(struct val *v, const struct ins *in)
+static int val_br(struct val *v, const struct wm_ins *in)
 {
     struct frame *f;
     if (label(v, in->u.idx, &f) || pop_vals(v, label_types(f), label_arity(f), NULL))
@@ -280,7 +280,7 @@ static int val_br(struct val *v, const struct ins *in)
     return 0;
 }
 
-static int val_br_if(struct val *v, const struct ins *in)
+static int val_br_if(struct val *v, const struct wm_ins *in)
 {
     struct frame *f;
     if (pop(v, WM_I32, NULL) || label(v, in->u.idx, &f))
@@ -290,7 +290,7 @@ static int val_br_if(struct val *v, const struct ins *in)
     return push_vals(v, label_types(f), label_arity(f));
 }
 
-static int val_br_table(struct val *v, const struct ins *in)
+static int val_br_table(struct val *v, const struct wm_ins *in)
 {
     struct frame *d, *f;
     if (pop(v, WM_I32, NULL) || label(v, in->u.br_table.deflt, &d))
@@ -329,7 +329,7 @@ static int apply_type(struct val *v, const struct wm_functype *ft)
            push_vals(v, ft->results, ft->nresults) ? -1 : 0;
 }
 
-static int val_call(struct val *v, const struct ins *in)
+static int val_call(struct val *v, const struct wm_ins *in)
 {
     if (in->u.idx >= wm_func_count(v->m))
         return vfail(v, "unknown function %u", in->u.idx);
@@ -343,7 +343,7 @@ static int check_table(struct val *v, uint32_t t)
     return 0;
 }
 
-static int val_call_indirect(struct val *v, const struct ins *in)
+static int val_call_indirect(struct val *v, const struct wm_ins *in)
 {
     uint32_t type = in->u.two.a, table = in->u.two.b;
     if (check_table(v, table))
@@ -365,10 +365,10 @@ static bool is_num_or_vec(wm_valtype t)
     return t == UNKNOWN || !wm_valtype_is_ref(t);
 }
 
-static int val_select(struct val *v, const struct ins *in)
+static int val_select(struct val *v, const struct wm_ins *in)
 {
     wm_valtype t1, t2;
-    if (in->op == OP_SELECT_T) {
+    if (in->op == WM_OP_SELECT_T) {
         if (in->u.select.count != 1)
             return vfail(v, "invalid result arity: select takes 1 type, "
                          "not %u", in->u.select.count);
@@ -404,24 +404,24 @@ static int local_type(struct val *v, uint32_t x, wm_valtype *t)
     return 0;
 }
 
-static int val_local(struct val *v, const struct ins *in)
+static int val_local(struct val *v, const struct wm_ins *in)
 {
     wm_valtype t;
     if (local_type(v, in->u.idx, &t))
         return -1;
     switch (in->op) {
-    case OP_LOCAL_GET: return push(v, t);
-    case OP_LOCAL_SET: return pop(v, t, NULL);
+    case WM_OP_LOCAL_GET: return push(v, t);
+    case WM_OP_LOCAL_SET: return pop(v, t, NULL);
     default: return pop(v, t, NULL) || push(v, t) ? -1 : 0;   /* tee */
     }
 }
 
-static int val_global(struct val *v, const struct ins *in)
+static int val_global(struct val *v, const struct wm_ins *in)
 {
     if (in->u.idx >= wm_global_count(v->m))
         return vfail(v, "unknown global %u", in->u.idx);
     const struct wm_globaltype *g = wm_global_type(v->m, in->u.idx);
-    if (in->op == OP_GLOBAL_GET)
+    if (in->op == WM_OP_GLOBAL_GET)
         return push(v, g->type);
     if (!g->mut)
         return vfail(v, "global is immutable: global.set of global %u",
@@ -438,27 +438,27 @@ static int check_elem(struct val *v, uint32_t e)
     return 0;
 }
 
-static int val_table(struct val *v, const struct ins *in)
+static int val_table(struct val *v, const struct wm_ins *in)
 {
-    uint32_t x = in->op == OP_TABLE_INIT ? in->u.two.b :
-                 in->op == OP_TABLE_COPY ? in->u.two.a : in->u.idx;
-    if (in->op == OP_ELEM_DROP)
+    uint32_t x = in->op == WM_OP_TABLE_INIT ? in->u.two.b :
+                 in->op == WM_OP_TABLE_COPY ? in->u.two.a : in->u.idx;
+    if (in->op == WM_OP_ELEM_DROP)
         return check_elem(v, in->u.idx);
     if (check_table(v, x))
         return -1;
     wm_valtype t = wm_table_type(v->m, x)->elem;
     switch (in->op) {
-    case OP_TABLE_GET:
+    case WM_OP_TABLE_GET:
         return pop(v, WM_I32, NULL) || push(v, t) ? -1 : 0;
-    case OP_TABLE_SET:
+    case WM_OP_TABLE_SET:
         return pop(v, t, NULL) || pop(v, WM_I32, NULL) ? -1 : 0;
-    case OP_TABLE_SIZE:
+    case WM_OP_TABLE_SIZE:
         return push(v, WM_I32);
-    case OP_TABLE_GROW:
+    case WM_OP_TABLE_GROW:
         return pop(v, WM_I32, NULL) || pop(v, t, NULL) || push(v, WM_I32) ? -1 : 0;
-    case OP_TABLE_FILL:
+    case WM_OP_TABLE_FILL:
         return pop(v, WM_I32, NULL) || pop(v, t, NULL) || pop(v, WM_I32, NULL) ? -1 : 0;
-    case OP_TABLE_COPY:
+    case WM_OP_TABLE_COPY:
         if (check_table(v, in->u.two.b))
             return -1;
         if (wm_table_type(v->m, in->u.two.b)->elem != t)
@@ -466,7 +466,7 @@ static int val_table(struct val *v, const struct ins *in)
                          wm_valtype_name(wm_table_type(v->m, in->u.two.b)->elem),
                          wm_valtype_name(t));
         break;
-    default: /* OP_TABLE_INIT */
+    default: /* WM_OP_TABLE_INIT */
         if (check_elem(v, in->u.two.a))
             return -1;
         if (v->m->elems[in->u.two.a].type != t)
@@ -488,20 +488,20 @@ static int check_func_ref(struct val *v, uint32_t f)
     return 0;
 }
 
-static int val_ref(struct val *v, const struct ins *in)
+static int val_ref(struct val *v, const struct wm_ins *in)
 {
     wm_valtype t;
     switch (in->op) {
-    case OP_REF_NULL:
+    case WM_OP_REF_NULL:
         return push(v, in->u.reftype);
-    case OP_REF_IS_NULL:
+    case WM_OP_REF_IS_NULL:
         if (pop(v, UNKNOWN, &t))
             return -1;
         if (t != UNKNOWN && !wm_valtype_is_ref(t))
             return vfail(v, "type mismatch: ref.is_null expects a reference "
                          "but found %s", tname(t));
         return push(v, WM_I32);
-    default: /* OP_REF_FUNC */
+    default: /* WM_OP_REF_FUNC */
         return check_func_ref(v, in->u.idx) || push(v, WM_FUNCREF) ? -1 : 0;
     }
 }
@@ -531,7 +531,7 @@ static int apply_sig(struct val *v, const char *sig)
     return 0;
 }
 
-static int check_memarg(struct val *v, const struct ins *in, unsigned natural)
+static int check_memarg(struct val *v, const struct wm_ins *in, unsigned natural)
 {
     if (in->u.mem.align > natural)
         return vfail(v, "alignment must not be larger than natural: %s with "
@@ -548,12 +548,12 @@ static int check_lane(struct val *v, unsigned lane, unsigned lanes)
     return 0;
 }
 
-static int val_immediates(struct val *v, const struct ins *in)
+static int val_immediates(struct val *v, const struct wm_ins *in)
 {
-    const struct op_info *oi = &op_table[in->op];
-    switch ((enum op_imm)oi->imm) {
-    case IMM_MEMARG: case IMM_MEMARG_LANE: case IMM_MEMIDX:
-    case IMM_MEMORY_INIT: case IMM_MEMORY_COPY:
+    const struct wm_op_info *oi = &wm_op_table[in->op];
+    switch ((enum wm_op_imm)oi->imm) {
+    case WM_IMM_MEMARG: case WM_IMM_MEMARG_LANE: case WM_IMM_MEMIDX:
+    case WM_IMM_MEMORY_INIT: case WM_IMM_MEMORY_COPY:
         if (wm_memory_count(v->m) == 0)
             return vfail(v, "unknown memory 0: %s in a module without memory",
                          oi->name);
@@ -561,20 +561,20 @@ static int val_immediates(struct val *v, const struct ins *in)
     default:
         break;
     }
-    switch ((enum op_imm)oi->imm) {
-    case IMM_MEMARG:
+    switch ((enum wm_op_imm)oi->imm) {
+    case WM_IMM_MEMARG:
         return check_memarg(v, in, oi->arg);
-    case IMM_MEMARG_LANE:
+    case WM_IMM_MEMARG_LANE:
         return check_memarg(v, in, oi->arg) ||
                check_lane(v, in->u.mem.lane, 16u >> oi->arg) ? -1 : 0;
-    case IMM_LANE:
+    case WM_IMM_LANE:
         return check_lane(v, in->u.lane, oi->arg);
-    case IMM_SHUFFLE:
+    case WM_IMM_SHUFFLE:
         for (int i = 0; i < 16; i++)
             if (check_lane(v, in->u.v128[i], 32))
                 return -1;
         return 0;
-    case IMM_MEMORY_INIT: case IMM_DATA:
+    case WM_IMM_MEMORY_INIT: case WM_IMM_DATA:
         if (in->u.idx >= (v->m->has_data_count ? v->m->data_count
                                                : v->m->ndatas))
             return vfail(v, "unknown data segment %u", in->u.idx);
@@ -586,36 +586,36 @@ static int val_immediates(struct val *v, const struct ins *in)
 
 /* ===== One instruction ================================================== */
 
-static int val_ins(struct val *v, const struct ins *in)
+static int val_ins(struct val *v, const struct wm_ins *in)
 {
     v->in = in;
     switch (in->op) {
-    case OP_UNREACHABLE: set_unreachable(v); return 0;
-    case OP_NOP: return 0;
-    case OP_BLOCK: case OP_LOOP: case OP_IF: return val_block(v, in);
-    case OP_ELSE: return val_else(v);
-    case OP_END: return val_end(v);
-    case OP_BR: return val_br(v, in);
-    case OP_BR_IF: return val_br_if(v, in);
-    case OP_BR_TABLE: return val_br_table(v, in);
-    case OP_RETURN: return val_return(v);
-    case OP_CALL: return val_call(v, in);
-    case OP_CALL_INDIRECT: return val_call_indirect(v, in);
-    case OP_DROP: return pop(v, UNKNOWN, NULL);
-    case OP_SELECT: case OP_SELECT_T: return val_select(v, in);
-    case OP_LOCAL_GET: case OP_LOCAL_SET: case OP_LOCAL_TEE:
+    case WM_OP_UNREACHABLE: set_unreachable(v); return 0;
+    case WM_OP_NOP: return 0;
+    case WM_OP_BLOCK: case WM_OP_LOOP: case WM_OP_IF: return val_block(v, in);
+    case WM_OP_ELSE: return val_else(v);
+    case WM_OP_END: return val_end(v);
+    case WM_OP_BR: return val_br(v, in);
+    case WM_OP_BR_IF: return val_br_if(v, in);
+    case WM_OP_BR_TABLE: return val_br_table(v, in);
+    case WM_OP_RETURN: return val_return(v);
+    case WM_OP_CALL: return val_call(v, in);
+    case WM_OP_CALL_INDIRECT: return val_call_indirect(v, in);
+    case WM_OP_DROP: return pop(v, UNKNOWN, NULL);
+    case WM_OP_SELECT: case WM_OP_SELECT_T: return val_select(v, in);
+    case WM_OP_LOCAL_GET: case WM_OP_LOCAL_SET: case WM_OP_LOCAL_TEE:
         return val_local(v, in);
-    case OP_GLOBAL_GET: case OP_GLOBAL_SET: return val_global(v, in);
-    case OP_TABLE_GET: case OP_TABLE_SET: case OP_TABLE_SIZE:
-    case OP_TABLE_GROW: case OP_TABLE_FILL: case OP_TABLE_COPY:
-    case OP_TABLE_INIT: case OP_ELEM_DROP:
+    case WM_OP_GLOBAL_GET: case WM_OP_GLOBAL_SET: return val_global(v, in);
+    case WM_OP_TABLE_GET: case WM_OP_TABLE_SET: case WM_OP_TABLE_SIZE:
+    case WM_OP_TABLE_GROW: case WM_OP_TABLE_FILL: case WM_OP_TABLE_COPY:
+    case WM_OP_TABLE_INIT: case WM_OP_ELEM_DROP:
         return val_table(v, in);
-    case OP_REF_NULL: case OP_REF_IS_NULL: case OP_REF_FUNC:
+    case WM_OP_REF_NULL: case WM_OP_REF_IS_NULL: case WM_OP_REF_FUNC:
         return val_ref(v, in);
     default:
         if (val_immediates(v, in))
             return -1;
-        return apply_sig(v, op_table[in->op].sig);
+        return apply_sig(v, wm_op_table[in->op].sig);
     }
 }
 
@@ -650,9 +650,9 @@ static int val_func(struct val *v, uint32_t i)
     const struct wm_module *m = v->m;
     const struct wm_func *f = &m->funcs[i];
     const struct wm_functype *ft = &m->types[f->type];
-    struct ins_reader ir;
-    struct ins in = { .op = OP_BLOCK, .offset = f->code_offset };
-    struct rd r = { m->bytes, f->code_offset, f->code_offset + f->code_len,
+    struct wm_ins_reader ir;
+    struct wm_ins in = { .op = WM_OP_BLOCK, .offset = f->code_offset };
+    struct wm_rd r = { m->bytes, f->code_offset, f->code_offset + f->code_len,
                     m->nfunc_imports + i, v->err };
     int rc = -1;
 
@@ -664,16 +664,16 @@ static int val_func(struct val *v, uint32_t i)
         return -1;
     /* The function body is a block typed [] -> results. */
     const struct wm_functype body = { 0, ft->nresults, NULL, ft->results };
-    if (push_ctrl(v, OP_BLOCK, &body, UNKNOWN))
+    if (push_ctrl(v, WM_OP_BLOCK, &body, UNKNOWN))
         return -1;
-    ins_reader_init(&ir, &r);
+    wm_ins_reader_init(&ir, &r);
     while (v->depth > 0) {
-        if (ins_read(&ir, &in) || val_ins(v, &in))
+        if (wm_ins_read(&ir, &in) || val_ins(v, &in))
             goto out;
     }
     rc = 0;
 out:
-    ins_reader_deinit(&ir);
+    wm_ins_reader_deinit(&ir);
     return rc;
 }
 
@@ -684,20 +684,20 @@ out:
  * global.get of an immutable global. As in the suite this runtime follows,
  * constant expressions see only the imported globals (nvisible).
  */
-static int val_const_ins(struct val *v, const struct ins *in, uint32_t nvisible)
+static int val_const_ins(struct val *v, const struct wm_ins *in, uint32_t nvisible)
 {
     switch (in->op) {
-    case OP_I32_CONST: return push(v, WM_I32);
-    case OP_I64_CONST: return push(v, WM_I64);
-    case OP_F32_CONST: return push(v, WM_F32);
-    case OP_F64_CONST: return push(v, WM_F64);
-    case OP_V128_CONST: return push(v, WM_V128);
-    case OP_REF_NULL: return push(v, in->u.reftype);
-    case OP_REF_FUNC:
+    case WM_OP_I32_CONST: return push(v, WM_I32);
+    case WM_OP_I64_CONST: return push(v, WM_I64);
+    case WM_OP_F32_CONST: return push(v, WM_F32);
+    case WM_OP_F64_CONST: return push(v, WM_F64);
+    case WM_OP_V128_CONST: return push(v, WM_V128);
+    case WM_OP_REF_NULL: return push(v, in->u.reftype);
+    case WM_OP_REF_FUNC:
         if (in->u.idx >= wm_func_count(v->m))
             return vfail(v, "unknown function %u", in->u.idx);
         return push(v, WM_FUNCREF);
-    case OP_GLOBAL_GET:
+    case WM_OP_GLOBAL_GET:
         if (in->u.idx >= nvisible)
             return vfail(v, "unknown global %u in a constant expression",
                          in->u.idx);
@@ -705,8 +705,8 @@ static int val_const_ins(struct val *v, const struct ins *in, uint32_t nvisible)
             return vfail(v, "constant expression required: global %u is "
                          "mutable", in->u.idx);
         return push(v, wm_global_type(v->m, in->u.idx)->type);
-    case OP_I32_ADD: case OP_I32_SUB: case OP_I32_MUL:
-    case OP_I64_ADD: case OP_I64_SUB: case OP_I64_MUL:
+    case WM_OP_I32_ADD: case WM_OP_I32_SUB: case WM_OP_I32_MUL:
+    case WM_OP_I64_ADD: case WM_OP_I64_SUB: case WM_OP_I64_MUL:
         return vfail(v, "constant expression required: %s: the extended-const "
                      "proposal is not supported", OPNAME(v));
     default:
@@ -723,20 +723,20 @@ static int val_const(struct val *v, const struct wm_constexpr *ce,
             return vfail_at(v, ce->offset, "unknown function %u", ce->u.index);
         return want == WM_FUNCREF ? 0 : vfail_at(v, ce->offset, "type mismatch");
     }
-    struct rd r = { v->m->bytes, ce->offset, ce->offset + ce->len, -1, v->err };
-    struct ins_reader ir;
-    struct ins in = { .op = OP_END, .offset = ce->offset };
+    struct wm_rd r = { v->m->bytes, ce->offset, ce->offset + ce->len, -1, v->err };
+    struct wm_ins_reader ir;
+    struct wm_ins in = { .op = WM_OP_END, .offset = ce->offset };
     int rc = -1;
     v->in = &in;
     v->sp = 0;
     v->depth = 0;
-    if (push_ctrl(v, OP_BLOCK, &empty_type, want))
+    if (push_ctrl(v, WM_OP_BLOCK, &empty_type, want))
         return -1;
-    ins_reader_init(&ir, &r);
+    wm_ins_reader_init(&ir, &r);
     for (;;) {
-        if (ins_read(&ir, &in))
+        if (wm_ins_read(&ir, &in))
             goto out;
-        if (in.op == OP_END)
+        if (in.op == WM_OP_END)
             break;
         if (val_const_ins(v, &in, nvisible))
             goto out;
@@ -750,7 +750,7 @@ static int val_const(struct val *v, const struct wm_constexpr *ce,
     }
     rc = 0;
 out:
-    ins_reader_deinit(&ir);
+    wm_ins_reader_deinit(&ir);
     v->in = NULL;                   /* `in` dies here */
     return rc;
 }
