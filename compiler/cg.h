@@ -46,8 +46,7 @@ struct cg_frame {
     bool end_reached;               /* something branches to end_bb */
     uint32_t height;                /* value stack height below params */
     uint32_t nparams, nresults;
-    const wm_valtype *params, *results;
-    wm_valtype single;
+    const wm_valtype *params, *results;   /* never into the frame (wm_block_type) */
     LLVMBasicBlockRef label_bb;     /* loop: header; else: end */
     LLVMBasicBlockRef end_bb;
     LLVMBasicBlockRef else_bb;      /* if: the else branch */

@@ -251,30 +251,17 @@ static void mark_dead(struct cg_func *f)
 static void block_signature(struct cg_func *f, const struct wm_ins *in,
                             struct cg_frame *fr)
 {
-    const struct wm_module *m = f->cm->m;
-    fr->nparams = fr->nresults = 0;
-    fr->params = fr->results = NULL;
-    if (in->u.block.kind == WM_BT_VAL) {
-        fr->single = in->u.block.val;
-        fr->nresults = 1;
-        fr->results = &fr->single;
-    } else if (in->u.block.kind == WM_BT_TYPE) {
-        const struct wm_functype *ft = &m->types[in->u.block.type];
-        fr->nparams = ft->nparams;
-        fr->params = ft->params;
-        fr->nresults = ft->nresults;
-        fr->results = ft->results;
-    }
+    struct wm_functype ft;
+    (void)wm_block_type(f->cm->m, in, &ft);         /* validated */
+    fr->nparams = ft.nparams;
+    fr->params = ft.params;
+    fr->nresults = ft.nresults;
+    fr->results = ft.results;
 }
 
 static struct cg_frame *push_frame(struct cg_func *f, uint16_t op)
 {
-    struct cg_frame *old = f->ctl;
     f->ctl = grow_array(f->ctl, &f->ccap, f->depth + 1, sizeof *f->ctl);
-    if (f->ctl != old)              /* rebase pointers to frames' own `single` */
-        for (uint32_t i = 0; i < f->depth; i++)
-            if (f->ctl[i].single)
-                f->ctl[i].results = &f->ctl[i].single;
     struct cg_frame *fr = &f->ctl[f->depth++];
     memset(fr, 0, sizeof *fr);
     fr->op = op;

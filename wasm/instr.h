@@ -91,6 +91,18 @@ void wm_ins_reader_deinit(struct wm_ins_reader *ir);
 /* Read one instruction with its immediates. Returns 0 or -1 (malformed). */
 int wm_ins_read(struct wm_ins_reader *ir, struct wm_ins *in);
 
+/* A one-value type vector [t] in static storage; NULL when t is not a
+ * value type. */
+const wm_valtype *wm_valtype_one(wm_valtype t);
+
+/* The type of a block, loop or if from its immediate: params and results
+ * point into m's types or static storage (wm_valtype_one), never into the
+ * caller's memory, so they stay valid wherever the caller keeps them (a
+ * control stack that realloc moves). -1 when the type index is out of
+ * range (the validator reports it). */
+int wm_block_type(const struct wm_module *m, const struct wm_ins *in,
+                  struct wm_functype *out);
+
 /* A reader over the body of function `func` (imports counted; a defined
  * function) of a decoded module; errors go to *err and name the function. */
 void wm_ins_reader_init_func(struct wm_ins_reader *ir, const struct wm_module *m,

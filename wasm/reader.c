@@ -298,6 +298,31 @@ void wm_ins_reader_init(struct wm_ins_reader *ir, const struct wm_rd *rd)
     ir->uses_data_index = false;
 }
 
+const wm_valtype *wm_valtype_one(wm_valtype t)
+{
+    static const wm_valtype ones[] = { WM_I32, WM_I64, WM_F32, WM_F64, WM_V128,
+                                       WM_FUNCREF, WM_EXTERNREF };
+    for (size_t i = 0; i < sizeof ones / sizeof *ones; i++)
+        if (ones[i] == t)
+            return &ones[i];
+    return NULL;
+}
+
+int wm_block_type(const struct wm_module *m, const struct wm_ins *in,
+                  struct wm_functype *out)
+{
+    *out = (struct wm_functype){ 0, 0, NULL, NULL };
+    if (in->u.block.kind == WM_BT_VAL) {
+        out->results = wm_valtype_one(in->u.block.val);
+        out->nresults = out->results != NULL;
+    } else if (in->u.block.kind == WM_BT_TYPE) {
+        if (in->u.block.type >= m->ntypes)
+            return -1;
+        *out = m->types[in->u.block.type];
+    }
+    return 0;
+}
+
 void wm_ins_reader_init_func(struct wm_ins_reader *ir, const struct wm_module *m,
                              uint32_t func, struct wm_error *err)
 {

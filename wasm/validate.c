@@ -17,7 +17,6 @@
 struct frame {
     uint16_t op;                    /* WM_OP_BLOCK, WM_OP_LOOP, WM_OP_IF, WM_OP_ELSE */
     bool unreachable;
-    wm_valtype single;              /* storage for a one-value block type */
     uint32_t height;
     uint32_t nparams, nresults;
     const wm_valtype *params, *results;
@@ -141,29 +140,19 @@ static int push_vals(struct val *v, const wm_valtype *ts, uint32_t n)
 
 /* ===== Control stack ==================================================== */
 
-static int push_ctrl(struct val *v, uint16_t op, const struct wm_functype *ft,
-                     wm_valtype single)
+/* ft's vectors must outlive the frame (wm_block_type's do). */
+static int push_ctrl(struct val *v, uint16_t op, const struct wm_functype *ft)
 {
-    struct frame *old = v->ctl;
     if (grow((void **)&v->ctl, &v->ccap, v->depth + 1, sizeof *v->ctl))
         return nomem(v);
-    if (v->ctl != old)              /* rebase pointers to frames' own `single` */
-        for (uint32_t i = 0; i < v->depth; i++)
-            if (v->ctl[i].single != UNKNOWN)
-                v->ctl[i].results = &v->ctl[i].single;
     struct frame *f = &v->ctl[v->depth++];
     f->op = op;
     f->unreachable = false;
     f->height = v->sp;
-    f->single = single;
     f->nparams = ft->nparams;
     f->params = ft->params;
     f->nresults = ft->nresults;
     f->results = ft->results;
-    if (single != UNKNOWN) {
-        f->nresults = 1;
-        f->results = &f->single;
-    }
     return push_vals(v, f->params, f->nparams);
 }
 
@@ -208,34 +197,16 @@ static const wm_valtype *label_types(const struct frame *f)
 
 /* ===== Control instructions ============================================= */
 
-static const struct wm_functype empty_type;
-
-static int block_type(struct val *v, const struct wm_ins *in,
-                      const struct wm_functype **ft, wm_valtype *single)
-{
-    *ft = &empty_type;
-    *single = UNKNOWN;
-    if (in->u.block.kind == WM_BT_VAL) {
-        *single = in->u.block.val;
-    } else if (in->u.block.kind == WM_BT_TYPE) {
-        if (in->u.block.type >= v->m->ntypes)
-            return vfail(v, "unknown type %u", in->u.block.type);
-        *ft = &v->m->types[in->u.block.type];
-    }
-    return 0;
-}
-
 static int val_block(struct val *v, const struct wm_ins *in)
 {
-    const struct wm_functype *ft;
-    wm_valtype single;
-    if (block_type(v, in, &ft, &single))
-        return -1;
+    struct wm_functype ft;
+    if (wm_block_type(v->m, in, &ft))
+        return vfail(v, "unknown type %u", in->u.block.type);
     if (in->op == WM_OP_IF && pop(v, WM_I32, NULL))
         return -1;
-    if (pop_vals(v, ft->params, ft->nparams, NULL))
+    if (pop_vals(v, ft.params, ft.nparams, NULL))
         return -1;
-    return push_ctrl(v, in->op, ft, single);
+    return push_ctrl(v, in->op, &ft);
 }
 
 static int val_else(struct val *v)
@@ -664,7 +635,7 @@ static int val_func(struct val *v, uint32_t i)
         return -1;
     /* The function body is a block typed [] -> results. */
     const struct wm_functype body = { 0, ft->nresults, NULL, ft->results };
-    if (push_ctrl(v, WM_OP_BLOCK, &body, UNKNOWN))
+    if (push_ctrl(v, WM_OP_BLOCK, &body))
         return -1;
     wm_ins_reader_init(&ir, &r);
     while (v->depth > 0) {
@@ -730,7 +701,9 @@ static int val_const(struct val *v, const struct wm_constexpr *ce,
     v->in = &in;
     v->sp = 0;
     v->depth = 0;
-    if (push_ctrl(v, WM_OP_BLOCK, &empty_type, want))
+    const wm_valtype *one = wm_valtype_one(want);
+    const struct wm_functype type = { 0, one != NULL, NULL, one };
+    if (push_ctrl(v, WM_OP_BLOCK, &type))
         return -1;
     wm_ins_reader_init(&ir, &r);
     for (;;) {
