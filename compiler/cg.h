@@ -14,7 +14,10 @@
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 
+#include <setjmp.h>
+
 #include "compiler/compiler.h"
+#include "wasm/arena.h"
 #include "wasm/instr.h"
 
 struct cg_module {
@@ -25,6 +28,17 @@ struct cg_module {
     LLVMContextRef ctx;
     LLVMModuleRef mod;
     LLVMTargetMachineRef tm;
+    LLVMBuilderRef b;               /* the one builder, and one for allocas */
+    LLVMBuilderRef alloca_b;        /* in entry blocks (cg_entry_slot) */
+
+    /* Compile-time memory (cg_alloc): the module's arena, and the current
+     * function's (NULL between functions), freed when it is done. Out of
+     * memory, cg_alloc jumps to `oom` in cg_compile. */
+    struct wm_arena *arena, *func_arena;
+    jmp_buf *oom;
+    struct wm_ins_reader reader;    /* a function body's (its br_table */
+    bool reading;                   /* buffer is malloc'd: wasm/'s) */
+
     bool checked;                   /* check every access (cg_memory_plan) */
     bool guard_faults;              /* memory 0's accesses fault instead */
     bool x86;                       /* the target is x86-64 (cg_simd.c) */
@@ -87,6 +101,15 @@ LLVMTypeRef cg_result_type(struct cg_module *cm, const struct wm_functype *ft);
 unsigned cg_param_base(const struct wm_functype *ft);
 int cg_fail(struct cg_module *cm, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* n zeroed elements of compile-time memory, from the current function's
+ * arena, else the module's: nothing is freed alone. Never NULL: out of
+ * memory it jumps to cg_compile, which frees everything and fails with
+ * "out of memory" (the one such error path; LLVM's own allocations abort,
+ * as LLVM does). */
+void *cg_alloc(struct cg_module *cm, size_t n, size_t elem);
+/* Start and end a function's arena (cg_function, the poll pass). */
+void cg_func_arena_begin(struct cg_module *cm);
+void cg_func_arena_end(struct cg_module *cm);
 
 /* Tag a load or store as an access to linear memory or to runtime data
  * (vmctx, tables, globals), so LLVM knows the two never alias. */

@@ -31,9 +31,7 @@ void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
 {
     uint32_t n = ft->nparams;
     unsigned base = cg_param_base(ft);
-    LLVMValueRef *args = malloc((n + base) * sizeof *args);
-    if (!args)
-        abort();
+    LLVMValueRef *args = cg_alloc(f->cm, n + base, sizeof *args);
     args[0] = vmctx;
     LLVMTypeRef rt = cg_result_type(f->cm, ft);
     LLVMValueRef out = base == 2 ? cg_entry_slot(f, rt) : NULL;
@@ -46,7 +44,6 @@ void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
     /* No tail calls and no tail-recursion elimination: unbounded recursion
      * must exhaust the stack ("call stack exhausted"), not loop forever. */
     LLVMSetTailCallKind(r, LLVMTailCallKindNoTail);
-    free(args);
     if (out)
         r = LLVMBuildLoad2(f->b, rt, out, "");
     if (ft->nresults == 1)

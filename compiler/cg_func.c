@@ -18,23 +18,26 @@
 
 /* ===== Stacks =========================================================== */
 
-static void *grow_array(void *p, uint32_t *cap, uint32_t need, size_t elem)
+/* Room for `need` elements: a copy twice as big, in the function's arena
+ * (the old one stays there until the function is done). */
+static void *grow_array(struct cg_func *f, void *p, uint32_t *cap, uint32_t need,
+                        size_t elem)
 {
     if (need <= *cap)
         return p;
     uint32_t n = *cap ? *cap * 2 : 32;
     while (n < need)
         n *= 2;
-    void *q = realloc(p, (size_t)n * elem);
-    if (!q)
-        abort();        /* compile-time memory: nothing sensible to do */
+    void *q = cg_alloc(f->cm, n, elem);
+    if (*cap)
+        memcpy(q, p, (size_t)*cap * elem);
     *cap = n;
     return q;
 }
 
 void cg_push(struct cg_func *f, LLVMValueRef v)
 {
-    f->stack = grow_array(f->stack, &f->scap, f->sp + 1, sizeof *f->stack);
+    f->stack = grow_array(f, f->stack, &f->scap, f->sp + 1, sizeof *f->stack);
     f->stack[f->sp++] = v;
 }
 
@@ -56,19 +59,16 @@ LLVMValueRef cg_const_i64(struct cg_func *f, uint64_t v)
 /* An alloca in the entry block, where mem2reg finds it. */
 LLVMValueRef cg_entry_slot(struct cg_func *f, LLVMTypeRef t)
 {
-    LLVMBuilderRef ab = LLVMCreateBuilderInContext(f->cm->ctx);
+    LLVMBuilderRef ab = f->cm->alloca_b;
     LLVMPositionBuilderAtEnd(ab, f->entry);
     LLVMValueRef slot = LLVMBuildAlloca(ab, t, "");
-    LLVMDisposeBuilder(ab);
     return slot;
 }
 
 static LLVMValueRef *new_slots(struct cg_func *f, const wm_valtype *types,
                                uint32_t n)
 {
-    LLVMValueRef *slots = calloc(n ? n : 1, sizeof *slots);
-    if (!slots)
-        abort();
+    LLVMValueRef *slots = cg_alloc(f->cm, n, sizeof *slots);
     for (uint32_t i = 0; i < n; i++)
         slots[i] = cg_entry_slot(f, cg_type(f->cm, types[i]));
     return slots;
@@ -261,17 +261,11 @@ static void block_signature(struct cg_func *f, const struct wm_ins *in,
 
 static struct cg_frame *push_frame(struct cg_func *f, uint16_t op)
 {
-    f->ctl = grow_array(f->ctl, &f->ccap, f->depth + 1, sizeof *f->ctl);
+    f->ctl = grow_array(f, f->ctl, &f->ccap, f->depth + 1, sizeof *f->ctl);
     struct cg_frame *fr = &f->ctl[f->depth++];
     memset(fr, 0, sizeof *fr);
     fr->op = op;
     return fr;
-}
-
-static void free_frame(struct cg_frame *fr)
-{
-    free(fr->param_slots);
-    free(fr->result_slots);
 }
 
 static LLVMBasicBlockRef new_bb(struct cg_func *f, const char *name)
@@ -362,7 +356,6 @@ static void cg_end(struct cg_func *f)
         if (f->depth > 0)
             mark_dead(f);
     }
-    free_frame(&done);
 }
 
 /* Branch to label l: store the values its target expects, then jump. */
@@ -515,10 +508,8 @@ static int setup_locals(struct cg_func *f, const struct wm_func *wf)
         return cg_fail(f->cm, "func %u: too many locals: %llu (limit is %u)",
                        f->index, (unsigned long long)n, WM_MAX_CG_LOCALS);
     f->nlocals = (uint32_t)n;
-    f->locals = calloc(n ? n : 1, sizeof *f->locals);
-    f->local_types = calloc(n ? n : 1, sizeof *f->local_types);
-    if (!f->locals || !f->local_types)
-        abort();
+    f->locals = cg_alloc(f->cm, n, sizeof *f->locals);
+    f->local_types = cg_alloc(f->cm, n, sizeof *f->local_types);
     uint32_t k = 0;
     for (uint32_t i = 0; i < ft->nparams; i++, k++) {
         f->local_types[k] = ft->params[i];
@@ -568,12 +559,13 @@ static void prologue_memory(struct cg_func *f)
 static int translate_body(struct cg_func *f)
 {
     struct wm_error err;
-    struct wm_ins_reader ir;
+    struct wm_ins_reader *ir = &f->cm->reader;     /* cleanup() ends it too */
     struct wm_ins in;
     int rc = 0;
-    wm_ins_reader_init_func(&ir, f->cm->m, f->index, &err);
+    wm_ins_reader_init_func(ir, f->cm->m, f->index, &err);
+    f->cm->reading = true;
     while (f->depth > 0) {
-        if (wm_ins_read(&ir, &in)) {
+        if (wm_ins_read(ir, &in)) {
             rc = cg_fail(f->cm, "%s", err.msg);
             break;
         }
@@ -582,7 +574,8 @@ static int translate_body(struct cg_func *f)
             break;
         }
     }
-    wm_ins_reader_deinit(&ir);
+    wm_ins_reader_deinit(ir);
+    f->cm->reading = false;
     return rc;
 }
 
@@ -595,7 +588,8 @@ int cg_function(struct cg_module *cm, uint32_t i)
                          .type = &m->types[wf->type] };
     int rc = -1;
 
-    f.b = LLVMCreateBuilderInContext(cm->ctx);
+    cg_func_arena_begin(cm);        /* everything below lives in it */
+    f.b = cm->b;
     f.entry = LLVMAppendBasicBlockInContext(cm->ctx, f.fn, "entry");
     LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cm->ctx, f.fn, "body");
     LLVMPositionBuilderAtEnd(f.b, body);
@@ -623,12 +617,6 @@ int cg_function(struct cg_module *cm, uint32_t i)
     LLVMBuildBr(f.b, body);
     rc = 0;
 out:
-    while (f.depth > 0)
-        free_frame(&f.ctl[--f.depth]);
-    free(f.ctl);
-    free(f.stack);
-    free(f.locals);
-    free(f.local_types);
-    LLVMDisposeBuilder(f.b);
+    cg_func_arena_end(cm);
     return rc;
 }

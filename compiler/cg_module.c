@@ -22,6 +22,28 @@ int cg_fail(struct cg_module *cm, const char *fmt, ...)
     return -1;
 }
 
+void *cg_alloc(struct cg_module *cm, size_t n, size_t elem)
+{
+    struct wm_arena *a = cm->func_arena != NULL ? cm->func_arena : cm->arena;
+    void *p = wm_arena_array(a, n ? n : 1, elem);
+    if (p == NULL)
+        longjmp(*cm->oom, 1);
+    return p;
+}
+
+void cg_func_arena_begin(struct cg_module *cm)
+{
+    cm->func_arena = wm_arena_new();
+    if (cm->func_arena == NULL)
+        longjmp(*cm->oom, 1);
+}
+
+void cg_func_arena_end(struct cg_module *cm)
+{
+    wm_arena_free(cm->func_arena);
+    cm->func_arena = NULL;
+}
+
 LLVMTypeRef cg_type(struct cg_module *cm, wm_valtype t)
 {
     switch (t) {
@@ -40,13 +62,10 @@ LLVMTypeRef cg_result_type(struct cg_module *cm, const struct wm_functype *ft)
         return cm->void_t;
     if (ft->nresults == 1)
         return cg_type(cm, ft->results[0]);
-    LLVMTypeRef *ts = malloc(ft->nresults * sizeof *ts);
-    if (!ts)
-        abort();
+    LLVMTypeRef *ts = cg_alloc(cm, ft->nresults, sizeof *ts);
     for (uint32_t i = 0; i < ft->nresults; i++)
         ts[i] = cg_type(cm, ft->results[i]);
     LLVMTypeRef st = LLVMStructTypeInContext(cm->ctx, ts, ft->nresults, false);
-    free(ts);
     return st;
 }
 
@@ -66,9 +85,7 @@ unsigned cg_param_base(const struct wm_functype *ft)
 static LLVMTypeRef native_type(struct cg_module *cm, const struct wm_functype *ft)
 {
     unsigned base = cg_param_base(ft);
-    LLVMTypeRef *ps = malloc((ft->nparams + base) * sizeof *ps);
-    if (!ps)
-        abort();
+    LLVMTypeRef *ps = cg_alloc(cm, ft->nparams + base, sizeof *ps);
     ps[0] = cm->ptr;
     if (base == 2)
         ps[1] = cm->ptr;                /* out */
@@ -76,7 +93,6 @@ static LLVMTypeRef native_type(struct cg_module *cm, const struct wm_functype *f
         ps[i + base] = cg_type(cm, ft->params[i]);
     LLVMTypeRef r = ft->nresults > 1 ? cm->void_t : cg_result_type(cm, ft);
     LLVMTypeRef t = LLVMFunctionType(r, ps, ft->nparams + base, false);
-    free(ps);
     return t;
 }
 
@@ -205,10 +221,8 @@ static void declare_functions(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
     declare_probe(cm);
-    cm->fn_types = calloc(m->ntypes ? m->ntypes : 1, sizeof *cm->fn_types);
-    cm->funcs = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *cm->funcs);
-    if (!cm->fn_types || !cm->funcs)
-        abort();
+    cm->fn_types = cg_alloc(cm, m->ntypes, sizeof *cm->fn_types);
+    cm->funcs = cg_alloc(cm, m->nfuncs, sizeof *cm->funcs);
     for (uint32_t t = 0; t < m->ntypes; t++)
         cm->fn_types[t] = native_type(cm, &m->types[t]);
     for (uint32_t i = 0; i < m->nfuncs; i++) {
@@ -241,13 +255,11 @@ static LLVMValueRef trampoline(struct cg_module *cm, uint32_t t)
     snprintf(name, sizeof name, "awsm_tramp%u", t);
     LLVMValueRef fn = LLVMAddFunction(cm->mod, name, tty);
     LLVMSetLinkage(fn, LLVMInternalLinkage);
-    LLVMBuilderRef b = LLVMCreateBuilderInContext(cm->ctx);
+    LLVMBuilderRef b = cm->b;
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cm->ctx, fn, "entry"));
     LLVMValueRef argv = LLVMGetParam(fn, 2);
     unsigned base = cg_param_base(ft);
-    LLVMValueRef *args = malloc((ft->nparams + base) * sizeof *args);
-    if (!args)
-        abort();
+    LLVMValueRef *args = cg_alloc(cm, ft->nparams + base, sizeof *args);
     args[0] = LLVMGetParam(fn, 1);
     LLVMTypeRef rt = cg_result_type(cm, ft);
     LLVMValueRef out = base == 2 ? LLVMBuildAlloca(b, rt, "out") : NULL;
@@ -270,8 +282,6 @@ static LLVMValueRef trampoline(struct cg_module *cm, uint32_t t)
         LLVMSetAlignment(st, 8);
     }
     LLVMBuildRetVoid(b);
-    LLVMDisposeBuilder(b);
-    free(args);
     return fn;
 }
 
@@ -305,9 +315,7 @@ static int emit_descriptor(struct cg_module *cm)
     uint8_t hash[32];
     if (sha256(m->bytes, m->size, hash))
         return cg_fail(cm, "cannot hash the module (libcrypto failed)");
-    LLVMValueRef *tramps = calloc(m->ntypes + 1, sizeof *tramps);
-    if (!tramps)
-        abort();
+    LLVMValueRef *tramps = cg_alloc(cm, m->ntypes + 1, sizeof *tramps);
     for (uint32_t t = 0; t < m->ntypes; t++)
         tramps[t] = trampoline(cm, t);
     LLVMValueRef wasm = const_global(cm, "awsm_wasm_bytes",
@@ -329,7 +337,6 @@ static int emit_descriptor(struct cg_module *cm)
         ptr_array(cm, "awsm_trampolines", tramps, m->ntypes),
         LLVMConstInt(cm->i64, cm->mem_reach, false),
     };
-    free(tramps);
     LLVMValueRef desc = LLVMConstStructInContext(cm->ctx, fields,
                                                  sizeof fields / sizeof *fields, false);
     LLVMValueRef g = LLVMAddGlobal(cm->mod, LLVMTypeOf(desc), AWSM_MODULE_SYMBOL);
@@ -352,8 +359,14 @@ static int verify(struct cg_module *cm)
 
 static void cleanup(struct cg_module *cm)
 {
-    free(cm->fn_types);
-    free(cm->funcs);
+    if (cm->reading)
+        wm_ins_reader_deinit(&cm->reader);
+    wm_arena_free(cm->func_arena);
+    wm_arena_free(cm->arena);
+    if (cm->b)
+        LLVMDisposeBuilder(cm->b);
+    if (cm->alloca_b)
+        LLVMDisposeBuilder(cm->alloca_b);
     if (cm->mod)
         LLVMDisposeModule(cm->mod);
     if (cm->tm)
@@ -362,28 +375,48 @@ static void cleanup(struct cg_module *cm)
         LLVMContextDispose(cm->ctx);
 }
 
+/* The state lives on the heap: cg_alloc's longjmp comes back here, and
+ * what changed since setjmp must not be an automatic variable. */
+static int compile(struct cg_module *cm, const char *out_path)
+{
+    const struct wm_module *m = cm->m;
+    init_types(cm);
+    init_tbaa(cm);
+    if (cg_target_init(cm))
+        return -1;
+    declare_functions(cm);
+    cg_memory_plan(cm);
+    for (uint32_t i = 0; i < m->nfuncs; i++)
+        if (cg_function(cm, i))
+            return -1;
+    if (emit_descriptor(cm) || verify(cm) || cg_optimize(cm) ||
+        cg_poll_loops(cm) || verify(cm) || cg_write_ir(cm) ||
+        cg_emit_so(cm, out_path))
+        return -1;
+    return 0;
+}
+
 int cg_compile(const struct wm_module *m, const struct cg_options *opt,
                const char *out_path, struct cg_error *err)
 {
-    struct cg_module cm = { .m = m, .opt = opt, .err = err };
-    int rc = -1;
-    cm.ctx = LLVMContextCreate();
-    cm.mod = LLVMModuleCreateWithNameInContext("wasm", cm.ctx);
-    init_types(&cm);
-    init_tbaa(&cm);
-    if (cg_target_init(&cm))
-        goto out;
-    declare_functions(&cm);
-    cg_memory_plan(&cm);
-    for (uint32_t i = 0; i < m->nfuncs; i++)
-        if (cg_function(&cm, i))
-            goto out;
-    if (emit_descriptor(&cm) || verify(&cm) || cg_optimize(&cm) ||
-        cg_poll_loops(&cm) || verify(&cm) || cg_write_ir(&cm) ||
-        cg_emit_so(&cm, out_path))
-        goto out;
-    rc = 0;
-out:
-    cleanup(&cm);
+    struct cg_module *cm = calloc(1, sizeof *cm);
+    jmp_buf oom;
+    int rc;
+    if (cm == NULL) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return -1;
+    }
+    *cm = (struct cg_module){ .m = m, .opt = opt, .err = err, .oom = &oom };
+    cm->ctx = LLVMContextCreate();
+    cm->mod = LLVMModuleCreateWithNameInContext("wasm", cm->ctx);
+    cm->b = LLVMCreateBuilderInContext(cm->ctx);
+    cm->alloca_b = LLVMCreateBuilderInContext(cm->ctx);
+    cm->arena = wm_arena_new();
+    if (cm->arena == NULL || setjmp(oom) != 0)
+        rc = cg_fail(cm, "out of memory");
+    else
+        rc = compile(cm, out_path);
+    cleanup(cm);
+    free(cm);
     return rc;
 }

@@ -86,30 +86,21 @@ static bool block_is_safe(LLVMBasicBlockRef bb, const struct safe_calls *sc)
     return false;
 }
 
-static void blocks_init(struct fn_blocks *fb, LLVMValueRef fn,
+/* In the function's arena (poll_function). */
+static void blocks_init(struct cg_module *cm, struct fn_blocks *fb, LLVMValueRef fn,
                         const struct safe_calls *sc)
 {
     uint32_t n = fb->n = LLVMCountBasicBlocks(fn);
-    fb->bbs = calloc(n ? n : 1, sizeof *fb->bbs);
-    fb->keys = calloc(n ? n : 1, sizeof *fb->keys);
-    fb->safe = calloc(n ? n : 1, sizeof *fb->safe);
-    fb->header = calloc(n ? n : 1, sizeof *fb->header);
-    if (!fb->bbs || !fb->keys || !fb->safe || !fb->header)
-        abort();
+    fb->bbs = cg_alloc(cm, n, sizeof *fb->bbs);
+    fb->keys = cg_alloc(cm, n, sizeof *fb->keys);
+    fb->safe = cg_alloc(cm, n, sizeof *fb->safe);
+    fb->header = cg_alloc(cm, n, sizeof *fb->header);
     LLVMGetBasicBlocks(fn, fb->bbs);
     for (uint32_t i = 0; i < n; i++) {
         fb->keys[i] = (struct bb_key){ fb->bbs[i], i };
         fb->safe[i] = block_is_safe(fb->bbs[i], sc);
     }
     qsort(fb->keys, n, sizeof *fb->keys, cmp_key);
-}
-
-static void blocks_free(struct fn_blocks *fb)
-{
-    free(fb->bbs);
-    free(fb->keys);
-    free(fb->safe);
-    free(fb->header);
 }
 
 /* The successors that count: none for a safe block. */
@@ -149,20 +140,15 @@ static uint32_t dfs_mark(struct fn_blocks *fb, uint32_t root, uint8_t *state,
 /* Mark the blocks that need a poll; returns how many. Every block is a
  * root in turn: without the safe blocks' edges, some cycles may hang off
  * blocks the entry no longer reaches. */
-static uint32_t find_loop_headers(struct fn_blocks *fb)
+static uint32_t find_loop_headers(struct cg_module *cm, struct fn_blocks *fb)
 {
-    uint8_t *state = calloc(fb->n, 1);
-    uint32_t *path = malloc(fb->n * sizeof *path);
-    unsigned *next = malloc(fb->n * sizeof *next);
+    uint8_t *state = cg_alloc(cm, fb->n, 1);
+    uint32_t *path = cg_alloc(cm, fb->n, sizeof *path);
+    unsigned *next = cg_alloc(cm, fb->n, sizeof *next);
     uint32_t nheaders = 0;
-    if (!state || !path || !next)
-        abort();
     for (uint32_t root = 0; root < fb->n; root++)
         if (state[root] == DFS_UNSEEN)
             nheaders += dfs_mark(fb, root, state, path, next);
-    free(state);
-    free(path);
-    free(next);
     return nheaders;
 }
 
@@ -255,10 +241,8 @@ static void build_poll(struct cg_module *cm, LLVMBuilderRef b, LLVMValueRef fn,
 static void insert_polls(struct cg_module *cm, LLVMBuilderRef b, LLVMValueRef fn,
                          const struct fn_blocks *fb)
 {
-    LLVMBasicBlockRef *poll = calloc(fb->n, sizeof *poll);
+    LLVMBasicBlockRef *poll = cg_alloc(cm, fb->n, sizeof *poll);
     LLVMValueRef cnt = new_counter(cm, b, fn);
-    if (!poll)
-        abort();
     for (uint32_t i = 0; i < fb->n; i++)
         if (fb->header[i])
             poll[i] = LLVMInsertBasicBlockInContext(cm->ctx, fb->bbs[i], "poll");
@@ -273,7 +257,6 @@ static void insert_polls(struct cg_module *cm, LLVMBuilderRef b, LLVMValueRef fn
     for (uint32_t i = 0; i < fb->n; i++)
         if (fb->header[i])
             build_poll(cm, b, fn, cnt, poll[i], fb->bbs[i]);
-    free(poll);
 }
 
 /* Poll at the loop headers of fn. Only wasm functions (vmctx first) may
@@ -285,8 +268,9 @@ static int poll_function(struct cg_module *cm, LLVMBuilderRef b, LLVMValueRef fn
 {
     struct fn_blocks fb;
     int rc = 0;
-    blocks_init(&fb, fn, sc);
-    if (fb.n > 0 && find_loop_headers(&fb) > 0) {
+    cg_func_arena_begin(cm);
+    blocks_init(cm, &fb, fn, sc);
+    if (fb.n > 0 && find_loop_headers(cm, &fb) > 0) {
         if (is_wasm_function(sc, fn)) {
             insert_polls(cm, b, fn, &fb);
         } else {
@@ -295,27 +279,23 @@ static int poll_function(struct cg_module *cm, LLVMBuilderRef b, LLVMValueRef fn
                          "function, after optimisation", LLVMGetValueName2(fn, &len));
         }
     }
-    blocks_free(&fb);
+    cg_func_arena_end(cm);
     return rc;
 }
 
 int cg_poll_loops(struct cg_module *cm)
 {
     uint32_t n = cm->m->nfuncs;
-    struct safe_calls sc = { malloc((n ? n : 1) * sizeof *sc.wasm), n,
+    struct safe_calls sc = { cg_alloc(cm, n, sizeof *sc.wasm), n,
                              LLVMLookupIntrinsicID("llvm.stacksave", 14) };
-    if (!sc.wasm)
-        abort();
     memcpy(sc.wasm, cm->funcs, n * sizeof *sc.wasm);
     qsort(sc.wasm, n, sizeof *sc.wasm, cmp_ptr);
-    LLVMBuilderRef b = LLVMCreateBuilderInContext(cm->ctx);
+    LLVMBuilderRef b = cm->b;
     int rc = 0;
     for (LLVMValueRef fn = LLVMGetFirstFunction(cm->mod); fn != NULL && rc == 0;
          fn = LLVMGetNextFunction(fn))
         if (!LLVMIsDeclaration(fn))
             rc = poll_function(cm, b, fn, &sc);
-    LLVMDisposeBuilder(b);
-    free(sc.wasm);
     /* The trip counters, from allocas to registers. */
     return rc != 0 ? rc : cg_run_passes(cm, "function(mem2reg)");
 }

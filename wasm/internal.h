@@ -1,20 +1,14 @@
 /*
- * wasm/internal.h - private to wasm/: the arena, errors and the byte
- * reader. The opcode table and the instruction reader, which the compiler
- * uses too, are public: wasm/instr.h.
+ * wasm/internal.h - private to wasm/: errors and the byte reader. The
+ * arena, the opcode table and the instruction reader, which the compiler
+ * uses too, are public: wasm/arena.h, wasm/instr.h.
  */
 #ifndef AWSM_WASM_INTERNAL_H
 #define AWSM_WASM_INTERNAL_H
 
+#include "wasm/arena.h"
 #include "wasm/instr.h"
 #include "wasm/module.h"
-
-/* ===== Arena: one per module, freed at once ============================= */
-
-struct wm_arena *wm_arena_new(void);
-void *wm_arena_alloc(struct wm_arena *a, size_t size);      /* zeroed */
-void *wm_arena_array(struct wm_arena *a, size_t n, size_t elem);
-void wm_arena_free(struct wm_arena *a);
 
 /* ===== Errors =========================================================== */
 

@@ -1,8 +1,8 @@
 /*
  * tests/unit/test_alloc.c - allocation failures. Each case (loading a
  * compiled module, instantiating it with its WASI imports and calling it,
- * creating a WASI context, and awsmrt's in-process start-up with sandboxes
- * run through the scheduler, srv_bench) is run again and again with the
+ * creating a WASI context, compiling, and awsmrt's in-process start-up
+ * with sandboxes run through the scheduler, srv_bench) is run again and again with the
  * Nth allocation failing, N = 1, 2, ..., until a run makes fewer than N
  * allocations. Every run must either succeed or fail with a message, and
  * leave no block allocated (the hook counts live blocks).
@@ -220,6 +220,8 @@ static void build_module(struct wbuf *out)
 }
 
 static char so_path[] = "/tmp/awsm-alloc-XXXXXX.so";
+static char so2_path[] = "/tmp/awsm-alloc-2-XXXXXX.so";
+static struct wm_module *decoded;           /* the module, for compile() */
 static char wasm_path[] = "/tmp/awsm-alloc-XXXXXX.wasm";
 static struct rt_module *loaded;
 
@@ -244,7 +246,7 @@ static void make_files(void)
     ASSERT(fd >= 0);
     close(fd);
     ASSERT_EQ_INT(0, cg_compile(m, &opt, so_path, &cerr));
-    wm_module_free(m);
+    decoded = m;
     wb_free(&b);
 }
 
@@ -355,6 +357,29 @@ static int server(void *ud, char *msg, size_t len)
     return rc;
 }
 
+/* The compiler's own memory (its arenas, the reader's buffer): out of it,
+ * cg_compile fails with "out of memory" instead of aborting. LLVM's
+ * allocations are not counted (operator new, in libLLVM). */
+static int compile_module(void *ud, char *msg, size_t len)
+{
+    (void)ud;
+    struct cg_options opt = CG_OPTIONS_DEFAULT;
+    struct cg_error err;
+    if (cg_compile(decoded, &opt, so2_path, &err) != 0) {
+        snprintf(msg, len, "%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+TEST(compiling)
+{
+    int fd = mkstemps(so2_path, 3);
+    ASSERT(fd >= 0);
+    close(fd);
+    each_failure("cg_compile", compile_module, NULL, 10000);
+}
+
 TEST(server_start_up_and_sandboxes)
 {
     each_failure("awsmrt start-up and 4 sandboxes", server, NULL, 20000);
@@ -373,7 +398,9 @@ int main(int argc, char **argv)
     make_files();
     int rc = test_current_failed ? 1 : test_main(argc, argv);
     unlink(so_path);
+    unlink(so2_path);
     unlink(wasm_path);
+    wm_module_free(decoded);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache);
     if (system(cmd) != 0)
