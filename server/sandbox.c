@@ -136,10 +136,8 @@ static int hook_wait(void *ud, struct pollfd *fds, int nfds,
     }
     uint64_t ms = until > now ? (until - now + 999999) / 1000000 : 0;
     struct sb_wait wt = { .sb = sb, .fds = fds, .nfds = nfds };
-    if (nfds > 0 && !(wt.polls = calloc(nfds, sizeof *wt.polls))) {
-        errno = ENOMEM;
-        return -1;
-    }
+    if (nfds > 0 && !(wt.polls = calloc(nfds, sizeof *wt.polls)))
+        return -ENOMEM;
     wait_start(&wt, sched_loop(sb), ms);
     if (!wt.fired && !sched_cancelled(sb)) {
         sb->cancel = wait_cancel;

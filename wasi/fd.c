@@ -133,7 +133,11 @@ int wasi__fd_wait(struct wasi_ctx *w, const struct wasi_fd *f, short events)
 {
     struct pollfd p = {.fd = f->host, .events = events};
     int r = w->hooks.wait(w->hooks.ud, &p, 1, NULL);
-    return r < 0 && errno != EINTR ? -1 : 0;
+    if (r < 0 && r != -EINTR) {
+        errno = -r;                 /* for the read/write it stands in */
+        return -1;
+    }
+    return 0;
 }
 
 static size_t iovs_total(const struct iovec *v, int n)

@@ -93,8 +93,9 @@ static uint32_t open_host(struct wasi_ctx *w, int dirfd, const char *path,
             (flags & O_ACCMODE) != O_WRONLY ||
             !path_is_fifo(w, dirfd, path, flags))
             return e;
-        if (w->hooks.wait(w->hooks.ud, NULL, 0, &retry) < 0 && errno != EINTR)
-            return wasi__errno();
+        int r = w->hooks.wait(w->hooks.ud, NULL, 0, &retry);
+        if (r < 0 && r != -EINTR)
+            return wasi__errno_from(-r);
     }
 }
 

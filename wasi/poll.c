@@ -135,6 +135,13 @@ static uint32_t subs_read(struct wasi_ctx *w, const uint8_t *in, uint32_t n,
 
 /* ppoll until something is ready: an fd, or the earliest deadline. With
  * `now_ready` set, only a look (timeout 0) at the fds. */
+/* ppoll with the wait hook's result convention (a negative errno). */
+static int ppoll_hook(struct pollfd *pfds, int npfds, const struct timespec *tp)
+{
+    int r = ppoll(pfds, (nfds_t)npfds, tp, NULL);
+    return r < 0 ? -errno : r;
+}
+
 static uint32_t subs_wait(struct wasi_ctx *w, struct poll_sub *subs, uint32_t n,
                           struct pollfd *pfds, int npfds, bool now_ready)
 {
@@ -152,11 +159,11 @@ static uint32_t subs_wait(struct wasi_ctx *w, struct poll_sub *subs, uint32_t n,
             return WASI_EINVAL;         /* nothing could ever happen */
         const struct timespec *tp = deadline == UINT64_MAX && !now_ready ? NULL : &ts;
         int r = w->hooks.wait ? w->hooks.wait(w->hooks.ud, pfds, npfds, tp)
-                              : ppoll(pfds, (nfds_t)npfds, tp, NULL);
-        if (r < 0 && errno == EINTR)
+                              : ppoll_hook(pfds, npfds, tp);
+        if (r == -EINTR)
             continue;
         if (r < 0)
-            return wasi__errno();
+            return wasi__errno_from(-r);
         if (r > 0 || now_ready || mono_now() >= deadline)
             return WASI_ESUCCESS;
     }

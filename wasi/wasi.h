@@ -53,8 +53,10 @@ struct wasi_stdio {
 
 /* How a guest waits, for embedders that run many guests on one thread
  * (awsmrt's user-level threads): `wait` replaces ppoll(2) in poll_oneoff
- * (same arguments and result; it may park the guest and run others until
- * an fd is ready or the timeout passes: NULL is no timeout), `yield`
+ * (same arguments; it returns the number of ready fds or, as file_io and
+ * libuv do, a negative errno, -EINTR included; it may park the guest and
+ * run others until an fd is ready or the timeout passes: NULL is no
+ * timeout), `yield`
  * implements sched_yield, and `file_io` does the reads and writes of
  * regular files (fd_read/write/pread/pwrite): preadv/pwritev semantics,
  * an offset of -1 meaning the file position, a negative errno on failure;

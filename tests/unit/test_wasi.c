@@ -734,7 +734,8 @@ static int fake_wait_cb(void *ud, struct pollfd *fds, int nfds,
     if (fw->act)
         fw->act(fw);
     struct timespec t = {0, 50 * 1000000L};
-    return ppoll(fds, (nfds_t)nfds, timeout ? timeout : &t, NULL);
+    int r = ppoll(fds, (nfds_t)nfds, timeout ? timeout : &t, NULL);
+    return r < 0 ? -errno : r;      /* the hook's convention */
 }
 
 static const struct wasi_hooks fake_hooks = {fake_wait_cb, NULL, NULL,
