@@ -14,16 +14,24 @@
 #include "cache/cache.h"
 #include "cache/plugin.h"
 
-static int fail(char *err, size_t n, const char *fmt, ...)
+static int fail(struct cache_error *err, enum cache_error_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int fail(char *err, size_t n, const char *fmt, ...)
+static int fail(struct cache_error *err, enum cache_error_kind kind, const char *fmt, ...)
 {
     va_list ap;
+    err->kind = kind;
     va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+/* A runtime error loading a .so: out of memory, or the .so's fault. */
+static int fail_rt(struct cache_error *err, const struct rt_error *rerr)
+{
+    return fail(err, rerr->kind == RT_ERR_NOMEM ? CACHE_ERR_NOMEM : CACHE_ERR_SO,
+                "%s", rerr->msg);
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -123,20 +131,22 @@ static int read_fd(int fd, uint64_t size, uint8_t **bytes, size_t *len)
 }
 
 static int read_bytes(const char *path, uint8_t **bytes, size_t *size,
-                      char *err, size_t errlen)
+                      struct cache_error *err)
 {
     struct rt_error rerr;
     uint64_t file_size;
     int fd = rt_module_file_open(path, &file_size, &rerr);
     if (fd < 0)
-        return fail(err, errlen, "%s", rerr.msg);
+        return fail(err, CACHE_ERR_FILE, "%s", rerr.msg);
     int e = read_fd(fd, file_size, bytes, size);
     close(fd);
     if (e)
-        return fail(err, errlen, "cannot read %s: %s", path, strerror(e));
+        return fail(err, e == ENOMEM ? CACHE_ERR_NOMEM : CACHE_ERR_FILE,
+                    "cannot read %s: %s", path, strerror(e));
     if (*size >= 4 && memcmp(*bytes, "\0asm", 4) != 0) {
         free(*bytes);
-        return fail(err, errlen, "%s: not a wasm module (no \\0asm header)", path);
+        return fail(err, CACHE_ERR_MODULE, "%s: not a wasm module (no \\0asm header)",
+                    path);
     }
     return 0;
 }
@@ -144,10 +154,11 @@ static int read_bytes(const char *path, uint8_t **bytes, size_t *size,
 /* Compile into a fresh temporary file next to `final`, then rename. The
  * module is validated here, before the compiler is loaded, so a bad module
  * gets its own message even where the compiler is missing. (A hit is not
- * validated here: rt_module_load validates the copy embedded in the .so.) */
+ * validated again: the compiler did, and rt_module_load checks that the
+ * wasm in the .so is the same.) */
 static int compile_to(const uint8_t *bytes, size_t size,
                       const struct cache_options *opt, const char *final,
-                      const char *path, char *err, size_t errlen)
+                      const char *path, struct cache_error *err)
 {
     char tmp[4200];
     struct cg_options copt = CG_OPTIONS_DEFAULT;
@@ -155,7 +166,8 @@ static int compile_to(const uint8_t *bytes, size_t size,
     struct wm_module *m;
     struct wm_error werr;
     if (wm_load(bytes, size, &m, &werr) != 0)
-        return fail(err, errlen, "%s: %s", path, werr.msg);
+        return fail(err, werr.kind == WM_ERR_NOMEM ? CACHE_ERR_NOMEM : CACHE_ERR_MODULE,
+                    "%s: %s", path, werr.msg);
     copt.opt_level = opt->opt_level;
     copt.bounds = opt->bounds;
     copt.max_memory_pages = opt->max_memory_pages;
@@ -164,12 +176,12 @@ static int compile_to(const uint8_t *bytes, size_t size,
     wm_module_free(m);
     if (rc != 0) {
         unlink(tmp);
-        return fail(err, errlen, "%s: %s", path, cerr.msg);
+        return fail(err, CACHE_ERR_COMPILE, "%s: %s", path, cerr.msg);
     }
     if (rename(tmp, final) != 0) {
         int e = errno;
         unlink(tmp);
-        return fail(err, errlen, "cannot write %s: %s", final, strerror(e));
+        return fail(err, CACHE_ERR_FILE, "cannot write %s: %s", final, strerror(e));
     }
     return 0;
 }
@@ -177,17 +189,17 @@ static int compile_to(const uint8_t *bytes, size_t size,
 /* Without a usable cache: compile to a private temporary file. */
 static int compile_uncached(const uint8_t *bytes, size_t size,
                             const struct cache_options *opt, const char *path,
-                            struct rt_module **out, char *err, size_t errlen)
+                            struct rt_module **out, struct cache_error *err)
 {
     char dir[] = "/tmp/awsm-XXXXXX", so[64];
     struct rt_error rerr;
     if (!mkdtemp(dir))
-        return fail(err, errlen, "cannot create a temporary directory: %s",
+        return fail(err, CACHE_ERR_FILE, "cannot create a temporary directory: %s",
                     strerror(errno));
     snprintf(so, sizeof so, "%s/module.so", dir);
-    int rc = compile_to(bytes, size, opt, so, path, err, errlen);
+    int rc = compile_to(bytes, size, opt, so, path, err);
     if (rc == 0 && rt_module_load(so, out, &rerr) != 0)
-        rc = fail(err, errlen, "%s", rerr.msg);
+        rc = fail_rt(err, &rerr);
     unlink(so);             /* the loaded object stays mapped */
     rmdir(dir);
     return rc;
@@ -195,19 +207,19 @@ static int compile_uncached(const uint8_t *bytes, size_t size,
 
 static int load_wasm(const char *path, const struct cache_options *opt,
                      struct rt_module **out, enum cache_result *how,
-                     char *err, size_t errlen)
+                     struct cache_error *err)
 {
     uint8_t *bytes = NULL;
     size_t size = 0;
     char dir[4096], key[65], so[4200];
     struct rt_error rerr;
-    if (read_bytes(path, &bytes, &size, err, errlen) != 0)
+    if (read_bytes(path, &bytes, &size, err) != 0)
         return -1;
     int rc = cache_key(bytes, size, opt, key);
     cache_dir(opt, dir, sizeof dir);
     *how = CACHE_COMPILED;
     if (rc != 0 || opt->disabled || make_dirs(dir) != 0 || access(dir, W_OK) != 0) {
-        rc = compile_uncached(bytes, size, opt, path, out, err, errlen);
+        rc = compile_uncached(bytes, size, opt, path, out, err);
         free(bytes);
         return rc;
     }
@@ -220,19 +232,19 @@ static int load_wasm(const char *path, const struct cache_options *opt,
     }
     if (cached && rerr.kind == RT_ERR_NOMEM) {
         free(bytes);                    /* not stale: no reason to compile */
-        return fail(err, errlen, "%s", rerr.msg);
+        return fail_rt(err, &rerr);
     }
     /* Missing, or unloadable (stale, truncated): compile it (again). */
-    rc = compile_to(bytes, size, opt, so, path, err, errlen);
+    rc = compile_to(bytes, size, opt, so, path, err);
     free(bytes);
     if (rc == 0 && rt_module_load(so, out, &rerr) != 0)
-        rc = fail(err, errlen, "%s", rerr.msg);
+        rc = fail_rt(err, &rerr);
     return rc;
 }
 
 int cache_module_load(const char *path, const struct cache_options *opt,
                       struct rt_module **out, enum cache_result *how,
-                      char *err, size_t errlen)
+                      struct cache_error *err)
 {
     enum cache_result ignored;
     struct rt_error rerr;
@@ -240,8 +252,7 @@ int cache_module_load(const char *path, const struct cache_options *opt,
         how = &ignored;
     if (ends_with(path, ".so")) {
         *how = CACHE_SO;
-        return rt_module_load(path, out, &rerr) == 0 ? 0
-             : fail(err, errlen, "%s", rerr.msg);
+        return rt_module_load(path, out, &rerr) == 0 ? 0 : fail_rt(err, &rerr);
     }
-    return load_wasm(path, opt, out, how, err, errlen);
+    return load_wasm(path, opt, out, how, err);
 }

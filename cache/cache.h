@@ -11,7 +11,8 @@
  * Computing the key and loading a hit need no LLVM: the compiler is a
  * plugin loaded only on a miss (cache/plugin.h).
  *
- * Prefix cache_. Errors are values (a message in the caller's buffer).
+ * Prefix cache_. Errors are values (struct cache_error: a kind and a
+ * message).
  */
 #ifndef AWSM_CACHE_H
 #define AWSM_CACHE_H
@@ -37,6 +38,26 @@ struct cache_options {
 
 #define CACHE_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, false, 0 }
 
+/* What went wrong, for callers that treat failures differently (awsmrt
+ * refuses a bad module at start-up but may retry an I/O error). */
+enum cache_error_kind {
+    CACHE_ERR_NONE = 0,
+    CACHE_ERR_FILE,         /* the module file: missing, not a regular file,
+                               too big, unreadable; or the cache unwritable */
+    CACHE_ERR_MODULE,       /* not wasm, malformed or invalid */
+    CACHE_ERR_COMPILE,      /* the compiler refused it (an unsupported
+                               proposal, a limit) or cannot be loaded */
+    CACHE_ERR_SO,           /* a .so that does not load: one given as the
+                               module (missing, stale, foreign, truncated)
+                               or one just compiled */
+    CACHE_ERR_NOMEM,
+};
+
+struct cache_error {
+    enum cache_error_kind kind;
+    char msg[1024];         /* names the file: "app.wasm: offset 0x1a: ..." */
+};
+
 /* How the module came to be loaded, for messages and tests. */
 enum cache_result { CACHE_SO, CACHE_HIT, CACHE_COMPILED };
 
@@ -47,12 +68,12 @@ enum cache_result { CACHE_SO, CACHE_HIT, CACHE_COMPILED };
  * A static string. */
 const char *cache_host_id(void);
 
-/* Load `path` (.so or .wasm). Returns 0 and *out, or -1 with a message
- * that names the file ("app.wasm: offset 0x1a: ..."). Either must be a
- * regular file of at most RT_MODULE_FILE_MAX bytes (rt_module_file_open);
- * a cache entry that fails to load (truncated, stale) is compiled again. */
+/* Load `path` (.so or .wasm). Returns 0 and *out, or -1 and *err. Either
+ * must be a regular file of at most RT_MODULE_FILE_MAX bytes
+ * (rt_module_file_open); a cache entry that fails to load (truncated,
+ * stale) is compiled again. */
 int cache_module_load(const char *path, const struct cache_options *opt,
                       struct rt_module **out, enum cache_result *how,
-                      char *err, size_t errlen);
+                      struct cache_error *err);
 
 #endif

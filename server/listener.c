@@ -395,7 +395,7 @@ int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
 {
     const struct srv_module_config *mc = mod->cfg;
     struct cache_options co = CACHE_OPTIONS_DEFAULT;
-    char msg[1024];
+    struct cache_error cerr;
     co.opt_level = srv->set->opt_level;
     co.bounds = srv->set->checked_bounds ? AWSM_BOUNDS_CHECKED : AWSM_BOUNDS_GUARD;
     co.disabled = srv->set->no_cache;
@@ -403,8 +403,8 @@ int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
      * (checked mode's speed) and its memory is a slot of a shared slab
      * instead of an 8 GiB reservation (2 mappings). */
     co.max_memory_pages = mc->dense_memory ? mc->max_memory_pages : 0;
-    if (cache_module_load(mc->path, &co, &mod->rt, NULL, msg, sizeof msg) != 0)
-        return fail_module(srv, mc, err, errlen, "%s", msg);
+    if (cache_module_load(mc->path, &co, &mod->rt, NULL, &cerr) != 0)
+        return fail_module(srv, mc, err, errlen, "%s", cerr.msg);
     const struct wm_module *wm = rt_module_wasm(mod->rt);
     bool has_start = false;
     for (uint32_t i = 0; i < wm->nexports; i++) {
@@ -415,6 +415,7 @@ int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
     if (!has_start)
         return fail_module(srv, mc, err, errlen, "%s exports no _start function "
                            "(awsmrt runs WASI commands)", mc->path);
+    char msg[512];
     if (wasi_check_imports(wm, msg, sizeof msg) != 0)
         return fail_module(srv, mc, err, errlen, "%s: %s", mc->path, msg);
     return 0;

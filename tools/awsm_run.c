@@ -324,9 +324,9 @@ int awsm_run_main(int argc, char **argv)
     int status = parse_args(a, argc, argv);
     if (status == 0) {
         struct rt_module *mod;
-        char msg[1024];
-        if (cache_module_load(a->module, &a->cache, &mod, NULL, msg, sizeof msg)) {
-            fprintf(stderr, "awsm run: %s\n", msg);
+        struct cache_error cerr;
+        if (cache_module_load(a->module, &a->cache, &mod, NULL, &cerr)) {
+            fprintf(stderr, "awsm run: %s\n", cerr.msg);
             status = 1;
         } else {
             status = run_module(a, mod);

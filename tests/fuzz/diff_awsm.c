@@ -267,15 +267,15 @@ int main(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         struct cache_options o = CACHE_OPTIONS_DEFAULT;
         struct rt_module *mod;
-        char msg[512];
+        struct cache_error cerr;
         if (parse_config(argv[i], &o) != 0) {
             fprintf(stderr, "diff_awsm: bad configuration '%s'\n", argv[i]);
             return 2;
         }
         o.disabled = true;
         printf("== %s -O%u\n", argv[i][0] == 'g' ? "guard" : "checked", o.opt_level);
-        if (cache_module_load(argv[1], &o, &mod, NULL, msg, sizeof msg) != 0) {
-            printf("load error: %s\n", msg);
+        if (cache_module_load(argv[1], &o, &mod, NULL, &cerr) != 0) {
+            printf("load error: %s\n", cerr.msg);
             status = 1;
             continue;
         }
