@@ -55,6 +55,7 @@ fi
 benches="
 alloc         alloc         16        2
 bitcount      bitcount      12000000  1500000
+dispatch      dispatch      150000000 20000000
 fib           fib           42        38
 hashmap       hashmap       1200000   200000
 interp        interp        120000    16000
