@@ -80,13 +80,16 @@ fuzz:
 	done
 
 # The differential fuzzer against node (tests/fuzz/diff.sh) over
-# DIFF_COUNT seeds from DIFF_FIRST (default 5,000 from 1,000,000), one job
-# per core; mismatches are kept in build-fuzz/diff/.
+# DIFF_COUNT seeds from DIFF_FIRST (default 5,000 from 1,000,000) of
+# binaryen's modules, then as many of diff_precise.py's, one job per core;
+# mismatches are kept in build-fuzz/diff/ and build-fuzz/diff-precise/.
 DIFF_FIRST ?= 1000000
 DIFF_COUNT ?= 5000
 fuzz-diff: build
 	bash tests/fuzz/diff.sh --awsm $(BUILD)/bin/diff_awsm -o build-fuzz/diff \
 	    $(DIFF_FIRST) $(DIFF_COUNT)
+	bash tests/fuzz/diff.sh --gen precise --awsm $(BUILD)/bin/diff_awsm \
+	    -o build-fuzz/diff-precise $(DIFF_FIRST) $(DIFF_COUNT)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(TSAN)

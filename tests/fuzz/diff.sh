@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/fuzz/diff.sh - differential fuzzing of awsm against V8 (node).
 #
-#   diff.sh [--awsm DIFF_AWSM] [-o WORKDIR] [-j JOBS] FIRST COUNT
+#   diff.sh [--awsm DIFF_AWSM] [-o WORKDIR] [-j JOBS] [--gen ttf|precise] FIRST COUNT
 #
 # For each seed FIRST .. FIRST+COUNT-1: random bytes from the seed (Python's
 # random.Random(seed), 1-12 KB), turned by binaryen's `wasm-opt -ttf` into
@@ -13,6 +13,11 @@
 # and each awsm transcript must equal node's line for line: results bit
 # for bit, logged values, trap classes, globals and memory at the end
 # (tests/fuzz/diff_compare.py: NaN bits may differ where the spec allows).
+#
+# --gen precise makes the modules with tests/fuzz/diff_precise.py instead:
+# small ones full of what precise traps are about (stores and loads at the
+# edge of memory, globals set around them, explicit traps), which
+# binaryen's generator rarely makes.
 #
 # A mismatch keeps the module and both transcripts in WORKDIR/seed-N/ and
 # prints how to reproduce it (`diff.sh N 1` builds the same module);
@@ -28,14 +33,24 @@ awsm=$root/build/bin/diff_awsm
 work=""
 jobs=$(nproc)
 max_bytes=${DIFF_MAX_BYTES:-12000}
+gen=ttf
 configs="guard:0 guard:2 checked:0 checked:2"
 features="--enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals
           --enable-bulk-memory --enable-multivalue --enable-simd"
 
 # One seed: the worker the main loop runs in parallel (diff.sh --one SEED).
-one() {
-    local seed=$1 d=$work/seed-$1
-    mkdir -p "$d"
+# The module of one seed, into $d/module.wasm: from binaryen (ttf) or from
+# diff_precise.py (precise).
+make_module() {
+    local seed=$1 d=$2
+    if [[ $gen == precise ]]; then
+        if ! python3 "$here/diff_precise.py" "$seed" "$d/module.wat" 2>"$d/gen.err" ||
+           ! wat2wasm "$d/module.wat" -o "$d/module.wasm" 2>>"$d/gen.err"; then
+            echo "seed $seed: diff_precise.py failed: $(head -c 300 "$d/gen.err")"
+            return 1
+        fi
+        return 0
+    fi
     python3 -c "import random, sys
 r = random.Random($seed)
 sys.stdout.buffer.write(r.randbytes(r.randint(1000, $max_bytes)))" >"$d/input.bin"
@@ -53,6 +68,12 @@ sys.stdout.buffer.write(r.randbytes(r.randint(1000, $max_bytes)))" >"$d/input.bi
         echo "seed $seed: rewriting the module failed: $(head -c 300 "$d/wabt.err")"
         return 1
     fi
+}
+
+one() {
+    local seed=$1 d=$work/seed-$1
+    mkdir -p "$d"
+    make_module "$seed" "$d" || return 1
     if ! timeout 60 node "$here/diff_node.mjs" "$d/module.wasm" >"$d/node.txt" 2>"$d/node.err"; then
         echo "seed $seed: node failed: $(head -c 300 "$d/node.err")"
         return 1
@@ -83,8 +104,8 @@ sys.stdout.buffer.write(r.randbytes(r.randint(1000, $max_bytes)))" >"$d/input.bi
 }
 
 if [[ ${1:-} == --one ]]; then
-    awsm=$2 work=$3
-    one "$4"
+    awsm=$2 work=$3 gen=$4
+    one "$5"
     exit
 fi
 while [[ $# -gt 0 ]]; do
@@ -92,12 +113,13 @@ while [[ $# -gt 0 ]]; do
     --awsm) awsm=$2; shift 2 ;;
     -o) work=$2; shift 2 ;;
     -j) jobs=$2; shift 2 ;;
-    -*) echo "usage: $0 [--awsm DIFF_AWSM] [-o WORKDIR] [-j JOBS] FIRST COUNT" >&2; exit 2 ;;
+    --gen) gen=$2; shift 2 ;;
+    -*) echo "usage: $0 [--awsm DIFF_AWSM] [-o WORKDIR] [-j JOBS] [--gen ttf|precise] FIRST COUNT" >&2; exit 2 ;;
     *) break ;;
     esac
 done
 if [[ $# -ne 2 ]]; then
-    echo "usage: $0 [--awsm DIFF_AWSM] [-o WORKDIR] [-j JOBS] FIRST COUNT" >&2
+    echo "usage: $0 [--awsm DIFF_AWSM] [-o WORKDIR] [-j JOBS] [--gen ttf|precise] FIRST COUNT" >&2
     exit 2
 fi
 first=$1 count=$2
@@ -118,9 +140,9 @@ awsm=$(cd "$(dirname "$awsm")" && pwd)/$(basename "$awsm")
 
 start=$SECONDS
 seq "$first" $((first + count - 1)) |
-    xargs -P "$jobs" -n 1 bash "$0" --one "$awsm" "$work" >"$work/report.txt"
+    xargs -P "$jobs" -n 1 bash "$0" --one "$awsm" "$work" "$gen" >"$work/report.txt"
 status=$?
 failed=$(grep -o '^seed [0-9]*' "$work/report.txt" | sort -u | wc -l)
 cat "$work/report.txt"
-echo "diff.sh: seeds $first..$((first + count - 1)): $((count - failed)) of $count modules agree with node in all of: $configs ($((SECONDS - start)) s, $jobs jobs)"
+echo "diff.sh: seeds $first..$((first + count - 1)) ($gen): $((count - failed)) of $count modules agree with node in all of: $configs ($((SECONDS - start)) s, $jobs jobs)"
 ((status == 0 && failed == 0))
