@@ -89,16 +89,19 @@ order() {           # order POLICY: the burst; tight_max and lax_max in us
     stop_server
     lax_max=$(int "$(field max_us "$tmp/lax.$1")")
     tight_max=$(int "$(field max_us "$tmp/tight.$1")")
+    lax_p50=$(int "$(field p50_us "$tmp/lax.$1")")
+    tight_p50=$(int "$(field p50_us "$tmp/tight.$1")")
     cat "$tmp/lax.$1" "$tmp/tight.$1" >"$tmp/out"
 }
 order edf
-edf_tight=$tight_max
 check "EDF: all 30 answered" eval '[ "$(grep -c " ok=\(24\|6\) errors=0 " "$tmp/out")" -eq 2 ]'
 check "EDF: the tight-deadline requests finish before the lax ones (${tight_max} < ${lax_max} us)" \
     [ "$tight_max" -lt "$lax_max" ]
 order fifo
-check "FIFO: arrival order, the tight ones wait behind the lax ones (${tight_max} us, twice EDF's ${edf_tight} us at least)" \
-    [ "$tight_max" -gt $((edf_tight * 2)) ]
+# Within the run, as EDF's check is: a second server run is no reference
+# when other tests load the machine meanwhile.
+check "FIFO: arrival order, the tight ones wait behind the lax ones (median ${tight_p50} us, the lax ones' ${lax_p50} us)" \
+    [ "$tight_p50" -gt "$lax_p50" ]
 
 # ===== Admission control ===================================================
 
