@@ -30,8 +30,8 @@ check() {
     else
         echo "not ok - $name"
         echo "#   exit status: $status"
-        sed 's/^/#   stdout: /' "$tmp/out"
-        sed 's/^/#   stderr: /' "$tmp/err"
+        [ ! -f "$tmp/out" ] || sed 's/^/#   stdout: /' "$tmp/out"
+        [ ! -f "$tmp/err" ] || sed 's/^/#   stderr: /' "$tmp/err"
         failed=$((failed + 1))
     fi
 }

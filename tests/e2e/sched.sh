@@ -38,30 +38,57 @@ int() { printf '%.0f' "$1"; }
 # ===== Starvation: one worker, a looping guest, a stream of short ones ====
 
 start_server --workers 1
-short() {           # short OUT: 1.5 s of echo requests, 4 in flight
+short() {           # short OUT: 0.5 s of echo requests, 4 in flight
     "$BIN/loadgen" --target "127.0.0.1:$(port 0)" --payload '{"module":"echo","stdin":"x"}' \
-        --concurrency 4 --duration 1.5 --timeout 3000 --expect '"stdout":"x"' \
+        --concurrency 4 --duration 0.5 --timeout 3000 --expect '"stdout":"x"' \
         >"$1" 2>/dev/null
 }
-best_alone=0 best_beside=0 p99_beside=999999999
-for round in 1 2; do
-    short "$tmp/alone$round"
-    "$BIN/udpclient" --yes --timeout 10000 - >"$tmp/spin$round" 2>&1 <<EOF &
+# Throughput on this shared machine swings several-fold from one second to
+# the next (other guests' CPU steal), so each side is the median of several
+# short phases, alone and beside taking turns: three phases alone, then
+# three beside one looping guest (it runs to its 2.5 s deadline), per
+# round. A scheduler that starves the short requests loses every phase.
+starve_round() {    # starve_round N
+    local phase spinner
+    for phase in 1 2 3; do
+        short "$tmp/alone$1.$phase"
+    done
+    "$BIN/udpclient" --yes --timeout 10000 - >"$tmp/spin$1" 2>&1 <<EOF &
 127.0.0.1:$(port 1)\${"module":"spin"}
 EOF
     spinner=$!
     sleep 0.2
-    short "$tmp/beside$round"
+    for phase in 1 2 3; do
+        short "$tmp/beside$1.$phase"
+    done
     wait $spinner
-    a=$(int "$(field rps "$tmp/alone$round")") b=$(int "$(field rps "$tmp/beside$round")")
-    p=$(int "$(field p99_us "$tmp/beside$round")")
-    [ "$a" -gt "$best_alone" ] && best_alone=$a
-    [ "$b" -gt "$best_beside" ] && best_beside=$b p99_beside=$p
-done
-cat "$tmp"/alone? "$tmp"/beside? >"$tmp/out"
-check "starvation: beside a looping guest, short requests keep half their throughput ($best_beside vs $best_alone req/s alone)" \
-    [ $((best_beside * 2)) -ge "$best_alone" ]
-check "... and their p99 stays under four quanta (${p99_beside} us, quantum 5000 us)" \
+}
+median() {          # median FIELD FILE...: over the phases, as an integer
+    local f=$1
+    shift
+    for file in "$@"; do int "$(field "$f" "$file")"; echo; done |
+        sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+starve_judge() {
+    alone=$(median rps "$tmp"/alone?.?)
+    beside=$(median rps "$tmp"/beside?.?)
+    p99_beside=$(median p99_us "$tmp"/beside?.?)
+    [ $((beside * 2)) -ge "$alone" ] && [ "$p99_beside" -lt 20000 ]
+}
+starve_round 1
+starve_round 2
+# Two more rounds if the machine was busy meanwhile: bounded, and the
+# checks below judge every phase run.
+if ! starve_judge; then
+    starve_round 3
+    starve_round 4
+    starve_judge
+fi
+cat "$tmp"/alone?.? "$tmp"/beside?.? >"$tmp/out"
+cp "$tmp/server.log" "$tmp/err"
+check "starvation: beside a looping guest, short requests keep half their throughput (median $beside vs $alone req/s alone)" \
+    [ $((beside * 2)) -ge "$alone" ]
+check "... and their p99 stays under four quanta (median ${p99_beside} us, quantum 5000 us)" \
     [ "$p99_beside" -lt 20000 ]
 cat "$tmp/spin1" >"$tmp/out"
 check "... while the looping guest still runs to its deadline" \
