@@ -415,9 +415,9 @@ int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
     if (!has_start)
         return fail_module(srv, mc, err, errlen, "%s exports no _start function "
                            "(awsmrt runs WASI commands)", mc->path);
-    char msg[512];
-    if (wasi_check_imports(wm, msg, sizeof msg) != 0)
-        return fail_module(srv, mc, err, errlen, "%s: %s", mc->path, msg);
+    struct wasi_error werr;
+    if (wasi_check_imports(wm, &werr) != 0)
+        return fail_module(srv, mc, err, errlen, "%s: %s", mc->path, werr.msg);
     return 0;
 }
 

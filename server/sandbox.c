@@ -274,9 +274,9 @@ static int wasi_setup(struct sb *sb)
     wc.max_fds = mc->max_open_files ? mc->max_open_files
                                     : sb->mod->srv->set->max_open_files;
     wc.fd_group = &sb->mod->files;
-    char msg[256];
-    if (wasi_ctx_new(&wc, &sb->wasi, msg, sizeof msg) != 0) {
-        fail(sb, "wasi: ", msg);
+    struct wasi_error werr;
+    if (wasi_ctx_new(&wc, &sb->wasi, &werr) != 0) {
+        fail(sb, "", werr.msg);
         return -1;
     }
     return 0;

@@ -279,7 +279,6 @@ static int run_module(struct run_args *a, struct rt_module *mod)
     struct wasi_ctx *w;
     struct rt_instance *inst = NULL;
     struct rt_error err;
-    char msg[512];
     int argc = 0;
     argv[argc++] = a->module;
     for (int i = 0; i < a->nargs && argc < MAX_LIST; i++)
@@ -290,8 +289,9 @@ static int run_module(struct run_args *a, struct rt_module *mod)
     cfg.envp = a->env;
     cfg.npreopens = a->ndirs;
     cfg.preopens = a->dirs;
-    if (wasi_ctx_new(&cfg, &w, msg, sizeof msg) != 0) {
-        fprintf(stderr, "awsm run: %s\n", msg);
+    struct wasi_error werr;
+    if (wasi_ctx_new(&cfg, &w, &werr) != 0) {
+        fprintf(stderr, "awsm run: %s\n", werr.msg);
         return 1;
     }
     struct rt_instance_options opt = { .host = w };

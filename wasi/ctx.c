@@ -276,16 +276,18 @@ void wasi__fd_opened(struct wasi_ctx *w, uint32_t fd, bool guest_nonblock)
 
 /* ===== Creating a context =============================================== */
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void fail(struct wasi_error *err, enum wasi_error_kind kind,
+                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
+static void fail(struct wasi_error *err, enum wasi_error_kind kind,
+                 const char *fmt, ...)
 {
-    if (err == NULL || errlen == 0)
+    if (err == NULL)
         return;
+    err->kind = kind;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
 }
 
@@ -345,57 +347,57 @@ static int stdio_open(struct wasi_ctx *w, int i, const struct wasi_stdio *s)
 
 static int preopen_fail(struct wasi_ctx *w, const struct wasi_preopen *p,
                         uint32_t e, enum fd_limit which,
-                        char *err, size_t errlen)
+                        struct wasi_error *err)
 {
     if (which == LIMIT_GROUP)
-        fail(err, errlen, "preopen %s: too many open files for this module: "
+        fail(err, WASI_ERR_LIMIT, "preopen %s: too many open files for this module: "
              "limit %u", p->host_path,
              atomic_load_explicit(&w->group->limit, memory_order_relaxed));
     else if (which == LIMIT_PROCESS)
-        fail(err, errlen, "preopen %s: too many open files in the process: "
+        fail(err, WASI_ERR_LIMIT, "preopen %s: too many open files in the process: "
              "limit %u", p->host_path,
              atomic_load_explicit(&process_fd_limit, memory_order_relaxed));
     else if (e == WASI_EMFILE)
-        fail(err, errlen, "preopen %s: too many open files in the context: "
+        fail(err, WASI_ERR_LIMIT, "preopen %s: too many open files in the context: "
              "limit %u", p->host_path, w->max_fds);
     else
-        fail(err, errlen, "preopen %s: cannot add it (WASI errno %u)",
+        fail(err, WASI_ERR_PREOPEN, "preopen %s: cannot add it (WASI errno %u)",
              p->host_path, e);
     return -1;
 }
 
 static int preopen_open(struct wasi_ctx *w, const struct wasi_preopen *p,
-                        char *err, size_t errlen)
+                        struct wasi_error *err)
 {
     uint32_t fd;
     uint32_t e = fd_alloc_from(w, WASI_FIRST_PREOPEN, &fd);
     if (e != WASI_ESUCCESS)
-        return preopen_fail(w, p, e, LIMIT_NONE, err, errlen);
+        return preopen_fail(w, p, e, LIMIT_NONE, err);
     enum fd_limit which = hostfd_take(w);
     if (which != LIMIT_NONE)
-        return preopen_fail(w, p, WASI_ENFILE, which, err, errlen);
+        return preopen_fail(w, p, WASI_ENFILE, which, err);
     int host = open(p->host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (host < 0) {
-        fail(err, errlen, "preopen %s: %s", p->host_path, strerror(errno));
+        fail(err, WASI_ERR_PREOPEN, "preopen %s: %s", p->host_path, strerror(errno));
         wasi__hostfd_give(w);
         return -1;
     }
     e = fd_add_host_from(w, WASI_FIRST_PREOPEN, host, true, &fd);
     if (e != WASI_ESUCCESS) {
         wasi__hostfd_close(w, host);
-        return preopen_fail(w, p, e, LIMIT_NONE, err, errlen);
+        return preopen_fail(w, p, e, LIMIT_NONE, err);
     }
     wasi__fd_opened(w, fd, false);
     w->fds[fd].preopen = strdup(p->guest_path ? p->guest_path : ".");
     if (w->fds[fd].preopen == NULL) {
-        fail(err, errlen, "out of memory");
+        fail(err, WASI_ERR_NOMEM, "out of memory");
         return -1;
     }
     return 0;
 }
 
 static int config_copy(struct wasi_ctx *w, const struct wasi_config *cfg,
-                       char *err, size_t errlen)
+                       struct wasi_error *err)
 {
     w->argc = cfg->argc;
     w->hooks = cfg->hooks;
@@ -405,38 +407,38 @@ static int config_copy(struct wasi_ctx *w, const struct wasi_config *cfg,
     w->argv = strings_copy(cfg->argc, cfg->argv);
     w->envp = strings_copy(cfg->envc, cfg->envp);
     if (w->argv == NULL || w->envp == NULL || table_grow(w) != 0) {
-        fail(err, errlen, "out of memory");
+        fail(err, WASI_ERR_NOMEM, "out of memory");
         return -1;
     }
     for (int i = 0; i < 3; i++)
         if (stdio_open(w, i, &cfg->stdio[i]) != 0) {
-            fail(err, errlen, "out of memory");
+            fail(err, WASI_ERR_NOMEM, "out of memory");
             return -1;
         }
     return 0;
 }
 
 int wasi_ctx_new(const struct wasi_config *cfg, struct wasi_ctx **out,
-                 char *err, size_t errlen)
+                 struct wasi_error *err)
 {
     *out = NULL;
     if (cfg->argc < 0 || cfg->envc < 0 || cfg->npreopens < 0) {
-        fail(err, errlen, "negative count in the WASI configuration");
+        fail(err, WASI_ERR_CONFIG, "negative count in the WASI configuration");
         return -1;
     }
     if (cfg->max_fds != 0 && (cfg->max_fds < 3 || cfg->max_fds > WASI_MAX_FDS)) {
-        fail(err, errlen, "max_fds %u is out of range: 3 to %u (stdio takes "
+        fail(err, WASI_ERR_CONFIG, "max_fds %u is out of range: 3 to %u (stdio takes "
              "3)", cfg->max_fds, WASI_MAX_FDS);
         return -1;
     }
     struct wasi_ctx *w = calloc(1, sizeof *w);
     if (w == NULL) {
-        fail(err, errlen, "out of memory");
+        fail(err, WASI_ERR_NOMEM, "out of memory");
         return -1;
     }
-    int rc = config_copy(w, cfg, err, errlen);
+    int rc = config_copy(w, cfg, err);
     for (int i = 0; rc == 0 && i < cfg->npreopens; i++)
-        rc = preopen_open(w, &cfg->preopens[i], err, errlen);
+        rc = preopen_open(w, &cfg->preopens[i], err);
     if (rc != 0) {
         wasi_ctx_free(w);
         return -1;

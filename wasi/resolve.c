@@ -328,7 +328,7 @@ static void import_why(struct msg *m, const struct wm_module *mod,
     }
 }
 
-int wasi_check_imports(const struct wm_module *m, char *err, size_t errlen)
+int wasi_check_imports(const struct wm_module *m, struct wasi_error *err)
 {
     for (uint32_t i = 0; i < m->nimports; i++) {
         const struct wm_import *im = &m->imports[i];
@@ -336,7 +336,9 @@ int wasi_check_imports(const struct wm_module *m, char *err, size_t errlen)
         if (wi != NULL && im->u.func_type < m->ntypes &&
             type_matches(wi, &m->types[im->u.func_type]))
             continue;
-        struct msg msg = {err, err ? errlen : 0, 0};
+        struct msg msg = {err ? err->msg : NULL, err ? sizeof err->msg : 0, 0};
+        if (err)
+            err->kind = WASI_ERR_IMPORT;
         if (wi != NULL && im->u.func_type >= m->ntypes)
             wi = NULL;                  /* not validated: no type to show */
         import_why(&msg, m, i, wi);

@@ -131,13 +131,30 @@ struct wasi_config {
 
 struct wasi_ctx;
 
+/* What went wrong creating a context or checking a module's imports. */
+enum wasi_error_kind {
+    WASI_ERR_NONE,
+    WASI_ERR_CONFIG,        /* a count or max_fds out of range */
+    WASI_ERR_PREOPEN,       /* a preopened directory cannot be opened */
+    WASI_ERR_LIMIT,         /* a preopen over an fd limit: the context's,
+                               the module's (wasi_fd_group) or the process's */
+    WASI_ERR_IMPORT,        /* an import WASI cannot satisfy */
+    WASI_ERR_NOMEM,
+};
+
+struct wasi_error {
+    enum wasi_error_kind kind;
+    char msg[512];          /* "preopen /srv/data: No such file or directory" */
+};
+
 /* Create a context: copies the configuration, opens the preopened
- * directories (an error names the one that failed). Preopens are guest
+ * directories (an error names the one that failed; err may be NULL).
+ * Preopens are guest
  * fds 3.. in the order given. A context serves one instance at a time
  * and must outlive the instances that imported from it (their host
  * functions reach it through vmctx->host). */
 int wasi_ctx_new(const struct wasi_config *cfg, struct wasi_ctx **out,
-                 char *err, size_t errlen);
+                 struct wasi_error *err);
 void wasi_ctx_free(struct wasi_ctx *w);
 
 /* Hand the guest one more host file descriptor (a socket to accept on, a
@@ -170,14 +187,14 @@ unsigned wasi_process_fds(void);
  * call from many threads at once; -1 also when out of memory. */
 int wasi_resolve(void *ud, const struct wm_import *im, struct rt_extern *out);
 
-/* Whether wasi_resolve can satisfy every import of m: 0, or -1 with a
- * message naming the first import that it cannot (its 0-based position
+/* Whether wasi_resolve can satisfy every import of m: 0, or -1 with
+ * WASI_ERR_IMPORT and a message naming the first import that it cannot (its 0-based position
  * in the import section, module and name) and why: another module than
  * "wasi_snapshot_preview1", no such WASI function, a function type other
  * than the WASI one, or a table, memory or global import (WASI provides
  * functions only). m must be decoded (types and imports); it need not be
  * validated past that. */
-int wasi_check_imports(const struct wm_module *m, char *err, size_t errlen);
+int wasi_check_imports(const struct wm_module *m, struct wasi_error *err);
 
 /* After a trap of kind AWSM_TRAP_EXIT: the guest's proc_exit code. */
 bool wasi_exit_code(const struct wasi_ctx *w, int *code);

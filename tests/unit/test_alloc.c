@@ -282,7 +282,14 @@ static int make_context(struct wasi_ctx **w, char *msg, size_t len)
     cfg.stdio[0] = (struct wasi_stdio){ -1, input, 5, 0 };
     cfg.stdio[1] = (struct wasi_stdio){ -1, NULL, 0, 4096 };
     cfg.stdio[2] = (struct wasi_stdio){ -1, NULL, 0, 4096 };
-    return wasi_ctx_new(&cfg, w, msg, len);
+    struct wasi_error err;
+    if (wasi_ctx_new(&cfg, w, &err) == 0)
+        return 0;
+    snprintf(msg, len, "%s", err.msg);
+    if (err.kind != WASI_ERR_NOMEM)
+        test_fail(__FILE__, __LINE__, "wasi_ctx_new: a failing allocation "
+                  "reported as error kind %d: %s", err.kind, err.msg);
+    return -1;
 }
 
 static int context(void *ud, char *msg, size_t len)

@@ -106,8 +106,8 @@ static int fx_open_in(struct fx *f, const struct wasi_hooks *hooks,
         cfg.hooks = *hooks;
     cfg.max_fds = max_fds;
     cfg.fd_group = group;
-    char err[256];
-    if (wasi_ctx_new(&cfg, &f->w, err, sizeof err) != 0)
+    struct wasi_error err;
+    if (wasi_ctx_new(&cfg, &f->w, &err) != 0)
         return -1;
     f->vm->memory = &f->mem;
     f->vm->mem_base = f->mem.base;
@@ -184,7 +184,7 @@ TEST(ctx_copies_the_configuration)
     cfg.envc = 1;
     cfg.envp = envp;
     struct wasi_ctx *w;
-    ASSERT_EQ_INT(0, wasi_ctx_new(&cfg, &w, NULL, 0));
+    ASSERT_EQ_INT(0, wasi_ctx_new(&cfg, &w, NULL));
     arg[0] = 'X';
     env[0] = 'B';
     ASSERT_STR_EQ("mutable", w->argv[0]);
@@ -201,10 +201,11 @@ TEST(ctx_preopen_error_names_the_directory)
     cfg.npreopens = 1;
     cfg.preopens = &pre;
     struct wasi_ctx *w = (struct wasi_ctx *)1;
-    char err[256] = "";
-    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, err, sizeof err));
+    struct wasi_error err = { 0 };
+    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, &err));
     ASSERT(w == NULL);
-    ASSERT_STR_CONTAINS(err, "/nonexistent/awsm-dir");
+    ASSERT_EQ_INT(WASI_ERR_PREOPEN, err.kind);
+    ASSERT_STR_CONTAINS(err.msg, "/nonexistent/awsm-dir");
 }
 
 TEST(ctx_free_closes_what_it_opened_only)
@@ -260,7 +261,7 @@ TEST(preopens_start_at_3_with_stdio_closed)
     cfg.preopens = &pre;
     cfg.stdio[0].host_fd = 987654;             /* not open: slot 0 closed */
     struct wasi_ctx *w;
-    ASSERT_EQ_INT(0, wasi_ctx_new(&cfg, &w, NULL, 0));
+    ASSERT_EQ_INT(0, wasi_ctx_new(&cfg, &w, NULL));
     ASSERT_EQ_INT(WASI_FD_CLOSED, w->fds[0].kind);
     ASSERT(w->fds[3].preopen != NULL);
     uint32_t fd;
@@ -1021,18 +1022,20 @@ TEST(per_context_limit_is_emfile)
     /* out of range, and preopens past the limit */
     struct wasi_config cfg = WASI_CONFIG_DEFAULT;
     struct wasi_ctx *w;
-    char err[256] = "";
+    struct wasi_error err = { 0 };
     cfg.max_fds = 2;
-    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, err, sizeof err));
-    ASSERT_STR_CONTAINS(err, "max_fds 2");
+    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, &err));
+    ASSERT_EQ_INT(WASI_ERR_CONFIG, err.kind);
+    ASSERT_STR_CONTAINS(err.msg, "max_fds 2");
     cfg.max_fds = WASI_MAX_FDS + 1;
-    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, err, sizeof err));
+    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, &err));
     struct wasi_preopen pre[2] = {{"/tmp", "/a"}, {"/tmp", "/b"}};
     cfg.max_fds = 4;
     cfg.npreopens = 2;
     cfg.preopens = pre;
-    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, err, sizeof err));
-    ASSERT_STR_CONTAINS(err, "too many open files in the context: limit 4");
+    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, &err));
+    ASSERT_EQ_INT(WASI_ERR_LIMIT, err.kind);
+    ASSERT_STR_CONTAINS(err.msg, "too many open files in the context: limit 4");
     ASSERT_EQ_INT(start, wasi_process_fds());
 }
 
@@ -1063,8 +1066,9 @@ TEST(process_limit_is_enfile_across_contexts)
     cfg.npreopens = 1;
     cfg.preopens = &pre;
     struct wasi_ctx *w = NULL;
-    char err[256] = "", want[80];
-    int rc = wasi_ctx_new(&cfg, &w, err, sizeof err);
+    struct wasi_error err = { 0 };
+    char want[80];
+    int rc = wasi_ctx_new(&cfg, &w, &err);
     /* room again once one closes, in the other context */
     ASSERT_EQ_INT(0, wasi_fd_close(a.vm, fa));
     uint32_t eb2 = open_path(&b, 3, "y", WASI_OFLAG_CREAT, RW, &fd);
@@ -1076,7 +1080,8 @@ TEST(process_limit_is_enfile_across_contexts)
     ASSERT_EQ_INT(-1, rc);
     snprintf(want, sizeof want, "too many open files in the process: limit %u",
              start + 5);
-    ASSERT_STR_CONTAINS(err, want);
+    ASSERT_EQ_INT(WASI_ERR_LIMIT, err.kind);
+    ASSERT_STR_CONTAINS(err.msg, want);
     ASSERT_EQ_INT(0, eb2);
     fx_close(&a);
     ASSERT_EQ_INT(start + 3, wasi_process_fds());
@@ -1234,25 +1239,25 @@ TEST(group_limit_fails_a_preopen)
     cfg.preopens = pre;
     cfg.fd_group = &g;
     struct wasi_ctx *w = NULL;
-    char err[256] = "";
-    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, err, sizeof err));
-    ASSERT_STR_CONTAINS(err, "preopen /tmp: too many open files for this "
+    struct wasi_error err = { 0 };
+    ASSERT_EQ_INT(-1, wasi_ctx_new(&cfg, &w, &err));
+    ASSERT_STR_CONTAINS(err.msg, "preopen /tmp: too many open files for this "
                         "module: limit 1");
     ASSERT(w == NULL);
     ASSERT_EQ_INT(0, wasi_fd_group_count(&g));
     ASSERT_EQ_INT(start, wasi_process_fds());
     wasi_fd_group_set_limit(&g, 10);
     wasi_set_process_fd_limit(start + 1);
-    int rc = wasi_ctx_new(&cfg, &w, err, sizeof err);
+    int rc = wasi_ctx_new(&cfg, &w, &err);
     unsigned in_group = wasi_fd_group_count(&g);
     wasi_set_process_fd_limit(0);
     char want[80];
     snprintf(want, sizeof want, "too many open files in the process: limit %u",
              start + 1);
     ASSERT_EQ_INT(-1, rc);
-    ASSERT_STR_CONTAINS(err, want);
+    ASSERT_STR_CONTAINS(err.msg, want);
     ASSERT_EQ_INT(0, in_group);
-    ASSERT_EQ_INT(0, wasi_ctx_new(&cfg, &w, err, sizeof err));
+    ASSERT_EQ_INT(0, wasi_ctx_new(&cfg, &w, &err));
     ASSERT_EQ_INT(2, wasi_fd_group_count(&g));
     wasi_ctx_free(w);
     ASSERT_EQ_INT(0, wasi_fd_group_count(&g));
@@ -1354,9 +1359,9 @@ static void *resolver_thread_cb(void *arg)
     struct resolver_thread *t = arg;
     struct wasi_config cfg = WASI_CONFIG_DEFAULT;
     struct wasi_ctx *w;
-    char err[128];
+    struct wasi_error err;
     pthread_barrier_wait(t->start);
-    t->ok = wasi_ctx_new(&cfg, &w, err, sizeof err) == 0;
+    t->ok = wasi_ctx_new(&cfg, &w, &err) == 0;
     for (int round = 0; t->ok && round < 100; round++)
         t->ok = resolve_all(w, t->refs);
     if (t->ok)
@@ -1492,9 +1497,9 @@ TEST(resolver_binds_preview1)
 
 /* ===== wasi_check_imports =============================================== */
 
-/* Decode a module whose imports `add` declares; the message of
+/* Decode a module whose imports `add` declares; the error of
  * wasi_check_imports into err (rc its result). */
-static int check_module(void (*add)(struct wmod *), char *err, size_t len,
+static int check_module(void (*add)(struct wmod *), struct wasi_error *err,
                         int *rc)
 {
     struct wmod w = {0};
@@ -1507,8 +1512,8 @@ static int check_module(void (*add)(struct wmod *), char *err, size_t len,
     wb_free(&bin);
     if (d != 0)
         return -1;
-    err[0] = '\0';
-    *rc = wasi_check_imports(m, err, len);
+    *err = (struct wasi_error){ 0 };
+    *rc = wasi_check_imports(m, err);
     wm_module_free(m);
     return 0;
 }
@@ -1567,43 +1572,53 @@ static void imports_odd_name(struct wmod *w)
     mod_import_func(w, "e\"v\n", "x", mod_type(w, "", ""));
 }
 
+static void imports_long_name(struct wmod *w)
+{
+    char name[2000];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    mod_import_func(w, "wasi_snapshot_preview1", name, mod_type(w, "", ""));
+}
+
 TEST(check_imports_names_the_first_that_cannot_be_bound)
 {
-    char err[256];
+    struct wasi_error err;
     int rc = 9;
-    ASSERT_EQ_INT(0, check_module(imports_good, err, sizeof err, &rc));
+    ASSERT_EQ_INT(0, check_module(imports_good, &err, &rc));
     ASSERT_EQ_INT(0, rc);
-    ASSERT_STR_EQ("", err);
-    ASSERT_EQ_INT(0, check_module(imports_env, err, sizeof err, &rc));
+    ASSERT_EQ_INT(WASI_ERR_NONE, err.kind);
+    ASSERT_STR_EQ("", err.msg);
+    ASSERT_EQ_INT(0, check_module(imports_env, &err, &rc));
     ASSERT_EQ_INT(-1, rc);
+    ASSERT_EQ_INT(WASI_ERR_IMPORT, err.kind);
     ASSERT_STR_EQ("import 4 \"env\".\"now\": the host provides only "
-                  "\"wasi_snapshot_preview1\"", err);
-    ASSERT_EQ_INT(0, check_module(imports_bad_type, err, sizeof err, &rc));
+                  "\"wasi_snapshot_preview1\"", err.msg);
+    ASSERT_EQ_INT(0, check_module(imports_bad_type, &err, &rc));
     ASSERT_EQ_INT(-1, rc);
     ASSERT_STR_EQ("import 1 \"wasi_snapshot_preview1\".\"fd_read\": type "
                   "(i32) -> i32 does not match (i32, i32, i32, i32) -> i32",
-                  err);
-    ASSERT_EQ_INT(0, check_module(imports_bad_result, err, sizeof err, &rc));
+                  err.msg);
+    ASSERT_EQ_INT(0, check_module(imports_bad_result, &err, &rc));
     ASSERT_STR_EQ("import 0 \"wasi_snapshot_preview1\".\"proc_exit\": type "
-                  "(i32) -> i32 does not match (i32) -> ()", err);
-    ASSERT_EQ_INT(0, check_module(imports_no_such, err, sizeof err, &rc));
+                  "(i32) -> i32 does not match (i32) -> ()", err.msg);
+    ASSERT_EQ_INT(0, check_module(imports_no_such, &err, &rc));
     ASSERT_EQ_INT(-1, rc);
     ASSERT_STR_EQ("import 0 \"wasi_snapshot_preview1\".\"nosuch\": no such "
-                  "WASI function", err);
-    ASSERT_EQ_INT(0, check_module(imports_memory, err, sizeof err, &rc));
+                  "WASI function", err.msg);
+    ASSERT_EQ_INT(0, check_module(imports_memory, &err, &rc));
     ASSERT_EQ_INT(-1, rc);
     ASSERT_STR_EQ("import 4 \"env\".\"memory\": a memory import; the host "
-                  "provides only WASI functions", err);
-    ASSERT_EQ_INT(0, check_module(imports_global, err, sizeof err, &rc));
+                  "provides only WASI functions", err.msg);
+    ASSERT_EQ_INT(0, check_module(imports_global, &err, &rc));
     ASSERT_STR_EQ("import 0 \"wasi_snapshot_preview1\".\"fd_read\": a global "
-                  "import; the host provides only WASI functions", err);
-    ASSERT_EQ_INT(0, check_module(imports_odd_name, err, sizeof err, &rc));
-    ASSERT_STR_CONTAINS(err, "\"e\\22v\\0a\".\"x\"");
-    /* a short buffer is cut, still a string */
-    char small[12];
-    ASSERT_EQ_INT(0, check_module(imports_no_such, small, sizeof small, &rc));
+                  "import; the host provides only WASI functions", err.msg);
+    ASSERT_EQ_INT(0, check_module(imports_odd_name, &err, &rc));
+    ASSERT_STR_CONTAINS(err.msg, "\"e\\22v\\0a\".\"x\"");
+    /* a name longer than the message is cut, still a string */
+    ASSERT_EQ_INT(0, check_module(imports_long_name, &err, &rc));
     ASSERT_EQ_INT(-1, rc);
-    ASSERT_STR_EQ("import 0 \"w", small);
+    ASSERT_EQ_INT(sizeof err.msg - 1, strlen(err.msg));
+    ASSERT_STR_CONTAINS(err.msg, "import 0 \"wasi_snapshot_preview1\".\"nnnn");
 }
 
 /* The resolver agrees: what the check accepts, it binds. */
