@@ -87,10 +87,10 @@ static int cache_key(const uint8_t *wasm, size_t size,
     if (!host || rt_sha256(wasm, size, module_hash) != 0)
         return -1;
     int n = snprintf(text, sizeof text,
-                     "%s|abi %u|%s|O%u|bounds %u|max pages %u|%s|%s|",
+                     "%s|abi %u|%s|O%u|bounds %u|max pages %u|features %u|%s|%s|",
                      AWSM_COMPILER_VERSION, AWSM_ABI_VERSION, host,
                      opt->opt_level, (unsigned)opt->bounds,
-                     opt->max_memory_pages, max_env ? max_env : "",
+                     opt->max_memory_pages, opt->features, max_env ? max_env : "",
                      llvm_args ? llvm_args : "");
     if (n < 0 || (size_t)n + 32 > sizeof text)
         return -1;
@@ -165,12 +165,13 @@ static int compile_to(const uint8_t *bytes, size_t size,
     struct cg_error cerr;
     struct wm_module *m;
     struct wm_error werr;
-    if (wm_load(bytes, size, &m, &werr) != 0)
+    if (wm_load_features(bytes, size, opt->features, &m, &werr) != 0)
         return fail(err, werr.kind == WM_ERR_NOMEM ? CACHE_ERR_NOMEM : CACHE_ERR_MODULE,
                     "%s: %s", path, werr.msg);
     copt.opt_level = opt->opt_level;
     copt.bounds = opt->bounds;
     copt.max_memory_pages = opt->max_memory_pages;
+    copt.features = opt->features;
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", final, (int)getpid());
     int rc = cache_compile(m, &copt, tmp, &cerr);
     wm_module_free(m);

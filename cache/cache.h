@@ -34,9 +34,12 @@ struct cache_options {
      * accesses, and the runtime then caps growth there and may put the
      * memory in a slab slot (see rt_instance_options.private_memory). */
     uint32_t max_memory_pages;
+    /* WM_FEATURE_*: proposals the module may use. Part of the key, so that
+     * a module valid only with one is not run from the cache without it. */
+    unsigned features;
 };
 
-#define CACHE_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, false, 0 }
+#define CACHE_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, false, 0, 0 }
 
 /* What went wrong, for callers that treat failures differently (awsmrt
  * refuses a bad module at start-up but may retry an I/O error). */

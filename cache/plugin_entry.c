@@ -14,7 +14,7 @@ static int plugin_compile(const uint8_t *wasm, size_t size,
 {
     struct wm_module *m;
     struct wm_error werr;
-    if (wm_load(wasm, size, &m, &werr) != 0) {
+    if (wm_load_features(wasm, size, opt->features, &m, &werr) != 0) {
         snprintf(err->msg, sizeof err->msg, "%s", werr.msg);
         return -1;
     }

@@ -38,9 +38,11 @@ struct cg_options {
      * mem_reach, which the runtime enforces; bare guard-mode code cannot
      * carry it (rt_instance_options.max_memory_pages caps at run time). */
     uint32_t max_memory_pages;
+    unsigned features;          /* WM_FEATURE_*: what the plugin's
+                                   validation accepts (wasm/module.h) */
 };
 
-#define CG_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, NULL, 0 }
+#define CG_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, NULL, 0, 0 }
 
 /* Guard mode checks every access, like checked mode, when memory 0 is
  * defined and its maximum (the declared one lowered to max_memory_pages)

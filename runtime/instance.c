@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "runtime/internal.h"
+#include "wasm/instr.h"
 
 /* ===== Shells =========================================================== */
 
@@ -351,9 +352,45 @@ static awsm_value *global_cell(struct rt_instance *inst, uint32_t g)
     return g < nimp ? inst->imported_globals[g] : &inst->vmctx->globals[g - nimp];
 }
 
-/* The single-instruction constant expressions of Wasm 2.0 (validated). */
-static awsm_value const_eval(struct rt_instance *inst,
-                             const struct wm_constexpr *e)
+/* An extended constant expression (validated): t.const, global.get and
+ * i32/i64 add, sub and mul, on a stack no deeper than its instructions. */
+static int const_eval_expr(struct rt_instance *inst, const struct wm_constexpr *e,
+                           awsm_value *out, struct rt_error *err)
+{
+    awsm_value small[32], *st = small;
+    size_t cap = e->len / 2 + 1;        /* a push takes two bytes at least */
+    if (cap > sizeof small / sizeof small[0] && !(st = malloc(cap * sizeof *st)))
+        return rt_fail(err, RT_ERR_NOMEM, "out of memory");
+    struct wm_rd r = { e->code, 0, e->len, -1, NULL };
+    struct wm_ins_reader ir;
+    struct wm_ins in;
+    size_t sp = 0;
+    wm_ins_reader_init(&ir, &r);
+    while (wm_ins_read(&ir, &in) == 0 && in.op != WM_OP_END) {
+        awsm_value *x = sp >= 2 ? &st[sp - 2] : NULL, y = sp ? st[sp - 1] : (awsm_value){ 0 };
+        switch (in.op) {
+        case WM_OP_I32_CONST: st[sp++] = (awsm_value){ .i32 = in.u.i32 }; break;
+        case WM_OP_I64_CONST: st[sp++] = (awsm_value){ .i64 = in.u.i64 }; break;
+        case WM_OP_GLOBAL_GET: st[sp++] = *global_cell(inst, in.u.idx); break;
+        case WM_OP_I32_ADD: x->i32 += y.i32, sp--; break;
+        case WM_OP_I32_SUB: x->i32 -= y.i32, sp--; break;
+        case WM_OP_I32_MUL: x->i32 *= y.i32, sp--; break;
+        case WM_OP_I64_ADD: x->i64 += y.i64, sp--; break;
+        case WM_OP_I64_SUB: x->i64 -= y.i64, sp--; break;
+        case WM_OP_I64_MUL: x->i64 *= y.i64, sp--; break;
+        default: break;                 /* the validator allows no other */
+        }
+    }
+    wm_ins_reader_deinit(&ir);
+    *out = sp ? st[sp - 1] : (awsm_value){ 0 };
+    if (st != small)
+        free(st);
+    return 0;
+}
+
+/* A constant expression (validated): 0, or -1 when out of memory. */
+static int const_eval(struct rt_instance *inst, const struct wm_constexpr *e,
+                      awsm_value *out, struct rt_error *err)
 {
     awsm_value v;
     memset(&v, 0, sizeof v);
@@ -366,15 +403,19 @@ static awsm_value const_eval(struct rt_instance *inst,
     case WM_CONST_REF_NULL: v.ref = NULL; break;
     case WM_CONST_REF_FUNC: v.ref = inst->funcs[e->u.index]; break;
     case WM_CONST_GLOBAL_GET: v = *global_cell(inst, e->u.index); break;
+    case WM_CONST_EXPR: return const_eval_expr(inst, e, out, err);
     }
-    return v;
+    *out = v;
+    return 0;
 }
 
-static void init_globals(struct rt_instance *inst)
+static int init_globals(struct rt_instance *inst, struct rt_error *err)
 {
     const struct wm_module *m = inst->mod->wasm;
     for (uint32_t i = 0; i < m->nglobals; i++)
-        inst->vmctx->globals[i] = const_eval(inst, &m->globals[i].init);
+        if (const_eval(inst, &m->globals[i].init, &inst->vmctx->globals[i], err) != 0)
+            return -1;
+    return 0;
 }
 
 /* Element segments become lists of references (spec: elem instances). */
@@ -382,14 +423,17 @@ static int eval_elems(struct rt_instance *inst, struct rt_error *err)
 {
     const struct wm_module *m = inst->mod->wasm;
     void **vals = (void **)((uint8_t *)inst + inst->mod->shell.elem_vals);
-    (void)err;
     for (uint32_t s = 0; s < m->nelems; s++) {
         const struct wm_elem *el = &m->elems[s];
         struct rt_elem_inst *ei = &inst->elems[s];
         ei->vals = vals;
         vals += el->count;
-        for (uint32_t i = 0; i < el->count; i++)
-            ei->vals[i] = const_eval(inst, &el->inits[i]).ref;
+        for (uint32_t i = 0; i < el->count; i++) {
+            awsm_value v;
+            if (const_eval(inst, &el->inits[i], &v, err) != 0)
+                return -1;
+            ei->vals[i] = v.ref;
+        }
         ei->len = el->count;
     }
     return 0;
@@ -409,8 +453,10 @@ static int init_elems(struct rt_instance *inst, struct rt_error *err)
     for (uint32_t s = 0; s < m->nelems; s++) {
         const struct wm_elem *el = &m->elems[s];
         if (el->mode == WM_SEG_ACTIVE) {
-            uint32_t dst = const_eval(inst, &el->offset).i32;
-            uint32_t trap = rt_do_table_init(inst, el->table, s, dst, 0,
+            awsm_value dst;
+            if (const_eval(inst, &el->offset, &dst, err) != 0)
+                return -1;
+            uint32_t trap = rt_do_table_init(inst, el->table, s, dst.i32, 0,
                                              el->count);
             if (trap != 0)
                 return rt_fail_trap(err, RT_ERR_INSTANTIATE, trap);
@@ -444,8 +490,10 @@ static int init_datas(struct rt_instance *inst, struct rt_error *err)
         const struct wm_data *d = &m->datas[s];
         if (d->mode != WM_SEG_ACTIVE)
             continue;
-        uint32_t dst = const_eval(inst, &d->offset).i32;
-        uint32_t trap = rt_do_memory_init(inst, s, dst, 0, d->len);
+        awsm_value dst;
+        if (const_eval(inst, &d->offset, &dst, err) != 0)
+            return -1;
+        uint32_t trap = rt_do_memory_init(inst, s, dst.i32, 0, d->len);
         if (trap != 0)
             return rt_fail_trap(err, RT_ERR_INSTANTIATE, trap);
         inst->data_dropped[s] = true;
@@ -474,7 +522,8 @@ static int instance_build(struct rt_instance *inst, rt_resolve_fn resolve,
     if (rt_link_imports(inst, resolve, ud, err) != 0 ||
         define_tables(inst, err) != 0 || define_memory(inst, err) != 0)
         return -1;
-    init_globals(inst);
+    if (init_globals(inst, err) != 0)
+        return -1;
     return eval_elems(inst, err);
 }
 

@@ -34,13 +34,14 @@ static const char usage_text[] =
     "      --dir HOST[::GUEST]  preopen a host directory (as GUEST)\n"
     "      --env KEY=VALUE      set a guest environment variable\n"
     "      --invoke NAME        call export NAME with ARGS instead of _start\n"
-    "      -O0 .. -O3, --bounds=guard|checked, --no-cache\n"
+    "      -O0 .. -O3, --bounds=guard|checked, --no-cache, --enable-PROPOSAL\n"
     "  compile IN.wasm -o OUT.so [OPTIONS]\n"
     "                           the same as awsmc\n"
     "  validate [-v] FILE.wasm...\n"
     "                           decode and validate modules; silent when all\n"
     "                           are valid, else one message per bad module\n"
     "      -v, --verbose        print a summary line of each valid module\n"
+    "      --enable-PROPOSAL    accept a proposal past Wasm 2.0 (see below)\n"
     "  wast [OPTIONS] FILE.wast...\n"
     "                           run WebAssembly spec-test scripts (needs wabt's\n"
     "                           wast2json): compiles and runs every module;\n"
@@ -52,7 +53,12 @@ static const char usage_text[] =
     "      --bounds=checked     an explicit check before each memory access\n"
     "      --timeout=SECONDS    run each file in a child process with this time\n"
     "                           limit (default 120; 0: in-process, no limit)\n"
+    "      --enable-PROPOSAL    accept a proposal past Wasm 2.0, and pass the\n"
+    "                           same flag to wast2json\n"
     "  help                     show this help\n"
+    "\n"
+    "proposals (off by default; relaxed SIMD is always on):\n"
+    "  extended-const           i32/i64 add, sub, mul in constant expressions\n"
     "\n"
     "options:\n"
     "  -h, --help               show this help\n"
@@ -83,7 +89,7 @@ static int usage_error(const char *fmt, ...)
 
 /* ===== awsm validate ==================================================== */
 
-static int validate_one(const char *path, bool verbose)
+static int validate_one(const char *path, bool verbose, unsigned features)
 {
     uint8_t *bytes;
     size_t size;
@@ -94,7 +100,7 @@ static int validate_one(const char *path, bool verbose)
     }
     struct wm_module *m = NULL;
     struct wm_error err;
-    int rc = wm_load(bytes, size, &m, &err);
+    int rc = wm_load_features(bytes, size, features, &m, &err);
     free(bytes);                        /* the module keeps its own copy */
     if (rc != 0) {
         fprintf(stderr, "%s: %s\n", path, err.msg);
@@ -111,7 +117,8 @@ static int validate_one(const char *path, bool verbose)
 
 /* Options of `awsm validate`: -v, and "--" ending them. Returns the index
  * of the first file, or -1 after a usage error message. */
-static int validate_options(int argc, char **argv, bool *verbose)
+static int validate_options(int argc, char **argv, bool *verbose,
+                            unsigned *features)
 {
     int i;
     for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
@@ -119,6 +126,9 @@ static int validate_options(int argc, char **argv, bool *verbose)
             return i + 1;
         if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
             *verbose = true;
+        } else if (strncmp(argv[i], "--enable-", 9) == 0 &&
+                   wm_feature_parse(argv[i] + 9)) {
+            *features |= wm_feature_parse(argv[i] + 9);
         } else {
             usage_error("validate: unknown option '%s'", argv[i]);
             return -1;
@@ -130,14 +140,15 @@ static int validate_options(int argc, char **argv, bool *verbose)
 static int cmd_validate(int argc, char **argv)
 {
     bool verbose = false;
-    int first = validate_options(argc, argv, &verbose);
+    unsigned features = WM_FEATURES_DEFAULT;
+    int first = validate_options(argc, argv, &verbose, &features);
     if (first < 0)
         return EXIT_USAGE;
     if (first >= argc)
         return usage_error("validate: no input files");
     int status = EXIT_SUCCESS;
     for (int i = first; i < argc; i++) {
-        if (validate_one(argv[i], verbose) != 0)
+        if (validate_one(argv[i], verbose, features) != 0)
             status = EXIT_FAIL;
     }
     return status;
@@ -178,6 +189,8 @@ static int wast_options_parse(int argc, char **argv, struct wast_options *opt)
         else if (strncmp(argv[i], "--timeout=", 10) == 0 &&
                  parse_seconds(argv[i] + 10, &opt->timeout) == 0)
             continue;
+        else if (strncmp(argv[i], "--enable-", 9) == 0 && wm_feature_parse(argv[i] + 9))
+            opt->features |= wm_feature_parse(argv[i] + 9);
         else {
             usage_error("wast: unknown option '%s'", argv[i]);
             return -1;

@@ -26,6 +26,7 @@ static const char usage_text[] =
     "  --bounds=guard        guard pages catch out-of-bounds accesses (default)\n"
     "  --bounds=checked      an explicit bounds check before each access\n"
     "  --emit-llvm[=FILE]    also write the optimised LLVM IR (default OUT.ll)\n"
+    "  --enable-PROPOSAL     accept a proposal past Wasm 2.0: extended-const\n"
     "  -h, --help            show this help\n"
     "  --version             show the version\n";
 
@@ -57,6 +58,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->opt.bounds = AWSM_BOUNDS_CHECKED;
         else if (strcmp(s, "--emit-llvm") == 0)
             emit_llvm = true;
+        else if (strncmp(s, "--enable-", 9) == 0 && wm_feature_parse(s + 9))
+            a->opt.features |= wm_feature_parse(s + 9);
         else if (strncmp(s, "--emit-llvm=", 12) == 0) {
             emit_llvm = true;
             snprintf(a->llvm_path, sizeof a->llvm_path, "%s", s + 12);
@@ -103,7 +106,7 @@ int awsmc_main(int argc, char **argv, const struct awsmc_compiler *c)
     }
     struct wm_module *m;
     struct wm_error err;
-    rc = wm_load(bytes, size, &m, &err);
+    rc = wm_load_features(bytes, size, a.opt.features, &m, &err);
     free(bytes);
     if (rc) {
         fprintf(stderr, "%s: %s\n", a.in, err.msg);

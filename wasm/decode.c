@@ -103,7 +103,8 @@ out:
 }
 
 /* A constant expression: the bytes, and the decoded form when it is one of
- * Wasm 2.0's single-instruction constants (the validator checks the rest). */
+ * Wasm 2.0's single-instruction constants, else WM_CONST_EXPR (the
+ * validator checks the rest). */
 static int dec_constexpr(struct dec *d, struct wm_rd *r, struct wm_constexpr *ce)
 {
     size_t start = r->pos;
@@ -134,6 +135,8 @@ static int dec_constexpr(struct dec *d, struct wm_rd *r, struct wm_constexpr *ce
         case WM_OP_GLOBAL_GET: ce->op = WM_CONST_GLOBAL_GET; ce->u.index = in.u.idx; break;
         default: break;
         }
+        if (in.op != WM_OP_END && (wm_ins_read(&ir, &in) != 0 || in.op != WM_OP_END))
+            ce->op = WM_CONST_EXPR;     /* extended-const: from the bytes */
     }
     wm_ins_reader_deinit(&ir);
     return 0;

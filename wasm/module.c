@@ -1,6 +1,7 @@
 /* wasm/module.c - index-space look-ups, names, and freeing a module. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "wasm/internal.h"
@@ -124,12 +125,41 @@ void wm_module_free(struct wm_module *m)
     free(m);
 }
 
+static const struct {
+    unsigned feature;
+    const char *name;
+} feature_names[] = {
+    { WM_FEATURE_EXTENDED_CONST, "extended-const" },
+};
+
+const char *wm_feature_name(unsigned feature)
+{
+    for (size_t i = 0; i < sizeof feature_names / sizeof feature_names[0]; i++)
+        if (feature_names[i].feature == feature)
+            return feature_names[i].name;
+    return NULL;
+}
+
+unsigned wm_feature_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof feature_names / sizeof feature_names[0]; i++)
+        if (strcmp(feature_names[i].name, name) == 0)
+            return feature_names[i].feature;
+    return 0;
+}
+
 int wm_load(const uint8_t *bytes, size_t size, struct wm_module **out,
             struct wm_error *err)
 {
+    return wm_load_features(bytes, size, WM_FEATURES_DEFAULT, out, err);
+}
+
+int wm_load_features(const uint8_t *bytes, size_t size, unsigned features,
+                     struct wm_module **out, struct wm_error *err)
+{
     if (dec_module(bytes, size, out, err))
         return -1;
-    if (val_module(*out, err)) {
+    if (val_module_features(*out, features, err)) {
         wm_module_free(*out);
         *out = NULL;
         return -1;

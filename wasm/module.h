@@ -108,10 +108,12 @@ struct wm_export {
 };
 
 /* A constant expression: the raw bytes (ending with 0x0b `end`) plus, for
- * the single-instruction forms of Wasm 2.0, the decoded instruction. */
+ * the single-instruction forms of Wasm 2.0, the decoded instruction.
+ * WM_CONST_EXPR: several instructions (the extended-const proposal's
+ * i32/i64 add, sub and mul), evaluated from the bytes. */
 enum wm_const_op {
     WM_CONST_I32, WM_CONST_I64, WM_CONST_F32, WM_CONST_F64, WM_CONST_V128,
-    WM_CONST_REF_NULL, WM_CONST_REF_FUNC, WM_CONST_GLOBAL_GET,
+    WM_CONST_REF_NULL, WM_CONST_REF_FUNC, WM_CONST_GLOBAL_GET, WM_CONST_EXPR,
 };
 
 struct wm_constexpr {
@@ -301,8 +303,26 @@ int dec_module(const uint8_t *bytes, size_t size, struct wm_module **out,
 int dec_module_trusted(const uint8_t *bytes, size_t size, struct wm_module **out,
                        struct wm_error *err);
 
-/* Validate a decoded module as the spec does. Returns 0, or -1 and fills
- * *err (kind WM_ERR_INVALID). */
+/* Proposals past Wasm 2.0 that validation accepts only when asked: a
+ * module using one without it is invalid, as the 2.0 spec suite expects.
+ * (Relaxed SIMD is always on: it adds opcodes, no 2.0 test rejects them.) */
+enum wm_feature {
+    WM_FEATURE_EXTENDED_CONST = 1u << 0,    /* i32/i64 add, sub, mul in
+                                               constant expressions */
+};
+#define WM_FEATURES_DEFAULT 0u
+#define WM_FEATURES_ALL WM_FEATURE_EXTENDED_CONST
+
+/* The feature's name as on the command line ("extended-const"), or NULL;
+ * and back (0 for an unknown name). */
+const char *wm_feature_name(unsigned feature);
+unsigned wm_feature_parse(const char *name);
+
+/* Validate a decoded module as the spec does, with the proposals of
+ * `features` (WM_FEATURE_*). Returns 0, or -1 and fills *err (kind
+ * WM_ERR_INVALID). val_module: WM_FEATURES_DEFAULT. */
+int val_module_features(const struct wm_module *m, unsigned features,
+                        struct wm_error *err);
 int val_module(const struct wm_module *m, struct wm_error *err);
 
 /* Read a whole file into a malloc'd buffer. Returns 0, or an errno value
@@ -312,5 +332,7 @@ int wm_read_file(const char *path, uint8_t **out, size_t *size);
 /* Both, as `awsm validate` does. */
 int wm_load(const uint8_t *bytes, size_t size, struct wm_module **out,
             struct wm_error *err);
+int wm_load_features(const uint8_t *bytes, size_t size, unsigned features,
+                     struct wm_module **out, struct wm_error *err);
 
 #endif

@@ -30,6 +30,7 @@ struct local_run {                  /* locals [first, first+count) */
 struct val {
     const struct wm_module *m;
     struct wm_error *err;
+    unsigned features;              /* WM_FEATURE_* */
     int64_t func;
     const struct wm_ins *in;           /* instruction being checked */
     uint8_t *refs;                  /* C.refs: declared function refs */
@@ -650,6 +651,17 @@ out:
 
 /* ===== Constant expressions ============================================= */
 
+/* The extended-const proposal's t.add, t.sub and t.mul (t i32 or i64). */
+static int val_const_arith(struct val *v, wm_valtype t)
+{
+    if (!(v->features & WM_FEATURE_EXTENDED_CONST))
+        return vfail(v, "constant expression required: %s: the extended-const "
+                     "proposal is not enabled (--enable-extended-const)", OPNAME(v));
+    if (pop(v, t, NULL) || pop(v, t, NULL))
+        return -1;
+    return push(v, t);
+}
+
 /*
  * Spec 3.3.10: constant instructions are t.const, ref.null, ref.func and
  * global.get of an immutable global. As in the suite this runtime follows,
@@ -677,9 +689,9 @@ static int val_const_ins(struct val *v, const struct wm_ins *in, uint32_t nvisib
                          "mutable", in->u.idx);
         return push(v, wm_global_type(v->m, in->u.idx)->type);
     case WM_OP_I32_ADD: case WM_OP_I32_SUB: case WM_OP_I32_MUL:
+        return val_const_arith(v, WM_I32);
     case WM_OP_I64_ADD: case WM_OP_I64_SUB: case WM_OP_I64_MUL:
-        return vfail(v, "constant expression required: %s: the extended-const "
-                     "proposal is not supported", OPNAME(v));
+        return val_const_arith(v, WM_I64);
     default:
         return vfail(v, "constant expression required: %s is not constant",
                      OPNAME(v));
@@ -931,7 +943,13 @@ static int collect_refs(struct val *v)
 
 int val_module(const struct wm_module *m, struct wm_error *err)
 {
-    struct val v = { .m = m, .err = err, .func = -1 };
+    return val_module_features(m, WM_FEATURES_DEFAULT, err);
+}
+
+int val_module_features(const struct wm_module *m, unsigned features,
+                        struct wm_error *err)
+{
+    struct val v = { .m = m, .err = err, .func = -1, .features = features };
     int rc = -1;
     if (val_imports(&v) || val_definitions(&v) || val_elems(&v) ||
         val_datas(&v) || val_start(&v) || val_exports(&v) || collect_refs(&v))

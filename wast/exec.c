@@ -111,8 +111,8 @@ static int resolve(void *ud, const struct wm_import *im, struct rt_extern *out)
 
 /* ===== Building modules ================================================= */
 
-static int read_module(const char *path, struct wm_module **m, char *msg,
-                       size_t size)
+static int read_module(const struct wast_file *f, const char *path,
+                       struct wm_module **m, char *msg, size_t size)
 {
     uint8_t *bytes;
     size_t len;
@@ -122,7 +122,7 @@ static int read_module(const char *path, struct wm_module **m, char *msg,
         return -1;
     }
     struct wm_error err;
-    int rc = wm_load(bytes, len, m, &err);
+    int rc = wm_load_features(bytes, len, f->opt->features, m, &err);
     free(bytes);
     if (rc != 0)
         snprintf(msg, size, "the module does not load: %s", err.msg);
@@ -135,6 +135,7 @@ static int compile_module(const struct wast_file *f, const struct wm_module *m,
     struct cg_options opt = CG_OPTIONS_DEFAULT;
     opt.opt_level = f->opt->opt_level;
     opt.bounds = f->opt->bounds_checked ? AWSM_BOUNDS_CHECKED : AWSM_BOUNDS_GUARD;
+    opt.features = f->opt->features;
     struct cg_error err;
     if (cache_compile(m, &opt, so, &err) == 0)
         return 0;
@@ -155,7 +156,7 @@ static int module_build(const struct wast_file *f, const struct wast_cmd *c,
         return -1;
     }
     struct wm_module *m;
-    if (read_module(wasm, &m, msg, size) != 0)
+    if (read_module(f, wasm, &m, msg, size) != 0)
         return -1;
     int rc = compile_module(f, m, so, msg, size);
     wm_module_free(m);

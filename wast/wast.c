@@ -184,8 +184,9 @@ static int spawn_error(const char *prog, int e, struct wast_error *err)
     return set_error(err, true, "cannot run %s: %s", prog, strerror(e));
 }
 
-/* Start `prog --enable-relaxed-simd PATH -o JSON` with stdin from /dev/null and stdout and
- * stderr into the log file of the temporary directory. */
+/* Start `prog --enable-relaxed-simd [--enable-NAME...] PATH -o JSON` with
+ * stdin from /dev/null and stdout and stderr into the log file of the
+ * temporary directory. */
 static int spawn_wast2json(const struct wast_file *f, const char *prog,
                            const char *json, pid_t *pid, struct wast_error *err)
 {
@@ -203,8 +204,20 @@ static int spawn_wast2json(const struct wast_file *f, const char *prog,
         e = posix_spawn_file_actions_adddup2(&fa, 1, 2);
     /* Relaxed SIMD is text wast2json 1.0.32 only parses when asked; the
      * flag changes nothing for the other files. */
-    char *argv[] = {(char *)prog, "--enable-relaxed-simd", (char *)f->path, "-o",
-                    (char *)json, NULL};
+    char flags[8][48];
+    char *argv[8 + 6] = {(char *)prog, "--enable-relaxed-simd"};
+    int argc = 2, nflags = 0;
+    for (unsigned bit = 1; bit != 0 && nflags < 8; bit <<= 1) {
+        const char *name = (f->opt->features & bit) ? wm_feature_name(bit) : NULL;
+        if (name) {
+            snprintf(flags[nflags], sizeof flags[0], "--enable-%s", name);
+            argv[argc++] = flags[nflags++];
+        }
+    }
+    argv[argc++] = (char *)f->path;
+    argv[argc++] = "-o";
+    argv[argc++] = (char *)json;
+    argv[argc] = NULL;
     if (e == 0)
         e = posix_spawnp(pid, prog, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -313,7 +326,7 @@ static int load_module(const struct wast_file *f, const struct wast_cmd *c,
         return -1;
     }
     struct wm_module *m = NULL;
-    int rc = wm_load(bytes, size, &m, err);
+    int rc = wm_load_features(bytes, size, f->opt->features, &m, err);
     free(bytes);
     if (rc == 0)
         wm_module_free(m);

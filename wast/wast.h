@@ -69,6 +69,8 @@ struct wast_options {
     bool keep_temp;         /* keep the temporary directory and name it */
     unsigned opt_level;     /* compile with -O0..-O3 */
     bool bounds_checked;    /* explicit bounds checks, not guard pages */
+    unsigned features;      /* WM_FEATURE_*: proposals the modules may use
+                               (wast2json gets --enable-NAME for each) */
     unsigned timeout;       /* seconds: run each file in a child process
                                killed after this long (a crash or a hang
                                then fails that file only); 0: in-process */

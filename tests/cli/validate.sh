@@ -108,6 +108,23 @@ check "validate without files: usage error, exit 2" eval 'status_is 2 && [ -s "$
 run validate --bogus "$tmp/good.wasm"
 check "validate with an unknown option: exit 2" status_is 2
 
+# Extended constant expressions: invalid in Wasm 2.0, valid when asked.
+wat extconst '(module (global (export "g") i32 (i32.add (i32.const 40) (i32.const 2)))
+  (func (export "get") (result i32) global.get 0))' --enable-extended-const
+run validate "$tmp/extconst.wasm"
+check "extended const without the flag: exit 1" status_is 1
+check "... the message names the proposal and the flag" \
+    err_has "i32.add: the extended-const proposal is not enabled (--enable-extended-const)"
+run validate --enable-extended-const "$tmp/extconst.wasm"
+check "extended const with --enable-extended-const: valid" eval 'status_is 0 && no_output'
+run validate --enable-nosuch "$tmp/extconst.wasm"
+check "an unknown proposal: usage error" eval 'status_is 2 && err_has "unknown option"'
+run run --enable-extended-const --invoke get "$tmp/extconst.wasm"
+check "awsm run --enable-extended-const: the global's value" eval 'status_is 0 && out_has 42'
+run run --invoke get "$tmp/extconst.wasm"
+check "awsm run without the flag refuses the module, also once cached" \
+    eval 'status_is 1 && err_has "extended-const proposal is not enabled"'
+
 run frobnicate
 check "unknown command: exit 2 and named" eval 'status_is 2 && err_has "frobnicate"'
 
