@@ -17,6 +17,7 @@ struct bench {
     pthread_cond_t done;
     uint64_t *ns;
     uint32_t n, finished, failed;
+    bool first_nomem;                   /* the first failure was for memory */
     char first_error[256];
 };
 
@@ -25,6 +26,7 @@ static void bench_done_cb(struct sb *sb, int worker, void *ud)
     (void)worker;
     struct bench *b = ud;
     bool ok = sb->outcome == SB_OK && sb->exit_code == 0;
+    bool nomem = sb->out_of_memory;
     char err[sizeof b->first_error];
     snprintf(err, sizeof err, "%.200s", sb->error);
     uint64_t t0 = sb->t_start;
@@ -32,9 +34,11 @@ static void bench_done_cb(struct sb *sb, int worker, void *ud)
     uint64_t t = srv_now_ns() - t0;
     pthread_mutex_lock(&b->lock);
     b->ns[b->finished++] = t;
-    if (!ok && b->failed++ == 0)
+    if (!ok && b->failed++ == 0) {
+        b->first_nomem = nomem;
         snprintf(b->first_error, sizeof b->first_error, "%.200s",
                  err[0] ? err : "nonzero exit status");
+    }
     pthread_cond_signal(&b->done);
     pthread_mutex_unlock(&b->lock);
 }
@@ -58,13 +62,13 @@ static struct sb *bench_sandbox(struct srv_module *mod)
 
 /* Queue `n` sandboxes and wait for all of them. */
 static int bench_batch(struct sched *s, struct srv_module *mod, struct bench *b,
-                       uint32_t n, char *err, size_t errlen)
+                       uint32_t n, struct srv_error *err)
 {
     int rc = 0;
     for (uint32_t i = 0; i < n && rc == 0; i++) {
         struct sb *sb = bench_sandbox(mod);
         if (!sb) {
-            snprintf(err, errlen, "out of memory for sandbox %u", i);
+            srv_fail(err, SRV_ERR_NOMEM, "out of memory for sandbox %u", i);
             pthread_mutex_lock(&b->lock);
             b->n = i;                   /* wait for those queued */
             pthread_mutex_unlock(&b->lock);
@@ -82,18 +86,17 @@ static int bench_batch(struct sched *s, struct srv_module *mod, struct bench *b,
 
 int srv_bench(const struct srv_config *cfg, const struct srv_settings *set,
               const char *module, uint32_t n, struct srv_bench_result *out,
-              char *err, size_t errlen)
+              struct srv_error *err)
 {
     struct srv srv = { .cfg = cfg, .set = set, .nmods = cfg->nmodules };
     struct srv_module mod = { .srv = &srv };
     for (int i = 0; i < cfg->nmodules; i++)
         if (strcmp(cfg->modules[i].name, module) == 0)
             mod.cfg = &cfg->modules[i];
-    if (!mod.cfg) {
-        snprintf(err, errlen, "%s: no module \"%s\"", cfg->file, module);
-        return -1;
-    }
-    if (srv_load_module(&srv, &mod, err, errlen) != 0)
+    if (!mod.cfg)
+        return srv_fail(err, SRV_ERR_USAGE, "%s: no module \"%s\"", cfg->file,
+                        module);
+    if (srv_load_module(&srv, &mod, err) != 0)
         return -1;
     struct bench b = { .n = n };
     pthread_mutex_init(&b.lock, NULL);
@@ -107,17 +110,14 @@ int srv_bench(const struct srv_config *cfg, const struct srv_settings *set,
         .done_cb = bench_done_cb,
         .ud = &b,
     };
-    int rc = b.ns ? sched_new(&so, &s, err, errlen) : -1;
-    if (!b.ns)
-        snprintf(err, errlen, "out of memory");
+    int rc = b.ns ? sched_new(&so, &s, err) : srv_fail(err, SRV_ERR_NOMEM,
+                                                        "out of memory");
     if (rc == 0)
-        rc = bench_batch(s, &mod, &b, n, err, errlen);
+        rc = bench_batch(s, &mod, &b, n, err);
     sched_free(s);
-    if (rc == 0 && b.failed) {
-        snprintf(err, errlen, "%u of %u sandboxes failed: %s", b.failed, n,
-                 b.first_error);
-        rc = -1;
-    }
+    if (rc == 0 && b.failed)
+        rc = srv_fail(err, b.first_nomem ? SRV_ERR_NOMEM : SRV_ERR_SANDBOX,
+                      "%u of %u sandboxes failed: %s", b.failed, n, b.first_error);
     if (rc == 0) {
         qsort(b.ns, n, sizeof *b.ns, cmp_u64);
         out->n = n;

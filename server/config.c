@@ -26,7 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "server/server.h"
+#include "server/internal.h"
 
 #define MAX_CONFIG_BYTES (16u << 20)
 #define MAX_NAME_LEN 128
@@ -42,8 +42,7 @@ struct parser {
     const char *tenant;         /* a route of this tenant is being checked */
     uint16_t tenant_port;
     struct srv_config *cfg;
-    char *err;
-    size_t errlen;
+    struct srv_error *err;
 };
 
 /* ===== Positions and messages =========================================== */
@@ -74,22 +73,41 @@ static int key_line(const struct parser *p, const char *key)
     return line_at(p, p->obj_start);
 }
 
-__attribute__((format(printf, 3, 4)))
-static int fail_at(struct parser *p, int line, const char *fmt, ...)
+/* The whole server's (internal.h); here, as every fuzz target links this. */
+int srv_fail(struct srv_error *err, enum srv_error_kind kind, const char *fmt, ...)
 {
-    int n = snprintf(p->err, p->errlen, "%s:%d: ", p->file, line);
-    if (p->mod_name && n >= 0 && (size_t)n < p->errlen)
-        n += snprintf(p->err + n, p->errlen - n, "module \"%s\": ", p->mod_name);
-    if (n >= 0 && (size_t)n < p->errlen) {
+    err->kind = kind;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* An error at `line`: "FILE:LINE: module "NAME": ...". */
+__attribute__((format(printf, 4, 5)))
+static int fail_kind(struct parser *p, enum srv_error_kind kind, int line,
+                     const char *fmt, ...)
+{
+    char *msg = p->err->msg;
+    size_t len = sizeof p->err->msg;
+    p->err->kind = kind;
+    int n = snprintf(msg, len, "%s:%d: ", p->file, line);
+    if (p->mod_name && n >= 0 && (size_t)n < len)
+        n += snprintf(msg + n, len - n, "module \"%s\": ", p->mod_name);
+    if (n >= 0 && (size_t)n < len) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+        vsnprintf(msg + n, len - n, fmt, ap);
         va_end(ap);
     }
     return -1;
 }
 
+#define fail_at(p, line, ...) fail_kind(p, SRV_ERR_CONFIG, line, __VA_ARGS__)
 #define fail_key(p, key, ...) fail_at(p, key_line(p, key), __VA_ARGS__)
+#define nomem_at(p, line) fail_kind(p, SRV_ERR_NOMEM, line, "out of memory")
+#define nomem_key(p, key) nomem_at(p, key_line(p, key))
 
 /* A warning at the line of `key`: "FILE:LINE: module "NAME": ...". */
 __attribute__((format(printf, 3, 4)))
@@ -106,10 +124,10 @@ static int warn_key(struct parser *p, const char *key, const char *fmt, ...)
     char **w = realloc(p->cfg->warnings,
                        (p->cfg->nwarnings + 1) * sizeof *w);
     if (!w)
-        return fail_at(p, 1, "out of memory");
+        return nomem_at(p, 1);
     p->cfg->warnings = w;
     if (!(w[p->cfg->nwarnings] = strdup(buf)))
-        return fail_at(p, 1, "out of memory");
+        return nomem_at(p, 1);
     p->cfg->nwarnings++;
     return 0;
 }
@@ -130,7 +148,7 @@ static int get_string(struct parser *p, json_t *obj, const char *key,
         strlen(json_string_value(v)) != json_string_length(v))
         return fail_key(p, key, "\"%s\" must be a non-empty string", key);
     if (!(*out = strdup(json_string_value(v))))
-        return fail_key(p, key, "out of memory");
+        return nomem_key(p, key);
     return 0;
 }
 
@@ -204,7 +222,7 @@ static int get_env(struct parser *p, json_t *obj, struct srv_module_config *m)
         return fail_key(p, "env", "\"env\" must be an object of strings");
     m->env = calloc(json_object_size(v) + 1, sizeof *m->env);
     if (!m->env)
-        return fail_key(p, "env", "out of memory");
+        return nomem_key(p, "env");
     json_object_foreach(v, k, val) {
         const char *s = json_string_value(val);
         if (!s || !k[0] || strchr(k, '='))
@@ -212,7 +230,7 @@ static int get_env(struct parser *p, json_t *obj, struct srv_module_config *m)
                             "its name non-empty without '='", k);
         size_t n = strlen(k) + strlen(s) + 2;
         if (!(m->env[m->nenv] = malloc(n)))
-            return fail_key(p, "env", "out of memory");
+            return nomem_key(p, "env");
         snprintf(m->env[m->nenv++], n, "%s=%s", k, s);
     }
     return 0;
@@ -231,7 +249,7 @@ static int get_dirs(struct parser *p, json_t *obj, struct srv_module_config *m)
     m->dir_host = calloc(n + 1, sizeof *m->dir_host);
     m->dir_guest = calloc(n + 1, sizeof *m->dir_guest);
     if (!m->dir_host || !m->dir_guest)
-        return fail_key(p, "dirs", "out of memory");
+        return nomem_key(p, "dirs");
     json_array_foreach(v, i, e) {
         const char *s = json_string_value(e);
         if (!s || !s[0])
@@ -244,7 +262,7 @@ static int get_dirs(struct parser *p, json_t *obj, struct srv_module_config *m)
         m->dir_guest[m->ndirs] = strdup(sep ? sep + 2 : s);
         m->ndirs++;
         if (!full || !m->dir_guest[m->ndirs - 1])
-            return fail_key(p, "dirs", "out of memory");
+            return nomem_key(p, "dirs");
         struct stat st;
         if (stat(full, &st) != 0 || !S_ISDIR(st.st_mode))
             return fail_key(p, "dirs", "\"dirs\"[%zu]: %s: %s", i, full,
@@ -330,7 +348,7 @@ static int check_http(struct parser *p, json_t *obj, struct srv_module_config *m
     if (!m->content_type)
         m->content_type = strdup(SRV_DEFAULT_CONTENT_TYPE);
     if (!m->route || !m->content_type)
-        return fail_at(p, m->line, "out of memory");
+        return nomem_at(p, m->line);
     bool printable = strlen(m->content_type) <= MAX_NAME_LEN;
     for (const char *c = m->content_type; *c; c++)
         printable &= (unsigned char)*c >= ' ' && (unsigned char)*c < 0x7f;
@@ -463,7 +481,7 @@ static int check_module(struct parser *p, json_t *obj, struct srv_module_config 
             snprintf(m->name, n, "%s%s", p->tenant, route);
         free(route);
         if (!m->name)
-            return fail_key(p, "route", "out of memory");
+            return nomem_key(p, "route");
     } else if (get_string(p, obj, "name", true, &m->name) != 0) {
         return -1;
     }
@@ -475,7 +493,7 @@ static int check_module(struct parser *p, json_t *obj, struct srv_module_config 
     m->path = resolve_path(p, path);
     free(path);
     if (!m->path || sledge_wasm(p, m) != 0)
-        return fail_key(p, "path", "out of memory");
+        return nomem_key(p, "path");
     if (check_numbers(p, obj, m) || get_flag(p, obj, "active", &m->active) ||
         get_dense(p, obj, m) || check_http(p, obj, m) ||
         get_env(p, obj, m) || get_dirs(p, obj, m) ||
@@ -529,7 +547,7 @@ static int add_module(struct parser *p, json_t *obj, size_t start, size_t end)
     struct srv_module_config *mods = realloc(p->cfg->modules,
         (p->cfg->nmodules + 1) * sizeof *mods);
     if (!mods)
-        return fail_at(p, 1, "out of memory");
+        return nomem_at(p, 1);
     p->cfg->modules = mods;
     struct srv_module_config *m = &mods[p->cfg->nmodules];
     memset(m, 0, sizeof *m);
@@ -609,8 +627,14 @@ static int parse_one(struct parser *p, size_t *pos)
     json_t *obj = json_loadb(p->text + *pos, p->len - *pos,
                              JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &je);
     p->mod_name = NULL;
+    /* Jansson fails without a word when its lexer's buffer cannot be
+     * allocated. */
+    if (!obj && je.text[0] == '\0')
+        return nomem_at(p, line_at(p, *pos));
     if (!obj)
-        return fail_at(p, line_at(p, *pos) + je.line - 1, "%s", je.text);
+        return fail_kind(p, json_error_code(&je) == json_error_out_of_memory
+                         ? SRV_ERR_NOMEM : SRV_ERR_CONFIG,
+                         line_at(p, *pos) + je.line - 1, "%s", je.text);
     size_t start = *pos;
     *pos += je.position;
     p->obj_start = start;
@@ -656,16 +680,16 @@ static int parse_all(struct parser *p)
 }
 
 int srv_config_parse(const char *name, const char *text, size_t len,
-                     struct srv_config *cfg, char *err, size_t errlen)
+                     struct srv_config *cfg, struct srv_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
     char *copy = strdup(name);
     struct parser p = { .file = name, .text = text, .len = len,
                         .dir = copy ? strdup(dirname(copy)) : NULL, .cfg = cfg,
-                        .err = err, .errlen = errlen };
+                        .err = err };
     free(copy);
     cfg->file = strdup(name);
-    int rc = p.dir && cfg->file ? 0 : fail_at(&p, 1, "out of memory");
+    int rc = p.dir && cfg->file ? 0 : nomem_at(&p, 1);
     if (rc == 0 && memchr(text, '\0', len))
         rc = fail_at(&p, line_at(&p, (const char *)memchr(text, '\0', len) - text),
                      "NUL byte in the file");
@@ -677,26 +701,25 @@ int srv_config_parse(const char *name, const char *text, size_t len,
     return rc;
 }
 
-int srv_config_load(const char *file, struct srv_config *cfg, char *err,
-                    size_t errlen)
+int srv_config_load(const char *file, struct srv_config *cfg,
+                    struct srv_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
     FILE *f = fopen(file, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", file, strerror(errno));
-        return -1;
-    }
+    if (!f)
+        return srv_fail(err, SRV_ERR_CONFIG, "%s: %s", file, strerror(errno));
     char *buf = malloc(MAX_CONFIG_BYTES + 1);
     size_t n = buf ? fread(buf, 1, MAX_CONFIG_BYTES + 1, f) : 0;
     bool bad = !buf || ferror(f) || n > MAX_CONFIG_BYTES;
     fclose(f);
     if (bad) {
-        snprintf(err, errlen, "%s: %s", file, !buf ? "out of memory" :
-                 n > MAX_CONFIG_BYTES ? "larger than 16 MiB" : "read error");
+        srv_fail(err, !buf ? SRV_ERR_NOMEM : SRV_ERR_CONFIG, "%s: %s", file,
+                 !buf ? "out of memory" : n > MAX_CONFIG_BYTES ? "larger than 16 MiB"
+                                                               : "read error");
         free(buf);
         return -1;
     }
-    int rc = srv_config_parse(file, buf, n, cfg, err, errlen);
+    int rc = srv_config_parse(file, buf, n, cfg, err);
     free(buf);
     return rc;
 }

@@ -1171,11 +1171,11 @@ static void accept_cb(uv_stream_t *server, int status)
 }
 
 static int port_listen(struct srv *srv, struct http_port *hp, int worker,
-                       uv_loop_t *loop, char *err, size_t errlen)
+                       uv_loop_t *loop, struct srv_error *err)
 {
     struct http_listener *l = hp->admin ? &hp->ls[0] : &hp->ls[worker];
     const struct srv_module_config *mc = hp->admin ? NULL : hp->routes[0]->cfg;
-    int rc, fd = srv_port_bind(srv, mc, SOCK_STREAM, hp->port, !hp->admin, err, errlen);
+    int rc, fd = srv_port_bind(srv, mc, SOCK_STREAM, hp->port, !hp->admin, err);
     if (fd < 0)
         return -1;
     uv_tcp_init(loop, &l->tcp);
@@ -1186,20 +1186,18 @@ static int port_listen(struct srv *srv, struct http_port *hp, int worker,
     l->open = true;
     if ((rc = uv_tcp_open(&l->tcp, fd)) != 0)
         close(fd);                      /* not the handle's */
-    if (rc != 0 || (rc = uv_listen((uv_stream_t *)&l->tcp, 4096, accept_cb)) != 0) {
-        snprintf(err, errlen, "cannot listen on HTTP port %u: %s", hp->port,
-                 uv_strerror(rc));
-        return -1;
-    }
+    if (rc != 0 || (rc = uv_listen((uv_stream_t *)&l->tcp, 4096, accept_cb)) != 0)
+        return srv_fail(err, SRV_ERR_SYSTEM, "cannot listen on HTTP port %u: %s",
+                        hp->port, uv_strerror(rc));
     return 0;
 }
 
-int http_open(struct srv *srv, int worker, uv_loop_t *loop, char *err,
-              size_t errlen)
+int http_open(struct srv *srv, int worker, uv_loop_t *loop,
+              struct srv_error *err)
 {
     struct http *h = srv->http;
     for (int i = 0; h && i < h->nports; i++)
-        if (port_listen(srv, &h->ports[i], worker, loop, err, errlen) != 0)
+        if (port_listen(srv, &h->ports[i], worker, loop, err) != 0)
             return -1;
     return 0;
 }
@@ -1217,12 +1215,12 @@ static void close_listeners(struct http *h, int worker)
         close_listener(&h->ports[i].ls[worker]);
 }
 
-int http_open_admin(struct srv *srv, uv_loop_t *loop, char *err, size_t errlen)
+int http_open_admin(struct srv *srv, uv_loop_t *loop, struct srv_error *err)
 {
     struct http *h = srv->http;
     if (!h || !h->admin.port)
         return 0;
-    return port_listen(srv, &h->admin, srv->nworkers, loop, err, errlen);
+    return port_listen(srv, &h->admin, srv->nworkers, loop, err);
 }
 
 /* Close the connections of worker (or admin) slot w; all of them, or
@@ -1283,13 +1281,12 @@ static struct http_port *port_of(struct http *h, uint16_t port, int nworkers)
     return hp;
 }
 
-int http_init(struct srv *srv, char *err, size_t errlen)
+int http_init(struct srv *srv, struct srv_error *err)
 {
     struct http *h = calloc(1, sizeof *h);
     if (!h || !(h->w = calloc(srv->nworkers + 1, sizeof *h->w))) {
         free(h);
-        snprintf(err, errlen, "out of memory");
-        return -1;
+        return srv_fail(err, SRV_ERR_NOMEM, "out of memory");
     }
     srv->http = h;
     /* Default: an eighth of the sandboxes' memory budget, at least 64 MiB. */
@@ -1304,26 +1301,22 @@ int http_init(struct srv *srv, char *err, size_t errlen)
         struct http_port *hp = port_of(h, mod->cfg->http_port, srv->nworkers);
         struct srv_module **r = hp ? realloc(hp->routes, (hp->nroutes + 1) * sizeof *r)
                                    : NULL;
-        if (!r) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
+        if (!r)
+            return srv_fail(err, SRV_ERR_NOMEM, "out of memory");
         hp->routes = r;
         r[hp->nroutes++] = mod;
     }
     if (srv->set->admin_port) {
         h->admin = (struct http_port){ .port = (uint16_t)srv->set->admin_port,
                                       .admin = true };
-        if (!(h->admin.ls = calloc(1, sizeof *h->admin.ls))) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
+        if (!(h->admin.ls = calloc(1, sizeof *h->admin.ls)))
+            return srv_fail(err, SRV_ERR_NOMEM, "out of memory");
     }
     /* Free, as for UDP: a plain bind fails where another process listens. */
     for (int i = 0; i <= h->nports; i++) {
         struct http_port *hp = i < h->nports ? &h->ports[i] : &h->admin;
         int fd = hp->port ? srv_port_bind(srv, hp->admin ? NULL : hp->routes[0]->cfg,
-                                          SOCK_STREAM, hp->port, false, err, errlen) : -2;
+                                          SOCK_STREAM, hp->port, false, err) : -2;
         if (fd == -1)
             return -1;
         if (fd >= 0)

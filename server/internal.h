@@ -162,6 +162,8 @@ struct sb {
     enum sb_outcome outcome;
     int exit_code;
     bool has_exit_code;
+    bool out_of_memory;                 /* SB_ERROR for want of memory
+                                           (srv_bench: SRV_ERR_NOMEM) */
     char error[600];
 };
 
@@ -201,16 +203,17 @@ struct sched_options {
      * receives on (its listeners) on its loop; then, when accepting stops,
      * stop receiving (the sockets stay open for replies); and at its end,
      * close them (on that loop). */
-    int (*open_cb)(int worker, uv_loop_t *loop, void *ud, char *err,
-                   size_t errlen);
+    int (*open_cb)(int worker, uv_loop_t *loop, void *ud,
+                   struct srv_error *err);
     void (*stop_cb)(int worker, void *ud);
     void (*close_cb)(int worker, void *ud);
     void *ud;
 };
 
-/* Start the workers (each runs open_cb first: all or nothing). */
-int sched_new(const struct sched_options *o, struct sched **out, char *err,
-              size_t errlen);
+/* Start the workers (each runs open_cb first: all or nothing; the error is
+ * the first failing open_cb's, or the scheduler's own). */
+int sched_new(const struct sched_options *o, struct sched **out,
+              struct srv_error *err);
 /* Queue a new sandbox on the calling worker (from its loop's callbacks:
  * receive where it runs), or, from any other thread, on the least loaded
  * worker. */
@@ -286,7 +289,7 @@ enum srv_refusal {
 
 /* Take the server's and the module's in-flight slots, apply admission
  * control, set the deadlines and queue the sandbox on this worker; or
- * return why not, with a message (the caller frees sb). */
+ * return why not, with a message for the reply (the caller frees sb). */
 enum srv_refusal srv_admit(struct srv_module *mod, struct sb *sb, char *err,
                            size_t errlen);
 
@@ -295,23 +298,24 @@ void srv_addr_name(const struct sockaddr *a, char *buf, size_t len);
 
 /* A socket bound to `port` on --host (SOCK_DGRAM or SOCK_STREAM), in the
  * port's SO_REUSEPORT group with `group`; the fd, or -1 with err naming
- * the module, the address and why. */
+ * the module, the address and why (SRV_ERR_USAGE: --host is no address;
+ * SRV_ERR_SYSTEM). */
 int srv_port_bind(const struct srv *srv, const struct srv_module_config *mc,
-                  int type, uint16_t port, bool group, char *err, size_t errlen);
+                  int type, uint16_t port, bool group, struct srv_error *err);
 
 /* ===== HTTP (http.c) ===================================================== */
 
 /* The routes by port, checked free; before the workers start. */
-int http_init(struct srv *srv, char *err, size_t errlen);
+int http_init(struct srv *srv, struct srv_error *err);
 /* On worker `worker`'s thread: its listeners on its loop; then stop
  * accepting (idle keep-alive connections close, the others after their
  * response); at its end close everything. */
-int http_open(struct srv *srv, int worker, uv_loop_t *loop, char *err,
-              size_t errlen);
+int http_open(struct srv *srv, int worker, uv_loop_t *loop,
+              struct srv_error *err);
 void http_stop(struct srv *srv, int worker);
 void http_close(struct srv *srv, int worker);
 /* The admin port (--admin-port) on the main thread's loop; closed last. */
-int http_open_admin(struct srv *srv, uv_loop_t *loop, char *err, size_t errlen);
+int http_open_admin(struct srv *srv, uv_loop_t *loop, struct srv_error *err);
 void http_close_admin(struct srv *srv);
 /* Open HTTP connections, and the bytes held for clients (bodies, input,
  * responses), on all workers. */
@@ -325,9 +329,15 @@ void http_respond(struct sb *sb);
 unsigned http_writing(const struct srv *srv);
 
 /* Load (compiling if needed) a module and check it is a WASI command;
- * err names the config file, line and module. */
-int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
-                    size_t errlen);
+ * err names the config file, line and module (SRV_ERR_MODULE or
+ * SRV_ERR_NOMEM). */
+int srv_load_module(struct srv *srv, struct srv_module *mod,
+                    struct srv_error *err);
+
+/* Set err's kind and message; returns -1, for `return srv_fail(...)`.
+ * Defined in config.c, which every fuzz target of the server links. */
+__attribute__((format(printf, 3, 4)))
+int srv_fail(struct srv_error *err, enum srv_error_kind kind, const char *fmt, ...);
 
 __attribute__((format(printf, 3, 4)))
 void srv_log(const struct srv *srv, enum srv_log_level level, const char *fmt, ...);

@@ -63,13 +63,12 @@ void srv_log(const struct srv *srv, enum srv_log_level level, const char *fmt, .
 }
 
 /* Open --log-file onto fd 2. */
-static int log_open(const char *path, char *err, size_t errlen)
+static int log_open(const char *path, struct srv_error *err)
 {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "--log-file %s: %s", path, strerror(errno));
-        return -1;
-    }
+    if (fd < 0)
+        return srv_fail(err, SRV_ERR_SYSTEM, "--log-file %s: %s", path,
+                        strerror(errno));
     if (fd != 2) {
         dup2(fd, 2);
         close(fd);
@@ -377,21 +376,24 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 /* An error about module mc (NULL: the server's own, e.g. the admin port). */
 __attribute__((format(printf, 5, 6)))
 static int fail_module(const struct srv *srv, const struct srv_module_config *mc,
-                       char *err, size_t errlen, const char *fmt, ...)
+                       struct srv_error *err, enum srv_error_kind kind,
+                       const char *fmt, ...)
 {
-    int n = mc ? snprintf(err, errlen, "%s:%d: module \"%s\": ", srv->cfg->file,
+    size_t len = sizeof err->msg;
+    err->kind = kind;
+    int n = mc ? snprintf(err->msg, len, "%s:%d: module \"%s\": ", srv->cfg->file,
                           mc->line, mc->name) : 0;
-    if (n < 0 || (size_t)n >= errlen)
+    if (n < 0 || (size_t)n >= len)
         return -1;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err + n, errlen - n, fmt, ap);
+    vsnprintf(err->msg + n, len - n, fmt, ap);
     va_end(ap);
     return -1;
 }
 
-int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
-                    size_t errlen)
+int srv_load_module(struct srv *srv, struct srv_module *mod,
+                    struct srv_error *err)
 {
     const struct srv_module_config *mc = mod->cfg;
     struct cache_options co = CACHE_OPTIONS_DEFAULT;
@@ -403,8 +405,10 @@ int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
      * (checked mode's speed) and its memory is a slot of a shared slab
      * instead of an 8 GiB reservation (2 mappings). */
     co.max_memory_pages = mc->dense_memory ? mc->max_memory_pages : 0;
+    /* The cache's message names the file already. */
     if (cache_module_load(mc->path, &co, &mod->rt, NULL, &cerr) != 0)
-        return fail_module(srv, mc, err, errlen, "%s", cerr.msg);
+        return fail_module(srv, mc, err, cerr.kind == CACHE_ERR_NOMEM
+                           ? SRV_ERR_NOMEM : SRV_ERR_MODULE, "%s", cerr.msg);
     const struct wm_module *wm = rt_module_wasm(mod->rt);
     bool has_start = false;
     for (uint32_t i = 0; i < wm->nexports; i++) {
@@ -413,16 +417,18 @@ int srv_load_module(struct srv *srv, struct srv_module *mod, char *err,
                      memcmp(e->name.str, "_start", 6) == 0;
     }
     if (!has_start)
-        return fail_module(srv, mc, err, errlen, "%s exports no _start function "
-                           "(awsmrt runs WASI commands)", mc->path);
+        return fail_module(srv, mc, err, SRV_ERR_MODULE, "%s exports no _start "
+                           "function (awsmrt runs WASI commands)", mc->path);
     struct wasi_error werr;
     if (wasi_check_imports(wm, &werr) != 0)
-        return fail_module(srv, mc, err, errlen, "%s: %s", mc->path, werr.msg);
+        return fail_module(srv, mc, err, werr.kind == WASI_ERR_NOMEM
+                           ? SRV_ERR_NOMEM : SRV_ERR_MODULE, "%s: %s", mc->path,
+                           werr.msg);
     return 0;
 }
 
 int srv_port_bind(const struct srv *srv, const struct srv_module_config *mc,
-                  int type, uint16_t port, bool group, char *err, size_t errlen)
+                  int type, uint16_t port, bool group, struct srv_error *err)
 {
     struct sockaddr_storage addr = { 0 };
     const char *proto = type == SOCK_DGRAM ? "UDP" : mc ? "HTTP" : "admin";
@@ -430,8 +436,8 @@ int srv_port_bind(const struct srv *srv, const struct srv_module_config *mc,
         ? uv_ip6_addr(srv->set->host, port, (struct sockaddr_in6 *)&addr)
         : uv_ip4_addr(srv->set->host, port, (struct sockaddr_in *)&addr);
     if (rc != 0)
-        return fail_module(srv, mc, err, errlen, "bad listen address %s: %s",
-                           srv->set->host, uv_strerror(rc));
+        return fail_module(srv, mc, err, SRV_ERR_USAGE, "bad listen address "
+                           "%s: %s", srv->set->host, uv_strerror(rc));
     int fd = socket(addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 ||
@@ -442,8 +448,8 @@ int srv_port_bind(const struct srv *srv, const struct srv_module_config *mc,
         int e = errno;
         if (fd >= 0)
             close(fd);
-        return fail_module(srv, mc, err, errlen, "cannot bind %s %s port %u: %s",
-                           srv->set->host, proto, port, strerror(e));
+        return fail_module(srv, mc, err, SRV_ERR_SYSTEM, "cannot bind %s %s "
+                           "port %u: %s", srv->set->host, proto, port, strerror(e));
     }
     return fd;
 }
@@ -451,11 +457,10 @@ int srv_port_bind(const struct srv *srv, const struct srv_module_config *mc,
 /* Before the workers bind their group: is the port free? A socket of
  * the group binds even when another process's group (same user) holds
  * the port, and the two would share its traffic; a plain bind fails. */
-static int check_port(struct srv *srv, struct srv_module *mod, char *err,
-                      size_t errlen)
+static int check_port(struct srv *srv, struct srv_module *mod,
+                      struct srv_error *err)
 {
-    int fd = srv_port_bind(srv, mod->cfg, SOCK_DGRAM, mod->cfg->port, false,
-                           err, errlen);
+    int fd = srv_port_bind(srv, mod->cfg, SOCK_DGRAM, mod->cfg->port, false, err);
     if (fd < 0)
         return -1;
     close(fd);
@@ -463,8 +468,8 @@ static int check_port(struct srv *srv, struct srv_module *mod, char *err,
 }
 
 /* sched open_cb, on worker `worker`'s thread: one socket per module. */
-static int open_listeners(int worker, uv_loop_t *loop, void *ud, char *err,
-                          size_t errlen)
+static int open_listeners(int worker, uv_loop_t *loop, void *ud,
+                          struct srv_error *err)
 {
     struct srv *srv = ud;
     for (int i = 0; i < srv->nmods; i++) {
@@ -473,7 +478,7 @@ static int open_listeners(int worker, uv_loop_t *loop, void *ud, char *err,
             continue;
         struct srv_listener *l = &mod->ls[worker];
         int rc, fd = srv_port_bind(srv, mod->cfg, SOCK_DGRAM, mod->cfg->port,
-                                   true, err, errlen);
+                                   true, err);
         if (fd < 0)
             return -1;
         int size = RECV_BUFFER_BYTES;
@@ -486,10 +491,11 @@ static int open_listeners(int worker, uv_loop_t *loop, void *ud, char *err,
         l->open = true;
         if ((rc = uv_udp_open(&l->udp, fd)) != 0 ||
             (rc = uv_udp_recv_start(&l->udp, alloc_cb, recv_cb)) != 0)
-            return fail_module(srv, mod->cfg, err, errlen, "cannot receive on "
-                               "port %u: %s", mod->cfg->port, uv_strerror(rc));
+            return fail_module(srv, mod->cfg, err, SRV_ERR_SYSTEM, "cannot "
+                               "receive on port %u: %s", mod->cfg->port,
+                               uv_strerror(rc));
     }
-    return http_open(srv, worker, loop, err, errlen);
+    return http_open(srv, worker, loop, err);
 }
 
 /* sched stop_cb: stop receiving; the sockets stay for replies. */
@@ -572,12 +578,12 @@ static void signal_cb(uv_signal_t *h, int signum)
 {
     struct srv *srv = h->data;
     if (signum == SIGHUP) {
-        char err[512];
+        struct srv_error err;
         if (!srv->set->log_file)
             srv_log(srv, SRV_LOG_INFO, "SIGHUP: no --log-file to reopen");
-        else if (log_open(srv->set->log_file, err, sizeof err) != 0)
+        else if (log_open(srv->set->log_file, &err) != 0)
             srv_log(srv, SRV_LOG_ERROR, "SIGHUP: %s (logging goes on to the old file)",
-                    err);
+                    err.msg);
         else
             srv_log(srv, SRV_LOG_INFO, "SIGHUP: reopened %s", srv->set->log_file);
         return;
@@ -681,14 +687,12 @@ static void limit_memory(struct srv *srv)
     rt_memory_budget_set(b);
 }
 
-static int start(struct srv *srv, char *err, size_t errlen)
+static int start(struct srv *srv, struct srv_error *err)
 {
     srv->nworkers = srv->set->workers > 0 ? srv->set->workers : default_workers();
     srv->capacity = (uint64_t)srv->nworkers * 1000000u;
-    if (!(srv->bufs = malloc((size_t)srv->nworkers * sizeof *srv->bufs))) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (!(srv->bufs = malloc((size_t)srv->nworkers * sizeof *srv->bufs)))
+        return srv_fail(err, SRV_ERR_NOMEM, "out of memory");
     /* A module that does not load is an error in the log, and its
      * requests are answered "not available"; the others are served.
      * Only when none loads does start-up fail (--check fails on any). */
@@ -698,27 +702,25 @@ static int start(struct srv *srv, char *err, size_t errlen)
         if (!mod->cfg->active)
             continue;
         active++;
-        if (srv_load_module(srv, mod, err, errlen) == 0) {
+        if (srv_load_module(srv, mod, err) == 0) {
             loaded++;
         } else {
             if (mod->rt)                /* loaded, but not a WASI command */
                 rt_module_free(mod->rt);
             mod->rt = NULL;
             srv_log(srv, SRV_LOG_ERROR, "%s (its requests will be answered \"not "
-                    "available\")", err);
+                    "available\")", err->msg);
         }
-        if (!(mod->ls = calloc(srv->nworkers, sizeof *mod->ls))) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
+        if (!(mod->ls = calloc(srv->nworkers, sizeof *mod->ls)))
+            return srv_fail(err, SRV_ERR_NOMEM, "out of memory");
     }
     if (active > 0 && loaded == 0)
         return -1;                      /* err: the last module's */
     for (int i = 0; i < srv->nmods; i++)
         if (srv->mods[i].cfg->active && srv->mods[i].cfg->port &&
-            check_port(srv, &srv->mods[i], err, errlen) != 0)
+            check_port(srv, &srv->mods[i], err) != 0)
             return -1;
-    if (http_init(srv, err, errlen) != 0)
+    if (http_init(srv, err) != 0)
         return -1;
     struct sched_options so = {
         .workers = srv->nworkers,
@@ -731,7 +733,7 @@ static int start(struct srv *srv, char *err, size_t errlen)
         .close_cb = close_listeners,
         .ud = srv,
     };
-    return sched_new(&so, &srv->sched, err, errlen);
+    return sched_new(&so, &srv->sched, err);
 }
 
 static void srv_init(struct srv *srv, const struct srv_config *cfg,
@@ -769,34 +771,31 @@ static void srv_deinit(struct srv *srv)
 }
 
 int srv_check(const struct srv_config *cfg, const struct srv_settings *set,
-              char *err, size_t errlen)
+              struct srv_error *err)
 {
     struct srv srv;
     srv_init(&srv, cfg, set);
-    int rc = srv.mods ? 0 : -1;
-    if (!srv.mods)
-        snprintf(err, errlen, "out of memory");
+    int rc = srv.mods ? 0 : srv_fail(err, SRV_ERR_NOMEM, "out of memory");
     for (int i = 0; rc == 0 && i < cfg->nmodules; i++)
         if (srv.mods[i].cfg->active)
-            rc = srv_load_module(&srv, &srv.mods[i], err, errlen);
+            rc = srv_load_module(&srv, &srv.mods[i], err);
     srv_deinit(&srv);
     return rc;
 }
 
 int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
-            char *err, size_t errlen)
+            struct srv_error *err)
 {
     struct srv srv;
     uv_loop_t loop;
     /* A closed log pipe or a client gone must not kill the server. */
     signal(SIGPIPE, SIG_IGN);
-    if (set->log_file && log_open(set->log_file, err, errlen) != 0)
+    if (set->log_file && log_open(set->log_file, err) != 0)
         return -1;
     int lrc = uv_loop_init(&loop);
-    if (lrc != 0) {
-        snprintf(err, errlen, "cannot start the event loop: %s", uv_strerror(lrc));
-        return -1;
-    }
+    if (lrc != 0)
+        return srv_fail(err, SRV_ERR_SYSTEM, "cannot start the event loop: %s",
+                        uv_strerror(lrc));
     srv_init(&srv, cfg, set);
     srv.loop = &loop;
     limit_files(&srv);
@@ -810,11 +809,10 @@ int srv_run(const struct srv_config *cfg, const struct srv_settings *set,
     }
     uv_timer_init(&loop, &srv.drain);
     srv.drain.data = &srv;
-    int rc = srv.mods ? start(&srv, err, errlen) : -1;
-    if (!srv.mods)
-        snprintf(err, errlen, "out of memory");
+    int rc = srv.mods ? start(&srv, err)
+                      : srv_fail(err, SRV_ERR_NOMEM, "out of memory");
     if (rc == 0)
-        rc = http_open_admin(&srv, &loop, err, errlen);
+        rc = http_open_admin(&srv, &loop, err);
     if (rc == 0) {
         srv.ready = true;
         for (int i = 0; i < 4; i++)

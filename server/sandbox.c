@@ -242,6 +242,7 @@ static void outcome_of(struct sb *sb, const struct rt_error *err)
         fail(sb, "", msg);
     } else {
         fail(sb, err->kind == RT_ERR_TRAP ? "trap: " : "", err->msg);
+        sb->out_of_memory = err->kind == RT_ERR_NOMEM;
     }
 }
 
@@ -277,6 +278,7 @@ static int wasi_setup(struct sb *sb)
     struct wasi_error werr;
     if (wasi_ctx_new(&wc, &sb->wasi, &werr) != 0) {
         fail(sb, "", werr.msg);
+        sb->out_of_memory = werr.kind == WASI_ERR_NOMEM;
         return -1;
     }
     return 0;

@@ -149,7 +149,7 @@ struct sched {
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;
     int nready, nfailed;
-    char start_err[512];
+    struct srv_error start_err;         /* the first failing open_cb's */
 };
 
 static _Thread_local struct sched_worker *this_worker;
@@ -572,6 +572,7 @@ static int start(struct sched_worker *w, struct sb *sb)
     if (!sb->stack) {
         snprintf(sb->error, sizeof sb->error, "out of memory for a sandbox stack");
         sb->outcome = SB_ERROR;
+        sb->out_of_memory = true;
         return -1;
     }
     sb->sp = stack_init(sb->stack, sandbox_main, sb);
@@ -678,13 +679,13 @@ static void wake_cb(uv_async_t *h)
 static int worker_open(struct sched_worker *w)
 {
     struct sched *s = w->s;
-    char err[sizeof s->start_err] = "";
-    int rc = s->o.open_cb ? s->o.open_cb(w->id, &w->loop, s->o.ud, err, sizeof err) : 0;
+    struct srv_error err = { SRV_ERR_NONE, "" };
+    int rc = s->o.open_cb ? s->o.open_cb(w->id, &w->loop, s->o.ud, &err) : 0;
     w->started = s->o.open_cb != NULL;  /* close what open_cb opened */
     pthread_mutex_lock(&s->start_lock);
     s->nready++;
     if (rc != 0 && s->nfailed++ == 0)
-        snprintf(s->start_err, sizeof s->start_err, "%s", err);
+        s->start_err = err;
     pthread_cond_broadcast(&s->start_cond);
     pthread_mutex_unlock(&s->start_lock);
     return rc;
@@ -799,22 +800,19 @@ static void *timer_main(void *arg)
 /* ===== Set-up and tear-down ============================================= */
 
 /* 0, or what failed, with libuv's message for its code. */
-static int worker_init(struct sched *s, int id, char *err, size_t errlen)
+static int worker_init(struct sched *s, int id, struct srv_error *err)
 {
     struct sched_worker *w = &s->w[id];
     w->s = s;
     w->id = id;
     int rc = uv_loop_init(&w->loop);
-    if (rc != 0) {
-        snprintf(err, errlen, "worker %d: cannot create its event loop: %s",
-                 id, uv_strerror(rc));
-        return -1;
-    }
+    if (rc != 0)
+        return srv_fail(err, SRV_ERR_SYSTEM, "worker %d: cannot create its "
+                        "event loop: %s", id, uv_strerror(rc));
     if ((rc = uv_async_init(&w->loop, &w->wake, wake_cb)) != 0) {
-        snprintf(err, errlen, "worker %d: cannot create its wake-up handle: %s",
-                 id, uv_strerror(rc));
         uv_loop_close(&w->loop);
-        return -1;
+        return srv_fail(err, SRV_ERR_SYSTEM, "worker %d: cannot create its "
+                        "wake-up handle: %s", id, uv_strerror(rc));
     }
     w->wake.data = w;
     pthread_mutex_init(&w->lock, NULL);
@@ -836,14 +834,13 @@ static void worker_deinit(struct sched_worker *w)
     pthread_mutex_destroy(&w->lock);
 }
 
-int sched_new(const struct sched_options *o, struct sched **out, char *err,
-              size_t errlen)
+int sched_new(const struct sched_options *o, struct sched **out,
+              struct srv_error *err)
 {
     struct sched *s = calloc(1, sizeof *s);
     if (!s || !(s->w = calloc(o->workers, sizeof *s->w))) {
         free(s);
-        snprintf(err, errlen, "out of memory");
-        return -1;
+        return srv_fail(err, SRV_ERR_NOMEM, "out of memory");
     }
     s->o = *o;
     s->quantum_ns = (uint64_t)o->quantum_us * 1000;
@@ -856,11 +853,11 @@ int sched_new(const struct sched_options *o, struct sched **out, char *err,
     *out = s;
     int rc = 0;                         /* pthread_create's: errno is not set */
     for (; s->nstarted < o->workers; s->nstarted++) {
-        if (worker_init(s, s->nstarted, err, errlen) != 0)
+        if (worker_init(s, s->nstarted, err) != 0)
             break;
         if ((rc = pthread_create(&s->w[s->nstarted].thread, NULL, worker_main,
                                  &s->w[s->nstarted])) != 0) {
-            snprintf(err, errlen, "cannot start worker thread %d: %s",
+            srv_fail(err, SRV_ERR_SYSTEM, "cannot start worker thread %d: %s",
                      s->nstarted, strerror(rc));
             worker_deinit(&s->w[s->nstarted]);
             break;
@@ -868,7 +865,8 @@ int sched_new(const struct sched_options *o, struct sched **out, char *err,
     }
     if (s->nstarted == o->workers &&
         (rc = pthread_create(&s->timer, NULL, timer_main, s)) != 0)
-        snprintf(err, errlen, "cannot start the timer thread: %s", strerror(rc));
+        srv_fail(err, SRV_ERR_SYSTEM, "cannot start the timer thread: %s",
+                 strerror(rc));
     s->timer_started = s->nstarted == o->workers && rc == 0;
     if (s->timer_started) {
         pthread_mutex_lock(&s->start_lock);
@@ -876,7 +874,7 @@ int sched_new(const struct sched_options *o, struct sched **out, char *err,
             pthread_cond_wait(&s->start_cond, &s->start_lock);
         pthread_mutex_unlock(&s->start_lock);
         if (s->nfailed > 0)
-            snprintf(err, errlen, "%s", s->start_err);
+            *err = s->start_err;
     }
     if (!s->timer_started || s->nfailed > 0) {
         sched_free(s);

@@ -6,13 +6,15 @@
  * with preemption and deadlines.
  *
  *   struct srv_config cfg;
- *   srv_config_load("modules.json", &cfg, err, sizeof err);   (warnings in cfg)
+ *   struct srv_error err;
+ *   srv_config_load("modules.json", &cfg, &err);   (warnings in cfg)
  *   struct srv_settings s = SRV_SETTINGS_DEFAULT;
- *   srv_run(&cfg, &s, err, sizeof err);      (until SIGINT/SIGTERM)
+ *   srv_run(&cfg, &s, &err);                       (until SIGINT/SIGTERM)
  *   srv_config_free(&cfg);
  *
  * Prefix srv_ (public), sb_ (sandboxes), sched_ (the scheduler). Errors are
- * values with messages naming the file, line and field; the caller prints.
+ * values (struct srv_error: a kind and a message naming the file, line and
+ * field); the caller prints.
  *
  * The protocol: a request is one datagram holding a JSON object
  *   {"module": NAME, "args": [ARG...], "stdin": TEXT}      (args, stdin optional)
@@ -58,6 +60,31 @@
 #define SRV_MAX_DENSE_PAGES 1024u   /* CG_BOUNDED_MAX_BYTES in pages (checked
                                        in listener.c) */
 
+/* ===== Errors =========================================================== */
+
+/* What went wrong, for callers that treat failures differently. */
+enum srv_error_kind {
+    SRV_ERR_NONE,
+    SRV_ERR_CONFIG,         /* the configuration file: unreadable, bad JSON,
+                               a bad field, a duplicate */
+    SRV_ERR_MODULE,         /* a module cannot be loaded: a bad or missing
+                               file, a stale .so, no _start, imports WASI
+                               cannot satisfy */
+    SRV_ERR_SYSTEM,         /* the OS refused a resource: a port cannot be
+                               bound, the log file opened, a thread, loop
+                               or handle created */
+    SRV_ERR_NOMEM,
+    SRV_ERR_USAGE,          /* a bad argument or setting: --host is no
+                               address, srv_bench's module is not configured */
+    SRV_ERR_SANDBOX,        /* srv_bench: a sandbox failed or exited nonzero */
+};
+
+struct srv_error {
+    enum srv_error_kind kind;
+    char msg[1024];         /* "modules.json:7: module \"fib\": \"port\" must
+                               be an integer 1-65535" */
+};
+
 /* ===== Configuration ==================================================== */
 
 struct srv_module_config {
@@ -102,13 +129,14 @@ struct srv_config {
  * mixed with them, SLEdge's tenants ({"name", "port", "routes": [...]}:
  * each route a module served over HTTP on the tenant's port). Every field
  * is checked; a duplicate name, UDP port or HTTP route is an error. On
- * error, *cfg is left empty and err names the file, line and field. */
-int srv_config_load(const char *file, struct srv_config *cfg, char *err,
-                    size_t errlen);
+ * error (-1), *cfg is left empty and err names the file, line and field:
+ * SRV_ERR_CONFIG, or SRV_ERR_NOMEM. */
+int srv_config_load(const char *file, struct srv_config *cfg,
+                    struct srv_error *err);
 /* The same from memory; `name` is used in messages and relative paths are
  * resolved against its directory. */
 int srv_config_parse(const char *name, const char *text, size_t len,
-                     struct srv_config *cfg, char *err, size_t errlen);
+                     struct srv_config *cfg, struct srv_error *err);
 void srv_config_free(struct srv_config *cfg);
 
 /* ===== Running ========================================================== */
@@ -181,25 +209,30 @@ struct srv_settings {
 
 /* Load every active module, bind its port, and serve until SIGINT or
  * SIGTERM; then stop accepting, let the requests in flight finish (or hit
- * their deadlines), and return 0. Returns -1 with a message when start-up
- * fails (nothing is left running). */
+ * their deadlines), and return 0. Returns -1 when start-up fails (nothing
+ * is left running): SRV_ERR_MODULE when no module loads, SRV_ERR_SYSTEM,
+ * SRV_ERR_USAGE (a bad --host) or SRV_ERR_NOMEM. */
 int srv_run(const struct srv_config *cfg, const struct srv_settings *s,
-            char *err, size_t errlen);
+            struct srv_error *err);
 
 /* Load every active module (compiling .wasm files into the cache) and
- * return, without serving: what --check does. */
+ * return, without serving: what --check does. The first that fails is
+ * the error (SRV_ERR_MODULE or SRV_ERR_NOMEM). */
 int srv_check(const struct srv_config *cfg, const struct srv_settings *s,
-              char *err, size_t errlen);
+              struct srv_error *err);
 
 /* The sandbox life cycle, measured in-process (no network): `n` sandboxes
  * of `module` (run with no arguments; each must exit 0) through the real
- * scheduler, each timed from pick-up by a worker to the end of teardown. */
+ * scheduler, each timed from pick-up by a worker to the end of teardown.
+ * Errors: SRV_ERR_USAGE (no such module), SRV_ERR_MODULE, SRV_ERR_SYSTEM,
+ * SRV_ERR_NOMEM (also when a sandbox failed for want of memory) and
+ * SRV_ERR_SANDBOX (one failed otherwise, or exited nonzero). */
 struct srv_bench_result {
     uint32_t n;
     double median_us, p99_us, min_us;
 };
 int srv_bench(const struct srv_config *cfg, const struct srv_settings *s,
               const char *module, uint32_t n, struct srv_bench_result *out,
-              char *err, size_t errlen);
+              struct srv_error *err);
 
 #endif

@@ -259,20 +259,21 @@ static int parse_args(struct opts *o, int argc, char **argv)
     return 0;
 }
 
-static int run_bench(const struct srv_config *cfg, const struct opts *o, char *err,
-                     size_t errlen)
+static int run_bench(const struct srv_config *cfg, const struct opts *o,
+                     struct srv_error *err)
 {
     const char *colon = strrchr(o->bench, ':');
     unsigned long n;
     char module[256];
     if (parse_uint(colon + 1, 1, 10000000, &n) != 0 ||
         (size_t)(colon - o->bench) >= sizeof module) {
-        snprintf(err, errlen, "--bench %s: expected MODULE:N", o->bench);
+        err->kind = SRV_ERR_USAGE;
+        snprintf(err->msg, sizeof err->msg, "--bench %s: expected MODULE:N", o->bench);
         return -1;
     }
     snprintf(module, sizeof module, "%.*s", (int)(colon - o->bench), o->bench);
     struct srv_bench_result r;
-    if (srv_bench(cfg, &o->set, module, (uint32_t)n, &r, err, errlen) != 0)
+    if (srv_bench(cfg, &o->set, module, (uint32_t)n, &r, err) != 0)
         return -1;
     printf("sandboxes=%u median_us=%.1f p99_us=%.1f min_us=%.1f\n", r.n,
            r.median_us, r.p99_us, r.min_us);
@@ -288,9 +289,9 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc;
     struct srv_config cfg;
-    char err[1024];
-    if (srv_config_load(o.config, &cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "awsmrt: %s\n", err);
+    struct srv_error err;
+    if (srv_config_load(o.config, &cfg, &err) != 0) {
+        fprintf(stderr, "awsmrt: %s\n", err.msg);
         return 1;
     }
     for (int i = 0; i < cfg.nwarnings; i++)
@@ -298,12 +299,11 @@ int main(int argc, char **argv)
     if (o.check)
         o.set.workers = 1;
     if (o.bench)
-        rc = run_bench(&cfg, &o, err, sizeof err);
+        rc = run_bench(&cfg, &o, &err);
     else
-        rc = o.check ? srv_check(&cfg, &o.set, err, sizeof err)
-                     : srv_run(&cfg, &o.set, err, sizeof err);
+        rc = o.check ? srv_check(&cfg, &o.set, &err) : srv_run(&cfg, &o.set, &err);
     if (rc != 0)
-        fprintf(stderr, "awsmrt: %s\n", err);
+        fprintf(stderr, "awsmrt: %s\n", err.msg);
     else if (o.check && !o.bench)
         printf("%s: %d module%s, configuration and modules OK\n", o.config,
                cfg.nmodules, cfg.nmodules == 1 ? "" : "s");

@@ -43,14 +43,15 @@ static size_t walk(const struct srv_config *cfg)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct srv_config cfg;
-    char err[512] = "";
+    struct srv_error err = { SRV_ERR_NONE, "" };
     if (srv_config_parse("/fuzz/modules.json", (const char *)data, size, &cfg,
-                         err, sizeof err) == 0) {
+                         &err) == 0) {
         volatile size_t sum = walk(&cfg);
         (void)sum;
         srv_config_free(&cfg);
-    } else if (err[0] == '\0') {
-        fprintf(stderr, "fuzz_config: a refused configuration without a message\n");
+    } else if (err.msg[0] == '\0' || err.kind == SRV_ERR_NONE) {
+        fprintf(stderr, "fuzz_config: a refused configuration without a message "
+                "or kind\n");
         abort();
     }
     return 0;

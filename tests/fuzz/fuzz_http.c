@@ -68,7 +68,7 @@ int admin_page(struct srv *srv, const char *path, size_t n, char **body,
 
 /* Bound to an ephemeral port, whatever the configuration says. */
 int srv_port_bind(const struct srv *srv, const struct srv_module_config *mc,
-                  int type, uint16_t port, bool group, char *err, size_t errlen)
+                  int type, uint16_t port, bool group, struct srv_error *err)
 {
     (void)srv, (void)mc, (void)port, (void)group;
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(bound_port),
@@ -78,7 +78,7 @@ int srv_port_bind(const struct srv *srv, const struct srv_module_config *mc,
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
         getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
-        snprintf(err, errlen, "bind: %s", strerror(errno));
+        srv_fail(err, SRV_ERR_SYSTEM, "bind: %s", strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -130,7 +130,7 @@ static uv_loop_t loop;
 
 static void setup(void)
 {
-    char err[256];
+    struct srv_error err;
     settings.http_request_timeout_ms = 2000;
     settings.http_idle_timeout_ms = 2000;
     srv.cfg = &config;
@@ -142,9 +142,9 @@ static void setup(void)
     for (int i = 0; i < 2; i++)
         mods[i] = (struct srv_module){ .cfg = &configs[i], .srv = &srv,
                                        .rt = (struct rt_module *)&mods[i] };
-    if (uv_loop_init(&loop) != 0 || http_init(&srv, err, sizeof err) != 0 ||
-        http_open(&srv, 0, &loop, err, sizeof err) != 0) {
-        fprintf(stderr, "fuzz_http: set-up failed: %s\n", err);
+    if (uv_loop_init(&loop) != 0 || http_init(&srv, &err) != 0 ||
+        http_open(&srv, 0, &loop, &err) != 0) {
+        fprintf(stderr, "fuzz_http: set-up failed: %s\n", err.msg);
         abort();
     }
 }

@@ -126,11 +126,26 @@ char *__wrap_strndup(const char *s, size_t n)
     return d;
 }
 
+/* Jansson's allocations, marked when one fails: Jansson does not always
+ * say so (a string it cannot copy is a syntax error, "string or '}'
+ * expected"; one whose buffer cannot grow silently loses a byte, and the
+ * module's path then names no file), so what fails then is not the
+ * server's misreport. */
+static atomic_bool json_failed;
+
+static void *json_malloc(size_t n)
+{
+    void *p = __wrap_malloc(n);
+    if (!p)
+        atomic_store(&json_failed, true);
+    return p;
+}
+
 /* Not libuv's (uv_replace_allocator): it aborts on some failures of its
  * own by design (uv_loop_init's signal set-up). */
 static void hooks_install(void)
 {
-    json_set_alloc_funcs(__wrap_malloc, __wrap_free);
+    json_set_alloc_funcs(json_malloc, __wrap_free);
 }
 
 /*
@@ -345,6 +360,18 @@ TEST(instantiate_and_call)
     rt_module_free(loaded);
 }
 
+/* A server call failed: its message for each_failure, and a failing
+ * allocation must be reported as one (unless it was Jansson's). */
+static int server_failed(const char *call, const struct srv_error *err,
+                         char *msg, size_t len)
+{
+    snprintf(msg, len, "%s", err->msg);
+    if (err->kind != SRV_ERR_NOMEM && !atomic_load(&json_failed))
+        test_fail(__FILE__, __LINE__, "%s: a failing allocation reported as "
+                  "error kind %d: %s", call, err->kind, err->msg);
+    return -1;
+}
+
 /* awsmrt in-process: the configuration, the module from the compile
  * cache, the scheduler's threads, and four sandboxes. */
 static int server(void *ud, char *msg, size_t len)
@@ -354,14 +381,16 @@ static int server(void *ud, char *msg, size_t len)
     snprintf(text, sizeof text, "[{\"name\": \"hi\", \"path\": \"%s\", "
              "\"port\": 1, \"env\": {\"A\": \"1\"}}]", wasm_path);
     struct srv_config cfg;
-    if (srv_config_parse("/tmp/alloc.json", text, strlen(text), &cfg, msg, len) != 0)
-        return -1;
+    struct srv_error err;
+    atomic_store(&json_failed, false);
+    if (srv_config_parse("/tmp/alloc.json", text, strlen(text), &cfg, &err) != 0)
+        return server_failed("srv_config_parse", &err, msg, len);
     struct srv_settings set = SRV_SETTINGS_DEFAULT;
     set.workers = 2;
     struct srv_bench_result r;
-    int rc = srv_bench(&cfg, &set, "hi", 4, &r, msg, len);
+    int rc = srv_bench(&cfg, &set, "hi", 4, &r, &err);
     srv_config_free(&cfg);
-    return rc;
+    return rc == 0 ? 0 : server_failed("srv_bench", &err, msg, len);
 }
 
 /* The compiler's own memory (its arenas, the reader's buffer): out of it,
