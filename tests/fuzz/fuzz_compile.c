@@ -146,7 +146,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct wm_module *m;
     struct wm_error werr;
     struct cg_error cerr;
-    if (size == 0 || size > FUZZ_MAX_INPUT || wm_load(data, size, &m, &werr) != 0)
+    if (size == 0 || size > FUZZ_MAX_INPUT ||
+        wm_load_features(data, size, WM_FEATURES_ALL, &m, &werr) != 0)
         return 0;
     if (so_path[0] == '\0')
         snprintf(so_path, sizeof so_path, "/tmp/awsm-fuzz-compile-%d.so", (int)getpid());

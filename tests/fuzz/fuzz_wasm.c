@@ -1,7 +1,8 @@
 /*
  * tests/fuzz/fuzz_wasm.c - libFuzzer target: decode and validate any input
- * with wm_load, then walk what a caller would read (index spaces, names),
- * so the sanitizers see every pointer the module hands out.
+ * with wm_load_features (every proposal awsm knows on), then walk what a
+ * caller would read (index spaces, names), so the sanitizers see every
+ * pointer the module hands out.
  *
  * Built by tests/fuzz/run.sh with clang -fsanitize=fuzzer (libFuzzer
  * supplies main). Build with -DFUZZ_STANDALONE to get a plain main that
@@ -49,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct wm_module *m;
     struct wm_error err;
-    if (wm_load(data, size, &m, &err) == 0) {
+    if (wm_load_features(data, size, WM_FEATURES_ALL, &m, &err) == 0) {
         volatile unsigned sink = walk(m);
         (void)sink;
         wm_module_free(m);

@@ -330,7 +330,8 @@ enum {
     W_SELECT_T = 0x1c, W_LOCAL_GET = 0x20, W_LOCAL_SET = 0x21,
     W_GLOBAL_GET = 0x23, W_GLOBAL_SET = 0x24, W_I32_LOAD = 0x28,
     W_I32_CONST = 0x41, W_I64_CONST = 0x42, W_F32_CONST = 0x43,
-    W_F64_CONST = 0x44, W_I32_ADD = 0x6a, W_I64_ADD = 0x7c,
+    W_F64_CONST = 0x44, W_I32_ADD = 0x6a, W_I64_ADD = 0x7c, W_I64_SUB = 0x7d,
+    W_I64_MUL = 0x7e,
     W_I64_EXTEND_I32_S = 0xac, W_REF_NULL = 0xd0, W_REF_FUNC = 0xd2,
     W_PREFIX_FC = 0xfc, W_DATA_DROP = 0x09,   /* 0xfc 0x09 */
     W_EMPTY = 0x40,                           /* block type [] -> [] */

@@ -8,18 +8,23 @@
 #include "test.h"
 
 /* Build and load (decode + validate) a module; the module is freed. */
-static int load_mod(struct wmod *w, struct wm_error *err)
+static int load_mod_features(struct wmod *w, unsigned features, struct wm_error *err)
 {
     struct wbuf b;
     struct wm_module *m = (struct wm_module *)&m;       /* not NULL */
     mod_build(w, &b);
-    int rc = wm_load(b.p, b.len, &m, err);
+    int rc = wm_load_features(b.p, b.len, features, &m, err);
     wb_free(&b);
     if (rc == 0)
         wm_module_free(m);
     else if (m != NULL)
         return -2;                      /* a failed load must not leave one */
     return rc;
+}
+
+static int load_mod(struct wmod *w, struct wm_error *err)
+{
+    return load_mod_features(w, WM_FEATURES_DEFAULT, err);
 }
 
 /* One function of type `t`, no locals, the given instructions. */
@@ -527,7 +532,23 @@ TEST(const_expr_with_extended_const_arithmetic_names_the_proposal)
                                     W_END));
     int rc = load_mod(&w, &err);
     ASSERT_INVALID(rc, err, GLOBAL_INIT_AT(w) + 4, -1,
-                   "i32.add: the extended-const proposal is not supported");
+                   "i32.add: the extended-const proposal is not enabled "
+                   "(--enable-extended-const)");
+}
+
+TEST(const_expr_with_extended_const_is_valid_when_enabled)
+{
+    struct wmod w = { 0 };
+    struct wm_error err;
+    mod_global(&w, 'l', false, CODE(W_I64_CONST, 1, W_I64_CONST, 2, W_I64_MUL,
+                                    W_I64_CONST, 3, W_I64_SUB, W_END));
+    ASSERT_EQ_INT(0, load_mod_features(&w, WM_FEATURE_EXTENDED_CONST, &err));
+    /* still typed: an i32 operand of i64.add */
+    struct wmod w2 = { 0 };
+    mod_global(&w2, 'l', false, CODE(W_I64_CONST, 1, W_I32_CONST, 2, W_I64_ADD,
+                                     W_END));
+    ASSERT_EQ_INT(-1, load_mod_features(&w2, WM_FEATURE_EXTENDED_CONST, &err));
+    ASSERT_STR_CONTAINS(err.msg, "i64.add expects i64 but found i32");
 }
 
 TEST(const_expr_of_wrong_type_is_invalid)
