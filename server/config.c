@@ -200,6 +200,27 @@ static int get_dense(struct parser *p, json_t *obj, struct srv_module_config *m)
     return 0;
 }
 
+/* "features": ["extended-const", ...], the proposals past Wasm 2.0 the
+ * module may use (wasm/module.h), as `awsm run --enable-NAME`. */
+static int get_features(struct parser *p, json_t *obj, struct srv_module_config *m)
+{
+    json_t *v = json_object_get(obj, "features"), *e;
+    size_t i;
+    if (!v)
+        return 0;
+    if (!json_is_array(v))
+        return fail_key(p, "features", "\"features\" must be an array of proposal "
+                        "names (\"extended-const\")");
+    json_array_foreach(v, i, e) {
+        unsigned f = json_is_string(e) ? wm_feature_parse(json_string_value(e)) : 0;
+        if (f == 0)
+            return fail_key(p, "features", "\"features\"[%zu]: not a proposal awsmrt "
+                            "knows (it knows \"extended-const\")", i);
+        m->features |= f;
+    }
+    return 0;
+}
+
 /* A path as given, or joined to the config file's directory. */
 static char *resolve_path(const struct parser *p, const char *path)
 {
@@ -276,7 +297,7 @@ static const char *const module_keys[] = {
     "max-memory-pages", "relative-deadline-us", "env", "dirs", "max-inflight",
     "admissions-percentile", "max-open-files", "dense-memory", "http-port",
     "route", "http-req-size", "http-resp-size", "http-resp-content-type",
-    "expected-execution-us", NULL,
+    "expected-execution-us", "features", NULL,
 };
 static const char *const tenant_keys[] = { "name", "port", "routes", NULL };
 /* SLEdge's (and the original runtime's) keys that awsmrt has no use for. */
@@ -495,7 +516,7 @@ static int check_module(struct parser *p, json_t *obj, struct srv_module_config 
     if (!m->path || sledge_wasm(p, m) != 0)
         return nomem_key(p, "path");
     if (check_numbers(p, obj, m) || get_flag(p, obj, "active", &m->active) ||
-        get_dense(p, obj, m) || check_http(p, obj, m) ||
+        get_dense(p, obj, m) || get_features(p, obj, m) || check_http(p, obj, m) ||
         get_env(p, obj, m) || get_dirs(p, obj, m) ||
         warn_unknown_keys(p, obj, module_keys) || check_unique(p, m))
         return -1;

@@ -405,6 +405,7 @@ int srv_load_module(struct srv *srv, struct srv_module *mod,
      * (checked mode's speed) and its memory is a slot of a shared slab
      * instead of an 8 GiB reservation (2 mappings). */
     co.max_memory_pages = mc->dense_memory ? mc->max_memory_pages : 0;
+    co.features = mc->features;
     /* The cache's message names the file already. */
     if (cache_module_load(mc->path, &co, &mod->rt, NULL, &cerr) != 0)
         return fail_module(srv, mc, err, cerr.kind == CACHE_ERR_NOMEM

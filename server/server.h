@@ -108,6 +108,8 @@ struct srv_module_config {
     uint32_t admissions_percentile; /* 0: the server's default */
     uint32_t max_open_files;    /* guest fds per sandbox; 0: default */
     bool dense_memory;          /* memory in a shared slab (code checks) */
+    unsigned features;          /* WM_FEATURE_*: "features", proposals the
+                                   module may use ("extended-const") */
     int nenv;
     char **env;                 /* "KEY=VALUE" */
     int ndirs;

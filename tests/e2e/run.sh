@@ -255,6 +255,21 @@ cfg_fails "missing module file" '{"name":"a","path":"nope.wasm","port":1}' \
 printf 'not wasm' >"$tmp/junk.wasm"
 cfg_fails "not a wasm file" '{"name":"a","path":"junk.wasm","port":1}' 'junk.wasm'
 cfg_fails "empty" '' 'no modules registered'
+cfg_fails "an unknown proposal in features" \
+    '{"name":"a","path":"ok.wasm","port":1,"features":["tail-calls"]}' \
+    '"features"[0]: not a proposal awsmrt knows'
+# A WASI command whose global is an extended constant expression.
+wat extconst '(module (global $g i32 (i32.add (i32.const 40) (i32.const 2)))
+  (func (export "_start") (if (i32.ne (global.get $g) (i32.const 42)) (then unreachable))))' \
+  --enable-extended-const
+cfg_fails "extended constants without \"features\"" \
+    '{"name":"a","path":"extconst.wasm","port":1}' \
+    'the extended-const proposal is not enabled'
+printf '{"name":"a","path":"extconst.wasm","port":1,"features":["extended-const"]}\n' >"$tmp/ext.json"
+"$BIN/awsmrt" --check "$tmp/ext.json" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "extended constants with \"features\": [\"extended-const\"]" \
+    eval '[ $status -eq 0 ] && grep -q "1 module, configuration and modules OK" "$tmp/out"'
 printf '{"name":"a","path":"ok.wasm","port":1,"argsize":1,"active":"yes"}\n{"name":"b","path":"ok.wasm","port":2,"active":"no"}\n' >"$tmp/old.json"
 "$BIN/awsmrt" --check "$tmp/old.json" >"$tmp/out" 2>"$tmp/err"
 status=$?

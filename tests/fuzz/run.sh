@@ -67,10 +67,11 @@ case $target in
 wasm)    srcs=("$root"/wasm/*.c) libs=() max_len=() ;;
 compile) srcs=("$root"/wasm/*.c "$root"/compiler/*.c "$root"/runtime/*.c "$root/wast/spectest.c")
          libs=(libcrypto) max_len=(-max_len=65536) ;;
-config)  srcs=("$root/server/config.c") libs=(jansson) max_len=(-max_len=4096) ;;
-request) srcs=("$root/server/config.c" "$root/server/request.c") libs=(jansson)
+config)  srcs=("$root/server/config.c" "$root"/wasm/*.c) libs=(jansson) max_len=(-max_len=4096) ;;
+request) srcs=("$root/server/config.c" "$root/server/request.c" "$root"/wasm/*.c) libs=(jansson)
          max_len=(-max_len=4096) ;;
-http)    srcs=("$root/server/config.c" "$root/server/request.c" "$root/server/http.c")
+http)    srcs=("$root/server/config.c" "$root/server/request.c" "$root/server/http.c"
+               "$root"/wasm/*.c)
          libs=(jansson libuv) max_len=(-max_len=8192) ;;
 esac
 cflags=() ldflags=()
