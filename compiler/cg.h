@@ -93,6 +93,12 @@ struct cg_func {
     const struct wm_ins *in;
 };
 
+/* The calling convention of generated functions: LLVM's tailcc (no enum
+ * in LLVM-C), so return_call is a guaranteed tail call between any two
+ * signatures. On x86-64 its registers are the C convention's (vmctx in
+ * rdi, where the stack probe reads it); the callee pops stack arguments. */
+#define CG_WASM_CALLCONV 18u
+
 /* ===== cg_module.c ====================================================== */
 LLVMTypeRef cg_type(struct cg_module *cm, wm_valtype t);
 LLVMTypeRef cg_result_type(struct cg_module *cm, const struct wm_functype *ft);
@@ -173,9 +179,11 @@ int cg_memory(struct cg_func *f, const struct wm_ins *in);
 int cg_call(struct cg_func *f, const struct wm_ins *in);
 int cg_variable(struct cg_func *f, const struct wm_ins *in);
 int cg_table(struct cg_func *f, const struct wm_ins *in);
-/* Call a native function of type ft with a vmctx and the stack's args. */
+/* Call a native function of type ft (generated code: CG_WASM_CALLCONV)
+ * with a vmctx and the stack's args; a tail call returns its results. */
 void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
-                  LLVMTypeRef fty, LLVMValueRef callee, LLVMValueRef vmctx);
+                  LLVMTypeRef fty, LLVMValueRef callee, LLVMValueRef vmctx,
+                  bool tail);
 
 /* ===== cg_emit.c ======================================================== */
 int cg_target_init(struct cg_module *cm);

@@ -41,20 +41,34 @@ static LLVMValueRef invariant(struct cg_func *f, LLVMValueRef load)
 /* ===== Calls ============================================================ */
 
 void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
-                  LLVMTypeRef fty, LLVMValueRef callee, LLVMValueRef vmctx)
+                  LLVMTypeRef fty, LLVMValueRef callee, LLVMValueRef vmctx,
+                  bool tail)
 {
     uint32_t n = ft->nparams;
     unsigned base = cg_param_base(ft);
     LLVMValueRef *args = cg_alloc(f->cm, n + base, sizeof *args);
     args[0] = vmctx;
     LLVMTypeRef rt = cg_result_type(f->cm, ft);
-    LLVMValueRef out = base == 2 ? cg_entry_slot(f, rt) : NULL;
+    LLVMValueRef out = base == 2 && !tail ? cg_entry_slot(f, rt) : NULL;
     if (out)
         args[1] = out;                  /* the results (cg_module.c) */
+    else if (base == 2)
+        args[1] = LLVMGetParam(f->fn, 1);   /* a tail call: into our caller's */
     for (uint32_t i = 0; i < n; i++)
         args[base + i] = f->stack[f->sp - n + i];
     f->sp -= n;
     LLVMValueRef r = LLVMBuildCall2(f->b, fty, callee, args, n + base, "");
+    LLVMSetInstructionCallConv(r, CG_WASM_CALLCONV);
+    if (tail) {
+        /* return_call: guaranteed, whatever the two signatures (tailcc),
+         * at every optimisation level. The results are the function's. */
+        LLVMSetTailCallKind(r, LLVMTailCallKindMustTail);
+        if (ft->nresults == 1)
+            LLVMBuildRet(f->b, r);
+        else
+            LLVMBuildRetVoid(f->b);
+        return;
+    }
     /* No tail calls and no tail-recursion elimination: unbounded recursion
      * must exhaust the stack ("call stack exhausted"), not loop forever. */
     LLVMSetTailCallKind(r, LLVMTailCallKindNoTail);
@@ -75,26 +89,27 @@ static LLVMValueRef funcref_of(struct cg_func *f, uint32_t func)
 }
 
 /* Call through a funcref: its code with its own vmctx. */
-static void call_funcref(struct cg_func *f, LLVMValueRef ref, uint32_t type)
+static void call_funcref(struct cg_func *f, LLVMValueRef ref, uint32_t type,
+                         bool tail)
 {
     struct cg_module *cm = f->cm;
     LLVMValueRef code = invariant(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr,
                                                                        ref, "code")));
     LLVMValueRef vmctx = invariant(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr,
         gep_bytes(f, ref, offsetof(struct awsm_funcref, vmctx)), "callee_vmctx")));
-    cg_emit_call(f, &cm->m->types[type], cm->fn_types[type], code, vmctx);
+    cg_emit_call(f, &cm->m->types[type], cm->fn_types[type], code, vmctx, tail);
 }
 
-static void cg_call_direct(struct cg_func *f, uint32_t func)
+static void cg_call_direct(struct cg_func *f, uint32_t func, bool tail)
 {
     struct cg_module *cm = f->cm;
     const struct wm_module *m = cm->m;
     uint32_t type = wm_func_type_index(m, func);
     if (func >= m->nfunc_imports)
         cg_emit_call(f, &m->types[type], cm->fn_types[type],
-                     cm->funcs[func - m->nfunc_imports], f->vmctx);
+                     cm->funcs[func - m->nfunc_imports], f->vmctx, tail);
     else
-        call_funcref(f, funcref_of(f, func), type);
+        call_funcref(f, funcref_of(f, func), type, tail);
 }
 
 static LLVMValueRef table_of(struct cg_func *f, uint32_t t)
@@ -124,7 +139,8 @@ static LLVMValueRef table_slot(struct cg_func *f, LLVMValueRef table,
 }
 
 /* call_indirect: bounds, null and signature checks, then the call. */
-static void cg_call_indirect(struct cg_func *f, uint32_t type, uint32_t table)
+static void cg_call_indirect(struct cg_func *f, uint32_t type, uint32_t table,
+                             bool tail)
 {
     struct cg_module *cm = f->cm;
     LLVMValueRef idx = cg_pop(f);
@@ -141,15 +157,19 @@ static void cg_call_indirect(struct cg_func *f, uint32_t type, uint32_t table)
         LLVMBuildGEP2(f->b, cm->i32, ids, &ti, 1, ""), "want")));
     cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntNE, have, want, ""),
                AWSM_TRAP_INDIRECT_TYPE);
-    call_funcref(f, ref, type);
+    call_funcref(f, ref, type, tail);
 }
 
+/* call, call_indirect, and the tail-call proposal's return_call and
+ * return_call_indirect (which end the function: the caller marks the rest
+ * dead). */
 int cg_call(struct cg_func *f, const struct wm_ins *in)
 {
-    if (in->op == WM_OP_CALL)
-        cg_call_direct(f, in->u.idx);
+    bool tail = in->op == WM_OP_RETURN_CALL || in->op == WM_OP_RETURN_CALL_INDIRECT;
+    if (in->op == WM_OP_CALL || in->op == WM_OP_RETURN_CALL)
+        cg_call_direct(f, in->u.idx, tail);
     else
-        cg_call_indirect(f, in->u.two.a, in->u.two.b);
+        cg_call_indirect(f, in->u.two.a, in->u.two.b, tail);
     return 0;
 }
 

@@ -483,6 +483,10 @@ static int cg_ins(struct cg_func *f, const struct wm_ins *in)
     case WM_OP_DROP: cg_pop(f); return 0;
     case WM_OP_SELECT: case WM_OP_SELECT_T: cg_select(f); return 0;
     case WM_OP_CALL: case WM_OP_CALL_INDIRECT: return cg_call(f, in);
+    case WM_OP_RETURN_CALL: case WM_OP_RETURN_CALL_INDIRECT:
+        cg_call(f, in);
+        mark_dead(f);
+        return 0;
     case WM_OP_LOCAL_GET: case WM_OP_LOCAL_SET: case WM_OP_LOCAL_TEE:
     case WM_OP_GLOBAL_GET: case WM_OP_GLOBAL_SET:
         return cg_variable(f, in);

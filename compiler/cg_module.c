@@ -233,6 +233,7 @@ static void declare_functions(struct cg_module *cm)
                  name ? name : "");
         LLVMValueRef fn = LLVMAddFunction(cm->mod, sym, cm->fn_types[m->funcs[i].type]);
         LLVMSetLinkage(fn, LLVMInternalLinkage);
+        LLVMSetFunctionCallConv(fn, CG_WASM_CALLCONV);
         /* Unwind tables, so a trap's backtrace walks through wasm frames. */
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
             LLVMCreateEnumAttribute(cm->ctx,
@@ -273,6 +274,7 @@ static LLVMValueRef trampoline(struct cg_module *cm, uint32_t t)
     }
     LLVMValueRef r = LLVMBuildCall2(b, cm->fn_types[t], LLVMGetParam(fn, 0),
                                     args, ft->nparams + base, "");
+    LLVMSetInstructionCallConv(r, CG_WASM_CALLCONV);
     if (out)
         r = LLVMBuildLoad2(b, rt, out, "");
     for (uint32_t i = 0; i < ft->nresults; i++) {
@@ -282,6 +284,42 @@ static LLVMValueRef trampoline(struct cg_module *cm, uint32_t t)
         LLVMSetAlignment(st, 8);
     }
     LLVMBuildRetVoid(b);
+    return fn;
+}
+
+/* The adapter of imported function i (tailcc, its type): when a host
+ * function satisfies the import, the importer's copy of its funcref has
+ * this as code and the C function as host_code (runtime/link.c). */
+static LLVMValueRef import_adapter(struct cg_module *cm, uint32_t i)
+{
+    uint32_t t = wm_func_type_index(cm->m, i);
+    LLVMTypeRef fty = cm->fn_types[t];
+    char name[32];
+    snprintf(name, sizeof name, "awsm_adapter%u", i);
+    LLVMValueRef fn = LLVMAddFunction(cm->mod, name, fty);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    LLVMSetFunctionCallConv(fn, CG_WASM_CALLCONV);
+    LLVMBuilderRef b = cm->b;
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cm->ctx, fn, "entry"));
+    LLVMValueRef vmctx = LLVMGetParam(fn, 0);
+    LLVMValueRef at = LLVMConstInt(cm->i64, AWSM_VMCTX_FUNCS, false);
+    LLVMValueRef funcs = LLVMBuildLoad2(b, cm->ptr,
+                                        LLVMBuildGEP2(b, cm->i8, vmctx, &at, 1, ""), "funcs");
+    LLVMValueRef idx = LLVMConstInt(cm->i64, i, false);
+    LLVMValueRef ref = LLVMBuildLoad2(b, cm->ptr,
+                                      LLVMBuildGEP2(b, cm->ptr, funcs, &idx, 1, ""), "ref");
+    at = LLVMConstInt(cm->i64, offsetof(struct awsm_funcref, host_code), false);
+    LLVMValueRef code = LLVMBuildLoad2(b, cm->ptr,
+                                       LLVMBuildGEP2(b, cm->i8, ref, &at, 1, ""), "host");
+    unsigned n = LLVMCountParams(fn);
+    LLVMValueRef *args = cg_alloc(cm, n, sizeof *args);
+    for (unsigned k = 0; k < n; k++)
+        args[k] = LLVMGetParam(fn, k);
+    LLVMValueRef r = LLVMBuildCall2(b, fty, code, args, n, "");   /* C */
+    if (LLVMGetTypeKind(LLVMGetReturnType(fty)) == LLVMVoidTypeKind)
+        LLVMBuildRetVoid(b);
+    else
+        LLVMBuildRet(b, r);
     return fn;
 }
 
@@ -318,6 +356,9 @@ static int emit_descriptor(struct cg_module *cm)
     LLVMValueRef *tramps = cg_alloc(cm, m->ntypes + 1, sizeof *tramps);
     for (uint32_t t = 0; t < m->ntypes; t++)
         tramps[t] = trampoline(cm, t);
+    LLVMValueRef *adapters = cg_alloc(cm, m->nfunc_imports + 1, sizeof *adapters);
+    for (uint32_t i = 0; i < m->nfunc_imports; i++)
+        adapters[i] = import_adapter(cm, i);
     LLVMValueRef wasm = const_global(cm, "awsm_wasm_bytes",
         LLVMConstStringInContext(cm->ctx, (const char *)m->bytes, (unsigned)m->size, true));
     LLVMValueRef version = const_global(cm, "awsm_compiler_version",
@@ -336,6 +377,7 @@ static int emit_descriptor(struct cg_module *cm)
         ptr_array(cm, "awsm_funcs", cm->funcs, m->nfuncs),
         ptr_array(cm, "awsm_trampolines", tramps, m->ntypes),
         LLVMConstInt(cm->i64, cm->mem_reach, false),
+        ptr_array(cm, "awsm_import_adapters", adapters, m->nfunc_imports),
     };
     LLVMValueRef desc = LLVMConstStructInContext(cm->ctx, fields,
                                                  sizeof fields / sizeof *fields, false);

@@ -10,14 +10,20 @@
  *   - the module's wasm bytes, from which the runtime takes the metadata
  *     (types, imports, exports, globals, segments) with the same decoder the
  *     compiler used,
- *   - native code for each defined function, taking the instance's vmctx
+ *   - native code for each defined function, in LLVM's `tailcc` calling
+ *     convention (on x86-64 the C convention's registers, the callee
+ *     popping stack arguments, so that return_call is a real tail call
+ *     whatever the two signatures), taking the instance's vmctx
  *     first: `R f(struct awsm_vmctx *, params...)`, where R is void or the
  *     one result; with several results `void f(struct awsm_vmctx *,
  *     struct results *out, params...)`, the results stored in *out (laid
  *     out as a C struct of them: the caller's buffer), so vmctx is always
  *     the first argument register (the stack probe reads it there),
- *   - one trampoline per type, so the runtime can call any function through
- *     an array of values without knowing its signature at build time.
+ *   - one trampoline per type (C convention), so the runtime can call any
+ *     function through an array of values without knowing its signature at
+ *     build time,
+ *   - one adapter per imported function (tailcc): a host function (C) is
+ *     called through it, the code of the importer's copy of its funcref.
  * Generated code has no global mutable state; everything per instance lives
  * behind the vmctx.
  */
@@ -32,8 +38,10 @@
  * 3: the descriptor's mem_reach (bounded memories, slabs).
  * 4: frames of a page or more call the module's stack probe, which calls
  * rt->stack_probe (compiler/cg_module.c): stacks need no guard page; the
- * results of a multi-value function go through an out-pointer. */
-#define AWSM_ABI_VERSION 4u
+ * results of a multi-value function go through an out-pointer.
+ * 5: functions are tailcc; funcref.host_code and the descriptor's
+ * import_adapters (host functions called through the importer's adapter). */
+#define AWSM_ABI_VERSION 5u
 #define AWSM_MODULE_SYMBOL "awsm_module_v1"
 #define AWSM_MODULE_MAGIC 0x6d737761u           /* "awsm" */
 
@@ -53,12 +61,17 @@ typedef union awsm_value {
 
 /* A function reference: what a funcref value points to, what import slots
  * and table elements hold. `type_id` is the runtime's canonical id of the
- * function's type (equal ids <=> structurally equal types, across modules). */
+ * function's type (equal ids <=> structurally equal types, across modules).
+ * A host function's own funcref (rt_host_func, WASI's) has vmctx NULL and
+ * its C function as code; it is never called as it is: each importer gets
+ * a copy (runtime/link.c) with its own vmctx, its adapter as code and the C
+ * function as host_code. */
 struct awsm_funcref {
-    void *code;                     /* native function, vmctx first */
+    void *code;                     /* native function (tailcc), vmctx first */
     struct awsm_vmctx *vmctx;       /* the vmctx to call it with */
     uint32_t type_id;
     uint32_t pad_;
+    void *host_code;                /* a host copy's C function; else NULL */
     /* runtime-private fields may follow */
 };
 
@@ -197,6 +210,7 @@ _Static_assert(offsetof(struct awsm_vmctx, globals) == AWSM_VMCTX_GLOBALS, "abi"
 _Static_assert(sizeof(awsm_value) == 16, "abi");
 _Static_assert(offsetof(struct awsm_funcref, vmctx) == 8, "abi");
 _Static_assert(offsetof(struct awsm_funcref, type_id) == 16, "abi");
+_Static_assert(offsetof(struct awsm_funcref, host_code) == 24, "abi");
 _Static_assert(offsetof(struct awsm_table, size) == 8, "abi");
 _Static_assert(offsetof(struct awsm_memory, size) == 8, "abi");
 
@@ -237,6 +251,9 @@ struct awsm_module_desc {
     void *const *funcs;                 /* [nfuncs] native code */
     const awsm_trampoline *trampolines; /* [ntypes] by type index */
     uint64_t mem_reach;                 /* bytes, see above (ABI 3) */
+    void *const *import_adapters;       /* [imported functions] (ABI 5):
+                                           adapter i calls
+                                           vmctx->funcs[i]->host_code */
 };
 
 /* Guard mode reserves this much address space per memory: any 32-bit index

@@ -180,14 +180,18 @@ struct link_next {
     uint32_t n[4];
 };
 
-/* A host function (vmctx NULL) gets a copy carrying the importer's vmctx;
- * other functions keep their identity and their own instance. */
+/* A host function (vmctx NULL) gets a copy carrying the importer's vmctx,
+ * called through the importer's adapter (generated code is tailcc, the
+ * host function C: see runtime/abi.h); other functions keep their
+ * identity and their own instance. */
 static void bind_func(struct rt_instance *inst, uint32_t i,
                       struct awsm_funcref *f)
 {
     if (f->vmctx == NULL) {
         inst->host_copies[i] = *f;
         inst->host_copies[i].vmctx = inst->vmctx;
+        inst->host_copies[i].code = inst->mod->desc->import_adapters[i];
+        inst->host_copies[i].host_code = f->code;
         f = &inst->host_copies[i];
     }
     inst->funcs[i] = f;

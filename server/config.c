@@ -215,7 +215,7 @@ static int get_features(struct parser *p, json_t *obj, struct srv_module_config 
         unsigned f = json_is_string(e) ? wm_feature_parse(json_string_value(e)) : 0;
         if (f == 0)
             return fail_key(p, "features", "\"features\"[%zu]: not a proposal awsmrt "
-                            "knows (it knows \"extended-const\")", i);
+                            "knows (it knows \"extended-const\", \"tail-call\")", i);
         m->features |= f;
     }
     return 0;

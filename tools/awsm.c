@@ -59,6 +59,7 @@ static const char usage_text[] =
     "\n"
     "proposals (off by default; relaxed SIMD is always on):\n"
     "  extended-const           i32/i64 add, sub, mul in constant expressions\n"
+    "  tail-call                return_call, return_call_indirect\n"
     "\n"
     "options:\n"
     "  -h, --help               show this help\n"

@@ -130,6 +130,7 @@ static const struct {
     const char *name;
 } feature_names[] = {
     { WM_FEATURE_EXTENDED_CONST, "extended-const" },
+    { WM_FEATURE_TAIL_CALL, "tail-call" },
 };
 
 const char *wm_feature_name(unsigned feature)

@@ -309,9 +309,11 @@ int dec_module_trusted(const uint8_t *bytes, size_t size, struct wm_module **out
 enum wm_feature {
     WM_FEATURE_EXTENDED_CONST = 1u << 0,    /* i32/i64 add, sub, mul in
                                                constant expressions */
+    WM_FEATURE_TAIL_CALL = 1u << 1,         /* return_call,
+                                               return_call_indirect */
 };
 #define WM_FEATURES_DEFAULT 0u
-#define WM_FEATURES_ALL WM_FEATURE_EXTENDED_CONST
+#define WM_FEATURES_ALL (WM_FEATURE_EXTENDED_CONST | WM_FEATURE_TAIL_CALL)
 
 /* The feature's name as on the command line ("extended-const"), or NULL;
  * and back (0 for an unknown name). */

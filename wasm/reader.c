@@ -352,7 +352,6 @@ static const struct {
     {0, 0x0a, "throw_ref", "exception-handling"},
     {0, 0x18, "delegate", "exception-handling"}, {0, 0x19, "catch_all", "exception-handling"},
     {0, 0x1f, "try_table", "exception-handling"},
-    {0, 0x12, "return_call", "tail-call"}, {0, 0x13, "return_call_indirect", "tail-call"},
     {0, 0x14, "call_ref", "function-references"},
     {0, 0x15, "return_call_ref", "function-references"},
     {0, 0xd3, "ref.eq", "gc"}, {0, 0xd4, "ref.as_non_null", "function-references"},

@@ -330,6 +330,42 @@ static int val_call_indirect(struct val *v, const struct wm_ins *in)
     return apply_type(v, &v->m->types[type]);
 }
 
+/* return_call and return_call_indirect (the tail-call proposal): a call
+ * whose results are the function's, then nothing (spec: like return). */
+static int val_return_call(struct val *v, const struct wm_ins *in)
+{
+    if (!(v->features & WM_FEATURE_TAIL_CALL))
+        return vfail(v, "%s: the tail-call proposal is not enabled "
+                     "(--enable-tail-call)", OPNAME(v));
+    const struct wm_functype *callee;
+    if (in->op == WM_OP_RETURN_CALL) {
+        if (in->u.idx >= wm_func_count(v->m))
+            return vfail(v, "unknown function %u", in->u.idx);
+        callee = wm_func_type(v->m, in->u.idx);
+    } else {
+        uint32_t type = in->u.two.a, table = in->u.two.b;
+        if (check_table(v, table))
+            return -1;
+        if (wm_table_type(v->m, table)->elem != WM_FUNCREF)
+            return vfail(v, "type mismatch: %s on table %u of %s", OPNAME(v),
+                         table, wm_valtype_name(wm_table_type(v->m, table)->elem));
+        if (type >= v->m->ntypes)
+            return vfail(v, "unknown type %u", type);
+        callee = &v->m->types[type];
+        if (pop(v, WM_I32, NULL))
+            return -1;
+    }
+    const struct frame *f = &v->ctl[0];
+    if (callee->nresults != f->nresults ||
+        memcmp(callee->results, f->results, f->nresults * sizeof *f->results) != 0)
+        return vfail(v, "type mismatch: %s: the callee's results are not the "
+                     "function's", OPNAME(v));
+    if (pop_vals(v, callee->params, callee->nparams, NULL))
+        return -1;
+    set_unreachable(v);
+    return 0;
+}
+
 /* ===== Parametric and variable instructions ============================= */
 
 static bool is_num_or_vec(wm_valtype t)
@@ -572,6 +608,7 @@ static int val_ins(struct val *v, const struct wm_ins *in)
     case WM_OP_BR_TABLE: return val_br_table(v, in);
     case WM_OP_RETURN: return val_return(v);
     case WM_OP_CALL: return val_call(v, in);
+    case WM_OP_RETURN_CALL: case WM_OP_RETURN_CALL_INDIRECT: return val_return_call(v, in);
     case WM_OP_CALL_INDIRECT: return val_call_indirect(v, in);
     case WM_OP_DROP: return pop(v, UNKNOWN, NULL);
     case WM_OP_SELECT: case WM_OP_SELECT_T: return val_select(v, in);

@@ -31,8 +31,8 @@ for mode in "-O0" "-O1" "-O2" "-O3" "--bounds=guard" "--bounds=checked"; do
 done
 
 run "$tmp/good.wasm" -o "$tmp/ir.so" --emit-llvm
-check "--emit-llvm writes OUT.ll with the functions" \
-    eval 'status_is 0 && grep -q "define internal i64 @wasm_f0" "$tmp/ir.so.ll"'
+check "--emit-llvm writes OUT.ll with the functions (tailcc)" \
+    eval 'status_is 0 && grep -q "define internal tailcc i64 @wasm_f0" "$tmp/ir.so.ll"'
 
 wat bad '(module (func (result i32) (i32.add (i32.const 1) (f64.const 2))))' --no-check
 run "$tmp/bad.wasm" -o "$tmp/bad.so"

@@ -1191,10 +1191,10 @@ TEST(opcode_of_an_unsupported_proposal_names_the_feature_and_proposal)
     struct wm_module *m;
     struct wm_error err;
     uint32_t t = mod_type(&w, "", "");
-    mod_func(&w, t, "", CODE(0x12, 0x00, W_END));       /* return_call 0 */
+    mod_func(&w, t, "", CODE(0x14, 0x00, W_END));       /* call_ref 0 */
     int rc = decode_mod(&w, &m, &err, NULL);
     ASSERT_MALFORMED(rc, m, err, w.code_at[0], 0,
-                     "return_call: the tail-call proposal is not supported");
+                     "call_ref: the function-references proposal is not supported");
 }
 
 TEST(illegal_prefixed_opcode_reports_prefix_and_subopcode)

@@ -536,6 +536,30 @@ TEST(const_expr_with_extended_const_arithmetic_names_the_proposal)
                    "(--enable-extended-const)");
 }
 
+TEST(return_call_needs_the_tail_call_feature_and_the_same_results)
+{
+    struct wmod w = { 0 };
+    struct wm_error err;
+    uint32_t t = mod_type(&w, "i", "i");
+    /* func 0: (param i32) (result i32) return_call 0 */
+    mod_func(&w, t, "", CODE(0x20, 0, 0x12, 0x00, W_END));
+    int rc = load_mod(&w, &err);
+    ASSERT_INVALID(rc, err, w.code_at[0] + 2, 0, "return_call: the tail-call "
+                   "proposal is not enabled (--enable-tail-call)");
+    struct wmod w1 = { 0 };
+    mod_func(&w1, mod_type(&w1, "i", "i"), "", CODE(0x20, 0, 0x12, 0x00, W_END));
+    rc = load_mod_features(&w1, WM_FEATURE_TAIL_CALL, &err);
+    ASSERT_EQ_INT(0, rc);
+    /* a callee with other results: invalid even with the feature */
+    struct wmod w2 = { 0 };
+    uint32_t ti = mod_type(&w2, "", "i"), tl = mod_type(&w2, "", "l");
+    mod_func(&w2, tl, "", CODE(0x42, 1, W_END));
+    mod_func(&w2, ti, "", CODE(0x12, 0x00, W_END));
+    rc = load_mod_features(&w2, WM_FEATURE_TAIL_CALL, &err);
+    ASSERT_INVALID(rc, err, w2.code_at[1], 1, "type mismatch: return_call: the "
+                   "callee's results are not the function's");
+}
+
 TEST(const_expr_with_extended_const_is_valid_when_enabled)
 {
     struct wmod w = { 0 };
