@@ -58,7 +58,7 @@ void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
         args[base + i] = f->stack[f->sp - n + i];
     f->sp -= n;
     LLVMValueRef r = LLVMBuildCall2(f->b, fty, callee, args, n + base, "");
-    LLVMSetInstructionCallConv(r, CG_WASM_CALLCONV);
+    LLVMSetInstructionCallConv(r, f->cm->callconv);
     if (tail) {
         /* return_call: guaranteed, whatever the two signatures (tailcc),
          * at every optimisation level. The results are the function's. */

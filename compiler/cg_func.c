@@ -484,6 +484,9 @@ static int cg_ins(struct cg_func *f, const struct wm_ins *in)
     case WM_OP_SELECT: case WM_OP_SELECT_T: cg_select(f); return 0;
     case WM_OP_CALL: case WM_OP_CALL_INDIRECT: return cg_call(f, in);
     case WM_OP_RETURN_CALL: case WM_OP_RETURN_CALL_INDIRECT:
+        if (f->cm->callconv != CG_TAIL_CALLCONV)
+            return cg_fail(f->cm, "%s needs cg_options.features with "
+                           "WM_FEATURE_TAIL_CALL", wm_op_table[in->op].name);
         cg_call(f, in);
         mark_dead(f);
         return 0;

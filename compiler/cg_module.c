@@ -233,7 +233,7 @@ static void declare_functions(struct cg_module *cm)
                  name ? name : "");
         LLVMValueRef fn = LLVMAddFunction(cm->mod, sym, cm->fn_types[m->funcs[i].type]);
         LLVMSetLinkage(fn, LLVMInternalLinkage);
-        LLVMSetFunctionCallConv(fn, CG_WASM_CALLCONV);
+        LLVMSetFunctionCallConv(fn, cm->callconv);
         /* Unwind tables, so a trap's backtrace walks through wasm frames. */
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
             LLVMCreateEnumAttribute(cm->ctx,
@@ -274,7 +274,7 @@ static LLVMValueRef trampoline(struct cg_module *cm, uint32_t t)
     }
     LLVMValueRef r = LLVMBuildCall2(b, cm->fn_types[t], LLVMGetParam(fn, 0),
                                     args, ft->nparams + base, "");
-    LLVMSetInstructionCallConv(r, CG_WASM_CALLCONV);
+    LLVMSetInstructionCallConv(r, cm->callconv);
     if (out)
         r = LLVMBuildLoad2(b, rt, out, "");
     for (uint32_t i = 0; i < ft->nresults; i++) {
@@ -298,7 +298,7 @@ static LLVMValueRef import_adapter(struct cg_module *cm, uint32_t i)
     snprintf(name, sizeof name, "awsm_adapter%u", i);
     LLVMValueRef fn = LLVMAddFunction(cm->mod, name, fty);
     LLVMSetLinkage(fn, LLVMInternalLinkage);
-    LLVMSetFunctionCallConv(fn, CG_WASM_CALLCONV);
+    LLVMSetFunctionCallConv(fn, cm->callconv);
     LLVMBuilderRef b = cm->b;
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(cm->ctx, fn, "entry"));
     LLVMValueRef vmctx = LLVMGetParam(fn, 0);
@@ -356,8 +356,10 @@ static int emit_descriptor(struct cg_module *cm)
     LLVMValueRef *tramps = cg_alloc(cm, m->ntypes + 1, sizeof *tramps);
     for (uint32_t t = 0; t < m->ntypes; t++)
         tramps[t] = trampoline(cm, t);
-    LLVMValueRef *adapters = cg_alloc(cm, m->nfunc_imports + 1, sizeof *adapters);
-    for (uint32_t i = 0; i < m->nfunc_imports; i++)
+    bool tail = cm->callconv == CG_TAIL_CALLCONV;
+    uint32_t nadapters = tail ? m->nfunc_imports : 0;
+    LLVMValueRef *adapters = cg_alloc(cm, nadapters + 1, sizeof *adapters);
+    for (uint32_t i = 0; i < nadapters; i++)
         adapters[i] = import_adapter(cm, i);
     LLVMValueRef wasm = const_global(cm, "awsm_wasm_bytes",
         LLVMConstStringInContext(cm->ctx, (const char *)m->bytes, (unsigned)m->size, true));
@@ -377,7 +379,9 @@ static int emit_descriptor(struct cg_module *cm)
         ptr_array(cm, "awsm_funcs", cm->funcs, m->nfuncs),
         ptr_array(cm, "awsm_trampolines", tramps, m->ntypes),
         LLVMConstInt(cm->i64, cm->mem_reach, false),
-        ptr_array(cm, "awsm_import_adapters", adapters, m->nfunc_imports),
+        tail ? ptr_array(cm, "awsm_import_adapters", adapters, nadapters)
+             : LLVMConstNull(cm->ptr),
+        LLVMConstInt(cm->i32, tail ? AWSM_CALLCONV_TAIL : AWSM_CALLCONV_C, false),
     };
     LLVMValueRef desc = LLVMConstStructInContext(cm->ctx, fields,
                                                  sizeof fields / sizeof *fields, false);
@@ -448,7 +452,9 @@ int cg_compile(const struct wm_module *m, const struct cg_options *opt,
         snprintf(err->msg, sizeof err->msg, "out of memory");
         return -1;
     }
-    *cm = (struct cg_module){ .m = m, .opt = opt, .err = err, .oom = &oom };
+    *cm = (struct cg_module){ .m = m, .opt = opt, .err = err, .oom = &oom,
+        .callconv = opt->features & WM_FEATURE_TAIL_CALL ? CG_TAIL_CALLCONV
+                                                         : LLVMCCallConv };
     cm->ctx = LLVMContextCreate();
     cm->mod = LLVMModuleCreateWithNameInContext("wasm", cm->ctx);
     cm->b = LLVMCreateBuilderInContext(cm->ctx);

@@ -10,10 +10,12 @@
  *   - the module's wasm bytes, from which the runtime takes the metadata
  *     (types, imports, exports, globals, segments) with the same decoder the
  *     compiler used,
- *   - native code for each defined function, in LLVM's `tailcc` calling
- *     convention (on x86-64 the C convention's registers, the callee
- *     popping stack arguments, so that return_call is a real tail call
- *     whatever the two signatures), taking the instance's vmctx
+ *   - native code for each defined function, in the C calling convention,
+ *     or, in a module compiled with the tail-call proposal, in LLVM's
+ *     `tailcc` (on x86-64 the C convention's registers, the callee popping
+ *     stack arguments and 8 bytes more, so that return_call is a real tail
+ *     call whatever the two signatures; it costs plain calls ~20%, so only
+ *     such modules pay it: descriptor.callconv), taking the instance's vmctx
  *     first: `R f(struct awsm_vmctx *, params...)`, where R is void or the
  *     one result; with several results `void f(struct awsm_vmctx *,
  *     struct results *out, params...)`, the results stored in *out (laid
@@ -22,8 +24,13 @@
  *   - one trampoline per type (C convention), so the runtime can call any
  *     function through an array of values without knowing its signature at
  *     build time,
- *   - one adapter per imported function (tailcc): a host function (C) is
- *     called through it, the code of the importer's copy of its funcref.
+ *   - in a tailcc module, one adapter per imported function: a host
+ *     function (C) is called through it, the code of the importer's copy
+ *     of its funcref.
+ * The two conventions never meet: a tailcc module's canonical type ids
+ * carry AWSM_TYPE_ID_TAILCC, so a funcref of one kind fails the other's
+ * call_indirect check and import match (a type mismatch, never a call in
+ * the wrong convention); host functions are adapted at import.
  * Generated code has no global mutable state; everything per instance lives
  * behind the vmctx.
  */
@@ -39,9 +46,18 @@
  * 4: frames of a page or more call the module's stack probe, which calls
  * rt->stack_probe (compiler/cg_module.c): stacks need no guard page; the
  * results of a multi-value function go through an out-pointer.
- * 5: functions are tailcc; funcref.host_code and the descriptor's
- * import_adapters (host functions called through the importer's adapter). */
-#define AWSM_ABI_VERSION 5u
+ * 6: the descriptor's callconv (tailcc modules: return_call), with
+ * funcref.host_code and import_adapters (host functions called through
+ * the importer's adapter). */
+#define AWSM_ABI_VERSION 6u
+
+/* In the type ids of a tailcc module (vmctx->type_ids, funcref.type_id). */
+#define AWSM_TYPE_ID_TAILCC 0x80000000u
+
+enum awsm_callconv {
+    AWSM_CALLCONV_C = 0,
+    AWSM_CALLCONV_TAIL = 1,             /* LLVM tailcc */
+};
 #define AWSM_MODULE_SYMBOL "awsm_module_v1"
 #define AWSM_MODULE_MAGIC 0x6d737761u           /* "awsm" */
 
@@ -63,11 +79,11 @@ typedef union awsm_value {
  * and table elements hold. `type_id` is the runtime's canonical id of the
  * function's type (equal ids <=> structurally equal types, across modules).
  * A host function's own funcref (rt_host_func, WASI's) has vmctx NULL and
- * its C function as code; it is never called as it is: each importer gets
- * a copy (runtime/link.c) with its own vmctx, its adapter as code and the C
- * function as host_code. */
+ * its C function as code; each importer gets a copy (runtime/link.c) with
+ * its own vmctx, and in a tailcc module its adapter as code, the C
+ * function as host_code and its own type id. */
 struct awsm_funcref {
-    void *code;                     /* native function (tailcc), vmctx first */
+    void *code;                     /* native function, vmctx first */
     struct awsm_vmctx *vmctx;       /* the vmctx to call it with */
     uint32_t type_id;
     uint32_t pad_;
@@ -251,9 +267,10 @@ struct awsm_module_desc {
     void *const *funcs;                 /* [nfuncs] native code */
     const awsm_trampoline *trampolines; /* [ntypes] by type index */
     uint64_t mem_reach;                 /* bytes, see above (ABI 3) */
-    void *const *import_adapters;       /* [imported functions] (ABI 5):
-                                           adapter i calls
+    void *const *import_adapters;       /* [imported functions] (ABI 5),
+                                           tailcc modules: adapter i calls
                                            vmctx->funcs[i]->host_code */
+    uint32_t callconv;                  /* enum awsm_callconv (ABI 5) */
 };
 
 /* Guard mode reserves this much address space per memory: any 32-bit index

@@ -104,6 +104,11 @@ static int link_fail(struct rt_instance *inst, const struct wm_import *im,
         return rt_fail(err, RT_ERR_LINK, "unknown import: %s.%s %s", mod, name,
                        want);
     extern_type_str(ex, got, sizeof got);
+    if (ex->kind == WM_EXTERN_FUNC && im->kind == WM_EXTERN_FUNC &&
+        (ex->u.func->type_id ^ inst->mod->type_ids[im->u.func_type]) == AWSM_TYPE_ID_TAILCC)
+        return rt_fail(err, RT_ERR_LINK, "incompatible import: %s.%s %s: one of "
+                       "the two modules was compiled for tail calls "
+                       "(--enable-tail-call) and the other not", mod, name, want);
     return rt_fail(err, RT_ERR_LINK, "incompatible import type: %s.%s: "
                    "expected %s, got %s", mod, name, want, got);
 }
@@ -125,8 +130,10 @@ static bool extern_matches(const struct rt_instance *inst,
     struct wm_tabletype tt;
     struct wm_memtype mt;
     switch (im->kind) {
-    case WM_EXTERN_FUNC:
-        return ex->u.func->type_id == inst->mod->type_ids[im->u.func_type];
+    case WM_EXTERN_FUNC:            /* a host function is adapted (bind_func) */
+        return ex->u.func->type_id == inst->mod->type_ids[im->u.func_type] ||
+               (ex->u.func->vmctx == NULL && ex->u.func->type_id ==
+                (inst->mod->type_ids[im->u.func_type] & ~AWSM_TYPE_ID_TAILCC));
     case WM_EXTERN_TABLE:
         rt_table_type(ex->u.table, &tt);
         return tt.elem == im->u.table.elem &&
@@ -180,19 +187,24 @@ struct link_next {
     uint32_t n[4];
 };
 
-/* A host function (vmctx NULL) gets a copy carrying the importer's vmctx,
- * called through the importer's adapter (generated code is tailcc, the
- * host function C: see runtime/abi.h); other functions keep their
- * identity and their own instance. */
+/* A host function (vmctx NULL) gets a copy carrying the importer's vmctx;
+ * in a tailcc module it is called through the importer's adapter (see
+ * runtime/abi.h). Other functions keep their identity and their own
+ * instance. */
 static void bind_func(struct rt_instance *inst, uint32_t i,
                       struct awsm_funcref *f)
 {
     if (f->vmctx == NULL) {
-        inst->host_copies[i] = *f;
-        inst->host_copies[i].vmctx = inst->vmctx;
-        inst->host_copies[i].code = inst->mod->desc->import_adapters[i];
-        inst->host_copies[i].host_code = f->code;
-        f = &inst->host_copies[i];
+        const struct rt_module *m = inst->mod;
+        struct awsm_funcref *c = &inst->host_copies[i];
+        *c = *f;
+        c->vmctx = inst->vmctx;
+        if (m->desc->callconv == AWSM_CALLCONV_TAIL) {
+            c->code = m->desc->import_adapters[i];
+            c->host_code = f->code;
+            c->type_id = m->type_ids[wm_func_type_index(m->wasm, i)];
+        }
+        f = c;
     }
     inst->funcs[i] = f;
 }

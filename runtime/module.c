@@ -98,6 +98,10 @@ static int check_desc(const char *path, const struct awsm_module_desc *d,
     if (d->mem_reach > AWSM_GUARD_RESERVATION || d->mem_reach % WM_PAGE_SIZE)
         return rt_fail(err, RT_ERR_LOAD, "%s: bad mem_reach %llu in %s", name,
                        (unsigned long long)d->mem_reach, AWSM_MODULE_SYMBOL);
+    if (d->callconv != AWSM_CALLCONV_C &&
+        (d->callconv != AWSM_CALLCONV_TAIL || d->import_adapters == NULL))
+        return rt_fail(err, RT_ERR_LOAD, "%s: bad calling convention %u in %s",
+                       name, d->callconv, AWSM_MODULE_SYMBOL);
     return 0;
 }
 
@@ -164,6 +168,8 @@ static int canonical_types(struct rt_module *m, struct rt_error *err)
         m->type_ids[i] = rt_type_id(&m->wasm->types[i]);
         if (m->type_ids[i] == 0)
             return rt_fail(err, RT_ERR_NOMEM, "out of memory");
+        if (m->desc->callconv == AWSM_CALLCONV_TAIL)
+            m->type_ids[i] |= AWSM_TYPE_ID_TAILCC;
     }
     return 0;
 }

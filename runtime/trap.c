@@ -528,9 +528,6 @@ static int call_check(struct rt_instance *inst, struct awsm_funcref *f,
 {
     if (f == NULL || f->code == NULL)
         return rt_fail(err, RT_ERR_LINK, "rt_call: null function reference");
-    if (f->vmctx == NULL)           /* C, not generated code: see abi.h */
-        return rt_fail(err, RT_ERR_LINK, "rt_call: a host function is called "
-                       "through an instance that imports it");
     *tramp = find_trampoline(inst, f->type_id);
     if (*tramp == NULL) {
         char ty[256] = "?";

@@ -140,9 +140,10 @@ uint32_t rt_type_id(const struct wm_functype *ft)
 const struct wm_functype *rt_func_type(const struct awsm_funcref *f)
 {
     const struct wm_functype *ft = NULL;
+    uint32_t id = f != NULL ? f->type_id & ~AWSM_TYPE_ID_TAILCC : 0;
     pthread_mutex_lock(&registry_lock);
-    if (f != NULL && f->type_id >= 1 && f->type_id <= nentries)
-        ft = &entries[f->type_id - 1]->ft;
+    if (id >= 1 && id <= nentries)
+        ft = &entries[id - 1]->ft;
     pthread_mutex_unlock(&registry_lock);
     return ft;
 }

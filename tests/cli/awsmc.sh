@@ -31,7 +31,10 @@ for mode in "-O0" "-O1" "-O2" "-O3" "--bounds=guard" "--bounds=checked"; do
 done
 
 run "$tmp/good.wasm" -o "$tmp/ir.so" --emit-llvm
-check "--emit-llvm writes OUT.ll with the functions (tailcc)" \
+check "--emit-llvm writes OUT.ll with the functions" \
+    eval 'status_is 0 && grep -q "define internal i64 @wasm_f0" "$tmp/ir.so.ll"'
+run "$tmp/good.wasm" -o "$tmp/ir.so" --emit-llvm --enable-tail-call
+check "--enable-tail-call: the functions are tailcc" \
     eval 'status_is 0 && grep -q "define internal tailcc i64 @wasm_f0" "$tmp/ir.so.ll"'
 
 wat bad '(module (func (result i32) (i32.add (i32.const 1) (f64.const 2))))' --no-check

@@ -152,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (so_path[0] == '\0')
         snprintf(so_path, sizeof so_path, "/tmp/awsm-fuzz-compile-%d.so", (int)getpid());
     struct cg_options opt = CG_OPTIONS_DEFAULT;
+    opt.features = WM_FEATURES_ALL;
     opt.bounds = data[size - 1] & 1 ? AWSM_BOUNDS_CHECKED : AWSM_BOUNDS_GUARD;
     opt.opt_level = (data[size - 1] >> 1) % 3;
     if (cg_compile(m, &opt, so_path, &cerr) != 0) {

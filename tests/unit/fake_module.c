@@ -157,14 +157,6 @@ static const awsm_trampoline trampolines[NTYPES] = {
     tr_ii_i, tr_i_i, tr_v_v, tr_v_i,
 };
 
-/* Import 0's adapter: a host callback's copy calls its C function through
- * it (runtime/abi.h). Here the module's code is C too. */
-static int32_t ad_callback(struct awsm_vmctx *vm, int32_t x)
-{
-    return ((fn_i_i)vm->funcs[0]->host_code)(vm, x);
-}
-
-static void *const import_adapters[] = { (void *)ad_callback };
 
 /* ===== The wasm bytes =================================================== */
 
@@ -237,7 +229,7 @@ __attribute__((constructor)) static void fake_module_init(void)
     awsm_module_v1.ntypes = NTYPES;
     awsm_module_v1.funcs = funcs;
     awsm_module_v1.trampolines = trampolines;
-    awsm_module_v1.import_adapters = import_adapters;
+    awsm_module_v1.callconv = AWSM_CALLCONV_C;     /* no adapters */
     awsm_module_v1.mem_reach = AWSM_GUARD_RESERVATION;    /* f_load is bare */
 }
 
