@@ -19,7 +19,9 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # ===== Modules and configuration ===========================================
 
 for src in "$ROOT"/examples/*.c "$HERE"/apps/*.c; do
-    clang --target=wasm32-wasi -O2 "$src" -o "$tmp/$(basename "$src" .c).wasm" ||
+    flags=()
+    [ "$(basename "$src")" = tailcall.c ] && flags=(-mtail-call)
+    clang --target=wasm32-wasi -O2 "${flags[@]}" "$src" -o "$tmp/$(basename "$src" .c).wasm" ||
         exit 1
 done
 for w in deep startloop; do
@@ -54,6 +56,8 @@ write_config() {
  {"name": "wide", "path": "wideforever.wasm", "port": $(port 12), "argsize": 0},
  {"name": "wideloop", "path": "wideloop.wasm", "port": $(port 13), "timeout-ms": 300},
  {"name": "widemulti", "path": "widemulti.wasm", "port": $(port 14), "argsize": 0},
+ {"name": "tailcall", "path": "tailcall.wasm", "port": $(port 15), "argsize": 1,
+  "features": ["tail-call"]},
  {"name": "off", "path": "fib.wasm", "port": $(port 0), "active": "no"}
 ]
 EOF
@@ -62,7 +66,7 @@ EOF
 # ===== Start-up ===========================================================
 
 start_server --workers 1 --quantum-us 2000 --log-level debug
-check "starts and reports what it serves" grep -q "serving 15 modules" "$tmp/server.log"
+check "starts and reports what it serves" grep -q "serving 16 modules" "$tmp/server.log"
 
 # ===== Correct replies ====================================================
 
@@ -76,6 +80,9 @@ ask "$(port 3)" '{"module":"wc","args":["/data/words.txt"]}'
 check "wc reads a preopened file" has '"stdout":"2 3 14 /data/words.txt\n"'
 ask "$(port 3)" '{"module":"wc","args":["/etc/passwd"]}'
 check "wc cannot leave its preopened directory" has '"exit_code":1'
+ask "$(port 15)" '{"module":"tailcall","args":["1000000"]}'
+check "a module of the tail-call proposal: a million tail calls, printf through WASI" \
+    has '"status":"ok","exit_code":0,"stdout":"2000000\n"'
 ask "$(port 8)" '{"module":"status","args":["7"]}'
 check "main's return value is exit_code" has '"status":"ok","exit_code":7,"stdout":"exiting with 7\n"'
 ask "$(port 10)" '{"module":"counter"}'
