@@ -301,13 +301,6 @@ static int apply_type(struct val *v, const struct wm_functype *ft)
            push_vals(v, ft->results, ft->nresults) ? -1 : 0;
 }
 
-static int val_call(struct val *v, const struct wm_ins *in)
-{
-    if (in->u.idx >= wm_func_count(v->m))
-        return vfail(v, "unknown function %u", in->u.idx);
-    return apply_type(v, wm_func_type(v->m, in->u.idx));
-}
-
 static int check_table(struct val *v, uint32_t t)
 {
     if (t >= wm_table_count(v->m))
@@ -315,19 +308,35 @@ static int check_table(struct val *v, uint32_t t)
     return 0;
 }
 
-static int val_call_indirect(struct val *v, const struct wm_ins *in)
+/* The type a call calls: the function's (call, return_call) or the
+ * immediate's, after checking the table and popping the index
+ * (call_indirect, return_call_indirect). */
+static int callee_type(struct val *v, const struct wm_ins *in,
+                       const struct wm_functype **ft)
 {
+    if (in->op == WM_OP_CALL || in->op == WM_OP_RETURN_CALL) {
+        if (in->u.idx >= wm_func_count(v->m))
+            return vfail(v, "unknown function %u", in->u.idx);
+        *ft = wm_func_type(v->m, in->u.idx);
+        return 0;
+    }
     uint32_t type = in->u.two.a, table = in->u.two.b;
     if (check_table(v, table))
         return -1;
     if (wm_table_type(v->m, table)->elem != WM_FUNCREF)
-        return vfail(v, "type mismatch: call_indirect on table %u of %s",
+        return vfail(v, "type mismatch: %s on table %u of %s", OPNAME(v),
                      table, wm_valtype_name(wm_table_type(v->m, table)->elem));
     if (type >= v->m->ntypes)
         return vfail(v, "unknown type %u", type);
-    if (pop(v, WM_I32, NULL))
-        return -1;
-    return apply_type(v, &v->m->types[type]);
+    *ft = &v->m->types[type];
+    return pop(v, WM_I32, NULL);
+}
+
+/* call and call_indirect. */
+static int val_call(struct val *v, const struct wm_ins *in)
+{
+    const struct wm_functype *ft;
+    return callee_type(v, in, &ft) || apply_type(v, ft) ? -1 : 0;
 }
 
 /* return_call and return_call_indirect (the tail-call proposal): a call
@@ -338,23 +347,8 @@ static int val_return_call(struct val *v, const struct wm_ins *in)
         return vfail(v, "%s: the tail-call proposal is not enabled "
                      "(--enable-tail-call)", OPNAME(v));
     const struct wm_functype *callee;
-    if (in->op == WM_OP_RETURN_CALL) {
-        if (in->u.idx >= wm_func_count(v->m))
-            return vfail(v, "unknown function %u", in->u.idx);
-        callee = wm_func_type(v->m, in->u.idx);
-    } else {
-        uint32_t type = in->u.two.a, table = in->u.two.b;
-        if (check_table(v, table))
-            return -1;
-        if (wm_table_type(v->m, table)->elem != WM_FUNCREF)
-            return vfail(v, "type mismatch: %s on table %u of %s", OPNAME(v),
-                         table, wm_valtype_name(wm_table_type(v->m, table)->elem));
-        if (type >= v->m->ntypes)
-            return vfail(v, "unknown type %u", type);
-        callee = &v->m->types[type];
-        if (pop(v, WM_I32, NULL))
-            return -1;
-    }
+    if (callee_type(v, in, &callee))
+        return -1;
     const struct frame *f = &v->ctl[0];
     if (callee->nresults != f->nresults ||
         memcmp(callee->results, f->results, f->nresults * sizeof *f->results) != 0)
@@ -607,9 +601,8 @@ static int val_ins(struct val *v, const struct wm_ins *in)
     case WM_OP_BR_IF: return val_br_if(v, in);
     case WM_OP_BR_TABLE: return val_br_table(v, in);
     case WM_OP_RETURN: return val_return(v);
-    case WM_OP_CALL: return val_call(v, in);
+    case WM_OP_CALL: case WM_OP_CALL_INDIRECT: return val_call(v, in);
     case WM_OP_RETURN_CALL: case WM_OP_RETURN_CALL_INDIRECT: return val_return_call(v, in);
-    case WM_OP_CALL_INDIRECT: return val_call_indirect(v, in);
     case WM_OP_DROP: return pop(v, UNKNOWN, NULL);
     case WM_OP_SELECT: case WM_OP_SELECT_T: return val_select(v, in);
     case WM_OP_LOCAL_GET: case WM_OP_LOCAL_SET: case WM_OP_LOCAL_TEE:
