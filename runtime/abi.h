@@ -267,10 +267,10 @@ struct awsm_module_desc {
     void *const *funcs;                 /* [nfuncs] native code */
     const awsm_trampoline *trampolines; /* [ntypes] by type index */
     uint64_t mem_reach;                 /* bytes, see above (ABI 3) */
-    void *const *import_adapters;       /* [imported functions] (ABI 5),
+    void *const *import_adapters;       /* [imported functions] (ABI 6),
                                            tailcc modules: adapter i calls
                                            vmctx->funcs[i]->host_code */
-    uint32_t callconv;                  /* enum awsm_callconv (ABI 5) */
+    uint32_t callconv;                  /* enum awsm_callconv (ABI 6) */
 };
 
 /* Guard mode reserves this much address space per memory: any 32-bit index

@@ -127,10 +127,7 @@ static int validate_options(int argc, char **argv, bool *verbose,
             return i + 1;
         if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
             *verbose = true;
-        } else if (strncmp(argv[i], "--enable-", 9) == 0 &&
-                   wm_feature_parse(argv[i] + 9)) {
-            *features |= wm_feature_parse(argv[i] + 9);
-        } else {
+        } else if (!wm_feature_option(argv[i], features)) {
             usage_error("validate: unknown option '%s'", argv[i]);
             return -1;
         }
@@ -190,8 +187,8 @@ static int wast_options_parse(int argc, char **argv, struct wast_options *opt)
         else if (strncmp(argv[i], "--timeout=", 10) == 0 &&
                  parse_seconds(argv[i] + 10, &opt->timeout) == 0)
             continue;
-        else if (strncmp(argv[i], "--enable-", 9) == 0 && wm_feature_parse(argv[i] + 9))
-            opt->features |= wm_feature_parse(argv[i] + 9);
+        else if (wm_feature_option(argv[i], &opt->features))
+            continue;
         else {
             usage_error("wast: unknown option '%s'", argv[i]);
             return -1;

@@ -98,9 +98,7 @@ static int parse_option(struct run_args *a, int argc, char **argv, int *i)
         a->cache.opt_level = (unsigned)(s[2] - '0');
     } else if (strcmp(s, "--no-cache") == 0) {
         a->cache.disabled = true;
-    } else if (strncmp(s, "--enable-", 9) == 0 && wm_feature_parse(s + 9)) {
-        a->cache.features |= wm_feature_parse(s + 9);
-    } else {
+    } else if (!wm_feature_option(s, &a->cache.features)) {
         return usage("unknown option", s);
     }
     return 0;

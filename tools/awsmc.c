@@ -59,8 +59,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->opt.bounds = AWSM_BOUNDS_CHECKED;
         else if (strcmp(s, "--emit-llvm") == 0)
             emit_llvm = true;
-        else if (strncmp(s, "--enable-", 9) == 0 && wm_feature_parse(s + 9))
-            a->opt.features |= wm_feature_parse(s + 9);
+        else if (wm_feature_option(s, &a->opt.features))
+            continue;
         else if (strncmp(s, "--emit-llvm=", 12) == 0) {
             emit_llvm = true;
             snprintf(a->llvm_path, sizeof a->llvm_path, "%s", s + 12);

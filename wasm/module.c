@@ -149,6 +149,13 @@ unsigned wm_feature_parse(const char *name)
     return 0;
 }
 
+bool wm_feature_option(const char *arg, unsigned *features)
+{
+    unsigned f = strncmp(arg, "--enable-", 9) == 0 ? wm_feature_parse(arg + 9) : 0;
+    *features |= f;
+    return f != 0;
+}
+
 int wm_load(const uint8_t *bytes, size_t size, struct wm_module **out,
             struct wm_error *err)
 {

@@ -319,6 +319,9 @@ enum wm_feature {
  * and back (0 for an unknown name). */
 const char *wm_feature_name(unsigned feature);
 unsigned wm_feature_parse(const char *name);
+/* A command-line argument "--enable-NAME" of a known NAME: adds its
+ * feature to *features and returns true; anything else: false. */
+bool wm_feature_option(const char *arg, unsigned *features);
 
 /* Validate a decoded module as the spec does, with the proposals of
  * `features` (WM_FEATURE_*). Returns 0, or -1 and fills *err (kind
