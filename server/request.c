@@ -1,6 +1,7 @@
 /*
  * server/request.c - the protocol: a request datagram (JSON, read with
- * jansson) becomes a sandbox; a finished sandbox becomes a reply datagram.
+ * jansson) becomes a sandbox; a finished sandbox becomes a reply datagram
+ * (JSON, written here).
  *
  * Replies are JSON, so guest output that is not valid UTF-8 has each bad
  * byte replaced by U+FFFD. A reply never exceeds SRV_MAX_DATAGRAM: when the
@@ -213,31 +214,6 @@ static size_t utf8_seq(const uint8_t *p, size_t n)
     return len;
 }
 
-/* The first n bytes of p as valid UTF-8 (bad bytes become U+FFFD), cut
- * only between characters. */
-static json_t *utf8_string(const uint8_t *p, size_t n)
-{
-    char *s = malloc(n * 3 + 1);
-    size_t o = 0;
-    if (!s)
-        return NULL;
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq(p + i, n - i);
-        if (k == 0) {
-            memcpy(s + o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(s + o, p + i, k);
-            o += k;
-            i += k;
-        }
-    }
-    json_t *j = json_stringn_nocheck(s, o);
-    free(s);
-    return j;
-}
-
 /* The captured output of a sandbox (empty when it never had a context). */
 struct output {
     const uint8_t *p;
@@ -257,70 +233,192 @@ static struct output captured(const struct sb *sb, int fd)
     return o;
 }
 
-static json_t *reply_json(const struct sb *sb, const struct output *out,
-                          const struct output *err, bool truncated)
+/* A reply being written: `at` bytes so far into p, or only counted when p
+ * is NULL. Replies are written straight into the datagram, in the order and
+ * escapes jansson's compact output would have; building them with jansson
+ * took more time than the rest of a small request's user-space work. */
+struct jw {
+    char *p;
+    size_t at;
+};
+
+static void jw_put(struct jw *w, const char *s, size_t n)
 {
-    json_t *r = json_object();
-    json_object_set_new(r, "status", json_string(sb->outcome == SB_OK ? "ok" : "error"));
-    json_object_set_new(r, "exit_code", sb->has_exit_code ?
-                        json_integer(sb->exit_code) : json_null());
-    json_object_set_new(r, "stdout", utf8_string(out->p, out->len));
-    json_object_set_new(r, "stderr", utf8_string(err->p, err->len));
-    json_object_set_new(r, "truncated", json_boolean(truncated));
-    json_object_set_new(r, "time_us", json_integer(
-        sb->t_end > sb->t_arrive ? (json_int_t)((sb->t_end - sb->t_arrive) / 1000) : 0));
-    if (sb->outcome != SB_OK)
-        json_object_set_new(r, "error", json_string(sb->error));
-    return r;
+    if (w->p)
+        memcpy(w->p + w->at, s, n);
+    w->at += n;
 }
 
-/* Serialise into out; returns the length, or 0 if it does not fit. */
-static size_t dump(json_t *r, char *out, size_t cap)
+static void jw_str(struct jw *w, const char *s)
 {
-    size_t n = r ? json_dumpb(r, out, cap, JSON_COMPACT) : 0;
-    json_decref(r);
-    return n <= cap ? n : 0;
+    jw_put(w, s, strlen(s));
 }
 
-/* Back off to a character boundary. */
-static size_t utf8_cut(const uint8_t *p, size_t n)
+static void jw_int(struct jw *w, long long v)
 {
-    while (n > 0 && (p[n] & 0xc0) == 0x80)
-        n--;
-    return n;
+    char buf[24], *e = buf + sizeof buf, *q = e;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--q = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        *--q = '-';
+    jw_put(w, q, (size_t)(e - q));
+}
+
+/* The JSON form of the character at p[0..k) (k from utf8_seq; 0 for a bad
+ * byte, which becomes U+FFFD) into esc; returns its length (at most 6). As
+ * jansson: the two-character escapes where JSON has them, \u00XX for the
+ * other control characters, everything else as it is. */
+static size_t jw_escape(const uint8_t *p, size_t k, char esc[6])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char named = 0;
+    if (k == 0) {
+        memcpy(esc, "\xef\xbf\xbd", 3);
+        return 3;
+    }
+    switch (p[0]) {
+    case '"': named = '"'; break;
+    case '\\': named = '\\'; break;
+    case '\b': named = 'b'; break;
+    case '\f': named = 'f'; break;
+    case '\n': named = 'n'; break;
+    case '\r': named = 'r'; break;
+    case '\t': named = 't'; break;
+    default:
+        if (k > 1 || p[0] >= 0x20) {
+            memcpy(esc, p, k);
+            return k;
+        }
+        memcpy(esc, "\\u00", 4);
+        esc[4] = hex[p[0] >> 4];
+        esc[5] = hex[p[0] & 15];
+        return 6;
+    }
+    esc[0] = '\\';
+    esc[1] = named;
+    return 2;
+}
+
+/* The first n bytes of p as the inside of a JSON string, valid UTF-8 (bad
+ * bytes become U+FFFD), at most `room` bytes of it: it stops before a
+ * character or an escape that would not fit, never inside one. Returns
+ * whether all of p was written. */
+static bool jw_text(struct jw *w, const uint8_t *p, size_t n, size_t room)
+{
+    size_t end = w->at + room < w->at ? SIZE_MAX : w->at + room;
+    for (size_t i = 0; i < n;) {
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' &&
+               p[run] != '\\')
+            run++;
+        if (run > i) {                  /* plain ASCII, the common case */
+            size_t k = run - i < end - w->at ? run - i : end - w->at;
+            jw_put(w, (const char *)p + i, k);
+            if ((i += k) < run)
+                return false;
+            continue;
+        }
+        char esc[6];
+        size_t k = utf8_seq(p + i, n - i);
+        size_t len = jw_escape(p + i, k, esc);
+        if (len > end - w->at)
+            return false;
+        jw_put(w, esc, len);
+        i += k ? k : 1;
+    }
+    return true;
+}
+
+/* What a reply says besides the guest's output. */
+struct reply {
+    bool ok;
+    bool has_exit_code;
+    int exit_code;
+    bool has_time;
+    uint64_t time_us;
+    const char *error;                  /* NULL: none */
+};
+
+static void reply_head(struct jw *w, const struct reply *r)
+{
+    jw_str(w, r->ok ? "{\"status\":\"ok\",\"exit_code\":" : "{\"status\":\"error\",\"exit_code\":");
+    if (r->has_exit_code)
+        jw_int(w, r->exit_code);
+    else
+        jw_str(w, "null");
+    jw_str(w, ",\"stdout\":\"");
+}
+
+static void reply_tail(struct jw *w, const struct reply *r, bool truncated)
+{
+    jw_str(w, truncated ? "\",\"truncated\":true" : "\",\"truncated\":false");
+    if (r->has_time) {
+        jw_str(w, ",\"time_us\":");
+        jw_int(w, (long long)r->time_us);
+    }
+    if (r->error) {
+        jw_str(w, ",\"error\":\"");
+        jw_text(w, (const uint8_t *)r->error, strlen(r->error), SIZE_MAX);
+        jw_str(w, "\"");
+    }
+    jw_str(w, "}");
+}
+
+/* The reply into out[0..cap): its length, or 0 if even empty output would
+ * not fit. Output that does not fit is cut, stderr first, then stdout, and
+ * "truncated" is true. */
+static size_t reply_write(const struct reply *r, const struct output *o,
+                          const struct output *e, char *out, size_t cap)
+{
+    struct jw w = { NULL, 0 };
+    reply_head(&w, r);
+    jw_str(&w, "\",\"stderr\":\"");
+    reply_tail(&w, r, true);
+    size_t fixed = w.at;
+    w.at = 0;
+    jw_text(&w, o->p, o->len, SIZE_MAX);
+    size_t need_o = w.at;
+    w.at = 0;
+    jw_text(&w, e->p, e->len, SIZE_MAX);
+    size_t need_o_e = need_o + w.at;
+    if (fixed > cap)
+        return 0;
+    size_t room = cap - fixed;
+    bool truncated = o->truncated || e->truncated;
+    /* "false" is a byte longer than "true"; a reply that must cut keeps
+     * one byte less than the room, so that something is always cut. */
+    bool fits = need_o_e + (truncated ? 0 : 1) <= room;
+    size_t budget = fits ? SIZE_MAX : room > 0 ? room - 1 : 0;
+    size_t room_o = need_o < budget ? need_o : budget;
+    size_t room_e = budget - room_o;
+    w = (struct jw){ out, 0 };
+    reply_head(&w, r);
+    jw_text(&w, o->p, o->len, room_o);
+    jw_str(&w, "\",\"stderr\":\"");
+    jw_text(&w, e->p, e->len, room_e);
+    reply_tail(&w, r, truncated || !fits);
+    return w.at;
 }
 
 size_t sb_reply_build(const struct sb *sb, char *out, size_t cap)
 {
     struct output o = captured(sb, 1), e = captured(sb, 2);
-    bool truncated = o.truncated || e.truncated;
-    if (cap > SRV_MAX_DATAGRAM)
-        cap = SRV_MAX_DATAGRAM;
-    for (int round = 0; round < 64; round++) {
-        size_t n = dump(reply_json(sb, &o, &e, truncated), out, cap);
-        if (n > 0)
-            return n;
-        /* Too long: each byte cut shortens the text by at least one. Cut
-         * stderr first, then stdout, by a quarter or more each round. */
-        truncated = true;
-        if (e.len > 0)
-            e.len = utf8_cut(e.p, e.len / 2);
-        else if (o.len > 0)
-            o.len = utf8_cut(o.p, o.len > cap ? cap : o.len * 3 / 4);
-        else
-            break;
-    }
-    return 0;
+    struct reply r = {
+        .ok = sb->outcome == SB_OK,
+        .has_exit_code = sb->has_exit_code,
+        .exit_code = sb->exit_code,
+        .has_time = true,
+        .time_us = sb->t_end > sb->t_arrive ? (sb->t_end - sb->t_arrive) / 1000 : 0,
+        .error = sb->outcome == SB_OK ? NULL : sb->error,
+    };
+    return reply_write(&r, &o, &e, out, cap < SRV_MAX_DATAGRAM ? cap : SRV_MAX_DATAGRAM);
 }
 
 size_t srv_error_reply(const char *msg, char *out, size_t cap)
 {
-    json_t *r = json_object();
-    json_object_set_new(r, "status", json_string("error"));
-    json_object_set_new(r, "exit_code", json_null());
-    json_object_set_new(r, "stdout", json_string(""));
-    json_object_set_new(r, "stderr", json_string(""));
-    json_object_set_new(r, "truncated", json_false());
-    json_object_set_new(r, "error", utf8_string((const uint8_t *)msg, strlen(msg)));
-    return dump(r, out, cap);
+    struct output none = { (const uint8_t *)"", 0, false };
+    struct reply r = { .ok = false, .error = msg };
+    return reply_write(&r, &none, &none, out, cap);
 }

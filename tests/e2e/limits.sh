@@ -103,6 +103,8 @@ ask "$(port 9)" '{"module":"flood","args":["64"]}'
 check "output: 64 MiB on stdout and stderr: the guest finishes" has '"status":"ok","exit_code":0'
 check "... and the reply is cut and says so" has '"truncated":true'
 check "... within one datagram (${#reply} bytes)" [ "${#reply}" -le 65507 ]
+check "... which it fills: stdout is cut only where the datagram ends" \
+    [ "${#reply}" -ge 65400 ]
 ask "$(port 0)" '{"module":"echo","stdin":"after"}'
 check "... and the server goes on" has '"stdout":"after"'
 

@@ -7,7 +7,8 @@
  *     stdin are walked, or an error message (never neither).
  *   - The input split in two as a guest's stdout and stderr, any bytes: the
  *     reply must be JSON that parses, fits a datagram, and says
- *     "truncated" when it had to cut.
+ *     "truncated" when it had to cut; for an odd length, an error reply
+ *     whose message is the input's first bytes must carry it.
  *
  * Link seams: request.c's calls into the runtime and WASI are defined
  * here. The fuzzed code makes no instance, so rt_instance_free only ever
@@ -85,6 +86,12 @@ static void build_reply(const uint8_t *data, size_t size)
     if (!sb)
         return;
     sb->wasi = fake_wasi;
+    if (size % 2) {                     /* an error reply, any bytes in its text */
+        size_t n = size < sizeof sb->error ? size : sizeof sb->error - 1;
+        sb->outcome = SB_ERROR;
+        memcpy(sb->error, data, n);
+        sb->error[n] = '\0';
+    }
     guest_out[1] = data, guest_len[1] = size / 2;
     guest_out[2] = data + size / 2, guest_len[2] = size - size / 2;
     size_t n = sb_reply_build(sb, out, sizeof out);
@@ -95,6 +102,8 @@ static void build_reply(const uint8_t *data, size_t size)
     size_t so = json_string_length(json_object_get(r, "stdout"));
     if (so < guest_len[1] && !json_is_true(json_object_get(r, "truncated")))
         abort();                        /* cut without saying so */
+    if (sb->outcome == SB_ERROR && !json_is_string(json_object_get(r, "error")))
+        abort();                        /* an error reply that does not say why */
     json_decref(r);
     sb->wasi = NULL;
     sb_free(sb);
