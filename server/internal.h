@@ -180,8 +180,9 @@ void sb_free(struct sb *sb);
  * it never started; sb->run_ns is its CPU time). */
 uint64_t sb_queued_ns(const struct sb *sb);
 uint64_t sb_elapsed_ns(const struct sb *sb);
-/* The reply datagram for a finished sandbox, or an error reply. Returns
- * the length, or 0 when out of memory. */
+/* The reply datagram for a finished sandbox, or an error reply, written
+ * into out[0..cap). Returns the length, or 0 when even a reply with no
+ * output would not fit (never with cap SRV_MAX_DATAGRAM). */
 size_t sb_reply_build(const struct sb *sb, char *out, size_t cap);
 size_t srv_error_reply(const char *msg, char *out, size_t cap);
 
@@ -260,6 +261,7 @@ struct srv {
     struct sched *sched;
     int nworkers;
     char (*bufs)[65536];                /* a receive buffer per worker */
+    char (*replies)[SRV_MAX_DATAGRAM];  /* a reply buffer per worker */
     atomic_uint inflight;               /* queued or running */
     atomic_ulong served, rejected, missed, timeouts;
     _Atomic uint64_t admitted;          /* admission control: ppm of workers */

@@ -240,8 +240,8 @@ static void done_cb(struct sb *sb, int worker, void *ud)
     struct srv *srv = ud;
     struct srv_module *mod = sb->mod;
     bool http = sb->http != NULL;
-    char *out = http ? NULL : malloc(SRV_MAX_DATAGRAM);
-    size_t n = out ? sb_reply_build(sb, out, SRV_MAX_DATAGRAM) : 0;
+    char *out = srv->replies[worker];
+    size_t n = http ? 0 : sb_reply_build(sb, out, SRV_MAX_DATAGRAM);
     srv_count_done(sb);
     if (http)
         http_respond(sb);
@@ -249,8 +249,8 @@ static void done_cb(struct sb *sb, int worker, void *ud)
         send_reply(mod, mod->ls[worker].fd, (struct sockaddr *)&sb->peer,
                    sb->peer_len, out, n, 2);
     else
-        srv_log(srv, SRV_LOG_ERROR, "module \"%s\": out of memory for a reply",
-                mod->cfg->name);
+        srv_log(srv, SRV_LOG_ERROR, "module \"%s\": no reply: it would not fit "
+                "a datagram", mod->cfg->name);
     if (!http) {
         atomic_fetch_add_explicit(sb->outcome == SB_OK ? &mod->metrics.udp_ok
                                   : &mod->metrics.udp_error, 1, memory_order_relaxed);
@@ -266,7 +266,6 @@ static void done_cb(struct sb *sb, int worker, void *ud)
     if (sb->timed_out)
         atomic_fetch_add(&srv->timeouts, 1);
     atomic_fetch_sub(&srv->admitted, sb->admitted);
-    free(out);
     sb_free(sb);
     atomic_fetch_add(&srv->served, 1);
     atomic_fetch_sub(&mod->inflight, 1);
@@ -692,7 +691,8 @@ static int start(struct srv *srv, struct srv_error *err)
 {
     srv->nworkers = srv->set->workers > 0 ? srv->set->workers : default_workers();
     srv->capacity = (uint64_t)srv->nworkers * 1000000u;
-    if (!(srv->bufs = malloc((size_t)srv->nworkers * sizeof *srv->bufs)))
+    if (!(srv->bufs = malloc((size_t)srv->nworkers * sizeof *srv->bufs)) ||
+        !(srv->replies = malloc((size_t)srv->nworkers * sizeof *srv->replies)))
         return srv_fail(err, SRV_ERR_NOMEM, "out of memory");
     /* A module that does not load is an error in the log, and its
      * requests are answered "not available"; the others are served.
@@ -768,6 +768,7 @@ static void srv_deinit(struct srv *srv)
     }
     free(srv->mods);
     free(srv->bufs);
+    free(srv->replies);
     http_free(srv);
 }
 
