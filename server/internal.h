@@ -34,12 +34,17 @@ struct srv_module;
  * of a port form a SO_REUSEPORT group, and the kernel spreads datagrams
  * over them. */
 struct srv_listener {
-    uv_udp_t udp;
+    uv_poll_t poll;             /* readable: recvmmsg takes what is there */
     struct srv_module *mod;
     int worker;
     int fd;                     /* for replies, from the worker that owns it */
-    bool open;                  /* uv_udp_open done: uv_close at the end */
+    bool open;                  /* uv_poll_init done: uv_close and close(fd) */
 };
+
+/* Datagrams one recvmmsg takes from a module's socket when it is readable.
+ * The loop's epoll is level-triggered: what is left is taken on the next
+ * pass, after what was taken has been queued for the scheduler. */
+#define SRV_UDP_BATCH 8
 
 /* Recent execution times of a module, for admission control. */
 #define SRV_WINDOW 256u
@@ -260,7 +265,7 @@ struct srv {
     struct srv_module *mods;
     struct sched *sched;
     int nworkers;
-    char (*bufs)[65536];                /* a receive buffer per worker */
+    char (*bufs)[SRV_UDP_BATCH][65536]; /* receive buffers per worker */
     char (*replies)[SRV_MAX_DATAGRAM];  /* a reply buffer per worker */
     atomic_uint inflight;               /* queued or running */
     atomic_ulong served, rejected, missed, timeouts;

@@ -274,13 +274,6 @@ static void done_cb(struct sb *sb, int worker, void *ud)
 
 /* ===== Receiving ======================================================== */
 
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    struct srv_listener *l = h->data;
-    (void)suggested;
-    *buf = uv_buf_init(l->mod->srv->bufs[l->worker], sizeof *l->mod->srv->bufs);
-}
-
 /* Take one in-flight slot of `n` (at most `max`), or fail. */
 static bool take_slot(atomic_uint *n, uint32_t max)
 {
@@ -348,26 +341,49 @@ static void admit(struct srv_listener *l, const char *buf, size_t len,
     }
 }
 
-static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-                    const struct sockaddr *from, unsigned flags)
+/* One datagram, `len` bytes of it in buf (`cut`: it was longer). */
+static void received(struct srv_listener *l, const char *buf, size_t len,
+                     bool cut, const struct sockaddr *from)
 {
-    struct srv_listener *l = h->data;
-    struct srv *srv = l->mod->srv;
-    if (nread < 0) {
-        srv_log(srv, SRV_LOG_WARN, "module \"%s\": receive: %s",
-                l->mod->cfg->name, uv_strerror((int)nread));
+    if (atomic_load(&l->mod->srv->stopped_accepting))
         return;
-    }
-    if (!from || atomic_load(&srv->stopped_accepting))
-        return;
-    if (flags & UV_UDP_PARTIAL) {
+    if (cut) {
         char err[128];
         snprintf(err, sizeof err, "request too large: over %zu bytes > %u",
-                 sizeof *srv->bufs, srv->set->max_request);
+                 len, l->mod->srv->set->max_request);
         reply_error(l, from, err);
         return;
     }
-    admit(l, buf->base, (size_t)nread, from);
+    admit(l, buf, len, from);
+}
+
+/* The socket is readable: take up to SRV_UDP_BATCH datagrams with one
+ * system call (libuv's UDP handle reads until the socket is empty, a
+ * failing recvmsg per wake-up). */
+static void readable_cb(uv_poll_t *h, int status, int events)
+{
+    struct srv_listener *l = h->data;
+    struct srv *srv = l->mod->srv;
+    struct mmsghdr msgs[SRV_UDP_BATCH];
+    struct iovec iov[SRV_UDP_BATCH];
+    struct sockaddr_storage from[SRV_UDP_BATCH];
+    (void)events;
+    for (int i = 0; i < SRV_UDP_BATCH; i++) {
+        iov[i] = (struct iovec){ srv->bufs[l->worker][i], sizeof srv->bufs[0][0] };
+        msgs[i].msg_hdr = (struct msghdr){ .msg_name = &from[i],
+            .msg_namelen = sizeof from[i], .msg_iov = &iov[i], .msg_iovlen = 1 };
+    }
+    int n = status < 0 ? -1 : recvmmsg(l->fd, msgs, SRV_UDP_BATCH, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+        if (status < 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            srv_log(srv, SRV_LOG_WARN, "module \"%s\": receive: %s", l->mod->cfg->name,
+                    status < 0 ? uv_strerror(status) : strerror(errno));
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        received(l, iov[i].iov_base, msgs[i].msg_len,
+                 (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0,
+                 (const struct sockaddr *)&from[i]);
 }
 
 /* ===== Start-up ========================================================= */
@@ -483,14 +499,14 @@ static int open_listeners(int worker, uv_loop_t *loop, void *ud,
             return -1;
         int size = RECV_BUFFER_BYTES;
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-        uv_udp_init(loop, &l->udp);
-        l->udp.data = l;
         l->mod = mod;
         l->worker = worker;
         l->fd = fd;
-        l->open = true;
-        if ((rc = uv_udp_open(&l->udp, fd)) != 0 ||
-            (rc = uv_udp_recv_start(&l->udp, alloc_cb, recv_cb)) != 0)
+        if ((rc = uv_poll_init_socket(loop, &l->poll, fd)) != 0)
+            close(fd);
+        l->open = rc == 0;
+        l->poll.data = l;
+        if (rc != 0 || (rc = uv_poll_start(&l->poll, UV_READABLE, readable_cb)) != 0)
             return fail_module(srv, mod->cfg, err, SRV_ERR_SYSTEM, "cannot "
                                "receive on port %u: %s", mod->cfg->port,
                                uv_strerror(rc));
@@ -504,7 +520,7 @@ static void stop_listeners(int worker, void *ud)
     struct srv *srv = ud;
     for (int i = 0; i < srv->nmods; i++)
         if (srv->mods[i].ls && srv->mods[i].ls[worker].open)
-            uv_udp_recv_stop(&srv->mods[i].ls[worker].udp);
+            uv_poll_stop(&srv->mods[i].ls[worker].poll);
     http_stop(srv, worker);
 }
 
@@ -512,9 +528,13 @@ static void stop_listeners(int worker, void *ud)
 static void close_listeners(int worker, void *ud)
 {
     struct srv *srv = ud;
-    for (int i = 0; i < srv->nmods; i++)
-        if (srv->mods[i].ls && srv->mods[i].ls[worker].open)
-            uv_close((uv_handle_t *)&srv->mods[i].ls[worker].udp, NULL);
+    for (int i = 0; i < srv->nmods; i++) {
+        struct srv_listener *l = srv->mods[i].ls ? &srv->mods[i].ls[worker] : NULL;
+        if (l && l->open) {
+            uv_close((uv_handle_t *)&l->poll, NULL);    /* out of epoll first */
+            close(l->fd);
+        }
+    }
     http_close(srv, worker);
 }
 
