@@ -90,7 +90,9 @@ static int cache_key(const uint8_t *wasm, size_t size,
                      "%s|abi %u|%s|O%u|bounds %u|max pages %u|features %u|%s|%s|",
                      AWSM_COMPILER_VERSION, AWSM_ABI_VERSION, host,
                      opt->opt_level, (unsigned)opt->bounds,
-                     opt->max_memory_pages, opt->features, max_env ? max_env : "",
+                     opt->max_memory_pages,
+                     opt->features & ~(unsigned)WM_FEATURE_RELAXED_SIMD,  /* always on */
+                     max_env ? max_env : "",
                      llvm_args ? llvm_args : "");
     if (n < 0 || (size_t)n + 32 > sizeof text)
         return -1;

@@ -131,6 +131,7 @@ static const struct {
 } feature_names[] = {
     { WM_FEATURE_EXTENDED_CONST, "extended-const" },
     { WM_FEATURE_TAIL_CALL, "tail-call" },
+    { WM_FEATURE_RELAXED_SIMD, "relaxed-simd" },
 };
 
 const char *wm_feature_name(unsigned feature)
@@ -151,9 +152,31 @@ unsigned wm_feature_parse(const char *name)
 
 bool wm_feature_option(const char *arg, unsigned *features)
 {
-    unsigned f = strncmp(arg, "--enable-", 9) == 0 ? wm_feature_parse(arg + 9) : 0;
-    *features |= f;
-    return f != 0;
+    if (strncmp(arg, "--enable-", 9) == 0) {
+        unsigned f = wm_feature_parse(arg + 9);
+        *features |= f;
+        return f != 0;
+    }
+    if (strncmp(arg, "--enable=", 9) != 0)
+        return false;
+    unsigned all = 0;
+    for (const char *p = arg + 9;; p++) {
+        char name[32];
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof name)
+            return false;
+        memcpy(name, p, n);
+        name[n] = '\0';
+        unsigned f = wm_feature_parse(name);
+        if (f == 0)
+            return false;
+        all |= f;
+        if (p[n] == '\0')
+            break;
+        p += n;
+    }
+    *features |= all;
+    return true;
 }
 
 int wm_load(const uint8_t *bytes, size_t size, struct wm_module **out,

@@ -311,16 +311,23 @@ enum wm_feature {
                                                constant expressions */
     WM_FEATURE_TAIL_CALL = 1u << 1,         /* return_call,
                                                return_call_indirect */
+    WM_FEATURE_RELAXED_SIMD = 1u << 2,      /* always on: part of Wasm 3.0,
+                                               as in Wasmtime and V8; the
+                                               name is accepted for
+                                               wast2json's sake */
 };
-#define WM_FEATURES_DEFAULT 0u
-#define WM_FEATURES_ALL (WM_FEATURE_EXTENDED_CONST | WM_FEATURE_TAIL_CALL)
+#define WM_FEATURES_DEFAULT WM_FEATURE_RELAXED_SIMD
+#define WM_FEATURES_ALL (WM_FEATURE_EXTENDED_CONST | WM_FEATURE_TAIL_CALL | \
+                         WM_FEATURE_RELAXED_SIMD)
 
 /* The feature's name as on the command line ("extended-const"), or NULL;
  * and back (0 for an unknown name). */
 const char *wm_feature_name(unsigned feature);
 unsigned wm_feature_parse(const char *name);
-/* A command-line argument "--enable-NAME" of a known NAME: adds its
- * feature to *features and returns true; anything else: false. */
+/* A command-line argument "--enable-NAME" (wast2json's form) or
+ * "--enable=NAME[,NAME...]" of known NAMEs: adds their features to
+ * *features and returns true; anything else (an unknown name among them
+ * too): false, *features unchanged. */
 bool wm_feature_option(const char *arg, unsigned *features);
 
 /* Validate a decoded module as the spec does, with the proposals of

@@ -208,7 +208,8 @@ static int spawn_wast2json(const struct wast_file *f, const char *prog,
     char *argv[8 + 6] = {(char *)prog, "--enable-relaxed-simd"};
     int argc = 2, nflags = 0;
     for (unsigned bit = 1; bit != 0 && nflags < 8; bit <<= 1) {
-        const char *name = (f->opt->features & bit) ? wm_feature_name(bit) : NULL;
+        const char *name = (f->opt->features & bit) && bit != WM_FEATURE_RELAXED_SIMD
+                           ? wm_feature_name(bit) : NULL;
         if (name) {
             snprintf(flags[nflags], sizeof flags[0], "--enable-%s", name);
             argv[argc++] = flags[nflags++];

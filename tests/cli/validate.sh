@@ -119,6 +119,16 @@ run validate --enable-extended-const "$tmp/extconst.wasm"
 check "extended const with --enable-extended-const: valid" eval 'status_is 0 && no_output'
 run validate --enable-nosuch "$tmp/extconst.wasm"
 check "an unknown proposal: usage error" eval 'status_is 2 && err_has "unknown option"'
+run validate --enable=tail-call,extended-const "$tmp/extconst.wasm"
+check "--enable=NAME,NAME: both on, valid" eval 'status_is 0 && no_output'
+run validate --enable=tail-call "$tmp/extconst.wasm"
+check "--enable=NAME of another proposal: still invalid" status_is 1
+for bad in --enable=extended-const,nosuch --enable= --enable=extended-const, --enable=,tail-call; do
+    run validate "$bad" "$tmp/extconst.wasm"
+    check "$bad: usage error naming it" eval "status_is 2 && err_has \"'$bad'\""
+done
+run validate --enable=relaxed-simd "$tmp/good.wasm"
+check "--enable=relaxed-simd (always on) is accepted" eval 'status_is 0 && no_output'
 run run --enable-extended-const --invoke get "$tmp/extconst.wasm"
 check "awsm run --enable-extended-const: the global's value" eval 'status_is 0 && out_has 42'
 run run --invoke get "$tmp/extconst.wasm"
