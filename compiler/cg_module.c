@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include <llvm-c/Analysis.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include "compiler/cg.h"
 
@@ -340,10 +340,12 @@ static LLVMValueRef ptr_array(struct cg_module *cm, const char *name,
     return const_global(cm, name, arr);
 }
 
-static int sha256(const uint8_t *p, size_t n, uint8_t out[32])
+static void sha256(const uint8_t *p, size_t n, uint8_t out[32])
 {
-    unsigned len = 0;
-    return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32 ? 0 : -1;
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    sha256_update(&ctx, n, p);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
 }
 
 /* The descriptor; its layout is struct awsm_module_desc (runtime/abi.h). */
@@ -351,8 +353,7 @@ static int emit_descriptor(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
     uint8_t hash[32];
-    if (sha256(m->bytes, m->size, hash))
-        return cg_fail(cm, "cannot hash the module (libcrypto failed)");
+    sha256(m->bytes, m->size, hash);
     LLVMValueRef *tramps = cg_alloc(cm, m->ntypes + 1, sizeof *tramps);
     for (uint32_t t = 0; t < m->ntypes; t++)
         tramps[t] = trampoline(cm, t);

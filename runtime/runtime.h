@@ -51,7 +51,7 @@ struct rt_error {
 /* The spec's name for a trap kind: "integer divide by zero", ... */
 const char *rt_trap_message(enum awsm_trap trap);
 
-/* SHA-256 of n bytes (libcrypto). Returns 0 or -1. */
+/* SHA-256 of n bytes (Nettle). Returns 0 (the int is for a hash that can fail). */
 int rt_sha256(const void *p, size_t n, uint8_t out[32]);
 
 /* ===== Modules ========================================================== */

@@ -12,7 +12,7 @@ PACKAGES=(
   libhttp-parser-dev                    # awsmrt: HTTP/1.1 requests
   curl haproxy wrk                      # HTTP tests: client, balancer, load
   python3 python3-prometheus-client     # tests: parse the /metrics output
-  libssl-dev                            # libcrypto: SHA-256 of modules
+  nettle-dev                            # SHA-256 of modules
   wabt binaryen                         # wast2json, wasm2c, wasm-opt
   nodejs gnuplot-nox bc                 # bench peers, charts, arithmetic
   emscripten                            # tests/toolchain: a second wasm toolchain

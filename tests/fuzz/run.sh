@@ -66,7 +66,7 @@ printf '#include <stdint.h>\n#include <stddef.h>\nint LLVMFuzzerTestOneInput(con
 case $target in
 wasm)    srcs=("$root"/wasm/*.c) libs=() max_len=() ;;
 compile) srcs=("$root"/wasm/*.c "$root"/compiler/*.c "$root"/runtime/*.c "$root/wast/spectest.c")
-         libs=(libcrypto) max_len=(-max_len=65536) ;;
+         libs=(nettle) max_len=(-max_len=65536) ;;
 config)  srcs=("$root/server/config.c" "$root"/wasm/*.c) libs=(jansson) max_len=(-max_len=4096) ;;
 request) srcs=("$root/server/config.c" "$root/server/request.c" "$root"/wasm/*.c) libs=(jansson)
          max_len=(-max_len=4096) ;;

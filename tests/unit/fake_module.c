@@ -29,7 +29,7 @@
  */
 #include <stdint.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include "runtime/abi.h"
 #include "tests/unit/test.h"
@@ -213,9 +213,10 @@ static struct wbuf wasm_bytes;
 __attribute__((constructor)) static void fake_module_init(void)
 {
     build_wasm(&wasm_bytes);
-    unsigned int len = 0;
-    EVP_Digest(wasm_bytes.p, wasm_bytes.len, awsm_module_v1.hash, &len,
-               EVP_sha256(), NULL);
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    sha256_update(&ctx, wasm_bytes.len, wasm_bytes.p);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, awsm_module_v1.hash);
 #ifdef FAKE_BAD_HASH
     awsm_module_v1.hash[0] ^= 1;
 #endif
