@@ -156,8 +156,8 @@ static int read_bytes(const char *path, uint8_t **bytes, size_t *size,
 /* Compile into a fresh temporary file next to `final`, then rename. The
  * module is validated here, before the compiler is loaded, so a bad module
  * gets its own message even where the compiler is missing. (A hit is not
- * validated again: the compiler did, and rt_module_load checks that the
- * wasm in the .so is the same.) */
+ * validated again: the compiler did, and rt_module_load_from checks that
+ * the wasm in the .so is the same bytes.) */
 static int compile_to(const uint8_t *bytes, size_t size,
                       const struct cache_options *opt, const char *final,
                       const char *path, struct cache_error *err)
@@ -201,7 +201,7 @@ static int compile_uncached(const uint8_t *bytes, size_t size,
                     strerror(errno));
     snprintf(so, sizeof so, "%s/module.so", dir);
     int rc = compile_to(bytes, size, opt, so, path, err);
-    if (rc == 0 && rt_module_load(so, out, &rerr) != 0)
+    if (rc == 0 && rt_module_load_from(so, bytes, size, out, &rerr) != 0)
         rc = fail_rt(err, &rerr);
     unlink(so);             /* the loaded object stays mapped */
     rmdir(dir);
@@ -228,7 +228,7 @@ static int load_wasm(const char *path, const struct cache_options *opt,
     }
     snprintf(so, sizeof so, "%s/%s.so", dir, key);
     bool cached = access(so, R_OK) == 0;
-    if (cached && rt_module_load(so, out, &rerr) == 0) {
+    if (cached && rt_module_load_from(so, bytes, size, out, &rerr) == 0) {
         *how = CACHE_HIT;
         free(bytes);
         return 0;
@@ -239,9 +239,9 @@ static int load_wasm(const char *path, const struct cache_options *opt,
     }
     /* Missing, or unloadable (stale, truncated): compile it (again). */
     rc = compile_to(bytes, size, opt, so, path, err);
-    free(bytes);
-    if (rc == 0 && rt_module_load(so, out, &rerr) != 0)
+    if (rc == 0 && rt_module_load_from(so, bytes, size, out, &rerr) != 0)
         rc = fail_rt(err, &rerr);
+    free(bytes);
     return rc;
 }
 

@@ -375,8 +375,18 @@ static int open_so(const char *path, struct rt_module *m, struct rt_error *err)
     return 0;
 }
 
-int rt_module_load(const char *so_path, struct rt_module **out,
-                   struct rt_error *err)
+/* The embedded wasm is `wasm`, the bytes the caller compiled it from. */
+static int check_same(const char *path, const struct awsm_module_desc *d,
+                      const uint8_t *wasm, size_t size, struct rt_error *err)
+{
+    if (d->wasm_size != size || memcmp(d->wasm, wasm, size) != 0)
+        return rt_fail(err, RT_ERR_LOAD, "%s: the embedded wasm is not the "
+                       "module it was compiled from", file_name(path));
+    return 0;
+}
+
+static int load(const char *so_path, const uint8_t *wasm, size_t size,
+                struct rt_module **out, struct rt_error *err)
 {
     *out = NULL;
     struct rt_module *m = calloc(1, sizeof *m);
@@ -384,7 +394,8 @@ int rt_module_load(const char *so_path, struct rt_module **out,
         return rt_fail(err, RT_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&m->shell_lock, NULL);
     if (open_so(so_path, m, err) != 0 || check_desc(so_path, m->desc, err) != 0 ||
-        check_hash(so_path, m->desc, err) != 0 ||
+        (wasm ? check_same(so_path, m->desc, wasm, size, err)
+              : check_hash(so_path, m->desc, err)) != 0 ||
         decode_wasm(so_path, m, err) != 0 || canonical_types(m, err) != 0 ||
         ((rt_code_map_build(m) != 0 || rt_module_prepare(m) != 0) &&
          rt_fail(err, RT_ERR_NOMEM, "out of memory") != 0)) {
@@ -393,6 +404,18 @@ int rt_module_load(const char *so_path, struct rt_module **out,
     }
     *out = m;
     return 0;
+}
+
+int rt_module_load(const char *so_path, struct rt_module **out,
+                   struct rt_error *err)
+{
+    return load(so_path, NULL, 0, out, err);
+}
+
+int rt_module_load_from(const char *so_path, const uint8_t *wasm, size_t size,
+                        struct rt_module **out, struct rt_error *err)
+{
+    return load(so_path, wasm, size, out, err);
 }
 
 void rt_module_free(struct rt_module *m)
