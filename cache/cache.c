@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,7 +175,11 @@ static int compile_to(const uint8_t *bytes, size_t size,
     copt.bounds = opt->bounds;
     copt.max_memory_pages = opt->max_memory_pages;
     copt.features = opt->features;
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", final, (int)getpid());
+    /* Unique per compile: threads of one process may compile the same
+     * module at once (awsmrt loads its modules in parallel). */
+    static atomic_uint seq;
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d.%u", final, (int)getpid(),
+             atomic_fetch_add(&seq, 1));
     int rc = cache_compile(m, &copt, tmp, &cerr);
     wm_module_free(m);
     if (rc != 0) {

@@ -96,7 +96,7 @@ int srv_bench(const struct srv_config *cfg, const struct srv_settings *set,
     if (!mod.cfg)
         return srv_fail(err, SRV_ERR_USAGE, "%s: no module \"%s\"", cfg->file,
                         module);
-    if (srv_load_module(&srv, &mod, err) != 0)
+    if (srv_load_module(&srv, &mod, NULL, err) != 0)
         return -1;
     struct bench b = { .n = n };
     pthread_mutex_init(&b.lock, NULL);

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "cache/cache.h"
 #include "runtime/runtime.h"
 #include "server/server.h"
 #include "wasi/wasi.h"
@@ -337,9 +338,14 @@ unsigned http_writing(const struct srv *srv);
 
 /* Load (compiling if needed) a module and check it is a WASI command;
  * err names the config file, line and module (SRV_ERR_MODULE or
- * SRV_ERR_NOMEM). */
+ * SRV_ERR_NOMEM). *how (if not NULL): compiled, from the cache, or a .so. */
 int srv_load_module(struct srv *srv, struct srv_module *mod,
-                    struct srv_error *err);
+                    enum cache_result *how, struct srv_error *err);
+/* srv_load_module for every active module, on up to `threads` threads at
+ * once (compiling is the slow part, and each compile is single-threaded):
+ * rc[i] and errs[i] for module i. */
+void srv_load_modules(struct srv *srv, int threads, int *rc,
+                      struct srv_error *errs);
 
 /* Set err's kind and message; returns -1, for `return srv_fail(...)`.
  * Defined in config.c, which every fuzz target of the server links. */

@@ -35,6 +35,7 @@ _Static_assert((uint64_t)SRV_MAX_DENSE_PAGES * WM_PAGE_SIZE == CG_BOUNDED_MAX_BY
 #define RECV_BUFFER_BYTES (4 << 20)
 #define SEND_RETRY_MS 50
 #define ESTIMATE_EVERY 16               /* completions between estimates */
+#define LOAD_THREADS_MAX 64             /* modules compiled at once */
 
 /* Lines go to fd 2 with one write(2) each: whole lines from many threads,
  * and --log-file is dup2'ed onto it (SIGHUP reopens it). */
@@ -408,7 +409,7 @@ static int fail_module(const struct srv *srv, const struct srv_module_config *mc
 }
 
 int srv_load_module(struct srv *srv, struct srv_module *mod,
-                    struct srv_error *err)
+                    enum cache_result *how, struct srv_error *err)
 {
     const struct srv_module_config *mc = mod->cfg;
     struct cache_options co = CACHE_OPTIONS_DEFAULT;
@@ -422,7 +423,7 @@ int srv_load_module(struct srv *srv, struct srv_module *mod,
     co.max_memory_pages = mc->dense_memory ? mc->max_memory_pages : 0;
     co.features = mc->features;
     /* The cache's message names the file already. */
-    if (cache_module_load(mc->path, &co, &mod->rt, NULL, &cerr) != 0)
+    if (cache_module_load(mc->path, &co, &mod->rt, how, &cerr) != 0)
         return fail_module(srv, mc, err, cerr.kind == CACHE_ERR_NOMEM
                            ? SRV_ERR_NOMEM : SRV_ERR_MODULE, "%s", cerr.msg);
     const struct wm_module *wm = rt_module_wasm(mod->rt);
@@ -441,6 +442,51 @@ int srv_load_module(struct srv *srv, struct srv_module *mod,
                            ? SRV_ERR_NOMEM : SRV_ERR_MODULE, "%s: %s", mc->path,
                            werr.msg);
     return 0;
+}
+
+/* The modules srv_load_modules' threads share: the next to take. */
+struct loading {
+    struct srv *srv;
+    atomic_int next;
+    int *rc;
+    struct srv_error *errs;
+};
+
+static void *load_cb(void *arg)
+{
+    struct loading *l = arg;
+    struct srv *srv = l->srv;
+    for (int i; (i = atomic_fetch_add(&l->next, 1)) < srv->nmods;) {
+        struct srv_module *mod = &srv->mods[i];
+        enum cache_result how = CACHE_HIT;
+        if (!mod->cfg->active)
+            continue;
+        uint64_t t0 = srv_now_ns();
+        l->rc[i] = srv_load_module(srv, mod, &how, &l->errs[i]);
+        if (l->rc[i] == 0 && how == CACHE_COMPILED)
+            srv_log(srv, SRV_LOG_INFO, "module \"%s\": compiled %s in %.2f s",
+                    mod->cfg->name, mod->cfg->path, (srv_now_ns() - t0) / 1e9);
+    }
+    return NULL;
+}
+
+void srv_load_modules(struct srv *srv, int threads, int *rc,
+                      struct srv_error *errs)
+{
+    struct loading l = { .srv = srv, .rc = rc, .errs = errs };
+    pthread_t t[LOAD_THREADS_MAX];
+    int active = 0, n = 0;
+    atomic_init(&l.next, 0);
+    for (int i = 0; i < srv->nmods; i++)
+        active += srv->mods[i].cfg->active;
+    threads = threads < active ? threads : active;
+    threads = threads < LOAD_THREADS_MAX ? threads : LOAD_THREADS_MAX;
+    /* This thread is one of them; if a thread cannot start, fewer do it. */
+    while (n < threads - 1 && pthread_create(&t[n], NULL, load_cb, &l) == 0)
+        n++;
+    load_cb(&l);
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
 }
 
 int srv_port_bind(const struct srv *srv, const struct srv_module_config *mc,
@@ -718,23 +764,37 @@ static int start(struct srv *srv, struct srv_error *err)
      * requests are answered "not available"; the others are served.
      * Only when none loads does start-up fail (--check fails on any). */
     int loaded = 0, active = 0;
+    int *rc = calloc(srv->nmods ? srv->nmods : 1, sizeof *rc);
+    struct srv_error *errs = calloc(srv->nmods ? srv->nmods : 1, sizeof *errs);
+    if (!rc || !errs) {
+        free(rc);
+        free(errs);
+        return srv_fail(err, SRV_ERR_NOMEM, "out of memory");
+    }
+    srv_load_modules(srv, srv->nworkers, rc, errs);
     for (int i = 0; i < srv->nmods; i++) {
         struct srv_module *mod = &srv->mods[i];
         if (!mod->cfg->active)
             continue;
         active++;
-        if (srv_load_module(srv, mod, err) == 0) {
+        if (rc[i] == 0) {
             loaded++;
         } else {
             if (mod->rt)                /* loaded, but not a WASI command */
                 rt_module_free(mod->rt);
             mod->rt = NULL;
+            *err = errs[i];
             srv_log(srv, SRV_LOG_ERROR, "%s (its requests will be answered \"not "
                     "available\")", err->msg);
         }
-        if (!(mod->ls = calloc(srv->nworkers, sizeof *mod->ls)))
+        if (!(mod->ls = calloc(srv->nworkers, sizeof *mod->ls))) {
+            free(rc);
+            free(errs);
             return srv_fail(err, SRV_ERR_NOMEM, "out of memory");
+        }
     }
+    free(rc);
+    free(errs);
     if (active > 0 && loaded == 0)
         return -1;                      /* err: the last module's */
     for (int i = 0; i < srv->nmods; i++)
@@ -797,10 +857,20 @@ int srv_check(const struct srv_config *cfg, const struct srv_settings *set,
 {
     struct srv srv;
     srv_init(&srv, cfg, set);
-    int rc = srv.mods ? 0 : srv_fail(err, SRV_ERR_NOMEM, "out of memory");
-    for (int i = 0; rc == 0 && i < cfg->nmodules; i++)
-        if (srv.mods[i].cfg->active)
-            rc = srv_load_module(&srv, &srv.mods[i], err);
+    int n = srv.nmods ? srv.nmods : 1, rc = 0;
+    int *rcs = calloc(n, sizeof *rcs);
+    struct srv_error *errs = calloc(n, sizeof *errs);
+    if (!srv.mods || !rcs || !errs)
+        rc = srv_fail(err, SRV_ERR_NOMEM, "out of memory");
+    else
+        srv_load_modules(&srv, default_workers(), rcs, errs);
+    for (int i = 0; rc == 0 && i < srv.nmods; i++)   /* the first in the file */
+        if (rcs[i] != 0) {
+            *err = errs[i];
+            rc = -1;
+        }
+    free(rcs);
+    free(errs);
     srv_deinit(&srv);
     return rc;
 }

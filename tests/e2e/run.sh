@@ -292,4 +292,18 @@ status=$?
 check "unknown key: a warning, not an error" eval '[ $status -eq 0 ] &&
     grep -qF "warn.json:1: module \"a\": unknown key \"prot\" (ignored)" "$tmp/err"'
 
+# Modules load in parallel, a thread per core: with an empty cache, three
+# entries of one module (compiled by several threads at once, each into a
+# temporary file of its own) and another one.
+printf '[{"name":"a","path":"fib.wasm","port":1},{"name":"b","path":"fib.wasm","port":2},
+ {"name":"c","path":"fib.wasm","port":3},{"name":"d","path":"echo.wasm","port":4}]\n' >"$tmp/par.json"
+AWSM_CACHE_DIR=$tmp/cache-par "$BIN/awsmrt" --check "$tmp/par.json" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "modules compiled in parallel, one of them by two threads at once" \
+    eval '[ $status -eq 0 ] && grep -q "4 modules, configuration and modules OK" "$tmp/out"'
+check "... each compile in the log with its time" \
+    eval '[ "$(grep -c "module \"[a-d]\": compiled [^ ]*/[a-z]*.wasm in [0-9.]* s" "$tmp/err")" -ge 2 ]'
+check "... one cache entry per module, no temporary file left" \
+    eval '[ "$(ls "$tmp/cache-par" | grep -c "\.so$")" -eq 2 ] && [ "$(ls "$tmp/cache-par" | wc -l)" -eq 2 ]'
+
 cli_summary
