@@ -303,9 +303,8 @@ static size_t jw_escape(const uint8_t *p, size_t k, char esc[6])
 
 /* The first n bytes of p as the inside of a JSON string, valid UTF-8 (bad
  * bytes become U+FFFD), at most `room` bytes of it: it stops before a
- * character or an escape that would not fit, never inside one. Returns
- * whether all of p was written. */
-static bool jw_text(struct jw *w, const uint8_t *p, size_t n, size_t room)
+ * character or an escape that would not fit, never inside one. */
+static void jw_text(struct jw *w, const uint8_t *p, size_t n, size_t room)
 {
     size_t end = w->at + room < w->at ? SIZE_MAX : w->at + room;
     for (size_t i = 0; i < n;) {
@@ -317,18 +316,17 @@ static bool jw_text(struct jw *w, const uint8_t *p, size_t n, size_t room)
             size_t k = run - i < end - w->at ? run - i : end - w->at;
             jw_put(w, (const char *)p + i, k);
             if ((i += k) < run)
-                return false;
+                return;
             continue;
         }
         char esc[6];
         size_t k = utf8_seq(p + i, n - i);
         size_t len = jw_escape(p + i, k, esc);
         if (len > end - w->at)
-            return false;
+            return;
         jw_put(w, esc, len);
         i += k ? k : 1;
     }
-    return true;
 }
 
 /* What a reply says besides the guest's output. */
