@@ -69,11 +69,15 @@ median() {          # median FIELD FILE...: over the phases, as an integer
     for file in "$@"; do int "$(field "$f" "$file")"; echo; done |
         sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
+# The p99 bound is four quanta on top of the p99 alone: in the sanitizer
+# build on a busy machine the short requests' p99 alone, with no guest
+# looping, has been 9-35 ms (median 12.5 ms).
 starve_judge() {
     alone=$(median rps "$tmp"/alone?.?)
     beside=$(median rps "$tmp"/beside?.?)
+    p99_alone=$(median p99_us "$tmp"/alone?.?)
     p99_beside=$(median p99_us "$tmp"/beside?.?)
-    [ $((beside * 2)) -ge "$alone" ] && [ "$p99_beside" -lt 20000 ]
+    [ $((beside * 2)) -ge "$alone" ] && [ "$p99_beside" -lt $((p99_alone + 20000)) ]
 }
 starve_round 1
 starve_round 2
@@ -88,8 +92,8 @@ cat "$tmp"/alone?.? "$tmp"/beside?.? >"$tmp/out"
 cp "$tmp/server.log" "$tmp/err"
 check "starvation: beside a looping guest, short requests keep half their throughput (median $beside vs $alone req/s alone)" \
     [ $((beside * 2)) -ge "$alone" ]
-check "... and their p99 stays under four quanta (median ${p99_beside} us, quantum 5000 us)" \
-    [ "$p99_beside" -lt 20000 ]
+check "... and their p99 stays within four quanta of their p99 alone (median ${p99_beside} vs ${p99_alone} us, quantum 5000 us)" \
+    [ "$p99_beside" -lt $((p99_alone + 20000)) ]
 cat "$tmp/spin1" >"$tmp/out"
 check "... while the looping guest still runs to its deadline" \
     grep -q '"error":"timeout after 2500 ms"' "$tmp/spin1"
