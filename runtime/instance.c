@@ -519,7 +519,7 @@ static int instance_build(struct rt_instance *inst, rt_resolve_fn resolve,
 {
     fill_vmctx(inst);
     define_funcs(inst);
-    if (rt_link_imports(inst, resolve, ud, err) != 0 ||
+    if (rt_link_imports(inst, resolve, ud, inst->opt.resolve_cacheable, err) != 0 ||
         define_tables(inst, err) != 0 || define_memory(inst, err) != 0)
         return -1;
     if (init_globals(inst, err) != 0)

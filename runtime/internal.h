@@ -78,6 +78,14 @@ struct rt_module {
     pthread_mutex_t shell_lock;
     struct rt_instance *shells;
     unsigned nshells;
+    /* What a cacheable resolver bound the imports to (rt_link_imports):
+     * published once, then never changed until rt_module_free. */
+    struct rt_link_cache *_Atomic link_cache;
+};
+
+struct rt_link_cache {
+    rt_resolve_fn resolve;
+    struct rt_extern ex[];                  /* one per import */
 };
 
 /* instance.c: lay out the shell and prepare the data image (at load). */
@@ -224,9 +232,11 @@ int rt_fail_trap(struct rt_error *err, enum rt_error_kind kind,
 void rt_functype_str(const struct wm_functype *ft, char *buf, size_t size);
 void rt_name_str(const struct wm_name *n, char *buf, size_t size);
 
-/* link.c: resolve and check every import into the instance's arrays. */
+/* link.c: resolve and check every import into the instance's arrays;
+ * with `cacheable` (rt_instance_options.resolve_cacheable), once per
+ * module and resolver. */
 int rt_link_imports(struct rt_instance *inst, rt_resolve_fn resolve, void *ud,
-                    struct rt_error *err);
+                    bool cacheable, struct rt_error *err);
 
 /* services.c */
 extern const struct awsm_rt_api rt_services;

@@ -14,7 +14,9 @@
  *           needs a memory in a guard reservation, not a slab slot;
  *   global  the same value type and mutability.
  */
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/internal.h"
@@ -230,26 +232,58 @@ static void bind(struct rt_instance *inst, struct link_next *next,
     }
 }
 
-int rt_link_imports(struct rt_instance *inst, rt_resolve_fn resolve, void *ud,
-                    struct rt_error *err)
+/* Resolve and check import i into *ex. 0 or -1. */
+static int link_one(struct rt_instance *inst, uint32_t i, rt_resolve_fn resolve,
+                    void *ud, struct rt_extern *ex, struct rt_error *err)
 {
-    const struct wm_module *m = inst->mod->wasm;
+    const struct wm_import *im = &inst->mod->wasm->imports[i];
+    memset(ex, 0, sizeof *ex);
+    int rc = resolve != NULL ? resolve(ud, im, ex) : -1;
+    if (rc == RT_RESOLVE_NOMEM)
+        return rt_fail(err, RT_ERR_NOMEM, "out of memory resolving import %u", i);
+    if (rc != 0 || (unsigned)ex->kind > WM_EXTERN_GLOBAL || !extern_present(ex))
+        return link_fail(inst, im, NULL, err);
+    if (ex->kind != im->kind || !extern_matches(inst, im, ex))
+        return link_fail(inst, im, ex, err);
+    if (ex->kind == WM_EXTERN_MEMORY && check_reach(inst, im, ex, err) != 0)
+        return -1;
+    return 0;
+}
+
+int rt_link_imports(struct rt_instance *inst, rt_resolve_fn resolve, void *ud,
+                    bool cacheable, struct rt_error *err)
+{
+    struct rt_module *mod = inst->mod;
+    uint32_t n = mod->wasm->nimports;
     struct link_next next = {{0}};
-    for (uint32_t i = 0; i < m->nimports; i++) {
-        const struct wm_import *im = &m->imports[i];
+    struct rt_link_cache *lc = cacheable && resolve && n > 0
+        ? atomic_load_explicit(&mod->link_cache, memory_order_acquire) : NULL;
+    if (lc && lc->resolve == resolve) {
+        for (uint32_t i = 0; i < n; i++)
+            bind(inst, &next, &lc->ex[i]);
+        return 0;
+    }
+    /* The first with this resolver fills a cache (if none is kept yet;
+     * without memory for it, this instance links without one). */
+    struct rt_link_cache *fresh = cacheable && resolve && n > 0 && !lc
+        ? malloc(sizeof *fresh + (size_t)n * sizeof fresh->ex[0]) : NULL;
+    for (uint32_t i = 0; i < n; i++) {
         struct rt_extern ex;
-        memset(&ex, 0, sizeof ex);
-        int rc = resolve != NULL ? resolve(ud, im, &ex) : -1;
-        if (rc == RT_RESOLVE_NOMEM)
-            return rt_fail(err, RT_ERR_NOMEM, "out of memory resolving import %u", i);
-        if (rc != 0 ||
-            (unsigned)ex.kind > WM_EXTERN_GLOBAL || !extern_present(&ex))
-            return link_fail(inst, im, NULL, err);
-        if (ex.kind != im->kind || !extern_matches(inst, im, &ex))
-            return link_fail(inst, im, &ex, err);
-        if (ex.kind == WM_EXTERN_MEMORY && check_reach(inst, im, &ex, err) != 0)
+        if (link_one(inst, i, resolve, ud, &ex, err) != 0) {
+            free(fresh);
             return -1;
+        }
+        if (fresh)
+            fresh->ex[i] = ex;
         bind(inst, &next, &ex);
+    }
+    if (fresh) {
+        struct rt_link_cache *none = NULL;
+        fresh->resolve = resolve;
+        if (!atomic_compare_exchange_strong_explicit(&mod->link_cache, &none, fresh,
+                                                     memory_order_release,
+                                                     memory_order_relaxed))
+            free(fresh);                /* another instance's came first */
     }
     return 0;
 }

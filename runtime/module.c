@@ -21,6 +21,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,6 +428,7 @@ void rt_module_free(struct rt_module *m)
     if (m->wasm != NULL)
         wm_module_free(m->wasm);
     free(m->type_ids);
+    free(atomic_load(&m->link_cache));
     rt_code_map_free(m);
     if (m->dl != NULL)
         dlclose(m->dl);

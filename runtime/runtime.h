@@ -185,6 +185,12 @@ struct rt_instance_options {
      * compiled with bare guard-mode accesses is refused (RT_ERR_LINK). An
      * unexported memory is a slot whenever its code allows. */
     bool private_memory;
+    /* The resolver's answers depend on the import alone, not on ud, and
+     * stay valid while the module is loaded (wasi_resolve's do: the
+     * process's funcrefs). The first instance resolves and checks the
+     * imports and the module keeps what they were bound to; later
+     * instances made with the same resolver bind that without asking. */
+    bool resolve_cacheable;
 };
 
 /* Create an instance: resolve imports, initialise globals, tables, elements

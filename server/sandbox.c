@@ -332,6 +332,7 @@ void sb_execute(struct sb *sb)
         .on_created = created_cb,
         .created_ud = sb,
         .private_memory = true,         /* nobody else ever imports it */
+        .resolve_cacheable = true,      /* wasi_resolve: the process's funcrefs */
     };
     struct rt_instance *inst = NULL;
     struct rt_error err;

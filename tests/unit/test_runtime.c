@@ -520,6 +520,50 @@ WITH_FIXTURE(host_function_nests_calls_and_traps, NULL)
     ASSERT_EQ_INT(2, r);
 }
 
+static int resolve_calls;
+
+static int counting_resolve(void *ud, const struct wm_import *im,
+                            struct rt_extern *out)
+{
+    resolve_calls++;
+    return resolve(ud, im, out);
+}
+
+/* With resolve_cacheable, the module keeps what the first instance's
+ * imports were bound to: later instances (made with the same resolver)
+ * call the import without asking the resolver again; another resolver,
+ * or instances without the option, are asked every time. */
+WITH_FIXTURE(cacheable_resolver_is_asked_once_per_module, NULL)
+{
+    struct rt_instance_options o = { .resolve_cacheable = true };
+    struct rt_instance *saved = fx->inst;
+    uint32_t r;
+    resolve_calls = 0;
+    for (int i = 0; i < 3; i++) {
+        fx->inst = NULL;
+        ASSERT_EQ_INT(0, rt_instance_new(fx->mod, counting_resolve, fx, &o,
+                                         &fx->inst, &fx->err));
+        ASSERT_EQ_INT(0, call2(fx, "call_cb", 5, 0, &r));
+        ASSERT_EQ_INT(20, r);
+        ASSERT(rt_instance_vmctx(fx->inst) != NULL);
+        rt_instance_free(fx->inst);
+    }
+    ASSERT_EQ_INT(1, resolve_calls);    /* the module has one import */
+    for (int i = 0; i < 2; i++) {       /* another resolver: asked */
+        fx->inst = NULL;
+        ASSERT_EQ_INT(0, rt_instance_new(fx->mod, resolve, fx, &o, &fx->inst, &fx->err));
+        ASSERT_EQ_INT(0, call2(fx, "call_cb", 50, 0, &r));
+        ASSERT_EQ_INT(2, r);
+        rt_instance_free(fx->inst);
+    }
+    fx->inst = NULL;                    /* without the option: asked */
+    ASSERT_EQ_INT(0, rt_instance_new(fx->mod, counting_resolve, fx, NULL,
+                                     &fx->inst, &fx->err));
+    rt_instance_free(fx->inst);
+    ASSERT_EQ_INT(2, resolve_calls);
+    fx->inst = saved;
+}
+
 WITH_FIXTURE(call_indirect_checks_via_table, NULL)
 {
     uint32_t r;
