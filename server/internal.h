@@ -343,9 +343,9 @@ int srv_load_module(struct srv *srv, struct srv_module *mod,
                     enum cache_result *how, struct srv_error *err);
 /* srv_load_module for every active module, on up to `threads` threads at
  * once (compiling is the slow part, and each compile is single-threaded):
- * rc[i] and errs[i] for module i. */
-void srv_load_modules(struct srv *srv, int threads, int *rc,
-                      struct srv_error *errs);
+ * errs[i] for module i (zeroed by the caller), kind SRV_ERR_NONE when it
+ * loaded. */
+void srv_load_modules(struct srv *srv, int threads, struct srv_error *errs);
 
 /* Set err's kind and message; returns -1, for `return srv_fail(...)`.
  * Defined in config.c, which every fuzz target of the server links. */

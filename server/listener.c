@@ -448,7 +448,6 @@ int srv_load_module(struct srv *srv, struct srv_module *mod,
 struct loading {
     struct srv *srv;
     atomic_int next;
-    int *rc;
     struct srv_error *errs;
 };
 
@@ -462,18 +461,16 @@ static void *load_cb(void *arg)
         if (!mod->cfg->active)
             continue;
         uint64_t t0 = srv_now_ns();
-        l->rc[i] = srv_load_module(srv, mod, &how, &l->errs[i]);
-        if (l->rc[i] == 0 && how == CACHE_COMPILED)
+        if (srv_load_module(srv, mod, &how, &l->errs[i]) == 0 && how == CACHE_COMPILED)
             srv_log(srv, SRV_LOG_INFO, "module \"%s\": compiled %s in %.2f s",
                     mod->cfg->name, mod->cfg->path, (srv_now_ns() - t0) / 1e9);
     }
     return NULL;
 }
 
-void srv_load_modules(struct srv *srv, int threads, int *rc,
-                      struct srv_error *errs)
+void srv_load_modules(struct srv *srv, int threads, struct srv_error *errs)
 {
-    struct loading l = { .srv = srv, .rc = rc, .errs = errs };
+    struct loading l = { .srv = srv, .errs = errs };
     pthread_t t[LOAD_THREADS_MAX];
     int active = 0, n = 0;
     atomic_init(&l.next, 0);
@@ -764,20 +761,16 @@ static int start(struct srv *srv, struct srv_error *err)
      * requests are answered "not available"; the others are served.
      * Only when none loads does start-up fail (--check fails on any). */
     int loaded = 0, active = 0;
-    int *rc = calloc(srv->nmods ? srv->nmods : 1, sizeof *rc);
     struct srv_error *errs = calloc(srv->nmods ? srv->nmods : 1, sizeof *errs);
-    if (!rc || !errs) {
-        free(rc);
-        free(errs);
+    if (!errs)
         return srv_fail(err, SRV_ERR_NOMEM, "out of memory");
-    }
-    srv_load_modules(srv, srv->nworkers, rc, errs);
+    srv_load_modules(srv, srv->nworkers, errs);
     for (int i = 0; i < srv->nmods; i++) {
         struct srv_module *mod = &srv->mods[i];
         if (!mod->cfg->active)
             continue;
         active++;
-        if (rc[i] == 0) {
+        if (errs[i].kind == SRV_ERR_NONE) {
             loaded++;
         } else {
             if (mod->rt)                /* loaded, but not a WASI command */
@@ -788,12 +781,10 @@ static int start(struct srv *srv, struct srv_error *err)
                     "available\")", err->msg);
         }
         if (!(mod->ls = calloc(srv->nworkers, sizeof *mod->ls))) {
-            free(rc);
             free(errs);
             return srv_fail(err, SRV_ERR_NOMEM, "out of memory");
         }
     }
-    free(rc);
     free(errs);
     if (active > 0 && loaded == 0)
         return -1;                      /* err: the last module's */
@@ -857,19 +848,17 @@ int srv_check(const struct srv_config *cfg, const struct srv_settings *set,
 {
     struct srv srv;
     srv_init(&srv, cfg, set);
-    int n = srv.nmods ? srv.nmods : 1, rc = 0;
-    int *rcs = calloc(n, sizeof *rcs);
-    struct srv_error *errs = calloc(n, sizeof *errs);
-    if (!srv.mods || !rcs || !errs)
+    int rc = 0;
+    struct srv_error *errs = calloc(srv.nmods ? srv.nmods : 1, sizeof *errs);
+    if (!srv.mods || !errs)
         rc = srv_fail(err, SRV_ERR_NOMEM, "out of memory");
     else
-        srv_load_modules(&srv, default_workers(), rcs, errs);
+        srv_load_modules(&srv, default_workers(), errs);
     for (int i = 0; rc == 0 && i < srv.nmods; i++)   /* the first in the file */
-        if (rcs[i] != 0) {
+        if (errs[i].kind != SRV_ERR_NONE) {
             *err = errs[i];
             rc = -1;
         }
-    free(rcs);
     free(errs);
     srv_deinit(&srv);
     return rc;
