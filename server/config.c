@@ -213,9 +213,15 @@ static int get_features(struct parser *p, json_t *obj, struct srv_module_config 
                         "names (\"extended-const\")");
     json_array_foreach(v, i, e) {
         unsigned f = json_is_string(e) ? wm_feature_parse(json_string_value(e)) : 0;
-        if (f == 0)
+        if (f == 0) {
+            char known[128] = "";       /* every name wm_feature_parse takes
+                                           (the feature bits are 1, 2, 4...) */
+            for (unsigned b = 1; b != 0 && wm_feature_name(b); b <<= 1)
+                snprintf(known + strlen(known), sizeof known - strlen(known),
+                         "%s\"%s\"", known[0] ? ", " : "", wm_feature_name(b));
             return fail_key(p, "features", "\"features\"[%zu]: not a proposal awsmrt "
-                            "knows (it knows \"extended-const\", \"tail-call\")", i);
+                            "knows (it knows %s)", i, known);
+        }
         m->features |= f;
     }
     return 0;
