@@ -65,11 +65,18 @@ int rt_fail(struct rt_error *err, enum rt_error_kind kind, const char *fmt, ...)
     return -1;
 }
 
+/* Copied, not formatted: every WASI program that calls proc_exit ends in
+ * a trap, so this is on the path of nearly every call that returns. */
 int rt_fail_trap(struct rt_error *err, enum rt_error_kind kind,
                  enum awsm_trap trap)
 {
-    rt_fail(err, kind, "%s", rt_trap_message(trap));
+    const char *msg = rt_trap_message(trap);
+    size_t n = strnlen(msg, sizeof err->msg - 1);
+    memcpy(err->msg, msg, n);
+    err->msg[n] = '\0';
+    err->kind = kind;
     err->trap = trap;
+    err->nframes = 0;
     return -1;
 }
 

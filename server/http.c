@@ -525,7 +525,10 @@ static int add_arg(struct http_conn *c, struct sb *sb, const char *s, size_t n)
                  "argsize %u", c->mod->cfg->argsize);
         return -1;
     }
-    char **argv = realloc(sb->argv, ((size_t)sb->argc + 2) * sizeof *argv);
+    size_t size = ((size_t)sb->argc + 2) * sizeof(char *);
+    char **argv = sb->argv == sb->argv_room ? malloc(size) : realloc(sb->argv, size);
+    if (argv && sb->argv == sb->argv_room)
+        memcpy(argv, sb->argv, size - sizeof(char *));
     if (argv)
         sb->argv = argv;
     char *a = argv ? url_decode(s, n) : NULL;

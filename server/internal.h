@@ -171,6 +171,8 @@ struct sb {
     bool out_of_memory;                 /* SB_ERROR for want of memory
                                            (srv_bench: SRV_ERR_NOMEM) */
     char error[600];
+    char *argv_room[];                  /* argv, while sb_new's room for it
+                                           suffices: one allocation */
 };
 
 /* An empty sandbox for a request to `mod` with room for `nargs` arguments

@@ -73,16 +73,13 @@ static char *arg_text(json_t *a, size_t i, char *err, size_t errlen)
 
 struct sb *sb_new(struct srv_module *mod, int nargs)
 {
-    struct sb *sb = calloc(1, sizeof *sb);
+    struct sb *sb = calloc(1, sizeof *sb + ((size_t)nargs + 2) * sizeof(char *));
     if (!sb)
         return NULL;
     sb->mod = mod;
     sb->home = -1;
-    sb->argv = calloc((size_t)nargs + 2, sizeof *sb->argv);
-    if (!sb->argv || !(sb->argv[0] = strdup(mod->cfg->name))) {
-        sb_free(sb);
-        return NULL;
-    }
+    sb->argv = sb->argv_room;
+    sb->argv[0] = mod->cfg->name;       /* not owned: the config outlives it */
     sb->argc = 1;
     return sb;
 }
@@ -182,13 +179,14 @@ void sb_free(struct sb *sb)
     if (!sb)
         return;
     rt_instance_free(sb->done_inst);    /* before the WASI context it uses */
-    for (int i = 0; sb->argv && sb->argv[i]; i++)
-        free(sb->argv[i]);
-    free(sb->argv);
+    if (sb->wasi)
+        wasi_ctx_free(sb->wasi);        /* before the stdin it reads */
+    for (int i = 1; sb->argv && sb->argv[i]; i++)
+        free(sb->argv[i]);              /* argv[0] is the module's name */
+    if (sb->argv != sb->argv_room)
+        free(sb->argv);
     free(sb->stdin_buf);
     free(sb->env);                      /* its strings are in the block */
-    if (sb->wasi)
-        wasi_ctx_free(sb->wasi);
     free(sb);
 }
 

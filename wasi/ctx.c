@@ -1,7 +1,8 @@
 /*
  * wasi/ctx.c - the WASI context: a copy of the configuration (arguments,
- * environment, in-memory stdin), the captures of in-memory stdout and
- * stderr, and the guest's file descriptor table.
+ * environment; an in-memory stdin is the embedder's, read in place), the
+ * captures of in-memory stdout and stderr, and the guest's file
+ * descriptor table, all in one allocation until the guest needs more.
  *
  * The table maps guest fds to host fds. Slots 0-2 are stdio (host fds the
  * embedder owns, or memory), slots 3.. the preopened directories in the
@@ -19,8 +20,10 @@
 #include <stdatomic.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -169,9 +172,17 @@ static int table_grow(struct wasi_ctx *w)
         n = w->max_fds;
     if (n <= w->nfds)
         return -1;
-    struct wasi_fd *fds = realloc(w->fds, n * sizeof *fds);
-    if (fds == NULL)
-        return -1;
+    struct wasi_fd *fds;
+    if (w->fds == NULL && n <= WASI_INLINE_FDS) {
+        fds = w->inline_fds;
+    } else {
+        fds = w->fds == w->inline_fds ? malloc(n * sizeof *fds)
+                                      : realloc(w->fds, n * sizeof *fds);
+        if (fds == NULL)
+            return -1;
+        if (w->fds == w->inline_fds)
+            memcpy(fds, w->inline_fds, w->nfds * sizeof *fds);
+    }
     memset(fds + w->nfds, 0, (n - w->nfds) * sizeof *fds);
     w->fds = fds;
     w->nfds = n;
@@ -291,16 +302,20 @@ static void fail(struct wasi_error *err, enum wasi_error_kind kind,
     va_end(ap);
 }
 
-/* A NULL-terminated copy of n strings in one block: the pointers, then
- * the strings (one allocation per sandbox, not one per string). */
-static char **strings_copy(int n, const char *const *src)
+/* The bytes a NULL-terminated copy of n strings takes: the pointers, then
+ * the strings. */
+static size_t strings_size(int n, const char *const *src)
 {
-    size_t bytes = 0;
+    size_t bytes = ((size_t)n + 1) * sizeof(char *);
     for (int i = 0; i < n; i++)
         bytes += strlen(src[i] ? src[i] : "") + 1;
-    char **v = malloc(((size_t)n + 1) * sizeof *v + bytes);
-    if (v == NULL)
-        return NULL;
+    return bytes;
+}
+
+/* That copy, written at `at` (pointer-aligned); returns where it ends. */
+static char *strings_copy(int n, const char *const *src, char ***out, char *at)
+{
+    char **v = (char **)at;
     char *p = (char *)(v + n + 1);
     for (int i = 0; i < n; i++) {
         const char *s = src[i] ? src[i] : "";
@@ -309,7 +324,8 @@ static char **strings_copy(int n, const char *const *src)
         p += len;
     }
     v[n] = NULL;
-    return v;
+    *out = v;
+    return p;
 }
 
 /* Slot i (0, 1, 2) as the configured stream. A host fd that is not open
@@ -328,11 +344,7 @@ static int stdio_open(struct wasi_ctx *w, int i, const struct wasi_stdio *s)
         f->kind = WASI_FD_MEM_IN;
         f->filetype = WASI_FILETYPE_CHARACTER_DEVICE;
         f->rights_base = RIGHTS_FILE;
-        w->input = malloc(s->input_len ? s->input_len : 1);
-        if (w->input == NULL)
-            return -1;
-        if (s->input_len)
-            memcpy(w->input, s->input, s->input_len);
+        w->input = s->input;
         w->input_len = s->input_len;
     } else {
         f->kind = WASI_FD_MEM_OUT;
@@ -404,9 +416,11 @@ static int config_copy(struct wasi_ctx *w, const struct wasi_config *cfg,
     w->max_fds = cfg->max_fds ? cfg->max_fds : WASI_MAX_FDS;
     w->group = cfg->fd_group;
     w->envc = cfg->envc;
-    w->argv = strings_copy(cfg->argc, cfg->argv);
-    w->envp = strings_copy(cfg->envc, cfg->envp);
-    if (w->argv == NULL || w->envp == NULL || table_grow(w) != 0) {
+    char *at = (char *)(w + 1);
+    at = strings_copy(cfg->argc, cfg->argv, &w->argv, at);
+    at = (char *)(((uintptr_t)at + sizeof(char *) - 1) & ~(uintptr_t)(sizeof(char *) - 1));
+    strings_copy(cfg->envc, cfg->envp, &w->envp, at);
+    if (table_grow(w) != 0) {
         fail(err, WASI_ERR_NOMEM, "out of memory");
         return -1;
     }
@@ -431,7 +445,12 @@ int wasi_ctx_new(const struct wasi_config *cfg, struct wasi_ctx **out,
              "3)", cfg->max_fds, WASI_MAX_FDS);
         return -1;
     }
-    struct wasi_ctx *w = calloc(1, sizeof *w);
+    size_t argv_bytes = strings_size(cfg->argc, cfg->argv);
+    size_t size = sizeof(struct wasi_ctx) + argv_bytes + sizeof(char *) +
+                  strings_size(cfg->envc, cfg->envp);
+    struct wasi_ctx *w = malloc(size);
+    if (w != NULL)
+        memset(w, 0, sizeof *w);        /* the copies are written in full */
     if (w == NULL) {
         fail(err, WASI_ERR_NOMEM, "out of memory");
         return -1;
@@ -454,12 +473,11 @@ void wasi_ctx_free(struct wasi_ctx *w)
     for (uint32_t i = 0; i < w->nfds; i++)
         if (w->fds[i].kind != WASI_FD_CLOSED)
             wasi__fd_release(w, i);
-    free(w->fds);
-    free(w->argv);
-    free(w->envp);
-    free(w->input);
-    free(w->capture[0].buf);
-    free(w->capture[1].buf);
+    if (w->fds != w->inline_fds)
+        free(w->fds);
+    for (int i = 0; i < 2; i++)
+        if (w->capture[i].buf != w->capture[i].inline_buf)
+            free(w->capture[i].buf);
     free(w->iov_scratch.p);
     free(w->poll_scratch.p);
     free(w);

@@ -46,14 +46,21 @@ static size_t capture_room(struct wasi_capture *c, size_t n)
     size_t want = c->limit - c->len < n ? c->limit - c->len : n;
     if (c->len + want <= c->cap)
         return want;
-    size_t cap = c->cap ? c->cap : 256;
+    if (c->buf == NULL && c->len + want <= sizeof c->inline_buf) {
+        c->buf = c->inline_buf;
+        c->cap = sizeof c->inline_buf;
+        return want;
+    }
+    size_t cap = c->cap > sizeof c->inline_buf ? c->cap : 2 * sizeof c->inline_buf;
     while (cap < c->len + want)
         cap *= 2;
     if (cap > c->limit)
         cap = c->limit;
-    uint8_t *buf = realloc(c->buf, cap);
+    uint8_t *buf = c->buf == c->inline_buf ? malloc(cap) : realloc(c->buf, cap);
     if (buf == NULL)
         return c->cap - c->len;
+    if (c->buf == c->inline_buf)
+        memcpy(buf, c->inline_buf, c->len);
     c->buf = buf;
     c->cap = cap;
     return want;

@@ -191,10 +191,15 @@ struct wasi_fd {
     char *preopen;              /* a preopened directory's guest name */
 };
 
+/* An in-memory stdout or stderr. Output up to WASI_CAPTURE_INLINE bytes
+ * stays in the context's own block (inline); more moves to the heap. */
+#define WASI_CAPTURE_INLINE 256u
+
 struct wasi_capture {
-    uint8_t *buf;
+    uint8_t *buf;               /* inline, or malloc'd */
     size_t len, cap, limit;
     bool truncated;
+    uint8_t inline_buf[WASI_CAPTURE_INLINE];
 };
 
 #define WASI_NFUNCS 46          /* the functions of wasi_snapshot_preview1 */
@@ -206,14 +211,21 @@ struct wasi_scratch {
     size_t cap;
 };
 
+/* The fd slots a context starts with, in its own block. */
+#define WASI_INLINE_FDS 16u
+
+/* A context is one allocation (wasi_ctx_new): this struct, then the copies
+ * of argv and envp. Only a guest that opens more than WASI_INLINE_FDS
+ * files or writes more than WASI_CAPTURE_INLINE bytes to a captured
+ * stream makes it allocate more. */
 struct wasi_ctx {
     int argc, envc;
-    char **argv, **envp;        /* copies, NULL-terminated */
-    struct wasi_fd *fds;
+    char **argv, **envp;        /* copies in the block, NULL-terminated */
+    struct wasi_fd *fds;        /* inline_fds, or malloc'd once grown */
     uint32_t nfds;              /* slots allocated */
     uint32_t max_fds;           /* slots allowed: EMFILE past them */
     struct wasi_fd_group *group;        /* the embedder's, or NULL */
-    uint8_t *input;             /* in-memory stdin: a copy */
+    const uint8_t *input;       /* in-memory stdin: the embedder's bytes */
     size_t input_len, input_pos;
     struct wasi_capture capture[2];     /* stdout, stderr */
     bool exited;
@@ -221,6 +233,7 @@ struct wasi_ctx {
     struct wasi_hooks hooks;
     struct wasi_scratch iov_scratch;    /* iovecs past WASI_SMALL_IOVS */
     struct wasi_scratch poll_scratch;   /* poll_oneoff's subscriptions */
+    struct wasi_fd inline_fds[WASI_INLINE_FDS];
 };
 
 /* ===== Guest memory ===================================================== */

@@ -45,7 +45,9 @@ struct wasi_preopen {
 /* Where a standard stream goes: a host file descriptor, or memory. */
 struct wasi_stdio {
     int host_fd;                /* >= 0: this host fd; -1: in memory */
-    const uint8_t *input;       /* stdin in memory: the bytes to read */
+    const uint8_t *input;       /* stdin in memory: the bytes to read, not
+                                   copied: they must stay as they are until
+                                   wasi_ctx_free */
     size_t input_len;
     size_t capture_limit;       /* stdout/stderr in memory: keep at most
                                    this many bytes, then set truncated */

@@ -375,6 +375,67 @@ TEST(stdout_capture_truncates)
     fx_close(&f);
 }
 
+/* A context starts with its fd table and its captures in its own block:
+ * a guest that goes past them keeps what it had. The whole output is
+ * checked byte for byte across the move to the heap and the doublings. */
+TEST(fds_and_captures_outgrow_the_block)
+{
+    struct fx f;
+    ASSERT_EQ_INT(0, fx_open(&f));
+    wasi_ctx_free(f.w);
+    struct wasi_preopen pre = {f.dir, "/sb"};
+    struct wasi_config cfg = WASI_CONFIG_DEFAULT;
+    cfg.argc = 3;
+    cfg.argv = test_argv;
+    cfg.npreopens = 1;
+    cfg.preopens = &pre;
+    cfg.stdio[1] = (struct wasi_stdio){-1, NULL, 0, 1u << 20};
+    cfg.stdio[2] = (struct wasi_stdio){-1, NULL, 0, 1u << 20};
+    struct wasi_error err;
+    ASSERT_EQ_INT(0, wasi_ctx_new(&cfg, &f.w, &err));
+    f.vm->host = f.w;
+    char want[6000];
+    size_t n = 0;
+    for (int i = 0; n + 100 < sizeof want; i++) {
+        char chunk[64];
+        int len = snprintf(chunk, sizeof chunk, "line %d of the output\n", i);
+        memcpy(want + n, chunk, (size_t)len);
+        n += (size_t)len;
+        put_str(&f, 200, chunk);
+        put_iov(&f, 16, 200, (uint32_t)len);
+        ASSERT_EQ_INT(0, wasi_fd_write(f.vm, 1, 16, 1, 0));
+        ASSERT_EQ_INT(0, wasi_fd_write(f.vm, 2, 16, 1, 0));
+    }
+    for (int fd = 1; fd <= 2; fd++) {
+        size_t len;
+        bool trunc;
+        const uint8_t *out = wasi_captured(f.w, fd, &len, &trunc);
+        ASSERT_EQ_INT(n, len);
+        ASSERT(!trunc && memcmp(out, want, n) == 0);
+    }
+    uint32_t fds[40];
+    for (int i = 0; i < 40; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "g%d", i);
+        ASSERT_EQ_INT(0, open_path(&f, 3, name, WASI_OFLAG_CREAT, RW, &fds[i]));
+        ASSERT_EQ_INT(4 + i, fds[i]);
+        put_str(&f, 200, name);
+        put_iov(&f, 16, 200, (uint32_t)strlen(name));
+        ASSERT_EQ_INT(0, wasi_fd_write(f.vm, fds[i], 16, 1, 0));
+    }
+    /* The first files' slots survived the table's moves. */
+    for (int i = 0; i < 40; i++) {
+        ASSERT_EQ_INT(0, wasi_fd_seek(f.vm, fds[i], 0, WASI_WHENCE_SET, 60));
+        put_iov(&f, 16, 300, 16);
+        ASSERT_EQ_INT(0, wasi_fd_read(f.vm, fds[i], 16, 1, 0));
+        char name[16];
+        snprintf(name, sizeof name, "g%d", i);
+        ASSERT_EQ_INT(strlen(name), get_u32(&f, 0));
+        ASSERT(memcmp(f.mem.base + 300, name, strlen(name)) == 0);
+    }
+    fx_close(&f);
+}
+
 /* ===== Process ========================================================== */
 
 TEST(proc_exit_traps_with_the_code)
