@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,6 +353,7 @@ static int stdio_open(struct wasi_ctx *w, int i, const struct wasi_stdio *s)
         f->rights_base = RIGHTS_FILE;
         f->stream = i - 1;
         w->capture[i - 1].limit = s->capture_limit;
+        w->capture[i - 1].inline_buf = w->capture_room[i - 1];
     }
     f->rights_inheriting = WASI_RIGHTS_ALL;
     return 0;
@@ -450,7 +452,7 @@ int wasi_ctx_new(const struct wasi_config *cfg, struct wasi_ctx **out,
                   strings_size(cfg->envc, cfg->envp);
     struct wasi_ctx *w = malloc(size);
     if (w != NULL)
-        memset(w, 0, sizeof *w);        /* the copies are written in full */
+        memset(w, 0, offsetof(struct wasi_ctx, inline_fds));
     if (w == NULL) {
         fail(err, WASI_ERR_NOMEM, "out of memory");
         return -1;

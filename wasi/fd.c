@@ -46,12 +46,12 @@ static size_t capture_room(struct wasi_capture *c, size_t n)
     size_t want = c->limit - c->len < n ? c->limit - c->len : n;
     if (c->len + want <= c->cap)
         return want;
-    if (c->buf == NULL && c->len + want <= sizeof c->inline_buf) {
+    if (c->buf == NULL && c->len + want <= WASI_CAPTURE_INLINE) {
         c->buf = c->inline_buf;
-        c->cap = sizeof c->inline_buf;
+        c->cap = WASI_CAPTURE_INLINE;
         return want;
     }
-    size_t cap = c->cap > sizeof c->inline_buf ? c->cap : 2 * sizeof c->inline_buf;
+    size_t cap = c->cap > WASI_CAPTURE_INLINE ? c->cap : 2 * WASI_CAPTURE_INLINE;
     while (cap < c->len + want)
         cap *= 2;
     if (cap > c->limit)

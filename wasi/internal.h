@@ -196,10 +196,10 @@ struct wasi_fd {
 #define WASI_CAPTURE_INLINE 256u
 
 struct wasi_capture {
-    uint8_t *buf;               /* inline, or malloc'd */
+    uint8_t *buf;               /* NULL, inline_buf, or malloc'd */
     size_t len, cap, limit;
     bool truncated;
-    uint8_t inline_buf[WASI_CAPTURE_INLINE];
+    uint8_t *inline_buf;        /* WASI_CAPTURE_INLINE bytes in the context */
 };
 
 #define WASI_NFUNCS 46          /* the functions of wasi_snapshot_preview1 */
@@ -233,7 +233,9 @@ struct wasi_ctx {
     struct wasi_hooks hooks;
     struct wasi_scratch iov_scratch;    /* iovecs past WASI_SMALL_IOVS */
     struct wasi_scratch poll_scratch;   /* poll_oneoff's subscriptions */
+    /* Not zeroed at creation: written before they are read. */
     struct wasi_fd inline_fds[WASI_INLINE_FDS];
+    uint8_t capture_room[2][WASI_CAPTURE_INLINE];
 };
 
 /* ===== Guest memory ===================================================== */
