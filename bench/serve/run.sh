@@ -335,6 +335,7 @@ wait $http_echo_pid 2>/dev/null || true
     echo "picking the sandbox up to the end of its teardown: stack from the pool,"
     echo "WASI context, instance with a fresh linear memory (a pooled, zeroed"
     echo "reservation), _start of examples/echo.c with empty stdin, teardown."
+    echo "Sandboxes are queued 256 at a time, as a busy worker's queue holds them."
     echo
     echo "| sandboxes | median | p99 | min |"
     echo "|---:|---:|---:|---:|"
