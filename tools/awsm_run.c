@@ -321,6 +321,9 @@ int awsm_run_main(int argc, char **argv)
     if (!a)
         return 1;
     a->cache = (struct cache_options)CACHE_OPTIONS_DEFAULT;
+    /* One instance per process: a pooled memory would only be zeroed
+     * (every page of it touched) on the way out. */
+    rt_memory_pool_limit(0);
     int status = parse_args(a, argc, argv);
     if (status == 0) {
         struct rt_module *mod;

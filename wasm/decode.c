@@ -700,15 +700,18 @@ static int decode(const uint8_t *bytes, size_t size, bool skip_bodies,
 {
     struct wm_module *m = calloc(1, sizeof *m);
     struct wm_arena *a = wm_arena_new();
-    uint8_t *copy = a ? wm_arena_alloc(a, size) : NULL;
+    /* A trusted module's bytes outlive it (dec_module_trusted): read in
+     * place, not copied. */
+    uint8_t *own = a && !skip_bodies ? wm_arena_alloc(a, size) : NULL;
+    const uint8_t *copy = skip_bodies ? bytes : own;
     *out = NULL;
     if (!m || !a || !copy) {
         free(m);
         wm_arena_free(a);
         return wm_fail(err, WM_ERR_NOMEM, 0, -1, "out of memory");
     }
-    if (size)
-        memcpy(copy, bytes, size);
+    if (own && size)
+        memcpy(own, bytes, size);
     m->arena = a;
     m->bytes = copy;
     m->size = size;

@@ -9,7 +9,8 @@
  *   ...
  *   wm_module_free(m);
  *
- * Ownership: dec_module copies the input bytes; the module owns everything
+ * Ownership: dec_module copies the input bytes (dec_module_trusted reads
+ * them in place); the module owns everything else
  * it points to (one arena) and wm_module_free releases it all at once.
  * Naming: wm_ types are the module model, dec_ the decoder, val_ the
  * validator, ins_ the instruction reader shared with the compiler.
@@ -239,10 +240,12 @@ struct wm_module {
 
     struct wm_names names;
 
-    const uint8_t *bytes;           /* the module's own copy of the input */
+    const uint8_t *bytes;           /* the module's own copy of the input
+                                       (dec_module_trusted: the input) */
     size_t size;
 
-    struct wm_arena *arena;         /* owns everything above */
+    struct wm_arena *arena;         /* owns everything above (but a
+                                       trusted module's bytes) */
 };
 
 /* Whole index spaces (imports first, then definitions). */
@@ -299,7 +302,9 @@ int dec_module(const uint8_t *bytes, size_t size, struct wm_module **out,
  * against the SHA-256 the compiler recorded. As dec_module, but function
  * bodies are not read (each wm_func's code and code_len span its
  * instructions, unchecked), and the result needs no val_module: loading a
- * big module no longer decodes and validates all its code again. */
+ * big module no longer decodes and validates all its code again. Nor are
+ * the bytes copied: they must stay valid and unchanged until
+ * wm_module_free (a .so's embedded wasm does, until its dlclose). */
 int dec_module_trusted(const uint8_t *bytes, size_t size, struct wm_module **out,
                        struct wm_error *err);
 
