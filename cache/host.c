@@ -100,14 +100,21 @@ static void describe(const uint32_t vendor[3], uint32_t sig, char *out, size_t n
 static int host_describe(char *out, size_t n)
 {
     struct host_words h = { .n = 0 };
-    uint32_t max = __get_cpuid_max(0, NULL);
-    uint32_t max_ext = __get_cpuid_max(0x80000000, NULL);
+    /* Leaves 0 and 0x80000000 give the maximum leaves (and come first in
+     * their ranges): CPUID traps to the hypervisor in a VM, microseconds
+     * a call, so none is made twice. */
+    uint32_t max = 0, max_ext = 0;
     uint32_t vendor[3] = { 0, 0, 0 }, sig = 0, ecx1 = 0;
     for (size_t i = 0; i < sizeof cpuid_words / sizeof cpuid_words[0]; i++) {
         const struct cpuid_word *c = &cpuid_words[i];
         uint32_t r[4] = { 0, 0, 0, 0 };
-        if (c->leaf <= (c->leaf >= 0x80000000u ? max_ext : max))
+        if (c->leaf == 0x0 || c->leaf == 0x80000000u ||
+            c->leaf <= (c->leaf >= 0x80000000u ? max_ext : max))
             __cpuid_count(c->leaf, c->subleaf, r[0], r[1], r[2], r[3]);
+        if (c->leaf == 0x0)
+            max = r[0];
+        else if (c->leaf == 0x80000000u)
+            max_ext = r[0];
         for (int k = 0; k < 4; k++)
             put_word(&h, r[k] & c->keep[k]);
         if (c->leaf == 0x0) {
