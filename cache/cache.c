@@ -88,11 +88,12 @@ static int cache_key(const uint8_t *wasm, size_t size,
     if (!host || rt_sha256(wasm, size, module_hash) != 0)
         return -1;
     int n = snprintf(text, sizeof text,
-                     "%s|abi %u|%s|O%u|bounds %u|max pages %u|features %u|%s|%s|",
+                     "%s|abi %u|%s|O%u|bounds %u|max pages %u|features %u|polls %d|%s|%s|",
                      AWSM_COMPILER_VERSION, AWSM_ABI_VERSION, host,
                      opt->opt_level, (unsigned)opt->bounds,
                      opt->max_memory_pages,
                      opt->features & ~(unsigned)WM_FEATURE_RELAXED_SIMD,  /* always on */
+                     opt->polls,
                      max_env ? max_env : "",
                      llvm_args ? llvm_args : "");
     if (n < 0 || (size_t)n + 32 > sizeof text)
@@ -175,6 +176,7 @@ static int compile_to(const uint8_t *bytes, size_t size,
     copt.bounds = opt->bounds;
     copt.max_memory_pages = opt->max_memory_pages;
     copt.features = opt->features;
+    copt.polls = opt->polls;
     /* Unique per compile: threads of one process may compile the same
      * module at once (awsmrt loads its modules in parallel). */
     static atomic_uint seq;

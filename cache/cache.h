@@ -37,9 +37,11 @@ struct cache_options {
     /* WM_FEATURE_*: proposals the module may use. Part of the key, so that
      * a module valid only with one is not run from the cache without it. */
     unsigned features;
+    /* cg_options.polls, so part of the key. */
+    bool polls;
 };
 
-#define CACHE_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, false, 0, 0 }
+#define CACHE_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, false, 0, 0, true }
 
 /* What went wrong, for callers that treat failures differently (awsmrt
  * refuses a bad module at start-up but may retry an I/O error). */

@@ -383,6 +383,7 @@ static int emit_descriptor(struct cg_module *cm)
         tail ? ptr_array(cm, "awsm_import_adapters", adapters, nadapters)
              : LLVMConstNull(cm->ptr),
         LLVMConstInt(cm->i32, tail ? AWSM_CALLCONV_TAIL : AWSM_CALLCONV_C, false),
+        LLVMConstInt(cm->i32, cm->opt->polls ? AWSM_DESC_POLLS : 0, false),
     };
     LLVMValueRef desc = LLVMConstStructInContext(cm->ctx, fields,
                                                  sizeof fields / sizeof *fields, false);
@@ -437,7 +438,7 @@ static int compile(struct cg_module *cm, const char *out_path)
         if (cg_function(cm, i))
             return -1;
     if (emit_descriptor(cm) || verify(cm) || cg_optimize(cm) ||
-        cg_poll_loops(cm) || verify(cm) || cg_write_ir(cm) ||
+        (cm->opt->polls && cg_poll_loops(cm)) || verify(cm) || cg_write_ir(cm) ||
         cg_emit_so(cm, out_path))
         return -1;
     return 0;

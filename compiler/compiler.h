@@ -21,11 +21,12 @@
  * changes (0.2: interrupt polls at loop headers and function entry; 0.3:
  * bounded memories in guard mode, the descriptor's mem_reach; 0.4: large
  * frames call a checking stack probe; 0.5: SIMD, v128 global and
- * trampoline accesses at alignment 8). SIMD did not change the ABI: v128
+ * trampoline accesses at alignment 8; 0.9: polls optional, the
+ * descriptor's flags). SIMD did not change the ABI: v128
  * values travel in the 16-byte awsm_value cells and native signatures
  * that were there from ABI 1, and no older .so holds SIMD code (the
  * compiler refused it). */
-#define AWSM_COMPILER_VERSION "awsmc 0.8.0 (LLVM 19)"
+#define AWSM_COMPILER_VERSION "awsmc 0.9.0 (LLVM 19)"
 
 struct cg_options {
     unsigned opt_level;         /* 0..3, as -O0..-O3 */
@@ -40,9 +41,13 @@ struct cg_options {
     uint32_t max_memory_pages;
     unsigned features;          /* WM_FEATURE_*: what the plugin's
                                    validation accepts (wasm/module.h) */
+    /* Interrupt polls at loop headers (runtime/abi.h, AWSM_DESC_POLLS).
+     * Without them a loop that calls nothing cannot be preempted or
+     * stopped: only for code that nothing interrupts (awsm run). */
+    bool polls;
 };
 
-#define CG_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, NULL, 0, 0 }
+#define CG_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, NULL, 0, 0, true }
 
 /* Guard mode checks every access, like checked mode, when memory 0 is
  * defined and its maximum (the declared one lowered to max_memory_pages)

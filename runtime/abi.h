@@ -48,8 +48,14 @@
  * results of a multi-value function go through an out-pointer.
  * 6: the descriptor's callconv (tailcc modules: return_call), with
  * funcref.host_code and import_adapters (host functions called through
- * the importer's adapter). */
-#define AWSM_ABI_VERSION 6u
+ * the importer's adapter).
+ * 7: the descriptor's flags (AWSM_DESC_POLLS: loop polls are optional). */
+#define AWSM_ABI_VERSION 7u
+
+/* awsm_module_desc.flags. */
+#define AWSM_DESC_POLLS 1u      /* every loop polls `interrupt` (abi 2): an
+                                   embedder that preempts or stops running
+                                   code must refuse a module without */
 
 /* In the type ids of a tailcc module (vmctx->type_ids, funcref.type_id). */
 #define AWSM_TYPE_ID_TAILCC 0x80000000u
@@ -271,6 +277,7 @@ struct awsm_module_desc {
                                            tailcc modules: adapter i calls
                                            vmctx->funcs[i]->host_code */
     uint32_t callconv;                  /* enum awsm_callconv (ABI 6) */
+    uint32_t flags;                     /* AWSM_DESC_* (ABI 7) */
 };
 
 /* Guard mode reserves this much address space per memory: any 32-bit index

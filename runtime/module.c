@@ -451,3 +451,8 @@ const struct awsm_module_desc *rt_module_desc(const struct rt_module *m)
 {
     return m->desc;
 }
+
+bool rt_module_interruptible(const struct rt_module *m)
+{
+    return (m->desc->flags & AWSM_DESC_POLLS) != 0;
+}

@@ -82,6 +82,10 @@ int rt_module_load_from(const char *so_path, const uint8_t *wasm, size_t size,
 void rt_module_free(struct rt_module *m);
 const struct wm_module *rt_module_wasm(const struct rt_module *m);
 const struct awsm_module_desc *rt_module_desc(const struct rt_module *m);
+/* Whether its loops poll for interrupts (AWSM_DESC_POLLS): without, a
+ * loop that calls nothing never reaches a safe point, so preemption and
+ * deadlines (rt_instance_interrupt) cannot stop it. */
+bool rt_module_interruptible(const struct rt_module *m);
 
 /* ===== Externals: what imports bind to and exports yield ================ */
 
@@ -260,7 +264,8 @@ typedef void (*rt_interrupt_fn)(struct rt_instance *inst, void *ud);
 void rt_instance_set_interrupt_handler(struct rt_instance *inst,
                                        rt_interrupt_fn fn, void *ud);
 
-/* Request the handler at the guest's next safe point. From any thread,
+/* Request the handler at the guest's next safe point (a loop reaches one
+ * only if rt_module_interruptible). From any thread,
  * async-signal-safe (two atomic stores), idempotent: requests made before
  * the handler starts are served by one run of it. The instance must stay
  * alive until the call returns. */

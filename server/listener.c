@@ -426,6 +426,11 @@ int srv_load_module(struct srv *srv, struct srv_module *mod,
     if (cache_module_load(mc->path, &co, &mod->rt, how, &cerr) != 0)
         return fail_module(srv, mc, err, cerr.kind == CACHE_ERR_NOMEM
                            ? SRV_ERR_NOMEM : SRV_ERR_MODULE, "%s", cerr.msg);
+    if (!rt_module_interruptible(mod->rt))
+        return fail_module(srv, mc, err, SRV_ERR_MODULE, "%s was compiled "
+                           "without interrupt polls (awsmc --no-polls): awsmrt "
+                           "could not preempt it or stop it at its deadline; "
+                           "compile it without --no-polls", mc->path);
     const struct wm_module *wm = rt_module_wasm(mod->rt);
     bool has_start = false;
     for (uint32_t i = 0; i < wm->nexports; i++) {

@@ -35,6 +35,8 @@ static const char usage_text[] =
     "      --env KEY=VALUE      set a guest environment variable\n"
     "      --invoke NAME        call export NAME with ARGS instead of _start\n"
     "      -O0 .. -O3, --bounds=guard|checked, --no-cache, --enable-PROPOSAL\n"
+    "      --polls              compile with interrupt polls at loop headers, as\n"
+    "                           for awsmrt (nothing interrupts awsm run: off)\n"
     "  compile IN.wasm -o OUT.so [OPTIONS]\n"
     "                           the same as awsmc\n"
     "  validate [-v] FILE.wasm...\n"

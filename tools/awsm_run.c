@@ -4,8 +4,12 @@
  * rt_instance_new with WASI's resolver, and rt_call.
  *
  *   awsm run [--dir HOST[::GUEST]]... [--env K=V]... [--invoke NAME]
- *            [--bounds=guard|checked] [-O0..-O3] [--no-cache]
+ *            [--bounds=guard|checked] [-O0..-O3] [--no-cache] [--polls]
  *            FILE.wasm|FILE.so [ARGS...]
+ *
+ * Nothing interrupts a run, so its code is compiled without loop polls
+ * (as `wasmtime run` has no epoch checks unless asked): --polls puts them
+ * in, for the code awsmrt would run.
  *
  * Exit status: the guest's (proc_exit's code, 0 when _start returns);
  * 134 after a trap; 1 when the module can't be loaded or linked; 2 usage.
@@ -98,6 +102,8 @@ static int parse_option(struct run_args *a, int argc, char **argv, int *i)
         a->cache.opt_level = (unsigned)(s[2] - '0');
     } else if (strcmp(s, "--no-cache") == 0) {
         a->cache.disabled = true;
+    } else if (strcmp(s, "--polls") == 0) {
+        a->cache.polls = true;
     } else if (!wm_feature_option(s, &a->cache.features)) {
         return usage("unknown option", s);
     }
@@ -321,6 +327,7 @@ int awsm_run_main(int argc, char **argv)
     if (!a)
         return 1;
     a->cache = (struct cache_options)CACHE_OPTIONS_DEFAULT;
+    a->cache.polls = false;             /* nothing interrupts the run */
     /* One instance per process: a pooled memory would only be zeroed
      * (every page of it touched) on the way out. */
     rt_memory_pool_limit(0);

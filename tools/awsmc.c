@@ -29,6 +29,9 @@ static const char usage_text[] =
     "  --enable-PROPOSAL     accept a proposal past Wasm 2.0: extended-const,\n"
     "                        tail-call (--enable=NAME,NAME... for several;\n"
     "                        relaxed-simd is always on)\n"
+    "  --no-polls            no interrupt polls at loop headers: faster loops,\n"
+    "                        but nothing can preempt or stop a running loop\n"
+    "                        (awsmrt refuses such a module)\n"
     "  -h, --help            show this help\n"
     "  --version             show the version\n";
 
@@ -60,6 +63,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->opt.bounds = AWSM_BOUNDS_CHECKED;
         else if (strcmp(s, "--emit-llvm") == 0)
             emit_llvm = true;
+        else if (strcmp(s, "--no-polls") == 0)
+            a->opt.polls = false;
         else if (wm_feature_option(s, &a->opt.features))
             continue;
         else if (strncmp(s, "--emit-llvm=", 12) == 0) {

@@ -169,12 +169,14 @@ for n in $idle_counts; do
         left=$((left - k)) i=$((i + 1))
         ((i % 4 == 0)) && sleep 0.5
     done
-    # The most seen while they sleep, sampled until the first wakes.
+    # The most seen while they sleep, sampled until the first wakes (each
+    # on its own: a run may need no new mappings, reusing the last one's).
     during=0 maps_during=0
     end=$(( $(date +%s%N) + (ms - 1500) * 1000000 ))
     while (( $(date +%s%N) < end )); do
         r=$(rss) m=$(maps)
-        ((m > maps_during)) && maps_during=$m during=$r
+        ((m > maps_during)) && maps_during=$m
+        ((r > during)) && during=$r
         sleep 0.5
     done
     wait $lgs || true

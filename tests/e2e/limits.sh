@@ -343,6 +343,9 @@ cfg_fails "an import awsmrt cannot satisfy" noimport.wasm \
 wat badtype '(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32)))
   (memory (export "memory") 1) (func (export "_start")))'
 cfg_fails "a WASI import of the wrong type" badtype.wasm 'does not match'
+"$BIN/awsmc" --no-polls "$tmp/echo.wasm" -o "$tmp/nopoll.so" || exit 1
+cfg_fails "a .so compiled without interrupt polls" nopoll.so \
+    "nopoll.so was compiled without interrupt polls (awsmc --no-polls)"
 "$BIN/awsmrt" --check "$tmp/modules.json" >"$tmp/out" 2>"$tmp/err"
 status=$?
 check "module file: the good configuration still checks" [ "$status" -eq 0 ]

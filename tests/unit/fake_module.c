@@ -232,6 +232,7 @@ __attribute__((constructor)) static void fake_module_init(void)
     awsm_module_v1.trampolines = trampolines;
     awsm_module_v1.callconv = AWSM_CALLCONV_C;     /* no adapters */
     awsm_module_v1.mem_reach = AWSM_GUARD_RESERVATION;    /* f_load is bare */
+    awsm_module_v1.flags = AWSM_DESC_POLLS;    /* no loops: nothing to poll */
 }
 
 __attribute__((destructor)) static void fake_module_fini(void)

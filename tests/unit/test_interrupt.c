@@ -41,7 +41,8 @@
 
 /* ===== The modules ====================================================== */
 
-enum { MOD_LOOPS, MOD_NO_LOOPS, MOD_BIG_FRAME, NMODS };
+/* MOD_LOOPS_NO_POLLS: MOD_LOOPS compiled without loop polls (awsm run's). */
+enum { MOD_LOOPS, MOD_NO_LOOPS, MOD_BIG_FRAME, MOD_LOOPS_NO_POLLS, NMODS };
 
 enum {
     W_I32_EQZ = 0x45, W_I32_GE_U = 0x4f, W_I32_SUB = 0x6b, W_I32_MUL = 0x6c,
@@ -225,7 +226,7 @@ static struct rt_module *module_get(int which, enum awsm_bounds bounds)
         return loaded[which][bounds];
     struct wbuf b = { 0 };
     static void (*const build[NMODS])(struct wbuf *) = {
-        build_loops, build_no_loops, build_big_frame,
+        build_loops, build_no_loops, build_big_frame, build_loops,
     };
     build[which](&b);
     struct cg_options opt = CG_OPTIONS_DEFAULT;
@@ -234,6 +235,7 @@ static struct rt_module *module_get(int which, enum awsm_bounds bounds)
      * allocating registers for a frame that only has to be large. */
     if (which == MOD_BIG_FRAME)
         opt.opt_level = 0;
+    opt.polls = which != MOD_LOOPS_NO_POLLS;
     loaded[which][bounds] = test_compile(&b, &opt);
     return loaded[which][bounds];
 }
@@ -511,6 +513,35 @@ TEST(handler_that_returns_lets_a_loop_finish_with_the_right_result)
         ASSERT_EQ_INT(0, rc);
         ASSERT_EQ_INT(want, r);
         ASSERT(runs >= 1);
+    }
+}
+
+/* The same loop compiled without polls (awsm run's code) has no safe
+ * point past its function's entry: the interrupter, which the polled
+ * build answers hundreds of times, gets at most the one at entry, and
+ * the module says it cannot be interrupted. */
+TEST(loops_compiled_without_polls_are_not_interruptible)
+{
+    const uint32_t n = 200000000;
+    uint32_t want = expected_work(n);
+    for (int which = MOD_LOOPS; which <= MOD_LOOPS_NO_POLLS; which += MOD_LOOPS_NO_POLLS) {
+        struct guest g;
+        struct interrupter it;
+        uint32_t r = 0;
+        ASSERT(guest_open(&g, which, AWSM_BOUNDS_GUARD, true, NULL));
+        ASSERT(rt_module_interruptible(module_get(which, AWSM_BOUNDS_GUARD)) ==
+               (which == MOD_LOOPS));
+        ASSERT(interrupter_start(&it, g.inst, 0, 200));
+        int rc = guest_call(&g, "work", n, &r);
+        interrupter_stop(&it);
+        int runs = atomic_load(&g.h.runs);
+        guest_close(&g);
+        ASSERT_EQ_INT(0, rc);
+        ASSERT_EQ_INT(want, r);
+        if (which == MOD_LOOPS)
+            ASSERT(runs >= 10);
+        else
+            ASSERT(runs <= 1);
     }
 }
 
