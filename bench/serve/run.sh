@@ -363,8 +363,8 @@ wait $http_echo_pid 2>/dev/null || true
     echo "N requests to a module that sleeps 6 s + N/5 ms (poll_oneoff), with"
     echo "\"max-memory-pages\": 16 and \"dense-memory\": its memory is a slot of a"
     echo "shared slab. Every sandbox is alive and parked at once. awsmrt's resident"
-    echo "memory and mappings (/proc/PID/maps lines) before, and at the most"
-    echo "mappings seen while they sleep (sampled every 0.5 s)."
+    echo "memory and mappings (/proc/PID/maps lines) before, and the most of"
+    echo "each seen while they sleep (sampled every 0.5 s)."
     echo
     echo "| sandboxes alive | RSS before (kB) | RSS while parked (kB) | per sandbox (kB) | mappings | answered |"
     echo "|---:|---:|---:|---:|---:|---:|"
