@@ -70,7 +70,7 @@ static struct sb *bench_sandbox(struct srv_module *mod)
     return sb;
 }
 
-/* Queue sandbox `from` to `to` - 1 and wait for them. */
+/* Queue sandboxes `from` to `to` - 1 and wait for them. */
 static int bench_wave(struct sched *s, struct srv_module *mod, struct bench *b,
                       uint32_t from, uint32_t to, struct srv_error *err)
 {
@@ -84,8 +84,6 @@ static int bench_wave(struct sched *s, struct srv_module *mod, struct bench *b,
             srv_fail(err, SRV_ERR_NOMEM, "out of memory for sandbox %u", i);
             pthread_mutex_lock(&b->lock);
             b->n = b->wave_end = i;     /* wait for those queued */
-            if (b->finished == i)
-                pthread_cond_signal(&b->done);
             pthread_mutex_unlock(&b->lock);
             rc = -1;
         } else {
