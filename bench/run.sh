@@ -171,24 +171,34 @@ case " $runtimes " in *" awsm-"*)
     fill_awsm_cache
 esac
 
-# Per benchmark: an untimed native run, whose output is the reference (the
-# other runtimes keep nothing between runs), then $runs timed rounds, the
-# runtimes interleaved so that drift in the machine hits all of them alike.
+# Per program, with its other builds (P-simd, P-bulk: compared with P's
+# native run and with P's own build): an untimed native run, whose output
+# is the reference (the other runtimes keep nothing between runs), then
+# $runs timed rounds, every build under every runtime in each, so that
+# drift in the machine hits all of them alike and a build is compared
+# with times of the same rounds.
 phase "running, $runs rounds"
-for b in $names; do
-    rts=$runtimes
-    [[ $b != "$(baseline_of "$b")" ]] && rts=${rts/native/}
-    [[ $b == *-simd ]] && rts=${rts/wasm2c/}
-    printf '%-13s' "$b"
-    [[ $rts == *native* ]] && { run_one native "$b" > /dev/null || true; }
-    if failed "$(baseline_of "$b")" native; then
+for base in $names; do
+    [[ $base == "$(baseline_of "$base")" ]] || continue
+    group=$base
+    for v in $names; do
+        [[ $v != "$base" && $(baseline_of "$v") == "$base" ]] && group+=" $v"
+    done
+    printf '%-26s' "$group"
+    [[ $runtimes == *native* ]] && { run_one native "$base" > /dev/null || true; }
+    if failed "$base" native; then
         echo " no baseline"
         continue
     fi
     for i in $(seq "$runs"); do
-        for rt in $rts; do
-            failed "$b" "$rt" && continue
-            t=$(run_one "$rt" "$b") && echo "$b $rt $t" >> "$times"
+        for b in $group; do
+            rts=$runtimes
+            [[ $b != "$base" ]] && rts=${rts/native/}
+            [[ $b == *-simd ]] && rts=${rts/wasm2c/}
+            for rt in $rts; do
+                failed "$b" "$rt" && continue
+                t=$(run_one "$rt" "$b") && echo "$b $rt $t" >> "$times"
+            done
         done
         printf ' .'
     done
@@ -365,8 +375,10 @@ chart() {                # chart: $report.png, ratio to native, log scale
     echo
     echo "Median wall-clock time of $runs runs of each benchmark and its ratio to"
     echo "the native build (cc -O2); lower is better. Every run's output was"
-    echo "checked against the native build's. The geometric means leave out"
-    echo "strings-bulk, startup, pixels and the -simd builds."
+    echo "checked against the native build's. Each round runs every runtime on"
+    echo "a program and on its other builds (P-simd, P-bulk) in turn, so those are"
+    echo "compared with native and scalar times of the same rounds. The geometric"
+    echo "means leave out strings-bulk, startup, pixels and the -simd builds."
     echo
     table md
     echo
