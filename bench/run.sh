@@ -332,7 +332,7 @@ machine_info() {
     local cpu rev
     cpu=$(lscpu | awk -F: '/^Model name/ {gsub(/^ +/, "", $2); print $2; exit}')
     rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-    git -C "$root" diff --quiet HEAD 2>/dev/null || rev="$rev + uncommitted changes"
+    git -C "$root" diff --quiet HEAD -- . ':!bench/results' 2>/dev/null || rev="$rev + uncommitted changes"
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) cores, $cpu, $(uname -sr); load average" \
          "before the run $load_before, after it $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -327,7 +327,7 @@ wait $http_echo_pid 2>/dev/null || true
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "- awsm: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo ' + uncommitted changes')"
+    echo "- awsm: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- . ':!bench/results' || echo ' + uncommitted changes')"
     echo "- awsmrt: $workers worker(s) (one per core) in sections 2 and 3, one in 4 and 5; default quantum (5 ms); loadgen: one thread, one socket per request in flight"
     [[ -z ${BASELINE:-} ]] || echo "- baseline (section 2): $BASELINE/awsmrt"
     echo
