@@ -256,7 +256,8 @@ int rt_link_imports(struct rt_instance *inst, rt_resolve_fn resolve, void *ud,
     struct rt_module *mod = inst->mod;
     uint32_t n = mod->wasm->nimports;
     struct link_next next = {{0}};
-    struct rt_link_cache *lc = cacheable && resolve && n > 0
+    bool use_cache = cacheable && resolve && n > 0;
+    struct rt_link_cache *lc = use_cache
         ? atomic_load_explicit(&mod->link_cache, memory_order_acquire) : NULL;
     if (lc && lc->resolve == resolve) {
         for (uint32_t i = 0; i < n; i++)
@@ -265,7 +266,7 @@ int rt_link_imports(struct rt_instance *inst, rt_resolve_fn resolve, void *ud,
     }
     /* The first with this resolver fills a cache (if none is kept yet;
      * without memory for it, this instance links without one). */
-    struct rt_link_cache *fresh = cacheable && resolve && n > 0 && !lc
+    struct rt_link_cache *fresh = use_cache && !lc
         ? malloc(sizeof *fresh + (size_t)n * sizeof fresh->ex[0]) : NULL;
     for (uint32_t i = 0; i < n; i++) {
         struct rt_extern ex;
