@@ -43,6 +43,7 @@ struct cg_module {
 
     bool checked;                   /* check every access (cg_memory_plan) */
     bool guard_faults;              /* memory 0's accesses fault instead */
+    bool shared;                    /* memory 0 is shared (threads) */
     bool x86;                       /* the target is x86-64 (cg_simd.c) */
     uint64_t mem_reach;             /* the descriptor's (runtime/abi.h) */
 
@@ -179,6 +180,12 @@ LLVMValueRef cg_splat(struct cg_func *f, LLVMValueRef x, LLVMTypeRef vt);
  * descriptor's mem_reach is. */
 void cg_memory_plan(struct cg_module *cm);
 int cg_memory(struct cg_func *f, const struct wm_ins *in);
+/* Trap "out of bounds memory access" unless [ea, ea + len) lies inside
+ * memory 0 (all i64). */
+void cg_check_range(struct cg_func *f, LLVMValueRef ea, LLVMValueRef len);
+
+/* ===== cg_atomic.c: the threads proposal's 0xfe instructions ============ */
+int cg_atomic(struct cg_func *f, const struct wm_ins *in);
 
 /* ===== cg_call.c: calls, globals, tables, references ==================== */
 int cg_call(struct cg_func *f, const struct wm_ins *in);

@@ -439,6 +439,7 @@ static bool is_memory_op(const struct wm_ins *in)
     switch ((enum wm_op_imm)wm_op_table[in->op].imm) {
     case WM_IMM_MEMARG: case WM_IMM_MEMARG_LANE: case WM_IMM_MEMIDX:
     case WM_IMM_MEMORY_INIT: case WM_IMM_DATA: case WM_IMM_MEMORY_COPY:
+    case WM_IMM_FENCE:
         return true;
     default:
         return false;

@@ -34,9 +34,11 @@ void cg_memory_plan(struct cg_module *cm)
     const struct wm_module *m = cm->m;
     cm->checked = cm->opt->bounds == AWSM_BOUNDS_CHECKED;
     cm->guard_faults = false;
+    cm->shared = false;
     cm->mem_reach = 0;
     if (wm_memory_count(m) == 0)
         return;
+    cm->shared = wm_memory_type(m, 0)->shared;
     const struct wm_limits *l = &wm_memory_type(m, 0)->limits;
     uint64_t max = l->has_max ? l->max : WM_MAX_PAGES;
     uint64_t cap = m->nmemory_imports == 0 ? option_max_pages(cm->opt) : 0;
@@ -49,15 +51,22 @@ void cg_memory_plan(struct cg_module *cm)
     cm->guard_faults = !cm->checked;
 }
 
+/* A shared memory's size may grow under the code's feet (another thread's
+ * memory.grow): its loads are atomic, so none is merged or hoisted past
+ * another. */
 static LLVMValueRef memory_size_bytes(struct cg_func *f)
 {
     LLVMValueRef off = cg_const_i64(f, offsetof(struct awsm_memory, size));
     LLVMValueRef p = LLVMBuildGEP2(f->b, f->cm->i8, f->memory, &off, 1, "");
-    return cg_tag_runtime(f->cm, LLVMBuildLoad2(f->b, f->cm->i64, p, "mem_size"));
+    LLVMValueRef size = LLVMBuildLoad2(f->b, f->cm->i64, p, "mem_size");
+    if (f->cm->shared) {
+        LLVMSetOrdering(size, LLVMAtomicOrderingMonotonic);
+        LLVMSetAlignment(size, 8);
+    }
+    return cg_tag_runtime(f->cm, size);
 }
 
-/* Trap unless [ea, ea + len) lies inside the memory (all i64). */
-static void check_range(struct cg_func *f, LLVMValueRef ea, LLVMValueRef len)
+void cg_check_range(struct cg_func *f, LLVMValueRef ea, LLVMValueRef len)
 {
     LLVMValueRef end = LLVMBuildAdd(f->b, ea, len, "");
     cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGT, end, memory_size_bytes(f), ""),
@@ -71,7 +80,7 @@ static LLVMValueRef address(struct cg_func *f, LLVMValueRef index,
     if (offset)
         ea = LLVMBuildAdd(f->b, ea, cg_const_i64(f, offset), "ea");
     if (f->cm->checked)
-        check_range(f, ea, cg_const_i64(f, size));
+        cg_check_range(f, ea, cg_const_i64(f, size));
     return LLVMBuildGEP2(f->b, f->cm->i8, f->mem_base, &ea, 1, "");
 }
 
@@ -246,7 +255,7 @@ static void cg_fill(struct cg_func *f)
     LLVMValueRef n = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
     LLVMValueRef val = LLVMBuildTrunc(f->b, cg_pop(f), cm->i8, "");
     LLVMValueRef d = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
-    check_range(f, d, n);
+    cg_check_range(f, d, n);
     LLVMValueRef p = LLVMBuildGEP2(f->b, cm->i8, f->mem_base, &d, 1, "");
     LLVMSetAlignment(LLVMBuildMemSet(f->b, p, val, n, 1), 1);
 }
@@ -257,8 +266,8 @@ static void cg_copy(struct cg_func *f)
     LLVMValueRef n = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
     LLVMValueRef s = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
     LLVMValueRef d = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
-    check_range(f, s, n);
-    check_range(f, d, n);
+    cg_check_range(f, s, n);
+    cg_check_range(f, d, n);
     LLVMValueRef ps = LLVMBuildGEP2(f->b, cm->i8, f->mem_base, &s, 1, "");
     LLVMValueRef pd = LLVMBuildGEP2(f->b, cm->i8, f->mem_base, &d, 1, "");
     LLVMBuildMemMove(f->b, pd, 1, ps, 1, n);
@@ -272,6 +281,8 @@ int cg_memory(struct cg_func *f, const struct wm_ins *in)
 
     if (wm_op_table[in->op].prefix == 0xfd)
         return cg_simd_memory(f, in);
+    if (wm_op_table[in->op].prefix == 0xfe)
+        return cg_atomic(f, in);
     switch (in->op) {
     case WM_OP_MEMORY_SIZE: {
         LLVMValueRef pages = LLVMBuildLShr(f->b, memory_size_bytes(f),

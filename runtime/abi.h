@@ -49,8 +49,10 @@
  * 6: the descriptor's callconv (tailcc modules: return_call), with
  * funcref.host_code and import_adapters (host functions called through
  * the importer's adapter).
- * 7: the descriptor's flags (AWSM_DESC_POLLS: loop polls are optional). */
-#define AWSM_ABI_VERSION 7u
+ * 7: the descriptor's flags (AWSM_DESC_POLLS: loop polls are optional).
+ * 8: the threads proposal: traps AWSM_TRAP_UNALIGNED_ATOMIC and
+ * AWSM_TRAP_WAIT_UNSHARED, rt->atomic_wait and rt->atomic_notify. */
+#define AWSM_ABI_VERSION 8u
 
 /* awsm_module_desc.flags. */
 #define AWSM_DESC_POLLS 1u      /* every loop polls `interrupt` (abi 2): an
@@ -127,6 +129,8 @@ enum awsm_trap {
     AWSM_TRAP_INTERRUPTED,          /* preempted for good: deadline, kill */
     AWSM_TRAP_HOST,                 /* a host function failed */
     AWSM_TRAP_EXIT,                 /* WASI proc_exit: not an error */
+    AWSM_TRAP_UNALIGNED_ATOMIC,     /* an atomic access off its alignment */
+    AWSM_TRAP_WAIT_UNSHARED,        /* memory.atomic.wait on an unshared memory */
     AWSM_TRAP_COUNT
 };
 
@@ -158,6 +162,15 @@ struct awsm_rt_api {
      * it is called with); returns when the frame fits the stack's real
      * limit, traps "call stack exhausted" otherwise. */
     void (*stack_probe)(void);
+    /* memory.atomic.wait32/64 on memory 0, a shared one, at an address the
+     * code checked (in bounds, aligned): 0 woken, 1 the value at ea was not
+     * `expected` (the low 32 bits with wide 0), 2 timed out; timeout_ns < 0
+     * waits for ever. */
+    uint32_t (*atomic_wait)(struct awsm_vmctx *, uint64_t ea, uint64_t expected,
+                            int64_t timeout_ns, uint32_t wide);
+    /* memory.atomic.notify: wakes up to `count` waiters on ea of memory 0,
+     * returns how many it woke. */
+    uint32_t (*atomic_notify)(struct awsm_vmctx *, uint64_t ea, uint32_t count);
 };
 
 #define AWSM_RT_STACK_PROBE 80

@@ -90,8 +90,8 @@ struct awsm_table *rt_host_table(struct rt_host *h, wm_valtype elem,
 }
 
 /* max_pages UINT32_MAX: no maximum (65536 pages). */
-struct awsm_memory *rt_host_memory(struct rt_host *h, uint32_t min_pages,
-                                   uint32_t max_pages)
+static struct awsm_memory *host_memory(struct rt_host *h, uint32_t min_pages,
+                                       uint32_t max_pages, bool shared)
 {
     bool has_max = max_pages != UINT32_MAX;
     uint64_t max = has_max ? max_pages : WM_MAX_PAGES;
@@ -104,8 +104,22 @@ struct awsm_memory *rt_host_memory(struct rt_host *h, uint32_t min_pages,
         rt_memory_free(m);
         return NULL;
     }
+    if (shared)
+        rt_memory_set_shared(m);
     o->u.memory = m;
     return &m->pub;
+}
+
+struct awsm_memory *rt_host_memory(struct rt_host *h, uint32_t min_pages,
+                                   uint32_t max_pages)
+{
+    return host_memory(h, min_pages, max_pages, false);
+}
+
+struct awsm_memory *rt_host_shared_memory(struct rt_host *h, uint32_t min_pages,
+                                          uint32_t max_pages)
+{
+    return max_pages == UINT32_MAX ? NULL : host_memory(h, min_pages, max_pages, true);
 }
 
 awsm_value *rt_host_global(struct rt_host *h, awsm_value init)

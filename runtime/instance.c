@@ -339,6 +339,8 @@ static int define_memory(struct rt_instance *inst, struct rt_error *err)
     if (inst->own_memory == NULL)
         return rt_fail(err, RT_ERR_NOMEM, "cannot reserve memory of %llu pages",
                        (unsigned long long)l->min);
+    if (m->memories[0].shared)
+        rt_memory_set_shared(inst->own_memory);
     inst->vmctx->memory = &inst->own_memory->pub;
     inst->vmctx->mem_base = inst->own_memory->pub.base;
     return 0;

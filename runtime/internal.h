@@ -106,6 +106,7 @@ struct rt_memory {
     uint64_t max_pages;                     /* effective max (cap applied) */
     bool has_max;                           /* declared max, for matching */
     bool warm;                              /* free slot: pages resident */
+    bool shared;                            /* threads: grows under a lock */
     uint64_t declared_max;
     /* Address space past the base that is this memory's: the 8 GiB
      * reservation (AWSM_GUARD_RESERVATION), or a slab slot, read-write
@@ -152,6 +153,15 @@ void rt_memory_free(struct rt_memory *mem);
  * then *why says so). */
 uint32_t rt_memory_grow_pages(struct rt_memory *mem, uint32_t delta,
                               uint32_t cap_pages, struct rt_budget_refusal *why);
+/* Make a new memory shared (the threads proposal): its grows are
+ * serialised and its size is published with release stores. */
+void rt_memory_set_shared(struct rt_memory *mem);
+/* runtime/wait.c: memory.atomic.wait32/64 (wide: 64) at host address
+ * addr, 0 woken, 1 not equal, 2 timed out (timeout_ns < 0: never), and
+ * memory.atomic.notify (returns how many it woke). */
+uint32_t rt_atomic_wait(const void *addr, uint64_t expected, int64_t timeout_ns,
+                        bool wide);
+uint32_t rt_atomic_notify(const void *addr, uint32_t count);
 /* Async-signal-safe: is addr inside some live memory's reservation? */
 bool rt_memory_contains_fault(uintptr_t addr);
 

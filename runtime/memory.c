@@ -362,7 +362,7 @@ static int set_committed(struct rt_memory *m, size_t bytes)
 {
     uint8_t *b = m->pub.base;
     if (in_slab(m)) {
-        m->pub.size = bytes;
+        __atomic_store_n(&m->pub.size, bytes, __ATOMIC_RELEASE);
         return 0;
     }
     size_t cur = m->pub.size;
@@ -370,7 +370,7 @@ static int set_committed(struct rt_memory *m, size_t bytes)
         return -1;
     if (bytes < cur && mprotect(b + bytes, cur - bytes, PROT_NONE) != 0)
         return -1;
-    m->pub.size = bytes;
+    __atomic_store_n(&m->pub.size, bytes, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -435,6 +435,7 @@ struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,
     }
     mem->max_pages = max_pages;
     mem->has_max = has_max;
+    mem->shared = false;
     mem->declared_max = declared_max;
     mem->pool_next = NULL;
     return mem;
@@ -453,8 +454,15 @@ void rt_memory_free(struct rt_memory *mem)
  * would pass the maximum (65536 pages without one, see rt_memory_new's
  * caller) or the embedder's cap, when the budget has no room for the
  * pages (then *why says so), or when they cannot be committed. */
-uint32_t rt_memory_grow_pages(struct rt_memory *mem, uint32_t delta,
-                              uint32_t cap_pages, struct rt_budget_refusal *why)
+static pthread_mutex_t shared_grow_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void rt_memory_set_shared(struct rt_memory *mem)
+{
+    mem->shared = true;
+}
+
+static uint32_t grow_pages(struct rt_memory *mem, uint32_t delta,
+                           uint32_t cap_pages, struct rt_budget_refusal *why)
 {
     uint64_t old = mem->pub.size / WM_PAGE_SIZE;
     uint64_t max = mem->max_pages;
@@ -474,9 +482,23 @@ uint32_t rt_memory_grow_pages(struct rt_memory *mem, uint32_t delta,
     return (uint32_t)old;
 }
 
+/* A shared memory may grow on several threads at once: one at a time
+ * (rare enough for one lock), each seeing the size the last one left. */
+uint32_t rt_memory_grow_pages(struct rt_memory *mem, uint32_t delta,
+                              uint32_t cap_pages, struct rt_budget_refusal *why)
+{
+    if (!mem->shared)
+        return grow_pages(mem, delta, cap_pages, why);
+    pthread_mutex_lock(&shared_grow_lock);
+    uint32_t old = grow_pages(mem, delta, cap_pages, why);
+    pthread_mutex_unlock(&shared_grow_lock);
+    return old;
+}
+
 void rt_memory_type(const struct awsm_memory *memory, struct wm_memtype *out)
 {
     const struct rt_memory *m = (const struct rt_memory *)memory;
+    out->shared = m->shared;
     out->limits.min = m->pub.size / WM_PAGE_SIZE;
     out->limits.has_max = m->has_max;
     out->limits.max = m->has_max ? m->declared_max : 0;

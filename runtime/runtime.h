@@ -132,6 +132,9 @@ struct awsm_table *rt_host_table(struct rt_host *h, wm_valtype elem,
                                  uint32_t min, uint32_t max);
 struct awsm_memory *rt_host_memory(struct rt_host *h, uint32_t min_pages,
                                    uint32_t max_pages);
+/* A shared memory (the threads proposal): it must have a maximum. */
+struct awsm_memory *rt_host_shared_memory(struct rt_host *h, uint32_t min_pages,
+                                          uint32_t max_pages);
 awsm_value *rt_host_global(struct rt_host *h, awsm_value init);
 
 /* Import resolution: fill *out for the import, or return -1 (no such

@@ -42,6 +42,17 @@ static uint32_t svc_memory_grow(struct awsm_vmctx *vm, uint32_t delta)
     return old;
 }
 
+static uint32_t svc_atomic_wait(struct awsm_vmctx *vm, uint64_t ea, uint64_t expected,
+                                int64_t timeout_ns, uint32_t wide)
+{
+    return rt_atomic_wait(vm->memory->base + ea, expected, timeout_ns, wide != 0);
+}
+
+static uint32_t svc_atomic_notify(struct awsm_vmctx *vm, uint64_t ea, uint32_t count)
+{
+    return rt_atomic_notify(vm->memory->base + ea, count);
+}
+
 /* memory.init: copy data segment `seg`[src, src+len) to memory 0 at dst. */
 uint32_t rt_do_memory_init(struct rt_instance *inst, uint32_t seg,
                            uint32_t dst, uint32_t src, uint32_t len)
@@ -123,5 +134,7 @@ const struct awsm_rt_api rt_services = {
     .table_init = svc_table_init,
     .elem_drop = svc_elem_drop,
     .interrupted = RT_INTERRUPTED_ENTRY,    /* trap.c: the stack's state */
-    .stack_probe = RT_STACK_PROBE_ENTRY,    /* trap.c: likewise */
+    .stack_probe = RT_STACK_PROBE_ENTRY,
+    .atomic_wait = svc_atomic_wait,
+    .atomic_notify = svc_atomic_notify,    /* trap.c: likewise */
 };

@@ -136,6 +136,8 @@ static const char *const trap_messages[AWSM_TRAP_COUNT] = {
     [AWSM_TRAP_INTERRUPTED] = "interrupted",
     [AWSM_TRAP_HOST] = "host error",
     [AWSM_TRAP_EXIT] = "exit",
+    [AWSM_TRAP_UNALIGNED_ATOMIC] = "unaligned atomic",
+    [AWSM_TRAP_WAIT_UNSHARED] = "atomic wait on non-shared memory",
 };
 
 const char *rt_trap_message(enum awsm_trap trap)

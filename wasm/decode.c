@@ -178,7 +178,9 @@ static int dec_type_section(struct dec *d, struct wm_rd *r)
     return 0;
 }
 
-static int dec_limits(struct wm_rd *r, struct wm_limits *l)
+/* Limits (spec 5.3.7); a memory's flags may also say shared (0x02, the
+ * threads proposal: validation requires a maximum), never a table's. */
+static int dec_limits(struct wm_rd *r, struct wm_limits *l, bool *shared)
 {
     size_t at = r->pos;
     uint8_t flags;
@@ -186,25 +188,30 @@ static int dec_limits(struct wm_rd *r, struct wm_limits *l)
     l->offset = at;
     if (wm_rd_u8(r, &flags))
         return -1;
-    if (flags == 2 || flags == 3)
-        return wm_rd_fail(r, at, "malformed limits flags 0x%02x: shared memory: the "
-                       "threads proposal is not supported", flags);
-    if (flags >= 4 && flags <= 7)
+    if (shared != NULL && (flags == 2 || flags == 3))
+        *shared = true;
+    else if (flags >= 4 && flags <= 7 && shared != NULL)
         return wm_rd_fail(r, at, "malformed limits flags 0x%02x: 64-bit memory: the "
                        "memory64 proposal is not supported", flags);
-    if (flags > 1)
+    else if (flags > 1)
         return wm_rd_fail(r, at, "malformed limits flags 0x%02x", flags);
-    if (wm_rd_u32(r, &min) || (flags && wm_rd_u32(r, &max)))
+    if (wm_rd_u32(r, &min) || ((flags & 1) && wm_rd_u32(r, &max)))
         return -1;
     l->min = min;
     l->max = max;
-    l->has_max = flags == 1;
+    l->has_max = (flags & 1) != 0;
     return 0;
+}
+
+static int dec_memtype(struct wm_rd *r, struct wm_memtype *t)
+{
+    t->shared = false;
+    return dec_limits(r, &t->limits, &t->shared);
 }
 
 static int dec_tabletype(struct wm_rd *r, struct wm_tabletype *t)
 {
-    return wm_rd_reftype(r, &t->elem) || dec_limits(r, &t->limits) ? -1 : 0;
+    return wm_rd_reftype(r, &t->elem) || dec_limits(r, &t->limits, NULL) ? -1 : 0;
 }
 
 static int dec_globaltype(struct wm_rd *r, struct wm_globaltype *g)
@@ -245,7 +252,7 @@ static int dec_import(struct dec *d, struct wm_rd *r, struct wm_import *im)
     case WM_EXTERN_MEMORY:
         m->nmemory_imports++;
         im->kind = WM_EXTERN_MEMORY;
-        return dec_limits(r, &im->u.memory.limits);
+        return dec_memtype(r, &im->u.memory);
     case WM_EXTERN_GLOBAL:
         m->nglobal_imports++;
         im->kind = WM_EXTERN_GLOBAL;
@@ -307,7 +314,7 @@ static int dec_memory_section(struct dec *d, struct wm_rd *r)
         ALLOC_VEC(d, r, m->memories, m->nmemories))
         return -1;
     for (uint32_t i = 0; i < m->nmemories; i++)
-        if (dec_limits(r, &m->memories[i].limits))
+        if (dec_memtype(r, &m->memories[i]))
             return -1;
     return 0;
 }

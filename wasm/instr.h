@@ -28,23 +28,26 @@ enum wm_op_imm {
     WM_IMM_MEMIDX, WM_IMM_I32, WM_IMM_I64, WM_IMM_F32, WM_IMM_F64, WM_IMM_V128, WM_IMM_SELECT_T,
     WM_IMM_REFTYPE, WM_IMM_MEMORY_INIT, WM_IMM_DATA, WM_IMM_MEMORY_COPY, WM_IMM_TABLE_INIT,
     WM_IMM_ELEM, WM_IMM_TABLE_COPY, WM_IMM_LANE, WM_IMM_MEMARG_LANE, WM_IMM_SHUFFLE,
+    WM_IMM_FENCE,           /* atomic.fence's reserved zero byte */
 };
 
 enum wm_op {
 #define OP(id, name, code, imm, sig, arg) WM_OP_##id,
 #define OPFC OP
 #define OPFD OP
+#define OPFE OP
 #include "wasm/opcodes.def"
 #undef OP
 #undef OPFC
 #undef OPFD
+#undef OPFE
     WM_OP_COUNT
 };
 
 struct wm_op_info {
     const char *name;
     const char *sig;        /* "params:results", "" when typed by hand */
-    uint8_t prefix;         /* 0, 0xfc or 0xfd */
+    uint8_t prefix;         /* 0, 0xfc, 0xfd or 0xfe */
     uint16_t code;          /* 0xfd codes reach 0x113 (relaxed SIMD) */
     uint8_t imm;            /* enum wm_op_imm */
     uint8_t arg;            /* natural alignment (log2) or lane count */

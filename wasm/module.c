@@ -132,6 +132,7 @@ static const struct {
     { WM_FEATURE_EXTENDED_CONST, "extended-const" },
     { WM_FEATURE_TAIL_CALL, "tail-call" },
     { WM_FEATURE_RELAXED_SIMD, "relaxed-simd" },
+    { WM_FEATURE_THREADS, "threads" },
 };
 
 const char *wm_feature_name(unsigned feature)

@@ -65,6 +65,7 @@ struct wm_tabletype {
 
 struct wm_memtype {
     struct wm_limits limits;      /* in pages */
+    bool shared;                  /* the threads proposal's shared memory */
 };
 
 struct wm_globaltype {
@@ -320,10 +321,12 @@ enum wm_feature {
                                                as in Wasmtime and V8; the
                                                name is accepted for
                                                wast2json's sake */
+    WM_FEATURE_THREADS = 1u << 3,           /* shared memories, the 0xfe
+                                               atomic instructions */
 };
 #define WM_FEATURES_DEFAULT WM_FEATURE_RELAXED_SIMD
 #define WM_FEATURES_ALL (WM_FEATURE_EXTENDED_CONST | WM_FEATURE_TAIL_CALL | \
-                         WM_FEATURE_RELAXED_SIMD)
+                         WM_FEATURE_RELAXED_SIMD | WM_FEATURE_THREADS)
 
 /* The feature's name as on the command line ("extended-const"), or NULL;
  * and back (0 for an unknown name). */

@@ -264,30 +264,48 @@ static const uint16_t map_single[256] = {
 #define OP(id, n, c, i, s, a) [c] = WM_OP_##id + 1,
 #define OPFC(...)
 #define OPFD(...)
+#define OPFE(...)
 #include "wasm/opcodes.def"
 #undef OP
 #undef OPFC
 #undef OPFD
+#undef OPFE
 };
 
 static const uint16_t map_fc[256] = {
 #define OP(...)
 #define OPFC(id, n, c, i, s, a) [c] = WM_OP_##id + 1,
 #define OPFD(...)
+#define OPFE(...)
 #include "wasm/opcodes.def"
 #undef OP
 #undef OPFC
 #undef OPFD
+#undef OPFE
 };
 
 static const uint16_t map_fd[0x114] = {
 #define OP(...)
 #define OPFC(...)
 #define OPFD(id, n, c, i, s, a) [c] = WM_OP_##id + 1,
+#define OPFE(...)
 #include "wasm/opcodes.def"
 #undef OP
 #undef OPFC
 #undef OPFD
+#undef OPFE
+};
+
+static const uint16_t map_fe[0x4f] = {
+#define OP(...)
+#define OPFC(...)
+#define OPFD(...)
+#define OPFE(id, n, c, i, s, a) [c] = WM_OP_##id + 1,
+#include "wasm/opcodes.def"
+#undef OP
+#undef OPFC
+#undef OPFD
+#undef OPFE
 };
 
 void wm_ins_reader_init(struct wm_ins_reader *ir, const struct wm_rd *rd)
@@ -358,7 +376,6 @@ static const struct {
     {0, 0xd5, "br_on_null", "function-references"},
     {0, 0xd6, "br_on_non_null", "function-references"},
     {0xfb, UINT32_MAX, "0xfb instructions", "gc"},
-    {0xfe, UINT32_MAX, "atomic instructions", "threads"},
     {0xfd, 0x114, "f32x4.relaxed_dot_bf16x8_add_f32x4",
      "relaxed-simd (withdrawn from it)"},
 };
@@ -383,9 +400,9 @@ static int read_opcode(struct wm_rd *r, uint16_t *op)
     uint32_t sub;
     if (wm_rd_u8(r, &b))
         return -1;
-    if (b == 0xfb || b == 0xfe)
+    if (b == 0xfb)
         return unknown_opcode(r, at, b, 0);
-    if (b != 0xfc && b != 0xfd) {
+    if (b != 0xfc && b != 0xfd && b != 0xfe) {
         if (!map_single[b])
             return unknown_opcode(r, at, 0, b);
         *op = map_single[b] - 1;
@@ -393,9 +410,10 @@ static int read_opcode(struct wm_rd *r, uint16_t *op)
     }
     if (wm_rd_u32(r, &sub))
         return -1;
-    const uint16_t *map = b == 0xfc ? map_fc : map_fd;
+    const uint16_t *map = b == 0xfc ? map_fc : b == 0xfd ? map_fd : map_fe;
     uint32_t size = b == 0xfc ? sizeof map_fc / sizeof *map_fc
-                              : sizeof map_fd / sizeof *map_fd;
+                  : b == 0xfd ? sizeof map_fd / sizeof *map_fd
+                              : sizeof map_fe / sizeof *map_fe;
     if (sub >= size || !map[sub])
         return unknown_opcode(r, at, b, sub);
     *op = map[sub] - 1;
@@ -513,6 +531,14 @@ static int read_immediates(struct wm_ins_reader *ir, struct wm_ins *in)
         return read_memarg(r, in) || wm_rd_u8(r, &in->u.mem.lane) ? -1 : 0;
     case WM_IMM_MEMIDX:
         return read_zero_byte(r);
+    case WM_IMM_FENCE: {
+        size_t at = r->pos;
+        uint8_t b;
+        if (wm_rd_u8(r, &b))
+            return -1;
+        return b == 0 ? 0 : wm_rd_fail(r, at, "atomic.fence: reserved byte 0x%02x "
+                                       "is not zero", b);
+    }
     case WM_IMM_MEMORY_INIT:
         ir->uses_data_index = true;
         return wm_rd_u32(r, &in->u.idx) || read_zero_byte(r) ? -1 : 0;

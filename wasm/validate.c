@@ -535,6 +535,12 @@ static int apply_sig(struct val *v, const char *sig)
 
 static int check_memarg(struct val *v, const struct wm_ins *in, unsigned natural)
 {
+    /* The threads proposal: an atomic access's alignment is exactly its
+     * natural one. */
+    if (wm_op_table[in->op].prefix == 0xfe && in->u.mem.align != natural)
+        return vfail(v, "alignment must be equal to natural alignment: %s with "
+                     "alignment 2^%u, natural %u bytes", OPNAME(v), in->u.mem.align,
+                     1u << natural);
     if (in->u.mem.align > natural)
         return vfail(v, "alignment must not be larger than natural: %s with "
                      "alignment 2^%u > %u bytes", OPNAME(v), in->u.mem.align,
@@ -615,6 +621,9 @@ static int val_ins(struct val *v, const struct wm_ins *in)
     case WM_OP_REF_NULL: case WM_OP_REF_IS_NULL: case WM_OP_REF_FUNC:
         return val_ref(v, in);
     default:
+        if (wm_op_table[in->op].prefix == 0xfe && !(v->features & WM_FEATURE_THREADS))
+            return vfail(v, "%s: the threads proposal is not enabled "
+                         "(--enable-threads)", OPNAME(v));
         if (val_immediates(v, in))
             return -1;
         return apply_sig(v, wm_op_table[in->op].sig);
@@ -800,6 +809,26 @@ static int val_limits(struct val *v, const struct wm_limits *l, uint64_t max,
     return 0;
 }
 
+/* A memory type: its limits, and a shared memory's (the threads
+ * proposal) maximum. The decoder reads the shared flag whatever the
+ * features; without the threads proposal the flags byte is malformed, as
+ * in Wasm 2.0, so the error is of that kind. */
+static int val_memtype(struct val *v, const struct wm_memtype *t)
+{
+    if (t->shared && !(v->features & WM_FEATURE_THREADS))
+        return wm_fail(v->err, WM_ERR_MALFORMED, t->limits.offset, -1,
+                       "malformed limits flags 0x%02x: shared memory: the threads "
+                       "proposal is not enabled (--enable-threads)",
+                       t->limits.has_max ? 3u : 2u);
+    if (val_limits(v, &t->limits, WM_MAX_PAGES, "memory"))
+        return -1;
+    if (!t->shared)
+        return 0;
+    if (!t->limits.has_max)
+        return mfail(v, t->limits.offset, "shared memory must have maximum");
+    return 0;
+}
+
 static int val_imports(struct val *v)
 {
     const struct wm_module *m = v->m;
@@ -816,8 +845,7 @@ static int val_imports(struct val *v)
                 return -1;
             break;
         case WM_EXTERN_MEMORY:
-            if (val_limits(v, &im->u.memory.limits, WM_MAX_PAGES,
-                           "memory"))
+            if (val_memtype(v, &im->u.memory))
                 return -1;
             break;
         case WM_EXTERN_GLOBAL:
@@ -842,8 +870,7 @@ static int val_definitions(struct val *v)
                      "multiple memories: %u (Wasm 2.0 allows one)",
                      wm_memory_count(m));
     for (uint32_t i = 0; i < m->nmemories; i++)
-        if (val_limits(v, &m->memories[i].limits, WM_MAX_PAGES,
-                       "memory"))
+        if (val_memtype(v, &m->memories[i]))
             return -1;
     for (uint32_t i = 0; i < m->nglobals; i++)
         if (val_const(v, &m->globals[i].init, m->globals[i].type.type,

@@ -1,7 +1,8 @@
 /*
  * wast/spectest.c - the "spectest" module the spec suite imports from
  * (the reference interpreter's spectest.ml): print functions that print
- * nothing, four constant globals, a table and a memory. A fresh one per
+ * nothing, four constant globals, a table, a memory and (for the threads
+ * proposal's tests, as its interpreter) a shared memory. A fresh one per
  * .wast file, so no file sees another's writes.
  */
 #include <stdlib.h>
@@ -103,7 +104,9 @@ struct wast_spectest *wast_spectest_new(void)
     struct rt_extern *memory = entry_add(s, "memory", WM_EXTERN_MEMORY);
     table->u.table = rt_host_table(s->host, WM_FUNCREF, 10, 20);
     memory->u.memory = rt_host_memory(s->host, 1, 2);
-    if (table->u.table == NULL || memory->u.memory == NULL ||
+    struct rt_extern *shared = entry_add(s, "shared_memory", WM_EXTERN_MEMORY);
+    shared->u.memory = rt_host_shared_memory(s->host, 1, 2);
+    if (table->u.table == NULL || memory->u.memory == NULL || shared->u.memory == NULL ||
         add_globals(s) != 0 || add_funcs(s) != 0) {
         wast_spectest_free(s);
         return NULL;

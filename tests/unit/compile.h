@@ -14,7 +14,8 @@
 
 /* Decode, compile with `opt` and load the module in b (freed here); the
  * .so is unlinked once loaded. NULL when the bytes do not decode or do
- * not compile; a compiled .so that does not load fails the test. */
+ * not compile (validated with opt->features); a compiled .so that does
+ * not load fails the test. */
 static inline struct rt_module *test_compile(struct wbuf *b, const struct cg_options *opt)
 {
     struct wm_module *m;
@@ -29,7 +30,7 @@ static inline struct rt_module *test_compile(struct wbuf *b, const struct cg_opt
         return NULL;
     }
     close(fd);
-    int rc = wm_load(b->p, b->len, &m, &werr);
+    int rc = wm_load_features(b->p, b->len, opt->features, &m, &werr);
     wb_free(b);
     if (rc == 0) {
         rc = cg_compile(m, opt, path, &cerr);
