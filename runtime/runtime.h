@@ -198,6 +198,16 @@ struct rt_instance_options {
      * imports and the module keeps what they were bound to; later
      * instances made with the same resolver bind that without asking. */
     bool resolve_cacheable;
+    /* memory.atomic.wait (the threads proposal) on this instance's shared
+     * memory, once the value matched and the timeout is not zero, for an
+     * embedder whose thread must not block (awsmrt's user-level threads)
+     * and whose instances share their memory with no other thread, so
+     * that no notify can come: called instead of blocking, with the
+     * timeout (negative: none), it returns what the wait returns (2, timed
+     * out) and may trap (rt_instance_trap: a deadline). NULL: the thread
+     * blocks until a notify or the timeout. */
+    uint32_t (*atomic_wait)(void *ud, int64_t timeout_ns);
+    void *wait_ud;
 };
 
 /* Create an instance: resolve imports, initialise globals, tables, elements

@@ -166,6 +166,17 @@ static int hook_wait(void *ud, struct pollfd *fds, int nfds,
     return ready;
 }
 
+/* rt_instance_options.atomic_wait: a sandbox's memory is its own, so
+ * nothing can notify it: sleep for the timeout (up to the deadline, which
+ * traps) with the worker running others. */
+static uint32_t hook_atomic_wait(void *ud, int64_t timeout_ns)
+{
+    struct timespec t = { .tv_sec = (time_t)(timeout_ns / 1000000000),
+                          .tv_nsec = (long)(timeout_ns % 1000000000) };
+    hook_wait(ud, NULL, 0, timeout_ns < 0 ? NULL : &t);
+    return 2;
+}
+
 static void hook_yield(void *ud)
 {
     sched_pause(ud, true);
@@ -333,6 +344,8 @@ void sb_execute(struct sb *sb)
         .created_ud = sb,
         .private_memory = true,         /* nobody else ever imports it */
         .resolve_cacheable = true,      /* wasi_resolve: the process's funcrefs */
+        .atomic_wait = hook_atomic_wait,
+        .wait_ud = sb,
     };
     struct rt_instance *inst = NULL;
     struct rt_error err;

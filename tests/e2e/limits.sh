@@ -7,7 +7,9 @@
 # the memory budget; a guest flooding its output; SIGPIPE, SIGHUP,
 # SIGUSR1, a second SIGTERM and the drain timeout; sleepers stopped at
 # their deadline leak nothing (LeakSanitizer in the sanitizer build);
-# truncated, non-regular and unlinkable module files.
+# truncated, non-regular and unlinkable module files; a guest waiting on
+# its shared memory (memory.atomic.wait, the threads proposal) sleeps
+# without its worker and meets its deadline.
 set -u
 BIN=$(cd "$1" && pwd)
 NAME=e2e-limits
@@ -18,6 +20,23 @@ ROOT=$(cd "$HERE/../.." && pwd)
 . "$HERE/lib.sh"
 
 build_apps echo nap fifo fdhog hog wc flood
+# waitshort / waitforever: memory.atomic.wait32 on a shared memory for
+# 50 ms / with no timeout, then print "waited: R" (R the wait's result).
+for w in short:50000000 forever:-1; do
+    cat >"$tmp/wait${w%%:*}.wat" <<EOF
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func \$fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1 1 shared)
+  (data (i32.const 16) "waited: ?\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 10))
+    (i32.store8 (i32.const 24) (i32.add (i32.const 48)
+      (memory.atomic.wait32 (i32.const 32) (i32.const 0) (i64.const ${w#*:}))))
+    (drop (call \$fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+EOF
+    wat2wasm --enable-threads "$tmp/wait${w%%:*}.wat" -o "$tmp/wait${w%%:*}.wasm" || exit 1
+done
 mkdir -p "$tmp/pipes" "$tmp/files"
 mkfifo "$tmp/pipes/in" "$tmp/pipes/lonely" "$tmp/pipes/quiet"
 echo data >"$tmp/files/f"
@@ -45,7 +64,11 @@ write_config() {
  {"name": "flood", "path": "flood.wasm", "port": $(port 9), "argsize": 1},
  {"name": "parked", "path": "nap.wasm", "port": $(port 10), "argsize": 1,
   "timeout-ms": 60000, "max-inflight": 200000, "max-memory-pages": 16,
-  "dense-memory": true}
+  "dense-memory": true},
+ {"name": "waitshort", "path": "waitshort.wasm", "port": $(port 11), "argsize": 0,
+  "features": ["threads"]},
+ {"name": "waitforever", "path": "waitforever.wasm", "port": $(port 12), "argsize": 0,
+  "features": ["threads"], "timeout-ms": 1000}
 ]
 EOF
 }
@@ -125,6 +148,21 @@ check "FIFO: a guest that waits forever meets its deadline" has '"error":"timeou
 ask "$(port 2)" '{"module":"fifo","args":["/p/lonely","write","x"]}'
 check "FIFO: so does one that opens it for writing without a reader" \
     has '"error":"timeout after 1500 ms"'
+
+# ===== A guest waiting on its shared memory ================================
+
+background waiter "$(port 12)" '{"module":"waitforever"}'
+wait_inflight 1
+"$BIN/loadgen" --target "127.0.0.1:$(port 0)" --payload '{"module":"echo","stdin":"w"}' \
+    --concurrency 2 --requests 200 --timeout 1000 --expect '"stdout":"w"' >"$tmp/out" 2>&1
+check "wait: the only worker serves others while a guest waits with no timeout" \
+    grep -q ' ok=200 ' "$tmp/out"
+ask "$(port 11)" '{"module":"waitshort"}'
+check "wait: a wait with a timeout times out (2)" has '"stdout":"waited: 2\n"'
+wait $bg_waiter
+bg_reply waiter
+check "wait: a guest that waits for ever meets its deadline" has '"error":"timeout after 1000 ms"'
+
 background reader2 "$(port 2)" '{"module":"fifo","args":["/p/quiet"]}'
 wait_inflight 1
 stop_timed
