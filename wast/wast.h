@@ -12,7 +12,9 @@
  * and one .wasm (or .wat) file per module, in a fresh temporary directory
  * that is removed afterwards. assert_malformed and assert_invalid are
  * checked against the decoder and validator (only the kind of error is
- * compared: malformed vs invalid). Every other command compiles its module
+ * compared: malformed vs invalid; an assert_invalid expecting "multiple
+ * tables", from proposal folders older than reference types, must
+ * validate instead). Every other command compiles its module
  * with the compiler (compiler/compiler.h) into that directory, loads and
  * instantiates it with the runtime (runtime/runtime.h) and runs it:
  * results are compared bit for bit (NaN classes as the spec defines them),
