@@ -62,6 +62,7 @@ static const char usage_text[] =
     "proposals, off unless enabled (--enable-NAME, or --enable=NAME,NAME...):\n"
     "  extended-const           i32/i64 add, sub, mul in constant expressions\n"
     "  tail-call                return_call, return_call_indirect\n"
+    "  threads                  shared memories, atomics, wait and notify\n"
     "  relaxed-simd             always on (the flag is accepted)\n"
     "\n"
     "options:\n"
