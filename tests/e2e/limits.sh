@@ -133,12 +133,18 @@ check "... and the server goes on" has '"stdout":"after"'
 
 # ===== A guest blocked on a FIFO ===========================================
 
+# others_served TEXT STDIN: 200 echo requests (of STDIN) are all answered,
+# one guest parked on the only worker meanwhile.
+others_served() {
+    "$BIN/loadgen" --target "127.0.0.1:$(port 0)" --payload "{\"module\":\"echo\",\"stdin\":\"$2\"}" \
+        --concurrency 2 --requests 200 --timeout 1000 --expect "\"stdout\":\"$2\"" \
+        >"$tmp/out" 2>&1
+    check "$1" grep -q ' ok=200 ' "$tmp/out"
+}
+
 background reader "$(port 2)" '{"module":"fifo","args":["/p/in"]}'
 wait_inflight 1
-"$BIN/loadgen" --target "127.0.0.1:$(port 0)" --payload '{"module":"echo","stdin":"z"}' \
-    --concurrency 2 --requests 200 --timeout 1000 --expect '"stdout":"z"' >"$tmp/out" 2>&1
-check "FIFO: the only worker serves others while a guest waits to open a FIFO" \
-    grep -q ' ok=200 ' "$tmp/out"
+others_served "FIFO: the only worker serves others while a guest waits to open a FIFO" z
 printf 'through the pipe' >"$tmp/pipes/in"
 wait $bg_reader
 bg_reply reader
@@ -153,10 +159,7 @@ check "FIFO: so does one that opens it for writing without a reader" \
 
 background waiter "$(port 12)" '{"module":"waitforever"}'
 wait_inflight 1
-"$BIN/loadgen" --target "127.0.0.1:$(port 0)" --payload '{"module":"echo","stdin":"w"}' \
-    --concurrency 2 --requests 200 --timeout 1000 --expect '"stdout":"w"' >"$tmp/out" 2>&1
-check "wait: the only worker serves others while a guest waits with no timeout" \
-    grep -q ' ok=200 ' "$tmp/out"
+others_served "wait: the only worker serves others while a guest waits with no timeout" w
 ask "$(port 11)" '{"module":"waitshort"}'
 check "wait: a wait with a timeout times out (2)" has '"stdout":"waited: 2\n"'
 wait $bg_waiter

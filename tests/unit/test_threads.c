@@ -103,14 +103,21 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Compile the module and load it. */
-static struct rt_module *compile_and_load(enum awsm_bounds bounds)
+/* Build a module, compile it with the proposals of `features` and load it. */
+static struct rt_module *compile_built(void (*build)(struct wbuf *),
+                                       enum awsm_bounds bounds, unsigned features)
 {
     struct wbuf b;
-    build_module(&b);
+    build(&b);
     struct cg_options opt = CG_OPTIONS_DEFAULT;
     opt.bounds = bounds;
+    opt.features |= features;
     return test_compile(&b, &opt);
+}
+
+static struct rt_module *compile_and_load(enum awsm_bounds bounds)
+{
+    return compile_built(build_module, bounds, 0);
 }
 
 /* A trap names the function it happened in (innermost frame first), for
@@ -236,12 +243,7 @@ static void *shared_worker_main(void *arg)
 
 static struct rt_module *compile_shared(enum awsm_bounds bounds)
 {
-    struct wbuf b;
-    build_shared_module(&b);
-    struct cg_options opt = CG_OPTIONS_DEFAULT;
-    opt.bounds = bounds;
-    opt.features |= WM_FEATURE_THREADS;
-    return test_compile(&b, &opt);
+    return compile_built(build_shared_module, bounds, WM_FEATURE_THREADS);
 }
 
 /* Four instances add to one counter at once: no increment is lost (a
