@@ -70,7 +70,8 @@ static LLVMValueRef widen(struct cg_func *f, LLVMValueRef v, LLVMTypeRef t)
     return LLVMTypeOf(v) == t ? v : LLVMBuildZExt(f->b, v, t, "");
 }
 
-/* A load or store of memory type mt: seq_cst on a shared memory. */
+/* A load or store of `bytes`: aligned (the check proved it), seq_cst on a
+ * shared memory. */
 static LLVMValueRef ordered(struct cg_func *f, LLVMValueRef access, unsigned bytes)
 {
     LLVMSetAlignment(access, bytes);

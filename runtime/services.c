@@ -142,7 +142,7 @@ const struct awsm_rt_api rt_services = {
     .table_init = svc_table_init,
     .elem_drop = svc_elem_drop,
     .interrupted = RT_INTERRUPTED_ENTRY,    /* trap.c: the stack's state */
-    .stack_probe = RT_STACK_PROBE_ENTRY,
+    .stack_probe = RT_STACK_PROBE_ENTRY,    /* trap.c: likewise */
     .atomic_wait = svc_atomic_wait,
-    .atomic_notify = svc_atomic_notify,    /* trap.c: likewise */
+    .atomic_notify = svc_atomic_notify,
 };
