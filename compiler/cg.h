@@ -43,7 +43,8 @@ struct cg_module {
 
     bool checked;                   /* check every access (cg_memory_plan) */
     bool guard_faults;              /* memory 0's accesses fault instead */
-    bool shared;                    /* memory 0 is shared (threads) */
+    bool any_shared;                /* some memory is shared (threads) */
+    bool others_checked;            /* memories past 0 are checked */
     bool x86;                       /* the target is x86-64 (cg_simd.c) */
     uint64_t mem_reach;             /* the descriptor's (runtime/abi.h) */
 
@@ -81,6 +82,8 @@ struct cg_func {
     LLVMValueRef vmctx;
     LLVMValueRef mem_base;          /* loaded once in the entry block */
     LLVMValueRef memory;            /* struct awsm_memory * */
+    LLVMValueRef *mem_bases;        /* [memory count] likewise, [0] the */
+    LLVMValueRef *memories;         /* above (multi-memory) */
 
     LLVMValueRef *locals;           /* allocas */
     wm_valtype *local_types;
@@ -181,8 +184,13 @@ LLVMValueRef cg_splat(struct cg_func *f, LLVMValueRef x, LLVMTypeRef vt);
 void cg_memory_plan(struct cg_module *cm);
 int cg_memory(struct cg_func *f, const struct wm_ins *in);
 /* Trap "out of bounds memory access" unless [ea, ea + len) lies inside
- * memory 0 (all i64). */
-void cg_check_range(struct cg_func *f, LLVMValueRef ea, LLVMValueRef len);
+ * memory `mem` (all i64). */
+void cg_check_range(struct cg_func *f, uint32_t mem, LLVMValueRef ea, LLVMValueRef len);
+/* Whether memory `mem`'s accesses are checked (else they fault), whether
+ * it is shared (threads), and a pointer to its byte at ea. */
+bool cg_mem_checked(const struct cg_module *cm, uint32_t mem);
+bool cg_mem_shared(const struct cg_module *cm, uint32_t mem);
+LLVMValueRef cg_mem_pointer(struct cg_func *f, uint32_t mem, LLVMValueRef ea);
 
 /* ===== cg_atomic.c: the threads proposal's 0xfe instructions ============ */
 int cg_atomic(struct cg_func *f, const struct wm_ins *in);

@@ -41,14 +41,9 @@ static LLVMValueRef atomic_ea(struct cg_func *f, const struct wm_ins *in, bool c
         cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntNE, low, cg_const_i64(f, 0), ""),
                    AWSM_TRAP_UNALIGNED_ATOMIC);
     }
-    if (check || cm->checked)
-        cg_check_range(f, ea, cg_const_i64(f, bytes));
+    if (check || cg_mem_checked(cm, in->mem))
+        cg_check_range(f, in->mem, ea, cg_const_i64(f, bytes));
     return ea;
-}
-
-static LLVMValueRef ea_pointer(struct cg_func *f, LLVMValueRef ea)
-{
-    return LLVMBuildGEP2(f->b, f->cm->i8, f->mem_base, &ea, 1, "");
 }
 
 /* The value type of the instruction's result (or stored value): i32 or
@@ -72,10 +67,11 @@ static LLVMValueRef widen(struct cg_func *f, LLVMValueRef v, LLVMTypeRef t)
 
 /* A load or store of `bytes`: aligned (the check proved it), seq_cst on a
  * shared memory. */
-static LLVMValueRef ordered(struct cg_func *f, LLVMValueRef access, unsigned bytes)
+static LLVMValueRef ordered(struct cg_func *f, const struct wm_ins *in,
+                            LLVMValueRef access, unsigned bytes)
 {
     LLVMSetAlignment(access, bytes);
-    if (f->cm->shared)
+    if (cg_mem_shared(f->cm, in->mem))
         LLVMSetOrdering(access, LLVMAtomicOrderingSequentiallyConsistent);
     return cg_tag_memory(f->cm, access);
 }
@@ -116,26 +112,27 @@ static void atomic_rmw(struct cg_func *f, const struct wm_ins *in, bool cmpxchg)
     LLVMValueRef v = narrow(f, cg_pop(f), mt);
     /* A narrow cmpxchg compares the expected value wrapped to its width. */
     LLVMValueRef expected = cmpxchg ? narrow(f, cg_pop(f), mt) : NULL;
-    LLVMValueRef p = ea_pointer(f, atomic_ea(f, in, false));
+    LLVMValueRef p = cg_mem_pointer(f, in->mem, atomic_ea(f, in, false));
     LLVMValueRef old;
-    if (cm->shared && cmpxchg) {
+    bool shared = cg_mem_shared(cm, in->mem);
+    if (shared && cmpxchg) {
         LLVMValueRef pair = LLVMBuildAtomicCmpXchg(
             f->b, p, expected, v, LLVMAtomicOrderingSequentiallyConsistent,
             LLVMAtomicOrderingSequentiallyConsistent, false);
         LLVMSetAlignment(pair, bytes);
         old = LLVMBuildExtractValue(f->b, cg_tag_memory(cm, pair), 0, "");
-    } else if (cm->shared) {
+    } else if (shared) {
         old = LLVMBuildAtomicRMW(f->b, rmw_op(in), p, v,
                                  LLVMAtomicOrderingSequentiallyConsistent, false);
         LLVMSetAlignment(old, bytes);
         cg_tag_memory(cm, old);
     } else {
-        old = ordered(f, LLVMBuildLoad2(f->b, mt, p, ""), bytes);
+        old = ordered(f, in, LLVMBuildLoad2(f->b, mt, p, ""), bytes);
         LLVMValueRef now = cmpxchg
             ? LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntEQ, old, expected, ""),
                               v, old, "")
             : rmw_apply(f, rmw_op(in), old, v);
-        ordered(f, LLVMBuildStore(f->b, now, p), bytes);
+        ordered(f, in, LLVMBuildStore(f->b, now, p), bytes);
     }
     cg_push(f, widen(f, old, t));
 }
@@ -144,19 +141,21 @@ static void atomic_rmw(struct cg_func *f, const struct wm_ins *in, bool cmpxchg)
 static void atomic_wait_notify(struct cg_func *f, const struct wm_ins *in)
 {
     struct cg_module *cm = f->cm;
-    LLVMValueRef args[4];
+    LLVMValueRef args[5];
+    bool shared = cg_mem_shared(cm, in->mem);
     if (in->op == WM_OP_MEMORY_ATOMIC_NOTIFY) {
         args[1] = cg_pop(f);                            /* count */
         args[0] = atomic_ea(f, in, true);
-        cg_push(f, cm->shared ? cg_call_rt(f, offsetof(struct awsm_rt_api, atomic_notify),
-                                           cm->i32, args, 2)
-                              : cg_const_i32(f, 0));    /* no waiter can exist */
+        args[2] = cg_const_i32(f, in->mem);
+        cg_push(f, shared ? cg_call_rt(f, offsetof(struct awsm_rt_api, atomic_notify),
+                                       cm->i32, args, 3)
+                          : cg_const_i32(f, 0));        /* no waiter can exist */
         return;
     }
     args[2] = cg_pop(f);                                /* timeout (ns) */
     args[1] = widen(f, cg_pop(f), cm->i64);             /* expected */
     args[0] = atomic_ea(f, in, true);
-    if (!cm->shared) {
+    if (!shared) {
         /* The trap ends the block; the code after it is dead but must
          * still build (its value is never used). */
         LLVMBasicBlockRef dead = LLVMAppendBasicBlockInContext(cm->ctx, f->fn, "dead");
@@ -166,7 +165,8 @@ static void atomic_wait_notify(struct cg_func *f, const struct wm_ins *in)
         return;
     }
     args[3] = cg_const_i32(f, in->op == WM_OP_MEMORY_ATOMIC_WAIT64);
-    cg_push(f, cg_call_rt(f, offsetof(struct awsm_rt_api, atomic_wait), cm->i32, args, 4));
+    args[4] = cg_const_i32(f, in->mem);
+    cg_push(f, cg_call_rt(f, offsetof(struct awsm_rt_api, atomic_wait), cm->i32, args, 5));
 }
 
 int cg_atomic(struct cg_func *f, const struct wm_ins *in)
@@ -179,7 +179,7 @@ int cg_atomic(struct cg_func *f, const struct wm_ins *in)
     switch (in->op) {
     case WM_OP_ATOMIC_FENCE:
         /* Unshared memories have nothing to order (no other thread). */
-        if (cm->shared)
+        if (cm->any_shared)
             LLVMBuildFence(f->b, LLVMAtomicOrderingSequentiallyConsistent, false, "");
         return 0;
     case WM_OP_MEMORY_ATOMIC_NOTIFY: case WM_OP_MEMORY_ATOMIC_WAIT32:
@@ -190,15 +190,15 @@ int cg_atomic(struct cg_func *f, const struct wm_ins *in)
         break;
     }
     if (strstr(name, ".load") != NULL) {
-        LLVMValueRef p = ea_pointer(f, atomic_ea(f, in, false));
-        LLVMValueRef v = ordered(f, LLVMBuildLoad2(f->b, mt, p, ""), bytes);
+        LLVMValueRef p = cg_mem_pointer(f, in->mem, atomic_ea(f, in, false));
+        LLVMValueRef v = ordered(f, in, LLVMBuildLoad2(f->b, mt, p, ""), bytes);
         cg_push(f, widen(f, v, value_type(f, in)));
         return 0;
     }
     if (strstr(name, ".store") != NULL) {
         LLVMValueRef v = narrow(f, cg_pop(f), mt);
-        LLVMValueRef p = ea_pointer(f, atomic_ea(f, in, false));
-        ordered(f, LLVMBuildStore(f->b, v, p), bytes);
+        LLVMValueRef p = cg_mem_pointer(f, in->mem, atomic_ea(f, in, false));
+        ordered(f, in, LLVMBuildStore(f->b, v, p), bytes);
         return 0;
     }
     atomic_rmw(f, in, strstr(name, ".cmpxchg") != NULL);

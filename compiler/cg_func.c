@@ -562,6 +562,26 @@ static void prologue_memory(struct cg_func *f)
     LLVMValueRef empty = LLVMMDNodeInContext(cm->ctx, NULL, 0);
     LLVMSetMetadata(f->mem_base, inv, empty);
     LLVMSetMetadata(f->memory, inv, empty);
+    /* Other memories (multi-memory): vmctx->memories[i] and its base, which
+     * never moves either; what a function does not use, LLVM removes. */
+    uint32_t n = wm_memory_count(cm->m);
+    f->mem_bases = cg_alloc(cm, n, sizeof *f->mem_bases);
+    f->memories = cg_alloc(cm, n, sizeof *f->memories);
+    f->mem_bases[0] = f->mem_base;
+    f->memories[0] = f->memory;
+    LLVMValueRef all = n > 1 ? cg_vmctx_load(f, AWSM_VMCTX_MEMORIES, cm->ptr, "memories")
+                             : NULL;
+    if (all != NULL)
+        LLVMSetMetadata(all, inv, empty);
+    for (uint32_t i = 1; i < n; i++) {
+        LLVMValueRef off = cg_const_i64(f, (uint64_t)i * sizeof(void *));
+        LLVMValueRef slot = LLVMBuildGEP2(f->b, cm->i8, all, &off, 1, "");
+        f->memories[i] = cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr, slot, ""));
+        f->mem_bases[i] = cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr,
+                                                            f->memories[i], ""));
+        LLVMSetMetadata(f->memories[i], inv, empty);
+        LLVMSetMetadata(f->mem_bases[i], inv, empty);
+    }
 }
 
 static int translate_body(struct cg_func *f)

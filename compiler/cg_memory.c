@@ -33,12 +33,14 @@ void cg_memory_plan(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
     cm->checked = cm->opt->bounds == AWSM_BOUNDS_CHECKED;
+    cm->others_checked = cm->checked;
     cm->guard_faults = false;
-    cm->shared = false;
+    cm->any_shared = false;
     cm->mem_reach = 0;
     if (wm_memory_count(m) == 0)
         return;
-    cm->shared = wm_memory_type(m, 0)->shared;
+    for (uint32_t i = 0; i < wm_memory_count(m); i++)
+        cm->any_shared = cm->any_shared || wm_memory_type(m, i)->shared;
     const struct wm_limits *l = &wm_memory_type(m, 0)->limits;
     uint64_t max = l->has_max ? l->max : WM_MAX_PAGES;
     uint64_t cap = m->nmemory_imports == 0 ? option_max_pages(cm->opt) : 0;
@@ -48,40 +50,57 @@ void cg_memory_plan(struct cg_module *cm)
     if (m->nmemory_imports == 0 && bytes <= CG_BOUNDED_MAX_BYTES)
         cm->checked = true;
     cm->mem_reach = cm->checked ? bytes : AWSM_GUARD_RESERVATION;
-    cm->guard_faults = !cm->checked;
+    cm->guard_faults = !cm->checked || (wm_memory_count(m) > 1 && !cm->others_checked);
+}
+
+bool cg_mem_checked(const struct cg_module *cm, uint32_t mem)
+{
+    return mem == 0 ? cm->checked : cm->others_checked;
+}
+
+bool cg_mem_shared(const struct cg_module *cm, uint32_t mem)
+{
+    return wm_memory_type(cm->m, mem)->shared;
+}
+
+LLVMValueRef cg_mem_pointer(struct cg_func *f, uint32_t mem, LLVMValueRef ea)
+{
+    return LLVMBuildGEP2(f->b, f->cm->i8, f->mem_bases[mem], &ea, 1, "");
 }
 
 /* A shared memory's size may grow under the code's feet (another thread's
  * memory.grow): its loads are atomic, so none is merged or hoisted past
  * another. */
-static LLVMValueRef memory_size_bytes(struct cg_func *f)
+static LLVMValueRef memory_size_bytes(struct cg_func *f, uint32_t mem)
 {
     LLVMValueRef off = cg_const_i64(f, offsetof(struct awsm_memory, size));
-    LLVMValueRef p = LLVMBuildGEP2(f->b, f->cm->i8, f->memory, &off, 1, "");
+    LLVMValueRef p = LLVMBuildGEP2(f->b, f->cm->i8, f->memories[mem], &off, 1, "");
     LLVMValueRef size = LLVMBuildLoad2(f->b, f->cm->i64, p, "mem_size");
-    if (f->cm->shared) {
+    if (cg_mem_shared(f->cm, mem)) {
         LLVMSetOrdering(size, LLVMAtomicOrderingMonotonic);
         LLVMSetAlignment(size, 8);
     }
     return cg_tag_runtime(f->cm, size);
 }
 
-void cg_check_range(struct cg_func *f, LLVMValueRef ea, LLVMValueRef len)
+void cg_check_range(struct cg_func *f, uint32_t mem, LLVMValueRef ea, LLVMValueRef len)
 {
     LLVMValueRef end = LLVMBuildAdd(f->b, ea, len, "");
-    cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGT, end, memory_size_bytes(f), ""),
+    cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGT, end, memory_size_bytes(f, mem), ""),
                AWSM_TRAP_MEMORY_OOB);
 }
 
-static LLVMValueRef address(struct cg_func *f, LLVMValueRef index,
-                            uint32_t offset, unsigned size)
+/* The address of an access of `size` bytes by instruction `in` (its
+ * memory, its offset) at index. */
+static LLVMValueRef address(struct cg_func *f, const struct wm_ins *in,
+                            LLVMValueRef index, unsigned size)
 {
     LLVMValueRef ea = LLVMBuildZExt(f->b, index, f->cm->i64, "");
-    if (offset)
-        ea = LLVMBuildAdd(f->b, ea, cg_const_i64(f, offset), "ea");
-    if (f->cm->checked)
-        cg_check_range(f, ea, cg_const_i64(f, size));
-    return LLVMBuildGEP2(f->b, f->cm->i8, f->mem_base, &ea, 1, "");
+    if (in->u.mem.offset)
+        ea = LLVMBuildAdd(f->b, ea, cg_const_i64(f, in->u.mem.offset), "ea");
+    if (cg_mem_checked(f->cm, in->mem))
+        cg_check_range(f, in->mem, ea, cg_const_i64(f, size));
+    return cg_mem_pointer(f, in->mem, ea);
 }
 
 /* Access width in bytes and the in-memory type of each load and store. */
@@ -126,7 +145,7 @@ static int cg_load(struct cg_func *f, const struct wm_ins *in)
     bool narrow = LLVMGetTypeKind(t) == LLVMIntegerTypeKind &&
                   bits < LLVMGetIntTypeWidth(t);
     LLVMTypeRef mt = narrow ? LLVMIntTypeInContext(f->cm->ctx, bits) : t;
-    LLVMValueRef p = address(f, cg_pop(f), in->u.mem.offset, bits / 8);
+    LLVMValueRef p = address(f, in, cg_pop(f), bits / 8);
     LLVMValueRef v = cg_tag_memory(f->cm, LLVMBuildLoad2(f->b, mt, p, ""));
     LLVMSetAlignment(v, 1);
     if (narrow)
@@ -143,7 +162,7 @@ static int cg_store(struct cg_func *f, const struct wm_ins *in)
     LLVMTypeRef t = LLVMTypeOf(v);
     if (LLVMGetTypeKind(t) == LLVMIntegerTypeKind && bits < LLVMGetIntTypeWidth(t))
         v = LLVMBuildTrunc(f->b, v, LLVMIntTypeInContext(f->cm->ctx, bits), "");
-    LLVMValueRef p = address(f, cg_pop(f), in->u.mem.offset, bits / 8);
+    LLVMValueRef p = address(f, in, cg_pop(f), bits / 8);
     LLVMSetAlignment(cg_tag_memory(f->cm, LLVMBuildStore(f->b, v, p)), 1);
     return 0;
 }
@@ -195,7 +214,7 @@ static LLVMValueRef simd_load(struct cg_func *f, const struct wm_ins *in,
     LLVMValueRef vec = a->how == VA_LANE ? LLVMBuildBitCast(f->b, cg_pop(f), vt, "") : NULL;
     unsigned bytes = a->how == VA_FULL ? 16 : a->how == VA_EXTEND_S ||
                      a->how == VA_EXTEND_U ? 8 : a->bits / 8;
-    LLVMValueRef p = address(f, cg_pop(f), in->u.mem.offset, bytes);
+    LLVMValueRef p = address(f, in, cg_pop(f), bytes);
     switch (a->how) {
     case VA_FULL:
         return load_bytes(f, cm->v128, p);
@@ -227,7 +246,7 @@ static void simd_store(struct cg_func *f, const struct wm_ins *in,
                                     cg_const_i32(f, in->u.mem.lane), "");
     }
     unsigned bytes = a->how == VA_LANE ? a->bits / 8 : 16;
-    LLVMValueRef p = address(f, cg_pop(f), in->u.mem.offset, bytes);
+    LLVMValueRef p = address(f, in, cg_pop(f), bytes);
     LLVMSetAlignment(cg_tag_memory(f->cm, LLVMBuildStore(f->b, v, p)), 1);
 }
 
@@ -249,27 +268,27 @@ static int cg_simd_memory(struct cg_func *f, const struct wm_ins *in)
 
 /* memory.fill / memory.copy: check every range, then call the intrinsic
  * (the host's memset/memmove). */
-static void cg_fill(struct cg_func *f)
+static void cg_fill(struct cg_func *f, uint32_t mem)
 {
     struct cg_module *cm = f->cm;
     LLVMValueRef n = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
     LLVMValueRef val = LLVMBuildTrunc(f->b, cg_pop(f), cm->i8, "");
     LLVMValueRef d = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
-    cg_check_range(f, d, n);
-    LLVMValueRef p = LLVMBuildGEP2(f->b, cm->i8, f->mem_base, &d, 1, "");
+    cg_check_range(f, mem, d, n);
+    LLVMValueRef p = cg_mem_pointer(f, mem, d);
     LLVMSetAlignment(LLVMBuildMemSet(f->b, p, val, n, 1), 1);
 }
 
-static void cg_copy(struct cg_func *f)
+static void cg_copy(struct cg_func *f, uint32_t dst_mem, uint32_t src_mem)
 {
     struct cg_module *cm = f->cm;
     LLVMValueRef n = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
     LLVMValueRef s = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
     LLVMValueRef d = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
-    cg_check_range(f, s, n);
-    cg_check_range(f, d, n);
-    LLVMValueRef ps = LLVMBuildGEP2(f->b, cm->i8, f->mem_base, &s, 1, "");
-    LLVMValueRef pd = LLVMBuildGEP2(f->b, cm->i8, f->mem_base, &d, 1, "");
+    cg_check_range(f, src_mem, s, n);
+    cg_check_range(f, dst_mem, d, n);
+    LLVMValueRef ps = cg_mem_pointer(f, src_mem, s);
+    LLVMValueRef pd = cg_mem_pointer(f, dst_mem, d);
     LLVMBuildMemMove(f->b, pd, 1, ps, 1, n);
 }
 
@@ -277,7 +296,7 @@ int cg_memory(struct cg_func *f, const struct wm_ins *in)
 {
     struct cg_module *cm = f->cm;
     const char *sig = wm_op_table[in->op].sig;
-    LLVMValueRef args[4];
+    LLVMValueRef args[5];
 
     if (wm_op_table[in->op].prefix == 0xfd)
         return cg_simd_memory(f, in);
@@ -285,28 +304,30 @@ int cg_memory(struct cg_func *f, const struct wm_ins *in)
         return cg_atomic(f, in);
     switch (in->op) {
     case WM_OP_MEMORY_SIZE: {
-        LLVMValueRef pages = LLVMBuildLShr(f->b, memory_size_bytes(f),
+        LLVMValueRef pages = LLVMBuildLShr(f->b, memory_size_bytes(f, in->mem),
                                            cg_const_i64(f, 16), "");
         cg_push(f, LLVMBuildTrunc(f->b, pages, cm->i32, ""));
         return 0;
     }
     case WM_OP_MEMORY_GROW:
         args[0] = cg_pop(f);
+        args[1] = cg_const_i32(f, in->mem);
         cg_push(f, cg_call_rt(f, offsetof(struct awsm_rt_api, memory_grow),
-                              cm->i32, args, 1));
+                              cm->i32, args, 2));
         return 0;
     case WM_OP_MEMORY_FILL:
-        cg_fill(f);
+        cg_fill(f, in->mem);
         return 0;
     case WM_OP_MEMORY_COPY:
-        cg_copy(f);
+        cg_copy(f, in->mem, in->mem_src);
         return 0;
     case WM_OP_MEMORY_INIT:
         args[3] = cg_pop(f);
         args[2] = cg_pop(f);
         args[1] = cg_pop(f);
         args[0] = cg_const_i32(f, in->u.idx);
-        cg_call_rt(f, offsetof(struct awsm_rt_api, memory_init), cm->void_t, args, 4);
+        args[4] = cg_const_i32(f, in->mem);
+        cg_call_rt(f, offsetof(struct awsm_rt_api, memory_init), cm->void_t, args, 5);
         return 0;
     case WM_OP_DATA_DROP:
         args[0] = cg_const_i32(f, in->u.idx);

@@ -51,8 +51,11 @@
  * the importer's adapter).
  * 7: the descriptor's flags (AWSM_DESC_POLLS: loop polls are optional).
  * 8: the threads proposal: traps AWSM_TRAP_UNALIGNED_ATOMIC and
- * AWSM_TRAP_WAIT_UNSHARED, rt->atomic_wait and rt->atomic_notify. */
-#define AWSM_ABI_VERSION 8u
+ * AWSM_TRAP_WAIT_UNSHARED, rt->atomic_wait and rt->atomic_notify.
+ * 9: multi-memory: vmctx->memories, a memory index on rt->memory_grow,
+ * rt->memory_init, rt->atomic_wait and rt->atomic_notify; the
+ * descriptor's bounds hold for every memory past 0. */
+#define AWSM_ABI_VERSION 9u
 
 /* awsm_module_desc.flags. */
 #define AWSM_DESC_POLLS 1u      /* every loop polls `interrupt` (abi 2): an
@@ -140,9 +143,9 @@ enum awsm_trap {
  * calling instance's vmctx; indices are the module's own. */
 struct awsm_rt_api {
     void (*trap)(struct awsm_vmctx *, uint32_t kind) __attribute__((noreturn));
-    uint32_t (*memory_grow)(struct awsm_vmctx *, uint32_t delta_pages);
+    uint32_t (*memory_grow)(struct awsm_vmctx *, uint32_t delta_pages, uint32_t mem);
     void (*memory_init)(struct awsm_vmctx *, uint32_t seg, uint32_t dst,
-                        uint32_t src, uint32_t len);
+                        uint32_t src, uint32_t len, uint32_t mem);
     void (*data_drop)(struct awsm_vmctx *, uint32_t seg);
     uint32_t (*table_grow)(struct awsm_vmctx *, uint32_t table, void *init,
                            uint32_t delta);
@@ -162,15 +165,16 @@ struct awsm_rt_api {
      * it is called with); returns when the frame fits the stack's real
      * limit, traps "call stack exhausted" otherwise. */
     void (*stack_probe)(void);
-    /* memory.atomic.wait32/64 on memory 0, a shared one, at an address the
+    /* memory.atomic.wait32/64 on memory `mem`, a shared one, at an address the
      * code checked (in bounds, aligned): 0 woken, 1 the value at ea was not
      * `expected` (the low 32 bits with wide 0), 2 timed out; timeout_ns < 0
      * waits for ever. */
     uint32_t (*atomic_wait)(struct awsm_vmctx *, uint64_t ea, uint64_t expected,
-                            int64_t timeout_ns, uint32_t wide);
-    /* memory.atomic.notify: wakes up to `count` waiters on ea of memory 0,
+                            int64_t timeout_ns, uint32_t wide, uint32_t mem);
+    /* memory.atomic.notify: wakes up to `count` waiters on ea of memory `mem`,
      * returns how many it woke. */
-    uint32_t (*atomic_notify)(struct awsm_vmctx *, uint64_t ea, uint32_t count);
+    uint32_t (*atomic_notify)(struct awsm_vmctx *, uint64_t ea, uint32_t count,
+                              uint32_t mem);
 };
 
 #define AWSM_RT_STACK_PROBE 80
@@ -215,7 +219,8 @@ struct awsm_vmctx {
     uint32_t pad_;
     void *instance;                         /* the runtime's instance */
     void *host;                             /* embedder data (WASI, sandbox) */
-    uint64_t reserved_;
+    struct awsm_memory **memories;          /* whole memory index space
+                                               (multi-memory; [0] is memory) */
     awsm_value globals[];                   /* defined globals */
 };
 
@@ -228,6 +233,7 @@ struct awsm_vmctx {
 #define AWSM_VMCTX_RT               48
 #define AWSM_VMCTX_STACK_LIMIT      56
 #define AWSM_VMCTX_INTERRUPT        64
+#define AWSM_VMCTX_MEMORIES         88
 #define AWSM_VMCTX_GLOBALS          96
 
 _Static_assert(offsetof(struct awsm_vmctx, mem_base) == AWSM_VMCTX_MEM_BASE, "abi");
@@ -241,6 +247,7 @@ _Static_assert(offsetof(struct awsm_vmctx, rt) == AWSM_VMCTX_RT, "abi");
 _Static_assert(offsetof(struct awsm_vmctx, stack_limit) == AWSM_VMCTX_STACK_LIMIT, "abi");
 _Static_assert(offsetof(struct awsm_rt_api, stack_probe) == AWSM_RT_STACK_PROBE, "abi");
 _Static_assert(offsetof(struct awsm_vmctx, interrupt) == AWSM_VMCTX_INTERRUPT, "abi");
+_Static_assert(offsetof(struct awsm_vmctx, memories) == AWSM_VMCTX_MEMORIES, "abi");
 _Static_assert(offsetof(struct awsm_vmctx, globals) == AWSM_VMCTX_GLOBALS, "abi");
 _Static_assert(sizeof(awsm_value) == 16, "abi");
 _Static_assert(offsetof(struct awsm_funcref, vmctx) == 8, "abi");

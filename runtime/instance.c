@@ -56,6 +56,8 @@ static void shell_layout(const struct wm_module *m, struct rt_shell_layout *l)
     l->host_copies = lay(&at, m->nfunc_imports, sizeof(struct awsm_funcref), 8);
     l->tables = lay(&at, wm_table_count(m), sizeof(struct awsm_table *), 8);
     l->own_tables = lay(&at, m->ntables, sizeof(struct rt_table *), 8);
+    l->memories = lay(&at, wm_memory_count(m), sizeof(struct awsm_memory *), 8);
+    l->own_memories = lay(&at, m->nmemories, sizeof(struct rt_memory *), 8);
     l->imported_globals = lay(&at, m->nglobal_imports, sizeof(awsm_value *), 8);
     l->elems = lay(&at, m->nelems, sizeof(struct rt_elem_inst), 8);
     l->elem_vals = lay(&at, nvals, sizeof(void *), 8);
@@ -86,6 +88,8 @@ static struct rt_instance *shell_take(struct rt_module *mod)
     inst->host_copies = (struct awsm_funcref *)(b + l->host_copies);
     inst->tables = (struct awsm_table **)(b + l->tables);
     inst->own_tables = (struct rt_table **)(b + l->own_tables);
+    inst->memories = (struct awsm_memory **)(b + l->memories);
+    inst->own_memories = (struct rt_memory **)(b + l->own_memories);
     inst->imported_globals = (awsm_value **)(b + l->imported_globals);
     inst->elems = (struct rt_elem_inst *)(b + l->elems);
     inst->data_dropped = (bool *)(b + l->data_dropped);
@@ -221,6 +225,7 @@ static void fill_vmctx(struct rt_instance *inst)
     struct awsm_vmctx *vm = inst->vmctx;
     vm->funcs = inst->funcs;
     vm->tables = inst->tables;
+    vm->memories = inst->memories;
     vm->imported_globals = inst->imported_globals;
     vm->type_ids = inst->mod->type_ids;
     vm->rt = &rt_services;
@@ -302,20 +307,20 @@ static bool memory_exported(const struct wm_module *m)
     return false;
 }
 
-/* The memory's maximum, lowered to the embedder's cap and, for code that
- * checks every access, to the maximum it was compiled for (mem_reach, see
- * runtime/abi.h). Such a memory may be a slab slot unless it is exported
- * and the embedder did not promise to keep it private: an importer
- * compiled with bare accesses needs the guard reservation (link.c refuses
- * a slot to one). */
-static int define_memory(struct rt_instance *inst, struct rt_error *err)
+/* Defined memory i's maximum, lowered to the embedder's cap and, for code
+ * that checks every access, to the maximum it was compiled for (memory 0:
+ * mem_reach, see runtime/abi.h). Memory 0 may be a slab slot unless it is
+ * exported and the embedder did not promise to keep it private: an
+ * importer compiled with bare accesses needs the guard reservation
+ * (link.c refuses a slot to one). The others (multi-memory) are
+ * reservations: the code checks them as its bounds mode says. */
+static int define_memory(struct rt_instance *inst, uint32_t i, struct rt_error *err)
 {
     const struct wm_module *m = inst->mod->wasm;
-    if (m->nmemories == 0)
-        return 0;
-    const struct wm_limits *l = &m->memories[0].limits;
+    uint32_t index = m->nmemory_imports + i;
+    const struct wm_limits *l = &m->memories[i].limits;
     uint64_t max = l->has_max ? l->max : WM_MAX_PAGES;
-    uint64_t reach = inst->mod->desc->mem_reach;
+    uint64_t reach = index == 0 ? inst->mod->desc->mem_reach : AWSM_GUARD_RESERVATION;
     bool checked = reach < AWSM_GUARD_RESERVATION;
     uint32_t cap = inst->opt.max_memory_pages;
     if (checked && l->min > reach / WM_PAGE_SIZE)
@@ -331,18 +336,30 @@ static int define_memory(struct rt_instance *inst, struct rt_error *err)
     if (checked && reach / WM_PAGE_SIZE < max)
         max = reach / WM_PAGE_SIZE;
     struct rt_budget_refusal why = { .refused = false };
-    inst->own_memory = rt_memory_new(l->min, max, l->has_max, l->max,
-                                     checked && (inst->opt.private_memory ||
-                                                 !memory_exported(m)), &why);
+    struct rt_memory *mem = rt_memory_new(l->min, max, l->has_max, l->max,
+                                          checked && (inst->opt.private_memory ||
+                                                      !memory_exported(m)), &why);
     if (why.refused)
         return budget_fail(inst, &why, err);
-    if (inst->own_memory == NULL)
+    if (mem == NULL)
         return rt_fail(err, RT_ERR_NOMEM, "cannot reserve memory of %llu pages",
                        (unsigned long long)l->min);
-    if (m->memories[0].shared)
-        rt_memory_set_shared(inst->own_memory);
-    inst->vmctx->memory = &inst->own_memory->pub;
-    inst->vmctx->mem_base = inst->own_memory->pub.base;
+    if (m->memories[i].shared)
+        rt_memory_set_shared(mem);
+    inst->own_memories[i] = mem;
+    inst->memories[index] = &mem->pub;
+    if (index == 0) {
+        inst->vmctx->memory = &mem->pub;
+        inst->vmctx->mem_base = mem->pub.base;
+    }
+    return 0;
+}
+
+static int define_memories(struct rt_instance *inst, struct rt_error *err)
+{
+    for (uint32_t i = 0; i < inst->mod->wasm->nmemories; i++)
+        if (define_memory(inst, i, err) != 0)
+            return -1;
     return 0;
 }
 
@@ -484,7 +501,7 @@ static void init_image(struct rt_instance *inst)
 static int init_datas(struct rt_instance *inst, struct rt_error *err)
 {
     const struct wm_module *m = inst->mod->wasm;
-    if (inst->mod->image.usable && inst->own_memory != NULL) {
+    if (inst->mod->image.usable && m->nmemories == 1) {
         init_image(inst);
         return 0;
     }
@@ -495,7 +512,7 @@ static int init_datas(struct rt_instance *inst, struct rt_error *err)
         awsm_value dst;
         if (const_eval(inst, &d->offset, &dst, err) != 0)
             return -1;
-        uint32_t trap = rt_do_memory_init(inst, s, dst.i32, 0, d->len);
+        uint32_t trap = rt_do_memory_init(inst, d->memory, s, dst.i32, 0, d->len);
         if (trap != 0)
             return rt_fail_trap(err, RT_ERR_INSTANTIATE, trap);
         inst->data_dropped[s] = true;
@@ -522,7 +539,7 @@ static int instance_build(struct rt_instance *inst, rt_resolve_fn resolve,
     fill_vmctx(inst);
     define_funcs(inst);
     if (rt_link_imports(inst, resolve, ud, inst->opt.resolve_cacheable, err) != 0 ||
-        define_tables(inst, err) != 0 || define_memory(inst, err) != 0)
+        define_tables(inst, err) != 0 || define_memories(inst, err) != 0)
         return -1;
     if (init_globals(inst, err) != 0)
         return -1;
@@ -563,7 +580,8 @@ void rt_instance_free(struct rt_instance *inst)
     const struct wm_module *m = inst->mod->wasm;
     for (uint32_t i = 0; i < m->ntables; i++)
         rt_table_free(inst->own_tables[i]);
-    rt_memory_free(inst->own_memory);
+    for (uint32_t i = 0; i < m->nmemories; i++)
+        rt_memory_free(inst->own_memories[i]);
     shell_give(inst);
 }
 
@@ -592,7 +610,7 @@ static void export_extern(struct rt_instance *inst, const struct wm_export *e,
         out->u.table = inst->tables[e->index];
         break;
     case WM_EXTERN_MEMORY:
-        out->u.memory = inst->vmctx->memory;
+        out->u.memory = inst->memories[e->index];
         break;
     case WM_EXTERN_GLOBAL:
         out->u.global.cell = global_cell(inst, e->index);

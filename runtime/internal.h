@@ -45,6 +45,7 @@
 struct rt_shell_layout {
     size_t size;
     size_t vmctx, funcs, defined, host_copies, tables, own_tables;
+    size_t memories, own_memories;
     size_t imported_globals, elems, elem_vals, table_structs, table_elems;
     size_t data_dropped;
 };
@@ -216,7 +217,8 @@ struct rt_instance {
     struct awsm_funcref *host_copies;       /* [nfunc_imports] see link.c */
     struct awsm_table **tables;             /* whole index space */
     struct rt_table **own_tables;           /* [ntables] defined */
-    struct rt_memory *own_memory;           /* defined memory, or NULL */
+    struct awsm_memory **memories;          /* whole index space (vmctx's) */
+    struct rt_memory **own_memories;        /* [nmemories] defined */
     awsm_value **imported_globals;
     struct rt_elem_inst *elems;             /* [nelems] */
     bool *data_dropped;                     /* [ndatas] */
@@ -252,7 +254,7 @@ int rt_link_imports(struct rt_instance *inst, rt_resolve_fn resolve, void *ud,
 extern const struct awsm_rt_api rt_services;
 /* memory.init and table.init, returning a trap kind (0 on success) so
  * that instantiation can use them outside rt_call. */
-uint32_t rt_do_memory_init(struct rt_instance *inst, uint32_t seg,
+uint32_t rt_do_memory_init(struct rt_instance *inst, uint32_t mem, uint32_t seg,
                            uint32_t dst, uint32_t src, uint32_t len);
 uint32_t rt_do_table_init(struct rt_instance *inst, uint32_t table,
                           uint32_t seg, uint32_t dst, uint32_t src,

@@ -163,11 +163,16 @@ static bool extern_present(const struct rt_extern *ex)
 }
 
 /* An importer whose code relies on guard pages must not get a slab slot:
- * its bare accesses past the size would reach the neighbouring slots. */
+ * its bare accesses past the size would reach the neighbouring slots.
+ * Memory 0's code is as the descriptor's mem_reach says; the others' as
+ * its bounds mode (multi-memory). */
 static int check_reach(struct rt_instance *inst, const struct wm_import *im,
                        const struct rt_extern *ex, struct rt_error *err)
 {
-    uint64_t reach = inst->mod->desc->mem_reach;
+    const struct awsm_module_desc *desc = inst->mod->desc;
+    bool first = im == inst->mod->wasm->imports_of[WM_EXTERN_MEMORY][0];
+    uint64_t reach = first ? desc->mem_reach
+                   : desc->bounds == AWSM_BOUNDS_CHECKED ? 0 : AWSM_GUARD_RESERVATION;
     const struct rt_memory *mem = rt_memory_of(ex->u.memory);
     if (reach < AWSM_GUARD_RESERVATION || mem->extent >= AWSM_GUARD_RESERVATION)
         return 0;
@@ -224,8 +229,11 @@ static void bind(struct rt_instance *inst, struct link_next *next,
         inst->tables[i] = ex->u.table;
         break;
     case WM_EXTERN_MEMORY:
-        inst->vmctx->memory = ex->u.memory;
-        inst->vmctx->mem_base = ex->u.memory->base;
+        inst->memories[i] = ex->u.memory;
+        if (i == 0) {
+            inst->vmctx->memory = ex->u.memory;
+            inst->vmctx->mem_base = ex->u.memory->base;
+        }
         break;
     case WM_EXTERN_GLOBAL:
         inst->imported_globals[i] = ex->u.global.cell;

@@ -31,11 +31,11 @@ static void svc_trap(struct awsm_vmctx *vm, uint32_t kind)
     rt_trap_raise(kind);
 }
 
-static uint32_t svc_memory_grow(struct awsm_vmctx *vm, uint32_t delta)
+static uint32_t svc_memory_grow(struct awsm_vmctx *vm, uint32_t delta, uint32_t mem)
 {
     struct rt_instance *inst = rt_instance_of(vm);
     struct rt_budget_refusal why = { .refused = false };
-    uint32_t old = rt_memory_grow_pages(rt_memory_of(vm->memory), delta,
+    uint32_t old = rt_memory_grow_pages(rt_memory_of(vm->memories[mem]), delta,
                                         inst->opt.max_memory_pages, &why);
     if (why.refused)
         inst->budget_refused = true;
@@ -43,10 +43,10 @@ static uint32_t svc_memory_grow(struct awsm_vmctx *vm, uint32_t delta)
 }
 
 static uint32_t svc_atomic_wait(struct awsm_vmctx *vm, uint64_t ea, uint64_t expected,
-                                int64_t timeout_ns, uint32_t wide)
+                                int64_t timeout_ns, uint32_t wide, uint32_t mem)
 {
     const struct rt_instance_options *opt = &rt_instance_of(vm)->opt;
-    const uint8_t *p = vm->memory->base + ea;
+    const uint8_t *p = vm->memories[mem]->base + ea;
     if (opt->atomic_wait == NULL)
         return rt_atomic_wait(p, expected, timeout_ns, wide != 0);
     uint64_t now = wide ? __atomic_load_n((const uint64_t *)p, __ATOMIC_SEQ_CST)
@@ -56,18 +56,21 @@ static uint32_t svc_atomic_wait(struct awsm_vmctx *vm, uint64_t ea, uint64_t exp
     return timeout_ns == 0 ? 2 : opt->atomic_wait(opt->wait_ud, timeout_ns);
 }
 
-static uint32_t svc_atomic_notify(struct awsm_vmctx *vm, uint64_t ea, uint32_t count)
+static uint32_t svc_atomic_notify(struct awsm_vmctx *vm, uint64_t ea, uint32_t count,
+                                  uint32_t mem)
 {
-    return rt_atomic_notify(vm->memory->base + ea, count);
+    return rt_atomic_notify(vm->memories[mem]->base + ea, count);
 }
 
-/* memory.init: copy data segment `seg`[src, src+len) to memory 0 at dst. */
-uint32_t rt_do_memory_init(struct rt_instance *inst, uint32_t seg,
+/* memory.init: copy data segment `seg`[src, src+len) to memory `memory`
+ * at dst. */
+uint32_t rt_do_memory_init(struct rt_instance *inst, uint32_t memory, uint32_t seg,
                            uint32_t dst, uint32_t src, uint32_t len)
 {
     const struct wm_data *d = &inst->mod->wasm->datas[seg];
     uint32_t seg_len = inst->data_dropped[seg] ? 0 : d->len;
-    struct awsm_memory *mem = inst->vmctx->memory;
+    struct awsm_memory *mem = wm_memory_count(inst->mod->wasm) > memory
+                              ? inst->memories[memory] : NULL;
     if ((uint64_t)src + len > seg_len || mem == NULL ||
         (uint64_t)dst + len > mem->size)
         return AWSM_TRAP_MEMORY_OOB;
@@ -77,9 +80,9 @@ uint32_t rt_do_memory_init(struct rt_instance *inst, uint32_t seg,
 }
 
 static void svc_memory_init(struct awsm_vmctx *vm, uint32_t seg, uint32_t dst,
-                            uint32_t src, uint32_t len)
+                            uint32_t src, uint32_t len, uint32_t mem)
 {
-    trap_if(rt_do_memory_init(rt_instance_of(vm), seg, dst, src, len));
+    trap_if(rt_do_memory_init(rt_instance_of(vm), mem, seg, dst, src, len));
 }
 
 static void svc_data_drop(struct awsm_vmctx *vm, uint32_t seg)

@@ -63,6 +63,7 @@ static const char usage_text[] =
     "  extended-const           i32/i64 add, sub, mul in constant expressions\n"
     "  tail-call                return_call, return_call_indirect\n"
     "  threads                  shared memories, atomics, wait and notify\n"
+    "  multi-memory             several memories, a memory index on each access\n"
     "  relaxed-simd             always on (the flag is accepted)\n"
     "\n"
     "options:\n"

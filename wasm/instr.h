@@ -62,6 +62,13 @@ enum { WM_BT_EMPTY, WM_BT_VAL, WM_BT_TYPE };
 struct wm_ins {
     uint16_t op;            /* enum wm_op */
     size_t offset;          /* of the opcode */
+    /* Memory instructions: the memory (memory.copy: the destination) and
+     * memory.copy's source, read whatever the features; `mem_explicit`
+     * when the encoding is not Wasm 2.0's (a memarg with its memory-index
+     * bit 0x40, a memory index other than the single byte 0x00), which
+     * only the multi-memory proposal allows (the validator tells). */
+    uint32_t mem, mem_src;
+    bool mem_explicit;
     union {
         struct { uint8_t kind; wm_valtype val; uint32_t type; } block;
         uint32_t idx;                       /* label, func, local, ... */

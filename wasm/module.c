@@ -133,6 +133,7 @@ static const struct {
     { WM_FEATURE_TAIL_CALL, "tail-call" },
     { WM_FEATURE_RELAXED_SIMD, "relaxed-simd" },
     { WM_FEATURE_THREADS, "threads" },
+    { WM_FEATURE_MULTI_MEMORY, "multi-memory" },
 };
 
 const char *wm_feature_name(unsigned feature)

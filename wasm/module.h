@@ -27,7 +27,8 @@
 #define WM_MAX_PAGES        65536u      /* 4 GiB of 64 KiB pages */
 #define WM_PAGE_SIZE        65536u
 #define WM_MAX_TABLE_SIZE   0xffffffffu /* spec: table limits are u32 */
-#define WM_MAX_MEMORIES     1u          /* Wasm 2.0: at most one memory */
+#define WM_MAX_MEMORIES     100u        /* with multi-memory (Wasm 2.0: one);
+                                           each is a reservation of its own */
 
 /* ===== Types ============================================================ */
 
@@ -323,10 +324,13 @@ enum wm_feature {
                                                wast2json's sake */
     WM_FEATURE_THREADS = 1u << 3,           /* shared memories, the 0xfe
                                                atomic instructions */
+    WM_FEATURE_MULTI_MEMORY = 1u << 4,      /* several memories, a memory
+                                               index on every instruction */
 };
 #define WM_FEATURES_DEFAULT WM_FEATURE_RELAXED_SIMD
 #define WM_FEATURES_ALL (WM_FEATURE_EXTENDED_CONST | WM_FEATURE_TAIL_CALL | \
-                         WM_FEATURE_RELAXED_SIMD | WM_FEATURE_THREADS)
+                         WM_FEATURE_RELAXED_SIMD | WM_FEATURE_THREADS | \
+                         WM_FEATURE_MULTI_MEMORY)
 
 /* The feature's name as on the command line ("extended-const"), or NULL;
  * and back (0 for an unknown name). */

@@ -420,15 +420,15 @@ static int read_opcode(struct wm_rd *r, uint16_t *op)
     return 0;
 }
 
-static int read_zero_byte(struct wm_rd *r)
+/* A memory index where Wasm 2.0 has a zero byte (memory.size, grow, fill,
+ * copy, init): a u32, explicit unless it is that one byte. */
+static int read_memidx(struct wm_rd *r, struct wm_ins *in, uint32_t *idx)
 {
     size_t at = r->pos;
-    uint8_t b;
-    if (wm_rd_u8(r, &b))
+    if (wm_rd_u32(r, idx))
         return -1;
-    if (b != 0)
-        return wm_rd_fail(r, at, "zero byte expected (a memory index other than 0: "
-                       "the multi-memory proposal is not supported)");
+    if (r->pos != at + 1 || *idx != 0)
+        in->mem_explicit = true;
     return 0;
 }
 
@@ -481,9 +481,18 @@ static int read_br_table(struct wm_ins_reader *ir, struct wm_ins *in)
     return wm_rd_u32(r, &in->u.br_table.deflt);
 }
 
+/* align (bit 6: a memory index follows, multi-memory), [memory], offset. */
 static int read_memarg(struct wm_rd *r, struct wm_ins *in)
 {
-    return wm_rd_u32(r, &in->u.mem.align) || wm_rd_u32(r, &in->u.mem.offset) ? -1 : 0;
+    if (wm_rd_u32(r, &in->u.mem.align))
+        return -1;
+    if (in->u.mem.align & 0x40) {
+        in->u.mem.align &= ~0x40u;
+        in->mem_explicit = true;
+        if (wm_rd_u32(r, &in->mem))
+            return -1;
+    }
+    return wm_rd_u32(r, &in->u.mem.offset);
 }
 
 static int read_select_t(struct wm_rd *r, struct wm_ins *in)
@@ -530,7 +539,7 @@ static int read_immediates(struct wm_ins_reader *ir, struct wm_ins *in)
     case WM_IMM_MEMARG_LANE:
         return read_memarg(r, in) || wm_rd_u8(r, &in->u.mem.lane) ? -1 : 0;
     case WM_IMM_MEMIDX:
-        return read_zero_byte(r);
+        return read_memidx(r, in, &in->mem);
     case WM_IMM_FENCE: {
         size_t at = r->pos;
         uint8_t b;
@@ -541,9 +550,9 @@ static int read_immediates(struct wm_ins_reader *ir, struct wm_ins *in)
     }
     case WM_IMM_MEMORY_INIT:
         ir->uses_data_index = true;
-        return wm_rd_u32(r, &in->u.idx) || read_zero_byte(r) ? -1 : 0;
+        return wm_rd_u32(r, &in->u.idx) || read_memidx(r, in, &in->mem) ? -1 : 0;
     case WM_IMM_MEMORY_COPY:
-        return read_zero_byte(r) || read_zero_byte(r) ? -1 : 0;
+        return read_memidx(r, in, &in->mem) || read_memidx(r, in, &in->mem_src) ? -1 : 0;
     case WM_IMM_I32:
         if (wm_rd_s32(r, &s32))
             return -1;
@@ -577,6 +586,8 @@ static int read_immediates(struct wm_ins_reader *ir, struct wm_ins *in)
 int wm_ins_read(struct wm_ins_reader *ir, struct wm_ins *in)
 {
     in->offset = ir->rd.pos;
+    in->mem = in->mem_src = 0;
+    in->mem_explicit = false;
     if (read_opcode(&ir->rd, &in->op))
         return -1;
     return read_immediates(ir, in);

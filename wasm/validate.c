@@ -556,15 +556,43 @@ static int check_lane(struct val *v, unsigned lane, unsigned lanes)
     return 0;
 }
 
+/* A memory instruction's memory indices. Without the multi-memory
+ * proposal their encoding is Wasm 2.0's: a memarg's alignment past 2^63
+ * (its memory-index bit) is too large, any other index than the byte 0x00
+ * is malformed (the decoder cannot tell: it reads indices whatever the
+ * features). */
+static int check_memories(struct val *v, const struct wm_ins *in)
+{
+    const struct wm_op_info *oi = &wm_op_table[in->op];
+    bool memarg = oi->imm == WM_IMM_MEMARG || oi->imm == WM_IMM_MEMARG_LANE;
+    if (in->mem_explicit && !(v->features & WM_FEATURE_MULTI_MEMORY)) {
+        if (memarg)
+            return vfail(v, "alignment must not be larger than natural: %s with "
+                         "alignment bit 0x40 (a memory index: the multi-memory "
+                         "proposal is not enabled (--enable-multi-memory))",
+                         OPNAME(v));
+        return wm_fail(v->err, WM_ERR_MALFORMED, in->offset, v->func,
+                       "zero byte expected: %s (a memory index other than 0: the "
+                       "multi-memory proposal is not enabled (--enable-multi-memory))",
+                       OPNAME(v));
+    }
+    uint32_t n = wm_memory_count(v->m);
+    if (n == 0)
+        return vfail(v, "unknown memory 0: %s in a module without memory", oi->name);
+    if (in->mem >= n || (oi->imm == WM_IMM_MEMORY_COPY && in->mem_src >= n))
+        return vfail(v, "unknown memory %u: %s in a module with %u",
+                     in->mem >= n ? in->mem : in->mem_src, oi->name, n);
+    return 0;
+}
+
 static int val_immediates(struct val *v, const struct wm_ins *in)
 {
     const struct wm_op_info *oi = &wm_op_table[in->op];
     switch ((enum wm_op_imm)oi->imm) {
     case WM_IMM_MEMARG: case WM_IMM_MEMARG_LANE: case WM_IMM_MEMIDX:
     case WM_IMM_MEMORY_INIT: case WM_IMM_MEMORY_COPY:
-        if (wm_memory_count(v->m) == 0)
-            return vfail(v, "unknown memory 0: %s in a module without memory",
-                         oi->name);
+        if (check_memories(v, in))
+            return -1;
         break;
     default:
         break;
@@ -865,10 +893,16 @@ static int val_definitions(struct val *v)
     for (uint32_t i = 0; i < m->ntables; i++)
         if (val_limits(v, &m->tables[i].limits, WM_MAX_TABLE_SIZE, "table"))
             return -1;
-    if (wm_memory_count(m) > WM_MAX_MEMORIES)
+    if (wm_memory_count(m) > 1 && !(v->features & WM_FEATURE_MULTI_MEMORY))
         return mfail(v, m->nmemories ? m->memories[m->nmemories - 1].limits.offset : 0,
-                     "multiple memories: %u (Wasm 2.0 allows one)",
+                     "multiple memories: %u (Wasm 2.0 allows one; the multi-memory "
+                     "proposal is not enabled (--enable-multi-memory))",
                      wm_memory_count(m));
+    if (wm_memory_count(m) > WM_MAX_MEMORIES)
+        return wm_fail(v->err, WM_ERR_LIMIT, m->nmemories ?
+                       m->memories[m->nmemories - 1].limits.offset : 0, -1,
+                       "too many memories: %u (awsm's limit is %u)",
+                       wm_memory_count(m), WM_MAX_MEMORIES);
     for (uint32_t i = 0; i < m->nmemories; i++)
         if (val_memtype(v, &m->memories[i]))
             return -1;

@@ -97,7 +97,7 @@ static int32_t f_call_cb(struct awsm_vmctx *vm, int32_t x)
 
 static int32_t f_grow(struct awsm_vmctx *vm, int32_t delta)
 {
-    return (int32_t)vm->rt->memory_grow(vm, (uint32_t)delta);
+    return (int32_t)vm->rt->memory_grow(vm, (uint32_t)delta, 0);
 }
 
 static int32_t f_get_g(struct awsm_vmctx *vm)

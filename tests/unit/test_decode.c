@@ -678,14 +678,30 @@ TEST(types_decode_params_and_results)
     wm_module_free(m);
 }
 
-TEST(limits_flags_above_1_are_malformed)
+/* A shared memory's flags (0x02, 0x03) decode whatever the features;
+ * without the threads proposal, validation calls them malformed, as Wasm
+ * 2.0 does; with it, a shared memory needs a maximum. */
+TEST(shared_limits_flags_are_malformed_without_threads)
 {
     static const uint8_t bin[] = { HEADER, 0x05, 0x03, 0x01, 0x02, 0x00 };
     struct wm_module *m;
     struct wm_error err;
-    int rc = dec_module(bin, sizeof bin, &m, &err);
+    int rc = wm_load(bin, sizeof bin, &m, &err);
     ASSERT_MALFORMED(rc, m, err, 11, -1, "malformed limits flags 0x02");
-    ASSERT_STR_CONTAINS(err.msg, "the threads proposal is not supported");
+    ASSERT_STR_CONTAINS(err.msg, "the threads proposal is not enabled (--enable-threads)");
+    rc = wm_load_features(bin, sizeof bin, WM_FEATURE_THREADS, &m, &err);
+    ASSERT_EQ_INT(-1, rc);
+    ASSERT_EQ_INT(WM_ERR_INVALID, err.kind);
+    ASSERT_STR_CONTAINS(err.msg, "shared memory must have maximum");
+}
+
+TEST(limits_flags_above_7_are_malformed)
+{
+    static const uint8_t bin[] = { HEADER, 0x05, 0x03, 0x01, 0x08, 0x00 };
+    struct wm_module *m;
+    struct wm_error err;
+    int rc = dec_module(bin, sizeof bin, &m, &err);
+    ASSERT_MALFORMED(rc, m, err, 11, -1, "malformed limits flags 0x08");
 }
 
 TEST(limits_flags_of_memory64_name_the_proposal)
@@ -1274,14 +1290,41 @@ TEST(negative_block_type_index_is_malformed)
     ASSERT_MALFORMED(rc, m, err, w.code_at[0] + 1, 0, "malformed block type");
 }
 
+/* memory.size's byte is a memory index to the decoder; without the
+ * multi-memory proposal validation calls anything but 0x00 malformed, as
+ * Wasm 2.0 does; with it, index 1 of a module with one memory is
+ * unknown. */
 TEST(memory_size_reserved_byte_must_be_zero)
 {
     struct wmod w = { 0 };
     struct wm_module *m;
     struct wm_error err;
+    struct wbuf b;
     mod_memory(&w, 1, -1);
-    int rc = decode_body(CODE(0x3f, 0x01, W_DROP, W_END), &w, &m, &err);
-    ASSERT_MALFORMED(rc, m, err, w.code_at[0] + 1, 0, "zero byte expected");
+    mod_func(&w, mod_type(&w, "", ""), "", CODE(0x3f, 0x01, W_DROP, W_END));
+    mod_build(&w, &b);
+    int rc = wm_load(b.p, b.len, &m, &err);
+    int rc_multi = wm_load_features(b.p, b.len, WM_FEATURE_MULTI_MEMORY, &m, &err);
+    wb_free(&b);
+    ASSERT_EQ_INT(-1, rc_multi);
+    ASSERT_EQ_INT(WM_ERR_INVALID, err.kind);
+    ASSERT_STR_CONTAINS(err.msg, "unknown memory 1");
+    ASSERT_EQ_INT(-1, rc);
+}
+
+TEST(memory_size_reserved_byte_is_malformed_without_multi_memory)
+{
+    struct wmod w = { 0 };
+    struct wm_module *m;
+    struct wm_error err;
+    struct wbuf b;
+    mod_memory(&w, 1, -1);
+    mod_func(&w, mod_type(&w, "", ""), "", CODE(0x3f, 0x80, 0x00, W_DROP, W_END));
+    mod_build(&w, &b);
+    int rc = wm_load(b.p, b.len, &m, &err);
+    wb_free(&b);
+    ASSERT_MALFORMED(rc, m, err, w.code_at[0], 0, "zero byte expected");
+    ASSERT_STR_CONTAINS(err.msg, "--enable-multi-memory");
 }
 
 TEST(truncated_f64_immediate_is_unexpected_end)

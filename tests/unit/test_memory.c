@@ -93,7 +93,7 @@ static bool traps_oob(struct rt_instance *inst, const char *name, uint32_t a,
 
 static struct rt_memory *memory_of(struct rt_instance *inst)
 {
-    return inst->own_memory;
+    return inst->own_memories[0];
 }
 
 static int count_mappings(void)

@@ -1,0 +1,137 @@
+;; Multiple memories beyond proposals/multi-memory: a second memory with a
+;; large maximum (guard mode reaches it through faults, no checks), bulk
+;; operations between memories with every bound checked before anything
+;; is written, memory.init and data segments into a second memory, SIMD
+;; and atomics on memories past 0, and an imported memory next to defined
+;; ones.
+
+(module
+  (memory $small 1 1)
+  (memory $big 1 65536)
+  (memory $third 0)
+  (data (memory $big) (i32.const 100) "big")
+  (data (memory $small) (i32.const 100) "small")
+  (data $passive "passive")
+  (func (export "load8") (param i32 i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.load8_u $small (local.get 1)))
+      (else (if (result i32) (i32.eq (local.get 0) (i32.const 1))
+        (then (i32.load8_u $big (local.get 1)))
+        (else (i32.load8_u $third (local.get 1)))))))
+  (func (export "store_big") (param i32 i32) (i32.store $big (local.get 0) (local.get 1)))
+  (func (export "load_big") (param i32) (result i32) (i32.load $big offset=4 (local.get 0)))
+  (func (export "load64_big") (param i32) (result i64) (i64.load $big (local.get 0)))
+  (func (export "copy_small_to_big") (param i32 i32 i32)
+    (memory.copy $big $small (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "copy_big_to_small") (param i32 i32 i32)
+    (memory.copy $small $big (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "fill_big") (param i32 i32 i32)
+    (memory.fill $big (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "init_big") (param i32 i32 i32)
+    (memory.init $big $passive (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "size") (result i32 i32 i32)
+    (memory.size $small) (memory.size $big) (memory.size $third))
+  (func (export "grow_big") (param i32) (result i32) (memory.grow $big (local.get 0)))
+  (func (export "grow_third") (param i32) (result i32) (memory.grow $third (local.get 0)))
+  (func (export "splat_big") (param i32) (result i32)
+    (i32x4.extract_lane 3 (v128.load32_splat $big (local.get 0))))
+  (func (export "v128_big") (param i32) (result i32)
+    (i8x16.extract_lane_u 15 (v128.load $big (local.get 0))))
+)
+
+;; Each memory holds its own segments.
+(assert_return (invoke "load8" (i32.const 0) (i32.const 100)) (i32.const 0x73))
+(assert_return (invoke "load8" (i32.const 1) (i32.const 100)) (i32.const 0x62))
+(assert_return (invoke "load8" (i32.const 1) (i32.const 101)) (i32.const 0x69))
+(assert_return (invoke "size") (i32.const 1) (i32.const 1) (i32.const 0))
+(assert_trap (invoke "load8" (i32.const 2) (i32.const 0)) "out of bounds memory access")
+
+;; The big memory's bounds, with an offset, in both directions of growth.
+(invoke "store_big" (i32.const 65532) (i32.const 0x01020304))
+(assert_return (invoke "load_big" (i32.const 65528)) (i32.const 0x01020304))
+(assert_trap (invoke "load_big" (i32.const 65529)) "out of bounds memory access")
+(assert_trap (invoke "load64_big" (i32.const 65529)) "out of bounds memory access")
+(assert_trap (invoke "load_big" (i32.const 0xfffffffc)) "out of bounds memory access")
+(assert_trap (invoke "store_big" (i32.const 65533) (i32.const 7)) "out of bounds memory access")
+(assert_return (invoke "load_big" (i32.const 65528)) (i32.const 0x01020304))
+(assert_trap (invoke "splat_big" (i32.const 65533)) "out of bounds memory access")
+(assert_trap (invoke "v128_big" (i32.const 65521)) "out of bounds memory access")
+(assert_return (invoke "grow_big" (i32.const 2)) (i32.const 1))
+(assert_return (invoke "size") (i32.const 1) (i32.const 3) (i32.const 0))
+(assert_return (invoke "load_big" (i32.const 65529)) (i32.const 0x00010203))
+(assert_return (invoke "splat_big" (i32.const 65532)) (i32.const 0x01020304))
+(assert_return (invoke "v128_big" (i32.const 196592)) (i32.const 0))
+(assert_trap (invoke "v128_big" (i32.const 196593)) "out of bounds memory access")
+(assert_return (invoke "grow_third" (i32.const 1)) (i32.const 0))
+(assert_return (invoke "load8" (i32.const 2) (i32.const 65535)) (i32.const 0))
+(assert_return (invoke "size") (i32.const 1) (i32.const 3) (i32.const 1))
+
+;; memory.copy between memories: the source is one, the destination the
+;; other; either out of bounds traps before a byte is written.
+(invoke "copy_small_to_big" (i32.const 200) (i32.const 100) (i32.const 5))
+(assert_return (invoke "load8" (i32.const 1) (i32.const 200)) (i32.const 0x73))
+(assert_return (invoke "load8" (i32.const 1) (i32.const 204)) (i32.const 0x6c))
+(assert_trap (invoke "copy_small_to_big" (i32.const 300) (i32.const 65534) (i32.const 5))
+             "out of bounds memory access")
+(assert_return (invoke "load8" (i32.const 1) (i32.const 300)) (i32.const 0))
+(assert_trap (invoke "copy_small_to_big" (i32.const 196606) (i32.const 100) (i32.const 5))
+             "out of bounds memory access")
+(assert_return (invoke "load8" (i32.const 1) (i32.const 196606)) (i32.const 0))
+(invoke "copy_big_to_small" (i32.const 0) (i32.const 100) (i32.const 3))
+(assert_return (invoke "load8" (i32.const 0) (i32.const 0)) (i32.const 0x62))
+(assert_trap (invoke "copy_big_to_small" (i32.const 65534) (i32.const 100) (i32.const 3))
+             "out of bounds memory access")
+(assert_return (invoke "load8" (i32.const 0) (i32.const 65534)) (i32.const 0))
+
+;; memory.fill and memory.init on the second memory.
+(invoke "fill_big" (i32.const 1000) (i32.const 0xaa) (i32.const 3))
+(assert_return (invoke "load8" (i32.const 1) (i32.const 1002)) (i32.const 0xaa))
+(assert_return (invoke "load8" (i32.const 0) (i32.const 1002)) (i32.const 0))
+(assert_trap (invoke "fill_big" (i32.const 196607) (i32.const 1) (i32.const 2))
+             "out of bounds memory access")
+(assert_return (invoke "load8" (i32.const 1) (i32.const 196607)) (i32.const 0))
+(invoke "init_big" (i32.const 2000) (i32.const 1) (i32.const 3))
+(assert_return (invoke "load8" (i32.const 1) (i32.const 2000)) (i32.const 0x61))
+(assert_return (invoke "load8" (i32.const 1) (i32.const 2002)) (i32.const 0x73))
+(assert_trap (invoke "init_big" (i32.const 196606) (i32.const 0) (i32.const 3))
+             "out of bounds memory access")
+(assert_return (invoke "load8" (i32.const 1) (i32.const 196606)) (i32.const 0))
+
+;; A data segment out of the second memory's bounds fails instantiation.
+(assert_trap
+  (module (memory 1) (memory 0) (data (memory 1) (i32.const 0) "x"))
+  "out of bounds memory access")
+
+;; An imported memory (index 0) next to a defined one (index 1), both
+;; exported and read by another module.
+(module $A
+  (memory (export "m0") 1)
+  (func (export "put") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+)
+(register "A" $A)
+(module $B
+  (import "A" "m0" (memory 1))
+  (memory (export "m1") 2 2)
+  (func (export "swap") (param i32)
+    (memory.copy 1 0 (local.get 0) (local.get 0) (i32.const 1))
+    (memory.fill 0 (local.get 0) (i32.const 0) (i32.const 1)))
+  (func (export "get1") (param i32) (result i32) (i32.load8_u 1 (local.get 0)))
+  (func (export "get0") (param i32) (result i32) (i32.load8_u 0 (local.get 0)))
+)
+(register "B" $B)
+(invoke $A "put" (i32.const 42) (i32.const 9))
+(invoke $B "swap" (i32.const 42))
+(assert_return (invoke $B "get1" (i32.const 42)) (i32.const 9))
+(assert_return (invoke $B "get0" (i32.const 42)) (i32.const 0))
+(module
+  (import "B" "m1" (memory 2 2))
+  (import "A" "m0" (memory 1))
+  (func (export "read") (result i32)
+    (i32.add (i32.load8_u 0 (i32.const 42)) (i32.load8_u 1 (i32.const 42))))
+  (func (export "read_at") (param i32 i32) (result i32)
+    (i32.add (i32.load8_u 0 (local.get 0)) (i32.load8_u 1 (local.get 1))))
+)
+(assert_return (invoke "read") (i32.const 9))
+(assert_return (invoke "read_at" (i32.const 131071) (i32.const 65535)) (i32.const 0))
+(assert_trap (invoke "read_at" (i32.const 131072) (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "read_at" (i32.const 0) (i32.const 65536)) "out of bounds memory access")
