@@ -190,6 +190,15 @@ void cg_check_range(struct cg_func *f, uint32_t mem, LLVMValueRef ea, LLVMValueR
  * it is shared (threads), and a pointer to its byte at ea. */
 bool cg_mem_checked(const struct cg_module *cm, uint32_t mem);
 bool cg_mem_shared(const struct cg_module *cm, uint32_t mem);
+/* memory64: i64 addresses and sizes, every access checked. */
+bool cg_mem_is64(const struct cg_module *cm, uint32_t mem);
+/* An i32 or i64 as an i64 (zero-extended). */
+LLVMValueRef cg_to_i64(struct cg_func *f, LLVMValueRef v);
+/* Trap "out of bounds memory access" unless index + offset + len, in
+ * infinite precision, is within memory `mem`; returns index + offset
+ * (an i64). For checked accesses (cg_mem_checked), wait and notify. */
+LLVMValueRef cg_check_access(struct cg_func *f, uint32_t mem, LLVMValueRef index,
+                             uint64_t offset, unsigned len);
 LLVMValueRef cg_mem_pointer(struct cg_func *f, uint32_t mem, LLVMValueRef ea);
 
 /* ===== cg_atomic.c: the threads proposal's 0xfe instructions ============ */

@@ -49,13 +49,32 @@ void cg_memory_plan(struct cg_module *cm)
     uint64_t bytes = max * WM_PAGE_SIZE;
     if (m->nmemory_imports == 0 && bytes <= CG_BOUNDED_MAX_BYTES)
         cm->checked = true;
+    if (wm_memory_type(m, 0)->is64) {
+        /* memory64: checked, within a reservation (runtime/memory.c). */
+        uint64_t max64 = l->has_max ? l->max : WM_MAX_PAGES64;
+        bytes = max64 < (AWSM_GUARD_RESERVATION - WM_PAGE_SIZE) / WM_PAGE_SIZE
+                ? max64 * WM_PAGE_SIZE : AWSM_GUARD_RESERVATION - WM_PAGE_SIZE;
+        if (cap != 0 && cap * WM_PAGE_SIZE < bytes)
+            bytes = cap * WM_PAGE_SIZE;
+        cm->checked = true;
+    }
     cm->mem_reach = cm->checked ? bytes : AWSM_GUARD_RESERVATION;
     cm->guard_faults = !cm->checked || (wm_memory_count(m) > 1 && !cm->others_checked);
 }
 
+bool cg_mem_is64(const struct cg_module *cm, uint32_t mem)
+{
+    return wm_memory_type(cm->m, mem)->is64;
+}
+
+LLVMValueRef cg_to_i64(struct cg_func *f, LLVMValueRef v)
+{
+    return LLVMTypeOf(v) == f->cm->i64 ? v : LLVMBuildZExt(f->b, v, f->cm->i64, "");
+}
+
 bool cg_mem_checked(const struct cg_module *cm, uint32_t mem)
 {
-    return mem == 0 ? cm->checked : cm->others_checked;
+    return mem == 0 ? cm->checked : cm->others_checked || cg_mem_is64(cm, mem);
 }
 
 bool cg_mem_shared(const struct cg_module *cm, uint32_t mem)
@@ -85,9 +104,37 @@ static LLVMValueRef memory_size_bytes(struct cg_func *f, uint32_t mem)
 
 void cg_check_range(struct cg_func *f, uint32_t mem, LLVMValueRef ea, LLVMValueRef len)
 {
-    LLVMValueRef end = LLVMBuildAdd(f->b, ea, len, "");
-    cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGT, end, memory_size_bytes(f, mem), ""),
-               AWSM_TRAP_MEMORY_OOB);
+    LLVMValueRef size = memory_size_bytes(f, mem);
+    if (!cg_mem_is64(f->cm, mem)) {         /* zero-extended: no overflow */
+        LLVMValueRef end = LLVMBuildAdd(f->b, ea, len, "");
+        cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGT, end, size, ""),
+                   AWSM_TRAP_MEMORY_OOB);
+        return;
+    }
+    /* 64-bit operands: len > size, or ea > size - len, without wrapping. */
+    LLVMValueRef over = LLVMBuildOr(f->b,
+        LLVMBuildICmp(f->b, LLVMIntUGT, len, size, ""),
+        LLVMBuildICmp(f->b, LLVMIntUGT, ea, LLVMBuildSub(f->b, size, len, ""), ""), "");
+    cg_trap_if(f, over, AWSM_TRAP_MEMORY_OOB);
+}
+
+LLVMValueRef cg_check_access(struct cg_func *f, uint32_t mem, LLVMValueRef index,
+                             uint64_t offset, unsigned len)
+{
+    index = cg_to_i64(f, index);
+    if (!cg_mem_is64(f->cm, mem)) {
+        LLVMValueRef ea = offset ? LLVMBuildAdd(f->b, index, cg_const_i64(f, offset), "ea")
+                                 : index;
+        cg_check_range(f, mem, ea, cg_const_i64(f, len));
+        return ea;
+    }
+    /* index + (offset + len) <= size; offset + len past 2^64 never fits. */
+    if (offset > UINT64_MAX - len)
+        cg_trap_if(f, LLVMConstInt(LLVMInt1TypeInContext(f->cm->ctx), 1, false),
+                   AWSM_TRAP_MEMORY_OOB);
+    else
+        cg_check_range(f, mem, index, cg_const_i64(f, offset + len));
+    return offset ? LLVMBuildAdd(f->b, index, cg_const_i64(f, offset), "ea") : index;
 }
 
 /* The address of an access of `size` bytes by instruction `in` (its
@@ -95,11 +142,12 @@ void cg_check_range(struct cg_func *f, uint32_t mem, LLVMValueRef ea, LLVMValueR
 static LLVMValueRef address(struct cg_func *f, const struct wm_ins *in,
                             LLVMValueRef index, unsigned size)
 {
-    LLVMValueRef ea = LLVMBuildZExt(f->b, index, f->cm->i64, "");
+    if (cg_mem_checked(f->cm, in->mem))
+        return cg_mem_pointer(f, in->mem, cg_check_access(f, in->mem, index,
+                                                          in->u.mem.offset, size));
+    LLVMValueRef ea = cg_to_i64(f, index);          /* the guard region's */
     if (in->u.mem.offset)
         ea = LLVMBuildAdd(f->b, ea, cg_const_i64(f, in->u.mem.offset), "ea");
-    if (cg_mem_checked(f->cm, in->mem))
-        cg_check_range(f, in->mem, ea, cg_const_i64(f, size));
     return cg_mem_pointer(f, in->mem, ea);
 }
 
@@ -271,9 +319,9 @@ static int cg_simd_memory(struct cg_func *f, const struct wm_ins *in)
 static void cg_fill(struct cg_func *f, uint32_t mem)
 {
     struct cg_module *cm = f->cm;
-    LLVMValueRef n = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
+    LLVMValueRef n = cg_to_i64(f, cg_pop(f));
     LLVMValueRef val = LLVMBuildTrunc(f->b, cg_pop(f), cm->i8, "");
-    LLVMValueRef d = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
+    LLVMValueRef d = cg_to_i64(f, cg_pop(f));
     cg_check_range(f, mem, d, n);
     LLVMValueRef p = cg_mem_pointer(f, mem, d);
     LLVMSetAlignment(LLVMBuildMemSet(f->b, p, val, n, 1), 1);
@@ -281,10 +329,9 @@ static void cg_fill(struct cg_func *f, uint32_t mem)
 
 static void cg_copy(struct cg_func *f, uint32_t dst_mem, uint32_t src_mem)
 {
-    struct cg_module *cm = f->cm;
-    LLVMValueRef n = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
-    LLVMValueRef s = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
-    LLVMValueRef d = LLVMBuildZExt(f->b, cg_pop(f), cm->i64, "");
+    LLVMValueRef n = cg_to_i64(f, cg_pop(f));
+    LLVMValueRef s = cg_to_i64(f, cg_pop(f));
+    LLVMValueRef d = cg_to_i64(f, cg_pop(f));
     cg_check_range(f, src_mem, s, n);
     cg_check_range(f, dst_mem, d, n);
     LLVMValueRef ps = cg_mem_pointer(f, src_mem, s);
@@ -306,15 +353,17 @@ int cg_memory(struct cg_func *f, const struct wm_ins *in)
     case WM_OP_MEMORY_SIZE: {
         LLVMValueRef pages = LLVMBuildLShr(f->b, memory_size_bytes(f, in->mem),
                                            cg_const_i64(f, 16), "");
-        cg_push(f, LLVMBuildTrunc(f->b, pages, cm->i32, ""));
+        cg_push(f, cg_mem_is64(cm, in->mem) ? pages : LLVMBuildTrunc(f->b, pages, cm->i32, ""));
         return 0;
     }
-    case WM_OP_MEMORY_GROW:
-        args[0] = cg_pop(f);
+    case WM_OP_MEMORY_GROW: {
+        args[0] = cg_to_i64(f, cg_pop(f));
         args[1] = cg_const_i32(f, in->mem);
-        cg_push(f, cg_call_rt(f, offsetof(struct awsm_rt_api, memory_grow),
-                              cm->i32, args, 2));
+        LLVMValueRef old = cg_call_rt(f, offsetof(struct awsm_rt_api, memory_grow),
+                                      cm->i64, args, 2);
+        cg_push(f, cg_mem_is64(cm, in->mem) ? old : LLVMBuildTrunc(f->b, old, cm->i32, ""));
         return 0;
+    }
     case WM_OP_MEMORY_FILL:
         cg_fill(f, in->mem);
         return 0;
@@ -324,7 +373,7 @@ int cg_memory(struct cg_func *f, const struct wm_ins *in)
     case WM_OP_MEMORY_INIT:
         args[3] = cg_pop(f);
         args[2] = cg_pop(f);
-        args[1] = cg_pop(f);
+        args[1] = cg_to_i64(f, cg_pop(f));
         args[0] = cg_const_i32(f, in->u.idx);
         args[4] = cg_const_i32(f, in->mem);
         cg_call_rt(f, offsetof(struct awsm_rt_api, memory_init), cm->void_t, args, 5);

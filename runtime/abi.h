@@ -54,7 +54,8 @@
  * AWSM_TRAP_WAIT_UNSHARED, rt->atomic_wait and rt->atomic_notify.
  * 9: multi-memory: vmctx->memories, a memory index on rt->memory_grow,
  * rt->memory_init, rt->atomic_wait and rt->atomic_notify; the
- * descriptor's bounds hold for every memory past 0. */
+ * descriptor's bounds hold for every memory past 0; memory64: u64 sizes
+ * for rt->memory_grow and memory_init's destination. */
 #define AWSM_ABI_VERSION 9u
 
 /* awsm_module_desc.flags. */
@@ -143,8 +144,9 @@ enum awsm_trap {
  * calling instance's vmctx; indices are the module's own. */
 struct awsm_rt_api {
     void (*trap)(struct awsm_vmctx *, uint32_t kind) __attribute__((noreturn));
-    uint32_t (*memory_grow)(struct awsm_vmctx *, uint32_t delta_pages, uint32_t mem);
-    void (*memory_init)(struct awsm_vmctx *, uint32_t seg, uint32_t dst,
+    /* The old size in pages, or UINT64_MAX (memory64: i64 sizes). */
+    uint64_t (*memory_grow)(struct awsm_vmctx *, uint64_t delta_pages, uint32_t mem);
+    void (*memory_init)(struct awsm_vmctx *, uint32_t seg, uint64_t dst,
                         uint32_t src, uint32_t len, uint32_t mem);
     void (*data_drop)(struct awsm_vmctx *, uint32_t seg);
     uint32_t (*table_grow)(struct awsm_vmctx *, uint32_t table, void *init,

@@ -319,7 +319,8 @@ static int define_memory(struct rt_instance *inst, uint32_t i, struct rt_error *
     const struct wm_module *m = inst->mod->wasm;
     uint32_t index = m->nmemory_imports + i;
     const struct wm_limits *l = &m->memories[i].limits;
-    uint64_t max = l->has_max ? l->max : WM_MAX_PAGES;
+    bool is64 = m->memories[i].is64;
+    uint64_t max = l->has_max ? l->max : is64 ? WM_MAX_PAGES64 : WM_MAX_PAGES;
     uint64_t reach = index == 0 ? inst->mod->desc->mem_reach : AWSM_GUARD_RESERVATION;
     bool checked = reach < AWSM_GUARD_RESERVATION;
     uint32_t cap = inst->opt.max_memory_pages;
@@ -331,6 +332,11 @@ static int define_memory(struct rt_instance *inst, uint32_t i, struct rt_error *
     if (cap != 0 && l->min > cap)
         return rt_fail(err, RT_ERR_INSTANTIATE, "memory of %llu pages is over "
                        "the limit of %u pages", (unsigned long long)l->min, cap);
+    if (l->min > AWSM_GUARD_RESERVATION / WM_PAGE_SIZE)     /* memory64 */
+        return rt_fail(err, RT_ERR_INSTANTIATE, "memory of %llu pages is over "
+                       "the limit of %llu pages (8 GiB) of a memory",
+                       (unsigned long long)l->min,
+                       (unsigned long long)(AWSM_GUARD_RESERVATION / WM_PAGE_SIZE));
     if (cap != 0 && cap < max)
         max = cap;
     if (checked && reach / WM_PAGE_SIZE < max)
@@ -346,6 +352,8 @@ static int define_memory(struct rt_instance *inst, uint32_t i, struct rt_error *
                        (unsigned long long)l->min);
     if (m->memories[i].shared)
         rt_memory_set_shared(mem);
+    if (is64)
+        rt_memory_set_64(mem);
     inst->own_memories[i] = mem;
     inst->memories[index] = &mem->pub;
     if (index == 0) {
@@ -512,7 +520,8 @@ static int init_datas(struct rt_instance *inst, struct rt_error *err)
         awsm_value dst;
         if (const_eval(inst, &d->offset, &dst, err) != 0)
             return -1;
-        uint32_t trap = rt_do_memory_init(inst, d->memory, s, dst.i32, 0, d->len);
+        uint64_t at = wm_memory_type(m, d->memory)->is64 ? dst.i64 : dst.i32;
+        uint32_t trap = rt_do_memory_init(inst, d->memory, s, at, 0, d->len);
         if (trap != 0)
             return rt_fail_trap(err, RT_ERR_INSTANTIATE, trap);
         inst->data_dropped[s] = true;

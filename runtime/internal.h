@@ -108,6 +108,7 @@ struct rt_memory {
     bool has_max;                           /* declared max, for matching */
     bool warm;                              /* free slot: pages resident */
     bool shared;                            /* threads: grows under a lock */
+    bool is64;                              /* memory64, for import matching */
     uint64_t declared_max;
     /* Address space past the base that is this memory's: the 8 GiB
      * reservation (AWSM_GUARD_RESERVATION), or a slab slot, read-write
@@ -149,14 +150,16 @@ struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,
                                 bool has_max, uint64_t declared_max,
                                 bool checked, struct rt_budget_refusal *why);
 void rt_memory_free(struct rt_memory *mem);
-/* memory.grow: old size in pages, or UINT32_MAX (-1) when it cannot grow
+/* memory.grow: old size in pages, or UINT64_MAX (-1) when it cannot grow
  * (over the memory's max, over `cap_pages` when nonzero, over the budget:
  * then *why says so). */
-uint32_t rt_memory_grow_pages(struct rt_memory *mem, uint32_t delta,
+uint64_t rt_memory_grow_pages(struct rt_memory *mem, uint64_t delta,
                               uint32_t cap_pages, struct rt_budget_refusal *why);
 /* Make a new memory shared (the threads proposal): its grows are
  * serialised and its size is published with release stores. */
 void rt_memory_set_shared(struct rt_memory *mem);
+/* ... or 64-bit (memory64): only import matching cares. */
+void rt_memory_set_64(struct rt_memory *mem);
 /* runtime/wait.c: memory.atomic.wait32/64 (wide: 64) at host address
  * addr, 0 woken, 1 not equal, 2 timed out (timeout_ns < 0: never), and
  * memory.atomic.notify (returns how many it woke). */
@@ -255,7 +258,7 @@ extern const struct awsm_rt_api rt_services;
 /* memory.init and table.init, returning a trap kind (0 on success) so
  * that instantiation can use them outside rt_call. */
 uint32_t rt_do_memory_init(struct rt_instance *inst, uint32_t mem, uint32_t seg,
-                           uint32_t dst, uint32_t src, uint32_t len);
+                           uint64_t dst, uint32_t src, uint32_t len);
 uint32_t rt_do_table_init(struct rt_instance *inst, uint32_t table,
                           uint32_t seg, uint32_t dst, uint32_t src,
                           uint32_t len);

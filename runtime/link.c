@@ -56,7 +56,8 @@ static void import_type_str(const struct rt_module *m,
         break;
     case WM_EXTERN_MEMORY:
         limits_str(&im->u.memory.limits, lim, sizeof lim);
-        snprintf(buf, size, "(memory %s%s)", lim, im->u.memory.shared ? " shared" : "");
+        snprintf(buf, size, "(memory %s%s%s)", im->u.memory.is64 ? "i64 " : "", lim,
+                 im->u.memory.shared ? " shared" : "");
         break;
     case WM_EXTERN_GLOBAL:
         global_str(&im->u.global, buf, size);
@@ -87,7 +88,8 @@ static void extern_type_str(const struct rt_extern *ex, char *buf, size_t size)
     case WM_EXTERN_MEMORY:
         rt_memory_type(ex->u.memory, &mt);
         limits_str(&mt.limits, lim, sizeof lim);
-        snprintf(buf, size, "(memory %s%s)", lim, mt.shared ? " shared" : "");
+        snprintf(buf, size, "(memory %s%s%s)", mt.is64 ? "i64 " : "", lim,
+                 mt.shared ? " shared" : "");
         break;
     case WM_EXTERN_GLOBAL:
         global_str(&ex->u.global.type, buf, size);
@@ -142,7 +144,7 @@ static bool extern_matches(const struct rt_instance *inst,
                limits_match(&tt.limits, &im->u.table.limits);
     case WM_EXTERN_MEMORY:
         rt_memory_type(ex->u.memory, &mt);
-        return mt.shared == im->u.memory.shared &&
+        return mt.shared == im->u.memory.shared && mt.is64 == im->u.memory.is64 &&
                limits_match(&mt.limits, &im->u.memory.limits);
     case WM_EXTERN_GLOBAL:
         return ex->u.global.type.type == im->u.global.type &&

@@ -420,6 +420,14 @@ struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,
                                 bool has_max, uint64_t declared_max,
                                 bool checked, struct rt_budget_refusal *why)
 {
+    /* A memory has at most a reservation's worth of address space
+     * (memory64's sizes can ask for more: it is then too big to create, or
+     * its grows fail). */
+    const uint64_t most = AWSM_GUARD_RESERVATION / WM_PAGE_SIZE;
+    if (min_pages > most)
+        return NULL;
+    if (max_pages > most)
+        max_pages = most;
     size_t bytes = (size_t)min_pages * WM_PAGE_SIZE;
     if (!budget_reserve(bytes, why))
         return NULL;
@@ -436,6 +444,7 @@ struct rt_memory *rt_memory_new(uint64_t min_pages, uint64_t max_pages,
     mem->max_pages = max_pages;
     mem->has_max = has_max;
     mem->shared = false;
+    mem->is64 = false;
     mem->declared_max = declared_max;
     mem->pool_next = NULL;
     return mem;
@@ -461,36 +470,41 @@ void rt_memory_set_shared(struct rt_memory *mem)
     mem->shared = true;
 }
 
-static uint32_t grow_pages(struct rt_memory *mem, uint32_t delta,
+void rt_memory_set_64(struct rt_memory *mem)
+{
+    mem->is64 = true;
+}
+
+static uint64_t grow_pages(struct rt_memory *mem, uint64_t delta,
                            uint32_t cap_pages, struct rt_budget_refusal *why)
 {
     uint64_t old = mem->pub.size / WM_PAGE_SIZE;
     uint64_t max = mem->max_pages;
     if (cap_pages != 0 && cap_pages < max)
         max = cap_pages;
-    if (old + delta > max)
-        return UINT32_MAX;
+    if (delta > max - old)
+        return UINT64_MAX;
     if (delta == 0)
-        return (uint32_t)old;
+        return old;
     size_t bytes = (size_t)delta * WM_PAGE_SIZE;
     if (!budget_reserve(bytes, why))
-        return UINT32_MAX;
+        return UINT64_MAX;
     if (set_committed(mem, mem->pub.size + bytes) != 0) {
         budget_release(bytes);
-        return UINT32_MAX;
+        return UINT64_MAX;
     }
-    return (uint32_t)old;
+    return old;
 }
 
 /* A shared memory may grow on several threads at once: one at a time
  * (rare enough for one lock), each seeing the size the last one left. */
-uint32_t rt_memory_grow_pages(struct rt_memory *mem, uint32_t delta,
+uint64_t rt_memory_grow_pages(struct rt_memory *mem, uint64_t delta,
                               uint32_t cap_pages, struct rt_budget_refusal *why)
 {
     if (!mem->shared)
         return grow_pages(mem, delta, cap_pages, why);
     pthread_mutex_lock(&shared_grow_lock);
-    uint32_t old = grow_pages(mem, delta, cap_pages, why);
+    uint64_t old = grow_pages(mem, delta, cap_pages, why);
     pthread_mutex_unlock(&shared_grow_lock);
     return old;
 }
@@ -499,6 +513,7 @@ void rt_memory_type(const struct awsm_memory *memory, struct wm_memtype *out)
 {
     const struct rt_memory *m = (const struct rt_memory *)memory;
     out->shared = m->shared;
+    out->is64 = m->is64;
     out->limits.min = m->pub.size / WM_PAGE_SIZE;
     out->limits.has_max = m->has_max;
     out->limits.max = m->has_max ? m->declared_max : 0;

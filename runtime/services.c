@@ -31,11 +31,11 @@ static void svc_trap(struct awsm_vmctx *vm, uint32_t kind)
     rt_trap_raise(kind);
 }
 
-static uint32_t svc_memory_grow(struct awsm_vmctx *vm, uint32_t delta, uint32_t mem)
+static uint64_t svc_memory_grow(struct awsm_vmctx *vm, uint64_t delta, uint32_t mem)
 {
     struct rt_instance *inst = rt_instance_of(vm);
     struct rt_budget_refusal why = { .refused = false };
-    uint32_t old = rt_memory_grow_pages(rt_memory_of(vm->memories[mem]), delta,
+    uint64_t old = rt_memory_grow_pages(rt_memory_of(vm->memories[mem]), delta,
                                         inst->opt.max_memory_pages, &why);
     if (why.refused)
         inst->budget_refused = true;
@@ -65,21 +65,21 @@ static uint32_t svc_atomic_notify(struct awsm_vmctx *vm, uint64_t ea, uint32_t c
 /* memory.init: copy data segment `seg`[src, src+len) to memory `memory`
  * at dst. */
 uint32_t rt_do_memory_init(struct rt_instance *inst, uint32_t memory, uint32_t seg,
-                           uint32_t dst, uint32_t src, uint32_t len)
+                           uint64_t dst, uint32_t src, uint32_t len)
 {
     const struct wm_data *d = &inst->mod->wasm->datas[seg];
     uint32_t seg_len = inst->data_dropped[seg] ? 0 : d->len;
     struct awsm_memory *mem = wm_memory_count(inst->mod->wasm) > memory
                               ? inst->memories[memory] : NULL;
-    if ((uint64_t)src + len > seg_len || mem == NULL ||
-        (uint64_t)dst + len > mem->size)
+    if ((uint64_t)src + len > seg_len || mem == NULL || dst > mem->size ||
+        len > mem->size - dst)
         return AWSM_TRAP_MEMORY_OOB;
     if (len > 0)
         memcpy(mem->base + dst, d->bytes + src, len);
     return 0;
 }
 
-static void svc_memory_init(struct awsm_vmctx *vm, uint32_t seg, uint32_t dst,
+static void svc_memory_init(struct awsm_vmctx *vm, uint32_t seg, uint64_t dst,
                             uint32_t src, uint32_t len, uint32_t mem)
 {
     trap_if(rt_do_memory_init(rt_instance_of(vm), mem, seg, dst, src, len));

@@ -64,6 +64,7 @@ static const char usage_text[] =
     "  tail-call                return_call, return_call_indirect\n"
     "  threads                  shared memories, atomics, wait and notify\n"
     "  multi-memory             several memories, a memory index on each access\n"
+    "  memory64                 memories with i64 addresses (up to 8 GiB here)\n"
     "  relaxed-simd             always on (the flag is accepted)\n"
     "\n"
     "options:\n"

@@ -27,7 +27,7 @@ static const char usage_text[] =
     "  --bounds=checked      an explicit bounds check before each access\n"
     "  --emit-llvm[=FILE]    also write the optimised LLVM IR (default OUT.ll)\n"
     "  --enable-PROPOSAL     accept a proposal past Wasm 2.0: extended-const,\n"
-    "                        tail-call, threads, multi-memory\n"
+    "                        tail-call, threads, multi-memory, memory64\n"
     "                        (--enable=NAME,NAME... for several; relaxed-simd\n"
     "                        is always on)\n"
     "  --no-polls            no interrupt polls at loop headers: faster loops,\n"

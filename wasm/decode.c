@@ -60,6 +60,7 @@ static int dec_expr(struct dec *d, struct wm_rd *r)
     int rc = -1;
 
     wm_ins_reader_init(&ir, r);
+    ir.m = d->m;                    /* its memories' index types */
     for (;;) {
         if (ir.rd.pos >= ir.rd.end) {
             wm_rd_fail(&ir.rd, ir.rd.pos, "unexpected end of section or function");
@@ -178,35 +179,37 @@ static int dec_type_section(struct dec *d, struct wm_rd *r)
     return 0;
 }
 
-/* Limits (spec 5.3.7); a memory's flags may also say shared (0x02, the
- * threads proposal: validation requires a maximum), never a table's. */
-static int dec_limits(struct wm_rd *r, struct wm_limits *l, bool *shared)
+/* Limits (spec 5.3.7). A memory's flags may also say shared (0x02, the
+ * threads proposal: validation requires a maximum) and 64-bit (0x04,
+ * memory64: u64 sizes), never a table's. */
+static int dec_limits(struct wm_rd *r, struct wm_limits *l, struct wm_memtype *mt)
 {
     size_t at = r->pos;
     uint8_t flags;
-    uint32_t min, max = 0;
     l->offset = at;
     if (wm_rd_u8(r, &flags))
         return -1;
-    if (shared != NULL && (flags == 2 || flags == 3))
-        *shared = true;
-    else if (flags >= 4 && flags <= 7 && shared != NULL)
-        return wm_rd_fail(r, at, "malformed limits flags 0x%02x: 64-bit memory: the "
-                       "memory64 proposal is not supported", flags);
-    else if (flags > 1)
+    if (flags > (mt != NULL ? 7 : 1))
         return wm_rd_fail(r, at, "malformed limits flags 0x%02x", flags);
-    if (wm_rd_u32(r, &min) || ((flags & 1) && wm_rd_u32(r, &max)))
+    if (mt != NULL) {
+        mt->shared = (flags & 2) != 0;
+        mt->is64 = (flags & 4) != 0;
+    }
+    l->has_max = (flags & 1) != 0;
+    l->max = 0;
+    if (mt != NULL && mt->is64)
+        return wm_rd_u64(r, &l->min) || (l->has_max && wm_rd_u64(r, &l->max)) ? -1 : 0;
+    uint32_t min, max = 0;
+    if (wm_rd_u32(r, &min) || (l->has_max && wm_rd_u32(r, &max)))
         return -1;
     l->min = min;
     l->max = max;
-    l->has_max = (flags & 1) != 0;
     return 0;
 }
 
 static int dec_memtype(struct wm_rd *r, struct wm_memtype *t)
 {
-    t->shared = false;
-    return dec_limits(r, &t->limits, &t->shared);
+    return dec_limits(r, &t->limits, t);
 }
 
 static int dec_tabletype(struct wm_rd *r, struct wm_tabletype *t)

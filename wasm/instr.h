@@ -76,7 +76,7 @@ struct wm_ins {
                                                table.init elem,table;
                                                table.copy dst,src;
                                                memory.init data */
-        struct { uint32_t align, offset; uint8_t lane; } mem;
+        struct { uint32_t align; uint64_t offset; uint8_t lane; } mem;
         uint32_t i32;
         uint64_t i64;
         uint32_t f32;
@@ -94,6 +94,8 @@ struct wm_ins_reader {
     uint32_t *labels;       /* br_table scratch, valid until the next read */
     uint32_t cap;
     bool uses_data_index;   /* saw memory.init or data.drop */
+    const struct wm_module *m;  /* NULL, or the module whose memories tell a
+                                   memarg's offset width (memory64: u64) */
 };
 
 void wm_ins_reader_init(struct wm_ins_reader *ir, const struct wm_rd *rd);

@@ -28,6 +28,7 @@ int wm_rd_u32(struct wm_rd *r, uint32_t *v);
 int wm_rd_s32(struct wm_rd *r, int32_t *v);
 int wm_rd_s33(struct wm_rd *r, int64_t *v);
 int wm_rd_s64(struct wm_rd *r, int64_t *v);
+int wm_rd_u64(struct wm_rd *r, uint64_t *v);
 int wm_rd_fixed32(struct wm_rd *r, uint32_t *v);
 int wm_rd_fixed64(struct wm_rd *r, uint64_t *v);
 int wm_rd_bytes(struct wm_rd *r, size_t n, const uint8_t **p);

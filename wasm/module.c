@@ -134,6 +134,7 @@ static const struct {
     { WM_FEATURE_RELAXED_SIMD, "relaxed-simd" },
     { WM_FEATURE_THREADS, "threads" },
     { WM_FEATURE_MULTI_MEMORY, "multi-memory" },
+    { WM_FEATURE_MEMORY64, "memory64" },
 };
 
 const char *wm_feature_name(unsigned feature)

@@ -25,6 +25,7 @@
 /* ===== Limits (named, each with its own error message) ================= */
 
 #define WM_MAX_PAGES        65536u      /* 4 GiB of 64 KiB pages */
+#define WM_MAX_PAGES64      (1ull << 48) /* memory64: 2^64 bytes */
 #define WM_PAGE_SIZE        65536u
 #define WM_MAX_TABLE_SIZE   0xffffffffu /* spec: table limits are u32 */
 #define WM_MAX_MEMORIES     100u        /* with multi-memory (Wasm 2.0: one);
@@ -67,6 +68,7 @@ struct wm_tabletype {
 struct wm_memtype {
     struct wm_limits limits;      /* in pages */
     bool shared;                  /* the threads proposal's shared memory */
+    bool is64;                    /* memory64: i64 addresses and sizes */
 };
 
 struct wm_globaltype {
@@ -326,11 +328,12 @@ enum wm_feature {
                                                atomic instructions */
     WM_FEATURE_MULTI_MEMORY = 1u << 4,      /* several memories, a memory
                                                index on every instruction */
+    WM_FEATURE_MEMORY64 = 1u << 5,          /* memories with i64 addresses */
 };
 #define WM_FEATURES_DEFAULT WM_FEATURE_RELAXED_SIMD
 #define WM_FEATURES_ALL (WM_FEATURE_EXTENDED_CONST | WM_FEATURE_TAIL_CALL | \
                          WM_FEATURE_RELAXED_SIMD | WM_FEATURE_THREADS | \
-                         WM_FEATURE_MULTI_MEMORY)
+                         WM_FEATURE_MULTI_MEMORY | WM_FEATURE_MEMORY64)
 
 /* The feature's name as on the command line ("extended-const"), or NULL;
  * and back (0 for an unknown name). */

@@ -137,6 +137,11 @@ int wm_rd_u32(struct wm_rd *r, uint32_t *v)
     return 0;
 }
 
+int wm_rd_u64(struct wm_rd *r, uint64_t *v)
+{
+    return rd_leb(r, 64, false, v);
+}
+
 int wm_rd_s32(struct wm_rd *r, int32_t *v)
 {
     uint64_t x;
@@ -314,6 +319,7 @@ void wm_ins_reader_init(struct wm_ins_reader *ir, const struct wm_rd *rd)
     ir->labels = NULL;
     ir->cap = 0;
     ir->uses_data_index = false;
+    ir->m = NULL;
 }
 
 const wm_valtype *wm_valtype_one(wm_valtype t)
@@ -348,6 +354,7 @@ void wm_ins_reader_init_func(struct wm_ins_reader *ir, const struct wm_module *m
     struct wm_rd r = { m->bytes, f->code_offset, f->code_offset + f->code_len,
                        func, err };
     wm_ins_reader_init(ir, &r);
+    ir->m = m;
 }
 
 void wm_ins_reader_deinit(struct wm_ins_reader *ir)
@@ -481,9 +488,11 @@ static int read_br_table(struct wm_ins_reader *ir, struct wm_ins *in)
     return wm_rd_u32(r, &in->u.br_table.deflt);
 }
 
-/* align (bit 6: a memory index follows, multi-memory), [memory], offset. */
-static int read_memarg(struct wm_rd *r, struct wm_ins *in)
+/* align (bit 6: a memory index follows, multi-memory), [memory], offset:
+ * a u64 for a 64-bit memory (memory64), else a u32. */
+static int read_memarg(struct wm_ins_reader *ir, struct wm_ins *in)
 {
+    struct wm_rd *r = &ir->rd;
     if (wm_rd_u32(r, &in->u.mem.align))
         return -1;
     if (in->u.mem.align & 0x40) {
@@ -492,7 +501,14 @@ static int read_memarg(struct wm_rd *r, struct wm_ins *in)
         if (wm_rd_u32(r, &in->mem))
             return -1;
     }
-    return wm_rd_u32(r, &in->u.mem.offset);
+    if (ir->m != NULL && in->mem < wm_memory_count(ir->m) &&
+        wm_memory_type(ir->m, in->mem)->is64)
+        return wm_rd_u64(r, &in->u.mem.offset);
+    uint32_t offset;
+    if (wm_rd_u32(r, &offset))
+        return -1;
+    in->u.mem.offset = offset;
+    return 0;
 }
 
 static int read_select_t(struct wm_rd *r, struct wm_ins *in)
@@ -535,9 +551,9 @@ static int read_immediates(struct wm_ins_reader *ir, struct wm_ins *in)
     case WM_IMM_CALL_INDIRECT: case WM_IMM_TABLE_INIT: case WM_IMM_TABLE_COPY:
         return wm_rd_u32(r, &in->u.two.a) || wm_rd_u32(r, &in->u.two.b) ? -1 : 0;
     case WM_IMM_MEMARG:
-        return read_memarg(r, in);
+        return read_memarg(ir, in);
     case WM_IMM_MEMARG_LANE:
-        return read_memarg(r, in) || wm_rd_u8(r, &in->u.mem.lane) ? -1 : 0;
+        return read_memarg(ir, in) || wm_rd_u8(r, &in->u.mem.lane) ? -1 : 0;
     case WM_IMM_MEMIDX:
         return read_memidx(r, in, &in->mem);
     case WM_IMM_FENCE: {

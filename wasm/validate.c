@@ -556,6 +556,18 @@ static int check_lane(struct val *v, unsigned lane, unsigned lanes)
     return 0;
 }
 
+/* Does the instruction access a memory (and name one)? */
+static bool is_memory_ins(const struct wm_ins *in)
+{
+    switch ((enum wm_op_imm)wm_op_table[in->op].imm) {
+    case WM_IMM_MEMARG: case WM_IMM_MEMARG_LANE: case WM_IMM_MEMIDX:
+    case WM_IMM_MEMORY_INIT: case WM_IMM_MEMORY_COPY:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* A memory instruction's memory indices. Without the multi-memory
  * proposal their encoding is Wasm 2.0's: a memarg's alignment past 2^63
  * (its memory-index bit) is too large, any other index than the byte 0x00
@@ -588,15 +600,8 @@ static int check_memories(struct val *v, const struct wm_ins *in)
 static int val_immediates(struct val *v, const struct wm_ins *in)
 {
     const struct wm_op_info *oi = &wm_op_table[in->op];
-    switch ((enum wm_op_imm)oi->imm) {
-    case WM_IMM_MEMARG: case WM_IMM_MEMARG_LANE: case WM_IMM_MEMIDX:
-    case WM_IMM_MEMORY_INIT: case WM_IMM_MEMORY_COPY:
-        if (check_memories(v, in))
-            return -1;
-        break;
-    default:
-        break;
-    }
+    if (is_memory_ins(in) && check_memories(v, in))
+        return -1;
     switch ((enum wm_op_imm)oi->imm) {
     case WM_IMM_MEMARG:
         return check_memarg(v, in, oi->arg);
@@ -618,6 +623,38 @@ static int val_immediates(struct val *v, const struct wm_ins *in)
     default:
         return 0;
     }
+}
+
+/* A memory instruction's signature with its addresses and sizes typed by
+ * its memory (memory64: i64 where the table says i32). buf: 8 bytes. */
+static const char *memory_sig(const struct val *v, const struct wm_ins *in, char *buf)
+{
+    const struct wm_op_info *oi = &wm_op_table[in->op];
+    size_t n = strlen(oi->sig);
+    memcpy(buf, oi->sig, n + 1);
+    bool dst64 = wm_memory_type(v->m, in->mem)->is64;
+    switch (in->op) {
+    case WM_OP_MEMORY_SIZE:
+        buf[1] = dst64 ? 'l' : 'i';
+        break;
+    case WM_OP_MEMORY_GROW:
+        buf[0] = buf[2] = dst64 ? 'l' : 'i';
+        break;
+    case WM_OP_MEMORY_FILL:
+        buf[0] = buf[2] = dst64 ? 'l' : 'i';
+        break;
+    case WM_OP_MEMORY_COPY: {
+        bool src64 = wm_memory_type(v->m, in->mem_src)->is64;
+        buf[0] = dst64 ? 'l' : 'i';
+        buf[1] = src64 ? 'l' : 'i';
+        buf[2] = dst64 && src64 ? 'l' : 'i';     /* the smaller of the two */
+        break;
+    }
+    default:                                    /* the address comes first */
+        buf[0] = dst64 ? 'l' : 'i';
+        break;
+    }
+    return buf;
 }
 
 /* ===== One instruction ================================================== */
@@ -654,6 +691,10 @@ static int val_ins(struct val *v, const struct wm_ins *in)
                          "(--enable-threads)", OPNAME(v));
         if (val_immediates(v, in))
             return -1;
+        if (is_memory_ins(in)) {
+            char sig[8];
+            return apply_sig(v, memory_sig(v, in, sig));
+        }
         return apply_sig(v, wm_op_table[in->op].sig);
     }
 }
@@ -706,6 +747,7 @@ static int val_func(struct val *v, uint32_t i)
     if (push_ctrl(v, WM_OP_BLOCK, &body))
         return -1;
     wm_ins_reader_init(&ir, &r);
+    ir.m = v->m;
     while (v->depth > 0) {
         if (wm_ins_read(&ir, &in) || val_ins(v, &in))
             goto out;
@@ -785,6 +827,7 @@ static int val_const(struct val *v, const struct wm_constexpr *ce,
     if (push_ctrl(v, WM_OP_BLOCK, &type))
         return -1;
     wm_ins_reader_init(&ir, &r);
+    ir.m = v->m;
     for (;;) {
         if (wm_ins_read(&ir, &in))
             goto out;
@@ -826,7 +869,8 @@ static int mfail(struct val *v, size_t at, const char *fmt, ...)
 static int val_limits(struct val *v, const struct wm_limits *l, uint64_t max,
                       const char *what)
 {
-    const char *unit = strcmp(what, "memory") == 0 ? "pages (4 GiB)" : "elements";
+    const char *unit = strcmp(what, "memory") != 0 ? "elements"
+                     : max == WM_MAX_PAGES ? "pages (4 GiB)" : "pages (2^64 bytes)";
     if (l->min > max || (l->has_max && l->max > max))
         return mfail(v, l->offset, "%s size must be at most %llu %s", what,
                      (unsigned long long)max, unit);
@@ -843,12 +887,17 @@ static int val_limits(struct val *v, const struct wm_limits *l, uint64_t max,
  * in Wasm 2.0, so the error is of that kind. */
 static int val_memtype(struct val *v, const struct wm_memtype *t)
 {
+    unsigned flags = (t->limits.has_max ? 1u : 0u) | (t->shared ? 2u : 0u) |
+                     (t->is64 ? 4u : 0u);
+    if (t->is64 && !(v->features & WM_FEATURE_MEMORY64))
+        return wm_fail(v->err, WM_ERR_MALFORMED, t->limits.offset, -1,
+                       "malformed limits flags 0x%02x: 64-bit memory: the memory64 "
+                       "proposal is not enabled (--enable-memory64)", flags);
     if (t->shared && !(v->features & WM_FEATURE_THREADS))
         return wm_fail(v->err, WM_ERR_MALFORMED, t->limits.offset, -1,
                        "malformed limits flags 0x%02x: shared memory: the threads "
-                       "proposal is not enabled (--enable-threads)",
-                       t->limits.has_max ? 3u : 2u);
-    if (val_limits(v, &t->limits, WM_MAX_PAGES, "memory"))
+                       "proposal is not enabled (--enable-threads)", flags);
+    if (val_limits(v, &t->limits, t->is64 ? WM_MAX_PAGES64 : WM_MAX_PAGES, "memory"))
         return -1;
     if (!t->shared)
         return 0;
@@ -947,7 +996,8 @@ static int val_datas(struct val *v)
         if (d->memory >= wm_memory_count(m))
             return mfail(v, d->offset_in_file, "unknown memory %u in data "
                          "segment %u", d->memory, i);
-        if (val_const(v, &d->offset, WM_I32, m->nglobal_imports))
+        if (val_const(v, &d->offset, wm_memory_type(m, d->memory)->is64 ? WM_I64 : WM_I32,
+                      m->nglobal_imports))
             return -1;
     }
     return 0;

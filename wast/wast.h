@@ -12,9 +12,10 @@
  * and one .wasm (or .wat) file per module, in a fresh temporary directory
  * that is removed afterwards. assert_malformed and assert_invalid are
  * checked against the decoder and validator (only the kind of error is
- * compared: malformed vs invalid; an assert_invalid expecting "multiple
- * tables", from proposal folders older than reference types, must
- * validate instead). Every other command compiles its module
+ * compared: malformed vs invalid; from proposal folders older than
+ * reference types, an assert_invalid expecting "multiple tables" must
+ * validate, and an assert_malformed expecting "zero flag expected" may be
+ * invalid, as Wasm 2.0 says). Every other command compiles its module
  * with the compiler (compiler/compiler.h) into that directory, loads and
  * instantiates it with the runtime (runtime/runtime.h) and runs it:
  * results are compared bit for bit (NaN classes as the spec defines them),

@@ -704,14 +704,22 @@ TEST(limits_flags_above_7_are_malformed)
     ASSERT_MALFORMED(rc, m, err, 11, -1, "malformed limits flags 0x08");
 }
 
+/* A 64-bit memory's flags (0x04) decode whatever the features, its sizes
+ * as u64 (a minimum of 2^33 pages, within memory64's 2^48); without
+ * memory64, validation calls the flags malformed. */
 TEST(limits_flags_of_memory64_name_the_proposal)
 {
-    static const uint8_t bin[] = { HEADER, 0x05, 0x03, 0x01, 0x04, 0x00 };
+    static const uint8_t bin[] = { HEADER, 0x05, 0x07, 0x01, 0x04,
+                                   0x80, 0x80, 0x80, 0x80, 0x20 };
     struct wm_module *m;
     struct wm_error err;
-    int rc = dec_module(bin, sizeof bin, &m, &err);
+    int rc = wm_load(bin, sizeof bin, &m, &err);
     ASSERT_MALFORMED(rc, m, err, 11, -1,
-                     "64-bit memory: the memory64 proposal is not supported");
+                     "64-bit memory: the memory64 proposal is not enabled");
+    ASSERT_EQ_INT(0, wm_load_features(bin, sizeof bin, WM_FEATURE_MEMORY64, &m, &err));
+    ASSERT(m->memories[0].is64);
+    ASSERT_EQ_U64(1ull << 33, m->memories[0].limits.min);
+    wm_module_free(m);
 }
 
 TEST(limits_with_max_decode_both_bounds)
