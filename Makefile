@@ -7,7 +7,7 @@ ASAN      ?= build-asan
 TSAN      ?= build-tsan
 CMAKE_ARGS ?=
 
-.PHONY: all build asan tsan run demo check test examples clean bench-compile bench bench-serve fuzz fuzz-diff
+.PHONY: all build asan tsan run demo check test examples clean bench-compile bench bench-serve bench-proposals fuzz fuzz-diff
 
 all: build
 
@@ -59,6 +59,12 @@ bench: build
 # server on loopback, idle sandboxes (bench/serve/run.sh).
 bench-serve: build
 	bench/serve/run.sh $(if $(filter 1,$(QUICK)),--quick) $(BUILD)
+
+# What the proposals past Wasm 2.0 cost against their Wasm 2.0 peers:
+# memory64's checks, atomics on an unshared memory, tail-call modules'
+# ordinary calls (bench/proposals/run.sh).
+bench-proposals: build
+	bench/proposals/run.sh $(if $(filter 1,$(QUICK)),--quick) $(BUILD)
 
 # Every test: the release build and the sanitizer build, unit, CLI, fuzz
 # smoke and spec tests (the sanitizer build runs the fuzz smoke tests),
