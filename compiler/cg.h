@@ -24,8 +24,12 @@ struct cg_module {
     const struct wm_module *m;
     const struct cg_options *opt;
     struct cg_error *err;
-    unsigned callconv;              /* of generated functions: CG_TAIL_CALLCONV
-                                       with the tail-call feature, else C */
+    unsigned callconv;              /* of generated functions called through
+                                       funcrefs: CG_TAIL_CALLCONV with the
+                                       tail-call feature, else C */
+    unsigned *fn_cc;                /* [nfuncs] each defined function's: C
+                                       where no tail call reaches it
+                                       (cg_module.c, plan_callconvs) */
 
     LLVMContextRef ctx;
     LLVMModuleRef mod;
@@ -208,11 +212,11 @@ int cg_atomic(struct cg_func *f, const struct wm_ins *in);
 int cg_call(struct cg_func *f, const struct wm_ins *in);
 int cg_variable(struct cg_func *f, const struct wm_ins *in);
 int cg_table(struct cg_func *f, const struct wm_ins *in);
-/* Call a native function of type ft (generated code: cm->callconv)
- * with a vmctx and the stack's args; a tail call returns its results. */
+/* Call a native function of type ft in calling convention cc with a
+ * vmctx and the stack's args; a tail call returns its results. */
 void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
-                  LLVMTypeRef fty, LLVMValueRef callee, LLVMValueRef vmctx,
-                  bool tail);
+                  LLVMTypeRef fty, LLVMValueRef callee, unsigned cc,
+                  LLVMValueRef vmctx, bool tail);
 
 /* ===== cg_emit.c ======================================================== */
 int cg_target_init(struct cg_module *cm);

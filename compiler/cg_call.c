@@ -41,8 +41,8 @@ static LLVMValueRef invariant(struct cg_func *f, LLVMValueRef load)
 /* ===== Calls ============================================================ */
 
 void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
-                  LLVMTypeRef fty, LLVMValueRef callee, LLVMValueRef vmctx,
-                  bool tail)
+                  LLVMTypeRef fty, LLVMValueRef callee, unsigned cc,
+                  LLVMValueRef vmctx, bool tail)
 {
     uint32_t n = ft->nparams;
     unsigned base = cg_param_base(ft);
@@ -58,7 +58,7 @@ void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
         args[base + i] = f->stack[f->sp - n + i];
     f->sp -= n;
     LLVMValueRef r = LLVMBuildCall2(f->b, fty, callee, args, n + base, "");
-    LLVMSetInstructionCallConv(r, f->cm->callconv);
+    LLVMSetInstructionCallConv(r, cc);
     if (tail) {
         /* return_call: guaranteed, whatever the two signatures (tailcc),
          * at every optimisation level. The results are the function's. */
@@ -97,7 +97,8 @@ static void call_funcref(struct cg_func *f, LLVMValueRef ref, uint32_t type,
                                                                        ref, "code")));
     LLVMValueRef vmctx = invariant(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr,
         gep_bytes(f, ref, offsetof(struct awsm_funcref, vmctx)), "callee_vmctx")));
-    cg_emit_call(f, &cm->m->types[type], cm->fn_types[type], code, vmctx, tail);
+    cg_emit_call(f, &cm->m->types[type], cm->fn_types[type], code, cm->callconv,
+                 vmctx, tail);
 }
 
 static void cg_call_direct(struct cg_func *f, uint32_t func, bool tail)
@@ -107,7 +108,8 @@ static void cg_call_direct(struct cg_func *f, uint32_t func, bool tail)
     uint32_t type = wm_func_type_index(m, func);
     if (func >= m->nfunc_imports)
         cg_emit_call(f, &m->types[type], cm->fn_types[type],
-                     cm->funcs[func - m->nfunc_imports], f->vmctx, tail);
+                     cm->funcs[func - m->nfunc_imports],
+                     cm->fn_cc[func - m->nfunc_imports], f->vmctx, tail);
     else
         call_funcref(f, funcref_of(f, func), type, tail);
 }

@@ -217,12 +217,112 @@ static void declare_probe(struct cg_module *cm)
 #endif
 }
 
+/* ===== Calling conventions of a tail-call module ====================== */
+
+/*
+ * tailcc makes return_call a real tail call whatever the two signatures,
+ * but costs every call ~20% (fib; see CG_TAIL_CALLCONV). So in a module
+ * compiled with the feature, only what a tail call can reach or leave is
+ * tailcc: a function that contains return_call or return_call_indirect,
+ * the callee of a return_call, and every function that escapes (exported,
+ * the start function, in an element segment, named by ref.func in code or
+ * a constant), which is called through funcrefs, in the module's
+ * convention (and may be a return_call_indirect's target). The rest keep
+ * the C convention: only direct calls reach them, and those know it.
+ */
+struct cc_plan {
+    const struct wm_module *m;
+    bool *tail;                     /* [nfuncs] must be tailcc */
+};
+
+static void cc_mark(struct cc_plan *p, uint32_t func)
+{
+    if (func >= p->m->nfunc_imports && func - p->m->nfunc_imports < p->m->nfuncs)
+        p->tail[func - p->m->nfunc_imports] = true;
+}
+
+/* Mark what the instructions of r reach; *tail_calls when they hold a tail
+ * call. -1 when they cannot be read (out of memory: keep everything
+ * tailcc). */
+static int cc_scan(struct cc_plan *p, struct wm_ins_reader *ir, bool *tail_calls)
+{
+    struct wm_ins in;
+    int rc = 0;
+    while (ir->rd.pos < ir->rd.end) {
+        if (wm_ins_read(ir, &in) != 0) {
+            rc = -1;
+            break;
+        }
+        if (in.op == WM_OP_REF_FUNC)
+            cc_mark(p, in.u.idx);
+        if (in.op == WM_OP_RETURN_CALL)
+            cc_mark(p, in.u.idx);
+        if (in.op == WM_OP_RETURN_CALL || in.op == WM_OP_RETURN_CALL_INDIRECT)
+            *tail_calls = true;
+    }
+    wm_ins_reader_deinit(ir);
+    return rc;
+}
+
+static int cc_scan_const(struct cc_plan *p, const struct wm_constexpr *ce)
+{
+    if (ce->op == WM_CONST_REF_FUNC)
+        cc_mark(p, ce->u.index);
+    if (ce->op != WM_CONST_EXPR)
+        return 0;
+    struct wm_error err;
+    struct wm_rd r = { ce->code, 0, ce->len, -1, &err };
+    struct wm_ins_reader ir;
+    bool unused = false;
+    wm_ins_reader_init(&ir, &r);
+    return cc_scan(p, &ir, &unused);
+}
+
+static int cc_plan_marks(struct cc_plan *p)
+{
+    const struct wm_module *m = p->m;
+    for (uint32_t i = 0; i < m->nexports; i++)
+        if (m->exports[i].kind == WM_EXTERN_FUNC)
+            cc_mark(p, m->exports[i].index);
+    if (m->has_start)
+        cc_mark(p, m->start);
+    for (uint32_t s = 0; s < m->nelems; s++)
+        for (uint32_t j = 0; j < m->elems[s].count; j++)
+            if (cc_scan_const(p, &m->elems[s].inits[j]))
+                return -1;
+    for (uint32_t g = 0; g < m->nglobals; g++)
+        if (cc_scan_const(p, &m->globals[g].init))
+            return -1;
+    for (uint32_t i = 0; i < m->nfuncs; i++) {
+        struct wm_error err;
+        struct wm_ins_reader ir;
+        bool tail_calls = false;
+        wm_ins_reader_init_func(&ir, m, m->nfunc_imports + i, &err);
+        if (cc_scan(p, &ir, &tail_calls))
+            return -1;
+        if (tail_calls)
+            p->tail[i] = true;
+    }
+    return 0;
+}
+
+static void plan_callconvs(struct cg_module *cm)
+{
+    const struct wm_module *m = cm->m;
+    cm->fn_cc = cg_alloc(cm, m->nfuncs, sizeof *cm->fn_cc);
+    struct cc_plan p = { m, cg_alloc(cm, m->nfuncs, sizeof *p.tail) };
+    bool all = cm->callconv != CG_TAIL_CALLCONV || cc_plan_marks(&p) != 0;
+    for (uint32_t i = 0; i < m->nfuncs; i++)
+        cm->fn_cc[i] = all || p.tail[i] ? cm->callconv : LLVMCCallConv;
+}
+
 static void declare_functions(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
     declare_probe(cm);
     cm->fn_types = cg_alloc(cm, m->ntypes, sizeof *cm->fn_types);
     cm->funcs = cg_alloc(cm, m->nfuncs, sizeof *cm->funcs);
+    plan_callconvs(cm);
     for (uint32_t t = 0; t < m->ntypes; t++)
         cm->fn_types[t] = native_type(cm, &m->types[t]);
     for (uint32_t i = 0; i < m->nfuncs; i++) {
@@ -233,7 +333,7 @@ static void declare_functions(struct cg_module *cm)
                  name ? name : "");
         LLVMValueRef fn = LLVMAddFunction(cm->mod, sym, cm->fn_types[m->funcs[i].type]);
         LLVMSetLinkage(fn, LLVMInternalLinkage);
-        LLVMSetFunctionCallConv(fn, cm->callconv);
+        LLVMSetFunctionCallConv(fn, cm->fn_cc[i]);
         /* Unwind tables, so a trap's backtrace walks through wasm frames. */
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
             LLVMCreateEnumAttribute(cm->ctx,

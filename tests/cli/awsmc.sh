@@ -34,8 +34,25 @@ run "$tmp/good.wasm" -o "$tmp/ir.so" --emit-llvm
 check "--emit-llvm writes OUT.ll with the functions" \
     eval 'status_is 0 && grep -q "define internal i64 @wasm_f0" "$tmp/ir.so.ll"'
 run "$tmp/good.wasm" -o "$tmp/ir.so" --emit-llvm --enable-tail-call
-check "--enable-tail-call: the functions are tailcc" \
+check "--enable-tail-call: an exported function is tailcc" \
     eval 'status_is 0 && grep -q "define internal tailcc i64 @wasm_f0" "$tmp/ir.so.ll"'
+# f0 exported, f1 in a table, f2 the target of a return_call, f3 holding
+# one, f4 named by ref.func (declared): tailcc; f5, only called
+# directly: C.
+wat tails '(module
+  (type $t (func (result i32)))
+  (table 1 funcref) (elem (i32.const 0) $f1) (elem declare func $f4)
+  (func $f0 (export "f0") (result i32) (call $f5))
+  (func $f1 (result i32) (i32.const 1))
+  (func $f2 (result i32) (i32.const 2))
+  (func $f3 (result i32) (return_call $f2))
+  (func $f4 (result i32) (drop (ref.func $f4)) (call $f3))
+  (func $f5 (result i32) (call $f4)))' --enable-tail-call
+run "$tmp/tails.wasm" -o "$tmp/tails.so" --emit-llvm --enable-tail-call -O0
+tailcc_is() { grep -q "define internal $1[a-z0-9 ()-]*@wasm_f$2(" "$tmp/tails.so.ll"; }
+check "--enable-tail-call: only what a tail call can reach or leave is tailcc" \
+    eval 'status_is 0 && tailcc_is tailcc 0 && tailcc_is tailcc 1 && tailcc_is tailcc 2 &&
+          tailcc_is tailcc 3 && tailcc_is tailcc 4 && ! tailcc_is tailcc 5 && tailcc_is "" 5'
 
 wat bad '(module (func (result i32) (i32.add (i32.const 1) (f64.const 2))))' --no-check
 run "$tmp/bad.wasm" -o "$tmp/bad.so"
