@@ -12,8 +12,9 @@
 #              unshared memory: awsm compiles them as plain accesses)
 #              against its plain build
 #   tail-call  bench/programs/fib.c (wasi-libc) built with -mtail-call and
-#              run with --enable-tail-call (the whole module in LLVM's
-#              tailcc) against its plain build: what ordinary calls pay
+#              run with --enable-tail-call against its plain build: what
+#              ordinary calls pay in a tail-call module (only functions a
+#              tail call can reach or leave are in LLVM's tailcc)
 #
 # Every variant of a kernel runs once per round, in turn, so that the
 # machine's drift hits them alike; the report gives medians over the
@@ -137,8 +138,8 @@ done
     echo "  --bounds=guard (the guard region) and --bounds=checked; w64: built"
     echo "  for wasm64 (memory64), each access checked against the size"
     echo "  without wrapping; atomic: hist's increments as seq_cst atomics on"
-    echo "  an unshared memory; fib-tail: fib.c built with -mtail-call, the"
-    echo "  whole module in tailcc."
+    echo "  an unshared memory; fib-tail: fib.c built with -mtail-call, run"
+    echo "  with --enable-tail-call (its escaping functions in tailcc, fib in C)."
     echo "- $(nproc) CPUs, $(uname -m), $(date -u +%Y-%m-%d)."
 } > "$report"
 cat "$report"
