@@ -14,6 +14,10 @@
 # for bit, logged values, trap classes, globals and memory at the end
 # (tests/fuzz/diff_compare.py: NaN bits may differ where the spec allows).
 #
+# DIFF_FEATURES adds binaryen's flags for proposals past Wasm 2.0 (e.g.
+# --enable-threads: atomics and shared memories; diff_awsm accepts every
+# proposal awsm has).
+#
 # --gen precise makes the modules with tests/fuzz/diff_precise.py instead:
 # small ones full of what precise traps are about (stores and loads at the
 # edge of memory, globals set around them, explicit traps), which
@@ -36,7 +40,10 @@ max_bytes=${DIFF_MAX_BYTES:-12000}
 gen=ttf
 configs="guard:0 guard:2 checked:0 checked:2"
 features="--enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals
-          --enable-bulk-memory --enable-multivalue --enable-simd"
+          --enable-bulk-memory --enable-multivalue --enable-simd ${DIFF_FEATURES:-}"
+# DIFF_FEATURES: binaryen's flags for proposals past Wasm 2.0
+# (--enable-threads: atomics, shared memories); wabt takes the same names.
+wabt_features=${DIFF_FEATURES:-}
 
 # One seed: the worker the main loop runs in parallel (diff.sh --one SEED).
 # The module of one seed, into $d/module.wasm: from binaryen (ttf) or from
@@ -62,9 +69,10 @@ sys.stdout.buffer.write(r.randbytes(r.randint(1000, $max_bytes)))" >"$d/input.bi
     fi
     # Through the text format (wabt): export the globals, zero the NaN
     # lanes of SIMD float results (diff_rewrite.py).
-    if ! wasm2wat "$d/module.wasm" -o "$d/ttf.wat" 2>"$d/wabt.err" ||
+    # shellcheck disable=SC2086  # wabt's flags for DIFF_FEATURES, as words
+    if ! wasm2wat $wabt_features "$d/module.wasm" -o "$d/ttf.wat" 2>"$d/wabt.err" ||
        ! python3 "$here/diff_rewrite.py" "$d/ttf.wat" "$d/module.wat" 2>>"$d/wabt.err" ||
-       ! wat2wasm "$d/module.wat" -o "$d/module.wasm" 2>>"$d/wabt.err"; then
+       ! wat2wasm $wabt_features "$d/module.wat" -o "$d/module.wasm" 2>>"$d/wabt.err"; then
         echo "seed $seed: rewriting the module failed: $(head -c 300 "$d/wabt.err")"
         return 1
     fi

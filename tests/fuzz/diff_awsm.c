@@ -127,6 +127,8 @@ static const char *trap_class(enum awsm_trap t)
     case AWSM_TRAP_INDIRECT_TYPE: return "indirect";
     case AWSM_TRAP_STACK_EXHAUSTED: return "stack";
     case AWSM_TRAP_HOST: return "host";
+    case AWSM_TRAP_UNALIGNED_ATOMIC: return "unaligned-atomic";
+    case AWSM_TRAP_WAIT_UNSHARED: return "wait-unshared";
     default: return rt_trap_message(t);
     }
 }
@@ -273,6 +275,9 @@ int main(int argc, char **argv)
             return 2;
         }
         o.disabled = true;
+        /* Every proposal: DIFF_FEATURES (diff.sh) may make modules that
+         * use threads' atomics; Wasm 2.0 modules compile as without. */
+        o.features = WM_FEATURES_ALL;
         printf("== %s -O%u\n", argv[i][0] == 'g' ? "guard" : "checked", o.opt_level);
         if (cache_module_load(argv[1], &o, &mod, NULL, &cerr) != 0) {
             printf("load error: %s\n", cerr.msg);

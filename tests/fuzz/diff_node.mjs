@@ -55,6 +55,8 @@ const classes = [
     [/table index is out of bounds|invalid index into function table|element segment .*out of bounds|table access/, 'table-oob'],
     [/null function or function signature mismatch|function signature mismatch|null function/, 'indirect'],
     [/Maximum call stack size exceeded/, 'stack'],
+    [/operation does not support unaligned accesses/, 'unaligned-atomic'],
+    [/atomics wait operation on non-shared memory|Atomics.wait cannot be called/, 'wait-unshared'],
 ];
 const classify = (e) => {
     if (e instanceof TypeError && /type incompatibility/.test(e.message))
