@@ -16,7 +16,8 @@
 #
 # DIFF_FEATURES adds binaryen's flags for proposals past Wasm 2.0 (e.g.
 # --enable-threads: atomics and shared memories; diff_awsm accepts every
-# proposal awsm has).
+# proposal awsm has), DIFF_NODE_FLAGS node's (--experimental-wasm-memory64;
+# binaryen 108's generator makes no 64-bit or second memory, though).
 #
 # --gen precise makes the modules with tests/fuzz/diff_precise.py instead:
 # small ones full of what precise traps are about (stores and loads at the
@@ -82,7 +83,8 @@ one() {
     local seed=$1 d=$work/seed-$1
     mkdir -p "$d"
     make_module "$seed" "$d" || return 1
-    if ! timeout 60 node "$here/diff_node.mjs" "$d/module.wasm" >"$d/node.txt" 2>"$d/node.err"; then
+    # shellcheck disable=SC2086  # V8 flags for DIFF_NODE_FLAGS, as words
+    if ! timeout 60 node ${DIFF_NODE_FLAGS:-} "$here/diff_node.mjs" "$d/module.wasm" >"$d/node.txt" 2>"$d/node.err"; then
         echo "seed $seed: node failed: $(head -c 300 "$d/node.err")"
         return 1
     fi
