@@ -161,10 +161,13 @@ void rt_memory_set_shared(struct rt_memory *mem);
 /* ... or 64-bit (memory64): only import matching cares. */
 void rt_memory_set_64(struct rt_memory *mem);
 /* runtime/wait.c: memory.atomic.wait32/64 (wide: 64) at host address
- * addr, 0 woken, 1 not equal, 2 timed out (timeout_ns < 0: never), and
- * memory.atomic.notify (returns how many it woke). */
+ * addr, 0 woken, 1 not equal, 2 timed out (timeout_ns < 0: never); with
+ * `sleep` (rt_instance_options.atomic_wait), a matching wait with a
+ * timeout calls it instead of queueing. And memory.atomic.notify (returns
+ * how many it woke). */
 uint32_t rt_atomic_wait(const void *addr, uint64_t expected, int64_t timeout_ns,
-                        bool wide);
+                        bool wide, uint32_t (*sleep)(void *ud, int64_t timeout_ns),
+                        void *ud);
 uint32_t rt_atomic_notify(const void *addr, uint32_t count);
 /* Async-signal-safe: is addr inside some live memory's reservation? */
 bool rt_memory_contains_fault(uintptr_t addr);

@@ -46,14 +46,8 @@ static uint32_t svc_atomic_wait(struct awsm_vmctx *vm, uint64_t ea, uint64_t exp
                                 int64_t timeout_ns, uint32_t wide, uint32_t mem)
 {
     const struct rt_instance_options *opt = &rt_instance_of(vm)->opt;
-    const uint8_t *p = vm->memories[mem]->base + ea;
-    if (opt->atomic_wait == NULL)
-        return rt_atomic_wait(p, expected, timeout_ns, wide != 0);
-    uint64_t now = wide ? __atomic_load_n((const uint64_t *)p, __ATOMIC_SEQ_CST)
-                        : __atomic_load_n((const uint32_t *)p, __ATOMIC_SEQ_CST);
-    if (now != (wide ? expected : (uint32_t)expected))
-        return 1;
-    return timeout_ns == 0 ? 2 : opt->atomic_wait(opt->wait_ud, timeout_ns);
+    return rt_atomic_wait(vm->memories[mem]->base + ea, expected, timeout_ns, wide != 0,
+                          opt->atomic_wait, opt->wait_ud);
 }
 
 static uint32_t svc_atomic_notify(struct awsm_vmctx *vm, uint64_t ea, uint32_t count,

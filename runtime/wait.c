@@ -12,7 +12,9 @@
  * waiter was unlinked by its notifier; one that times out unlinks itself.
  *
  * Generated code checked the address (bounds, alignment) and that the
- * memory is shared before calling here; nothing here traps.
+ * memory is shared before calling here; nothing here traps, but an
+ * embedder's sleep may (rt_instance_options.atomic_wait: a deadline),
+ * which is why it runs with no lock held.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -79,19 +81,21 @@ static struct timespec deadline_after(int64_t ns)
 }
 
 uint32_t rt_atomic_wait(const void *addr, uint64_t expected, int64_t timeout_ns,
-                        bool wide)
+                        bool wide, uint32_t (*sleep)(void *ud, int64_t timeout_ns),
+                        void *ud)
 {
     struct bucket *b = bucket_of(addr);
     pthread_mutex_lock(&b->lock);
     uint64_t now = wide ? __atomic_load_n((const uint64_t *)addr, __ATOMIC_SEQ_CST)
                         : __atomic_load_n((const uint32_t *)addr, __ATOMIC_SEQ_CST);
-    if (now != (wide ? expected : (uint32_t)expected)) {
+    uint32_t early = now != (wide ? expected : (uint32_t)expected) ? 1  /* "not-equal" */
+                   : timeout_ns == 0 ? 2                                /* "timed-out" */
+                   : 0;
+    if (early != 0 || sleep != NULL) {
         pthread_mutex_unlock(&b->lock);
-        return 1;                               /* "not-equal" */
-    }
-    if (timeout_ns == 0) {
-        pthread_mutex_unlock(&b->lock);
-        return 2;                               /* "timed-out" */
+        /* The embedder's sleep (no other thread can notify), unlocked: it
+         * may switch to another guest on this thread. */
+        return early != 0 ? early : sleep(ud, timeout_ns);
     }
     struct waiter w = { .addr = addr };
     pthread_condattr_t attr;
