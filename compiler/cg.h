@@ -48,7 +48,6 @@ struct cg_module {
     bool checked;                   /* check every access (cg_memory_plan) */
     bool guard_faults;              /* memory 0's accesses fault instead */
     bool any_shared;                /* some memory is shared (threads) */
-    bool others_checked;            /* memories past 0 are checked */
     bool x86;                       /* the target is x86-64 (cg_simd.c) */
     uint64_t mem_reach;             /* the descriptor's (runtime/abi.h) */
 
@@ -149,6 +148,17 @@ LLVMValueRef cg_const_i64(struct cg_func *f, uint64_t v);
 /* Load a field of the vmctx at a byte offset. */
 LLVMValueRef cg_vmctx_load(struct cg_func *f, unsigned offset, LLVMTypeRef t,
                            const char *name);
+/* Load the pointer base[index] (runtime data). */
+LLVMValueRef cg_load_ptr_at(struct cg_func *f, LLVMValueRef base, LLVMValueRef index);
+/*
+ * Mark a load of what never changes while an instance's code runs: the
+ * vmctx's arrays of functions, tables, type ids and memories and their
+ * entries (set at instantiation), a memory's base (it never moves), and a
+ * funcref's code, vmctx and type id (funcrefs are immutable). LLVM then
+ * loads each once per function, not again after every call (a
+ * call_indirect in a loop reloaded four of them each time).
+ */
+LLVMValueRef cg_invariant(struct cg_func *f, LLVMValueRef load);
 /* Branch to the function's trap block for `kind` when cond is true. */
 void cg_trap_if(struct cg_func *f, LLVMValueRef cond, enum awsm_trap kind);
 void cg_trap(struct cg_func *f, enum awsm_trap kind);
@@ -198,11 +208,15 @@ bool cg_mem_shared(const struct cg_module *cm, uint32_t mem);
 bool cg_mem_is64(const struct cg_module *cm, uint32_t mem);
 /* An i32 or i64 as an i64 (zero-extended). */
 LLVMValueRef cg_to_i64(struct cg_func *f, LLVMValueRef v);
+/* index (an i32, zero-extended, or an i64) + offset: the effective
+ * address, an i64 (memory64's may wrap, which cg_check_access traps). */
+LLVMValueRef cg_effective_address(struct cg_func *f, LLVMValueRef index, uint64_t offset);
 /* Trap "out of bounds memory access" unless index + offset + len, in
- * infinite precision, is within memory `mem`; returns index + offset
- * (an i64). For checked accesses (cg_mem_checked), wait and notify. */
-LLVMValueRef cg_check_access(struct cg_func *f, uint32_t mem, LLVMValueRef index,
-                             uint64_t offset, unsigned len);
+ * infinite precision, is within memory `mem` (ea: cg_effective_address of
+ * index and offset; memory64 checks index, as ea may have wrapped). For
+ * checked accesses (cg_mem_checked), wait and notify. */
+void cg_check_access(struct cg_func *f, uint32_t mem, LLVMValueRef index,
+                     LLVMValueRef ea, uint64_t offset, unsigned len);
 LLVMValueRef cg_mem_pointer(struct cg_func *f, uint32_t mem, LLVMValueRef ea);
 
 /* ===== cg_atomic.c: the threads proposal's 0xfe instructions ============ */

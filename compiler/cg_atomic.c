@@ -33,18 +33,17 @@ static LLVMValueRef atomic_ea(struct cg_func *f, const struct wm_ins *in, bool c
 {
     struct cg_module *cm = f->cm;
     unsigned bytes = access_bytes(in);
-    LLVMValueRef index = cg_to_i64(f, cg_pop(f));
+    LLVMValueRef index = cg_pop(f);
     /* ea's low bits are those of index + offset in infinite precision
      * (memory64's sum may wrap: 2^64 is a multiple of every size). */
-    LLVMValueRef ea = in->u.mem.offset
-        ? LLVMBuildAdd(f->b, index, cg_const_i64(f, in->u.mem.offset), "ea") : index;
+    LLVMValueRef ea = cg_effective_address(f, index, in->u.mem.offset);
     if (bytes > 1) {
         LLVMValueRef low = LLVMBuildAnd(f->b, ea, cg_const_i64(f, bytes - 1), "");
         cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntNE, low, cg_const_i64(f, 0), ""),
                    AWSM_TRAP_UNALIGNED_ATOMIC);
     }
     if (check || cg_mem_checked(cm, in->mem))
-        cg_check_access(f, in->mem, index, in->u.mem.offset, bytes);
+        cg_check_access(f, in->mem, index, ea, in->u.mem.offset, bytes);
     return ea;
 }
 
@@ -155,7 +154,7 @@ static void atomic_wait_notify(struct cg_func *f, const struct wm_ins *in)
         return;
     }
     args[2] = cg_pop(f);                                /* timeout (ns) */
-    args[1] = widen(f, cg_pop(f), cm->i64);             /* expected */
+    args[1] = cg_to_i64(f, cg_pop(f));                  /* expected */
     args[0] = atomic_ea(f, in, true);
     if (!shared) {
         /* The trap ends the block; the code after it is dead but must

@@ -17,27 +17,6 @@ static LLVMValueRef gep_bytes(struct cg_func *f, LLVMValueRef base, uint64_t off
     return LLVMBuildGEP2(f->b, f->cm->i8, base, &o, 1, "");
 }
 
-static LLVMValueRef load_ptr_at(struct cg_func *f, LLVMValueRef base,
-                                LLVMValueRef index)
-{
-    LLVMValueRef p = LLVMBuildGEP2(f->b, f->cm->ptr, base, &index, 1, "");
-    return cg_tag_runtime(f->cm, LLVMBuildLoad2(f->b, f->cm->ptr, p, ""));
-}
-
-/*
- * What never changes while an instance's code runs: the vmctx's arrays of
- * functions, tables and type ids and their entries (set at instantiation),
- * and a funcref's code, vmctx and type id (funcrefs are immutable). Loads
- * of them say so, so LLVM loads each once per function, not again after
- * every call (a call_indirect in a loop reloaded four of them each time).
- */
-static LLVMValueRef invariant(struct cg_func *f, LLVMValueRef load)
-{
-    unsigned kind = LLVMGetMDKindIDInContext(f->cm->ctx, "invariant.load", 14);
-    LLVMSetMetadata(load, kind, LLVMMDNodeInContext(f->cm->ctx, NULL, 0));
-    return load;
-}
-
 /* ===== Calls ============================================================ */
 
 void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
@@ -83,9 +62,9 @@ void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
 
 static LLVMValueRef funcref_of(struct cg_func *f, uint32_t func)
 {
-    LLVMValueRef funcs = invariant(f, cg_vmctx_load(f, AWSM_VMCTX_FUNCS, f->cm->ptr,
+    LLVMValueRef funcs = cg_invariant(f, cg_vmctx_load(f, AWSM_VMCTX_FUNCS, f->cm->ptr,
                                                     "funcs"));
-    return invariant(f, load_ptr_at(f, funcs, cg_const_i64(f, func)));
+    return cg_invariant(f, cg_load_ptr_at(f, funcs, cg_const_i64(f, func)));
 }
 
 /* Call through a funcref: its code with its own vmctx. */
@@ -93,9 +72,9 @@ static void call_funcref(struct cg_func *f, LLVMValueRef ref, uint32_t type,
                          bool tail)
 {
     struct cg_module *cm = f->cm;
-    LLVMValueRef code = invariant(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr,
+    LLVMValueRef code = cg_invariant(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr,
                                                                        ref, "code")));
-    LLVMValueRef vmctx = invariant(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr,
+    LLVMValueRef vmctx = cg_invariant(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr,
         gep_bytes(f, ref, offsetof(struct awsm_funcref, vmctx)), "callee_vmctx")));
     cg_emit_call(f, &cm->m->types[type], cm->fn_types[type], code, cm->callconv,
                  vmctx, tail);
@@ -116,9 +95,9 @@ static void cg_call_direct(struct cg_func *f, uint32_t func, bool tail)
 
 static LLVMValueRef table_of(struct cg_func *f, uint32_t t)
 {
-    LLVMValueRef tables = invariant(f, cg_vmctx_load(f, AWSM_VMCTX_TABLES, f->cm->ptr,
+    LLVMValueRef tables = cg_invariant(f, cg_vmctx_load(f, AWSM_VMCTX_TABLES, f->cm->ptr,
                                                      "tables"));
-    return invariant(f, load_ptr_at(f, tables, cg_const_i64(f, t)));
+    return cg_invariant(f, cg_load_ptr_at(f, tables, cg_const_i64(f, t)));
 }
 
 static LLVMValueRef table_size(struct cg_func *f, LLVMValueRef table)
@@ -150,12 +129,12 @@ static void cg_call_indirect(struct cg_func *f, uint32_t type, uint32_t table,
                                    AWSM_TRAP_UNDEFINED_ELEMENT);
     LLVMValueRef ref = cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr, slot, "ref"));
     cg_trap_if(f, LLVMBuildIsNull(f->b, ref, ""), AWSM_TRAP_INDIRECT_NULL);
-    LLVMValueRef have = invariant(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->i32,
+    LLVMValueRef have = cg_invariant(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->i32,
         gep_bytes(f, ref, offsetof(struct awsm_funcref, type_id)), "type_id")));
-    LLVMValueRef ids = invariant(f, cg_vmctx_load(f, AWSM_VMCTX_TYPE_IDS, cm->ptr,
+    LLVMValueRef ids = cg_invariant(f, cg_vmctx_load(f, AWSM_VMCTX_TYPE_IDS, cm->ptr,
                                                   "type_ids"));
     LLVMValueRef ti = cg_const_i64(f, type);
-    LLVMValueRef want = invariant(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->i32,
+    LLVMValueRef want = cg_invariant(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->i32,
         LLVMBuildGEP2(f->b, cm->i32, ids, &ti, 1, ""), "want")));
     cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntNE, have, want, ""),
                AWSM_TRAP_INDIRECT_TYPE);
@@ -185,7 +164,7 @@ static LLVMValueRef global_cell(struct cg_func *f, uint32_t g)
                          (uint64_t)(g - m->nglobal_imports) * sizeof(awsm_value));
     LLVMValueRef cells = cg_vmctx_load(f, AWSM_VMCTX_IMPORTED_GLOBALS,
                                        f->cm->ptr, "imported_globals");
-    return load_ptr_at(f, cells, cg_const_i64(f, g));
+    return cg_load_ptr_at(f, cells, cg_const_i64(f, g));
 }
 
 int cg_variable(struct cg_func *f, const struct wm_ins *in)

@@ -90,6 +90,19 @@ static void load_push(struct cg_func *f, LLVMValueRef *slots,
 
 /* ===== vmctx, intrinsics, runtime calls, traps ========================== */
 
+LLVMValueRef cg_load_ptr_at(struct cg_func *f, LLVMValueRef base, LLVMValueRef index)
+{
+    LLVMValueRef p = LLVMBuildGEP2(f->b, f->cm->ptr, base, &index, 1, "");
+    return cg_tag_runtime(f->cm, LLVMBuildLoad2(f->b, f->cm->ptr, p, ""));
+}
+
+LLVMValueRef cg_invariant(struct cg_func *f, LLVMValueRef load)
+{
+    unsigned kind = LLVMGetMDKindIDInContext(f->cm->ctx, "invariant.load", 14);
+    LLVMSetMetadata(load, kind, LLVMMDNodeInContext(f->cm->ctx, NULL, 0));
+    return load;
+}
+
 LLVMValueRef cg_vmctx_load(struct cg_func *f, unsigned offset, LLVMTypeRef t,
                            const char *name)
 {
@@ -556,12 +569,9 @@ static void prologue_memory(struct cg_func *f)
     struct cg_module *cm = f->cm;
     if (wm_memory_count(cm->m) == 0)
         return;
-    f->mem_base = cg_vmctx_load(f, AWSM_VMCTX_MEM_BASE, cm->ptr, "mem_base");
-    f->memory = cg_vmctx_load(f, AWSM_VMCTX_MEMORY, cm->ptr, "memory");
-    unsigned inv = LLVMGetMDKindIDInContext(cm->ctx, "invariant.load", 14);
-    LLVMValueRef empty = LLVMMDNodeInContext(cm->ctx, NULL, 0);
-    LLVMSetMetadata(f->mem_base, inv, empty);
-    LLVMSetMetadata(f->memory, inv, empty);
+    f->mem_base = cg_invariant(f, cg_vmctx_load(f, AWSM_VMCTX_MEM_BASE, cm->ptr,
+                                                "mem_base"));
+    f->memory = cg_invariant(f, cg_vmctx_load(f, AWSM_VMCTX_MEMORY, cm->ptr, "memory"));
     /* Other memories (multi-memory): vmctx->memories[i] and its base, which
      * never moves either; what a function does not use, LLVM removes. */
     uint32_t n = wm_memory_count(cm->m);
@@ -569,18 +579,13 @@ static void prologue_memory(struct cg_func *f)
     f->memories = cg_alloc(cm, n, sizeof *f->memories);
     f->mem_bases[0] = f->mem_base;
     f->memories[0] = f->memory;
-    LLVMValueRef all = n > 1 ? cg_vmctx_load(f, AWSM_VMCTX_MEMORIES, cm->ptr, "memories")
+    LLVMValueRef all = n > 1 ? cg_invariant(f, cg_vmctx_load(f, AWSM_VMCTX_MEMORIES,
+                                                             cm->ptr, "memories"))
                              : NULL;
-    if (all != NULL)
-        LLVMSetMetadata(all, inv, empty);
     for (uint32_t i = 1; i < n; i++) {
-        LLVMValueRef off = cg_const_i64(f, (uint64_t)i * sizeof(void *));
-        LLVMValueRef slot = LLVMBuildGEP2(f->b, cm->i8, all, &off, 1, "");
-        f->memories[i] = cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr, slot, ""));
-        f->mem_bases[i] = cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr,
-                                                            f->memories[i], ""));
-        LLVMSetMetadata(f->memories[i], inv, empty);
-        LLVMSetMetadata(f->mem_bases[i], inv, empty);
+        f->memories[i] = cg_invariant(f, cg_load_ptr_at(f, all, cg_const_i64(f, i)));
+        f->mem_bases[i] = cg_invariant(f, cg_load_ptr_at(f, f->memories[i],
+                                                         cg_const_i64(f, 0)));
     }
 }
 

@@ -33,7 +33,6 @@ void cg_memory_plan(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
     cm->checked = cm->opt->bounds == AWSM_BOUNDS_CHECKED;
-    cm->others_checked = cm->checked;
     cm->guard_faults = false;
     cm->any_shared = false;
     cm->mem_reach = 0;
@@ -59,7 +58,8 @@ void cg_memory_plan(struct cg_module *cm)
         cm->checked = true;
     }
     cm->mem_reach = cm->checked ? bytes : AWSM_GUARD_RESERVATION;
-    cm->guard_faults = !cm->checked || (wm_memory_count(m) > 1 && !cm->others_checked);
+    cm->guard_faults = !cm->checked || (wm_memory_count(m) > 1 &&
+                                        cm->opt->bounds != AWSM_BOUNDS_CHECKED);
 }
 
 bool cg_mem_is64(const struct cg_module *cm, uint32_t mem)
@@ -74,7 +74,8 @@ LLVMValueRef cg_to_i64(struct cg_func *f, LLVMValueRef v)
 
 bool cg_mem_checked(const struct cg_module *cm, uint32_t mem)
 {
-    return mem == 0 ? cm->checked : cm->others_checked || cg_mem_is64(cm, mem);
+    return mem == 0 ? cm->checked
+                    : cm->opt->bounds == AWSM_BOUNDS_CHECKED || cg_mem_is64(cm, mem);
 }
 
 bool cg_mem_shared(const struct cg_module *cm, uint32_t mem)
@@ -118,15 +119,18 @@ void cg_check_range(struct cg_func *f, uint32_t mem, LLVMValueRef ea, LLVMValueR
     cg_trap_if(f, over, AWSM_TRAP_MEMORY_OOB);
 }
 
-LLVMValueRef cg_check_access(struct cg_func *f, uint32_t mem, LLVMValueRef index,
-                             uint64_t offset, unsigned len)
+LLVMValueRef cg_effective_address(struct cg_func *f, LLVMValueRef index, uint64_t offset)
 {
     index = cg_to_i64(f, index);
-    if (!cg_mem_is64(f->cm, mem)) {
-        LLVMValueRef ea = offset ? LLVMBuildAdd(f->b, index, cg_const_i64(f, offset), "ea")
-                                 : index;
+    return offset ? LLVMBuildAdd(f->b, index, cg_const_i64(f, offset), "ea") : index;
+}
+
+void cg_check_access(struct cg_func *f, uint32_t mem, LLVMValueRef index,
+                     LLVMValueRef ea, uint64_t offset, unsigned len)
+{
+    if (!cg_mem_is64(f->cm, mem)) {         /* zero-extended: no overflow */
         cg_check_range(f, mem, ea, cg_const_i64(f, len));
-        return ea;
+        return;
     }
     /* index + (offset + len) <= size; offset + len past 2^64 never fits. */
     if (offset > UINT64_MAX - len)
@@ -134,20 +138,16 @@ LLVMValueRef cg_check_access(struct cg_func *f, uint32_t mem, LLVMValueRef index
                    AWSM_TRAP_MEMORY_OOB);
     else
         cg_check_range(f, mem, index, cg_const_i64(f, offset + len));
-    return offset ? LLVMBuildAdd(f->b, index, cg_const_i64(f, offset), "ea") : index;
 }
 
 /* The address of an access of `size` bytes by instruction `in` (its
- * memory, its offset) at index. */
+ * memory, its offset) at index: checked, or left to the guard region. */
 static LLVMValueRef address(struct cg_func *f, const struct wm_ins *in,
                             LLVMValueRef index, unsigned size)
 {
+    LLVMValueRef ea = cg_effective_address(f, index, in->u.mem.offset);
     if (cg_mem_checked(f->cm, in->mem))
-        return cg_mem_pointer(f, in->mem, cg_check_access(f, in->mem, index,
-                                                          in->u.mem.offset, size));
-    LLVMValueRef ea = cg_to_i64(f, index);          /* the guard region's */
-    if (in->u.mem.offset)
-        ea = LLVMBuildAdd(f->b, ea, cg_const_i64(f, in->u.mem.offset), "ea");
+        cg_check_access(f, in->mem, index, ea, in->u.mem.offset, size);
     return cg_mem_pointer(f, in->mem, ea);
 }
 
