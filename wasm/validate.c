@@ -637,10 +637,7 @@ static const char *memory_sig(const struct val *v, const struct wm_ins *in, char
     case WM_OP_MEMORY_SIZE:
         buf[1] = dst64 ? 'l' : 'i';
         break;
-    case WM_OP_MEMORY_GROW:
-        buf[0] = buf[2] = dst64 ? 'l' : 'i';
-        break;
-    case WM_OP_MEMORY_FILL:
+    case WM_OP_MEMORY_GROW: case WM_OP_MEMORY_FILL:     /* "i:i", "iii:" */
         buf[0] = buf[2] = dst64 ? 'l' : 'i';
         break;
     case WM_OP_MEMORY_COPY: {
