@@ -29,6 +29,7 @@ enum wm_op_imm {
     WM_IMM_REFTYPE, WM_IMM_MEMORY_INIT, WM_IMM_DATA, WM_IMM_MEMORY_COPY, WM_IMM_TABLE_INIT,
     WM_IMM_ELEM, WM_IMM_TABLE_COPY, WM_IMM_LANE, WM_IMM_MEMARG_LANE, WM_IMM_SHUFFLE,
     WM_IMM_FENCE,           /* atomic.fence's reserved zero byte */
+    WM_IMM_TAG,             /* a tag index (exception handling), in u.idx */
 };
 
 enum wm_op {

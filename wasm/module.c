@@ -27,8 +27,9 @@ bool wm_valtype_is_ref(wm_valtype t)
 
 const char *wm_extern_kind_name(enum wm_extern_kind k)
 {
-    static const char *const names[] = { "func", "table", "memory", "global" };
-    return (unsigned)k < 4 ? names[k] : "?";
+    static const char *const names[WM_EXTERN_KINDS] = { "func", "table", "memory",
+                                                         "global", "tag" };
+    return (unsigned)k < WM_EXTERN_KINDS ? names[k] : "?";
 }
 
 uint32_t wm_func_count(const struct wm_module *m)
@@ -49,6 +50,11 @@ uint32_t wm_memory_count(const struct wm_module *m)
 uint32_t wm_global_count(const struct wm_module *m)
 {
     return m->nglobal_imports + m->nglobals;
+}
+
+uint32_t wm_tag_count(const struct wm_module *m)
+{
+    return m->ntag_imports + m->ntags;
 }
 
 static const struct wm_import *nth_import(const struct wm_module *m,
@@ -88,6 +94,18 @@ const struct wm_globaltype *wm_global_type(const struct wm_module *m, uint32_t g
     if (g < m->nglobal_imports)
         return &nth_import(m, WM_EXTERN_GLOBAL, g)->u.global;
     return &m->globals[g - m->nglobal_imports].type;
+}
+
+uint32_t wm_tag_type_index(const struct wm_module *m, uint32_t t)
+{
+    if (t < m->ntag_imports)
+        return nth_import(m, WM_EXTERN_TAG, t)->u.tag_type;
+    return m->tags[t - m->ntag_imports];
+}
+
+const struct wm_functype *wm_tag_type(const struct wm_module *m, uint32_t t)
+{
+    return &m->types[wm_tag_type_index(m, t)];
 }
 
 const char *wm_func_name(const struct wm_module *m, uint32_t f)

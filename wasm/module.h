@@ -81,7 +81,9 @@ enum wm_extern_kind {
     WM_EXTERN_TABLE = 1,
     WM_EXTERN_MEMORY = 2,
     WM_EXTERN_GLOBAL = 3,
+    WM_EXTERN_TAG = 4,          /* exception handling: a tag */
 };
+#define WM_EXTERN_KINDS 5
 
 const char *wm_extern_kind_name(enum wm_extern_kind k); /* "func", ... */
 
@@ -102,6 +104,7 @@ struct wm_import {
         struct wm_tabletype table;
         struct wm_memtype memory;
         struct wm_globaltype global;
+        uint32_t tag_type;                  /* type index (empty results) */
     } u;
 };
 
@@ -208,8 +211,9 @@ struct wm_module {
     struct wm_import *imports;
     /* Imported entities come first in each index space. */
     uint32_t nfunc_imports, ntable_imports, nmemory_imports, nglobal_imports;
+    uint32_t ntag_imports;
     /* The imports of each kind (enum wm_extern_kind) in index order. */
-    const struct wm_import **imports_of[4];
+    const struct wm_import **imports_of[WM_EXTERN_KINDS];
 
     uint32_t nfuncs;                /* defined functions */
     struct wm_func *funcs;
@@ -222,6 +226,9 @@ struct wm_module {
 
     uint32_t nglobals;              /* defined globals */
     struct wm_global *globals;
+
+    uint32_t ntags;                 /* defined tags (exception handling: */
+    uint32_t *tags;                 /* the tag section), their type indices */
 
     uint32_t nexports;
     struct wm_export *exports;
@@ -257,6 +264,7 @@ uint32_t wm_func_count(const struct wm_module *m);
 uint32_t wm_table_count(const struct wm_module *m);
 uint32_t wm_memory_count(const struct wm_module *m);
 uint32_t wm_global_count(const struct wm_module *m);
+uint32_t wm_tag_count(const struct wm_module *m);
 
 /* Look-ups in the whole index spaces; the index must be in range. */
 const struct wm_functype *wm_func_type(const struct wm_module *m, uint32_t f);
@@ -264,6 +272,9 @@ uint32_t wm_func_type_index(const struct wm_module *m, uint32_t f);
 const struct wm_tabletype *wm_table_type(const struct wm_module *m, uint32_t t);
 const struct wm_memtype *wm_memory_type(const struct wm_module *m, uint32_t i);
 const struct wm_globaltype *wm_global_type(const struct wm_module *m, uint32_t g);
+/* A tag's type index and type (its params are the exception's values). */
+uint32_t wm_tag_type_index(const struct wm_module *m, uint32_t t);
+const struct wm_functype *wm_tag_type(const struct wm_module *m, uint32_t t);
 
 /* Function name from the name section, or NULL. */
 const char *wm_func_name(const struct wm_module *m, uint32_t f);
@@ -329,11 +340,16 @@ enum wm_feature {
     WM_FEATURE_MULTI_MEMORY = 1u << 4,      /* several memories, a memory
                                                index on every instruction */
     WM_FEATURE_MEMORY64 = 1u << 5,          /* memories with i64 addresses */
+    WM_FEATURE_EXCEPTIONS = 1u << 6,        /* the legacy exception-handling
+                                               proposal: tags, try, catch,
+                                               catch_all, delegate, throw,
+                                               rethrow */
 };
 #define WM_FEATURES_DEFAULT WM_FEATURE_RELAXED_SIMD
 #define WM_FEATURES_ALL (WM_FEATURE_EXTENDED_CONST | WM_FEATURE_TAIL_CALL | \
                          WM_FEATURE_RELAXED_SIMD | WM_FEATURE_THREADS | \
-                         WM_FEATURE_MULTI_MEMORY | WM_FEATURE_MEMORY64)
+                         WM_FEATURE_MULTI_MEMORY | WM_FEATURE_MEMORY64 | \
+                         WM_FEATURE_EXCEPTIONS)
 
 /* The feature's name as on the command line ("extended-const"), or NULL;
  * and back (0 for an unknown name). */
