@@ -11,14 +11,16 @@
 enum {
     SEC_CUSTOM, SEC_TYPE, SEC_IMPORT, SEC_FUNCTION, SEC_TABLE, SEC_MEMORY,
     SEC_GLOBAL, SEC_EXPORT, SEC_START, SEC_ELEMENT, SEC_CODE, SEC_DATA,
-    SEC_DATA_COUNT, SEC_COUNT
+    SEC_DATA_COUNT, SEC_TAG, SEC_COUNT
 };
 
-/* Section order (spec 5.5.2): data count sits between element and code. */
+/* Section order (spec 5.5.2): data count sits between element and code,
+ * the tag section (exception handling) between memory and global. */
 static const uint8_t sec_rank[SEC_COUNT] = {
     [SEC_TYPE] = 1, [SEC_IMPORT] = 2, [SEC_FUNCTION] = 3, [SEC_TABLE] = 4,
-    [SEC_MEMORY] = 5, [SEC_GLOBAL] = 6, [SEC_EXPORT] = 7, [SEC_START] = 8,
-    [SEC_ELEMENT] = 9, [SEC_DATA_COUNT] = 10, [SEC_CODE] = 11, [SEC_DATA] = 12,
+    [SEC_MEMORY] = 5, [SEC_TAG] = 6, [SEC_GLOBAL] = 7, [SEC_EXPORT] = 8,
+    [SEC_START] = 9, [SEC_ELEMENT] = 10, [SEC_DATA_COUNT] = 11, [SEC_CODE] = 12,
+    [SEC_DATA] = 13,
 };
 
 struct dec {
@@ -45,23 +47,98 @@ static int nomem(struct dec *d, size_t at)
 
 /* ===== Expressions ====================================================== */
 
+/* dec_expr's open blocks, a byte each: what may still come before their
+ * `end`. */
+enum {
+    NEST_BLOCK,             /* nothing: block, loop, if after else, ... */
+    NEST_IF,                /* else */
+    NEST_TRY,               /* catch, catch_all, or delegate for the end */
+    NEST_CATCH,             /* after a catch: catch, catch_all */
+    NEST_CATCH_ALL,         /* after catch_all: nothing more */
+};
+
+struct nest {
+    uint8_t *open;
+    size_t depth, cap;
+};
+
+static int nest_push(struct dec *d, struct nest *n, uint8_t state, size_t at)
+{
+    if (n->depth == n->cap) {
+        size_t cap = n->cap ? n->cap * 2 : 16;
+        uint8_t *p = realloc(n->open, cap);
+        if (!p)
+            return nomem(d, at);
+        n->open = p;
+        n->cap = cap;
+    }
+    n->open[n->depth++] = state;
+    return 0;
+}
+
+/* What one instruction does to the block structure. The legacy
+ * exception-handling proposal's try has catch clauses, then at most one
+ * catch_all, and ends with `end`; or, with none of them, with `delegate`.
+ * *done at the `end` of the expression itself. */
+static int nest_ins(struct dec *d, struct wm_rd *r, struct nest *n,
+                    const struct wm_ins *in, bool *done)
+{
+    uint8_t *top = n->depth ? &n->open[n->depth - 1] : NULL;
+    const char *name = wm_op_table[in->op].name;
+    switch (in->op) {
+    case WM_OP_BLOCK: case WM_OP_LOOP:
+        return nest_push(d, n, NEST_BLOCK, in->offset);
+    case WM_OP_IF:
+        return nest_push(d, n, NEST_IF, in->offset);
+    case WM_OP_TRY:
+        return nest_push(d, n, NEST_TRY, in->offset);
+    case WM_OP_ELSE:
+        if (!top || *top != NEST_IF)
+            return wm_rd_fail(r, in->offset, "else without matching if");
+        *top = NEST_BLOCK;
+        return 0;
+    case WM_OP_CATCH: case WM_OP_CATCH_ALL:
+        if (top && *top == NEST_CATCH_ALL)
+            return wm_rd_fail(r, in->offset, "%s after catch_all", name);
+        if (!top || (*top != NEST_TRY && *top != NEST_CATCH))
+            return wm_rd_fail(r, in->offset, "%s without matching try", name);
+        *top = in->op == WM_OP_CATCH ? NEST_CATCH : NEST_CATCH_ALL;
+        return 0;
+    case WM_OP_DELEGATE:
+        if (top && (*top == NEST_CATCH || *top == NEST_CATCH_ALL))
+            return wm_rd_fail(r, in->offset, "delegate after a catch clause");
+        if (!top || *top != NEST_TRY)
+            return wm_rd_fail(r, in->offset, "delegate without matching try");
+        n->depth--;
+        return 0;
+    case WM_OP_END:
+        if (!top)
+            *done = true;
+        else
+            n->depth--;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 /*
  * Read instructions up to the `end` that closes the expression, checking
- * the block structure: `else` only directly inside an `if`, every block
- * closed. Used for function bodies and constant expressions alike.
+ * the block structure (nest_ins): `else` only directly inside an `if`,
+ * every block closed. Used for function bodies and constant expressions
+ * alike.
  */
 static int dec_expr(struct dec *d, struct wm_rd *r)
 {
     struct wm_ins_reader ir;
     struct wm_ins in;
-    /* One byte per open block: 1 = an `if` still before its `else`. */
-    uint8_t *ctl = NULL;
-    size_t depth = 0, cap = 0;
+    struct nest n = { NULL, 0, 0 };
+    bool done = false;
     int rc = -1;
 
     wm_ins_reader_init(&ir, r);
     ir.m = d->m;                    /* its memories' index types */
-    for (;;) {
+    while (!done) {
         if (ir.rd.pos >= ir.rd.end) {
             wm_rd_fail(&ir.rd, ir.rd.pos, "unexpected end of section or function");
             goto out;
@@ -72,33 +149,13 @@ static int dec_expr(struct dec *d, struct wm_rd *r)
             d->uses_data_index = true;
             d->data_index_at = in.offset;
         }
-        if (in.op == WM_OP_BLOCK || in.op == WM_OP_LOOP || in.op == WM_OP_IF) {
-            if (depth == cap) {
-                cap = cap ? cap * 2 : 16;
-                uint8_t *p = realloc(ctl, cap);
-                if (!p) {
-                    nomem(d, in.offset);
-                    goto out;
-                }
-                ctl = p;
-            }
-            ctl[depth++] = in.op == WM_OP_IF;
-        } else if (in.op == WM_OP_ELSE) {
-            if (depth == 0 || !ctl[depth - 1]) {
-                wm_rd_fail(&ir.rd, in.offset, "else without matching if");
-                goto out;
-            }
-            ctl[depth - 1] = 0;
-        } else if (in.op == WM_OP_END) {
-            if (depth == 0)
-                break;
-            depth--;
-        }
+        if (nest_ins(d, &ir.rd, &n, &in, &done))
+            goto out;
     }
     r->pos = ir.rd.pos;
     rc = 0;
 out:
-    free(ctl);
+    free(n.open);
     wm_ins_reader_deinit(&ir);
     return rc;
 }
@@ -232,6 +289,19 @@ static int dec_globaltype(struct wm_rd *r, struct wm_globaltype *g)
     return 0;
 }
 
+/* A tag type (exception handling): an attribute, 0x00 (an exception) the
+ * only one, then the index of a function type. */
+static int dec_tagtype(struct wm_rd *r, uint32_t *type)
+{
+    size_t at = r->pos;
+    uint8_t attribute;
+    if (wm_rd_u8(r, &attribute))
+        return -1;
+    if (attribute != 0)
+        return wm_rd_fail(r, at, "malformed tag attribute 0x%02x", attribute);
+    return wm_rd_u32(r, type);
+}
+
 static int dec_import(struct dec *d, struct wm_rd *r, struct wm_import *im)
 {
     struct wm_module *m = d->m;
@@ -260,6 +330,10 @@ static int dec_import(struct dec *d, struct wm_rd *r, struct wm_import *im)
         m->nglobal_imports++;
         im->kind = WM_EXTERN_GLOBAL;
         return dec_globaltype(r, &im->u.global);
+    case WM_EXTERN_TAG:
+        m->ntag_imports++;
+        im->kind = WM_EXTERN_TAG;
+        return dec_tagtype(r, &im->u.tag_type);
     }
     return wm_rd_fail(r, at, "malformed import kind 0x%02x", kind);
 }
@@ -272,10 +346,11 @@ static int dec_import_section(struct dec *d, struct wm_rd *r)
     for (uint32_t i = 0; i < m->nimports; i++)
         if (dec_import(d, r, &m->imports[i]))
             return -1;
-    const uint32_t counts[4] = { m->nfunc_imports, m->ntable_imports,
-                                 m->nmemory_imports, m->nglobal_imports };
-    uint32_t filled[4] = { 0 };
-    for (int k = 0; k < 4; k++)
+    const uint32_t counts[WM_EXTERN_KINDS] = { m->nfunc_imports, m->ntable_imports,
+                                               m->nmemory_imports, m->nglobal_imports,
+                                               m->ntag_imports };
+    uint32_t filled[WM_EXTERN_KINDS] = { 0 };
+    for (int k = 0; k < WM_EXTERN_KINDS; k++)
         if (ALLOC_VEC(d, r, m->imports_of[k], counts[k]))
             return -1;
     for (uint32_t i = 0; i < m->nimports; i++) {
@@ -322,6 +397,20 @@ static int dec_memory_section(struct dec *d, struct wm_rd *r)
     return 0;
 }
 
+/* The tag section (exception handling). m->tags is set even when it has
+ * no entries: that is how the validator tells an empty section from none
+ * (without the feature, Wasm 2.0 knows no section 13). */
+static int dec_tag_section(struct dec *d, struct wm_rd *r)
+{
+    struct wm_module *m = d->m;
+    if (wm_rd_count(r, &m->ntags, 2) || ALLOC_VEC(d, r, m->tags, m->ntags))
+        return -1;
+    for (uint32_t i = 0; i < m->ntags; i++)
+        if (dec_tagtype(r, &m->tags[i]))
+            return -1;
+    return 0;
+}
+
 static int dec_global_section(struct dec *d, struct wm_rd *r)
 {
     struct wm_module *m = d->m;
@@ -349,7 +438,7 @@ static int dec_export_section(struct dec *d, struct wm_rd *r)
         at = r->pos;
         if (wm_rd_u8(r, &kind))
             return -1;
-        if (kind > WM_EXTERN_GLOBAL)
+        if (kind > WM_EXTERN_TAG)
             return wm_rd_fail(r, at, "malformed export kind 0x%02x", kind);
         ex->kind = kind;
         if (wm_rd_u32(r, &ex->index))
@@ -631,7 +720,7 @@ static const sec_fn sec_decoders[SEC_COUNT] = {
     [SEC_GLOBAL] = dec_global_section, [SEC_EXPORT] = dec_export_section,
     [SEC_START] = dec_start_section, [SEC_ELEMENT] = dec_element_section,
     [SEC_CODE] = dec_code_section, [SEC_DATA] = dec_data_section,
-    [SEC_DATA_COUNT] = dec_data_count_section,
+    [SEC_DATA_COUNT] = dec_data_count_section, [SEC_TAG] = dec_tag_section,
 };
 
 static int dec_header(struct wm_rd *r)

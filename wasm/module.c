@@ -153,6 +153,7 @@ static const struct {
     { WM_FEATURE_THREADS, "threads" },
     { WM_FEATURE_MULTI_MEMORY, "multi-memory" },
     { WM_FEATURE_MEMORY64, "memory64" },
+    { WM_FEATURE_EXCEPTIONS, "exceptions" },
 };
 
 const char *wm_feature_name(unsigned feature)

@@ -366,17 +366,16 @@ void wm_ins_reader_deinit(struct wm_ins_reader *ir)
 
 /* Opcodes of proposals awsm does not implement, so that a module using one
  * hears which feature it needs rather than only "illegal opcode". prefix
- * 0: a single byte; sub UINT32_MAX: the whole prefix. */
+ * 0: a single byte; sub UINT32_MAX: the whole prefix. Of exception
+ * handling, only the exnref version's: the legacy instructions (try,
+ * catch, ...) are read, and the validator tells (WM_FEATURE_EXCEPTIONS). */
 static const struct {
     uint8_t prefix;
     uint32_t sub;
     const char *name, *proposal;
 } unsupported[] = {
-    {0, 0x06, "try", "exception-handling"}, {0, 0x07, "catch", "exception-handling"},
-    {0, 0x08, "throw", "exception-handling"}, {0, 0x09, "rethrow", "exception-handling"},
-    {0, 0x0a, "throw_ref", "exception-handling"},
-    {0, 0x18, "delegate", "exception-handling"}, {0, 0x19, "catch_all", "exception-handling"},
-    {0, 0x1f, "try_table", "exception-handling"},
+    {0, 0x0a, "throw_ref", "exception-handling (exnref)"},
+    {0, 0x1f, "try_table", "exception-handling (exnref)"},
     {0, 0x14, "call_ref", "function-references"},
     {0, 0x15, "return_call_ref", "function-references"},
     {0, 0xd3, "ref.eq", "gc"}, {0, 0xd4, "ref.as_non_null", "function-references"},
@@ -543,7 +542,7 @@ static int read_immediates(struct wm_ins_reader *ir, struct wm_ins *in)
     case WM_IMM_BR_TABLE:
         return read_br_table(ir, in);
     case WM_IMM_LABEL: case WM_IMM_FUNC: case WM_IMM_LOCAL: case WM_IMM_GLOBAL:
-    case WM_IMM_TABLE: case WM_IMM_ELEM:
+    case WM_IMM_TABLE: case WM_IMM_ELEM: case WM_IMM_TAG:
         return wm_rd_u32(r, &in->u.idx);
     case WM_IMM_DATA:
         ir->uses_data_index = true;

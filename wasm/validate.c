@@ -15,7 +15,9 @@
 #define UNKNOWN 0
 
 struct frame {
-    uint16_t op;                    /* WM_OP_BLOCK, WM_OP_LOOP, WM_OP_IF, WM_OP_ELSE */
+    uint16_t op;                    /* WM_OP_BLOCK, WM_OP_LOOP, WM_OP_IF, WM_OP_ELSE;
+                                       WM_OP_TRY in its body, WM_OP_CATCH or
+                                       WM_OP_CATCH_ALL in a catch clause */
     bool unreachable;
     uint32_t height;
     uint32_t nparams, nresults;
@@ -360,6 +362,114 @@ static int val_return_call(struct val *v, const struct wm_ins *in)
     return 0;
 }
 
+/* ===== Exception handling (the legacy proposal) ========================= */
+
+/* Without WM_FEATURE_EXCEPTIONS these opcodes are unknown to Wasm 2.0; the
+ * decoder reads them whatever the features, so the error has the kind an
+ * unknown opcode's has. */
+static int exceptions_off(struct val *v)
+{
+    return wm_fail(v->err, WM_ERR_MALFORMED, v->in->offset, v->func,
+                   "illegal opcode 0x%02x: %s: the exception-handling proposal "
+                   "is not enabled (--enable-exceptions)",
+                   wm_op_table[v->in->op].code, OPNAME(v));
+}
+
+static bool is_exception_op(uint16_t op)
+{
+    switch (op) {
+    case WM_OP_TRY: case WM_OP_CATCH: case WM_OP_CATCH_ALL: case WM_OP_DELEGATE:
+    case WM_OP_THROW: case WM_OP_RETHROW:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Tag x's type: its params are the values an exception of it carries. */
+static int tag_type(struct val *v, uint32_t x, const struct wm_functype **ft)
+{
+    *ft = NULL;
+    if (x >= wm_tag_count(v->m))
+        return vfail(v, "unknown tag %u", x);
+    *ft = wm_tag_type(v->m, x);
+    return 0;
+}
+
+/* catch x and catch_all end the try body or the catch clause before them,
+ * checked as `else` checks an if's first arm; the clause then starts
+ * from the frame's height with the exception's values (catch: tag x's
+ * params; catch_all: none). At most one catch_all, the last clause. */
+static int val_catch(struct val *v, const struct wm_ins *in)
+{
+    struct frame *f = &v->ctl[v->depth - 1];
+    const struct wm_functype *tag = NULL;
+    if (f->op == WM_OP_CATCH_ALL)
+        return vfail(v, "%s after catch_all", OPNAME(v));
+    if (f->op != WM_OP_TRY && f->op != WM_OP_CATCH)
+        return vfail(v, "%s without matching try", OPNAME(v));
+    if (in->op == WM_OP_CATCH && tag_type(v, in->u.idx, &tag))
+        return -1;
+    if (end_frame(v))
+        return -1;
+    f->op = in->op;
+    f->unreachable = false;
+    return tag ? push_vals(v, tag->params, tag->nparams) : 0;
+}
+
+/* delegate l ends a try that has no catch clause, as `end` would. l names
+ * where an exception goes, counted among the blocks outside the try (the
+ * function's own, the last, stands for the caller). */
+static int val_delegate(struct val *v, const struct wm_ins *in)
+{
+    const struct frame *f = &v->ctl[v->depth - 1];
+    if (f->op == WM_OP_CATCH || f->op == WM_OP_CATCH_ALL)
+        return vfail(v, "delegate after a catch clause");
+    if (f->op != WM_OP_TRY)
+        return vfail(v, "delegate without matching try");
+    if (in->u.idx >= v->depth - 1)
+        return vfail(v, "unknown label %u (%u block(s) outside the try)", in->u.idx,
+                     v->depth - 1);
+    return val_end(v);
+}
+
+static int val_throw(struct val *v, const struct wm_ins *in)
+{
+    const struct wm_functype *tag;
+    if (tag_type(v, in->u.idx, &tag) || pop_vals(v, tag->params, tag->nparams, NULL))
+        return -1;
+    set_unreachable(v);
+    return 0;
+}
+
+/* rethrow l: the exception that the catch clause l is in caught. */
+static int val_rethrow(struct val *v, const struct wm_ins *in)
+{
+    struct frame *f;
+    if (label(v, in->u.idx, &f))
+        return -1;
+    if (f->op != WM_OP_CATCH && f->op != WM_OP_CATCH_ALL)
+        return vfail(v, "invalid rethrow label %u: not a catch or catch_all "
+                     "clause", in->u.idx);
+    set_unreachable(v);
+    return 0;
+}
+
+/* try, catch, catch_all, delegate, throw and rethrow. A try is a block
+ * (label: its results, whichever part a branch leaves). */
+static int val_exception(struct val *v, const struct wm_ins *in)
+{
+    if (!(v->features & WM_FEATURE_EXCEPTIONS))
+        return exceptions_off(v);
+    switch (in->op) {
+    case WM_OP_TRY: return val_block(v, in);
+    case WM_OP_CATCH: case WM_OP_CATCH_ALL: return val_catch(v, in);
+    case WM_OP_DELEGATE: return val_delegate(v, in);
+    case WM_OP_THROW: return val_throw(v, in);
+    default: return val_rethrow(v, in);         /* WM_OP_RETHROW */
+    }
+}
+
 /* ===== Parametric and variable instructions ============================= */
 
 static bool is_num_or_vec(wm_valtype t)
@@ -671,6 +781,9 @@ static int val_ins(struct val *v, const struct wm_ins *in)
     case WM_OP_RETURN: return val_return(v);
     case WM_OP_CALL: case WM_OP_CALL_INDIRECT: return val_call(v, in);
     case WM_OP_RETURN_CALL: case WM_OP_RETURN_CALL_INDIRECT: return val_return_call(v, in);
+    case WM_OP_TRY: case WM_OP_CATCH: case WM_OP_CATCH_ALL: case WM_OP_DELEGATE:
+    case WM_OP_THROW: case WM_OP_RETHROW:
+        return val_exception(v, in);
     case WM_OP_DROP: return pop(v, UNKNOWN, NULL);
     case WM_OP_SELECT: case WM_OP_SELECT_T: return val_select(v, in);
     case WM_OP_LOCAL_GET: case WM_OP_LOCAL_SET: case WM_OP_LOCAL_TEE:
@@ -799,6 +912,8 @@ static int val_const_ins(struct val *v, const struct wm_ins *in, uint32_t nvisib
     case WM_OP_I64_ADD: case WM_OP_I64_SUB: case WM_OP_I64_MUL:
         return val_const_arith(v, WM_I64);
     default:
+        if (is_exception_op(in->op) && !(v->features & WM_FEATURE_EXCEPTIONS))
+            return exceptions_off(v);
         return vfail(v, "constant expression required: %s is not constant",
                      OPNAME(v));
     }
@@ -903,9 +1018,68 @@ static int val_memtype(struct val *v, const struct wm_memtype *t)
     return 0;
 }
 
+/* Where section `id` starts (its id byte) in the module's bytes; 0 when
+ * there is none. */
+static size_t section_offset(const struct wm_module *m, uint8_t id)
+{
+    struct wm_rd r = { m->bytes, 8, m->size, -1, NULL };
+    while (wm_rd_left(&r) > 0) {
+        size_t at = r.pos;
+        uint8_t b;
+        uint32_t size;
+        if (wm_rd_u8(&r, &b) || wm_rd_u32(&r, &size) || size > wm_rd_left(&r))
+            return 0;
+        if (b == id)
+            return at;
+        r.pos += size;
+    }
+    return 0;
+}
+
+#define TAG_SECTION 13               /* decode.c's SEC_TAG */
+
+/* Without the exception-handling proposal, Wasm 2.0 knows no tags: a tag
+ * import's or export's kind is malformed, and so is the tag section's id
+ * (the decoder sets m->tags for any tag section, even an empty one). The
+ * decoder reads them whatever the features; checked before anything else,
+ * as Wasm 2.0 would not have decoded the module. */
+static int val_tags_allowed(struct val *v)
+{
+    const struct wm_module *m = v->m;
+    const char *off = "the exception-handling proposal is not enabled "
+                      "(--enable-exceptions)";
+    if (v->features & WM_FEATURE_EXCEPTIONS)
+        return 0;
+    for (uint32_t i = 0; i < m->nimports; i++)
+        if (m->imports[i].kind == WM_EXTERN_TAG)
+            return wm_fail(v->err, WM_ERR_MALFORMED, m->imports[i].offset, -1,
+                           "malformed import kind 0x%02x: a tag: %s", WM_EXTERN_TAG, off);
+    if (m->tags != NULL)
+        return wm_fail(v->err, WM_ERR_MALFORMED, section_offset(m, TAG_SECTION), -1,
+                       "malformed section id %u: the tag section: %s", TAG_SECTION, off);
+    for (uint32_t i = 0; i < m->nexports; i++)
+        if (m->exports[i].kind == WM_EXTERN_TAG)
+            return wm_fail(v->err, WM_ERR_MALFORMED, m->exports[i].offset, -1,
+                           "malformed export kind 0x%02x: a tag: %s", WM_EXTERN_TAG, off);
+    return 0;
+}
+
+/* A tag's type: a function type whose results are empty (an exception
+ * carries its params). */
+static int val_tagtype(struct val *v, size_t at, uint32_t tag, uint32_t type)
+{
+    if (type >= v->m->ntypes)
+        return mfail(v, at, "unknown type %u for tag %u", type, tag);
+    if (v->m->types[type].nresults != 0)
+        return mfail(v, at, "non-empty tag result type: tag %u of type %u has %u "
+                     "result(s)", tag, type, v->m->types[type].nresults);
+    return 0;
+}
+
 static int val_imports(struct val *v)
 {
     const struct wm_module *m = v->m;
+    uint32_t ntags = 0;
     for (uint32_t i = 0; i < m->nimports; i++) {
         const struct wm_import *im = &m->imports[i];
         switch (im->kind) {
@@ -923,6 +1097,10 @@ static int val_imports(struct val *v)
                 return -1;
             break;
         case WM_EXTERN_GLOBAL:
+            break;
+        case WM_EXTERN_TAG:
+            if (val_tagtype(v, im->offset, ntags++, im->u.tag_type))
+                return -1;
             break;
         }
     }
@@ -951,6 +1129,10 @@ static int val_definitions(struct val *v)
                        wm_memory_count(m), WM_MAX_MEMORIES);
     for (uint32_t i = 0; i < m->nmemories; i++)
         if (val_memtype(v, &m->memories[i]))
+            return -1;
+    size_t tags_at = m->ntags ? section_offset(m, TAG_SECTION) : 0;
+    for (uint32_t i = 0; i < m->ntags; i++)
+        if (val_tagtype(v, tags_at, m->ntag_imports + i, m->tags[i]))
             return -1;
     for (uint32_t i = 0; i < m->nglobals; i++)
         if (val_const(v, &m->globals[i].init, m->globals[i].type.type,
@@ -1028,8 +1210,9 @@ static int cmp_export_names(const void *a, const void *b)
 static int val_exports(struct val *v)
 {
     const struct wm_module *m = v->m;
-    const uint32_t limit[4] = { wm_func_count(m), wm_table_count(m),
-                                wm_memory_count(m), wm_global_count(m) };
+    const uint32_t limit[WM_EXTERN_KINDS] = { wm_func_count(m), wm_table_count(m),
+                                              wm_memory_count(m), wm_global_count(m),
+                                              wm_tag_count(m) };
     for (uint32_t i = 0; i < m->nexports; i++) {
         const struct wm_export *ex = &m->exports[i];
         if (ex->index >= limit[ex->kind])
@@ -1089,8 +1272,9 @@ int val_module_features(const struct wm_module *m, unsigned features,
 {
     struct val v = { .m = m, .err = err, .func = -1, .features = features };
     int rc = -1;
-    if (val_imports(&v) || val_definitions(&v) || val_elems(&v) ||
-        val_datas(&v) || val_start(&v) || val_exports(&v) || collect_refs(&v))
+    if (val_tags_allowed(&v) || val_imports(&v) || val_definitions(&v) ||
+        val_elems(&v) || val_datas(&v) || val_start(&v) || val_exports(&v) ||
+        collect_refs(&v))
         goto out;
     for (uint32_t i = 0; i < m->nfuncs; i++)
         if (val_func(&v, i))
