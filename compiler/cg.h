@@ -49,6 +49,8 @@ struct cg_module {
     bool guard_faults;              /* memory 0's accesses fault instead */
     bool any_shared;                /* some memory is shared (threads) */
     bool x86;                       /* the target is x86-64 (cg_simd.c) */
+    bool exceptions;                /* exception handling: calls look at
+                                       the callee's exn_pending (cg_exn.c) */
     uint64_t mem_reach;             /* the descriptor's (runtime/abi.h) */
 
     LLVMTypeRef i8, i32, i64, f32, f64, v128, ptr, void_t;
@@ -60,9 +62,19 @@ struct cg_module {
     LLVMValueRef tbaa_runtime;      /* runtime structures never alias */
 };
 
+/* A catch clause of a try (exception handling): its tag, or UINT32_MAX
+ * for catch_all, and where it starts. */
+struct cg_clause {
+    uint32_t tag;
+    LLVMBasicBlockRef bb;
+};
+
 /* A frame of the control stack. */
 struct cg_frame {
-    uint16_t op;                    /* WM_OP_BLOCK, WM_OP_LOOP, WM_OP_IF, WM_OP_ELSE */
+    uint16_t op;                    /* WM_OP_BLOCK, WM_OP_LOOP, WM_OP_IF,
+                                       WM_OP_ELSE; WM_OP_TRY in its body,
+                                       WM_OP_CATCH or WM_OP_CATCH_ALL in a
+                                       catch block */
     bool unreachable;               /* the rest of this block is dead */
     bool end_reached;               /* something branches to end_bb */
     uint32_t height;                /* value stack height below params */
@@ -73,6 +85,14 @@ struct cg_frame {
     LLVMBasicBlockRef else_bb;      /* if: the else branch */
     LLVMValueRef *param_slots;      /* loop: branch values; if: params */
     LLVMValueRef *result_slots;
+    /* try (cg_exn.c): where an exception raised in the body goes (made on
+     * first use, filled at end or delegate), the clauses so far, the
+     * catch blocks' handle (an i32 slot) and where an exception raised in
+     * a catch block goes (its release, then outwards). */
+    LLVMBasicBlockRef unwind_bb, catch_unwind_bb;
+    struct cg_clause *clauses;
+    uint32_t nclauses, clause_cap;
+    LLVMValueRef handle_slot;
 };
 
 struct cg_func {
@@ -99,6 +119,7 @@ struct cg_func {
     uint32_t dead_depth;            /* blocks opened inside dead code */
 
     LLVMBasicBlockRef trap_bb[AWSM_TRAP_COUNT];
+    LLVMBasicBlockRef propagate_bb; /* return with exn_pending set */
     const struct wm_ins *in;
 };
 
@@ -231,6 +252,30 @@ int cg_table(struct cg_func *f, const struct wm_ins *in);
 void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
                   LLVMTypeRef fty, LLVMValueRef callee, unsigned cc,
                   LLVMValueRef vmctx, bool tail);
+
+/* ===== cg_exn.c: exception handling ===================================== */
+/* throw and rethrow (the rest is control: cg_func.c's try, catch,
+ * catch_all, delegate and end call cg_exn_* below). */
+int cg_exn(struct cg_func *f, const struct wm_ins *in);
+/* After a call whose callee ran with vmctx `callee_vm`: an exception it
+ * passed goes to the innermost handler (a no-op without exceptions). */
+void cg_exn_after_call(struct cg_func *f, LLVMValueRef callee_vm);
+/* After a return_call's callee in another instance (callee_vm, never
+ * ours) returned to us: its exception, if any, becomes ours to pass on
+ * (this frame's handlers were left at the return_call). */
+void cg_exn_pass_on(struct cg_func *f, LLVMValueRef callee_vm);
+/* Where an exception raised inside frame `depth` (an index into f->ctl)
+ * goes. */
+LLVMBasicBlockRef cg_exn_unwind(struct cg_func *f, int64_t depth);
+/* The outermost catch block among frames [from, depth): -1 if none. */
+int64_t cg_exn_outer_catch(struct cg_func *f, uint32_t from);
+/* Release the catch blocks from frame `from` inwards, if any. */
+void cg_exn_leave(struct cg_func *f, uint32_t from);
+/* A catch or catch_all clause of the innermost frame starts. */
+void cg_exn_catch(struct cg_func *f, const struct wm_ins *in);
+/* The try ends (end or delegate): fill its dispatch. delegate_to: the
+ * frame an exception is delegated to, or -1 for end. */
+void cg_exn_end_try(struct cg_func *f, struct cg_frame *fr, int64_t delegate_to);
 
 /* ===== cg_emit.c ======================================================== */
 int cg_target_init(struct cg_module *cm);

@@ -36,6 +36,28 @@ void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
     for (uint32_t i = 0; i < n; i++)
         args[base + i] = f->stack[f->sp - n + i];
     f->sp -= n;
+    if (tail && f->cm->exceptions && vmctx != f->vmctx) {
+        /* An exception of a callee in another instance would be in its
+         * vmctx, where our caller does not look: such a call returns
+         * here and passes it on (a tail call within the instance stays
+         * one). */
+        LLVMBasicBlockRef same = LLVMAppendBasicBlockInContext(f->cm->ctx, f->fn,
+                                                               "tail_same");
+        LLVMBasicBlockRef other = LLVMAppendBasicBlockInContext(f->cm->ctx, f->fn,
+                                                                "tail_other");
+        LLVMBuildCondBr(f->b, LLVMBuildICmp(f->b, LLVMIntEQ, vmctx, f->vmctx, ""),
+                        same, other);
+        LLVMPositionBuilderAtEnd(f->b, other);
+        LLVMValueRef r = LLVMBuildCall2(f->b, fty, callee, args, n + base, "");
+        LLVMSetInstructionCallConv(r, cc);
+        LLVMSetTailCallKind(r, LLVMTailCallKindNoTail);
+        cg_exn_pass_on(f, vmctx);
+        if (ft->nresults == 1)
+            LLVMBuildRet(f->b, r);
+        else
+            LLVMBuildRetVoid(f->b);
+        LLVMPositionBuilderAtEnd(f->b, same);
+    }
     LLVMValueRef r = LLVMBuildCall2(f->b, fty, callee, args, n + base, "");
     LLVMSetInstructionCallConv(r, cc);
     if (tail) {
@@ -51,6 +73,7 @@ void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
     /* No tail calls and no tail-recursion elimination: unbounded recursion
      * must exhaust the stack ("call stack exhausted"), not loop forever. */
     LLVMSetTailCallKind(r, LLVMTailCallKindNoTail);
+    cg_exn_after_call(f, vmctx);
     if (out)
         r = LLVMBuildLoad2(f->b, rt, out, "");
     if (ft->nresults == 1)

@@ -292,7 +292,8 @@ static void cg_block(struct cg_func *f, const struct wm_ins *in)
     block_signature(f, in, fr);
     fr->height = f->sp - fr->nparams;
     fr->result_slots = new_slots(f, fr->results, fr->nresults);
-    fr->end_bb = new_bb(f, in->op == WM_OP_LOOP ? "loop_end" : "block_end");
+    fr->end_bb = new_bb(f, in->op == WM_OP_LOOP ? "loop_end"
+                         : in->op == WM_OP_TRY ? "try_end" : "block_end");
     fr->label_bb = fr->end_bb;
     if (in->op == WM_OP_LOOP) {
         fr->param_slots = new_slots(f, fr->params, fr->nparams);
@@ -329,6 +330,7 @@ static void fall_to_end(struct cg_func *f, struct cg_frame *fr)
     if (fr->unreachable)
         return;
     store_top(f, fr->result_slots, fr->nresults);
+    cg_exn_leave(f, (uint32_t)(fr - f->ctl));   /* a catch block's end */
     LLVMBuildBr(f->b, fr->end_bb);
     fr->end_reached = true;
 }
@@ -344,10 +346,21 @@ static void cg_else(struct cg_func *f)
     fr->unreachable = false;
 }
 
-static void cg_end(struct cg_func *f)
+/* A catch or catch_all clause: the part before it ends, the clause's
+ * block starts (entered from the try's dispatch only). */
+static void cg_catch(struct cg_func *f, const struct wm_ins *in)
+{
+    fall_to_end(f, top(f));
+    cg_exn_catch(f, in);
+}
+
+/* end, or a try's delegate to frame `delegate_to` (-1: end). */
+static void cg_end(struct cg_func *f, int64_t delegate_to)
 {
     struct cg_frame *fr = top(f);
     fall_to_end(f, fr);
+    if (fr->op == WM_OP_TRY || fr->op == WM_OP_CATCH || fr->op == WM_OP_CATCH_ALL)
+        cg_exn_end_try(f, fr, delegate_to);
     if (fr->op == WM_OP_IF) {
         /* No else: the parameters pass through as the results. */
         LLVMPositionBuilderAtEnd(f->b, fr->else_bb);
@@ -384,9 +397,26 @@ static LLVMBasicBlockRef branch_target(struct cg_func *f, uint32_t l)
     return fr->end_bb;
 }
 
+/* Where a branch to label l goes: through a block that releases the
+ * catch blocks it leaves, if any (exception handling). */
+static LLVMBasicBlockRef branch_edge(struct cg_func *f, uint32_t l,
+                                     LLVMBasicBlockRef target)
+{
+    uint32_t from = f->depth - 1 - l;
+    if (cg_exn_outer_catch(f, from) < 0)
+        return target;
+    LLVMBasicBlockRef saved = LLVMGetInsertBlock(f->b);
+    LLVMBasicBlockRef edge = new_bb(f, "leave_catch");
+    LLVMPositionBuilderAtEnd(f->b, edge);
+    cg_exn_leave(f, from);
+    LLVMBuildBr(f->b, target);
+    LLVMPositionBuilderAtEnd(f->b, saved);
+    return edge;
+}
+
 static void cg_br(struct cg_func *f, uint32_t l)
 {
-    LLVMBuildBr(f->b, branch_target(f, l));
+    LLVMBuildBr(f->b, branch_edge(f, l, branch_target(f, l)));
     mark_dead(f);
 }
 
@@ -395,7 +425,7 @@ static void cg_br_if(struct cg_func *f, uint32_t l)
     LLVMValueRef cond = cg_pop(f);
     LLVMValueRef c = LLVMBuildICmp(f->b, LLVMIntNE, cond, cg_const_i32(f, 0), "");
     LLVMBasicBlockRef cont = new_bb(f, "br_if_cont");
-    LLVMBuildCondBr(f->b, c, branch_target(f, l), cont);
+    LLVMBuildCondBr(f->b, c, branch_edge(f, l, branch_target(f, l)), cont);
     LLVMPositionBuilderAtEnd(f->b, cont);
 }
 
@@ -403,7 +433,8 @@ static void cg_br_table(struct cg_func *f, const struct wm_ins *in)
 {
     LLVMValueRef idx = cg_pop(f);
     uint32_t n = in->u.br_table.count;
-    LLVMBasicBlockRef deflt = branch_target(f, in->u.br_table.deflt);
+    LLVMBasicBlockRef deflt = branch_edge(f, in->u.br_table.deflt,
+                                          branch_target(f, in->u.br_table.deflt));
     LLVMValueRef sw = LLVMBuildSwitch(f->b, idx, deflt, n);
     /* Storing twice into one target's slots is harmless: same values. */
     for (uint32_t i = 0; i < n; i++) {
@@ -411,7 +442,7 @@ static void cg_br_table(struct cg_func *f, const struct wm_ins *in)
         LLVMBasicBlockRef bb;
         /* Stores must precede the switch: build them before it. */
         LLVMPositionBuilderBefore(f->b, sw);
-        bb = branch_target(f, l);
+        bb = branch_edge(f, l, branch_target(f, l));
         LLVMAddCase(sw, cg_const_i32(f, i), bb);
     }
     LLVMPositionBuilderAtEnd(f->b, LLVMGetInstructionParent(sw));
@@ -421,6 +452,7 @@ static void cg_br_table(struct cg_func *f, const struct wm_ins *in)
 static void emit_return(struct cg_func *f)
 {
     const struct wm_functype *ft = f->type;
+    cg_exn_leave(f, 0);
     if (ft->nresults == 0) {
         LLVMBuildRetVoid(f->b);
     } else if (ft->nresults == 1) {
@@ -465,12 +497,12 @@ static bool live(struct cg_func *f, const struct wm_ins *in)
     if (!top(f)->unreachable)
         return true;
     switch (in->op) {
-    case WM_OP_BLOCK: case WM_OP_LOOP: case WM_OP_IF:
+    case WM_OP_BLOCK: case WM_OP_LOOP: case WM_OP_IF: case WM_OP_TRY:
         f->dead_depth++;
         return false;
-    case WM_OP_ELSE:
+    case WM_OP_ELSE: case WM_OP_CATCH: case WM_OP_CATCH_ALL:
         return f->dead_depth == 0;
-    case WM_OP_END:
+    case WM_OP_END: case WM_OP_DELEGATE:
         if (f->dead_depth == 0)
             return true;
         f->dead_depth--;
@@ -489,7 +521,21 @@ static int cg_ins(struct cg_func *f, const struct wm_ins *in)
     case WM_OP_BLOCK: case WM_OP_LOOP: cg_block(f, in); return 0;
     case WM_OP_IF: cg_if(f, in); return 0;
     case WM_OP_ELSE: cg_else(f); return 0;
-    case WM_OP_END: cg_end(f); return 0;
+    case WM_OP_END: cg_end(f, -1); return 0;
+    case WM_OP_TRY:
+        if (!f->cm->exceptions)
+            return cg_exn(f, in);       /* the error */
+        cg_block(f, in);
+        return 0;
+    case WM_OP_CATCH: case WM_OP_CATCH_ALL: cg_catch(f, in); return 0;
+    case WM_OP_DELEGATE:                /* to the frame outside label l */
+        cg_end(f, (int64_t)f->depth - 2 - in->u.idx);
+        return 0;
+    case WM_OP_THROW: case WM_OP_RETHROW:
+        if (cg_exn(f, in))
+            return -1;
+        mark_dead(f);
+        return 0;
     case WM_OP_BR: cg_br(f, in->u.idx); return 0;
     case WM_OP_BR_IF: cg_br_if(f, in->u.idx); return 0;
     case WM_OP_BR_TABLE: cg_br_table(f, in); return 0;
@@ -501,6 +547,7 @@ static int cg_ins(struct cg_func *f, const struct wm_ins *in)
         if (f->cm->callconv != CG_TAIL_CALLCONV)
             return cg_fail(f->cm, "%s needs cg_options.features with "
                            "WM_FEATURE_TAIL_CALL", wm_op_table[in->op].name);
+        cg_exn_leave(f, 0);
         cg_call(f, in);
         mark_dead(f);
         return 0;

@@ -483,7 +483,8 @@ static int emit_descriptor(struct cg_module *cm)
         tail ? ptr_array(cm, "awsm_import_adapters", adapters, nadapters)
              : LLVMConstNull(cm->ptr),
         LLVMConstInt(cm->i32, tail ? AWSM_CALLCONV_TAIL : AWSM_CALLCONV_C, false),
-        LLVMConstInt(cm->i32, cm->opt->polls ? AWSM_DESC_POLLS : 0, false),
+        LLVMConstInt(cm->i32, (cm->opt->polls ? AWSM_DESC_POLLS : 0) |
+                              (cm->exceptions ? AWSM_DESC_EXCEPTIONS : 0), false),
     };
     LLVMValueRef desc = LLVMConstStructInContext(cm->ctx, fields,
                                                  sizeof fields / sizeof *fields, false);
@@ -556,7 +557,8 @@ int cg_compile(const struct wm_module *m, const struct cg_options *opt,
     }
     *cm = (struct cg_module){ .m = m, .opt = opt, .err = err, .oom = &oom,
         .callconv = opt->features & WM_FEATURE_TAIL_CALL ? CG_TAIL_CALLCONV
-                                                         : LLVMCCallConv };
+                                                         : LLVMCCallConv,
+        .exceptions = (opt->features & WM_FEATURE_EXCEPTIONS) != 0 };
     cm->ctx = LLVMContextCreate();
     cm->mod = LLVMModuleCreateWithNameInContext("wasm", cm->ctx);
     cm->b = LLVMCreateBuilderInContext(cm->ctx);

@@ -55,16 +55,28 @@
  * 9: multi-memory: vmctx->memories, a memory index on rt->memory_grow,
  * rt->memory_init, rt->atomic_wait and rt->atomic_notify; the
  * descriptor's bounds hold for every memory past 0; memory64: u64 sizes
- * for rt->memory_grow and memory_init's destination. */
-#define AWSM_ABI_VERSION 9u
+ * for rt->memory_grow and memory_init's destination.
+ * 10: exception handling: vmctx->exn_pending and vmctx->tags (globals
+ * move to 104), rt->exn_*, AWSM_DESC_EXCEPTIONS and AWSM_TYPE_ID_EXN,
+ * AWSM_TRAP_UNCAUGHT_EXCEPTION. */
+#define AWSM_ABI_VERSION 10u
 
 /* awsm_module_desc.flags. */
 #define AWSM_DESC_POLLS 1u      /* every loop polls `interrupt` (abi 2): an
                                    embedder that preempts or stops running
                                    code must refuse a module without */
 
+#define AWSM_DESC_EXCEPTIONS 2u /* compiled with exception handling: every
+                                   call is followed by a look at the callee's
+                                   vmctx->exn_pending (see "Exceptions") */
+
 /* In the type ids of a tailcc module (vmctx->type_ids, funcref.type_id). */
 #define AWSM_TYPE_ID_TAILCC 0x80000000u
+/* In the type ids of a module compiled with exception handling: its
+ * functions and those of a module without never call each other (an
+ * exception would pass a caller that does not look for it). */
+#define AWSM_TYPE_ID_EXN 0x40000000u
+#define AWSM_TYPE_ID_KINDS (AWSM_TYPE_ID_TAILCC | AWSM_TYPE_ID_EXN)
 
 enum awsm_callconv {
     AWSM_CALLCONV_C = 0,
@@ -135,10 +147,15 @@ enum awsm_trap {
     AWSM_TRAP_EXIT,                 /* WASI proc_exit: not an error */
     AWSM_TRAP_UNALIGNED_ATOMIC,     /* an atomic access off its alignment */
     AWSM_TRAP_WAIT_UNSHARED,        /* memory.atomic.wait on an unshared memory */
+    AWSM_TRAP_UNCAUGHT_EXCEPTION,   /* an exception left the called function:
+                                       raised by the runtime (rt_call), never
+                                       by generated code */
     AWSM_TRAP_COUNT
 };
 
 /* ===== Runtime services for generated code ============================== */
+
+struct awsm_tag;
 
 /* Called by generated code for the rare, slow operations. All take the
  * calling instance's vmctx; indices are the module's own. */
@@ -177,6 +194,20 @@ struct awsm_rt_api {
      * returns how many it woke. */
     uint32_t (*atomic_notify)(struct awsm_vmctx *, uint64_t ea, uint32_t count,
                               uint32_t mem);
+    /* Exceptions (see "Exceptions" below). throw: the exception in flight
+     * becomes tag's, with tag->nvals values copied from vals. */
+    void (*exn_throw)(struct awsm_vmctx *, struct awsm_tag *tag,
+                      const awsm_value *vals);
+    /* The tag of the exception in flight. */
+    struct awsm_tag *(*exn_tag)(struct awsm_vmctx *);
+    /* Catch the exception in flight: its values into vals (unless NULL),
+     * the exception onto the caught stack; returns its handle. */
+    uint32_t (*exn_catch)(struct awsm_vmctx *, awsm_value *vals);
+    /* rethrow: caught exception h is in flight again. */
+    void (*exn_rethrow)(struct awsm_vmctx *, uint32_t h);
+    /* Leaving the catch block of h: the caught stack drops h and all
+     * above it. */
+    void (*exn_release)(struct awsm_vmctx *, uint32_t h);
 };
 
 #define AWSM_RT_STACK_PROBE 80
@@ -200,6 +231,32 @@ struct awsm_rt_api {
  * call which may return costs the hot path nothing.
  */
 
+/* ===== Exceptions ======================================================= */
+
+/*
+ * A tag: its identity is its address (one per definition and instance,
+ * shared by importers). nvals: how many values its exceptions carry.
+ *
+ * Exceptions travel by return, not by unwinding tables: a function that
+ * throws, or whose callee's exception it does not catch, sets its own
+ * vmctx->exn_pending and returns (its results undefined). After every call
+ * the caller looks at the callee's vmctx->exn_pending (a direct call's is
+ * its own): set, it clears it and handles the exception (its enclosing
+ * try blocks' catches, in order) or passes it on the same way. The
+ * exception itself (tag and values) lives with the execution context, in
+ * the runtime (rt->exn_*): the one in flight, and a stack of caught ones
+ * (rethrow's): a catch block's handle is its place there, and every way
+ * out of the block releases it. rt_call clears what is left by a trap,
+ * and turns an exception that leaves the called function into the error
+ * AWSM_TRAP_UNCAUGHT_EXCEPTION: host frames never pass one on. A trap is
+ * never an exception (it unwinds straight to rt_call).
+ */
+struct awsm_tag {
+    uint32_t type_id;               /* canonical id of its (params) -> () */
+    uint32_t nvals;
+    /* runtime-private fields may follow */
+};
+
 /* ===== The instance context ============================================= */
 
 /*
@@ -218,11 +275,12 @@ struct awsm_vmctx {
     const struct awsm_rt_api *rt;
     uintptr_t stack_limit;                  /* below: call rt->interrupted */
     volatile uint32_t interrupt;            /* nonzero: call rt->interrupted */
-    uint32_t pad_;
+    uint32_t exn_pending;                   /* an exception is passing */
     void *instance;                         /* the runtime's instance */
     void *host;                             /* embedder data (WASI, sandbox) */
     struct awsm_memory **memories;          /* whole memory index space
                                                (multi-memory; [0] is memory) */
+    struct awsm_tag **tags;                 /* whole tag index space */
     awsm_value globals[];                   /* defined globals */
 };
 
@@ -235,8 +293,10 @@ struct awsm_vmctx {
 #define AWSM_VMCTX_RT               48
 #define AWSM_VMCTX_STACK_LIMIT      56
 #define AWSM_VMCTX_INTERRUPT        64
+#define AWSM_VMCTX_EXN_PENDING      68
 #define AWSM_VMCTX_MEMORIES         88
-#define AWSM_VMCTX_GLOBALS          96
+#define AWSM_VMCTX_TAGS             96
+#define AWSM_VMCTX_GLOBALS         104
 
 _Static_assert(offsetof(struct awsm_vmctx, mem_base) == AWSM_VMCTX_MEM_BASE, "abi");
 _Static_assert(offsetof(struct awsm_vmctx, memory) == AWSM_VMCTX_MEMORY, "abi");
@@ -250,6 +310,8 @@ _Static_assert(offsetof(struct awsm_vmctx, stack_limit) == AWSM_VMCTX_STACK_LIMI
 _Static_assert(offsetof(struct awsm_rt_api, stack_probe) == AWSM_RT_STACK_PROBE, "abi");
 _Static_assert(offsetof(struct awsm_vmctx, interrupt) == AWSM_VMCTX_INTERRUPT, "abi");
 _Static_assert(offsetof(struct awsm_vmctx, memories) == AWSM_VMCTX_MEMORIES, "abi");
+_Static_assert(offsetof(struct awsm_vmctx, exn_pending) == AWSM_VMCTX_EXN_PENDING, "abi");
+_Static_assert(offsetof(struct awsm_vmctx, tags) == AWSM_VMCTX_TAGS, "abi");
 _Static_assert(offsetof(struct awsm_vmctx, globals) == AWSM_VMCTX_GLOBALS, "abi");
 _Static_assert(sizeof(awsm_value) == 16, "abi");
 _Static_assert(offsetof(struct awsm_funcref, vmctx) == 8, "abi");

@@ -58,6 +58,8 @@ static void shell_layout(const struct wm_module *m, struct rt_shell_layout *l)
     l->own_tables = lay(&at, m->ntables, sizeof(struct rt_table *), 8);
     l->memories = lay(&at, wm_memory_count(m), sizeof(struct awsm_memory *), 8);
     l->own_memories = lay(&at, m->nmemories, sizeof(struct rt_memory *), 8);
+    l->tags = lay(&at, wm_tag_count(m), sizeof(struct awsm_tag *), 8);
+    l->own_tags = lay(&at, m->ntags, sizeof(struct awsm_tag), 8);
     l->imported_globals = lay(&at, m->nglobal_imports, sizeof(awsm_value *), 8);
     l->elems = lay(&at, m->nelems, sizeof(struct rt_elem_inst), 8);
     l->elem_vals = lay(&at, nvals, sizeof(void *), 8);
@@ -90,6 +92,8 @@ static struct rt_instance *shell_take(struct rt_module *mod)
     inst->own_tables = (struct rt_table **)(b + l->own_tables);
     inst->memories = (struct awsm_memory **)(b + l->memories);
     inst->own_memories = (struct rt_memory **)(b + l->own_memories);
+    inst->tags = (struct awsm_tag **)(b + l->tags);
+    inst->own_tags = (struct awsm_tag *)(b + l->own_tags);
     inst->imported_globals = (awsm_value **)(b + l->imported_globals);
     inst->elems = (struct rt_elem_inst *)(b + l->elems);
     inst->data_dropped = (bool *)(b + l->data_dropped);
@@ -226,6 +230,7 @@ static void fill_vmctx(struct rt_instance *inst)
     vm->funcs = inst->funcs;
     vm->tables = inst->tables;
     vm->memories = inst->memories;
+    vm->tags = inst->tags;
     vm->imported_globals = inst->imported_globals;
     vm->type_ids = inst->mod->type_ids;
     vm->rt = &rt_services;
@@ -538,6 +543,18 @@ static int run_start(struct rt_instance *inst, struct rt_error *err)
     return rt_call(inst, inst->funcs[m->start], args, err);
 }
 
+/* Each instance's own tags: new identities, the module's types. */
+static void define_tags(struct rt_instance *inst)
+{
+    const struct wm_module *m = inst->mod->wasm;
+    for (uint32_t i = 0; i < m->ntags; i++) {
+        struct awsm_tag *t = &inst->own_tags[i];
+        t->type_id = inst->mod->type_ids[m->tags[i]] & ~AWSM_TYPE_ID_KINDS;
+        t->nvals = m->types[m->tags[i]].nparams;
+        inst->tags[m->ntag_imports + i] = t;
+    }
+}
+
 /* ===== Instances ======================================================== */
 
 /* Everything up to the first write that other instances may see: on
@@ -547,6 +564,7 @@ static int instance_build(struct rt_instance *inst, rt_resolve_fn resolve,
 {
     fill_vmctx(inst);
     define_funcs(inst);
+    define_tags(inst);
     if (rt_link_imports(inst, resolve, ud, inst->opt.resolve_cacheable, err) != 0 ||
         define_tables(inst, err) != 0 || define_memories(inst, err) != 0)
         return -1;
@@ -624,6 +642,9 @@ static void export_extern(struct rt_instance *inst, const struct wm_export *e,
     case WM_EXTERN_GLOBAL:
         out->u.global.cell = global_cell(inst, e->index);
         out->u.global.type = *wm_global_type(inst->mod->wasm, e->index);
+        break;
+    case WM_EXTERN_TAG:
+        out->u.tag = inst->tags[e->index];
         break;
     }
 }

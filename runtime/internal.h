@@ -45,7 +45,7 @@
 struct rt_shell_layout {
     size_t size;
     size_t vmctx, funcs, defined, host_copies, tables, own_tables;
-    size_t memories, own_memories;
+    size_t memories, own_memories, tags, own_tags;
     size_t imported_globals, elems, elem_vals, table_structs, table_elems;
     size_t data_dropped;
 };
@@ -225,6 +225,8 @@ struct rt_instance {
     struct rt_table **own_tables;           /* [ntables] defined */
     struct awsm_memory **memories;          /* whole index space (vmctx's) */
     struct rt_memory **own_memories;        /* [nmemories] defined */
+    struct awsm_tag **tags;                 /* whole index space (vmctx's) */
+    struct awsm_tag *own_tags;              /* [ntags] defined */
     awsm_value **imported_globals;
     struct rt_elem_inst *elems;             /* [nelems] */
     bool *data_dropped;                     /* [ndatas] */
@@ -238,6 +240,33 @@ static inline struct rt_instance *rt_instance_of(struct awsm_vmctx *vm)
 {
     return (struct rt_instance *)vm->instance;
 }
+
+/* ===== Exceptions (exn.c) =============================================== */
+
+/* An exception: its tag and values (a buffer that only grows). */
+struct rt_exn_value {
+    struct awsm_tag *tag;
+    awsm_value *vals;
+    uint32_t cap;
+};
+
+/* Each execution context's (trap.c): the exception in flight and the
+ * stack of caught ones, whose entries keep their buffers when released. */
+struct rt_exn_state {
+    struct rt_exn_value flight;
+    struct rt_exn_value *caught;
+    uint32_t ncaught, cap;
+};
+
+/* The current execution context's state. */
+struct rt_exn_state *rt_exn_current(void);
+void rt_exn_state_free(struct rt_exn_state *s);
+/* The services generated code calls (services.c's table). */
+void rt_exn_throw(struct awsm_vmctx *vm, struct awsm_tag *tag, const awsm_value *vals);
+struct awsm_tag *rt_exn_tag(struct awsm_vmctx *vm);
+uint32_t rt_exn_catch(struct awsm_vmctx *vm, awsm_value *vals);
+void rt_exn_rethrow(struct awsm_vmctx *vm, uint32_t h);
+void rt_exn_release(struct awsm_vmctx *vm, uint32_t h);
 
 /* ===== Shared helpers =================================================== */
 

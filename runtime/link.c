@@ -12,7 +12,8 @@
  *   memory  the same limits rule, with the current size in pages; and
  *           code with bare guard-mode accesses (mem_reach, runtime/abi.h)
  *           needs a memory in a guard reservation, not a slab slot;
- *   global  the same value type and mutability.
+ *   global  the same value type and mutability;
+ *   tag     the same function type (exception handling).
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -62,6 +63,11 @@ static void import_type_str(const struct rt_module *m,
     case WM_EXTERN_GLOBAL:
         global_str(&im->u.global, buf, size);
         break;
+    case WM_EXTERN_TAG:
+        snprintf(buf, size, "(tag ");
+        rt_functype_str(&m->wasm->types[im->u.tag_type], buf + 5, size - 5);
+        snprintf(buf + strlen(buf), size - strlen(buf), ")");
+        break;
     }
 }
 
@@ -94,6 +100,13 @@ static void extern_type_str(const struct rt_extern *ex, char *buf, size_t size)
     case WM_EXTERN_GLOBAL:
         global_str(&ex->u.global.type, buf, size);
         break;
+    case WM_EXTERN_TAG:
+        ft = rt_type_of_id(ex->u.tag->type_id);
+        snprintf(buf, size, "(tag ");
+        if (ft != NULL)
+            rt_functype_str(ft, buf + 5, size - 5);
+        snprintf(buf + strlen(buf), size - strlen(buf), ")");
+        break;
     }
 }
 
@@ -108,11 +121,14 @@ static int link_fail(struct rt_instance *inst, const struct wm_import *im,
         return rt_fail(err, RT_ERR_LINK, "unknown import: %s.%s %s", mod, name,
                        want);
     extern_type_str(ex, got, sizeof got);
-    if (ex->kind == WM_EXTERN_FUNC && im->kind == WM_EXTERN_FUNC &&
-        (ex->u.func->type_id ^ inst->mod->type_ids[im->u.func_type]) == AWSM_TYPE_ID_TAILCC)
+    uint32_t kinds = ex->kind == WM_EXTERN_FUNC && im->kind == WM_EXTERN_FUNC
+        ? ex->u.func->type_id ^ inst->mod->type_ids[im->u.func_type] : 0;
+    if (kinds != 0 && (kinds & ~AWSM_TYPE_ID_KINDS) == 0)
         return rt_fail(err, RT_ERR_LINK, "incompatible import: %s.%s %s: one of "
-                       "the two modules was compiled for tail calls "
-                       "(--enable-tail-call) and the other not", mod, name, want);
+                       "the two modules was compiled %s and the other not",
+                       mod, name, want, kinds & AWSM_TYPE_ID_TAILCC
+                       ? "for tail calls (--enable=tail-call)"
+                       : "with exception handling (--enable=exceptions)");
     return rt_fail(err, RT_ERR_LINK, "incompatible import type: %s.%s: "
                    "expected %s, got %s", mod, name, want, got);
 }
@@ -137,7 +153,7 @@ static bool extern_matches(const struct rt_instance *inst,
     case WM_EXTERN_FUNC:            /* a host function is adapted (bind_func) */
         return ex->u.func->type_id == inst->mod->type_ids[im->u.func_type] ||
                (ex->u.func->vmctx == NULL && ex->u.func->type_id ==
-                (inst->mod->type_ids[im->u.func_type] & ~AWSM_TYPE_ID_TAILCC));
+                (inst->mod->type_ids[im->u.func_type] & ~AWSM_TYPE_ID_KINDS));
     case WM_EXTERN_TABLE:
         rt_table_type(ex->u.table, &tt);
         return tt.elem == im->u.table.elem &&
@@ -149,6 +165,9 @@ static bool extern_matches(const struct rt_instance *inst,
     case WM_EXTERN_GLOBAL:
         return ex->u.global.type.type == im->u.global.type &&
                ex->u.global.type.mut == im->u.global.mut;
+    case WM_EXTERN_TAG:
+        return ex->u.tag->type_id ==
+               (inst->mod->type_ids[im->u.tag_type] & ~AWSM_TYPE_ID_KINDS);
     }
     return false;
 }
@@ -160,6 +179,7 @@ static bool extern_present(const struct rt_extern *ex)
     case WM_EXTERN_TABLE: return ex->u.table != NULL;
     case WM_EXTERN_MEMORY: return ex->u.memory != NULL;
     case WM_EXTERN_GLOBAL: return ex->u.global.cell != NULL;
+    case WM_EXTERN_TAG: return ex->u.tag != NULL;
     }
     return false;
 }
@@ -194,13 +214,14 @@ static int check_reach(struct rt_instance *inst, const struct wm_import *im,
 
 /* Index of the next import of each kind. */
 struct link_next {
-    uint32_t n[4];
+    uint32_t n[WM_EXTERN_KINDS];
 };
 
-/* A host function (vmctx NULL) gets a copy carrying the importer's vmctx;
- * in a tailcc module it is called through the importer's adapter (see
- * runtime/abi.h). Other functions keep their identity and their own
- * instance. */
+/* A host function (vmctx NULL) gets a copy carrying the importer's vmctx
+ * and its type id (with the module's AWSM_TYPE_ID_KINDS: a host function
+ * never throws); in a tailcc module it is called through the importer's
+ * adapter (see runtime/abi.h). Other functions keep their identity and
+ * their own instance. */
 static void bind_func(struct rt_instance *inst, uint32_t i,
                       struct awsm_funcref *f)
 {
@@ -209,10 +230,10 @@ static void bind_func(struct rt_instance *inst, uint32_t i,
         struct awsm_funcref *c = &inst->host_copies[i];
         *c = *f;
         c->vmctx = inst->vmctx;
+        c->type_id = m->type_ids[wm_func_type_index(m->wasm, i)];
         if (m->desc->callconv == AWSM_CALLCONV_TAIL) {
             c->code = m->desc->import_adapters[i];
             c->host_code = f->code;
-            c->type_id = m->type_ids[wm_func_type_index(m->wasm, i)];
         }
         f = c;
     }
@@ -240,6 +261,9 @@ static void bind(struct rt_instance *inst, struct link_next *next,
     case WM_EXTERN_GLOBAL:
         inst->imported_globals[i] = ex->u.global.cell;
         break;
+    case WM_EXTERN_TAG:
+        inst->tags[i] = ex->u.tag;
+        break;
     }
 }
 
@@ -252,7 +276,7 @@ static int link_one(struct rt_instance *inst, uint32_t i, rt_resolve_fn resolve,
     int rc = resolve != NULL ? resolve(ud, im, ex) : -1;
     if (rc == RT_RESOLVE_NOMEM)
         return rt_fail(err, RT_ERR_NOMEM, "out of memory resolving import %u", i);
-    if (rc != 0 || (unsigned)ex->kind > WM_EXTERN_GLOBAL || !extern_present(ex))
+    if (rc != 0 || (unsigned)ex->kind >= WM_EXTERN_KINDS || !extern_present(ex))
         return link_fail(inst, im, NULL, err);
     if (ex->kind != im->kind || !extern_matches(inst, im, ex))
         return link_fail(inst, im, ex, err);

@@ -168,6 +168,8 @@ static int canonical_types(struct rt_module *m, struct rt_error *err)
             return rt_fail(err, RT_ERR_NOMEM, "out of memory");
         if (m->desc->callconv == AWSM_CALLCONV_TAIL)
             m->type_ids[i] |= AWSM_TYPE_ID_TAILCC;
+        if (m->desc->flags & AWSM_DESC_EXCEPTIONS)
+            m->type_ids[i] |= AWSM_TYPE_ID_EXN;
     }
     return 0;
 }

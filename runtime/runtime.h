@@ -101,6 +101,7 @@ struct rt_extern {
         struct awsm_table *table;       /* its type via rt_table_type */
         struct awsm_memory *memory;
         struct rt_global global;
+        struct awsm_tag *tag;           /* exception handling */
     } u;
 };
 
@@ -115,6 +116,8 @@ void rt_memory_type(const struct awsm_memory *m, struct wm_memtype *out);
 uint32_t rt_type_id(const struct wm_functype *ft);
 /* The function type of a funcref. */
 const struct wm_functype *rt_func_type(const struct awsm_funcref *f);
+/* The function type of a canonical id (a tag's), or NULL. */
+const struct wm_functype *rt_type_of_id(uint32_t type_id);
 
 /* Host objects, for embedders (the spectest module, WASI). They live until
  * rt_host_free. A host function is a C function taking the calling

@@ -142,4 +142,9 @@ const struct awsm_rt_api rt_services = {
     .stack_probe = RT_STACK_PROBE_ENTRY,    /* trap.c: likewise */
     .atomic_wait = svc_atomic_wait,
     .atomic_notify = svc_atomic_notify,
+    .exn_throw = rt_exn_throw,
+    .exn_tag = rt_exn_tag,
+    .exn_catch = rt_exn_catch,
+    .exn_rethrow = rt_exn_rethrow,
+    .exn_release = rt_exn_release,
 };

@@ -96,6 +96,7 @@ struct rt_context {
     uintptr_t limit;            /* wasm stack limit while inside */
     int npcs;
     void *pcs[RT_MAX_PCS];      /* return addresses at the last trap */
+    struct rt_exn_state exn;    /* exceptions thrown on this stack (exn.c) */
 };
 
 struct rt_thread {
@@ -138,6 +139,7 @@ static const char *const trap_messages[AWSM_TRAP_COUNT] = {
     [AWSM_TRAP_EXIT] = "exit",
     [AWSM_TRAP_UNALIGNED_ATOMIC] = "unaligned atomic",
     [AWSM_TRAP_WAIT_UNSHARED] = "atomic wait on non-shared memory",
+    [AWSM_TRAP_UNCAUGHT_EXCEPTION] = "uncaught exception",
 };
 
 const char *rt_trap_message(enum awsm_trap trap)
@@ -215,6 +217,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 
 static void altstack_free(void *p)
 {
+    rt_exn_state_free(&thread_state.own.exn);     /* the thread is exiting */
     stack_t cur;
     if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == p) {
         stack_t off = {.ss_flags = SS_DISABLE};
@@ -291,6 +294,11 @@ static int thread_enter(struct rt_error *err)
     return 0;
 }
 
+struct rt_exn_state *rt_exn_current(void)
+{
+    return &current()->exn;
+}
+
 /* ===== Execution contexts =============================================== */
 
 struct rt_context *rt_context_new(void *stack_lo, size_t stack_size)
@@ -309,6 +317,8 @@ struct rt_context *rt_context_new(void *stack_lo, size_t stack_size)
 
 void rt_context_free(struct rt_context *c)
 {
+    if (c != NULL)
+        rt_exn_state_free(&c->exn);
     free(c);
 }
 
@@ -557,6 +567,23 @@ static int call_protected(struct rt_context *c, awsm_trampoline tramp,
     return kind;
 }
 
+/* After the call: an exception that left the function is an error here
+ * (host frames never pass one on), and whatever a trap left on the caught
+ * stack, above where this call began, is dropped. */
+static int call_finish(struct rt_context *c, struct awsm_funcref *f,
+                       uint32_t ncaught, int kind)
+{
+    if (kind == 0 && f->vmctx != NULL && f->vmctx->exn_pending) {
+        f->vmctx->exn_pending = 0;
+        kind = AWSM_TRAP_UNCAUGHT_EXCEPTION;
+    }
+    if (kind != 0) {
+        c->exn.flight.tag = NULL;
+        c->exn.ncaught = ncaught;
+    }
+    return kind;
+}
+
 int rt_call(struct rt_instance *inst, struct awsm_funcref *f, awsm_value *args,
             struct rt_error *err)
 {
@@ -569,7 +596,8 @@ int rt_call(struct rt_instance *inst, struct awsm_funcref *f, awsm_value *args,
                                         ? inst->opt.stack_size
                                         : RT_DEFAULT_STACK_SIZE);
     apply_limit(inst, f, c->limit);
-    int kind = call_protected(c, tramp, f, args);
+    uint32_t ncaught = c->exn.ncaught;
+    int kind = call_finish(c, f, ncaught, call_protected(c, tramp, f, args));
     if (kind == 0)
         return 0;
     rt_fail_trap(err, RT_ERR_TRAP, (enum awsm_trap)kind);

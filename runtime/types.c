@@ -139,8 +139,13 @@ uint32_t rt_type_id(const struct wm_functype *ft)
 
 const struct wm_functype *rt_func_type(const struct awsm_funcref *f)
 {
+    return rt_type_of_id(f != NULL ? f->type_id : 0);
+}
+
+const struct wm_functype *rt_type_of_id(uint32_t type_id)
+{
     const struct wm_functype *ft = NULL;
-    uint32_t id = f != NULL ? f->type_id & ~AWSM_TYPE_ID_TAILCC : 0;
+    uint32_t id = type_id & ~AWSM_TYPE_ID_KINDS;
     pthread_mutex_lock(&registry_lock);
     if (id >= 1 && id <= nentries)
         ft = &entries[id - 1]->ft;

@@ -65,6 +65,8 @@ static const char usage_text[] =
     "  threads                  shared memories, atomics, wait and notify\n"
     "  multi-memory             several memories, a memory index on each access\n"
     "  memory64                 memories with i64 addresses (up to 8 GiB here)\n"
+    "  exceptions               exception handling, the legacy proposal: tags,\n"
+    "                           try, catch, catch_all, delegate, throw, rethrow\n"
     "  relaxed-simd             always on (the flag is accepted)\n"
     "\n"
     "options:\n"

@@ -1,7 +1,8 @@
 /*
  * wast/exec.c - the commands that compile, instantiate and run modules:
  * module, register, action, assert_return, assert_trap,
- * assert_exhaustion, assert_unlinkable, assert_uninstantiable.
+ * assert_exhaustion, assert_exception, assert_unlinkable,
+ * assert_uninstantiable.
  *
  * Each module file is decoded and validated, compiled with cache_compile into
  * FILE.wasm.so in the file's temporary directory, loaded and instantiated.
@@ -470,6 +471,23 @@ enum outcome wast_cmd_trap(struct wast_file *f, const struct wast_cmd *c)
     else
         wast_report(f, c, "expected \"%s\", but: %s", expected_text(c),
                     r.err.msg);
+    return OUT_FAIL;
+}
+
+/* The action must end with an exception that no wasm frame caught (not
+ * a trap: a trap is never an exception). */
+enum outcome wast_cmd_exception(struct wast_file *f, const struct wast_cmd *c)
+{
+    struct act_result r = {0};
+    enum act a = run_action(f, c, &r);
+    free(r.vals);
+    if (a == ACT_TRAP && r.err.trap == AWSM_TRAP_UNCAUGHT_EXCEPTION)
+        return OUT_PASS;
+    if (a == ACT_OK)
+        wast_report(f, c, "expected an uncaught exception, but \"%s\" returned",
+                    field_of(c));
+    else
+        wast_report(f, c, "expected an uncaught exception, but: %s", r.err.msg);
     return OUT_FAIL;
 }
 

@@ -62,6 +62,7 @@ enum outcome wast_cmd_register(struct wast_file *f, const struct wast_cmd *c);
 enum outcome wast_cmd_action(struct wast_file *f, const struct wast_cmd *c);
 enum outcome wast_cmd_return(struct wast_file *f, const struct wast_cmd *c);
 enum outcome wast_cmd_trap(struct wast_file *f, const struct wast_cmd *c);
+enum outcome wast_cmd_exception(struct wast_file *f, const struct wast_cmd *c);
 enum outcome wast_cmd_unlinkable(struct wast_file *f, const struct wast_cmd *c);
 enum outcome wast_cmd_uninstantiable(struct wast_file *f,
                                      const struct wast_cmd *c);

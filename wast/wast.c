@@ -45,6 +45,7 @@ static const char *const kind_names[WAST_NKINDS] = {
     [WAST_KIND_RETURN] = "assert_return",
     [WAST_KIND_TRAP] = "assert_trap",
     [WAST_KIND_EXHAUSTION] = "assert_exhaustion",
+    [WAST_KIND_EXCEPTION] = "assert_exception",
     [WAST_KIND_OTHER] = "other",
     [WAST_KIND_FILE] = "wast file (could not run)",
 };
@@ -404,6 +405,8 @@ static const struct cmd_entry {
     {"assert_trap", WAST_KIND_TRAP, WAST_KIND_TRAP, wast_cmd_trap},
     {"assert_exhaustion", WAST_KIND_EXHAUSTION, WAST_KIND_EXHAUSTION,
      wast_cmd_trap},
+    {"assert_exception", WAST_KIND_EXCEPTION, WAST_KIND_EXCEPTION,
+     wast_cmd_exception},
 };
 
 static const struct cmd_entry *cmd_lookup(const char *type)

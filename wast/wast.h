@@ -48,6 +48,7 @@ enum wast_kind {
     WAST_KIND_RETURN,
     WAST_KIND_TRAP,
     WAST_KIND_EXHAUSTION,
+    WAST_KIND_EXCEPTION,    /* assert_exception (exception handling) */
     WAST_KIND_OTHER,        /* a command type this harness does not know */
     WAST_KIND_FILE,         /* a .wast file that could not be run */
     WAST_NKINDS
