@@ -10,6 +10,9 @@
 #                     list, rename, remove; a second preopen
 #   clock_random.c    realtime, monotonic and CPU-time clocks; random_get
 #   exit.c            return, exit, proc_exit, abort, a trap and its backtrace
+#   exceptions.cpp    C++ exceptions (em++ -fwasm-exceptions: the legacy
+#                     exception-handling proposal, awsm --enable=exceptions),
+#                     against the same program built with the host's g++
 #
 # One line per check, then `N passed, N failed`. Exit 0 when all pass, 1
 # otherwise, 77 (skipped) when emcc or em++ is not installed (Debian package
@@ -79,8 +82,10 @@ check "build clock_random.c (emcc -O2)" build clock_random "$EMCC" clock_random.
 # -O1 keeps binaryen from inlining the functions the backtrace should name.
 check "build exit.c (emcc -O1 --profiling-funcs)" \
     build exit "$EMCC" exit.c -O1 --profiling-funcs
+check "build exceptions.cpp (em++ -O2 -fwasm-exceptions)" \
+    build exceptions "$EMXX" exceptions.cpp -O2 -fwasm-exceptions
 
-programs="hello files clock_random exit"
+programs="hello files clock_random exit exceptions"
 for p in $programs; do
     check "$p.wasm imports only wasi_snapshot_preview1" \
         wasi_imports_only "$BUILD/$p.wasm"
@@ -88,7 +93,10 @@ done
 modules=()
 for p in $programs; do modules+=("$BUILD/$p.wasm"); done
 run validate "${modules[@]}"
-check "awsm validate accepts the four modules" status_is 0
+check "awsm validate refuses exceptions.wasm without --enable=exceptions" \
+    err_has "the exception-handling proposal is not enabled"
+run validate --enable=exceptions "${modules[@]}"
+check "awsm validate --enable=exceptions accepts the five modules" status_is 0
 
 # --- hello: arguments, environment, stdin ----------------------------------
 printf 'abc def\nMixed Case 123\nno newline at end' >"$tmp/in"
@@ -276,5 +284,28 @@ backtrace() {
 # awsmc -O0: its -O2 inlines divide and compute_quotient into main.
 run run -O0 "$BUILD/exit.wasm" trap </dev/null
 check "exit: the trap's backtrace names divide, compute_quotient, main (-O0)" backtrace
+
+# --- C++ exceptions, against the host's g++ build of the same program -------
+native_exceptions() {
+    g++ -O2 "$HERE/exceptions.cpp" -o "$BUILD/exceptions.native" 2>"$tmp/err" &&
+        "$BUILD/exceptions.native" >"$BUILD/exceptions.want" &&
+        grep -q '^sum 1666749999, destructors 5$' "$BUILD/exceptions.want"
+}
+check "exceptions: the native build runs" native_exceptions
+same_as_native() {
+    status_is 0 && diff -u "$BUILD/exceptions.want" "$tmp/out" >"$tmp/diff" && return 0
+    sed -n '3,$s/^/#   /p' "$tmp/diff"
+    return 1
+}
+for bounds in guard checked; do
+    run run --bounds=$bounds --enable=exceptions "$BUILD/exceptions.wasm" </dev/null
+    check "exceptions: output as the native build's ($bounds)" same_as_native
+done
+run run --enable=exceptions "$BUILD/exceptions.wasm" uncaught </dev/null
+uncaught() {
+    status_is 134 && out_is "throwing past main" &&
+        err_has "exceptions.wasm: trap: uncaught exception"
+}
+check "exceptions: one thrown past main is an uncaught exception (134)" uncaught
 
 cli_summary
