@@ -318,13 +318,14 @@ static inline void wb_header(struct wbuf *b)
 enum {
     SEC_CUSTOM, SEC_TYPE, SEC_IMPORT, SEC_FUNCTION, SEC_TABLE, SEC_MEMORY,
     SEC_GLOBAL, SEC_EXPORT, SEC_START, SEC_ELEMENT, SEC_CODE, SEC_DATA,
-    SEC_DATA_COUNT, SEC_NUM
+    SEC_DATA_COUNT, SEC_TAG, SEC_NUM      /* 13: exception handling's */
 };
 
 /* Opcodes and other encodings the tests use, named as in the text format. */
 enum {
     W_UNREACHABLE = 0x00, W_NOP = 0x01, W_BLOCK = 0x02, W_LOOP = 0x03,
-    W_IF = 0x04, W_ELSE = 0x05, W_END = 0x0b, W_BR = 0x0c, W_BR_IF = 0x0d,
+    W_IF = 0x04, W_ELSE = 0x05, W_TRY = 0x06, W_THROW = 0x08,
+    W_CATCH_ALL = 0x19, W_END = 0x0b, W_BR = 0x0c, W_BR_IF = 0x0d,
     W_BR_TABLE = 0x0e, W_RETURN = 0x0f, W_CALL = 0x10,
     W_CALL_INDIRECT = 0x11, W_DROP = 0x1a, W_SELECT = 0x1b,
     W_SELECT_T = 0x1c, W_LOCAL_GET = 0x20, W_LOCAL_SET = 0x21,
@@ -478,6 +479,15 @@ static inline void mod_export(struct wmod *w, const char *name, uint8_t kind,
     wb_u32(b, index);
 }
 
+/* A tag (exception handling) of a function type with no results. */
+static inline uint32_t mod_tag(struct wmod *w, uint32_t type)
+{
+    struct wbuf *b = mod_item(w, SEC_TAG);
+    EMIT(b, 0x00);
+    wb_u32(b, type);
+    return w->count[SEC_TAG] - 1;
+}
+
 static inline void mod_start(struct wmod *w, uint32_t func)
 {
     wb_u32(mod_raw(w, SEC_START), func);
@@ -570,7 +580,7 @@ static inline void mod_build(struct wmod *w, struct wbuf *out)
 {
     static const int order[] = {
         SEC_TYPE, SEC_IMPORT, SEC_FUNCTION, SEC_TABLE, SEC_MEMORY,
-        SEC_GLOBAL, SEC_EXPORT, SEC_START, SEC_ELEMENT, SEC_DATA_COUNT,
+        SEC_TAG, SEC_GLOBAL, SEC_EXPORT, SEC_START, SEC_ELEMENT, SEC_DATA_COUNT,
         SEC_CODE, SEC_DATA,
     };
     *out = (struct wbuf){ 0 };

@@ -1,9 +1,13 @@
 /*
  * tests/unit/test_callconv.c - modules compiled with the tail-call feature
  * (LLVM tailcc) and without it (the C convention) never call each other's
- * functions in the wrong convention: importing across them fails to link
- * with a message that says why; both kinds import host functions (a
- * tailcc module through its adapter) and modules of one kind link.
+ * functions in the wrong convention, nor do modules compiled with
+ * exception handling and without (an exception would pass a caller that
+ * does not look for it): importing across them fails to link with a
+ * message that says why; every kind imports host functions (a tailcc
+ * module through its adapter) and modules of one kind link. Host frames
+ * never pass an exception on: a host function's nested rt_call reports
+ * it as an error, and a host function's trap is no exception either.
  */
 #include <string.h>
 
@@ -71,9 +75,11 @@ static int run_caller(struct rt_module *c, struct awsm_funcref *f, uint32_t *r,
 
 TEST(modules_of_one_convention_link_and_the_other_is_refused)
 {
-    static const unsigned kinds[2] = { 0, WM_FEATURE_TAIL_CALL };
-    for (int a = 0; a < 2; a++) {
-        for (int c = 0; c < 2; c++) {
+    static const unsigned kinds[3] = { 0, WM_FEATURE_TAIL_CALL, WM_FEATURE_EXCEPTIONS };
+    static const char *const why[3] = { "", "compiled for tail calls",
+                                        "compiled with exception handling" };
+    for (int a = 0; a < 3; a++) {
+        for (int c = 0; c < 3; c++) {
             struct rt_module *ma = adder(kinds[a]), *mc = caller(kinds[c]);
             ASSERT(ma != NULL && mc != NULL);
             struct rt_instance *ia;
@@ -89,7 +95,7 @@ TEST(modules_of_one_convention_link_and_the_other_is_refused)
             } else {
                 ASSERT_EQ_INT(-1, rc);
                 ASSERT_EQ_INT(RT_ERR_LINK, err.kind);
-                ASSERT_STR_CONTAINS(err.msg, "compiled for tail calls");
+                ASSERT_STR_CONTAINS(err.msg, why[a == 1 || c == 1 ? 1 : 2]);
             }
             rt_instance_free(ia);
             rt_module_free(ma);
@@ -106,8 +112,9 @@ TEST(host_functions_serve_both_conventions)
     ASSERT(h != NULL);
     struct awsm_funcref *f = rt_host_func(h, &ii_i, (void *)host_add);
     ASSERT(f != NULL);
-    for (int c = 0; c < 2; c++) {
-        struct rt_module *mc = caller(c ? WM_FEATURE_TAIL_CALL : 0);
+    static const unsigned kinds[3] = { 0, WM_FEATURE_TAIL_CALL, WM_FEATURE_EXCEPTIONS };
+    for (int c = 0; c < 3; c++) {
+        struct rt_module *mc = caller(kinds[c]);
         ASSERT(mc != NULL);
         uint32_t r = 0;
         struct rt_error err;
@@ -115,6 +122,85 @@ TEST(host_functions_serve_both_conventions)
         ASSERT_EQ_INT(8, r);
         rt_module_free(mc);
     }
+    rt_host_free(h);
+}
+
+/* ===== Host frames and exceptions ======================================= */
+
+static struct rt_error nested_err;
+static int nested_rc;
+
+/* x.host(x): calls the importer's "throw"(x) through a nested rt_call,
+ * whose exception must come back as an error; x == 99 traps instead. */
+static int32_t host_rethrower(struct awsm_vmctx *vm, int32_t x)
+{
+    struct rt_instance *inst = vm->instance;
+    if (x == 99)
+        rt_instance_trap(inst, AWSM_TRAP_HOST);
+    uint32_t r;
+    nested_rc = test_call2(inst, "throw", (uint32_t)x, 0, &r, &nested_err);
+    return x + 1;
+}
+
+/* (tag $e (param i32))
+ * (import "x" "host" (func $host (param i32) (result i32)))
+ * (func (export "throw") (param i32) (throw $e (local.get 0)))
+ * (func (export "via_host") (param i32) (result i32)
+ *   (try (result i32) (do (call $host (local.get 0))) (catch_all (i32.const -1)))) */
+static struct rt_module *host_caller(void)
+{
+    struct wmod w = { 0 };
+    struct wbuf b;
+    uint32_t t_void = mod_type(&w, "i", ""), t_int = mod_type(&w, "i", "i");
+    uint32_t host = mod_import_func(&w, "x", "host", t_int);
+    uint32_t e = mod_tag(&w, t_void);
+    uint32_t thr = mod_func(&w, t_void, "", CODE(W_LOCAL_GET, 0, W_THROW, e, W_END));
+    uint32_t via = mod_func(&w, t_int, "", CODE(W_TRY, 0x7f, W_LOCAL_GET, 0,
+                                                W_CALL, host, W_CATCH_ALL,
+                                                W_I32_CONST, 0x7f, W_END, W_END));
+    mod_export(&w, "throw", WM_EXTERN_FUNC, thr);
+    mod_export(&w, "via_host", WM_EXTERN_FUNC, via);
+    mod_build(&w, &b);
+    struct cg_options opt = CG_OPTIONS_DEFAULT;
+    opt.features = WM_FEATURE_EXCEPTIONS;
+    return test_compile(&b, &opt);
+}
+
+TEST(host_frames_never_pass_an_exception_on)
+{
+    static const wm_valtype i32[] = { WM_I32 };
+    const struct wm_functype i_i = { 1, 1, i32, i32 };
+    struct rt_host *h = rt_host_new();
+    ASSERT(h != NULL);
+    struct awsm_funcref *f = rt_host_func(h, &i_i, (void *)host_rethrower);
+    struct rt_module *m = host_caller();
+    ASSERT(f != NULL && m != NULL);
+    struct rt_instance *inst;
+    struct rt_error err;
+    ASSERT_EQ_INT(0, rt_instance_new(m, resolve_one, f, NULL, &inst, &err));
+    uint32_t r = 0;
+    /* Straight from the host: an error, the trap kind saying what. */
+    ASSERT_EQ_INT(-1, test_call2(inst, "throw", 5, 0, &r, &err));
+    ASSERT_EQ_INT(RT_ERR_TRAP, err.kind);
+    ASSERT_EQ_INT(AWSM_TRAP_UNCAUGHT_EXCEPTION, err.trap);
+    ASSERT_STR_CONTAINS(err.msg, "uncaught exception");
+    /* Through a host frame: the nested call fails, the host function
+     * returns normally and the outer catch_all has nothing to catch. */
+    for (int i = 0; i < 3; i++) {
+        nested_rc = 0;
+        ASSERT_EQ_INT(0, test_call2(inst, "via_host", 7, 0, &r, &err));
+        ASSERT_EQ_INT(8, r);
+        ASSERT_EQ_INT(-1, nested_rc);
+        ASSERT_EQ_INT(AWSM_TRAP_UNCAUGHT_EXCEPTION, nested_err.trap);
+    }
+    /* A host function's trap is not an exception: catch_all misses it. */
+    ASSERT_EQ_INT(-1, test_call2(inst, "via_host", 99, 0, &r, &err));
+    ASSERT_EQ_INT(RT_ERR_TRAP, err.kind);
+    ASSERT_EQ_INT(AWSM_TRAP_HOST, err.trap);
+    ASSERT_EQ_INT(0, test_call2(inst, "via_host", 1, 0, &r, &err));
+    ASSERT_EQ_INT(2, r);
+    rt_instance_free(inst);
+    rt_module_free(m);
     rt_host_free(h);
 }
 
