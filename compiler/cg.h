@@ -51,6 +51,9 @@ struct cg_module {
     bool x86;                       /* the target is x86-64 (cg_simd.c) */
     bool exceptions;                /* exception handling: calls look at
                                        the callee's exn_pending (cg_exn.c) */
+    bool *may_throw;                /* [nfuncs] with exceptions: whether a
+                                       defined function's exception can
+                                       reach its caller (cg_exn_plan) */
     uint64_t mem_reach;             /* the descriptor's (runtime/abi.h) */
 
     LLVMTypeRef i8, i32, i64, f32, f64, v128, ptr, void_t;
@@ -248,15 +251,19 @@ int cg_call(struct cg_func *f, const struct wm_ins *in);
 int cg_variable(struct cg_func *f, const struct wm_ins *in);
 int cg_table(struct cg_func *f, const struct wm_ins *in);
 /* Call a native function of type ft in calling convention cc with a
- * vmctx and the stack's args; a tail call returns its results. */
+ * vmctx and the stack's args; a tail call returns its results. may_throw:
+ * the callee's exception may come back (exception handling). */
 void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
                   LLVMTypeRef fty, LLVMValueRef callee, unsigned cc,
-                  LLVMValueRef vmctx, bool tail);
+                  LLVMValueRef vmctx, bool tail, bool may_throw);
 
 /* ===== cg_exn.c: exception handling ===================================== */
 /* throw and rethrow (the rest is control: cg_func.c's try, catch,
  * catch_all, delegate and end call cg_exn_* below). */
 int cg_exn(struct cg_func *f, const struct wm_ins *in);
+/* Before any function: which defined functions may pass an exception to
+ * their caller (cm->may_throw; all of them without exceptions). */
+void cg_exn_plan(struct cg_module *cm);
 /* After a call whose callee ran with vmctx `callee_vm`: an exception it
  * passed goes to the innermost handler (a no-op without exceptions). */
 void cg_exn_after_call(struct cg_func *f, LLVMValueRef callee_vm);

@@ -21,7 +21,7 @@ static LLVMValueRef gep_bytes(struct cg_func *f, LLVMValueRef base, uint64_t off
 
 void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
                   LLVMTypeRef fty, LLVMValueRef callee, unsigned cc,
-                  LLVMValueRef vmctx, bool tail)
+                  LLVMValueRef vmctx, bool tail, bool may_throw)
 {
     uint32_t n = ft->nparams;
     unsigned base = cg_param_base(ft);
@@ -73,7 +73,8 @@ void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
     /* No tail calls and no tail-recursion elimination: unbounded recursion
      * must exhaust the stack ("call stack exhausted"), not loop forever. */
     LLVMSetTailCallKind(r, LLVMTailCallKindNoTail);
-    cg_exn_after_call(f, vmctx);
+    if (may_throw)
+        cg_exn_after_call(f, vmctx);
     if (out)
         r = LLVMBuildLoad2(f->b, rt, out, "");
     if (ft->nresults == 1)
@@ -100,7 +101,7 @@ static void call_funcref(struct cg_func *f, LLVMValueRef ref, uint32_t type,
     LLVMValueRef vmctx = cg_invariant(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr,
         gep_bytes(f, ref, offsetof(struct awsm_funcref, vmctx)), "callee_vmctx")));
     cg_emit_call(f, &cm->m->types[type], cm->fn_types[type], code, cm->callconv,
-                 vmctx, tail);
+                 vmctx, tail, true);
 }
 
 static void cg_call_direct(struct cg_func *f, uint32_t func, bool tail)
@@ -111,7 +112,8 @@ static void cg_call_direct(struct cg_func *f, uint32_t func, bool tail)
     if (func >= m->nfunc_imports)
         cg_emit_call(f, &m->types[type], cm->fn_types[type],
                      cm->funcs[func - m->nfunc_imports],
-                     cm->fn_cc[func - m->nfunc_imports], f->vmctx, tail);
+                     cm->fn_cc[func - m->nfunc_imports], f->vmctx, tail,
+                     cm->may_throw[func - m->nfunc_imports]);
     else
         call_funcref(f, funcref_of(f, func), type, tail);
 }

@@ -17,10 +17,98 @@
  * (rt->exn_catch returns the handle, kept in the frame's slot for
  * rethrow); every way out of the block releases it: falling off its end,
  * a branch or return past it (cg_exn_leave), an exception raised in it.
- * The normal path pays a load and a branch after each call, and only in
- * modules compiled with the feature.
+ * The normal path pays a load and a branch after each call that may pass
+ * an exception (cg_exn_plan), and only in modules compiled with the
+ * feature.
  */
 #include "compiler/cg.h"
+
+/* ===== Which functions may throw ======================================= */
+
+/*
+ * A defined function may pass an exception to its caller when it holds a
+ * throw or rethrow, calls an import or through a table (another
+ * instance's code, unknown here), or calls a defined function that may.
+ * Whether its try blocks catch it is not looked at. Direct calls are
+ * collected as (caller, callee) pairs, and "may throw" is spread from
+ * callees to callers until nothing changes. Calls to the others need no
+ * look afterwards: recursive code without imports (fib) pays nothing.
+ */
+struct throw_plan {
+    struct cg_module *cm;
+    uint32_t (*edges)[2];
+    uint32_t nedges, cap;
+};
+
+/* Scan defined function i; -1 when it cannot be read. */
+static int plan_scan(struct throw_plan *p, uint32_t i)
+{
+    const struct wm_module *m = p->cm->m;
+    struct wm_error err;
+    struct wm_ins_reader ir;
+    struct wm_ins in;
+    int rc = 0;
+    wm_ins_reader_init_func(&ir, m, m->nfunc_imports + i, &err);
+    while (ir.rd.pos < ir.rd.end) {
+        if (wm_ins_read(&ir, &in) != 0) {
+            rc = -1;
+            break;
+        }
+        switch (in.op) {
+        case WM_OP_THROW: case WM_OP_RETHROW:
+        case WM_OP_CALL_INDIRECT: case WM_OP_RETURN_CALL_INDIRECT:
+            p->cm->may_throw[i] = true;
+            break;
+        case WM_OP_CALL: case WM_OP_RETURN_CALL:
+            if (in.u.idx < m->nfunc_imports) {
+                p->cm->may_throw[i] = true;
+                break;
+            }
+            if (p->nedges == p->cap) {
+                uint32_t cap = p->cap ? p->cap * 2 : 256;
+                uint32_t (*e)[2] = cg_alloc(p->cm, cap, sizeof *e);
+                for (uint32_t k = 0; k < p->nedges; k++) {
+                    e[k][0] = p->edges[k][0];
+                    e[k][1] = p->edges[k][1];
+                }
+                p->edges = e;
+                p->cap = cap;
+            }
+            p->edges[p->nedges][0] = i;
+            p->edges[p->nedges++][1] = in.u.idx - m->nfunc_imports;
+            break;
+        default:
+            break;
+        }
+    }
+    wm_ins_reader_deinit(&ir);
+    return rc;
+}
+
+void cg_exn_plan(struct cg_module *cm)
+{
+    const struct wm_module *m = cm->m;
+    cm->may_throw = cg_alloc(cm, m->nfuncs ? m->nfuncs : 1, sizeof *cm->may_throw);
+    struct throw_plan p = { cm, NULL, 0, 0 };
+    bool all = !cm->exceptions;
+    for (uint32_t i = 0; i < m->nfuncs && !all; i++)
+        all = plan_scan(&p, i) != 0;
+    if (all) {
+        for (uint32_t i = 0; i < m->nfuncs; i++)
+            cm->may_throw[i] = true;       /* unused without exceptions */
+        return;
+    }
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (uint32_t k = 0; k < p.nedges; k++)
+            if (cm->may_throw[p.edges[k][1]] && !cm->may_throw[p.edges[k][0]]) {
+                cm->may_throw[p.edges[k][0]] = true;
+                changed = true;
+            }
+    }
+}
+
+/* ===== Raising and handling ============================================= */
 
 static LLVMBasicBlockRef new_bb(struct cg_func *f, const char *name)
 {

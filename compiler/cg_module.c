@@ -323,6 +323,7 @@ static void declare_functions(struct cg_module *cm)
     cm->fn_types = cg_alloc(cm, m->ntypes, sizeof *cm->fn_types);
     cm->funcs = cg_alloc(cm, m->nfuncs, sizeof *cm->funcs);
     plan_callconvs(cm);
+    cg_exn_plan(cm);
     for (uint32_t t = 0; t < m->ntypes; t++)
         cm->fn_types[t] = native_type(cm, &m->types[t]);
     for (uint32_t i = 0; i < m->nfuncs; i++) {

@@ -3,7 +3,9 @@
 ;; across instances, tables and multi-value functions, catch blocks left by
 ;; branches, returns and exceptions (the caught stack), rethrow of an outer
 ;; exception from an inner catch, delegate past a catch block, traps that
-;; no catch sees, and a million throws in a loop.
+;; no catch sees, a million throws in a loop, and throws through chains of
+;; functions that neither throw nor call out themselves (the compiler
+;; decides which calls need a look afterwards).
 
 (module $thrower
   (tag $e (export "e") (param i32))
@@ -149,6 +151,19 @@
   (func (export "uncaught_from_catch")
     (try (do (call $throw (i32.const 1))) (catch $e (drop) (throw $local (i32.const 2)))))
 
+  ;; $c1 and $c2 throw only through what they call, defined later and
+  ;; earlier; $quiet never throws.
+  (func $c1 (param i32) (result i32) (call $c2 (local.get 0)) (i32.const 1) (i32.add))
+  (func $c3 (param i32) (result i32)
+    (if (local.get 0) (then (throw $local (local.get 0))))
+    (i32.const 0))
+  (func $c2 (param i32) (result i32) (call $c3 (local.get 0)))
+  (func $quiet (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+  (func (export "chain") (param i32) (result i32)
+    (try (result i32)
+      (do (call $c1 (local.get 0)) (call $quiet) (drop) (i32.const -5))
+      (catch $local (i32.const 1000) (i32.add))))
+
   ;; A million throws and catches, each in a fresh catch block.
   (func (export "many") (param i32) (result i32)
     (local $sum i32)
@@ -174,6 +189,8 @@
 (assert_return (invoke "return_from_catch" (i32.const 1000)) (i32.const 499500))
 (assert_return (invoke "delegate_past_catch") (i32.const 16))
 (assert_trap (invoke "trap_in_try") "unreachable")
+(assert_return (invoke "chain" (i32.const 0)) (i32.const -5))
+(assert_return (invoke "chain" (i32.const 3)) (i32.const 1003))
 (assert_exception (invoke "uncaught"))
 (assert_exception (invoke "uncaught_from_catch"))
 ;; After uncaught exceptions and a trap, everything still works.
