@@ -228,7 +228,9 @@ struct wm_module {
     struct wm_global *globals;
 
     uint32_t ntags;                 /* defined tags (exception handling: */
-    uint32_t *tags;                 /* the tag section), their type indices */
+    uint32_t *tags;                 /* the tag section), their type indices;
+                                       non-NULL when the section is there,
+                                       even empty (the validator tells) */
 
     uint32_t nexports;
     struct wm_export *exports;
