@@ -27,6 +27,7 @@ done
 for w in deep startloop; do
     wat2wasm "$HERE/apps/$w.wat" -o "$tmp/$w.wasm" || exit 1
 done
+wat2wasm --enable-exceptions "$HERE/apps/throws.wat" -o "$tmp/throws.wasm" || exit 1
 for m in forever loop multi; do
     python3 "$HERE/apps/wide.py" $m >"$tmp/wide$m.wat" &&
         wat2wasm "$tmp/wide$m.wat" -o "$tmp/wide$m.wasm" || exit 1
@@ -58,6 +59,8 @@ write_config() {
  {"name": "widemulti", "path": "widemulti.wasm", "port": $(port 14), "argsize": 0},
  {"name": "tailcall", "path": "tailcall.wasm", "port": $(port 15), "argsize": 1,
   "features": ["tail-call"]},
+ {"name": "throws", "path": "throws.wasm", "port": $(port 16), "argsize": 1,
+  "features": ["exceptions"]},
  {"name": "off", "path": "fib.wasm", "port": $(port 0), "active": "no"}
 ]
 EOF
@@ -66,7 +69,7 @@ EOF
 # ===== Start-up ===========================================================
 
 start_server --workers 1 --quantum-us 2000 --log-level debug
-check "starts and reports what it serves" grep -q "serving 16 modules" "$tmp/server.log"
+check "starts and reports what it serves" grep -q "serving 17 modules" "$tmp/server.log"
 
 # ===== Correct replies ====================================================
 
@@ -89,6 +92,10 @@ ask "$(port 10)" '{"module":"counter"}'
 ask "$(port 10)" '{"module":"counter"}'
 check "a fresh sandbox per request (no state kept)" has '"stdout":"1 1\n"'
 
+ask "$(port 16)" '{"module":"throws","args":["x"]}'
+check "a module of the exception-handling proposal throws and catches" \
+    has '"status":"ok","exit_code":0,"stdout":"caught 42\n"'
+
 # ===== Guests that fail ===================================================
 
 ask "$(port 5)" '{"module":"divzero"}'
@@ -96,6 +103,9 @@ check "a trap is an error reply" has '"error":"trap: integer divide by zero"'
 check "output before a trap is kept" has '"stdout":"dividing by 0\n"'
 ask "$(port 5)" '{"module":"divzero","args":["x"]}'
 check "the next request to a trapping module succeeds" has '"status":"ok","exit_code":100'
+ask "$(port 16)" '{"module":"throws"}'
+check "an exception past _start is an error reply" has '"error":"trap: uncaught exception"'
+check "... with the output before it" has '"stdout":"caught 42\n"'
 ask "$(port 6)" '{"module":"deep"}'
 check "stack overflow is an error reply" has '"error":"trap: call stack exhausted"'
 ask "$(port 12)" '{"module":"wide"}'
