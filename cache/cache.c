@@ -177,6 +177,8 @@ static int compile_to(const uint8_t *bytes, size_t size,
     copt.max_memory_pages = opt->max_memory_pages;
     copt.features = opt->features;
     copt.polls = opt->polls;
+    copt.progress = opt->progress;
+    copt.progress_arg = opt->progress_arg;
     /* Unique per compile: threads of one process may compile the same
      * module at once (awsmrt loads its modules in parallel). */
     static atomic_uint seq;

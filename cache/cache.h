@@ -39,9 +39,13 @@ struct cache_options {
     unsigned features;
     /* cg_options.polls, so part of the key. */
     bool polls;
+    /* cg_options.progress and its argument, for a compile (not in the
+     * key). */
+    void (*progress)(void *arg, unsigned done, unsigned total);
+    void *progress_arg;
 };
 
-#define CACHE_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, false, 0, 0, true }
+#define CACHE_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, false, 0, 0, true, NULL, NULL }
 
 /* What went wrong, for callers that treat failures differently (awsmrt
  * refuses a bad module at start-up but may retry an I/O error). */

@@ -27,9 +27,15 @@ struct cg_module {
     unsigned callconv;              /* of generated functions called through
                                        funcrefs: CG_TAIL_CALLCONV with the
                                        tail-call feature, else C */
-    unsigned *fn_cc;                /* [nfuncs] each defined function's: C
+    const unsigned *fn_cc;          /* [nfuncs] each defined function's: C
                                        where no tail call reaches it
                                        (cg_module.c, plan_callconvs) */
+    /* The partition this module holds (cg_module.c, "Partitions"): the
+     * defined functions [first, end), and with part 0 the descriptor.
+     * In a split module (nparts > 1) functions are hidden globals, as
+     * other partitions call them; else internal. */
+    uint32_t first, end;
+    unsigned part, nparts;
 
     LLVMContextRef ctx;
     LLVMModuleRef mod;
@@ -51,7 +57,7 @@ struct cg_module {
     bool x86;                       /* the target is x86-64 (cg_simd.c) */
     bool exceptions;                /* exception handling: calls look at
                                        the callee's exn_pending (cg_exn.c) */
-    bool *may_throw;                /* [nfuncs] with exceptions: whether a
+    const bool *may_throw;          /* [nfuncs] with exceptions: whether a
                                        defined function's exception can
                                        reach its caller (cg_exn_plan) */
     uint64_t mem_reach;             /* the descriptor's (runtime/abi.h) */
@@ -289,8 +295,14 @@ int cg_target_init(struct cg_module *cm);
 int cg_optimize(struct cg_module *cm);
 /* Run a new-pass-manager pipeline ("function(mem2reg)") over the module. */
 int cg_run_passes(struct cg_module *cm, const char *pipeline);
+/* A partition's file: base for partition 0, else base.PART (the objects,
+ * and what --emit-llvm and --emit-object name). */
+void cg_part_path(char *buf, size_t size, const char *base, unsigned part);
 /* Write the final IR where --emit-llvm asked (nothing otherwise). */
 int cg_write_ir(struct cg_module *cm);
-int cg_emit_so(struct cg_module *cm, const char *out_path);
+/* Write the module's object file to obj. */
+int cg_emit_object(struct cg_module *cm, const char *obj);
+/* Link objs into the shared object out (`ld -shared`, or $AWSM_LD). */
+int cg_link(struct cg_error *err, char *const *objs, unsigned n, const char *out);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * compiler/cg_emit.c - the back end: the host target machine, the new pass
- * manager's standard pipelines, the object file and the link into a shared
- * object by the system linker (`ld -shared`: the code needs no C runtime
- * start files; memset/memmove resolve against the loading process's libc).
+ * manager's standard pipelines, the object files (one per part of the
+ * module) and their link into a shared object by the system linker
+ * (`ld -shared`: the code needs no C runtime start files; memset/memmove
+ * resolve against the loading process's libc).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -116,52 +117,69 @@ int cg_optimize(struct cg_module *cm)
     return cg_run_passes(cm, pipelines[level]);
 }
 
+void cg_part_path(char *buf, size_t size, const char *base, unsigned part)
+{
+    if (part == 0)
+        snprintf(buf, size, "%s", base);
+    else
+        snprintf(buf, size, "%s.%u", base, part);
+}
+
 int cg_write_ir(struct cg_module *cm)
 {
     char *error = NULL;
+    char path[4200];
     if (cm->opt->emit_llvm == NULL)
         return 0;
-    if (LLVMPrintModuleToFile(cm->mod, cm->opt->emit_llvm, &error)) {
-        cg_fail(cm, "cannot write %s: %s", cm->opt->emit_llvm, error);
+    cg_part_path(path, sizeof path, cm->opt->emit_llvm, cm->part);
+    if (LLVMPrintModuleToFile(cm->mod, path, &error)) {
+        cg_fail(cm, "cannot write %s: %s", path, error);
         LLVMDisposeMessage(error);
         return -1;
     }
     return 0;
 }
 
-static int run_linker(struct cg_module *cm, const char *obj, const char *out)
+int cg_emit_object(struct cg_module *cm, const char *obj)
 {
-    const char *ld = getenv("AWSM_LD");
-    char *argv[] = { (char *)(ld && *ld ? ld : "ld"), "-shared", "--eh-frame-hdr",
-                     "-o", (char *)out, (char *)obj, NULL };
-    pid_t pid;
-    int status, e = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-    if (e != 0)
-        return cg_fail(cm, "cannot run the linker '%s': %s", argv[0], strerror(e));
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return cg_fail(cm, "waiting for the linker: %s", strerror(errno));
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return cg_fail(cm, "linking %s failed (%s -shared exited with %d)", out,
-                       argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    return 0;
-}
-
-int cg_emit_so(struct cg_module *cm, const char *out_path)
-{
-    char obj[4096];
     char *error = NULL;
-    if (cm->opt->emit_object)
-        snprintf(obj, sizeof obj, "%s", cm->opt->emit_object);
-    else
-        snprintf(obj, sizeof obj, "%s.%d.o", out_path, (int)getpid());
     if (LLVMTargetMachineEmitToFile(cm->tm, cm->mod, obj, LLVMObjectFile, &error)) {
         cg_fail(cm, "cannot emit %s: %s", obj, error);
         LLVMDisposeMessage(error);
         return -1;
     }
-    int rc = run_linker(cm, obj, out_path);
-    if (!cm->opt->emit_object)
-        unlink(obj);
+    return 0;
+}
+
+int cg_link(struct cg_error *err, char *const *objs, unsigned n, const char *out)
+{
+    const char *ld = getenv("AWSM_LD");
+    const char *head[] = { ld && *ld ? ld : "ld", "-shared", "--eh-frame-hdr", "-o", out };
+    enum { NHEAD = sizeof head / sizeof *head };
+    char **argv = calloc(NHEAD + n + 1, sizeof *argv);
+    if (argv == NULL) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return -1;
+    }
+    memcpy(argv, head, sizeof head);
+    memcpy(argv + NHEAD, objs, n * sizeof *objs);
+    pid_t pid;
+    int status, rc = -1, e = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+    if (e != 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot run the linker '%s': %s", argv[0],
+                 strerror(e));
+        goto out;
+    }
+    while ((e = waitpid(pid, &status, 0) < 0 ? errno : 0) == EINTR)
+        ;
+    if (e != 0)
+        snprintf(err->msg, sizeof err->msg, "waiting for the linker: %s", strerror(e));
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        snprintf(err->msg, sizeof err->msg, "linking %s failed (%s -shared exited with %d)",
+                 out, argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    else
+        rc = 0;
+out:
+    free(argv);
     return rc;
 }

@@ -36,6 +36,7 @@
  */
 struct throw_plan {
     struct cg_module *cm;
+    bool *may_throw;                /* [nfuncs] what cm->may_throw will be */
     uint32_t (*edges)[2];
     uint32_t nedges, cap;
 };
@@ -57,11 +58,11 @@ static int plan_scan(struct throw_plan *p, uint32_t i)
         switch (in.op) {
         case WM_OP_THROW: case WM_OP_RETHROW:
         case WM_OP_CALL_INDIRECT: case WM_OP_RETURN_CALL_INDIRECT:
-            p->cm->may_throw[i] = true;
+            p->may_throw[i] = true;
             break;
         case WM_OP_CALL: case WM_OP_RETURN_CALL:
             if (in.u.idx < m->nfunc_imports) {
-                p->cm->may_throw[i] = true;
+                p->may_throw[i] = true;
                 break;
             }
             if (p->nedges == p->cap) {
@@ -88,21 +89,22 @@ static int plan_scan(struct throw_plan *p, uint32_t i)
 void cg_exn_plan(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
-    cm->may_throw = cg_alloc(cm, m->nfuncs ? m->nfuncs : 1, sizeof *cm->may_throw);
-    struct throw_plan p = { cm, NULL, 0, 0 };
+    bool *may_throw = cg_alloc(cm, m->nfuncs ? m->nfuncs : 1, sizeof *may_throw);
+    struct throw_plan p = { cm, may_throw, NULL, 0, 0 };
+    cm->may_throw = may_throw;
     bool all = !cm->exceptions;
     for (uint32_t i = 0; i < m->nfuncs && !all; i++)
         all = plan_scan(&p, i) != 0;
     if (all) {
         for (uint32_t i = 0; i < m->nfuncs; i++)
-            cm->may_throw[i] = true;       /* unused without exceptions */
+            may_throw[i] = true;           /* unused without exceptions */
         return;
     }
     for (bool changed = true; changed;) {
         changed = false;
         for (uint32_t k = 0; k < p.nedges; k++)
-            if (cm->may_throw[p.edges[k][1]] && !cm->may_throw[p.edges[k][0]]) {
-                cm->may_throw[p.edges[k][0]] = true;
+            if (may_throw[p.edges[k][1]] && !may_throw[p.edges[k][0]]) {
+                may_throw[p.edges[k][0]] = true;
                 changed = true;
             }
     }

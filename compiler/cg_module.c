@@ -1,12 +1,18 @@
 /*
- * compiler/cg_module.c - the pipeline in one screen (cg_compile) and the
+ * compiler/cg_module.c - the pipeline in one screen (compile), a large
+ * module cut into parts compiled on several threads (cg_compile), and the
  * module-level IR: value types, function declarations, per-type
  * trampolines, and the `awsm_module_v1` descriptor the runtime reads.
  */
+#define _GNU_SOURCE                     /* sched_getaffinity */
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <llvm-c/Analysis.h>
 #include <nettle/sha2.h>
@@ -309,21 +315,22 @@ static int cc_plan_marks(struct cc_plan *p)
 static void plan_callconvs(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
-    cm->fn_cc = cg_alloc(cm, m->nfuncs, sizeof *cm->fn_cc);
+    unsigned *fn_cc = cg_alloc(cm, m->nfuncs, sizeof *fn_cc);
     struct cc_plan p = { m, cg_alloc(cm, m->nfuncs, sizeof *p.tail) };
     bool all = cm->callconv != CG_TAIL_CALLCONV || cc_plan_marks(&p) != 0;
     for (uint32_t i = 0; i < m->nfuncs; i++)
-        cm->fn_cc[i] = all || p.tail[i] ? cm->callconv : LLVMCCallConv;
+        fn_cc[i] = all || p.tail[i] ? cm->callconv : LLVMCCallConv;
+    cm->fn_cc = fn_cc;
 }
 
+/* Every function is declared in every partition; those of this one are
+ * defined (cg_function). */
 static void declare_functions(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
     declare_probe(cm);
     cm->fn_types = cg_alloc(cm, m->ntypes, sizeof *cm->fn_types);
     cm->funcs = cg_alloc(cm, m->nfuncs, sizeof *cm->funcs);
-    plan_callconvs(cm);
-    cg_exn_plan(cm);
     for (uint32_t t = 0; t < m->ntypes; t++)
         cm->fn_types[t] = native_type(cm, &m->types[t]);
     for (uint32_t i = 0; i < m->nfuncs; i++) {
@@ -333,8 +340,14 @@ static void declare_functions(struct cg_module *cm)
         snprintf(sym, sizeof sym, "wasm_f%u%s%.60s", index, name ? "_" : "",
                  name ? name : "");
         LLVMValueRef fn = LLVMAddFunction(cm->mod, sym, cm->fn_types[m->funcs[i].type]);
-        LLVMSetLinkage(fn, LLVMInternalLinkage);
         LLVMSetFunctionCallConv(fn, cm->fn_cc[i]);
+        cm->funcs[i] = fn;
+        if (cm->nparts > 1)
+            LLVMSetVisibility(fn, LLVMHiddenVisibility);
+        else
+            LLVMSetLinkage(fn, LLVMInternalLinkage);
+        if (i < cm->first || i >= cm->end)
+            continue;                   /* another partition's */
         /* Unwind tables, so a trap's backtrace walks through wasm frames. */
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
             LLVMCreateEnumAttribute(cm->ctx,
@@ -342,7 +355,6 @@ static void declare_functions(struct cg_module *cm)
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
             LLVMCreateStringAttribute(cm->ctx, "probe-stack", 11,
                                       STACK_PROBE, sizeof STACK_PROBE - 1));
-        cm->funcs[i] = fn;
     }
 }
 
@@ -527,49 +539,248 @@ static void cleanup(struct cg_module *cm)
 
 /* The state lives on the heap: cg_alloc's longjmp comes back here, and
  * what changed since setjmp must not be an automatic variable. */
-static int compile(struct cg_module *cm, const char *out_path)
+static int compile(struct cg_module *cm, const char *obj_path)
 {
-    const struct wm_module *m = cm->m;
     init_types(cm);
     init_tbaa(cm);
     if (cg_target_init(cm))
         return -1;
     declare_functions(cm);
     cg_memory_plan(cm);
-    for (uint32_t i = 0; i < m->nfuncs; i++)
+    for (uint32_t i = cm->first; i < cm->end; i++)
         if (cg_function(cm, i))
             return -1;
-    if (emit_descriptor(cm) || verify(cm) || cg_optimize(cm) ||
+    if ((cm->part == 0 && emit_descriptor(cm)) || verify(cm) || cg_optimize(cm) ||
         (cm->opt->polls && cg_poll_loops(cm)) || verify(cm) || cg_write_ir(cm) ||
-        cg_emit_so(cm, out_path))
+        cg_emit_object(cm, obj_path))
         return -1;
     return 0;
 }
 
-int cg_compile(const struct wm_module *m, const struct cg_options *opt,
-               const char *out_path, struct cg_error *err)
+/* ===== Partitions ====================================================== */
+
+/*
+ * A large module is compiled in parallel. Its defined functions are cut
+ * into partitions, runs of consecutive functions with about
+ * CG_PART_BYTES of code each, and each partition is translated,
+ * optimised and emitted as a module of its own, in an LLVM context of its
+ * own, by one of cg_options.jobs threads; `ld` links the objects in
+ * partition order. The cut depends on the module alone, never on the
+ * number of threads, so the shared object is byte-identical whatever
+ * that number is. Partition 0 also holds the descriptor, the trampolines
+ * and the import adapters. What every partition needs to know of the
+ * others (calling conventions, which functions may throw) is planned once,
+ * before any thread starts.
+ *
+ * The cost: LLVM inlines no call across partitions, as a C compiler
+ * inlines none across translation units. The producer of a large module
+ * (clang, rustc) has inlined at source level already, and a module below
+ * two partitions' worth of code (every benchmark program, and most
+ * serverless functions) stays whole, compiled exactly as it was before.
+ */
+#define CG_PART_BYTES (128u << 10)
+#define CG_MAX_PARTS 64u
+
+struct cg_job {
+    const struct wm_module *m;
+    const struct cg_options *opt;
+    const struct cg_module *plan;   /* fn_cc, may_throw */
+    unsigned nparts;
+    uint32_t *cuts;                 /* [nparts + 1] partition k: [cuts[k], cuts[k+1]) */
+    char **objs;                    /* [nparts] object file paths */
+    struct cg_error *errs;          /* [nparts] */
+    int *rcs;                       /* [nparts] 0 once compiled */
+    atomic_uint next;               /* the next partition to take */
+    atomic_bool failed;             /* stop taking partitions */
+    pthread_mutex_t lock;           /* progress: done, and the callback */
+    unsigned done;
+};
+
+/* Cut the defined functions into partitions of about equal code size. */
+static unsigned plan_partitions(const struct wm_module *m, uint32_t *cuts)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < m->nfuncs; i++)
+        total += m->funcs[i].code_len;
+    uint64_t n = total / CG_PART_BYTES;
+    if (n > CG_MAX_PARTS)
+        n = CG_MAX_PARTS;
+    if (n > m->nfuncs)
+        n = m->nfuncs;
+    if (n < 2) {
+        cuts[0] = 0;
+        cuts[1] = m->nfuncs;
+        return 1;
+    }
+    unsigned k = 1;
+    uint64_t acc = 0;
+    cuts[0] = 0;
+    for (uint32_t i = 0; i < m->nfuncs && k < n; i++) {
+        acc += m->funcs[i].code_len;
+        /* Cut after i once the code so far reaches k/n of the total,
+         * leaving a function for each partition still to come. */
+        if (acc * n >= total * k && m->nfuncs - (i + 1) >= n - k)
+            cuts[k++] = i + 1;
+    }
+    for (; k < n; k++)                  /* not reached: n <= nfuncs */
+        cuts[k] = cuts[k - 1];
+    cuts[n] = m->nfuncs;
+    return (unsigned)n;
+}
+
+/* Compile partition k into job->objs[k]: job->rcs[k] and job->errs[k]. */
+static void compile_part(struct cg_job *job, unsigned k)
 {
     struct cg_module *cm = calloc(1, sizeof *cm);
+    struct cg_error *err = &job->errs[k];
     jmp_buf oom;
-    int rc;
     if (cm == NULL) {
         snprintf(err->msg, sizeof err->msg, "out of memory");
-        return -1;
+        job->rcs[k] = -1;
+        return;
     }
-    *cm = (struct cg_module){ .m = m, .opt = opt, .err = err, .oom = &oom,
-        .callconv = opt->features & WM_FEATURE_TAIL_CALL ? CG_TAIL_CALLCONV
-                                                         : LLVMCCallConv,
-        .exceptions = (opt->features & WM_FEATURE_EXCEPTIONS) != 0 };
+    *cm = (struct cg_module){ .m = job->m, .opt = job->opt, .err = err, .oom = &oom,
+        .callconv = job->plan->callconv, .exceptions = job->plan->exceptions,
+        .fn_cc = job->plan->fn_cc, .may_throw = job->plan->may_throw,
+        .first = job->cuts[k], .end = job->cuts[k + 1], .part = k,
+        .nparts = job->nparts };
     cm->ctx = LLVMContextCreate();
     cm->mod = LLVMModuleCreateWithNameInContext("wasm", cm->ctx);
     cm->b = LLVMCreateBuilderInContext(cm->ctx);
     cm->alloca_b = LLVMCreateBuilderInContext(cm->ctx);
     cm->arena = wm_arena_new();
     if (cm->arena == NULL || setjmp(oom) != 0)
-        rc = cg_fail(cm, "out of memory");
+        job->rcs[k] = cg_fail(cm, "out of memory");
     else
-        rc = compile(cm, out_path);
+        job->rcs[k] = compile(cm, job->objs[k]);
     cleanup(cm);
     free(cm);
+}
+
+static void *part_worker(void *arg)
+{
+    struct cg_job *job = arg;
+    for (;;) {
+        unsigned k = atomic_fetch_add(&job->next, 1);
+        if (k >= job->nparts || atomic_load(&job->failed))
+            return NULL;
+        compile_part(job, k);
+        if (job->rcs[k] != 0)
+            atomic_store(&job->failed, true);
+        pthread_mutex_lock(&job->lock);
+        job->done++;
+        if (job->opt->progress)
+            job->opt->progress(job->opt->progress_arg, job->done, job->nparts);
+        pthread_mutex_unlock(&job->lock);
+    }
+}
+
+/* The threads to use: cg_options.jobs, else the CPUs this thread may run
+ * on; never more than there are partitions. */
+static unsigned job_threads(const struct cg_options *opt, unsigned nparts)
+{
+    unsigned n = opt->jobs;
+    cpu_set_t set;
+    if (n == 0)
+        n = sched_getaffinity(0, sizeof set, &set) == 0 ? (unsigned)CPU_COUNT(&set) : 1;
+    return n < 1 ? 1 : n > nparts ? nparts : n;
+}
+
+/* LLVM's deepest recursions (the SelectionDAG's, on a huge function) are
+ * what the main thread's 8 MiB allow; give the others as much. */
+#define CG_THREAD_STACK (8u << 20)
+
+static void run_parts(struct cg_job *job, unsigned nthreads)
+{
+    pthread_t *tids = calloc(nthreads, sizeof *tids);
+    unsigned started = 0;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, CG_THREAD_STACK);
+    for (; tids != NULL && started + 1 < nthreads; started++)
+        if (pthread_create(&tids[started], &attr, part_worker, job) != 0)
+            break;                      /* fewer threads: same output */
+    pthread_attr_destroy(&attr);
+    part_worker(job);                   /* this thread takes its share */
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(tids[t], NULL);
+    free(tids);
+}
+
+/* The plan every partition reads, and the partitions' files and results. */
+static void job_init(struct cg_job *job, struct cg_module *plan, const char *out_path)
+{
+    const struct wm_module *m = plan->m;
+    plan_callconvs(plan);
+    cg_exn_plan(plan);
+    job->cuts = cg_alloc(plan, m->nfuncs > CG_MAX_PARTS ? CG_MAX_PARTS + 1 : m->nfuncs + 2,
+                         sizeof *job->cuts);
+    job->nparts = plan_partitions(m, job->cuts);
+    job->objs = cg_alloc(plan, job->nparts, sizeof *job->objs);
+    job->errs = cg_alloc(plan, job->nparts, sizeof *job->errs);
+    job->rcs = cg_alloc(plan, job->nparts, sizeof *job->rcs);
+    /* Unique per compile and per partition, next to the output. */
+    static atomic_uint seq;
+    unsigned id = atomic_fetch_add(&seq, 1);
+    for (unsigned k = 0; k < job->nparts; k++) {
+        char path[4200];
+        if (plan->opt->emit_object)
+            cg_part_path(path, sizeof path, plan->opt->emit_object, k);
+        else
+            snprintf(path, sizeof path, "%s.%d.%u.%u.o", out_path, (int)getpid(), id, k);
+        job->objs[k] = cg_alloc(plan, strlen(path) + 1, 1);
+        memcpy(job->objs[k], path, strlen(path) + 1);
+        job->rcs[k] = -1;
+    }
+}
+
+/* The plan's own state: a cg_module with no LLVM in it. */
+static int compile_module(struct cg_module *plan, struct cg_job *job, const char *out_path)
+{
+    job_init(job, plan, out_path);
+    pthread_mutex_init(&job->lock, NULL);
+    run_parts(job, job_threads(plan->opt, job->nparts));
+    pthread_mutex_destroy(&job->lock);
+    int rc = 0;
+    for (unsigned k = 0; k < job->nparts && rc == 0; k++)
+        if (job->rcs[k] != 0) {
+            /* The lowest failed partition's error: every lower one ran. */
+            *plan->err = job->errs[k];
+            rc = -1;
+        }
+    if (rc == 0)
+        rc = cg_link(plan->err, job->objs, job->nparts, out_path);
+    if (!plan->opt->emit_object)
+        for (unsigned k = 0; k < job->nparts; k++)
+            unlink(job->objs[k]);
+    return rc;
+}
+
+int cg_compile(const struct wm_module *m, const struct cg_options *opt,
+               const char *out_path, struct cg_error *err)
+{
+    struct cg_module *plan = calloc(1, sizeof *plan);
+    struct cg_job *job = calloc(1, sizeof *job);
+    jmp_buf oom;
+    int rc;
+    if (plan == NULL || job == NULL) {
+        free(plan);
+        free(job);
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return -1;
+    }
+    *plan = (struct cg_module){ .m = m, .opt = opt, .err = err, .oom = &oom,
+        .callconv = opt->features & WM_FEATURE_TAIL_CALL ? CG_TAIL_CALLCONV
+                                                         : LLVMCCallConv,
+        .exceptions = (opt->features & WM_FEATURE_EXCEPTIONS) != 0 };
+    *job = (struct cg_job){ .m = m, .opt = opt, .plan = plan };
+    plan->arena = wm_arena_new();
+    if (plan->arena == NULL || setjmp(oom) != 0)
+        rc = cg_fail(plan, "out of memory");
+    else
+        rc = compile_module(plan, job, out_path);
+    cleanup(plan);
+    free(plan);
+    free(job);
     return rc;
 }

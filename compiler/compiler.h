@@ -26,7 +26,7 @@
  * values travel in the 16-byte awsm_value cells and native signatures
  * that were there from ABI 1, and no older .so holds SIMD code (the
  * compiler refused it). */
-#define AWSM_COMPILER_VERSION "awsmc 0.13.1 (LLVM 19)"
+#define AWSM_COMPILER_VERSION "awsmc 0.14.0 (LLVM 19)"
 
 struct cg_options {
     unsigned opt_level;         /* 0..3, as -O0..-O3 */
@@ -45,9 +45,18 @@ struct cg_options {
      * Without them a loop that calls nothing cannot be preempted or
      * stopped: only for code that nothing interrupts (awsm run). */
     bool polls;
+    /* Threads to compile a large module with (0: one per CPU this thread
+     * may run on). The output is the same whatever the number
+     * (cg_module.c, "Partitions"). */
+    unsigned jobs;
+    /* Called, when set, after each partition of the module is compiled,
+     * from the thread that compiled it, one call at a time: done of
+     * total (total is 1 for a module compiled whole). */
+    void (*progress)(void *arg, unsigned done, unsigned total);
+    void *progress_arg;
 };
 
-#define CG_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, NULL, 0, 0, true }
+#define CG_OPTIONS_DEFAULT { 2, AWSM_BOUNDS_GUARD, NULL, NULL, 0, 0, true, 0, NULL, NULL }
 
 /* Guard mode checks every access, like checked mode, when memory 0 is
  * defined and its maximum (the declared one lowered to max_memory_pages)

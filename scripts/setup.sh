@@ -15,6 +15,7 @@ PACKAGES=(
   nettle-dev                            # SHA-256 of modules
   wabt binaryen                         # wast2json, wasm2c, wasm-opt
   nodejs gnuplot-nox bc                 # bench peers, charts, arithmetic
+  time                                  # bench/compile: peak memory (GNU time)
   emscripten                            # tests/toolchain: a second wasm toolchain
 )
 

@@ -408,6 +408,20 @@ static int fail_module(const struct srv *srv, const struct srv_module_config *mc
     return -1;
 }
 
+/* A large module compiles in parts (cg_options.progress): log each. */
+struct load_progress {
+    struct srv *srv;
+    const struct srv_module_config *mc;
+};
+
+static void log_progress(void *arg, unsigned done, unsigned total)
+{
+    const struct load_progress *lp = arg;
+    if (total > 1)
+        srv_log(lp->srv, SRV_LOG_INFO, "module \"%s\": compiling %s: %u of %u parts done",
+                lp->mc->name, lp->mc->path, done, total);
+}
+
 int srv_load_module(struct srv *srv, struct srv_module *mod,
                     enum cache_result *how, struct srv_error *err)
 {
@@ -422,6 +436,9 @@ int srv_load_module(struct srv *srv, struct srv_module *mod,
      * instead of an 8 GiB reservation (2 mappings). */
     co.max_memory_pages = mc->dense_memory ? mc->max_memory_pages : 0;
     co.features = mc->features;
+    struct load_progress lp = { srv, mc };
+    co.progress = log_progress;
+    co.progress_arg = &lp;
     /* The cache's message names the file already. */
     if (cache_module_load(mc->path, &co, &mod->rt, how, &cerr) != 0)
         return fail_module(srv, mc, err, cerr.kind == CACHE_ERR_NOMEM

@@ -3,7 +3,7 @@
  * shared object.
  *
  *   awsmc IN.wasm -o OUT.so [-O0|-O1|-O2|-O3] [--bounds=guard|checked]
- *         [--emit-llvm[=FILE]]
+ *         [--emit-llvm[=FILE]] [-j N]
  *
  * Exit status: 0 success, 1 the module is bad or compiling failed, 2 usage.
  * `awsm compile` is the same command.
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compiler/compiler.h"
 #include "tools/tools.h"
@@ -31,6 +32,8 @@ static const char usage_text[] =
     "                        exceptions\n"
     "                        (--enable=NAME,NAME... for several; relaxed-simd\n"
     "                        is always on)\n"
+    "  -j N, --jobs=N        compile a large module on N threads (default: one\n"
+    "                        per CPU; the output is the same for every N)\n"
     "  --no-polls            no interrupt polls at loop headers: faster loops,\n"
     "                        but nothing can preempt or stop a running loop\n"
     "                        (awsmrt refuses such a module)\n"
@@ -50,6 +53,18 @@ static int usage_error(const char *what, const char *arg)
     return 2;
 }
 
+/* A thread count, 1..256. */
+static bool parse_jobs(const char *s, unsigned *jobs)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(s, &end, 10);
+    if (errno || end == s || *end || n < 1 || n > 256 || s[0] == '-')
+        return false;
+    *jobs = (unsigned)n;
+    return true;
+}
+
 static int parse_args(int argc, char **argv, struct args *a)
 {
     bool emit_llvm = false;
@@ -67,6 +82,11 @@ static int parse_args(int argc, char **argv, struct args *a)
             emit_llvm = true;
         else if (strcmp(s, "--no-polls") == 0)
             a->opt.polls = false;
+        else if (strcmp(s, "-j") == 0 || strncmp(s, "--jobs=", 7) == 0) {
+            const char *n = s[1] == 'j' ? (i + 1 < argc ? argv[++i] : "") : s + 7;
+            if (!parse_jobs(n, &a->opt.jobs))
+                return usage_error("-j and --jobs take a thread count from 1 to 256", n);
+        }
         else if (wm_feature_option(s, &a->opt.features))
             continue;
         else if (strncmp(s, "--emit-llvm=", 12) == 0) {
@@ -89,6 +109,15 @@ static int parse_args(int argc, char **argv, struct args *a)
         a->opt.emit_llvm = a->llvm_path;
     }
     return 0;
+}
+
+/* On a terminal, a large module's compile shows how far it is. */
+static void show_progress(void *arg, unsigned done, unsigned total)
+{
+    if (total < 2)
+        return;
+    fprintf(stderr, "\r%s: compiled %u of %u parts%s", (const char *)arg, done, total,
+            done == total ? "\n" : "");
 }
 
 int awsmc_main(int argc, char **argv, const struct awsmc_compiler *c)
@@ -122,6 +151,10 @@ int awsmc_main(int argc, char **argv, const struct awsmc_compiler *c)
         return 1;
     }
     struct cg_error cerr;
+    if (isatty(STDERR_FILENO)) {
+        a.opt.progress = show_progress;
+        a.opt.progress_arg = (void *)a.in;
+    }
     rc = c->compile(m, &a.opt, a.out, &cerr);
     wm_module_free(m);
     if (rc) {

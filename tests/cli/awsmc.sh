@@ -90,6 +90,45 @@ run --version
 check "--version: the compiler and the target LLVM tunes for" \
     eval 'status_is 0 && out_has "awsmc " && out_has "target: "'
 
+for j in 0 x 257 -1; do
+    run "$tmp/good.wasm" -o "$tmp/x.so" -j "$j"
+    check "-j $j: usage error, exit 2, says what -j takes" \
+        eval 'status_is 2 && err_has "thread count from 1 to 256"'
+done
+run "$tmp/good.wasm" -o "$tmp/x.so" --jobs=
+check "--jobs= without a count: usage error, exit 2" eval 'status_is 2'
+
+# A module of ~290 KB of code compiles in parts (compiler/cg_module.c):
+# 40 functions of 600 operations each.
+awk 'BEGIN {
+    print "(module"
+    for (f = 0; f < 40; f++) {
+        printf "(func $f%d (export \"f%d\") (param i32) (result i32)\n", f, f
+        for (k = 0; k < 600; k++)
+            printf "(local.set 0 (i32.rotl (i32.xor (local.get 0) (i32.const %d)) (i32.const %d)))\n", f * 100003 + k * 7919, (f + k) % 31 + 1
+        if (f < 39)
+            printf "(call $f%d (local.get 0)))\n", f + 1
+        else
+            print "(local.get 0))"
+    }
+    print ")"
+}' > "$tmp/large.wat"
+wat2wasm "$tmp/large.wat" -o "$tmp/large.wasm"
+run "$tmp/large.wasm" -o "$tmp/large1.so" -j 1
+run "$tmp/large.wasm" -o "$tmp/large2.so" --jobs=2
+check "a large module: the same .so on 1 and 2 threads, no progress off a terminal" \
+    eval 'status_is 0 && no_output && exports_descriptor "$tmp/large2.so" &&
+          cmp -s "$tmp/large1.so" "$tmp/large2.so"'
+run "$tmp/large.wasm" -o "$tmp/large3.so" --emit-llvm="$tmp/large.ll"
+check "--emit-llvm on a large module: part 0 in FILE, part 1 in FILE.1" \
+    eval 'status_is 0 && grep -q "define hidden i32 @wasm_f0" "$tmp/large.ll" &&
+          grep -q "define hidden i32 @wasm_f39" "$tmp/large.ll.1" &&
+          grep -q "declare hidden i32 @wasm_f39" "$tmp/large.ll"'
+mkdir "$tmp/linkfail"
+AWSM_LD=false run "$tmp/large.wasm" -o "$tmp/linkfail/x.so"
+check "a failed link: exit 1, says so, and leaves no object file behind" \
+    eval 'status_is 1 && err_has "linking" && [ -z "$(ls -A "$tmp/linkfail")" ]'
+
 # awsmc links the compiler itself: it needs no plugin (cache/plugin.h).
 rm -f "$tmp/good.so"
 AWSM_COMPILER_PLUGIN=$tmp/no-such-plugin.so run "$tmp/good.wasm" -o "$tmp/good.so"
