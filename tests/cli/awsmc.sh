@@ -98,21 +98,8 @@ done
 run "$tmp/good.wasm" -o "$tmp/x.so" --jobs=
 check "--jobs= without a count: usage error, exit 2" eval 'status_is 2'
 
-# A module of ~290 KB of code compiles in parts (compiler/cg_module.c):
-# 40 functions of 600 operations each.
-awk 'BEGIN {
-    print "(module"
-    for (f = 0; f < 40; f++) {
-        printf "(func $f%d (export \"f%d\") (param i32) (result i32)\n", f, f
-        for (k = 0; k < 600; k++)
-            printf "(local.set 0 (i32.rotl (i32.xor (local.get 0) (i32.const %d)) (i32.const %d)))\n", f * 100003 + k * 7919, (f + k) % 31 + 1
-        if (f < 39)
-            printf "(call $f%d (local.get 0)))\n", f + 1
-        else
-            print "(local.get 0))"
-    }
-    print ")"
-}' > "$tmp/large.wat"
+# A module of ~290 KB of code compiles in parts (compiler/cg_module.c).
+large_wat > "$tmp/large.wat"
 wat2wasm "$tmp/large.wat" -o "$tmp/large.wasm"
 run "$tmp/large.wasm" -o "$tmp/large1.so" -j 1
 run "$tmp/large.wasm" -o "$tmp/large2.so" --jobs=2

@@ -54,6 +54,28 @@ wat() {
     fi
 }
 
+# large_wat [_start]: a module with ~290 KB of code, so compiled in parts
+# (compiler/cg_module.c): 40 functions f0..f39 (i32) -> i32 of 600
+# operations each, each calling the next; with an argument, also an
+# exported _start calling f0 (a WASI command for awsmrt).
+large_wat() {
+    awk -v start="${1:-}" 'BEGIN {
+        print "(module"
+        for (f = 0; f < 40; f++) {
+            printf "(func $f%d (export \"f%d\") (param i32) (result i32)\n", f, f
+            for (k = 0; k < 600; k++)
+                printf "(local.set 0 (i32.rotl (i32.xor (local.get 0) (i32.const %d)) (i32.const %d)))\n", f * 100003 + k * 7919, (f + k) % 31 + 1
+            if (f < 39)
+                printf "(call $f%d (local.get 0)))\n", f + 1
+            else
+                print "(local.get 0))"
+        }
+        if (start != "")
+            print "(func (export \"_start\") (drop (call $f0 (i32.const 1))))"
+        print ")"
+    }'
+}
+
 # The first "offset 0x..." of stderr as a decimal number, or -1.
 err_offset() {
     local hex

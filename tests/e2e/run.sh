@@ -316,4 +316,15 @@ check "... each compile in the log with its time" \
 check "... one cache entry per module, no temporary file left" \
     eval '[ "$(ls "$tmp/cache-par" | grep -c "\.so$")" -eq 2 ] && [ "$(ls "$tmp/cache-par" | wc -l)" -eq 2 ]'
 
+# A large module compiles in parts, and the log shows each part done.
+large_wat _start > "$tmp/large.wat"
+wat2wasm "$tmp/large.wat" -o "$tmp/large.wasm" || exit 1
+printf '[{"name":"big","path":"large.wasm","port":1}]\n' >"$tmp/big.json"
+AWSM_CACHE_DIR=$tmp/cache-big "$BIN/awsmrt" --check "$tmp/big.json" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "a large module compiles in parts, each part done in the log" \
+    eval '[ $status -eq 0 ] && grep -q "1 module, configuration and modules OK" "$tmp/out" &&
+          grep -q "module \"big\": compiling [^ ]*large.wasm: 1 of 2 parts done" "$tmp/err" &&
+          grep -q "module \"big\": compiling [^ ]*large.wasm: 2 of 2 parts done" "$tmp/err"'
+
 cli_summary
