@@ -36,6 +36,12 @@ struct cg_module {
      * other partitions call them; else internal. */
     uint32_t first, end;
     unsigned part, nparts;
+    /* Self-recursion inlined (cg_module.c, plan_recursion): how many
+     * clones each defined function has, and this partition's clones of
+     * its functions ([nfuncs], recur_depth[i] each, named
+     * CG_CLONE_PREFIX...). */
+    const uint8_t *recur_depth;
+    LLVMValueRef **clones;
 
     LLVMContextRef ctx;
     LLVMModuleRef mod;
@@ -109,6 +115,8 @@ struct cg_func {
     LLVMBuilderRef b;
     LLVMValueRef fn;
     uint32_t index;                 /* function index (imports counted) */
+    LLVMValueRef self_callee;       /* what a call to index calls: the next
+                                       clone (plan_recursion), else NULL */
     const struct wm_functype *type;
     LLVMBasicBlockRef entry;
     LLVMValueRef vmctx;
@@ -141,6 +149,10 @@ struct cg_func {
  * (runtime/abi.h, descriptor.callconv). */
 #define CG_TAIL_CALLCONV 18u
 
+/* The names of the clones of recursive functions (cg_module.c,
+ * plan_recursion): always inlined, but wasm code wherever one is left. */
+#define CG_CLONE_PREFIX "awsm_clone_"
+
 /* ===== cg_module.c ====================================================== */
 LLVMTypeRef cg_type(struct cg_module *cm, wm_valtype t);
 LLVMTypeRef cg_result_type(struct cg_module *cm, const struct wm_functype *ft);
@@ -168,7 +180,10 @@ LLVMValueRef cg_tag_runtime(struct cg_module *cm, LLVMValueRef access);
 LLVMValueRef cg_tag_state(struct cg_module *cm, LLVMValueRef store);
 
 /* ===== cg_func.c ======================================================== */
-int cg_function(struct cg_module *cm, uint32_t i);
+/* Translate defined function i into fn: cm->funcs[i], or one of its
+ * clones; its calls to itself call self_callee (NULL: to itself). */
+int cg_function(struct cg_module *cm, uint32_t i, LLVMValueRef fn,
+                LLVMValueRef self_callee);
 void cg_push(struct cg_func *f, LLVMValueRef v);
 LLVMValueRef cg_pop(struct cg_func *f);
 LLVMValueRef cg_const_i32(struct cg_func *f, uint32_t v);

@@ -659,11 +659,12 @@ static int translate_body(struct cg_func *f)
     return rc;
 }
 
-int cg_function(struct cg_module *cm, uint32_t i)
+int cg_function(struct cg_module *cm, uint32_t i, LLVMValueRef fn,
+                LLVMValueRef self_callee)
 {
     const struct wm_module *m = cm->m;
     const struct wm_func *wf = &m->funcs[i];
-    struct cg_func f = { .cm = cm, .fn = cm->funcs[i],
+    struct cg_func f = { .cm = cm, .fn = fn, .self_callee = self_callee,
                          .index = m->nfunc_imports + i,
                          .type = &m->types[wf->type] };
     int rc = -1;

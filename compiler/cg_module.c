@@ -323,14 +323,120 @@ static void plan_callconvs(struct cg_module *cm)
     cm->fn_cc = fn_cc;
 }
 
+/* ===== Recursion inlined into itself =================================== */
+
+/*
+ * LLVM never inlines a function into itself, so a recursive function pays
+ * a call, its entry check and its saved registers at every level, where
+ * gcc -O2 inlines self-recursion several levels deep (fib: 1.9x native).
+ * So a small function that calls itself gets K clones: its calls to
+ * itself call clone 1, clone k's call clone k + 1, and clone K's call the
+ * function again. The clones are internal and always inlined, so each
+ * frame runs K + 1 levels. Every copy keeps its entry check (the stack
+ * stays bounded, and an interrupt is seen at every level, as before);
+ * only the number of native frames changes. K is at most CG_RECUR_DEPTH,
+ * and the code copied, size * (c + c^2 + ... + c^K) for c calls to itself,
+ * at most CG_RECUR_BUDGET bytes of wasm. Not at -O0 or -O1, and not in a
+ * function that makes tail calls (LLVM inlines no musttail call but into
+ * another).
+ */
+#define CG_RECUR_BYTES 256u             /* a larger function is not cloned */
+#define CG_RECUR_DEPTH 3u
+#define CG_RECUR_BUDGET 2048u
+
+/* Defined function i's calls to itself, or 0 when it must not be
+ * cloned (tail calls; unreadable). */
+static uint32_t self_calls(const struct wm_module *m, uint32_t i)
+{
+    struct wm_error err;
+    struct wm_ins_reader ir;
+    struct wm_ins in;
+    uint32_t self = m->nfunc_imports + i, n = 0;
+    wm_ins_reader_init_func(&ir, m, self, &err);
+    while (ir.rd.pos < ir.rd.end) {
+        if (wm_ins_read(&ir, &in) != 0 || in.op == WM_OP_RETURN_CALL ||
+            in.op == WM_OP_RETURN_CALL_INDIRECT) {
+            n = 0;
+            break;
+        }
+        n += in.op == WM_OP_CALL && in.u.idx == self;
+    }
+    wm_ins_reader_deinit(&ir);
+    return n;
+}
+
+static void plan_recursion(struct cg_module *cm)
+{
+    const struct wm_module *m = cm->m;
+    uint8_t *depth = cg_alloc(cm, m->nfuncs, sizeof *depth);
+    for (uint32_t i = 0; i < m->nfuncs && cm->opt->opt_level >= 2; i++) {
+        uint64_t len = m->funcs[i].code_len, c;
+        if (len > CG_RECUR_BYTES || (c = self_calls(m, i)) == 0)
+            continue;
+        uint64_t copied = 0, level = len;
+        for (unsigned k = 1; k <= CG_RECUR_DEPTH; k++) {
+            level *= c;
+            if ((copied += level) > CG_RECUR_BUDGET)
+                break;
+            depth[i] = (uint8_t)k;
+        }
+    }
+    cm->recur_depth = depth;
+}
+
+/* The clones of this partition's defined function i (plan_recursion). */
+static void declare_clones(struct cg_module *cm, uint32_t i, LLVMValueRef fn)
+{
+    unsigned k, n = cm->recur_depth[i];
+    cm->clones[i] = cg_alloc(cm, n, sizeof **cm->clones);
+    LLVMAttributeRef always = LLVMCreateEnumAttribute(cm->ctx,
+        LLVMGetEnumAttributeKindForName("alwaysinline", 12), 0);
+    for (k = 0; k < n; k++) {
+        char sym[64];
+        snprintf(sym, sizeof sym, CG_CLONE_PREFIX "f%u_%u", cm->m->nfunc_imports + i, k + 1);
+        LLVMValueRef c = LLVMAddFunction(cm->mod, sym, LLVMGlobalGetValueType(fn));
+        LLVMSetLinkage(c, LLVMInternalLinkage);
+        LLVMSetFunctionCallConv(c, cm->fn_cc[i]);
+        LLVMAddAttributeAtIndex(c, LLVMAttributeFunctionIndex, always);
+        cm->clones[i][k] = c;
+    }
+}
+
+/* Translate this partition's defined function i and its clones, each
+ * calling the next for itself, the last the function. */
+static int translate(struct cg_module *cm, uint32_t i)
+{
+    unsigned n = cm->recur_depth[i];
+    if (cg_function(cm, i, cm->funcs[i], n ? cm->clones[i][0] : NULL))
+        return -1;
+    for (unsigned k = 0; k < n; k++)
+        if (cg_function(cm, i, cm->clones[i][k],
+                        k + 1 < n ? cm->clones[i][k + 1] : cm->funcs[i]))
+            return -1;
+    return 0;
+}
+
+/* What every function with wasm code in it has. */
+static void define_attributes(struct cg_module *cm, LLVMValueRef fn)
+{
+    /* Unwind tables, so a trap's backtrace walks through wasm frames. */
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+        LLVMCreateEnumAttribute(cm->ctx,
+            LLVMGetEnumAttributeKindForName("uwtable", 7), 2));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+        LLVMCreateStringAttribute(cm->ctx, "probe-stack", 11,
+                                  STACK_PROBE, sizeof STACK_PROBE - 1));
+}
+
 /* Every function is declared in every partition; those of this one are
- * defined (cg_function). */
+ * defined (cg_function), with their clones (plan_recursion). */
 static void declare_functions(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
     declare_probe(cm);
     cm->fn_types = cg_alloc(cm, m->ntypes, sizeof *cm->fn_types);
     cm->funcs = cg_alloc(cm, m->nfuncs, sizeof *cm->funcs);
+    cm->clones = cg_alloc(cm, m->nfuncs, sizeof *cm->clones);
     for (uint32_t t = 0; t < m->ntypes; t++)
         cm->fn_types[t] = native_type(cm, &m->types[t]);
     for (uint32_t i = 0; i < m->nfuncs; i++) {
@@ -348,13 +454,10 @@ static void declare_functions(struct cg_module *cm)
             LLVMSetLinkage(fn, LLVMInternalLinkage);
         if (i < cm->first || i >= cm->end)
             continue;                   /* another partition's */
-        /* Unwind tables, so a trap's backtrace walks through wasm frames. */
-        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-            LLVMCreateEnumAttribute(cm->ctx,
-                LLVMGetEnumAttributeKindForName("uwtable", 7), 2));
-        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-            LLVMCreateStringAttribute(cm->ctx, "probe-stack", 11,
-                                      STACK_PROBE, sizeof STACK_PROBE - 1));
+        define_attributes(cm, fn);
+        declare_clones(cm, i, fn);
+        for (unsigned k = 0; k < cm->recur_depth[i]; k++)
+            define_attributes(cm, cm->clones[i][k]);
     }
 }
 
@@ -548,7 +651,7 @@ static int compile(struct cg_module *cm, const char *obj_path)
     declare_functions(cm);
     cg_memory_plan(cm);
     for (uint32_t i = cm->first; i < cm->end; i++)
-        if (cg_function(cm, i))
+        if (translate(cm, i))
             return -1;
     if ((cm->part == 0 && emit_descriptor(cm)) || verify(cm) || cg_optimize(cm) ||
         (cm->opt->polls && cg_poll_loops(cm)) || verify(cm) || cg_write_ir(cm) ||
@@ -642,6 +745,7 @@ static void compile_part(struct cg_job *job, unsigned k)
     *cm = (struct cg_module){ .m = job->m, .opt = job->opt, .err = err, .oom = &oom,
         .callconv = job->plan->callconv, .exceptions = job->plan->exceptions,
         .fn_cc = job->plan->fn_cc, .may_throw = job->plan->may_throw,
+        .recur_depth = job->plan->recur_depth,
         .first = job->cuts[k], .end = job->cuts[k + 1], .part = k,
         .nparts = job->nparts };
     cm->ctx = LLVMContextCreate();
@@ -713,6 +817,7 @@ static void job_init(struct cg_job *job, struct cg_module *plan, const char *out
     const struct wm_module *m = plan->m;
     plan_callconvs(plan);
     cg_exn_plan(plan);
+    plan_recursion(plan);
     job->cuts = cg_alloc(plan, m->nfuncs > CG_MAX_PARTS ? CG_MAX_PARTS + 1 : m->nfuncs + 2,
                          sizeof *job->cuts);
     job->nparts = plan_partitions(m, job->cuts);

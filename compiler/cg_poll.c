@@ -65,9 +65,15 @@ static uint32_t block_index(const struct fn_blocks *fb, LLVMBasicBlockRef bb)
     return hit->index;      /* every successor is a block of the function */
 }
 
+/* A defined function, or a clone of one (cg_module.c, plan_recursion:
+ * always inlined, and so gone by now, but wasm code if one is left). */
 static bool is_wasm_function(const struct safe_calls *sc, LLVMValueRef fn)
 {
-    return bsearch(&fn, sc->wasm, sc->nwasm, sizeof fn, cmp_ptr) != NULL;
+    size_t len;
+    const char *name = LLVMGetValueName2(fn, &len);
+    return bsearch(&fn, sc->wasm, sc->nwasm, sizeof fn, cmp_ptr) != NULL ||
+           (len > sizeof CG_CLONE_PREFIX - 1 &&
+            memcmp(name, CG_CLONE_PREFIX, sizeof CG_CLONE_PREFIX - 1) == 0);
 }
 
 /* Does every run of bb call a wasm function or an inlined entry check? */
