@@ -10,6 +10,8 @@
 #                       $(SIMD); no wasm2c build: wabt 1.0.32's wasm2c
 #                       aborts on SIMD
 # OUT/w2c/P/run         wasm2c of P.wasm + bench/w2c/wasi_shim.c, cc -O2
+# OUT/*/sqlite          bench/sqlite/speedtest.c with the SQLite amalgamation
+#                       (bench/sqlite/fetch.sh into OUT/sqlite-src), each way
 # OUT/timeit            the timer
 
 OUT      ?= build/bench
@@ -23,9 +25,10 @@ WASI_CC  := clang --target=wasm32-wasi
 W2C_RT   := /usr/share/wabt/wasm2c
 
 WASMS    := $(PROGRAMS:%=$(OUT)/wasm/%.wasm) $(BULK:%=$(OUT)/wasm/%-bulk.wasm) \
-            $(SIMD:%=$(OUT)/wasm/%-simd.wasm)
-NATIVES  := $(PROGRAMS:%=$(OUT)/native/%)
-W2CS     := $(PROGRAMS:%=$(OUT)/w2c/%/run) $(BULK:%=$(OUT)/w2c/%-bulk/run)
+            $(SIMD:%=$(OUT)/wasm/%-simd.wasm) $(OUT)/wasm/sqlite.wasm
+NATIVES  := $(PROGRAMS:%=$(OUT)/native/%) $(OUT)/native/sqlite
+W2CS     := $(PROGRAMS:%=$(OUT)/w2c/%/run) $(BULK:%=$(OUT)/w2c/%-bulk/run) \
+            $(OUT)/w2c/sqlite/run
 
 .PHONY: all
 .SECONDARY:
@@ -75,3 +78,26 @@ $(OUT)/w2c/wasm-rt-impl.o: $(W2C_RT)/wasm-rt-impl.c
 $(OUT)/w2c/%/run: $(OUT)/w2c/%/prog.c bench/w2c/wasi_shim.c $(OUT)/w2c/wasm-rt-impl.o
 	$(CC) $(CFLAGS) -w -I$(@D) -I$(W2C_RT) bench/w2c/wasi_shim.c $(@D)/prog.c \
 	    $(OUT)/w2c/wasm-rt-impl.o -o $@ -lm
+
+# SQLite: one thread, temporary tables in memory, no extensions; under
+# wasi-libc with its emulations of mmap, getpid and process clocks.
+SQLITE      := $(OUT)/sqlite-src
+SQLITE_DEFS := -DSQLITE_THREADSAFE=0 -DSQLITE_OMIT_LOAD_EXTENSION -DSQLITE_OMIT_WAL \
+               -DSQLITE_OMIT_SHARED_CACHE -DSQLITE_TEMP_STORE=3 -I$(SQLITE)
+SQLITE_WASI := -D_WASI_EMULATED_MMAN -D_WASI_EMULATED_GETPID -D_WASI_EMULATED_PROCESS_CLOCKS
+
+$(SQLITE)/sqlite3.c: bench/sqlite/fetch.sh
+	bench/sqlite/fetch.sh $(SQLITE)
+
+$(OUT)/native/sqlite: bench/sqlite/speedtest.c $(SQLITE)/sqlite3.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SQLITE_DEFS) bench/sqlite/speedtest.c $(SQLITE)/sqlite3.c -o $@ -lm
+
+$(OUT)/wasm/sqlite-%.o: $(SQLITE)/sqlite3.c bench/sqlite/speedtest.c
+	@mkdir -p $(@D)
+	$(WASI_CC) $(CFLAGS) $(SQLITE_DEFS) $(SQLITE_WASI) -c \
+	    $(if $(filter main,$*),bench/sqlite/speedtest.c,$(SQLITE)/sqlite3.c) -o $@
+
+$(OUT)/wasm/sqlite.wasm: $(OUT)/wasm/sqlite-main.o $(OUT)/wasm/sqlite-lib.o
+	$(WASI_CC) $^ -o $@ -lwasi-emulated-mman -lwasi-emulated-getpid \
+	    -lwasi-emulated-process-clocks

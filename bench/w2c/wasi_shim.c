@@ -5,7 +5,9 @@
  * becomes a call to Z_wasi_snapshot_preview1Z_X(struct
  * Z_wasi_snapshot_preview1_instance_t *, ...) with wasm values as C integers.
  * This file defines that struct (our WASI state: argv and the module's
- * memory), the dozen functions the programs import, and main, which
+ * memory), the dozen functions the programs import, the file-system ones
+ * SQLite's wasi-libc imports as refusals (no preopened directory, no file
+ * but the standard streams: its database is in memory), and main, which
  * instantiates the module and calls its _start.
  *
  * Build: wasm2c -n prog x.wasm -o DIR/prog.c, then
@@ -32,6 +34,7 @@ enum {
     WASI_EFAULT = 21,
     WASI_EINVAL = 28,
     WASI_EIO = 29,
+    WASI_ENOSYS = 52,
     WASI_ESPIPE = 70,
 };
 
@@ -205,6 +208,46 @@ u32 Z_wasi_snapshot_preview1Z_fd_fdstat_get(struct Z_wasi_snapshot_preview1_inst
     memcpy(p + 16, &rights, 8);
     return WASI_ESUCCESS;
 }
+
+/* No preopened directory (wasi-libc asks fd 3 first and stops at EBADF),
+ * and no file but the standard streams, whose flags do not change. */
+u32 Z_wasi_snapshot_preview1Z_fd_prestat_get(struct Z_wasi_snapshot_preview1_instance_t *w,
+                                             u32 fd, u32 ptr)
+{
+    (void)w, (void)fd, (void)ptr;
+    return WASI_EBADF;
+}
+
+u32 Z_wasi_snapshot_preview1Z_fd_prestat_dir_name(struct Z_wasi_snapshot_preview1_instance_t *w,
+                                                  u32 fd, u32 ptr, u32 len)
+{
+    (void)w, (void)fd, (void)ptr, (void)len;
+    return WASI_EBADF;
+}
+
+/* What only files have: refused (there is none). */
+#define NO_FILE(name, ...)                                                    \
+    u32 Z_wasi_snapshot_preview1Z_##name(struct Z_wasi_snapshot_preview1_instance_t *w, \
+                                         __VA_ARGS__)                        \
+    {                                                                         \
+        (void)w;                                                              \
+        return WASI_ENOSYS;                                                   \
+    }
+NO_FILE(fd_read, u32 fd, u32 iovs, u32 n, u32 nread)
+NO_FILE(fd_sync, u32 fd)
+NO_FILE(fd_fdstat_set_flags, u32 fd, u32 flags)
+NO_FILE(fd_filestat_get, u32 fd, u32 ptr)
+NO_FILE(fd_filestat_set_size, u32 fd, u64 size)
+NO_FILE(path_open, u32 fd, u32 dirflags, u32 path, u32 len, u32 oflags, u64 base,
+        u64 inheriting, u32 fdflags, u32 fd_ptr)
+NO_FILE(path_create_directory, u32 fd, u32 path, u32 len)
+NO_FILE(path_filestat_get, u32 fd, u32 flags, u32 path, u32 len, u32 ptr)
+NO_FILE(path_filestat_set_times, u32 fd, u32 flags, u32 path, u32 len, u64 atim,
+        u64 mtim, u32 fst)
+NO_FILE(path_readlink, u32 fd, u32 path, u32 len, u32 buf, u32 buflen, u32 used)
+NO_FILE(path_remove_directory, u32 fd, u32 path, u32 len)
+NO_FILE(path_unlink_file, u32 fd, u32 path, u32 len)
+NO_FILE(poll_oneoff, u32 in, u32 out, u32 n, u32 nevents)
 
 /* Nothing of ours is buffered (fd_write goes straight to write(2)), so the
  * guest's exit status can end the process here. */
