@@ -42,6 +42,10 @@ struct cg_module {
      * CG_CLONE_PREFIX...). */
     const uint8_t *recur_depth;
     LLVMValueRef **clones;
+    /* [table count] a table nothing changes after instantiation: defined,
+     * not exported, and no table.set, grow, fill, copy or init into it
+     * (plan_tables); its size, elements and entries are invariant. */
+    const bool *table_fixed;
 
     LLVMContextRef ctx;
     LLVMModuleRef mod;

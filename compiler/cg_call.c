@@ -129,21 +129,30 @@ static LLVMValueRef table_of(struct cg_func *f, uint32_t t)
     return cg_invariant(f, cg_load_ptr_at(f, tables, cg_const_i64(f, t)));
 }
 
-static LLVMValueRef table_size(struct cg_func *f, LLVMValueRef table)
+/* A load of table t's data: invariant when nothing changes the table
+ * (cg_module.c, plan_tables). */
+static LLVMValueRef table_load(struct cg_func *f, uint32_t t, LLVMValueRef load)
 {
-    return cg_tag_runtime(f->cm, LLVMBuildLoad2(f->b, f->cm->i32,
-                          gep_bytes(f, table, offsetof(struct awsm_table, size)),
-                          "table_size"));
+    cg_tag_runtime(f->cm, load);
+    return f->cm->table_fixed[t] ? cg_invariant(f, load) : load;
 }
 
-/* The address of element idx, trapping with `kind` when idx >= size. */
-static LLVMValueRef table_slot(struct cg_func *f, LLVMValueRef table,
-                               LLVMValueRef idx, enum awsm_trap kind)
+static LLVMValueRef table_size(struct cg_func *f, uint32_t t, LLVMValueRef table)
 {
-    cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGE, idx, table_size(f, table), ""),
+    return table_load(f, t, LLVMBuildLoad2(f->b, f->cm->i32,
+                      gep_bytes(f, table, offsetof(struct awsm_table, size)),
+                      "table_size"));
+}
+
+/* The address of table t's element idx, trapping with `kind` when
+ * idx >= size. */
+static LLVMValueRef table_slot(struct cg_func *f, uint32_t t, LLVMValueRef idx,
+                               enum awsm_trap kind)
+{
+    LLVMValueRef table = table_of(f, t);
+    cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGE, idx, table_size(f, t, table), ""),
                kind);
-    LLVMValueRef elems = cg_tag_runtime(f->cm,
-        LLVMBuildLoad2(f->b, f->cm->ptr, table, "elems"));
+    LLVMValueRef elems = table_load(f, t, LLVMBuildLoad2(f->b, f->cm->ptr, table, "elems"));
     LLVMValueRef i64 = LLVMBuildZExt(f->b, idx, f->cm->i64, "");
     return LLVMBuildGEP2(f->b, f->cm->ptr, elems, &i64, 1, "");
 }
@@ -154,9 +163,8 @@ static void cg_call_indirect(struct cg_func *f, uint32_t type, uint32_t table,
 {
     struct cg_module *cm = f->cm;
     LLVMValueRef idx = cg_pop(f);
-    LLVMValueRef slot = table_slot(f, table_of(f, table), idx,
-                                   AWSM_TRAP_UNDEFINED_ELEMENT);
-    LLVMValueRef ref = cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr, slot, "ref"));
+    LLVMValueRef slot = table_slot(f, table, idx, AWSM_TRAP_UNDEFINED_ELEMENT);
+    LLVMValueRef ref = table_load(f, table, LLVMBuildLoad2(f->b, cm->ptr, slot, "ref"));
     cg_trap_if(f, LLVMBuildIsNull(f->b, ref, ""), AWSM_TRAP_INDIRECT_NULL);
     LLVMValueRef have = cg_invariant(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->i32,
         gep_bytes(f, ref, offsetof(struct awsm_funcref, type_id)), "type_id")));
@@ -256,20 +264,18 @@ int cg_table(struct cg_func *f, const struct wm_ins *in)
         cg_push(f, funcref_of(f, in->u.idx));
         return 0;
     case WM_OP_TABLE_GET: {
-        LLVMValueRef slot = table_slot(f, table_of(f, in->u.idx), cg_pop(f),
-                                       AWSM_TRAP_TABLE_OOB);
-        cg_push(f, cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->ptr, slot, "")));
+        LLVMValueRef slot = table_slot(f, in->u.idx, cg_pop(f), AWSM_TRAP_TABLE_OOB);
+        cg_push(f, table_load(f, in->u.idx, LLVMBuildLoad2(f->b, cm->ptr, slot, "")));
         return 0;
     }
     case WM_OP_TABLE_SET: {
         LLVMValueRef v = cg_pop(f);
-        LLVMValueRef slot = table_slot(f, table_of(f, in->u.idx), cg_pop(f),
-                                       AWSM_TRAP_TABLE_OOB);
+        LLVMValueRef slot = table_slot(f, in->u.idx, cg_pop(f), AWSM_TRAP_TABLE_OOB);
         cg_tag_state(cm, LLVMBuildStore(f->b, v, slot));
         return 0;
     }
     case WM_OP_TABLE_SIZE:
-        cg_push(f, table_size(f, table_of(f, in->u.idx)));
+        cg_push(f, table_size(f, in->u.idx, table_of(f, in->u.idx)));
         return 0;
     case WM_OP_TABLE_GROW:                 /* (init, delta) -> old size */
         head[0] = cg_const_i32(f, in->u.idx);

@@ -323,6 +323,60 @@ static void plan_callconvs(struct cg_module *cm)
     cm->fn_cc = fn_cc;
 }
 
+/* ===== Tables nothing changes ========================================== */
+
+/*
+ * A table that is neither imported nor exported, and that no instruction
+ * writes (table.set, grow, fill, and copy or init into it), holds after
+ * instantiation what its element segments put there, for good: clang's
+ * function-pointer table, in nearly every C or Rust program. Its size,
+ * its element array and each entry are then loaded as invariant
+ * (cg_call.c), so that LLVM keeps them across calls and out of loops: a
+ * call_indirect costs the entry's load and the checks, not three loads
+ * more through the table. Unreadable code marks every table as written.
+ */
+static void plan_tables(struct cg_module *cm)
+{
+    const struct wm_module *m = cm->m;
+    uint32_t n = wm_table_count(m);
+    bool *fixed = cg_alloc(cm, n, sizeof *fixed);
+    for (uint32_t t = m->ntable_imports; t < n; t++)
+        fixed[t] = true;
+    for (uint32_t e = 0; e < m->nexports; e++)
+        if (m->exports[e].kind == WM_EXTERN_TABLE && m->exports[e].index < n)
+            fixed[m->exports[e].index] = false;
+    for (uint32_t i = 0; i < m->nfuncs; i++) {
+        struct wm_error err;
+        struct wm_ins_reader ir;
+        struct wm_ins in;
+        wm_ins_reader_init_func(&ir, m, m->nfunc_imports + i, &err);
+        while (ir.rd.pos < ir.rd.end) {
+            uint32_t written = UINT32_MAX;
+            if (wm_ins_read(&ir, &in) != 0) {
+                memset(fixed, 0, n * sizeof *fixed);
+                break;
+            }
+            switch (in.op) {
+            case WM_OP_TABLE_SET: case WM_OP_TABLE_GROW: case WM_OP_TABLE_FILL:
+                written = in.u.idx;
+                break;
+            case WM_OP_TABLE_COPY:      /* (dst, src) */
+                written = in.u.two.a;
+                break;
+            case WM_OP_TABLE_INIT:      /* (elem, table) */
+                written = in.u.two.b;
+                break;
+            default:
+                break;
+            }
+            if (written < n)
+                fixed[written] = false;
+        }
+        wm_ins_reader_deinit(&ir);
+    }
+    cm->table_fixed = fixed;
+}
+
 /* ===== Recursion inlined into itself =================================== */
 
 /*
@@ -745,7 +799,7 @@ static void compile_part(struct cg_job *job, unsigned k)
     *cm = (struct cg_module){ .m = job->m, .opt = job->opt, .err = err, .oom = &oom,
         .callconv = job->plan->callconv, .exceptions = job->plan->exceptions,
         .fn_cc = job->plan->fn_cc, .may_throw = job->plan->may_throw,
-        .recur_depth = job->plan->recur_depth,
+        .recur_depth = job->plan->recur_depth, .table_fixed = job->plan->table_fixed,
         .first = job->cuts[k], .end = job->cuts[k + 1], .part = k,
         .nparts = job->nparts };
     cm->ctx = LLVMContextCreate();
@@ -818,6 +872,7 @@ static void job_init(struct cg_job *job, struct cg_module *plan, const char *out
     plan_callconvs(plan);
     cg_exn_plan(plan);
     plan_recursion(plan);
+    plan_tables(plan);
     job->cuts = cg_alloc(plan, m->nfuncs > CG_MAX_PARTS ? CG_MAX_PARTS + 1 : m->nfuncs + 2,
                          sizeof *job->cuts);
     job->nparts = plan_partitions(m, job->cuts);

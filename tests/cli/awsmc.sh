@@ -54,6 +54,26 @@ check "--enable-tail-call: only what a tail call can reach or leave is tailcc" \
     eval 'status_is 0 && tailcc_is tailcc 0 && tailcc_is tailcc 1 && tailcc_is tailcc 2 &&
           tailcc_is tailcc 3 && tailcc_is tailcc 4 && ! tailcc_is tailcc 5 && tailcc_is "" 5'
 
+# A table nothing changes: its size, elements and entries are invariant
+# loads (compiler/cg_module.c, plan_tables); an exported one's are not.
+for kind in fixed exported; do
+    wat "table_$kind" "(module
+  (type \$t (func (param i32) (result i32)))
+  (table 2 funcref) (elem (i32.const 0) \$a \$b)
+  $([ $kind = exported ] && echo '(export "tab" (table 0))')
+  (func \$a (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+  (func \$b (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+  (func (export \"run\") (param i32) (result i32)
+    (call_indirect (type \$t) (local.get 0) (i32.and (local.get 0) (i32.const 1)))))"
+    run "$tmp/table_$kind.wasm" -o "$tmp/table_$kind.so" -O0 --emit-llvm
+done
+invariant() { grep -E "%$2 = load [a-z0-9]+, ptr %[0-9a-z_]+, align [0-9]+, !tbaa ![0-9]+, !invariant.load" "$tmp/table_$1.so.ll" >/dev/null; }
+check "a table nothing writes: size, elements and entry loads are invariant" \
+    eval 'invariant fixed table_size && invariant fixed elems && invariant fixed ref'
+check "an exported table: none of them is" \
+    eval 'grep -q "%table_size = load" "$tmp/table_exported.so.ll" && ! invariant exported table_size &&
+          ! invariant exported elems && ! invariant exported ref'
+
 wat bad '(module (func (result i32) (i32.add (i32.const 1) (f64.const 2))))' --no-check
 run "$tmp/bad.wasm" -o "$tmp/bad.so"
 check "invalid module: exit 1, names file, offset, func and instruction" \
