@@ -24,7 +24,7 @@ asan:
 # sharing a module; the scheduler and the HTTP server under load). Not the
 # others: a guard-page trap jumps out of the SIGSEGV handler, on the
 # alternate signal stack, and gcc's TSan cannot follow that longjmp.
-TSAN_TESTS := unit_interrupt|unit_threads|server_sched|server_http
+TSAN_TESTS := unit_interrupt|unit_threads|unit_partitions|server_sched|server_http
 tsan:
 	cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAWSM_TSAN=ON $(CMAKE_ARGS) >/dev/null
 	cmake --build $(TSAN) -j $(JOBS)
