@@ -208,6 +208,10 @@ LLVMValueRef cg_load_ptr_at(struct cg_func *f, LLVMValueRef base, LLVMValueRef i
  * call_indirect in a loop reloaded four of them each time).
  */
 LLVMValueRef cg_invariant(struct cg_func *f, LLVMValueRef load);
+/* A new block at the end of the function. */
+LLVMBasicBlockRef cg_new_bb(struct cg_func *f, const char *name);
+/* cond (an i1), marked as almost never true (llvm.expect). */
+LLVMValueRef cg_expect_false(struct cg_func *f, LLVMValueRef cond);
 /* Branch to the function's trap block for `kind` when cond is true. */
 void cg_trap_if(struct cg_func *f, LLVMValueRef cond, enum awsm_trap kind);
 void cg_trap(struct cg_func *f, enum awsm_trap kind);

@@ -112,11 +112,6 @@ void cg_exn_plan(struct cg_module *cm)
 
 /* ===== Raising and handling ============================================= */
 
-static LLVMBasicBlockRef new_bb(struct cg_func *f, const char *name)
-{
-    return LLVMAppendBasicBlockInContext(f->cm->ctx, f->fn, name);
-}
-
 static LLVMValueRef pending_ptr(struct cg_func *f, LLVMValueRef vm)
 {
     LLVMValueRef off = cg_const_i64(f, AWSM_VMCTX_EXN_PENDING);
@@ -134,7 +129,7 @@ static LLVMBasicBlockRef propagate(struct cg_func *f)
     if (f->propagate_bb)
         return f->propagate_bb;
     LLVMBasicBlockRef saved = LLVMGetInsertBlock(f->b);
-    f->propagate_bb = new_bb(f, "exn_propagate");
+    f->propagate_bb = cg_new_bb(f, "exn_propagate");
     LLVMPositionBuilderAtEnd(f->b, f->propagate_bb);
     set_pending(f, f->vmctx, 1);
     if (f->type->nresults == 1)
@@ -162,7 +157,7 @@ LLVMBasicBlockRef cg_exn_unwind(struct cg_func *f, int64_t depth)
         struct cg_frame *fr = &f->ctl[i];
         if (fr->op == WM_OP_TRY) {
             if (fr->unwind_bb == NULL)
-                fr->unwind_bb = new_bb(f, "exn_dispatch");
+                fr->unwind_bb = cg_new_bb(f, "exn_dispatch");
             return fr->unwind_bb;
         }
         if (in_catch(fr)) {
@@ -170,7 +165,7 @@ LLVMBasicBlockRef cg_exn_unwind(struct cg_func *f, int64_t depth)
                 LLVMBasicBlockRef saved = LLVMGetInsertBlock(f->b);
                 LLVMBasicBlockRef outer = cg_exn_unwind(f, i - 1);
                 fr = &f->ctl[i];
-                fr->catch_unwind_bb = new_bb(f, "exn_leave_catch");
+                fr->catch_unwind_bb = cg_new_bb(f, "exn_leave_catch");
                 LLVMPositionBuilderAtEnd(f->b, fr->catch_unwind_bb);
                 release(f, fr);
                 LLVMBuildBr(f->b, outer);
@@ -204,12 +199,9 @@ void cg_exn_after_call(struct cg_func *f, LLVMValueRef callee_vm)
     LLVMValueRef p = cg_tag_runtime(f->cm, LLVMBuildLoad2(f->b, f->cm->i32,
                                     pending_ptr(f, callee_vm), "pending"));
     LLVMValueRef set = LLVMBuildICmp(f->b, LLVMIntNE, p, cg_const_i32(f, 0), "");
-    LLVMBasicBlockRef exn = new_bb(f, "exn_from_call");
-    LLVMBasicBlockRef cont = new_bb(f, "call_ok");
-    LLVMTypeRef i1 = LLVMInt1TypeInContext(f->cm->ctx);
-    LLVMValueRef args[2] = { set, LLVMConstInt(i1, 0, false) };
-    LLVMBuildCondBr(f->b, cg_call_intrinsic(f, "llvm.expect", &i1, 1, args, 2),
-                    exn, cont);
+    LLVMBasicBlockRef exn = cg_new_bb(f, "exn_from_call");
+    LLVMBasicBlockRef cont = cg_new_bb(f, "call_ok");
+    LLVMBuildCondBr(f->b, cg_expect_false(f, set), exn, cont);
     LLVMPositionBuilderAtEnd(f->b, exn);
     set_pending(f, callee_vm, 0);
     LLVMBuildBr(f->b, cg_exn_unwind(f, (int64_t)f->depth - 1));
@@ -288,7 +280,7 @@ void cg_exn_catch(struct cg_func *f, const struct wm_ins *in)
     struct cg_clause *cl = &fr->clauses[fr->nclauses++];
     bool all = in->op == WM_OP_CATCH_ALL;
     cl->tag = all ? UINT32_MAX : in->u.idx;
-    cl->bb = new_bb(f, all ? "catch_all" : "catch");
+    cl->bb = cg_new_bb(f, all ? "catch_all" : "catch");
     LLVMPositionBuilderAtEnd(f->b, cl->bb);
     if (fr->handle_slot == NULL)
         fr->handle_slot = cg_entry_slot(f, cm->i32);
@@ -342,7 +334,7 @@ void cg_exn_end_try(struct cg_func *f, struct cg_frame *fr, int64_t delegate_to)
         }
         LLVMValueRef want = cg_invariant(f, cg_load_ptr_at(f, tags,
                                                            cg_const_i64(f, cl->tag)));
-        LLVMBasicBlockRef next = new_bb(f, "exn_next_clause");
+        LLVMBasicBlockRef next = cg_new_bb(f, "exn_next_clause");
         LLVMBuildCondBr(f->b, LLVMBuildICmp(f->b, LLVMIntEQ, tag, want, ""),
                         cl->bb, next);
         LLVMPositionBuilderAtEnd(f->b, next);

@@ -150,7 +150,7 @@ static void add_call_attr(struct cg_module *cm, LLVMValueRef call,
                              LLVMCreateEnumAttribute(cm->ctx, kind, 0));
 }
 
-static LLVMValueRef expect_false(struct cg_func *f, LLVMValueRef cond)
+LLVMValueRef cg_expect_false(struct cg_func *f, LLVMValueRef cond)
 {
     LLVMTypeRef i1 = LLVMInt1TypeInContext(f->cm->ctx);
     LLVMValueRef args[2] = { cond, LLVMConstInt(i1, 0, false) };
@@ -178,7 +178,7 @@ static LLVMBasicBlockRef trap_block(struct cg_func *f, enum awsm_trap kind)
 void cg_trap_if(struct cg_func *f, LLVMValueRef cond, enum awsm_trap kind)
 {
     LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(f->cm->ctx, f->fn, "ok");
-    LLVMBuildCondBr(f->b, expect_false(f, cond), trap_block(f, kind), cont);
+    LLVMBuildCondBr(f->b, cg_expect_false(f, cond), trap_block(f, kind), cont);
     LLVMPositionBuilderAtEnd(f->b, cont);
 }
 
@@ -240,7 +240,7 @@ static void interrupted_if(struct cg_func *f, LLVMValueRef cond)
                                                            "interrupted");
     LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(f->cm->ctx, f->fn,
                                                            "resume");
-    LLVMBuildCondBr(f->b, expect_false(f, cond), slow, cont);
+    LLVMBuildCondBr(f->b, cg_expect_false(f, cond), slow, cont);
     LLVMPositionBuilderAtEnd(f->b, slow);
     cg_call_interrupted(f->cm, f->b, f->vmctx);
     LLVMBuildBr(f->b, cont);
@@ -281,7 +281,7 @@ static struct cg_frame *push_frame(struct cg_func *f, uint16_t op)
     return fr;
 }
 
-static LLVMBasicBlockRef new_bb(struct cg_func *f, const char *name)
+LLVMBasicBlockRef cg_new_bb(struct cg_func *f, const char *name)
 {
     return LLVMAppendBasicBlockInContext(f->cm->ctx, f->fn, name);
 }
@@ -292,13 +292,13 @@ static void cg_block(struct cg_func *f, const struct wm_ins *in)
     block_signature(f, in, fr);
     fr->height = f->sp - fr->nparams;
     fr->result_slots = new_slots(f, fr->results, fr->nresults);
-    fr->end_bb = new_bb(f, in->op == WM_OP_LOOP ? "loop_end"
+    fr->end_bb = cg_new_bb(f, in->op == WM_OP_LOOP ? "loop_end"
                          : in->op == WM_OP_TRY ? "try_end" : "block_end");
     fr->label_bb = fr->end_bb;
     if (in->op == WM_OP_LOOP) {
         fr->param_slots = new_slots(f, fr->params, fr->nparams);
         store_top(f, fr->param_slots, fr->nparams);
-        fr->label_bb = new_bb(f, "loop");
+        fr->label_bb = cg_new_bb(f, "loop");
         LLVMBuildBr(f->b, fr->label_bb);
         LLVMPositionBuilderAtEnd(f->b, fr->label_bb);
         f->sp = fr->height;
@@ -315,10 +315,10 @@ static void cg_if(struct cg_func *f, const struct wm_ins *in)
     fr->result_slots = new_slots(f, fr->results, fr->nresults);
     fr->param_slots = new_slots(f, fr->params, fr->nparams);
     store_top(f, fr->param_slots, fr->nparams);
-    fr->end_bb = new_bb(f, "if_end");
+    fr->end_bb = cg_new_bb(f, "if_end");
     fr->label_bb = fr->end_bb;
-    fr->else_bb = new_bb(f, "else");
-    LLVMBasicBlockRef then_bb = new_bb(f, "then");
+    fr->else_bb = cg_new_bb(f, "else");
+    LLVMBasicBlockRef then_bb = cg_new_bb(f, "then");
     LLVMValueRef c = LLVMBuildICmp(f->b, LLVMIntNE, cond, cg_const_i32(f, 0), "");
     LLVMBuildCondBr(f->b, c, then_bb, fr->else_bb);
     LLVMPositionBuilderAtEnd(f->b, then_bb);
@@ -406,7 +406,7 @@ static LLVMBasicBlockRef branch_edge(struct cg_func *f, uint32_t l,
     if (cg_exn_outer_catch(f, from) < 0)
         return target;
     LLVMBasicBlockRef saved = LLVMGetInsertBlock(f->b);
-    LLVMBasicBlockRef edge = new_bb(f, "leave_catch");
+    LLVMBasicBlockRef edge = cg_new_bb(f, "leave_catch");
     LLVMPositionBuilderAtEnd(f->b, edge);
     cg_exn_leave(f, from);
     LLVMBuildBr(f->b, target);
@@ -424,7 +424,7 @@ static void cg_br_if(struct cg_func *f, uint32_t l)
 {
     LLVMValueRef cond = cg_pop(f);
     LLVMValueRef c = LLVMBuildICmp(f->b, LLVMIntNE, cond, cg_const_i32(f, 0), "");
-    LLVMBasicBlockRef cont = new_bb(f, "br_if_cont");
+    LLVMBasicBlockRef cont = cg_new_bb(f, "br_if_cont");
     LLVMBuildCondBr(f->b, c, branch_edge(f, l, branch_target(f, l)), cont);
     LLVMPositionBuilderAtEnd(f->b, cont);
 }
@@ -688,7 +688,7 @@ int cg_function(struct cg_module *cm, uint32_t i, LLVMValueRef fn,
     fr->nresults = f.type->nresults;
     fr->results = f.type->results;
     fr->result_slots = new_slots(&f, fr->results, fr->nresults);
-    fr->end_bb = fr->label_bb = new_bb(&f, "return");
+    fr->end_bb = fr->label_bb = cg_new_bb(&f, "return");
     if (translate_body(&f))
         goto out;
     if (LLVMGetBasicBlockTerminator(LLVMGetInsertBlock(f.b)) == NULL)

@@ -41,6 +41,15 @@ static void global_str(const struct wm_globaltype *g, char *buf, size_t size)
         snprintf(buf, size, "(global %s)", wm_valtype_name(g->type));
 }
 
+/* A tag of type ft (NULL: unknown), "(tag (func (param i32)))". */
+static void tag_str(const struct wm_functype *ft, char *buf, size_t size)
+{
+    snprintf(buf, size, "(tag ");
+    if (ft != NULL)
+        rt_functype_str(ft, buf + 5, size - 5);
+    snprintf(buf + strlen(buf), size - strlen(buf), ")");
+}
+
 /* The import's declared type, "(table 10 20 funcref)". */
 static void import_type_str(const struct rt_module *m,
                             const struct wm_import *im, char *buf, size_t size)
@@ -64,9 +73,7 @@ static void import_type_str(const struct rt_module *m,
         global_str(&im->u.global, buf, size);
         break;
     case WM_EXTERN_TAG:
-        snprintf(buf, size, "(tag ");
-        rt_functype_str(&m->wasm->types[im->u.tag_type], buf + 5, size - 5);
-        snprintf(buf + strlen(buf), size - strlen(buf), ")");
+        tag_str(&m->wasm->types[im->u.tag_type], buf, size);
         break;
     }
 }
@@ -101,11 +108,7 @@ static void extern_type_str(const struct rt_extern *ex, char *buf, size_t size)
         global_str(&ex->u.global.type, buf, size);
         break;
     case WM_EXTERN_TAG:
-        ft = rt_type_of_id(ex->u.tag->type_id);
-        snprintf(buf, size, "(tag ");
-        if (ft != NULL)
-            rt_functype_str(ft, buf + 5, size - 5);
-        snprintf(buf + strlen(buf), size - strlen(buf), ")");
+        tag_str(rt_type_of_id(ex->u.tag->type_id), buf, size);
         break;
     }
 }

@@ -8,12 +8,6 @@
 
 #include "wasm/internal.h"
 
-enum {
-    SEC_CUSTOM, SEC_TYPE, SEC_IMPORT, SEC_FUNCTION, SEC_TABLE, SEC_MEMORY,
-    SEC_GLOBAL, SEC_EXPORT, SEC_START, SEC_ELEMENT, SEC_CODE, SEC_DATA,
-    SEC_DATA_COUNT, SEC_TAG, SEC_COUNT
-};
-
 /* Section order (spec 5.5.2): data count sits between element and code,
  * the tag section (exception handling) between memory and global. */
 static const uint8_t sec_rank[SEC_COUNT] = {

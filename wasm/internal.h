@@ -10,6 +10,14 @@
 #include "wasm/instr.h"
 #include "wasm/module.h"
 
+/* ===== Section ids (spec 5.5.2; 13: exception handling's tags) ========= */
+
+enum {
+    SEC_CUSTOM, SEC_TYPE, SEC_IMPORT, SEC_FUNCTION, SEC_TABLE, SEC_MEMORY,
+    SEC_GLOBAL, SEC_EXPORT, SEC_START, SEC_ELEMENT, SEC_CODE, SEC_DATA,
+    SEC_DATA_COUNT, SEC_TAG, SEC_COUNT
+};
+
 /* ===== Errors =========================================================== */
 
 /* Fill *err and return -1. func < 0 omits the "func N: " part. */

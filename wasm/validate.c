@@ -1036,8 +1036,6 @@ static size_t section_offset(const struct wm_module *m, uint8_t id)
     return 0;
 }
 
-#define TAG_SECTION 13               /* decode.c's SEC_TAG */
-
 /* Without the exception-handling proposal, Wasm 2.0 knows no tags: a tag
  * import's or export's kind is malformed, and so is the tag section's id
  * (the decoder sets m->tags for any tag section, even an empty one). The
@@ -1055,8 +1053,8 @@ static int val_tags_allowed(struct val *v)
             return wm_fail(v->err, WM_ERR_MALFORMED, m->imports[i].offset, -1,
                            "malformed import kind 0x%02x: a tag: %s", WM_EXTERN_TAG, off);
     if (m->tags != NULL)
-        return wm_fail(v->err, WM_ERR_MALFORMED, section_offset(m, TAG_SECTION), -1,
-                       "malformed section id %u: the tag section: %s", TAG_SECTION, off);
+        return wm_fail(v->err, WM_ERR_MALFORMED, section_offset(m, SEC_TAG), -1,
+                       "malformed section id %u: the tag section: %s", SEC_TAG, off);
     for (uint32_t i = 0; i < m->nexports; i++)
         if (m->exports[i].kind == WM_EXTERN_TAG)
             return wm_fail(v->err, WM_ERR_MALFORMED, m->exports[i].offset, -1,
@@ -1130,7 +1128,7 @@ static int val_definitions(struct val *v)
     for (uint32_t i = 0; i < m->nmemories; i++)
         if (val_memtype(v, &m->memories[i]))
             return -1;
-    size_t tags_at = m->ntags ? section_offset(m, TAG_SECTION) : 0;
+    size_t tags_at = m->ntags ? section_offset(m, SEC_TAG) : 0;
     for (uint32_t i = 0; i < m->ntags; i++)
         if (val_tagtype(v, tags_at, m->ntag_imports + i, m->tags[i]))
             return -1;
