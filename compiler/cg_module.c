@@ -726,8 +726,9 @@ static int compile(struct cg_module *cm, const char *obj_path)
  * number of threads, so the shared object is byte-identical whatever
  * that number is. Partition 0 also holds the descriptor, the trampolines
  * and the import adapters. What every partition needs to know of the
- * others (calling conventions, which functions may throw) is planned once,
- * before any thread starts.
+ * others (calling conventions, which functions may throw, which have
+ * clones, which tables are fixed) is planned once, before any thread
+ * starts, and only read after.
  *
  * The cost: LLVM inlines no call across partitions, as a C compiler
  * inlines none across translation units. The producer of a large module
@@ -741,7 +742,8 @@ static int compile(struct cg_module *cm, const char *obj_path)
 struct cg_job {
     const struct wm_module *m;
     const struct cg_options *opt;
-    const struct cg_module *plan;   /* fn_cc, may_throw */
+    const struct cg_module *plan;   /* fn_cc, may_throw, recur_depth,
+                                       table_fixed */
     unsigned nparts;
     uint32_t *cuts;                 /* [nparts + 1] partition k: [cuts[k], cuts[k+1]) */
     char **objs;                    /* [nparts] object file paths */
