@@ -595,4 +595,15 @@ static inline void mod_build(struct wmod *w, struct wbuf *out)
         wb_free(&w->sec[id]);
 }
 
+/* (func (export "add") (param i32 i32) (result i32) a + b), built into *b. */
+static inline void mod_adder(struct wbuf *b)
+{
+    struct wmod w = { 0 };
+    uint32_t t = mod_type(&w, "ii", "i");
+    uint32_t f = mod_func(&w, t, "", CODE(W_LOCAL_GET, 0, W_LOCAL_GET, 1,
+                                          W_I32_ADD, W_END));
+    mod_export(&w, "add", WM_EXTERN_FUNC, f);
+    mod_build(&w, b);
+}
+
 #endif

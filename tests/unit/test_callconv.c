@@ -16,13 +16,8 @@
 /* (func (export "add") (param i32 i32) (result i32) a + b) */
 static struct rt_module *adder(unsigned features)
 {
-    struct wmod w = { 0 };
     struct wbuf b;
-    uint32_t t = mod_type(&w, "ii", "i");
-    uint32_t f = mod_func(&w, t, "", CODE(W_LOCAL_GET, 0, W_LOCAL_GET, 1,
-                                          W_I32_ADD, W_END));
-    mod_export(&w, "add", WM_EXTERN_FUNC, f);
-    mod_build(&w, &b);
+    mod_adder(&b);
     struct cg_options opt = CG_OPTIONS_DEFAULT;
     opt.features = features;
     return test_compile(&b, &opt);

@@ -194,13 +194,8 @@ TEST(a_large_module_is_compiled_in_parts_the_same_on_any_thread_count)
 
 TEST(a_small_module_is_compiled_whole)
 {
-    struct wmod w = { 0 };
     struct wbuf b;
-    uint32_t t = mod_type(&w, "ii", "i");
-    uint32_t f = mod_func(&w, t, "", CODE(W_LOCAL_GET, 0, W_LOCAL_GET, 1,
-                                          W_I32_ADD, W_END));
-    mod_export(&w, "add", WM_EXTERN_FUNC, f);
-    mod_build(&w, &b);
+    mod_adder(&b);
     struct progress p = { .in_order = true };
     struct cg_options opt = CG_OPTIONS_DEFAULT;
     opt.progress = on_progress;
