@@ -602,7 +602,7 @@ static inline void mod_adder(struct wbuf *b)
     uint32_t t = mod_type(&w, "ii", "i");
     uint32_t f = mod_func(&w, t, "", CODE(W_LOCAL_GET, 0, W_LOCAL_GET, 1,
                                           W_I32_ADD, W_END));
-    mod_export(&w, "add", WM_EXTERN_FUNC, f);
+    mod_export(&w, "add", 0x00, f);        /* kind 0: a function */
     mod_build(&w, b);
 }
 
