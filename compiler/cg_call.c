@@ -109,17 +109,17 @@ static void cg_call_direct(struct cg_func *f, uint32_t func, bool tail)
     struct cg_module *cm = f->cm;
     const struct wm_module *m = cm->m;
     uint32_t type = wm_func_type_index(m, func);
-    /* A call to itself goes to its next clone, when it has clones (not a
-     * tail call: its own frame's turn is over). */
-    LLVMValueRef callee = func == f->index && f->self_callee && !tail
-        ? f->self_callee : func >= m->nfunc_imports ? cm->funcs[func - m->nfunc_imports]
-        : NULL;
-    if (func >= m->nfunc_imports)
-        cg_emit_call(f, &m->types[type], cm->fn_types[type], callee,
-                     cm->fn_cc[func - m->nfunc_imports], f->vmctx, tail,
-                     cm->may_throw[func - m->nfunc_imports]);
-    else
+    if (func >= m->nfunc_imports) {
+        uint32_t i = func - m->nfunc_imports;
+        /* A call to itself goes to its next clone, when it has clones
+         * (not a tail call: its own frame's turn is over). */
+        LLVMValueRef callee = func == f->index && f->self_callee && !tail
+                              ? f->self_callee : cm->funcs[i];
+        cg_emit_call(f, &m->types[type], cm->fn_types[type], callee, cm->fn_cc[i],
+                     f->vmctx, tail, cm->may_throw[i]);
+    } else {
         call_funcref(f, funcref_of(f, func), type, tail);
+    }
 }
 
 static LLVMValueRef table_of(struct cg_func *f, uint32_t t)

@@ -293,7 +293,7 @@ static void cg_block(struct cg_func *f, const struct wm_ins *in)
     fr->height = f->sp - fr->nparams;
     fr->result_slots = new_slots(f, fr->results, fr->nresults);
     fr->end_bb = cg_new_bb(f, in->op == WM_OP_LOOP ? "loop_end"
-                         : in->op == WM_OP_TRY ? "try_end" : "block_end");
+                            : in->op == WM_OP_TRY ? "try_end" : "block_end");
     fr->label_bb = fr->end_bb;
     if (in->op == WM_OP_LOOP) {
         fr->param_slots = new_slots(f, fr->params, fr->nparams);
