@@ -12,6 +12,8 @@
 # OUT/w2c/P/run         wasm2c of P.wasm + bench/w2c/wasi_shim.c, cc -O2
 # OUT/*/sqlite          bench/sqlite/speedtest.c with the SQLite amalgamation
 #                       (bench/sqlite/fetch.sh into OUT/sqlite-src), each way
+# OUT/*/lua             bench/lua/bench.c with Lua 5.3 (bench/lua/fetch.sh
+#                       into OUT/lua-src), each way
 # OUT/timeit            the timer
 
 OUT      ?= build/bench
@@ -25,10 +27,10 @@ WASI_CC  := clang --target=wasm32-wasi
 W2C_RT   := /usr/share/wabt/wasm2c
 
 WASMS    := $(PROGRAMS:%=$(OUT)/wasm/%.wasm) $(BULK:%=$(OUT)/wasm/%-bulk.wasm) \
-            $(SIMD:%=$(OUT)/wasm/%-simd.wasm) $(OUT)/wasm/sqlite.wasm
-NATIVES  := $(PROGRAMS:%=$(OUT)/native/%) $(OUT)/native/sqlite
+            $(SIMD:%=$(OUT)/wasm/%-simd.wasm) $(OUT)/wasm/sqlite.wasm $(OUT)/wasm/lua.wasm
+NATIVES  := $(PROGRAMS:%=$(OUT)/native/%) $(OUT)/native/sqlite $(OUT)/native/lua
 W2CS     := $(PROGRAMS:%=$(OUT)/w2c/%/run) $(BULK:%=$(OUT)/w2c/%-bulk/run) \
-            $(OUT)/w2c/sqlite/run
+            $(OUT)/w2c/sqlite/run $(OUT)/w2c/lua/run
 
 .PHONY: all
 .SECONDARY:
@@ -101,3 +103,24 @@ $(OUT)/wasm/sqlite-%.o: $(SQLITE)/sqlite3.c bench/sqlite/speedtest.c
 $(OUT)/wasm/sqlite.wasm: $(OUT)/wasm/sqlite-main.o $(OUT)/wasm/sqlite-lib.o
 	$(WASI_CC) $^ -o $@ -lwasi-emulated-mman -lwasi-emulated-getpid \
 	    -lwasi-emulated-process-clocks
+
+# Lua: the core and four libraries as one unit (bench/lua/onelua.c). The
+# wasm build has no setjmp (bench/lua/setjmp.h): a Lua error aborts.
+LUA      := $(OUT)/lua-src
+LUA_WASI := -Ibench/lua -D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_PROCESS_CLOCKS \
+            '-DLUAI_THROW(L,c)=abort()' '-DLUAI_TRY(L,c,a)={ a }' -Dluai_jmpbuf=int
+
+$(LUA)/lua.h: bench/lua/fetch.sh
+	bench/lua/fetch.sh $(LUA)
+
+$(OUT)/native/lua: bench/lua/bench.c bench/lua/onelua.c $(LUA)/lua.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(LUA) bench/lua/bench.c bench/lua/onelua.c -o $@ -lm
+
+$(OUT)/wasm/lua-%.o: bench/lua/bench.c bench/lua/onelua.c bench/lua/setjmp.h $(LUA)/lua.h
+	@mkdir -p $(@D)
+	$(WASI_CC) $(CFLAGS) $(LUA_WASI) -I$(LUA) -c \
+	    $(if $(filter main,$*),bench/lua/bench.c,bench/lua/onelua.c) -o $@
+
+$(OUT)/wasm/lua.wasm: $(OUT)/wasm/lua-main.o $(OUT)/wasm/lua-lib.o
+	$(WASI_CC) $^ -o $@ -lwasi-emulated-signal -lwasi-emulated-process-clocks

@@ -6,7 +6,7 @@
  * Z_wasi_snapshot_preview1_instance_t *, ...) with wasm values as C integers.
  * This file defines that struct (our WASI state: argv and the module's
  * memory), the dozen functions the programs import, the file-system ones
- * SQLite's wasi-libc imports as refusals (no preopened directory, no file
+ * SQLite's and Lua's wasi-libc imports as refusals (no preopened directory, no file
  * but the standard streams: its database is in memory), and main, which
  * instantiates the module and calls its _start.
  *
@@ -235,6 +235,7 @@ u32 Z_wasi_snapshot_preview1Z_fd_prestat_dir_name(struct Z_wasi_snapshot_preview
     }
 NO_FILE(fd_read, u32 fd, u32 iovs, u32 n, u32 nread)
 NO_FILE(fd_sync, u32 fd)
+NO_FILE(fd_renumber, u32 fd, u32 to)
 NO_FILE(fd_fdstat_set_flags, u32 fd, u32 flags)
 NO_FILE(fd_filestat_get, u32 fd, u32 ptr)
 NO_FILE(fd_filestat_set_size, u32 fd, u64 size)
