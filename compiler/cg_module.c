@@ -744,10 +744,9 @@ static int compile(struct cg_module *cm, const char *obj_path)
 #define CG_MAX_PARTS 64u
 
 struct cg_job {
-    const struct wm_module *m;
-    const struct cg_options *opt;
-    const struct cg_module *plan;   /* fn_cc, may_throw, recur_depth,
-                                       table_fixed */
+    const struct cg_module *plan;   /* m, opt, and what cm reads of the
+                                       plans: fn_cc, may_throw,
+                                       recur_depth, table_fixed */
     unsigned nparts;
     uint32_t *cuts;                 /* [nparts + 1] partition k: [cuts[k], cuts[k+1]) */
     char **objs;                    /* [nparts] object file paths */
@@ -785,7 +784,9 @@ static unsigned plan_partitions(const struct wm_module *m, uint32_t *cuts)
         if (acc * n >= total * k && m->nfuncs - (i + 1) >= n - k)
             cuts[k++] = i + 1;
     }
-    for (; k < n; k++)                  /* not reached: n <= nfuncs */
+    /* A last function too large to leave k/n behind in time: the parts
+     * not cut yet are empty ones before it. */
+    for (; k < n; k++)
         cuts[k] = cuts[k - 1];
     cuts[n] = m->nfuncs;
     return (unsigned)n;
@@ -802,7 +803,8 @@ static void compile_part(struct cg_job *job, unsigned k)
         job->rcs[k] = -1;
         return;
     }
-    *cm = (struct cg_module){ .m = job->m, .opt = job->opt, .err = err, .oom = &oom,
+    *cm = (struct cg_module){ .m = job->plan->m, .opt = job->plan->opt, .err = err,
+        .oom = &oom,
         .callconv = job->plan->callconv, .exceptions = job->plan->exceptions,
         .fn_cc = job->plan->fn_cc, .may_throw = job->plan->may_throw,
         .recur_depth = job->plan->recur_depth, .table_fixed = job->plan->table_fixed,
@@ -833,8 +835,9 @@ static void *part_worker(void *arg)
             atomic_store(&job->failed, true);
         pthread_mutex_lock(&job->lock);
         job->done++;
-        if (job->opt->progress)
-            job->opt->progress(job->opt->progress_arg, job->done, job->nparts);
+        const struct cg_options *opt = job->plan->opt;
+        if (opt->progress)
+            opt->progress(opt->progress_arg, job->done, job->nparts);
         pthread_mutex_unlock(&job->lock);
     }
 }
@@ -879,8 +882,7 @@ static void job_init(struct cg_job *job, struct cg_module *plan, const char *out
     cg_exn_plan(plan);
     plan_recursion(plan);
     plan_tables(plan);
-    job->cuts = cg_alloc(plan, m->nfuncs > CG_MAX_PARTS ? CG_MAX_PARTS + 1 : m->nfuncs + 2,
-                         sizeof *job->cuts);
+    job->cuts = cg_alloc(plan, CG_MAX_PARTS + 1, sizeof *job->cuts);
     job->nparts = plan_partitions(m, job->cuts);
     job->objs = cg_alloc(plan, job->nparts, sizeof *job->objs);
     job->errs = cg_alloc(plan, job->nparts, sizeof *job->errs);
@@ -894,8 +896,8 @@ static void job_init(struct cg_job *job, struct cg_module *plan, const char *out
             cg_part_path(path, sizeof path, plan->opt->emit_object, k);
         else
             snprintf(path, sizeof path, "%s.%d.%u.%u.o", out_path, (int)getpid(), id, k);
-        job->objs[k] = cg_alloc(plan, strlen(path) + 1, 1);
-        memcpy(job->objs[k], path, strlen(path) + 1);
+        size_t len = strlen(path) + 1;
+        job->objs[k] = memcpy(cg_alloc(plan, len, 1), path, len);
         job->rcs[k] = -1;
     }
 }
@@ -939,7 +941,7 @@ int cg_compile(const struct wm_module *m, const struct cg_options *opt,
         .callconv = opt->features & WM_FEATURE_TAIL_CALL ? CG_TAIL_CALLCONV
                                                          : LLVMCCallConv,
         .exceptions = (opt->features & WM_FEATURE_EXCEPTIONS) != 0 };
-    *job = (struct cg_job){ .m = m, .opt = opt, .plan = plan };
+    *job = (struct cg_job){ .plan = plan };
     plan->arena = wm_arena_new();
     if (plan->arena == NULL || setjmp(oom) != 0)
         rc = cg_fail(plan, "out of memory");

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "compiler/compiler.h"
+#include "tools/netcli.h"
 #include "tools/tools.h"
 #include "wasm/module.h"
 
@@ -53,18 +54,6 @@ static int usage_error(const char *what, const char *arg)
     return 2;
 }
 
-/* A thread count, 1..256. */
-static bool parse_jobs(const char *s, unsigned *jobs)
-{
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(s, &end, 10);
-    if (errno || end == s || *end || n < 1 || n > 256 || s[0] == '-')
-        return false;
-    *jobs = (unsigned)n;
-    return true;
-}
-
 static int parse_args(int argc, char **argv, struct args *a)
 {
     bool emit_llvm = false;
@@ -84,8 +73,10 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->opt.polls = false;
         else if (strcmp(s, "-j") == 0 || strncmp(s, "--jobs=", 7) == 0) {
             const char *n = s[1] == 'j' ? (i + 1 < argc ? argv[++i] : "") : s + 7;
-            if (!parse_jobs(n, &a->opt.jobs))
+            unsigned long jobs;
+            if (ncli_ulong_parse(n, 1, 256, &jobs) != 0)
                 return usage_error("-j and --jobs take a thread count from 1 to 256", n);
+            a->opt.jobs = (unsigned)jobs;
         }
         else if (wm_feature_option(s, &a->opt.features))
             continue;

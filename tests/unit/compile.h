@@ -12,24 +12,18 @@
 #include "runtime/runtime.h"
 #include "test.h"
 
-/* Decode, compile with `opt` and load the module in b (freed here); the
- * .so is unlinked once loaded. NULL when the bytes do not decode or do
- * not compile (validated with opt->features); a compiled .so that does
- * not load fails the test. */
-static inline struct rt_module *test_compile(struct wbuf *b, const struct cg_options *opt)
+/* Decode, compile with `opt` into the .so at `path` and load it; the
+ * bytes in b are freed here. NULL when they do not decode or do not
+ * compile (validated with opt->features); a compiled .so that does not
+ * load fails the test. */
+static inline struct rt_module *test_compile_to(struct wbuf *b, const struct cg_options *opt,
+                                                const char *path)
 {
     struct wm_module *m;
     struct wm_error werr;
     struct cg_error cerr;
     struct rt_error rerr;
     struct rt_module *mod = NULL;
-    char path[] = "/tmp/awsm-unit-XXXXXX.so";
-    int fd = mkstemps(path, 3);
-    if (fd < 0) {
-        wb_free(b);
-        return NULL;
-    }
-    close(fd);
     int rc = wm_load_features(b->p, b->len, opt->features, &m, &werr);
     wb_free(b);
     if (rc == 0) {
@@ -38,6 +32,20 @@ static inline struct rt_module *test_compile(struct wbuf *b, const struct cg_opt
         if (rc == 0 && rt_module_load(path, &mod, &rerr) != 0)
             test_fail(__FILE__, __LINE__, "%s", rerr.msg);
     }
+    return mod;
+}
+
+/* test_compile_to a temporary .so, unlinked once loaded. */
+static inline struct rt_module *test_compile(struct wbuf *b, const struct cg_options *opt)
+{
+    char path[] = "/tmp/awsm-unit-XXXXXX.so";
+    int fd = mkstemps(path, 3);
+    if (fd < 0) {
+        wb_free(b);
+        return NULL;
+    }
+    close(fd);
+    struct rt_module *mod = test_compile_to(b, opt, path);
     unlink(path);
     return mod;
 }

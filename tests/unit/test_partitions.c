@@ -93,25 +93,8 @@ static struct rt_module *big_module(unsigned features, const struct cg_options *
     mod_build(&w, &b);
     struct cg_options opt = *base;
     opt.features = features;
-    if (keep_as == NULL)
-        return test_compile(&b, &opt);
-    /* Compile to keep_as (the test compares the files) and load it. */
-    struct wm_module *m;
-    struct wm_error werr;
-    struct cg_error cerr;
-    struct rt_module *mod = NULL;
-    struct rt_error rerr;
-    int rc = wm_load_features(b.p, b.len, features, &m, &werr);
-    wb_free(&b);
-    if (rc != 0)
-        return NULL;
-    rc = cg_compile(m, &opt, keep_as, &cerr);
-    wm_module_free(m);
-    if (rc != 0)
-        test_fail(__FILE__, __LINE__, "%s", cerr.msg);
-    else if (rt_module_load(keep_as, &mod, &rerr) != 0)
-        test_fail(__FILE__, __LINE__, "%s", rerr.msg);
-    return mod;
+    /* keep_as: the test compares the files. */
+    return keep_as ? test_compile_to(&b, &opt, keep_as) : test_compile(&b, &opt);
 }
 
 struct progress {
