@@ -11,9 +11,10 @@
 #                       aborts on SIMD
 # OUT/w2c/P/run         wasm2c of P.wasm + bench/w2c/wasi_shim.c, cc -O2
 # OUT/*/sqlite          bench/sqlite/speedtest.c with the SQLite amalgamation
-#                       (bench/sqlite/fetch.sh into OUT/sqlite-src), each way
-# OUT/*/lua             bench/lua/bench.c with Lua 5.3 (bench/lua/fetch.sh
-#                       into OUT/lua-src), each way
+#                       (npm's better-sqlite3, into OUT/sqlite-src), each way
+# OUT/*/lua             bench/lua/bench.c with Lua 5.3 (npm's lua-src, into
+#                       OUT/lua-src), each way
+# Both sources come from npm tarballs pinned by SHA-256 (bench/npm_fetch.sh).
 # OUT/timeit            the timer
 
 OUT      ?= build/bench
@@ -88,8 +89,10 @@ SQLITE_DEFS := -DSQLITE_THREADSAFE=0 -DSQLITE_OMIT_LOAD_EXTENSION -DSQLITE_OMIT_
                -DSQLITE_OMIT_SHARED_CACHE -DSQLITE_TEMP_STORE=3 -I$(SQLITE)
 SQLITE_WASI := -D_WASI_EMULATED_MMAN -D_WASI_EMULATED_GETPID -D_WASI_EMULATED_PROCESS_CLOCKS
 
-$(SQLITE)/sqlite3.c: bench/sqlite/fetch.sh
-	bench/sqlite/fetch.sh $(SQLITE)
+$(SQLITE)/sqlite3.c: bench/npm_fetch.sh
+	bench/npm_fetch.sh better-sqlite3@12.11.1 \
+	    ebf0ed75a7a59dbcb3b24bbd014ef49d9f15bc328e4adcbf516f2a8fadfa2835 $(SQLITE) \
+	    deps/sqlite3/sqlite3.c deps/sqlite3/sqlite3.h
 
 $(OUT)/native/sqlite: bench/sqlite/speedtest.c $(SQLITE)/sqlite3.c
 	@mkdir -p $(@D)
@@ -110,8 +113,10 @@ LUA      := $(OUT)/lua-src
 LUA_WASI := -Ibench/lua -D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_PROCESS_CLOCKS \
             '-DLUAI_THROW(L,c)=abort()' '-DLUAI_TRY(L,c,a)={ a }' -Dluai_jmpbuf=int
 
-$(LUA)/lua.h: bench/lua/fetch.sh
-	bench/lua/fetch.sh $(LUA)
+$(LUA)/lua.h: bench/npm_fetch.sh
+	bench/npm_fetch.sh lua-src@5.3.5 \
+	    0190b7ed390f92b1c88a65332098ae62a701fa6797189d35e416275acbc6528b $(LUA) \
+	    'src/*.c' 'src/*.h'
 
 $(OUT)/native/lua: bench/lua/bench.c bench/lua/onelua.c $(LUA)/lua.h
 	@mkdir -p $(@D)

@@ -5,7 +5,7 @@
  * an UPDATE and a DELETE. Prints a hash of every result row, so that
  * every runtime must compute the same answers.
  *
- * Built against the amalgamation that bench/sqlite/fetch.sh takes from
+ * Built against the amalgamation that bench/npm_fetch.sh takes from
  * npm's better-sqlite3 package (SQLITE_THREADSAFE=0, temporary storage in
  * memory, no extensions).
  *
