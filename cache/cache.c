@@ -78,9 +78,10 @@ static void cache_dir(const struct cache_options *opt, char *out, size_t n)
  * AWSM_MAX_MEMORY_PAGES (the cap's stand-in, compiler/compiler.h) can
  * change the code too. */
 static int cache_key(const uint8_t *wasm, size_t size,
-                     const struct cache_options *opt, char hex[65])
+                     const struct cache_options *opt, char hex[65],
+                     uint8_t module_hash[32])
 {
-    uint8_t module_hash[32], key[32];
+    uint8_t key[32];
     char text[2048];
     const char *host = cache_host_id();
     const char *llvm_args = getenv("AWSM_LLVM_ARGS");
@@ -159,7 +160,7 @@ static int read_bytes(const char *path, uint8_t **bytes, size_t *size,
  * module is validated here, before the compiler is loaded, so a bad module
  * gets its own message even where the compiler is missing. (A hit is not
  * validated again: the compiler did, and rt_module_load_from checks that
- * the wasm in the .so is the same bytes.) */
+ * the .so was compiled from a module of the same SHA-256.) */
 static int compile_to(const uint8_t *bytes, size_t size,
                       const struct cache_options *opt, const char *final,
                       const char *path, struct cache_error *err)
@@ -210,7 +211,7 @@ static int compile_uncached(const uint8_t *bytes, size_t size,
                     strerror(errno));
     snprintf(so, sizeof so, "%s/module.so", dir);
     int rc = compile_to(bytes, size, opt, so, path, err);
-    if (rc == 0 && rt_module_load_from(so, bytes, size, out, &rerr) != 0)
+    if (rc == 0 && rt_module_load(so, out, &rerr) != 0)   /* ours, just made */
         rc = fail_rt(err, &rerr);
     unlink(so);             /* the loaded object stays mapped */
     rmdir(dir);
@@ -227,7 +228,8 @@ static int load_wasm(const char *path, const struct cache_options *opt,
     struct rt_error rerr;
     if (read_bytes(path, &bytes, &size, err) != 0)
         return -1;
-    int rc = cache_key(bytes, size, opt, key);
+    uint8_t module_hash[32];
+    int rc = cache_key(bytes, size, opt, key, module_hash);
     cache_dir(opt, dir, sizeof dir);
     *how = CACHE_COMPILED;
     if (rc != 0 || opt->disabled || make_dirs(dir) != 0 || access(dir, W_OK) != 0) {
@@ -237,7 +239,7 @@ static int load_wasm(const char *path, const struct cache_options *opt,
     }
     snprintf(so, sizeof so, "%s/%s.so", dir, key);
     bool cached = access(so, R_OK) == 0;
-    if (cached && rt_module_load_from(so, bytes, size, out, &rerr) == 0) {
+    if (cached && rt_module_load_from(so, module_hash, out, &rerr) == 0) {
         *how = CACHE_HIT;
         free(bytes);
         return 0;
@@ -248,7 +250,7 @@ static int load_wasm(const char *path, const struct cache_options *opt,
     }
     /* Missing, or unloadable (stale, truncated): compile it (again). */
     rc = compile_to(bytes, size, opt, so, path, err);
-    if (rc == 0 && rt_module_load_from(so, bytes, size, out, &rerr) != 0)
+    if (rc == 0 && rt_module_load_from(so, module_hash, out, &rerr) != 0)
         rc = fail_rt(err, &rerr);
     free(bytes);
     return rc;

@@ -622,8 +622,13 @@ static void sha256(const uint8_t *p, size_t n, uint8_t out[32])
 static int emit_descriptor(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
-    uint8_t hash[32];
+    uint8_t hash[32], meta_hash[32];
+    size_t meta_size;
+    uint8_t *meta = wm_metadata(m, &meta_size);
+    if (meta == NULL)
+        return cg_fail(cm, "out of memory");
     sha256(m->bytes, m->size, hash);
+    sha256(meta, meta_size, meta_hash);
     LLVMValueRef *tramps = cg_alloc(cm, m->ntypes + 1, sizeof *tramps);
     for (uint32_t t = 0; t < m->ntypes; t++)
         tramps[t] = trampoline(cm, t);
@@ -632,19 +637,22 @@ static int emit_descriptor(struct cg_module *cm)
     LLVMValueRef *adapters = cg_alloc(cm, nadapters + 1, sizeof *adapters);
     for (uint32_t i = 0; i < nadapters; i++)
         adapters[i] = import_adapter(cm, i);
-    LLVMValueRef wasm = const_global(cm, "awsm_wasm_bytes",
-        LLVMConstStringInContext(cm->ctx, (const char *)m->bytes, (unsigned)m->size, true));
+    LLVMValueRef wasm = const_global(cm, "awsm_wasm_metadata",
+        LLVMConstStringInContext(cm->ctx, (const char *)meta, (unsigned)meta_size, true));
+    free(meta);
     LLVMValueRef version = const_global(cm, "awsm_compiler_version",
         LLVMConstStringInContext(cm->ctx, AWSM_COMPILER_VERSION,
                                  sizeof AWSM_COMPILER_VERSION - 1, false));
     LLVMValueRef hashv = LLVMConstStringInContext(cm->ctx, (const char *)hash, 32, true);
+    LLVMValueRef meta_hashv = LLVMConstStringInContext(cm->ctx, (const char *)meta_hash,
+                                                       32, true);
     LLVMValueRef fields[] = {
         LLVMConstInt(cm->i32, AWSM_MODULE_MAGIC, false),
         LLVMConstInt(cm->i32, AWSM_ABI_VERSION, false),
         version, hashv,
         LLVMConstInt(cm->i32, cm->opt->bounds, false),
         LLVMConstInt(cm->i32, cm->opt->opt_level, false),
-        wasm, LLVMConstInt(cm->i64, m->size, false),
+        wasm, LLVMConstInt(cm->i64, meta_size, false),
         LLVMConstInt(cm->i32, m->nfuncs, false),
         LLVMConstInt(cm->i32, m->ntypes, false),
         ptr_array(cm, "awsm_funcs", cm->funcs, m->nfuncs),
@@ -655,6 +663,7 @@ static int emit_descriptor(struct cg_module *cm)
         LLVMConstInt(cm->i32, tail ? AWSM_CALLCONV_TAIL : AWSM_CALLCONV_C, false),
         LLVMConstInt(cm->i32, (cm->opt->polls ? AWSM_DESC_POLLS : 0) |
                               (cm->exceptions ? AWSM_DESC_EXCEPTIONS : 0), false),
+        meta_hashv,
     };
     LLVMValueRef desc = LLVMConstStructInContext(cm->ctx, fields,
                                                  sizeof fields / sizeof *fields, false);

@@ -7,9 +7,11 @@
  *
  * A compiled module (.so) carries:
  *   - one exported descriptor, `awsm_module_v1` (struct awsm_module_desc),
- *   - the module's wasm bytes, from which the runtime takes the metadata
- *     (types, imports, exports, globals, segments) with the same decoder the
- *     compiler used,
+ *   - the module's metadata: its wasm bytes without the code section and
+ *     without custom sections other than "name" (wm_metadata), from which
+ *     the runtime takes types, imports, exports, globals, segments and
+ *     names with the same decoder the compiler used; loading costs their
+ *     size, not the code's or the debug information's,
  *   - native code for each defined function, in the C calling convention,
  *     or, in a module compiled with the tail-call proposal, in LLVM's
  *     `tailcc` (on x86-64 the C convention's registers, the callee popping
@@ -58,8 +60,11 @@
  * for rt->memory_grow and memory_init's destination.
  * 10: exception handling: vmctx->exn_pending and vmctx->tags (globals
  * move to 104), rt->exn_*, AWSM_DESC_EXCEPTIONS and AWSM_TYPE_ID_EXN,
- * AWSM_TRAP_UNCAUGHT_EXCEPTION. */
-#define AWSM_ABI_VERSION 10u
+ * AWSM_TRAP_UNCAUGHT_EXCEPTION.
+ * 11: the descriptor's wasm is the module's metadata (wm_metadata: no code
+ * section, no custom section but "name"), checked against meta_hash;
+ * hash stays the SHA-256 of the whole module it was compiled from. */
+#define AWSM_ABI_VERSION 11u
 
 /* awsm_module_desc.flags. */
 #define AWSM_DESC_POLLS 1u      /* every loop polls `interrupt` (abi 2): an
@@ -347,10 +352,10 @@ struct awsm_module_desc {
     uint32_t magic;                     /* AWSM_MODULE_MAGIC */
     uint32_t abi_version;               /* AWSM_ABI_VERSION */
     const char *compiler_version;
-    uint8_t hash[32];                   /* SHA-256 of the wasm bytes */
+    uint8_t hash[32];                   /* SHA-256 of the module compiled */
     uint32_t bounds;                    /* enum awsm_bounds */
     uint32_t opt_level;
-    const uint8_t *wasm;                /* the module's bytes */
+    const uint8_t *wasm;                /* its metadata (ABI 11), see above */
     uint64_t wasm_size;
     uint32_t nfuncs;                    /* defined functions */
     uint32_t ntypes;
@@ -362,6 +367,7 @@ struct awsm_module_desc {
                                            vmctx->funcs[i]->host_code */
     uint32_t callconv;                  /* enum awsm_callconv (ABI 6) */
     uint32_t flags;                     /* AWSM_DESC_* (ABI 7) */
+    uint8_t meta_hash[32];              /* SHA-256 of wasm[wasm_size] (ABI 11) */
 };
 
 /* Guard mode reserves this much address space per memory: any 32-bit index

@@ -124,23 +124,29 @@ int rt_sha256(const void *p, size_t n, uint8_t out[32])
     return 0;
 }
 
+/* The embedded metadata is what the compiler wrote (a few kilobytes
+ * whatever the size of the code: hashing it is cheap), and, given the
+ * hash of the module the caller expects, was taken from that module. */
 static int check_hash(const char *path, const struct awsm_module_desc *d,
-                      struct rt_error *err)
+                      const uint8_t *module_hash, struct rt_error *err)
 {
     uint8_t md[32];
     if (rt_sha256(d->wasm, d->wasm_size, md) != 0)
         return rt_fail(err, RT_ERR_LOAD, "%s: cannot compute SHA-256",
                        file_name(path));
-    if (memcmp(md, d->hash, sizeof d->hash) != 0)
+    if (memcmp(md, d->meta_hash, sizeof d->meta_hash) != 0)
         return rt_fail(err, RT_ERR_LOAD, "%s: hash mismatch: the embedded wasm "
-                       "does not match the hash recorded by the compiler",
-                       file_name(path));
+                       "metadata does not match the hash recorded by the "
+                       "compiler", file_name(path));
+    if (module_hash != NULL && memcmp(module_hash, d->hash, sizeof d->hash) != 0)
+        return rt_fail(err, RT_ERR_LOAD, "%s: the embedded wasm is not the "
+                       "module it was compiled from", file_name(path));
     return 0;
 }
 
-/* The compiler validated this wasm, and check_hash has just shown it is
- * what the compiler saw: decode what instances need, not the code again
- * (the native code is the .so's own). */
+/* The compiler validated this wasm, and check_hash has just shown its
+ * metadata is what the compiler wrote: decode what instances need (the
+ * native code is the .so's own). */
 static int decode_wasm(const char *path, struct rt_module *m,
                        struct rt_error *err)
 {
@@ -385,17 +391,7 @@ static int open_so(const char *path, struct rt_module *m, struct rt_error *err)
     return 0;
 }
 
-/* The embedded wasm is `wasm`, the bytes the caller compiled it from. */
-static int check_same(const char *path, const struct awsm_module_desc *d,
-                      const uint8_t *wasm, size_t size, struct rt_error *err)
-{
-    if (d->wasm_size != size || memcmp(d->wasm, wasm, size) != 0)
-        return rt_fail(err, RT_ERR_LOAD, "%s: the embedded wasm is not the "
-                       "module it was compiled from", file_name(path));
-    return 0;
-}
-
-static int load(const char *so_path, const uint8_t *wasm, size_t size,
+static int load(const char *so_path, const uint8_t *module_hash,
                 struct rt_module **out, struct rt_error *err)
 {
     *out = NULL;
@@ -404,8 +400,7 @@ static int load(const char *so_path, const uint8_t *wasm, size_t size,
         return rt_fail(err, RT_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&m->shell_lock, NULL);
     if (open_so(so_path, m, err) != 0 || check_desc(so_path, m->desc, err) != 0 ||
-        (wasm ? check_same(so_path, m->desc, wasm, size, err)
-              : check_hash(so_path, m->desc, err)) != 0 ||
+        check_hash(so_path, m->desc, module_hash, err) != 0 ||
         decode_wasm(so_path, m, err) != 0 || canonical_types(m, err) != 0 ||
         ((rt_code_map_build(m) != 0 || rt_module_prepare(m) != 0) &&
          rt_fail(err, RT_ERR_NOMEM, "out of memory") != 0)) {
@@ -419,13 +414,13 @@ static int load(const char *so_path, const uint8_t *wasm, size_t size,
 int rt_module_load(const char *so_path, struct rt_module **out,
                    struct rt_error *err)
 {
-    return load(so_path, NULL, 0, out, err);
+    return load(so_path, NULL, out, err);
 }
 
-int rt_module_load_from(const char *so_path, const uint8_t *wasm, size_t size,
+int rt_module_load_from(const char *so_path, const uint8_t hash[32],
                         struct rt_module **out, struct rt_error *err)
 {
-    return load(so_path, wasm, size, out, err);
+    return load(so_path, hash, out, err);
 }
 
 void rt_module_free(struct rt_module *m)

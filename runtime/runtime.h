@@ -74,10 +74,10 @@ int rt_module_file_open(const char *path, uint64_t *size, struct rt_error *err);
  * it, check its ABI version and hash, and decode the module's metadata. */
 int rt_module_load(const char *so_path, struct rt_module **out,
                    struct rt_error *err);
-/* The same for a .so compiled from `wasm` (size bytes), as the compile
- * cache knows: the embedded wasm is compared with it byte for byte (a
- * memcmp) instead of hashed again. */
-int rt_module_load_from(const char *so_path, const uint8_t *wasm, size_t size,
+/* The same for a .so that must have been compiled from the module whose
+ * SHA-256 is `hash`, as the compile cache knows (it hashed the module for
+ * its key): the descriptor must record that hash. */
+int rt_module_load_from(const char *so_path, const uint8_t hash[32],
                         struct rt_module **out, struct rt_error *err);
 void rt_module_free(struct rt_module *m);
 const struct wm_module *rt_module_wasm(const struct rt_module *m);

@@ -771,7 +771,7 @@ static int dec_sections(struct dec *d, struct wm_rd *r)
 static int dec_finish(struct dec *d, struct wm_rd *r)
 {
     struct wm_module *m = d->m;
-    if (d->nfunc_decls && !d->has_code)
+    if (d->nfunc_decls && !d->has_code && !d->skip_bodies)
         return wm_rd_fail(r, r->pos, "function and code section have inconsistent "
                        "lengths: %u functions, no code section", d->nfunc_decls);
     if (m->has_data_count && m->data_count != m->ndatas)
@@ -831,4 +831,50 @@ int dec_module_trusted(const uint8_t *bytes, size_t size, struct wm_module **out
                        struct wm_error *err)
 {
     return decode(bytes, size, true, out, err);
+}
+
+/* The sections of `m` that its compiled form needs at run time, in order:
+ * all but the code section and the custom sections other than "name". */
+static bool metadata_keeps(const struct wm_rd *sec, uint8_t id)
+{
+    if (id == SEC_CODE)
+        return false;
+    if (id != SEC_CUSTOM)
+        return true;
+    struct wm_rd r = *sec;
+    uint32_t len;
+    const uint8_t *name;
+    return wm_rd_u32(&r, &len) == 0 && len == 4 &&
+           wm_rd_bytes(&r, 4, &name) == 0 && memcmp(name, "name", 4) == 0;
+}
+
+uint8_t *wm_metadata(const struct wm_module *m, size_t *size)
+{
+    uint8_t *out = malloc(m->size ? m->size : 1);
+    struct wm_error err;
+    struct wm_rd r = { m->bytes, 8, m->size, -1, &err };
+    size_t n = 8;
+    if (out == NULL || m->size < 8) {
+        free(out);
+        return NULL;
+    }
+    memcpy(out, m->bytes, 8);                       /* magic, version */
+    while (wm_rd_left(&r) > 0) {
+        size_t at = r.pos;
+        uint8_t id;
+        uint32_t len;
+        /* m was decoded from these bytes: its sections are well formed. */
+        if (wm_rd_u8(&r, &id) || wm_rd_u32(&r, &len) || len > wm_rd_left(&r)) {
+            free(out);
+            return NULL;
+        }
+        struct wm_rd sec = { r.base, r.pos, r.pos + len, -1, &err };
+        r.pos += len;
+        if (metadata_keeps(&sec, id)) {
+            memcpy(out + n, m->bytes + at, r.pos - at);
+            n += r.pos - at;
+        }
+    }
+    *size = n;
+    return out;
 }

@@ -315,15 +315,25 @@ int dec_module(const uint8_t *bytes, size_t size, struct wm_module **out,
                struct wm_error *err);
 
 /* Decode a module that was decoded and validated before and cannot have
- * changed since: the wasm a compiled .so carries, which the runtime checks
- * against the SHA-256 the compiler recorded. As dec_module, but function
- * bodies are not read (each wm_func's code and code_len span its
- * instructions, unchecked), and the result needs no val_module: loading a
- * big module no longer decodes and validates all its code again. Nor are
- * the bytes copied: they must stay valid and unchanged until
- * wm_module_free (a .so's embedded wasm does, until its dlclose). */
+ * changed since: the metadata a compiled .so carries (wm_metadata), which
+ * the runtime checks against the SHA-256 the compiler recorded. As
+ * dec_module, but function bodies are not read (each wm_func's code and
+ * code_len span its instructions, unchecked), the code section may be
+ * missing (then they are NULL and 0), and the result needs no val_module.
+ * Nor are the bytes copied: they must stay valid and unchanged until
+ * wm_module_free (a .so's embedded metadata does, until its dlclose). */
 int dec_module_trusted(const uint8_t *bytes, size_t size, struct wm_module **out,
                        struct wm_error *err);
+
+/* What a compiled module needs of its wasm at run time: m's bytes without
+ * the code section (its functions are native code now) and without the
+ * custom sections other than "name" (debug information and the like,
+ * often most of a module built with -g), for dec_module_trusted. Loading
+ * a compiled module then costs the size of its types, imports, exports,
+ * segments and names, not of its code. A malloc'd copy of *size bytes, or
+ * NULL when out of memory (or when m's bytes are not those it was decoded
+ * from). */
+uint8_t *wm_metadata(const struct wm_module *m, size_t *size);
 
 /* Proposals past Wasm 2.0 that validation accepts only when asked: a
  * module using one without it is invalid, as the 2.0 spec suite expects.

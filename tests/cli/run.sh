@@ -44,6 +44,18 @@ run --no-cache -O0 "$tmp/trap.wasm"
 check "trap: status 134, kind, backtrace names innermost first" \
     eval 'status_is 134 && err_has "trap: integer divide by zero" && err_has "0: func 0 inner" && err_has "1: func 1 outer" && err_has "2: func 2 _start"'
 
+# A compiled module keeps the metadata and names of its wasm, not its
+# code or other custom sections (wasm/module.h: wm_metadata): 1 MiB of
+# .debug_info leaves the .so's size alone, and the trap still has names.
+{ cat "$tmp/trap.wasm"; printf '\000\214\200\100\013.debug_info'
+  head -c 1048576 /dev/zero; } > "$tmp/trapdbg.wasm"
+"$TOOL" compile -O0 "$tmp/trap.wasm" -o "$tmp/trap.so"
+"$TOOL" compile -O0 "$tmp/trapdbg.wasm" -o "$tmp/trapdbg.so"
+run "$tmp/trapdbg.so"
+check "1 MiB of debug info: the .so within 4 KiB of the plain one's size, the names kept" \
+    eval 'status_is 134 && err_has "0: func 0 inner" && err_has "2: func 2 _start" &&
+          [ $(( $(file_size "$tmp/trapdbg.so") - $(file_size "$tmp/trap.so") )) -lt 4096 ]'
+
 wat oob '(module (memory (export "memory") 1)
   (func (export "_start") (drop (i32.load (i32.const 70000)))))'
 run "$tmp/oob.wasm"

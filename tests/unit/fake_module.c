@@ -4,7 +4,7 @@
  * exported descriptor `awsm_module_v1`, native functions taking the vmctx
  * first, and one trampoline per type. The wasm bytes are built at load
  * time with test.h's module builder, so a constructor fills the
- * descriptor and its SHA-256 (computed here with libcrypto).
+ * descriptor and its SHA-256 (computed here with Nettle).
  *
  * Variants (compile definitions): FAKE_ABI_VERSION=0 (a stale module),
  * FAKE_BAD_HASH (a module whose hash does not match its bytes).
@@ -28,6 +28,7 @@
  *   exports: every function by name, "mem", "tab", "g"
  */
 #include <stdint.h>
+#include <string.h>
 
 #include <nettle/sha2.h>
 
@@ -217,8 +218,11 @@ __attribute__((constructor)) static void fake_module_init(void)
     sha256_init(&ctx);
     sha256_update(&ctx, wasm_bytes.len, wasm_bytes.p);
     sha256_digest(&ctx, SHA256_DIGEST_SIZE, awsm_module_v1.hash);
+    /* Its wasm is its own metadata: it keeps the code section, which the
+     * runtime does not read either way. */
+    memcpy(awsm_module_v1.meta_hash, awsm_module_v1.hash, 32);
 #ifdef FAKE_BAD_HASH
-    awsm_module_v1.hash[0] ^= 1;
+    awsm_module_v1.meta_hash[0] ^= 1;
 #endif
     awsm_module_v1.magic = AWSM_MODULE_MAGIC;
     awsm_module_v1.abi_version = FAKE_ABI_VERSION;

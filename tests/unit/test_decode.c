@@ -1485,6 +1485,86 @@ TEST(name_section_with_bad_utf8_function_name_is_ignored)
     wm_module_free(m);
 }
 
+/* ===== Metadata (what a compiled module keeps) ========================== */
+
+/* The section ids of the module in p[n], in order, and their count. */
+static int section_ids(const uint8_t *p, size_t n, uint8_t *ids, int max)
+{
+    size_t pos = 8;
+    int k = 0;
+    while (pos < n && k < max) {
+        ids[k++] = p[pos++];
+        uint64_t len = 0;
+        for (unsigned shift = 0; pos < n; shift += 7) {      /* LEB128 */
+            len |= (uint64_t)(p[pos] & 0x7f) << shift;
+            if (!(p[pos++] & 0x80))
+                break;
+        }
+        if (len > n - pos)
+            return -1;
+        pos += len;
+    }
+    return k;
+}
+
+TEST(metadata_drops_the_code_and_custom_sections_but_the_names)
+{
+    struct wmod w = { 0 };
+    struct wm_module *m, *meta_m;
+    struct wm_error err;
+    struct wbuf b, names = { 0 }, sub = { 0 };
+    static uint8_t debug[20000];
+    memset(debug, 0x5a, sizeof debug);
+    uint32_t t = mod_type(&w, "", "i");
+    mod_import_func(&w, "env", "f", t);                 /* func 0 */
+    mod_func(&w, t, "", CODE(W_I32_CONST, 42, W_END));  /* func 1 */
+    mod_export(&w, "run", WM_EXTERN_FUNC, 1);
+    mod_memory(&w, 1, -1);
+    EMIT(mod_item(&w, SEC_DATA), 0x00, W_I32_CONST, 0, W_END, 5, 'h', 'e', 'l', 'l', 'o');
+    mod_custom(&w, ".debug_info", debug, sizeof debug);
+    wb_u32(&sub, 1);
+    wb_u32(&sub, 1);
+    wb_name(&sub, "answer");
+    name_subsection(&names, 1, &sub);
+    mod_custom(&w, "name", names.p, names.len);
+    mod_custom(&w, "producers", CODE('x'));
+    wb_free(&names);
+    wb_free(&sub);
+    mod_build(&w, &b);
+    ASSERT_EQ_INT(0, dec_module(b.p, b.len, &m, &err));
+    wb_free(&b);
+
+    size_t size = 0;
+    uint8_t *meta = wm_metadata(m, &size);
+    ASSERT(meta != NULL);
+    ASSERT(size < m->size - sizeof debug);
+    ASSERT(memcmp(meta, m->bytes, 8) == 0);             /* magic, version */
+    uint8_t ids[16];
+    int n = section_ids(meta, size, ids, 16);
+    /* type, import, function, memory, export, data, then "name" alone */
+    static const uint8_t want[] = { SEC_TYPE, SEC_IMPORT, SEC_FUNCTION, SEC_MEMORY,
+                                    SEC_EXPORT, SEC_DATA, SEC_CUSTOM };
+    ASSERT_EQ_INT((int)sizeof want, n);
+    ASSERT(memcmp(ids, want, sizeof want) == 0);
+
+    /* What the runtime reads of it, the same as from the whole module. */
+    ASSERT_EQ_INT(0, dec_module_trusted(meta, size, &meta_m, &err));
+    ASSERT_EQ_INT(m->nfuncs, meta_m->nfuncs);
+    ASSERT_EQ_INT(m->nfunc_imports, meta_m->nfunc_imports);
+    ASSERT_STR_EQ("run", meta_m->exports[0].name.str);
+    ASSERT(memcmp(meta_m->datas[0].bytes, "hello", 5) == 0);
+    ASSERT_STR_EQ("answer", wm_func_name(meta_m, 1));
+    ASSERT_EQ_INT(1, meta_m->ncustoms);
+    ASSERT(meta_m->funcs[0].code == NULL);              /* no bodies */
+    /* Without its code, it is not a module dec_module accepts. */
+    struct wm_module *whole;
+    ASSERT_EQ_INT(-1, dec_module(meta, size, &whole, &err));
+    ASSERT_STR_CONTAINS(err.msg, "no code section");
+    wm_module_free(meta_m);
+    free(meta);
+    wm_module_free(m);
+}
+
 /* ===== Ownership ======================================================== */
 
 TEST(decoder_keeps_its_own_copy_of_the_bytes)
