@@ -62,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ucontext.h>
 
 #include "runtime/internal.h"
 
@@ -194,6 +195,69 @@ static void chain_fault(int sig, siginfo_t *si, void *uc)
     signal(sig, SIG_DFL);
 }
 
+/*
+ * backtrace() unwinds with libgcc, which glibc loads with dlopen on the
+ * first call: 150-225 us on this VM, a tenth of a cached `awsm run`'s
+ * whole life, so it is loaded only when a trap needs it. An explicit trap
+ * (rt_trap_raise) runs in an ordinary context, where dlopen is safe. A
+ * fault is turned into one: the handler makes the faulting instruction
+ * look as if it had called rt_fault_entry (x86-64 below), which raises
+ * the trap outside the handler; the unwinder walks from there into the
+ * wasm frames. Where that cannot be done, libgcc is loaded before any
+ * fault can need it (backtrace_warm): on other targets at start, and
+ * for every context stack (rt_context_new), whose reserve may be too
+ * small for a dlopen (4.8 KB of stack, measured), though the thread's
+ * own reserve, RT_STACK_RESERVE, is not.
+ */
+static void warm_once(void)
+{
+    void *warm[1];
+    backtrace(warm, 1);
+}
+
+static void backtrace_warm(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, warm_once);
+}
+
+#if defined(__x86_64__)
+/* Entered with [rsp] = the faulting instruction's address + 1, as if that
+ * instruction had been a call (the unwinder looks up return address - 1:
+ * the faulting instruction's own CFI row), the faulting frame's other
+ * registers intact, rdi the trap. It aligns the stack and raises the trap;
+ * rbp, its CFA register, keeps the frame walkable. */
+void rt_fault_entry(void);
+__asm__(
+    "    .pushsection .text\n"
+    "    .globl  rt_fault_entry\n"
+    "    .hidden rt_fault_entry\n"
+    "    .type   rt_fault_entry, @function\n"
+    "rt_fault_entry:\n"
+    "    .cfi_startproc\n"
+    "    endbr64\n"
+    "    pushq %rbp\n    .cfi_adjust_cfa_offset 8\n    .cfi_offset %rbp, -16\n"
+    "    movq %rsp, %rbp\n    .cfi_def_cfa_register %rbp\n"
+    "    andq $-16, %rsp\n"
+    "    call rt_trap_raise@PLT\n"
+    "    ud2\n"
+    "    .cfi_endproc\n"
+    "    .size   rt_fault_entry, .-rt_fault_entry\n"
+    "    .popsection\n");
+
+/* Resume the faulting thread in rt_fault_entry with `kind`. */
+static void raise_after_return(void *ucv, uint32_t kind)
+{
+    ucontext_t *uc = ucv;
+    greg_t *r = uc->uc_mcontext.gregs;
+    uintptr_t *sp = (uintptr_t *)(uintptr_t)r[REG_RSP] - 1;
+    *sp = (uintptr_t)r[REG_RIP] + 1;
+    r[REG_RSP] = (greg_t)(uintptr_t)sp;
+    r[REG_RIP] = (greg_t)(uintptr_t)rt_fault_entry;
+    r[REG_RDI] = (greg_t)kind;
+}
+#endif
+
 /* Runs on the thread's alternate stack, whichever context is current;
  * the jump goes to that context's stack. */
 static void on_fault(int sig, siginfo_t *si, void *uc)
@@ -201,11 +265,16 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
     struct rt_context *c = current();
     if (c->top != NULL) {
         uintptr_t addr = (uintptr_t)si->si_addr;
-        /* backtrace() unwinds through the signal frame; libgcc is loaded
-         * already (install_handlers), so it does not allocate here. */
         if (rt_memory_contains_fault(addr)) {
+#if defined(__x86_64__)
+            raise_after_return(uc, AWSM_TRAP_MEMORY_OOB);
+            return;
+#else
+            /* backtrace() unwinds through the signal frame; libgcc is
+             * loaded already (install_handlers). */
             c->npcs = backtrace(c->pcs, RT_MAX_PCS);
             siglongjmp(c->top->buf, AWSM_TRAP_MEMORY_OOB);
+#endif
         }
         if (is_stack_fault(c, addr)) {
             c->npcs = 0;            /* the stack is what overflowed */
@@ -228,8 +297,9 @@ static void altstack_free(void *p)
 
 static void install_handlers(void)
 {
-    void *warm[1];
-    backtrace(warm, 1);             /* load libgcc now, not in a handler */
+#if !defined(__x86_64__)
+    backtrace_warm();               /* load libgcc now, not in a handler */
+#endif
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fault;
@@ -308,6 +378,7 @@ struct rt_context *rt_context_new(void *stack_lo, size_t stack_size)
     struct rt_context *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
+    backtrace_warm();           /* before a trap on a small stack needs it */
     c->stack_lo = (uintptr_t)stack_lo;
     c->reserve = stack_size / 4 < RT_STACK_RESERVE ? stack_size / 4
                                                    : RT_STACK_RESERVE;

@@ -65,6 +65,21 @@ run --bounds=checked "$tmp/oob.wasm"
 check "checked mode: the same trap" \
     eval 'status_is 134 && err_has "out of bounds memory access"'
 
+# A guard-page fault becomes a trap raised outside the signal handler
+# (runtime/trap.c: rt_fault_entry), and the unwinder, loaded only then,
+# walks from there through the faulting frame into its callers.
+wat oobn '(module
+  (memory (export "memory") 1)
+  (func $inner (param i32) (result i32) (i32.load (local.get 0)))
+  (func $outer (result i32) (call $inner (i32.const 70000)))
+  (func $_start (export "_start") (drop (call $outer))))' --debug-names
+for bounds in guard checked; do
+    run --no-cache -O0 --bounds=$bounds "$tmp/oobn.wasm"
+    check "fault in a nested call ($bounds): the trap, a backtrace innermost first" \
+        eval 'status_is 134 && err_has "trap: out of bounds memory access" &&
+              err_has "0: func 0 inner" && err_has "1: func 1 outer" && err_has "2: func 2 _start"'
+done
+
 wat rec '(module (memory (export "memory") 1)
   (func $f (export "_start") (call $f)))'
 run "$tmp/rec.wasm"
