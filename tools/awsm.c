@@ -6,7 +6,6 @@
  *
  * Exit status: 0 success, 1 a module or a test failed, 2 usage error.
  */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -16,6 +15,7 @@
 
 #include "cache/cache.h"
 #include "cache/plugin.h"
+#include "tools/netcli.h"
 #include "tools/tools.h"
 #include "wasm/module.h"
 #include "wast/wast.h"
@@ -162,12 +162,11 @@ static int cmd_validate(int argc, char **argv)
 
 /* ===== awsm wast ======================================================== */
 
+/* --timeout=SECONDS, at most a day. */
 static int parse_seconds(const char *s, unsigned *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v > 86400)
+    unsigned long v;
+    if (ncli_ulong_parse(s, 0, 86400, &v) != 0)
         return -1;
     *out = (unsigned)v;
     return 0;

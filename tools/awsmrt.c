@@ -5,7 +5,6 @@
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM) or --check,
  * 1 when the configuration or start-up fails, 2 on a usage error.
  */
-#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 
 #include "server/server.h"
+#include "tools/netcli.h"
 
 static const char usage_text[] =
     "usage: awsmrt [OPTIONS] CONFIG.json\n"
@@ -103,18 +103,6 @@ static int usage_error(const char *msg, const char *arg)
     return 2;
 }
 
-static int parse_uint(const char *s, unsigned long lo, unsigned long hi,
-                      unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!s[0] || *end || errno || v < lo || v > hi || s[0] == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_level(const char *s, enum srv_log_level *out)
 {
     static const char *const names[] = { "error", "warn", "info", "debug" };
@@ -173,7 +161,7 @@ static int numeric_opt(const char *name, const char *val, struct opts *o)
     unsigned long v;
     if (!val)
         return usage_error("missing value for", name);
-    if (parse_uint(val, n->lo, n->hi, &v) != 0)
+    if (ncli_ulong_parse(val, n->lo, n->hi, &v) != 0)
         return usage_error("bad value", val);
     char *field = (char *)&o->set + n->offset;
     if (n->size == sizeof(uint64_t)) {
@@ -265,7 +253,7 @@ static int run_bench(const struct srv_config *cfg, const struct opts *o,
     const char *colon = strrchr(o->bench, ':');
     unsigned long n;
     char module[256];
-    if (parse_uint(colon + 1, 1, 10000000, &n) != 0 ||
+    if (ncli_ulong_parse(colon + 1, 1, 10000000, &n) != 0 ||
         (size_t)(colon - o->bench) >= sizeof module) {
         err->kind = SRV_ERR_USAGE;
         snprintf(err->msg, sizeof err->msg, "--bench %s: expected MODULE:N", o->bench);
