@@ -234,6 +234,12 @@ LLVMValueRef cg_call_interrupted(struct cg_module *cm, LLVMBuilderRef b,
 /* After optimisation: poll vmctx->interrupt at every loop header. */
 int cg_poll_loops(struct cg_module *cm);
 
+/* ===== cg_idiom.c ======================================================= */
+
+/* After optimisation: copy and fill loops over memory 0 get a memmove or
+ * memset fast path, taken when it does what the loop would. */
+int cg_idiom_loops(struct cg_module *cm);
+
 /* ===== cg_numeric.c ===================================================== */
 int cg_numeric(struct cg_func *f, const struct wm_ins *in);
 

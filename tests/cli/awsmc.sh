@@ -54,6 +54,44 @@ check "--enable-tail-call: only what a tail call can reach or leave is tailcc" \
     eval 'status_is 0 && tailcc_is tailcc 0 && tailcc_is tailcc 1 && tailcc_is tailcc 2 &&
           tailcc_is tailcc 3 && tailcc_is tailcc 4 && ! tailcc_is tailcc 5 && tailcc_is "" 5'
 
+# Copy and fill loops get a memmove or memset fast path when optimising
+# (compiler/cg_idiom.c; what it does: tests/spec/idioms.wast); a loop that
+# computes what it stores does not, and -O0 leaves all of them alone.
+wat idioms '(module
+  (memory 1)
+  (func (export "copy") (param $d i32) (param $s i32) (param $n i32)
+    (block (br_if 0 (i32.eqz (local.get $n)))
+      (loop
+        (i32.store8 (local.get $d) (i32.load8_u (local.get $s)))
+        (local.set $d (i32.add (local.get $d) (i32.const 1)))
+        (local.set $s (i32.add (local.get $s) (i32.const 1)))
+        (br_if 0 (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))
+  (func (export "fill") (param $d i32) (param $n i32)
+    (block (br_if 0 (i32.eqz (local.get $n)))
+      (loop
+        (i32.store8 (local.get $d) (i32.const 0))
+        (local.set $d (i32.add (local.get $d) (i32.const 1)))
+        (br_if 0 (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))
+  (func (export "count") (param $d i32) (param $n i32)
+    (block (br_if 0 (i32.eqz (local.get $n)))
+      (loop
+        (i32.store8 (local.get $d) (local.get $n))
+        (local.set $d (i32.add (local.get $d) (i32.const 1)))
+        (br_if 0 (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))))'
+fast_paths() { awk -v f="@wasm_f$2(" 'index($0, "define") == 1 { on = index($0, f) > 0 }
+                                      on && /call void @llvm\.mem(move|set)/ { n++ }
+                                      END { print n + 0 }' "$1"; }
+for bounds in guard checked; do
+    run "$tmp/idioms.wasm" -o "$tmp/idioms.so" --bounds=$bounds --emit-llvm="$tmp/idioms.ll"
+    check "--bounds=$bounds -O2: a copy loop calls memmove, a fill loop memset, a counting loop neither" \
+        eval 'status_is 0 && [ "$(fast_paths "$tmp/idioms.ll" 0)" -ge 1 ] &&
+              grep -q "call void @llvm.memset" "$tmp/idioms.ll" &&
+              [ "$(fast_paths "$tmp/idioms.ll" 1)" -ge 1 ] && [ "$(fast_paths "$tmp/idioms.ll" 2)" -eq 0 ]'
+done
+run "$tmp/idioms.wasm" -o "$tmp/idioms0.so" -O0 --emit-llvm="$tmp/idioms0.ll"
+check "-O0: no fast paths" \
+    eval 'status_is 0 && ! grep -q "@llvm.mem\(move\|set\)" "$tmp/idioms0.ll"'
+
 # A table nothing changes: its size, elements and entries are invariant
 # loads (compiler/cg_module.c, plan_tables); an exported one's are not.
 for kind in fixed exported; do

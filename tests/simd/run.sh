@@ -10,6 +10,9 @@
 #   atomics.c   C11 atomics built with -matomics -mbulk-memory (the threads
 #               proposal's instructions on wasi-libc's unshared memory), run
 #               with --enable-threads
+#   copyloops.c scalar copy and fill loops and wasi-libc's memcpy, memmove
+#               and memset (no SIMD: the loops awsmc gives a memmove or
+#               memset fast path) over sizes, alignments and overlaps
 #
 # A file may replace the defaults in its first lines: `wasm-flags: ...`
 # (clang's), `run-flags: ...` (awsm run's) and `holds: REGEX` (what

@@ -1,0 +1,1077 @@
+/*
+ * compiler/cg_idiom.c - copy and fill loops over linear memory get a fast
+ * path through memmove and memset, after optimisation.
+ *
+ * A module built without bulk memory copies and fills with loops: wasi-
+ * libc's memcpy, memmove and memset are C loops over bytes and words. LLVM's
+ * loop idioms cannot touch them: guard-mode accesses are volatile (precise
+ * traps), checked-mode ones branch to a trap, and 32-bit addresses wrap.
+ * So this pass finds such loops itself, in the optimised IR, and puts a
+ * test in front of each. With T the loop's trip count and M = T - 1:
+ *
+ *   - the trip count is known on entry (the exit test compares an
+ *     induction variable with something the loop does not change);
+ *   - during the first M trips no address wraps around 2^32 and every
+ *     access (and every bounds check) lies inside the memory;
+ *   - a copy's source and destination are disjoint, or they overlap the
+ *     way the loop's order of loads and stores makes a memmove (a forward
+ *     copy whose destination is below its source, or the mirror case);
+ *   - a fill stores one byte value throughout.
+ *
+ * Then those M trips are one memmove (or memset) and the loop runs its last
+ * trip itself, entered with its induction variables' values after M trips:
+ * everything the loop leaves behind (its exit values, a trap in its last
+ * trip) is its own. Otherwise (a trap on the way, an overlap that shows, a
+ * count that runs through zero) the loop runs as it was. The state after
+ * the loop, or at a trap in it, is therefore always the loop's.
+ *
+ * A loop qualifies when it is a chain of blocks from its header to its
+ * latch whose only side exits go to blocks that end in `unreachable` (the
+ * trap blocks of checked accesses, each branch a recognised bounds check);
+ * its header's phis are all induction variables (i32, a constant step);
+ * and its instructions are integer arithmetic on them, address arithmetic,
+ * loads whose values only feed its stores, and stores into memory 0.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/cg.h"
+
+/* A loop's fast path only pays from this many bytes per entry: below it,
+ * the loop's own trips cost less than the calls. */
+#define IDIOM_MIN_BYTES 64
+
+enum {
+    IDIOM_MAX_BLOCKS = 64,
+    IDIOM_MAX_IVS = 16,
+    IDIOM_MAX_TERMS = 4,            /* loop-invariant terms of an address */
+    IDIOM_MAX_ITEMS = 128,          /* accesses and bounds checks */
+    IDIOM_MAX_STEP = 1 << 16,
+    IDIOM_MAX_SPAN = 1 << 16,       /* of the offsets in one group */
+    IDIOM_MAX_COEF = 1 << 20,
+};
+
+struct idiom_term {
+    LLVMValueRef v;                 /* defined outside the loop */
+    int64_t coef;
+};
+
+/* An i32 (or i64) in the loop as iv_coef * iv + sum(coef * term) + k,
+ * modulo 2^32 (2^64) (ivs: the header's phis; at trip t an iv is its
+ * init + step * t, so the affine goes up by iv_coef * step, its stride,
+ * every trip). In an i32 one, i64 ivs and terms appear truncated. */
+struct idiom_affine {
+    LLVMTypeRef type;               /* i32 or i64 */
+    int iv;                         /* index into idiom_loop.ivs, or -1 */
+    int64_t iv_coef;
+    unsigned nterms;
+    struct idiom_term terms[IDIOM_MAX_TERMS];
+    uint64_t k;
+};
+
+struct idiom_iv {
+    LLVMValueRef phi, init;
+    int32_t step;
+};
+
+/* What the first M trips must keep inside the memory: bytes
+ * [zext(a) + off, zext(a) + off + width) at every trip; width 0 for a
+ * bounds check, which traps unless zext(a) + off <= the memory's size. */
+struct idiom_item {
+    struct idiom_affine a;
+    uint64_t off;
+    unsigned width;
+    LLVMValueRef ins;               /* the load or store; NULL: a check */
+    unsigned group;
+    int64_t rel;                    /* a.k - its group's k, + off */
+};
+
+/* Items whose addresses differ by a constant: the same iv and terms. */
+struct idiom_group {
+    unsigned first;                 /* its first item: the k it is relative to */
+    int64_t dk_min, dk_max;         /* a.k - first's a.k, over its items */
+    int64_t end_max;                /* the largest dk + off + width */
+};
+
+struct idiom_loop {
+    struct cg_module *cm;
+    LLVMValueRef fn, vmctx, mem_base;
+    LLVMBasicBlockRef pre;          /* the header's one other predecessor */
+    LLVMBasicBlockRef bbs[IDIOM_MAX_BLOCKS];        /* header .. latch */
+    unsigned nbbs;
+    struct idiom_iv ivs[IDIOM_MAX_IVS];
+    unsigned nivs;
+    struct idiom_item items[IDIOM_MAX_ITEMS];
+    unsigned nitems;
+    struct idiom_group groups[IDIOM_MAX_ITEMS];
+    unsigned ngroups;
+    /* The exit test: the loop goes round while pred(cmp, bound). */
+    LLVMIntPredicate pred;
+    struct idiom_affine cmp, bound;
+    /* What the trips do: a copy (loads, stores), or a fill (stores). */
+    unsigned nloads, nstores;
+    int32_t step;                   /* of the accesses' ivs */
+    bool order_ok;                  /* a same-trip store-load order fits a memmove */
+};
+
+/* ===== Reading the loop ================================================ */
+
+static bool in_loop(const struct idiom_loop *lp, LLVMValueRef v)
+{
+    if (!LLVMIsAInstruction(v))
+        return false;
+    LLVMBasicBlockRef bb = LLVMGetInstructionParent(v);
+    for (unsigned i = 0; i < lp->nbbs; i++)
+        if (lp->bbs[i] == bb)
+            return true;
+    return false;
+}
+
+static int iv_index(const struct idiom_loop *lp, LLVMValueRef v)
+{
+    for (unsigned i = 0; i < lp->nivs; i++)
+        if (lp->ivs[i].phi == v)
+            return (int)i;
+    return -1;
+}
+
+static bool add_term(struct idiom_affine *a, LLVMValueRef v, int64_t coef)
+{
+    for (unsigned i = 0; i < a->nterms; i++)
+        if (a->terms[i].v == v) {
+            a->terms[i].coef += coef;
+            if (a->terms[i].coef == 0)
+                a->terms[i] = a->terms[--a->nterms];    /* they cancel */
+            return true;
+        }
+    if (a->nterms == IDIOM_MAX_TERMS)
+        return false;
+    a->terms[a->nterms++] = (struct idiom_term){ v, coef };
+    return true;
+}
+
+/* The constant operand of a mul or shl by a constant, as a factor. */
+static bool factor_of(LLVMValueRef v, int64_t *factor, LLVMValueRef *other)
+{
+    bool shl = LLVMGetInstructionOpcode(v) == LLVMShl;
+    for (unsigned i = shl ? 1 : 0; i < 2; i++) {
+        LLVMValueRef c = LLVMGetOperand(v, i);
+        if (!LLVMIsAConstantInt(c))
+            continue;
+        uint64_t x = LLVMConstIntGetZExtValue(c);
+        if (shl ? x >= 20 : x >= IDIOM_MAX_COEF)
+            return false;
+        *factor = shl ? (int64_t)1 << x : (int64_t)x;
+        *other = LLVMGetOperand(v, 1 - i);
+        return true;
+    }
+    return false;
+}
+
+/* v (an i32) as an affine of the loop's ivs, times coef, added to *a. */
+static bool affine_add(const struct idiom_loop *lp, LLVMValueRef v, int64_t coef,
+                       struct idiom_affine *a, unsigned depth)
+{
+    if (depth > 16 || coef > IDIOM_MAX_COEF || coef < -IDIOM_MAX_COEF)
+        return false;
+    if (LLVMIsAConstantInt(v)) {
+        a->k += (uint64_t)coef * LLVMConstIntGetZExtValue(v);
+        return true;
+    }
+    if (!in_loop(lp, v))
+        return LLVMIsAConstant(v) ? false : add_term(a, v, coef);
+    int iv = iv_index(lp, v);
+    if (iv >= 0) {
+        if (a->iv >= 0 && a->iv != iv)
+            return false;
+        a->iv = iv;
+        a->iv_coef += coef;
+        if (a->iv_coef == 0)
+            a->iv = -1;
+        return true;
+    }
+    int64_t factor;
+    LLVMValueRef other;
+    switch (LLVMGetInstructionOpcode(v)) {
+    case LLVMOr:                    /* disjoint: an add */
+    case LLVMAdd:
+        return (LLVMGetInstructionOpcode(v) == LLVMAdd || LLVMGetIsDisjoint(v)) &&
+               affine_add(lp, LLVMGetOperand(v, 0), coef, a, depth + 1) &&
+               affine_add(lp, LLVMGetOperand(v, 1), coef, a, depth + 1);
+    case LLVMSub:
+        return affine_add(lp, LLVMGetOperand(v, 0), coef, a, depth + 1) &&
+               affine_add(lp, LLVMGetOperand(v, 1), -coef, a, depth + 1);
+    case LLVMMul:
+    case LLVMShl:
+        return factor_of(v, &factor, &other) &&
+               affine_add(lp, other, coef * factor, a, depth + 1);
+    case LLVMTrunc:                 /* i64 to i32: the same, modulo 2^32 */
+        return a->type == lp->cm->i32 && LLVMTypeOf(LLVMGetOperand(v, 0)) == lp->cm->i64 &&
+               affine_add(lp, LLVMGetOperand(v, 0), coef, a, depth + 1);
+    default:
+        return false;
+    }
+}
+
+/* How much a (with an iv) goes up every trip; 0 when that is too much. */
+static int32_t stride_of(const struct idiom_loop *lp, const struct idiom_affine *a)
+{
+    if (a->iv < 0)
+        return 0;
+    int64_t s = lp->ivs[a->iv].step * a->iv_coef;
+    return s < -IDIOM_MAX_STEP || s > IDIOM_MAX_STEP ? 0 : (int32_t)s;
+}
+
+static bool affine_of(const struct idiom_loop *lp, LLVMValueRef v,
+                      struct idiom_affine *a)
+{
+    memset(a, 0, sizeof *a);
+    a->iv = -1;
+    a->type = LLVMTypeOf(v);
+    return (a->type == lp->cm->i32 || a->type == lp->cm->i64) && affine_add(lp, v, 1, a, 0);
+}
+
+/* An i64 index zext(a) + off, off a constant. */
+static bool index_of(const struct idiom_loop *lp, LLVMValueRef v, bool *have_a,
+                     struct idiom_affine *a, uint64_t *off, unsigned depth)
+{
+    if (depth > 8)
+        return false;
+    if (LLVMIsAConstantInt(v)) {
+        uint64_t c = LLVMConstIntGetZExtValue(v);
+        if (c > UINT32_MAX)
+            return false;
+        *off += c;
+        return true;
+    }
+    if (!in_loop(lp, v))
+        return false;
+    switch (LLVMGetInstructionOpcode(v)) {
+    case LLVMZExt:
+        if (*have_a)
+            return false;
+        *have_a = true;
+        return affine_of(lp, LLVMGetOperand(v, 0), a) && a->iv >= 0;
+    case LLVMOr:                    /* disjoint: an add */
+    case LLVMAdd:
+        return (LLVMGetInstructionOpcode(v) == LLVMAdd || LLVMGetIsDisjoint(v)) &&
+               index_of(lp, LLVMGetOperand(v, 0), have_a, a, off, depth + 1) &&
+               index_of(lp, LLVMGetOperand(v, 1), have_a, a, off, depth + 1);
+    default:
+        return false;
+    }
+}
+
+/* vmctx->mem_base: a load of the function's first parameter. */
+static bool is_mem_base(const struct idiom_loop *lp, LLVMValueRef v)
+{
+    return LLVMIsALoadInst(v) && !in_loop(lp, v) && AWSM_VMCTX_MEM_BASE == 0 &&
+           LLVMGetOperand(v, 0) == lp->vmctx && LLVMTypeOf(v) == lp->cm->ptr;
+}
+
+/* A pointer into memory 0: mem_base + zext(a) + off. */
+static bool pointer_of(struct idiom_loop *lp, LLVMValueRef p, struct idiom_affine *a,
+                       uint64_t *off)
+{
+    bool have_a = false;
+    *off = 0;
+    for (unsigned depth = 0; depth < 8; depth++) {
+        if (is_mem_base(lp, p)) {
+            if (lp->mem_base != NULL && lp->mem_base != p)
+                return false;
+            lp->mem_base = p;
+            return have_a;
+        }
+        if (!LLVMIsAGetElementPtrInst(p) || LLVMGetNumOperands(p) != 2 ||
+            LLVMGetGEPSourceElementType(p) != lp->cm->i8)
+            return false;
+        /* Outside the loop, a constant offset (LICM hoists them). */
+        LLVMValueRef idx = LLVMGetOperand(p, 1);
+        if (in_loop(lp, p) ? !index_of(lp, idx, &have_a, a, off, 0)
+                           : !LLVMIsAConstantInt(idx) || LLVMConstIntGetZExtValue(idx) > UINT32_MAX)
+            return false;
+        if (!in_loop(lp, p))
+            *off += LLVMConstIntGetZExtValue(idx);
+        p = LLVMGetOperand(p, 0);
+    }
+    return false;
+}
+
+/* vmctx->memory->size, loaded (or a phi of such loads, from GVN): what a
+ * checked access compares with. Only memory.grow, a call, changes it, so
+ * a load of it in front of the loop reads the same value. */
+static bool is_mem_size_at(const struct idiom_loop *lp, LLVMValueRef v, unsigned depth)
+{
+    if (LLVMIsAPHINode(v) && depth < 4 && LLVMTypeOf(v) == lp->cm->i64) {
+        for (unsigned i = 0; i < LLVMCountIncoming(v); i++)
+            if (!is_mem_size_at(lp, LLVMGetIncomingValue(v, i), depth + 1))
+                return false;
+        return !in_loop(lp, v);
+    }
+    if (!LLVMIsALoadInst(v) || LLVMTypeOf(v) != lp->cm->i64)
+        return false;
+    LLVMValueRef p = LLVMGetOperand(v, 0);
+    if (!LLVMIsAGetElementPtrInst(p) || LLVMGetNumOperands(p) != 2)
+        return false;
+    LLVMValueRef off = LLVMGetOperand(p, 1), memory = LLVMGetOperand(p, 0);
+    if (!LLVMIsAConstantInt(off) ||
+        LLVMConstIntGetZExtValue(off) != offsetof(struct awsm_memory, size) ||
+        !LLVMIsALoadInst(memory))
+        return false;
+    LLVMValueRef q = LLVMGetOperand(memory, 0);
+    return LLVMIsAGetElementPtrInst(q) && LLVMGetNumOperands(q) == 2 &&
+           LLVMGetOperand(q, 0) == lp->vmctx && LLVMIsAConstantInt(LLVMGetOperand(q, 1)) &&
+           LLVMConstIntGetZExtValue(LLVMGetOperand(q, 1)) == AWSM_VMCTX_MEMORY;
+}
+
+static bool is_mem_size(const struct idiom_loop *lp, LLVMValueRef v)
+{
+    return is_mem_size_at(lp, v, 0);
+}
+
+static bool add_item(struct idiom_loop *lp, const struct idiom_affine *a, uint64_t off,
+                     unsigned width, LLVMValueRef ins)
+{
+    if (lp->nitems == IDIOM_MAX_ITEMS)
+        return false;
+    lp->items[lp->nitems++] = (struct idiom_item){ .a = *a, .off = off, .width = width,
+                                                   .ins = ins };
+    return true;
+}
+
+/* x P y as y P' x, and as !(x P'' y). */
+static LLVMIntPredicate swapped(LLVMIntPredicate p)
+{
+    switch (p) {
+    case LLVMIntULT: return LLVMIntUGT;
+    case LLVMIntULE: return LLVMIntUGE;
+    case LLVMIntUGT: return LLVMIntULT;
+    case LLVMIntUGE: return LLVMIntULE;
+    case LLVMIntSLT: return LLVMIntSGT;
+    case LLVMIntSLE: return LLVMIntSGE;
+    case LLVMIntSGT: return LLVMIntSLT;
+    case LLVMIntSGE: return LLVMIntSLE;
+    default: return p;              /* eq, ne */
+    }
+}
+
+static LLVMIntPredicate inverse(LLVMIntPredicate p)
+{
+    switch (p) {
+    case LLVMIntEQ: return LLVMIntNE;
+    case LLVMIntNE: return LLVMIntEQ;
+    case LLVMIntULT: return LLVMIntUGE;
+    case LLVMIntULE: return LLVMIntUGT;
+    case LLVMIntUGT: return LLVMIntULE;
+    case LLVMIntUGE: return LLVMIntULT;
+    case LLVMIntSLT: return LLVMIntSGE;
+    case LLVMIntSLE: return LLVMIntSGT;
+    case LLVMIntSGT: return LLVMIntSLE;
+    default: return LLVMIntSLT;     /* sge */
+    }
+}
+
+/* A bounds check that traps when `c` is `traps_if`: zext(a) + off > size
+ * (icmp ugt, or its mirror ult), or several joined by or (select c, true, d)
+ * or, for the opposite polarity, by and. */
+static bool check_of(struct idiom_loop *lp, LLVMValueRef c, bool traps_if, unsigned depth)
+{
+    if (depth > 8 || !LLVMIsAInstruction(c))
+        return false;
+    LLVMOpcode op = LLVMGetInstructionOpcode(c);
+    if (op == LLVMSelect) {
+        LLVMValueRef t = LLVMGetOperand(c, 1), e = LLVMGetOperand(c, 2);
+        /* or: select a, true, b; and: select a, b, false */
+        LLVMValueRef fixed = traps_if ? t : e, other = traps_if ? e : t;
+        return LLVMIsAConstantInt(fixed) && LLVMConstIntGetZExtValue(fixed) == traps_if &&
+               check_of(lp, LLVMGetOperand(c, 0), traps_if, depth + 1) &&
+               check_of(lp, other, traps_if, depth + 1);
+    }
+    if ((op == LLVMOr && traps_if) || (op == LLVMAnd && !traps_if))
+        return check_of(lp, LLVMGetOperand(c, 0), traps_if, depth + 1) &&
+               check_of(lp, LLVMGetOperand(c, 1), traps_if, depth + 1);
+    if (op != LLVMICmp)
+        return false;
+    /* As "traps when x P size": x > size needs x <= size, x >= size
+     * needs x + 1 <= size. */
+    LLVMIntPredicate p = LLVMGetICmpPredicate(c);
+    LLVMValueRef x = LLVMGetOperand(c, 0), y = LLVMGetOperand(c, 1);
+    if (is_mem_size(lp, x)) {
+        LLVMValueRef t = x;
+        x = y, y = t;
+        p = swapped(p);
+    }
+    if (!traps_if)
+        p = inverse(p);
+    struct idiom_affine a;
+    uint64_t off = 0;
+    bool have_a = false;
+    return (p == LLVMIntUGT || p == LLVMIntUGE) && is_mem_size(lp, y) &&
+           index_of(lp, x, &have_a, &a, &off, 0) && have_a &&
+           add_item(lp, &a, off, p == LLVMIntUGE, NULL);
+}
+
+static bool is_trap_block(LLVMBasicBlockRef bb)
+{
+    return LLVMIsAUnreachableInst(LLVMGetBasicBlockTerminator(bb)) != NULL;
+}
+
+/* How many terminators branch to bb, and the first of them. */
+static unsigned count_preds(LLVMBasicBlockRef bb, LLVMValueRef *first)
+{
+    unsigned n = 0;
+    *first = NULL;
+    for (LLVMUseRef u = LLVMGetFirstUse(LLVMBasicBlockAsValue(bb)); u != NULL;
+         u = LLVMGetNextUse(u)) {
+        if (n++ == 0)
+            *first = LLVMGetUser(u);
+        if (n > 3)
+            break;
+    }
+    return n;
+}
+
+static bool chain_has(const struct idiom_loop *lp, LLVMBasicBlockRef bb)
+{
+    for (unsigned i = 0; i < lp->nbbs; i++)
+        if (lp->bbs[i] == bb)
+            return true;
+    return false;
+}
+
+/* The blocks from header h to the latch, each the only successor of the
+ * one before but for trap blocks; each but h entered from that one alone.
+ * Fills lp->bbs and lp->pre. */
+static bool find_chain(struct idiom_loop *lp, LLVMBasicBlockRef h)
+{
+    LLVMValueRef user;
+    if (count_preds(h, &user) != 2)
+        return false;
+    lp->nbbs = 0;
+    lp->bbs[lp->nbbs++] = h;
+    for (LLVMBasicBlockRef bb = h;;) {
+        LLVMValueRef term = LLVMGetBasicBlockTerminator(bb);
+        unsigned n = LLVMGetNumSuccessors(term);
+        if (!LLVMIsABranchInst(term) || n == 0)
+            return false;
+        LLVMBasicBlockRef next = NULL;
+        for (unsigned i = 0; i < n; i++) {
+            LLVMBasicBlockRef s = LLVMGetSuccessor(term, i);
+            if (s == h) {
+                if (n != 2 || chain_has(lp, LLVMGetSuccessor(term, 1 - i)) ||
+                    LLVMGetSuccessor(term, 1 - i) == h)
+                    return false;
+                goto latch;
+            }
+            if (n == 2 && is_trap_block(s))
+                continue;
+            if (next != NULL)
+                return false;
+            next = s;
+        }
+        if (next == NULL || chain_has(lp, next) || lp->nbbs == IDIOM_MAX_BLOCKS ||
+            count_preds(next, &user) != 1)
+            return false;
+        lp->bbs[lp->nbbs++] = next;
+        bb = next;
+    }
+latch:;
+    /* h's other predecessor, which must branch to it once. */
+    LLVMValueRef latch_term = LLVMGetBasicBlockTerminator(lp->bbs[lp->nbbs - 1]), pre_term = NULL;
+    for (LLVMUseRef u = LLVMGetFirstUse(LLVMBasicBlockAsValue(h)); u != NULL;
+         u = LLVMGetNextUse(u))
+        if (LLVMGetUser(u) != latch_term)
+            pre_term = LLVMGetUser(u);
+    if (pre_term == NULL || !LLVMIsAInstruction(pre_term) || !LLVMIsATerminatorInst(pre_term))
+        return false;
+    lp->pre = LLVMGetInstructionParent(pre_term);
+    return !chain_has(lp, lp->pre);
+}
+
+/* The header's phis, each an iv: an i32 whose value from the latch is
+ * itself plus a constant. */
+static bool find_ivs(struct idiom_loop *lp)
+{
+    LLVMBasicBlockRef latch = lp->bbs[lp->nbbs - 1];
+    lp->nivs = 0;
+    for (LLVMValueRef in = LLVMGetFirstInstruction(lp->bbs[0]); in != NULL && LLVMIsAPHINode(in);
+         in = LLVMGetNextInstruction(in)) {
+        if (lp->nivs == IDIOM_MAX_IVS ||
+            (LLVMTypeOf(in) != lp->cm->i32 && LLVMTypeOf(in) != lp->cm->i64) ||
+            LLVMCountIncoming(in) != 2)
+            return false;
+        struct idiom_iv *iv = &lp->ivs[lp->nivs++];
+        iv->phi = in;
+        for (unsigned i = 0; i < 2; i++)
+            if (LLVMGetIncomingBlock(in, i) == lp->pre)
+                iv->init = LLVMGetIncomingValue(in, i);
+    }
+    for (unsigned i = 0; i < lp->nivs; i++) {
+        LLVMValueRef phi = lp->ivs[i].phi, next = NULL;
+        for (unsigned j = 0; j < 2; j++)
+            if (LLVMGetIncomingBlock(phi, j) == latch)
+                next = LLVMGetIncomingValue(phi, j);
+        struct idiom_affine a;
+        if (next == NULL || lp->ivs[i].init == NULL || !affine_of(lp, next, &a) ||
+            a.iv != (int)i || a.iv_coef != 1 || a.nterms != 0)
+            return false;
+        int64_t step = a.type == lp->cm->i32 ? (int32_t)a.k : (int64_t)a.k;
+        if (step == 0 || step > IDIOM_MAX_STEP || step < -IDIOM_MAX_STEP)
+            return false;
+        lp->ivs[i].step = step;
+    }
+    return lp->nivs > 0;
+}
+
+/* A load's value may only be stored by the loop (its last trip's value may
+ * be used after it). */
+static bool load_only_stored(const struct idiom_loop *lp, LLVMValueRef load)
+{
+    for (LLVMUseRef u = LLVMGetFirstUse(load); u != NULL; u = LLVMGetNextUse(u)) {
+        LLVMValueRef user = LLVMGetUser(u);
+        if (in_loop(lp, user) &&
+            (!LLVMIsAStoreInst(user) || LLVMGetOperand(user, 0) != load))
+            return false;
+    }
+    return true;
+}
+
+static bool access_of(struct idiom_loop *lp, LLVMValueRef in, bool store)
+{
+    if (LLVMGetOrdering(in) != LLVMAtomicOrderingNotAtomic)
+        return false;
+    LLVMTypeRef t = LLVMTypeOf(store ? LLVMGetOperand(in, 0) : in);
+    if (LLVMGetTypeKind(t) != LLVMIntegerTypeKind)
+        return false;
+    unsigned bits = LLVMGetIntTypeWidth(t);
+    struct idiom_affine a;
+    uint64_t off;
+    if ((bits != 8 && bits != 16 && bits != 32 && bits != 64) ||
+        !pointer_of(lp, LLVMGetOperand(in, store ? 1 : 0), &a, &off))
+        return false;
+    if (store) {
+        LLVMValueRef v = LLVMGetOperand(in, 0);
+        if (in_loop(lp, v) ? !LLVMIsALoadInst(v) : !LLVMIsAConstantInt(v) &&
+                                                   LLVMIsAConstant(v))
+            return false;
+        lp->nstores++;
+    } else {
+        if (!load_only_stored(lp, in))
+            return false;
+        lp->nloads++;
+    }
+    return add_item(lp, &a, off, bits / 8, in);
+}
+
+/* The latch's test: the loop goes round while pred(cmp, bound), cmp an iv
+ * expression and bound invariant. */
+static bool exit_test(struct idiom_loop *lp, LLVMValueRef term)
+{
+    LLVMValueRef c = LLVMGetCondition(term);
+    if (!LLVMIsAICmpInst(c))
+        return false;
+    LLVMIntPredicate p = LLVMGetICmpPredicate(c);
+    struct idiom_affine x, y;
+    if (!affine_of(lp, LLVMGetOperand(c, 0), &x) || !affine_of(lp, LLVMGetOperand(c, 1), &y))
+        return false;
+    if (x.iv < 0) {
+        struct idiom_affine t = x;
+        x = y, y = t;
+        p = swapped(p);
+    }
+    if (x.iv < 0 || y.iv >= 0)
+        return false;
+    if (LLVMGetSuccessor(term, 0) != lp->bbs[0])
+        p = inverse(p);
+    int32_t s = stride_of(lp, &x);
+    uint32_t mag = s < 0 ? (uint32_t)-s : (uint32_t)s;
+    if (s == 0 || p == LLVMIntEQ || (p == LLVMIntNE && (mag & (mag - 1)) != 0) ||
+        (x.type == lp->cm->i64 && p != LLVMIntNE))
+        return false;
+    lp->pred = p;
+    lp->cmp = x;
+    lp->bound = y;
+    return true;
+}
+
+/* Every instruction of the chain, in order: what it is and whether the
+ * loop may have it. */
+static bool read_body(struct idiom_loop *lp)
+{
+    lp->nitems = lp->nloads = lp->nstores = 0;
+    lp->mem_base = NULL;
+    for (unsigned b = 0; b < lp->nbbs; b++) {
+        for (LLVMValueRef in = LLVMGetFirstInstruction(lp->bbs[b]); in != NULL;
+             in = LLVMGetNextInstruction(in)) {
+            switch (LLVMGetInstructionOpcode(in)) {
+            case LLVMPHI:
+                if (b != 0)
+                    return false;
+                break;
+            case LLVMAdd: case LLVMSub: case LLVMOr: case LLVMAnd: case LLVMZExt: case LLVMTrunc:
+            case LLVMMul: case LLVMShl:
+            case LLVMGetElementPtr: case LLVMICmp: case LLVMSelect:
+                break;              /* pure: what they feed is checked */
+            case LLVMLoad:
+                if (!is_mem_size(lp, in) && !access_of(lp, in, false))
+                    return false;
+                break;
+            case LLVMStore:
+                if (!access_of(lp, in, true))
+                    return false;
+                break;
+            case LLVMBr:
+                if (b + 1 == lp->nbbs) {
+                    if (!exit_test(lp, in))
+                        return false;
+                } else if (LLVMIsConditional(in) &&
+                           !check_of(lp, LLVMGetCondition(in),
+                                     is_trap_block(LLVMGetSuccessor(in, 0)), 0)) {
+                    return false;
+                }
+                break;
+            default:
+                return false;
+            }
+        }
+    }
+    return lp->mem_base != NULL && lp->nstores > 0;
+}
+
+/* ===== The pattern ===================================================== */
+
+static bool same_group(const struct idiom_affine *x, const struct idiom_affine *y)
+{
+    if (x->iv != y->iv || x->iv_coef != y->iv_coef || x->nterms != y->nterms)
+        return false;
+    for (unsigned i = 0; i < x->nterms; i++) {
+        unsigned j = 0;
+        while (j < y->nterms && (y->terms[j].v != x->terms[i].v ||
+                                 y->terms[j].coef != x->terms[i].coef))
+            j++;
+        if (j == y->nterms)
+            return false;
+    }
+    return true;
+}
+
+static bool make_groups(struct idiom_loop *lp)
+{
+    lp->ngroups = 0;
+    for (unsigned i = 0; i < lp->nitems; i++) {
+        struct idiom_item *it = &lp->items[i];
+        if (stride_of(lp, &it->a) == 0)
+            return false;
+        unsigned g = 0;
+        while (g < lp->ngroups && !same_group(&lp->items[lp->groups[g].first].a, &it->a))
+            g++;
+        if (g == lp->ngroups)
+            lp->groups[lp->ngroups++] = (struct idiom_group){ i, 0, 0, 0 };
+        struct idiom_group *gr = &lp->groups[g];
+        int64_t dk = (int32_t)(it->a.k - lp->items[gr->first].a.k);
+        it->group = g;
+        it->rel = dk + (int64_t)it->off;
+        gr->dk_min = dk < gr->dk_min ? dk : gr->dk_min;
+        gr->dk_max = dk > gr->dk_max ? dk : gr->dk_max;
+        int64_t end = it->rel + it->width;
+        gr->end_max = end > gr->end_max ? end : gr->end_max;
+        if (gr->dk_max - gr->dk_min > IDIOM_MAX_SPAN || it->rel > IDIOM_MAX_SPAN + UINT32_MAX)
+            return false;
+    }
+    return true;
+}
+
+static int cmp_rel(const void *a, const void *b)
+{
+    const struct idiom_item *x = *(const struct idiom_item *const *)a;
+    const struct idiom_item *y = *(const struct idiom_item *const *)b;
+    return (x->rel > y->rel) - (x->rel < y->rel);
+}
+
+/* The items with a given ins kind (loads or stores), sorted by rel, must
+ * cover [rel of the first, + |step|) exactly, all in one group. */
+static bool tiles(const struct idiom_loop *lp, bool stores, struct idiom_item **sorted,
+                  unsigned *n)
+{
+    *n = 0;
+    for (unsigned i = 0; i < lp->nitems; i++) {
+        const struct idiom_item *it = &lp->items[i];
+        if (it->ins != NULL && (LLVMIsAStoreInst(it->ins) != NULL) == stores)
+            sorted[(*n)++] = (struct idiom_item *)it;
+    }
+    if (*n == 0)
+        return false;
+    qsort(sorted, *n, sizeof *sorted, cmp_rel);
+    int64_t at = sorted[0]->rel;
+    for (unsigned i = 0; i < *n; i++) {
+        if (sorted[i]->group != sorted[0]->group || sorted[i]->rel != at)
+            return false;
+        at += sorted[i]->width;
+    }
+    int32_t s = stride_of(lp, &sorted[0]->a);
+    return s != 0 && at - sorted[0]->rel == (s < 0 ? -(int64_t)s : s);
+}
+
+static unsigned item_of(const struct idiom_loop *lp, LLVMValueRef ins)
+{
+    for (unsigned i = 0; i < lp->nitems; i++)
+        if (lp->items[i].ins == ins)
+            return i;
+    return lp->nitems;
+}
+
+/* A copy: loads and stores pair up (each store stores one load), the
+ * loads tile the source and the stores the destination in the same
+ * layout, one step. order_ok: where a store comes before a load of the
+ * same trip, that load lies past it in the copy's direction. */
+static bool copy_pattern(struct idiom_loop *lp)
+{
+    struct idiom_item *loads[IDIOM_MAX_ITEMS], *stores[IDIOM_MAX_ITEMS];
+    unsigned nl, ns;
+    if (lp->nloads != lp->nstores || !tiles(lp, false, loads, &nl) ||
+        !tiles(lp, true, stores, &ns) || nl != ns)
+        return false;
+    lp->step = stride_of(lp, &loads[0]->a);
+    if (stride_of(lp, &stores[0]->a) != lp->step)
+        return false;
+    for (unsigned i = 0; i < ns; i++) {
+        LLVMValueRef v = LLVMGetOperand(stores[i]->ins, 0);
+        if (v != loads[i]->ins)     /* widths equal: the same layout */
+            return false;
+    }
+    /* Program order is item order (read_body adds them as it goes). */
+    lp->order_ok = true;
+    for (unsigned i = 0; i < lp->nitems; i++) {
+        const struct idiom_item *st = &lp->items[i];
+        if (st->ins == NULL || !LLVMIsAStoreInst(st->ins))
+            continue;
+        const struct idiom_item *src = &lp->items[item_of(lp, LLVMGetOperand(st->ins, 0))];
+        for (unsigned j = i + 1; j < lp->nitems; j++) {
+            const struct idiom_item *ld = &lp->items[j];
+            if (ld->ins == NULL || !LLVMIsALoadInst(ld->ins))
+                continue;
+            if (lp->step > 0 ? ld->rel < src->rel + src->width : ld->rel + ld->width > src->rel)
+                lp->order_ok = false;
+        }
+    }
+    return true;
+}
+
+static bool fill_pattern(struct idiom_loop *lp)
+{
+    struct idiom_item *stores[IDIOM_MAX_ITEMS];
+    unsigned ns;
+    if (lp->nloads != 0 || !tiles(lp, true, stores, &ns))
+        return false;
+    lp->step = stride_of(lp, &stores[0]->a);
+    return true;
+}
+
+/* ===== The fast path ==================================================== */
+
+static LLVMValueRef c64(struct idiom_loop *lp, int64_t v)
+{
+    return LLVMConstInt(lp->cm->i64, (unsigned long long)v, true);
+}
+
+static LLVMValueRef c32(struct idiom_loop *lp, uint32_t v)
+{
+    return LLVMConstInt(lp->cm->i32, v, false);
+}
+
+/* coef * v, an i32 modulo 2^32. */
+/* coef * v as a value of type t (v truncated to it), modulo 2^bits. */
+static LLVMValueRef times(LLVMBuilderRef b, LLVMTypeRef t, LLVMValueRef v, int64_t coef)
+{
+    if (LLVMTypeOf(v) != t)
+        v = LLVMBuildTrunc(b, v, t, "");
+    return coef == 1 ? v : LLVMBuildMul(b, v, LLVMConstInt(t, (uint64_t)coef, false), "");
+}
+
+/* The affine's value at trip 0, of its type (ivs at their init). */
+static LLVMValueRef affine_at0(struct idiom_loop *lp, LLVMBuilderRef b,
+                               const struct idiom_affine *a)
+{
+    LLVMValueRef v = LLVMConstInt(a->type, a->k, false);
+    if (a->iv >= 0)
+        v = LLVMBuildAdd(b, v, times(b, a->type, lp->ivs[a->iv].init, a->iv_coef), "");
+    for (unsigned i = 0; i < a->nterms; i++)
+        v = LLVMBuildAdd(b, v, times(b, a->type, a->terms[i].v, a->terms[i].coef), "");
+    return v;
+}
+
+/* M, the trips before the last (an i64), and whether it is known: the
+ * exit test holds at trips 0 .. M-1 and fails at trip M, and no value it
+ * compares wraps on the way (else the loop runs as it is). */
+static LLVMValueRef trips_before_last(struct idiom_loop *lp, LLVMBuilderRef b,
+                                      LLVMValueRef *known)
+{
+    struct cg_module *cm = lp->cm;
+    LLVMValueRef v = affine_at0(lp, b, &lp->cmp), y = affine_at0(lp, b, &lp->bound);
+    int32_t s = stride_of(lp, &lp->cmp);
+    int64_t mag = s < 0 ? -(int64_t)s : s;
+    LLVMIntPredicate p = lp->pred;
+    if (p == LLVMIntNE && lp->cmp.type == cm->i64) {
+        /* 64 bits: t = (y - v) / s exactly, a small t >= 0 (none wraps). */
+        LLVMValueRef diff = s > 0 ? LLVMBuildSub(b, y, v, "") : LLVMBuildSub(b, v, y, "");
+        LLVMValueRef fits = LLVMBuildICmp(b, LLVMIntULE, diff, c64(lp, (int64_t)UINT32_MAX * mag), "");
+        *known = LLVMBuildAnd(b, fits, LLVMBuildICmp(b, LLVMIntEQ,
+            LLVMBuildAnd(b, diff, c64(lp, mag - 1), ""), c64(lp, 0), ""), "");
+        return LLVMBuildUDiv(b, diff, c64(lp, mag), "");
+    }
+    if (p == LLVMIntNE) {
+        /* v + s t == y first at t = |y - v| / |s| (mod 2^32), if |s| divides it. */
+        LLVMValueRef diff = s > 0 ? LLVMBuildSub(b, y, v, "") : LLVMBuildSub(b, v, y, "");
+        *known = LLVMBuildICmp(b, LLVMIntEQ, LLVMBuildAnd(b, diff, c32(lp, (uint32_t)mag - 1), ""),
+                               c32(lp, 0), "");
+        return LLVMBuildUDiv(b, LLVMBuildZExt(b, diff, cm->i64, ""), c64(lp, mag), "");
+    }
+    if (p == LLVMIntSLT || p == LLVMIntSLE || p == LLVMIntSGT || p == LLVMIntSGE) {
+        /* Signed order is unsigned order with the sign bit flipped. */
+        v = LLVMBuildXor(b, v, c32(lp, 0x80000000u), "");
+        y = LLVMBuildXor(b, y, c32(lp, 0x80000000u), "");
+        p = p == LLVMIntSLT ? LLVMIntULT : p == LLVMIntSLE ? LLVMIntULE
+          : p == LLVMIntSGT ? LLVMIntUGT : LLVMIntUGE;
+    }
+    /* Round while lo <= v + s t <= hi, in 64 bits: from trip 0 on, if v
+     * is in range, the trips t <= room / |s| go round, and the next one,
+     * M, leaves. */
+    LLVMValueRef v64 = LLVMBuildZExt(b, v, cm->i64, ""), y64 = LLVMBuildZExt(b, y, cm->i64, "");
+    LLVMValueRef lo = p == LLVMIntULT || p == LLVMIntULE ? c64(lp, 0)
+                    : p == LLVMIntUGT ? LLVMBuildAdd(b, y64, c64(lp, 1), "") : y64;
+    LLVMValueRef hi = p == LLVMIntULT ? LLVMBuildSub(b, y64, c64(lp, 1), "")
+                    : p == LLVMIntULE ? y64 : c64(lp, UINT32_MAX);
+    LLVMValueRef in = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, v64, lo, ""),
+                                   LLVMBuildICmp(b, LLVMIntSLE, v64, hi, ""), "");
+    LLVMValueRef room = s > 0 ? LLVMBuildSub(b, hi, v64, "") : LLVMBuildSub(b, v64, lo, "");
+    LLVMValueRef m = LLVMBuildAdd(b, LLVMBuildUDiv(b, room, c64(lp, mag), ""), c64(lp, 1), "");
+    m = LLVMBuildSelect(b, in, m, c64(lp, 0), "");
+    /* At trip M the value leaves [lo, hi] without wrapping. */
+    LLVMValueRef last = LLVMBuildAdd(b, v64, LLVMBuildMul(b, m, c64(lp, s), ""), "");
+    LLVMValueRef stays = s > 0 ? LLVMBuildICmp(b, LLVMIntSLE, last, c64(lp, UINT32_MAX), "")
+                               : LLVMBuildICmp(b, LLVMIntSGE, last, c64(lp, 0), "");
+    *known = LLVMBuildAnd(b, in, stays, "");
+    return m;
+}
+
+/* The i64 address of a group's base at trip 0: zext of its first item's
+ * affine there. */
+static LLVMValueRef group_base(struct idiom_loop *lp, LLVMBuilderRef b, unsigned g)
+{
+    const struct idiom_affine *a = &lp->items[lp->groups[g].first].a;
+    return LLVMBuildZExt(b, affine_at0(lp, b, a), lp->cm->i64, "");
+}
+
+static LLVMValueRef and_all(LLVMBuilderRef b, LLVMValueRef x, LLVMValueRef y)
+{
+    return x == NULL ? y : LLVMBuildAnd(b, x, y, "");
+}
+
+/* In bounds: over trips 0 .. M-1, every group's i32 addresses stay in
+ * [0, 2^32) and its ends within the memory's size. */
+static LLVMValueRef in_bounds(struct idiom_loop *lp, LLVMBuilderRef b, LLVMValueRef m,
+                              LLVMValueRef size, LLVMValueRef *bases)
+{
+    LLVMValueRef ok = NULL;
+    for (unsigned g = 0; g < lp->ngroups; g++) {
+        const struct idiom_group *gr = &lp->groups[g];
+        int32_t s = stride_of(lp, &lp->items[gr->first].a);
+        LLVMValueRef d = LLVMBuildMul(b, LLVMBuildSub(b, m, c64(lp, 1), ""), c64(lp, s), "");
+        LLVMValueRef up = s > 0 ? d : c64(lp, 0), down = s > 0 ? c64(lp, 0) : d;
+        LLVMValueRef base = bases[g] = group_base(lp, b, g);
+        LLVMValueRef low = LLVMBuildAdd(b, base, LLVMBuildAdd(b, down, c64(lp, gr->dk_min), ""), "");
+        LLVMValueRef high = LLVMBuildAdd(b, base, LLVMBuildAdd(b, up, c64(lp, gr->dk_max), ""), "");
+        LLVMValueRef end = LLVMBuildAdd(b, base, LLVMBuildAdd(b, up, c64(lp, gr->end_max), ""), "");
+        ok = and_all(b, ok, LLVMBuildICmp(b, LLVMIntSGE, low, c64(lp, 0), ""));
+        ok = and_all(b, ok, LLVMBuildICmp(b, LLVMIntSLE, high, c64(lp, UINT32_MAX), ""));
+        ok = and_all(b, ok, LLVMBuildICmp(b, LLVMIntULE, end, size, ""));
+    }
+    return ok;
+}
+
+/* The lowest byte the accesses of kind `stores` touch over trips 0 .. M-1,
+ * an i64 address. */
+static LLVMValueRef lowest(struct idiom_loop *lp, LLVMBuilderRef b, bool stores,
+                           LLVMValueRef m, LLVMValueRef *bases)
+{
+    const struct idiom_item *first = NULL;
+    for (unsigned i = 0; i < lp->nitems; i++) {
+        const struct idiom_item *it = &lp->items[i];
+        if (it->ins != NULL && (LLVMIsAStoreInst(it->ins) != NULL) == stores &&
+            (first == NULL || it->rel < first->rel))
+            first = it;
+    }
+    LLVMValueRef at = LLVMBuildAdd(b, bases[first->group], c64(lp, first->rel), "");
+    if (lp->step > 0)
+        return at;
+    return LLVMBuildAdd(b, at, LLVMBuildMul(b, LLVMBuildSub(b, m, c64(lp, 1), ""),
+                                            c64(lp, lp->step), ""), "");
+}
+
+/* A copy is a memmove when its ranges are disjoint, or overlap on the side
+ * its order copies away from. */
+static LLVMValueRef copy_fits(struct idiom_loop *lp, LLVMBuilderRef b, LLVMValueRef src,
+                              LLVMValueRef dst, LLVMValueRef len)
+{
+    LLVMValueRef apart = LLVMBuildOr(b,
+        LLVMBuildICmp(b, LLVMIntULE, LLVMBuildAdd(b, dst, len, ""), src, ""),
+        LLVMBuildICmp(b, LLVMIntULE, LLVMBuildAdd(b, src, len, ""), dst, ""), "");
+    if (!lp->order_ok)
+        return apart;
+    return LLVMBuildOr(b, apart, LLVMBuildICmp(b, lp->step > 0 ? LLVMIntULE : LLVMIntUGE,
+                                               dst, src, ""), "");
+}
+
+/* A fill stores one byte: every value stored is its low byte repeated,
+ * the same byte for all. Returns that byte, *ok whether it is so. */
+static LLVMValueRef fill_byte(struct idiom_loop *lp, LLVMBuilderRef b, LLVMValueRef *ok)
+{
+    struct cg_module *cm = lp->cm;
+    LLVMValueRef byte = NULL;
+    for (unsigned i = 0; i < lp->nitems; i++) {
+        if (lp->items[i].ins == NULL)
+            continue;
+        LLVMValueRef v = LLVMGetOperand(lp->items[i].ins, 0);
+        LLVMTypeRef t = LLVMTypeOf(v);
+        LLVMValueRef low = LLVMBuildTrunc(b, v, cm->i8, "");
+        unsigned long long ones = ~0ull / 255 >> (64 - LLVMGetIntTypeWidth(t));
+        LLVMValueRef splat = LLVMBuildMul(b, LLVMBuildZExt(b, low, t, ""),
+                                          LLVMConstInt(t, ones, false), "");
+        *ok = and_all(b, *ok, LLVMBuildICmp(b, LLVMIntEQ, splat, v, ""));
+        if (byte != NULL)
+            *ok = LLVMBuildAnd(b, *ok, LLVMBuildICmp(b, LLVMIntEQ, low, byte, ""), "");
+        else
+            byte = low;
+    }
+    return byte;
+}
+
+static LLVMValueRef memory_size(struct idiom_loop *lp, LLVMBuilderRef b)
+{
+    struct cg_module *cm = lp->cm;
+    LLVMValueRef off = c64(lp, AWSM_VMCTX_MEMORY);
+    LLVMValueRef memory = LLVMBuildLoad2(b, cm->ptr, LLVMBuildGEP2(b, cm->i8, lp->vmctx, &off, 1, ""),
+                                         "memory");
+    cg_tag_runtime(cm, memory);
+    off = c64(lp, offsetof(struct awsm_memory, size));
+    return cg_tag_runtime(cm, LLVMBuildLoad2(b, cm->i64,
+                                             LLVMBuildGEP2(b, cm->i8, memory, &off, 1, ""),
+                                             "mem_size"));
+}
+
+/* The header's phis: what came from pre now comes from each of the test
+ * blocks, and from the fast path each iv's value after M trips. */
+static void rewire(struct idiom_loop *lp, LLVMBuilderRef b, LLVMBasicBlockRef *from, unsigned nfrom,
+                   LLVMBasicBlockRef fast, LLVMValueRef m)
+{
+    LLVMValueRef term = LLVMGetBasicBlockTerminator(lp->pre);
+    for (unsigned i = 0; i < LLVMGetNumSuccessors(term); i++)
+        if (LLVMGetSuccessor(term, i) == lp->bbs[0])
+            LLVMSetSuccessor(term, i, from[0]);
+    for (unsigned i = 0; i < lp->nivs; i++) {
+        struct idiom_iv *iv = &lp->ivs[i];
+        LLVMPositionBuilderBefore(b, LLVMGetBasicBlockTerminator(fast));
+        LLVMTypeRef t = LLVMTypeOf(iv->phi);
+        LLVMValueRef after = LLVMBuildAdd(b, iv->init, times(b, t, m, iv->step), "");
+        LLVMPositionBuilderBefore(b, iv->phi);
+        LLVMValueRef phi = LLVMBuildPhi(b, t, "");
+        for (unsigned j = 0; j < 2; j++) {
+            LLVMValueRef v = LLVMGetIncomingValue(iv->phi, j);
+            LLVMBasicBlockRef bb = LLVMGetIncomingBlock(iv->phi, j);
+            if (bb == lp->pre) {
+                for (unsigned k = 0; k < nfrom; k++)
+                    LLVMAddIncoming(phi, &v, &from[k], 1);
+            } else {
+                LLVMAddIncoming(phi, &v, &bb, 1);
+            }
+        }
+        LLVMAddIncoming(phi, &after, &fast, 1);
+        LLVMReplaceAllUsesWith(iv->phi, phi);
+        LLVMInstructionEraseFromParent(iv->phi);
+        iv->phi = phi;
+    }
+}
+
+static void build_fast_path(struct idiom_loop *lp, LLVMBuilderRef b)
+{
+    struct cg_module *cm = lp->cm;
+    LLVMBasicBlockRef h = lp->bbs[0];
+    LLVMBasicBlockRef count = LLVMInsertBasicBlockInContext(cm->ctx, h, "idiom_count");
+    LLVMBasicBlockRef test = LLVMInsertBasicBlockInContext(cm->ctx, h, "idiom_test");
+    LLVMBasicBlockRef fast = LLVMInsertBasicBlockInContext(cm->ctx, h, "idiom_fast");
+    int64_t mag = lp->step < 0 ? -(int64_t)lp->step : lp->step;
+
+    /* count: M, and whether enough bytes to pay. */
+    LLVMPositionBuilderAtEnd(b, count);
+    LLVMValueRef known;
+    LLVMValueRef m = trips_before_last(lp, b, &known);
+    LLVMValueRef enough = LLVMBuildICmp(b, LLVMIntUGE, m,
+                                        c64(lp, (IDIOM_MIN_BYTES + mag - 1) / mag), "");
+    LLVMBuildCondBr(b, LLVMBuildAnd(b, known, enough, ""), test, h);
+
+    /* test: bounds, then overlap or the fill byte. */
+    LLVMPositionBuilderAtEnd(b, test);
+    LLVMValueRef bases[IDIOM_MAX_ITEMS];
+    LLVMValueRef ok = in_bounds(lp, b, m, memory_size(lp, b), bases);
+    LLVMValueRef len = LLVMBuildMul(b, m, c64(lp, mag), "len");
+    LLVMValueRef dst = lowest(lp, b, true, m, bases), src = NULL, byte = NULL;
+    if (lp->nloads > 0) {
+        src = lowest(lp, b, false, m, bases);
+        ok = LLVMBuildAnd(b, ok, copy_fits(lp, b, src, dst, len), "");
+    } else {
+        byte = fill_byte(lp, b, &ok);
+    }
+    LLVMBuildCondBr(b, ok, fast, h);
+
+    /* fast: the M trips at once, then the last trip in the loop. */
+    LLVMPositionBuilderAtEnd(b, fast);
+    LLVMValueRef pd = LLVMBuildGEP2(b, cm->i8, lp->mem_base, &dst, 1, "");
+    if (src != NULL) {
+        LLVMValueRef ps = LLVMBuildGEP2(b, cm->i8, lp->mem_base, &src, 1, "");
+        LLVMBuildMemMove(b, pd, 1, ps, 1, len);
+    } else {
+        LLVMBuildMemSet(b, pd, byte, len, 1);
+    }
+    LLVMBuildBr(b, h);
+    LLVMBasicBlockRef from[2] = { count, test };
+    rewire(lp, b, from, 2, fast, m);
+}
+
+/* ===== The pass ========================================================= */
+
+static bool try_loop(struct idiom_loop *lp, LLVMBasicBlockRef h, LLVMBuilderRef b)
+{
+    if (!find_chain(lp, h) || !find_ivs(lp) || !read_body(lp) || !make_groups(lp))
+        return false;
+    if (!(lp->nloads > 0 ? copy_pattern(lp) : fill_pattern(lp)))
+        return false;
+    build_fast_path(lp, b);
+    return true;
+}
+
+int cg_idiom_loops(struct cg_module *cm)
+{
+    if (wm_memory_count(cm->m) == 0 || cg_mem_is64(cm, 0) || cg_mem_shared(cm, 0))
+        return 0;
+    struct idiom_loop *lp = malloc(sizeof *lp);
+    if (lp == NULL)
+        return cg_fail(cm, "out of memory");
+    for (LLVMValueRef fn = LLVMGetFirstFunction(cm->mod); fn != NULL;
+         fn = LLVMGetNextFunction(fn)) {
+        if (LLVMIsDeclaration(fn) || LLVMCountParams(fn) == 0 ||
+            LLVMTypeOf(LLVMGetParam(fn, 0)) != cm->ptr)
+            continue;
+        /* Blocks made here come before their loop's header: walking on
+         * from a header never meets them. */
+        for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb != NULL;
+             bb = LLVMGetNextBasicBlock(bb)) {
+            memset(lp, 0, sizeof *lp);
+            lp->cm = cm;
+            lp->fn = fn;
+            lp->vmctx = LLVMGetParam(fn, 0);
+            try_loop(lp, bb, cm->b);
+        }
+    }
+    free(lp);
+    return 0;
+}
