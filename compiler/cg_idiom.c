@@ -28,9 +28,21 @@
  * A loop qualifies when it is a chain of blocks from its header to its
  * latch whose only side exits go to blocks that end in `unreachable` (the
  * trap blocks of checked accesses, each branch a recognised bounds check);
- * its header's phis are all induction variables (i32, a constant step);
- * and its instructions are integer arithmetic on them, address arithmetic,
- * loads whose values only feed its stores, and stores into memory 0.
+ * its header's phis are induction variables (i32 or i64, a constant step)
+ * or carry a load's value to the next trip; and its instructions are
+ * integer arithmetic, loads and stores of memory 0 at affine addresses,
+ * and the shifts and ors that put loaded bytes together. Its exit test,
+ * its bounds checks and its addresses must be affine in the induction
+ * variables (so none depends on what it loads), and every byte it stores
+ * must be a byte it loaded (a copy) or the same invariant byte (a fill).
+ *
+ * A copy that stores its loads' values as they are may overlap the way a
+ * memmove allows. One that shifts words together (wasi-libc's memcpy
+ * between buffers of different alignment, whose phi carries the last word
+ * to the next trip) must not overlap its source at all, and its phi must
+ * start as the word before its load's first: then at every trip it holds
+ * what a load one stride back would read, and after the memmove it is
+ * loaded from there.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +82,7 @@ struct idiom_affine {
 };
 
 struct idiom_iv {
-    LLVMValueRef phi, init;
+    LLVMValueRef phi, init, next;   /* next: its value from the latch */
     int32_t step;
 };
 
@@ -93,6 +105,23 @@ struct idiom_group {
     int64_t end_max;                /* the largest dk + off + width */
 };
 
+/* A header phi that carries a load's value to the next trip (a copy that
+ * shifts words together, as wasi-libc's memcpy between differently
+ * aligned buffers does): at trip t it holds that load's value of trip
+ * t - 1, i.e. the word one stride before the load's address at trip t. */
+struct idiom_carried {
+    LLVMValueRef phi, init, next;
+    unsigned item;                  /* next, a load of the loop (read_body) */
+};
+
+/* Where a stored byte comes from: a byte of the source group at rel, or
+ * zero. */
+struct idiom_byte {
+    bool zero;
+    unsigned group;
+    int64_t rel;
+};
+
 struct idiom_loop {
     struct cg_module *cm;
     LLVMValueRef fn, vmctx, mem_base;
@@ -101,6 +130,8 @@ struct idiom_loop {
     unsigned nbbs;
     struct idiom_iv ivs[IDIOM_MAX_IVS];
     unsigned nivs;
+    struct idiom_carried carried[IDIOM_MAX_IVS];
+    unsigned ncarried;
     struct idiom_item items[IDIOM_MAX_ITEMS];
     unsigned nitems;
     struct idiom_group groups[IDIOM_MAX_ITEMS];
@@ -112,6 +143,13 @@ struct idiom_loop {
     unsigned nloads, nstores;
     int32_t step;                   /* of the accesses' ivs */
     bool order_ok;                  /* a same-trip store-load order fits a memmove */
+    /* A copy whose stores are not simply its loads' values (shifted
+     * words, carried loads): the store groups' bytes come from src_group
+     * at their rel - delta, and the source must not overlap at all. */
+    bool shifted;
+    unsigned src_group;
+    int64_t delta;
+    unsigned fshl, fshr;            /* the intrinsics' ids */
 };
 
 /* ===== Reading the loop ================================================ */
@@ -490,48 +528,68 @@ latch:;
 
 /* The header's phis, each an iv: an i32 whose value from the latch is
  * itself plus a constant. */
+/* Is ivs[i] an iv: its value from the latch itself plus a constant? */
+static bool is_iv(struct idiom_loop *lp, unsigned i)
+{
+    struct idiom_affine a;
+    if (!affine_of(lp, lp->ivs[i].next, &a) || a.iv != (int)i || a.iv_coef != 1 ||
+        a.nterms != 0)
+        return false;
+    int64_t step = a.type == lp->cm->i32 ? (int32_t)a.k : (int64_t)a.k;
+    if (step == 0 || step > IDIOM_MAX_STEP || step < -IDIOM_MAX_STEP)
+        return false;
+    lp->ivs[i].step = (int32_t)step;
+    return true;
+}
+
+/* The header's phis: ivs (integers with a constant step), and the rest,
+ * which may only carry a load (checked once the loads are known). A phi
+ * taken for an iv may lean on one that turns out not to be: so again
+ * until none changes. */
 static bool find_ivs(struct idiom_loop *lp)
 {
     LLVMBasicBlockRef latch = lp->bbs[lp->nbbs - 1];
-    lp->nivs = 0;
+    lp->nivs = lp->ncarried = 0;
     for (LLVMValueRef in = LLVMGetFirstInstruction(lp->bbs[0]); in != NULL && LLVMIsAPHINode(in);
          in = LLVMGetNextInstruction(in)) {
-        if (lp->nivs == IDIOM_MAX_IVS ||
-            (LLVMTypeOf(in) != lp->cm->i32 && LLVMTypeOf(in) != lp->cm->i64) ||
+        if (lp->nivs == IDIOM_MAX_IVS || LLVMGetTypeKind(LLVMTypeOf(in)) != LLVMIntegerTypeKind ||
             LLVMCountIncoming(in) != 2)
             return false;
         struct idiom_iv *iv = &lp->ivs[lp->nivs++];
-        iv->phi = in;
-        for (unsigned i = 0; i < 2; i++)
+        *iv = (struct idiom_iv){ .phi = in };
+        for (unsigned i = 0; i < 2; i++) {
             if (LLVMGetIncomingBlock(in, i) == lp->pre)
                 iv->init = LLVMGetIncomingValue(in, i);
+            else if (LLVMGetIncomingBlock(in, i) == latch)
+                iv->next = LLVMGetIncomingValue(in, i);
+        }
+        if (iv->init == NULL || iv->next == NULL)
+            return false;
     }
-    for (unsigned i = 0; i < lp->nivs; i++) {
-        LLVMValueRef phi = lp->ivs[i].phi, next = NULL;
-        for (unsigned j = 0; j < 2; j++)
-            if (LLVMGetIncomingBlock(phi, j) == latch)
-                next = LLVMGetIncomingValue(phi, j);
-        struct idiom_affine a;
-        if (next == NULL || lp->ivs[i].init == NULL || !affine_of(lp, next, &a) ||
-            a.iv != (int)i || a.iv_coef != 1 || a.nterms != 0)
-            return false;
-        int64_t step = a.type == lp->cm->i32 ? (int32_t)a.k : (int64_t)a.k;
-        if (step == 0 || step > IDIOM_MAX_STEP || step < -IDIOM_MAX_STEP)
-            return false;
-        lp->ivs[i].step = step;
+    for (unsigned i = 0; i < lp->nivs;) {
+        LLVMTypeRef t = LLVMTypeOf(lp->ivs[i].phi);
+        if ((t == lp->cm->i32 || t == lp->cm->i64) && is_iv(lp, i)) {
+            i++;
+            continue;
+        }
+        const struct idiom_iv *iv = &lp->ivs[i];
+        lp->carried[lp->ncarried++] = (struct idiom_carried){ iv->phi, iv->init, iv->next, 0 };
+        lp->ivs[i] = lp->ivs[--lp->nivs];
+        i = 0;                      /* the others again, without it */
     }
     return lp->nivs > 0;
 }
 
-/* A load's value may only be stored by the loop (its last trip's value may
- * be used after it). */
-static bool load_only_stored(const struct idiom_loop *lp, LLVMValueRef load)
+/* Each carried phi's value from the latch is a load of the loop. */
+static bool find_carried_loads(struct idiom_loop *lp)
 {
-    for (LLVMUseRef u = LLVMGetFirstUse(load); u != NULL; u = LLVMGetNextUse(u)) {
-        LLVMValueRef user = LLVMGetUser(u);
-        if (in_loop(lp, user) &&
-            (!LLVMIsAStoreInst(user) || LLVMGetOperand(user, 0) != load))
+    for (unsigned c = 0; c < lp->ncarried; c++) {
+        unsigned i = 0;
+        while (i < lp->nitems && lp->items[i].ins != lp->carried[c].next)
+            i++;
+        if (i == lp->nitems || !LLVMIsALoadInst(lp->items[i].ins))
             return false;
+        lp->carried[c].item = i;
     }
     return true;
 }
@@ -549,15 +607,15 @@ static bool access_of(struct idiom_loop *lp, LLVMValueRef in, bool store)
     if ((bits != 8 && bits != 16 && bits != 32 && bits != 64) ||
         !pointer_of(lp, LLVMGetOperand(in, store ? 1 : 0), &a, &off))
         return false;
+    /* What a store stores is the pattern's business (copy_pattern,
+     * fill_pattern), and so is what a load's value feeds: the tests and
+     * the addresses, being ivs' affines, cannot depend on it. */
     if (store) {
         LLVMValueRef v = LLVMGetOperand(in, 0);
-        if (in_loop(lp, v) ? !LLVMIsALoadInst(v) : !LLVMIsAConstantInt(v) &&
-                                                   LLVMIsAConstant(v))
+        if (!in_loop(lp, v) && !LLVMIsAConstantInt(v) && LLVMIsAConstant(v))
             return false;
         lp->nstores++;
     } else {
-        if (!load_only_stored(lp, in))
-            return false;
         lp->nloads++;
     }
     return add_item(lp, &a, off, bits / 8, in);
@@ -594,6 +652,16 @@ static bool exit_test(struct idiom_loop *lp, LLVMValueRef term)
     return true;
 }
 
+/* A call of llvm.fshl (1) or llvm.fshr (2) by a constant; else 0. */
+static int funnel_shift(const struct idiom_loop *lp, LLVMValueRef call)
+{
+    LLVMValueRef callee = LLVMGetCalledValue(call);
+    if (!LLVMIsAFunction(callee) || !LLVMIsAConstantInt(LLVMGetOperand(call, 2)))
+        return 0;
+    unsigned id = LLVMGetIntrinsicID(callee);
+    return id == 0 ? 0 : id == lp->fshl ? 1 : id == lp->fshr ? 2 : 0;
+}
+
 /* Every instruction of the chain, in order: what it is and whether the
  * loop may have it. */
 static bool read_body(struct idiom_loop *lp)
@@ -609,9 +677,13 @@ static bool read_body(struct idiom_loop *lp)
                     return false;
                 break;
             case LLVMAdd: case LLVMSub: case LLVMOr: case LLVMAnd: case LLVMZExt: case LLVMTrunc:
-            case LLVMMul: case LLVMShl:
+            case LLVMMul: case LLVMShl: case LLVMLShr:
             case LLVMGetElementPtr: case LLVMICmp: case LLVMSelect:
                 break;              /* pure: what they feed is checked */
+            case LLVMCall:
+                if (funnel_shift(lp, in) == 0)
+                    return false;
+                break;
             case LLVMLoad:
                 if (!is_mem_size(lp, in) && !access_of(lp, in, false))
                     return false;
@@ -635,7 +707,7 @@ static bool read_body(struct idiom_loop *lp)
             }
         }
     }
-    return lp->mem_base != NULL && lp->nstores > 0;
+    return lp->mem_base != NULL && lp->nstores > 0 && find_carried_loads(lp);
 }
 
 /* ===== The pattern ===================================================== */
@@ -720,24 +792,132 @@ static unsigned item_of(const struct idiom_loop *lp, LLVMValueRef ins)
     return lp->nitems;
 }
 
+/* The bytes of v (n of them, v in the loop) as bytes of the loop's
+ * loads: through shifts by whole bytes, or of disjoint bytes, zext,
+ * trunc and funnel shifts, from loads and carried phis. */
+static bool bytes_of(const struct idiom_loop *lp, LLVMValueRef v, struct idiom_byte *out,
+                     unsigned n, unsigned depth)
+{
+    struct idiom_byte x[8], y[8];
+    if (depth > 12 || n > 8)
+        return false;
+    if (LLVMIsAConstantInt(v) && LLVMConstIntGetZExtValue(v) == 0) {
+        for (unsigned i = 0; i < n; i++)
+            out[i] = (struct idiom_byte){ .zero = true };
+        return true;
+    }
+    if (!in_loop(lp, v))
+        return false;
+    unsigned it = item_of(lp, v);
+    for (unsigned c = 0; it == lp->nitems && c < lp->ncarried; c++)
+        if (lp->carried[c].phi == v)
+            it = lp->carried[c].item;
+    if (it < lp->nitems && LLVMIsALoadInst(lp->items[it].ins)) {
+        const struct idiom_item *ld = &lp->items[it];
+        int64_t back = LLVMIsAPHINode(v) ? stride_of(lp, &ld->a) : 0;
+        for (unsigned i = 0; i < n; i++)
+            out[i] = (struct idiom_byte){ false, ld->group, ld->rel + i - back };
+        return ld->width == n;
+    }
+    LLVMOpcode op = LLVMGetInstructionOpcode(v);
+    LLVMValueRef a = LLVMGetNumOperands(v) > 0 ? LLVMGetOperand(v, 0) : NULL;
+    unsigned by;                    /* a shift, in bytes */
+    switch (op) {
+    case LLVMShl:
+    case LLVMLShr:
+        if (!LLVMIsAConstantInt(LLVMGetOperand(v, 1)) ||
+            LLVMConstIntGetZExtValue(LLVMGetOperand(v, 1)) % 8 != 0 ||
+            (by = (unsigned)(LLVMConstIntGetZExtValue(LLVMGetOperand(v, 1)) / 8)) >= n ||
+            !bytes_of(lp, a, x, n, depth + 1))
+            return false;
+        for (unsigned i = 0; i < n; i++)
+            out[i] = op == LLVMShl ? (i < by ? (struct idiom_byte){ .zero = true } : x[i - by])
+                                   : (i + by < n ? x[i + by] : (struct idiom_byte){ .zero = true });
+        return true;
+    case LLVMOr:
+        if (!bytes_of(lp, a, x, n, depth + 1) || !bytes_of(lp, LLVMGetOperand(v, 1), y, n, depth + 1))
+            return false;
+        for (unsigned i = 0; i < n; i++) {
+            if (!x[i].zero && !y[i].zero)
+                return false;
+            out[i] = x[i].zero ? y[i] : x[i];
+        }
+        return true;
+    case LLVMZExt:
+    case LLVMTrunc: {
+        unsigned from = LLVMGetIntTypeWidth(LLVMTypeOf(a)) / 8;
+        if (LLVMGetIntTypeWidth(LLVMTypeOf(a)) % 8 != 0 || !bytes_of(lp, a, x, from, depth + 1))
+            return false;
+        for (unsigned i = 0; i < n; i++)
+            out[i] = i < from ? x[i] : (struct idiom_byte){ .zero = true };
+        return true;
+    }
+    case LLVMCall: {
+        /* fshl(a, b, c) = a << c | b >> (w - c); fshr(a, b, c) = a << (w - c) | b >> c */
+        int kind = funnel_shift(lp, v);
+        uint64_t c = kind ? LLVMConstIntGetZExtValue(LLVMGetOperand(v, 2)) : 1;
+        if (c % 8 != 0 || c / 8 >= n || !bytes_of(lp, a, x, n, depth + 1) ||
+            !bytes_of(lp, LLVMGetOperand(v, 1), y, n, depth + 1))
+            return false;
+        by = kind == 1 ? (unsigned)(c / 8) : n - (unsigned)(c / 8);     /* a's shift up */
+        for (unsigned i = 0; i < n; i++)
+            out[i] = i >= by ? x[i - by] : y[i + n - by];
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/* A copy whose stored words are put together from loaded ones: every
+ * stored byte is a byte of one source group, delta below it in rel. */
+static bool shifted_pattern(struct idiom_loop *lp)
+{
+    bool have = false;
+    for (unsigned i = 0; i < lp->nitems; i++) {
+        const struct idiom_item *st = &lp->items[i];
+        struct idiom_byte bytes[8];
+        if (st->ins == NULL || !LLVMIsAStoreInst(st->ins))
+            continue;
+        if (!bytes_of(lp, LLVMGetOperand(st->ins, 0), bytes, st->width, 0))
+            return false;
+        for (unsigned k = 0; k < st->width; k++) {
+            int64_t d = st->rel + k - bytes[k].rel;
+            if (bytes[k].zero || (have && (bytes[k].group != lp->src_group || d != lp->delta)))
+                return false;
+            lp->src_group = bytes[k].group, lp->delta = d, have = true;
+        }
+    }
+    /* Every load reads the source, in the copy's direction and pace. */
+    for (unsigned i = 0; i < lp->nitems; i++) {
+        const struct idiom_item *ld = &lp->items[i];
+        if (ld->ins != NULL && LLVMIsALoadInst(ld->ins) &&
+            (ld->group != lp->src_group || stride_of(lp, &ld->a) != lp->step))
+            return false;
+    }
+    lp->shifted = true;
+    return have;
+}
+
 /* A copy: loads and stores pair up (each store stores one load), the
  * loads tile the source and the stores the destination in the same
  * layout, one step. order_ok: where a store comes before a load of the
- * same trip, that load lies past it in the copy's direction. */
+ * same trip, that load lies past it in the copy's direction. Else a
+ * shifted copy (shifted_pattern). */
 static bool copy_pattern(struct idiom_loop *lp)
 {
     struct idiom_item *loads[IDIOM_MAX_ITEMS], *stores[IDIOM_MAX_ITEMS];
     unsigned nl, ns;
-    if (lp->nloads != lp->nstores || !tiles(lp, false, loads, &nl) ||
-        !tiles(lp, true, stores, &ns) || nl != ns)
+    if (!tiles(lp, true, stores, &ns))
         return false;
-    lp->step = stride_of(lp, &loads[0]->a);
-    if (stride_of(lp, &stores[0]->a) != lp->step)
-        return false;
+    lp->step = stride_of(lp, &stores[0]->a);
+    if (lp->ncarried > 0 || lp->nloads != lp->nstores || !tiles(lp, false, loads, &nl) ||
+        nl != ns || stride_of(lp, &loads[0]->a) != lp->step)
+        return shifted_pattern(lp);
     for (unsigned i = 0; i < ns; i++) {
         LLVMValueRef v = LLVMGetOperand(stores[i]->ins, 0);
         if (v != loads[i]->ins)     /* widths equal: the same layout */
-            return false;
+            return shifted_pattern(lp);
     }
     /* Program order is item order (read_body adds them as it goes). */
     lp->order_ok = true;
@@ -761,8 +941,11 @@ static bool fill_pattern(struct idiom_loop *lp)
 {
     struct idiom_item *stores[IDIOM_MAX_ITEMS];
     unsigned ns;
-    if (lp->nloads != 0 || !tiles(lp, true, stores, &ns))
+    if (lp->nloads != 0 || lp->ncarried != 0 || !tiles(lp, true, stores, &ns))
         return false;
+    for (unsigned i = 0; i < ns; i++)
+        if (in_loop(lp, LLVMGetOperand(stores[i]->ins, 0)))
+            return false;
     lp->step = stride_of(lp, &stores[0]->a);
     return true;
 }
@@ -961,8 +1144,35 @@ static LLVMValueRef memory_size(struct idiom_loop *lp, LLVMBuilderRef b)
 
 /* The header's phis: what came from pre now comes from each of the test
  * blocks, and from the fast path each iv's value after M trips. */
+/* A header phi again: what came from pre now comes from each of the
+ * test blocks, and `after` from the fast path. */
+static LLVMValueRef rebuild_phi(LLVMBuilderRef b, const struct idiom_loop *lp, LLVMValueRef old,
+                                LLVMBasicBlockRef *from, unsigned nfrom,
+                                LLVMBasicBlockRef fast, LLVMValueRef after)
+{
+    LLVMPositionBuilderBefore(b, old);
+    LLVMValueRef phi = LLVMBuildPhi(b, LLVMTypeOf(old), "");
+    for (unsigned j = 0; j < 2; j++) {
+        LLVMValueRef v = LLVMGetIncomingValue(old, j);
+        LLVMBasicBlockRef bb = LLVMGetIncomingBlock(old, j);
+        if (bb == lp->pre) {
+            for (unsigned k = 0; k < nfrom; k++)
+                LLVMAddIncoming(phi, &v, &from[k], 1);
+        } else {
+            LLVMAddIncoming(phi, &v, &bb, 1);
+        }
+    }
+    LLVMAddIncoming(phi, &after, &fast, 1);
+    LLVMReplaceAllUsesWith(old, phi);
+    LLVMInstructionEraseFromParent(old);
+    return phi;
+}
+
+/* pre now enters the tests; the header's phis take the fast path's
+ * values: each iv after M trips, each carried phi the load of trip M - 1
+ * (carried_after). */
 static void rewire(struct idiom_loop *lp, LLVMBuilderRef b, LLVMBasicBlockRef *from, unsigned nfrom,
-                   LLVMBasicBlockRef fast, LLVMValueRef m)
+                   LLVMBasicBlockRef fast, LLVMValueRef m, LLVMValueRef *carried_after)
 {
     LLVMValueRef term = LLVMGetBasicBlockTerminator(lp->pre);
     for (unsigned i = 0; i < LLVMGetNumSuccessors(term); i++)
@@ -973,23 +1183,60 @@ static void rewire(struct idiom_loop *lp, LLVMBuilderRef b, LLVMBasicBlockRef *f
         LLVMPositionBuilderBefore(b, LLVMGetBasicBlockTerminator(fast));
         LLVMTypeRef t = LLVMTypeOf(iv->phi);
         LLVMValueRef after = LLVMBuildAdd(b, iv->init, times(b, t, m, iv->step), "");
-        LLVMPositionBuilderBefore(b, iv->phi);
-        LLVMValueRef phi = LLVMBuildPhi(b, t, "");
-        for (unsigned j = 0; j < 2; j++) {
-            LLVMValueRef v = LLVMGetIncomingValue(iv->phi, j);
-            LLVMBasicBlockRef bb = LLVMGetIncomingBlock(iv->phi, j);
-            if (bb == lp->pre) {
-                for (unsigned k = 0; k < nfrom; k++)
-                    LLVMAddIncoming(phi, &v, &from[k], 1);
-            } else {
-                LLVMAddIncoming(phi, &v, &bb, 1);
-            }
-        }
-        LLVMAddIncoming(phi, &after, &fast, 1);
-        LLVMReplaceAllUsesWith(iv->phi, phi);
-        LLVMInstructionEraseFromParent(iv->phi);
-        iv->phi = phi;
+        iv->phi = rebuild_phi(b, lp, iv->phi, from, nfrom, fast, after);
     }
+    for (unsigned c = 0; c < lp->ncarried; c++)
+        lp->carried[c].phi = rebuild_phi(b, lp, lp->carried[c].phi, from, nfrom, fast,
+                                         carried_after[c]);
+}
+
+/* A shifted copy: its source range, one stride wider on both sides (the
+ * carried phis' first words), overlaps the destination nowhere; and every
+ * carried phi's first value is the word one stride before its load's
+ * first, inside the memory (checked by loading it: carried_check). */
+static LLVMValueRef shifted_fits(struct idiom_loop *lp, LLVMBuilderRef b, LLVMValueRef m,
+                                 LLVMValueRef size, LLVMValueRef *bases, LLVMValueRef dst,
+                                 LLVMValueRef len)
+{
+    int64_t mag = lp->step < 0 ? -(int64_t)lp->step : lp->step, lo = INT64_MAX, hi = INT64_MIN;
+    for (unsigned i = 0; i < lp->nitems; i++) {
+        const struct idiom_item *it = &lp->items[i];
+        if (it->ins != NULL && LLVMIsALoadInst(it->ins)) {
+            lo = it->rel < lo ? it->rel : lo;
+            hi = it->rel + it->width > hi ? it->rel + it->width : hi;
+        }
+    }
+    LLVMValueRef d = LLVMBuildMul(b, LLVMBuildSub(b, m, c64(lp, 1), ""), c64(lp, lp->step), "");
+    LLVMValueRef up = lp->step > 0 ? d : c64(lp, 0), down = lp->step > 0 ? c64(lp, 0) : d;
+    LLVMValueRef base = bases[lp->src_group];
+    LLVMValueRef from = LLVMBuildAdd(b, base, LLVMBuildAdd(b, down, c64(lp, lo - mag), ""), "");
+    LLVMValueRef to = LLVMBuildAdd(b, base, LLVMBuildAdd(b, up, c64(lp, hi + mag), ""), "");
+    LLVMValueRef ok = LLVMBuildOr(b,
+        LLVMBuildICmp(b, LLVMIntSLE, LLVMBuildAdd(b, dst, len, ""), from, ""),
+        LLVMBuildICmp(b, LLVMIntSLE, to, dst, ""), "");
+    for (unsigned c = 0; c < lp->ncarried; c++) {
+        const struct idiom_item *ld = &lp->items[lp->carried[c].item];
+        LLVMValueRef at = LLVMBuildAdd(b, base, c64(lp, ld->rel - stride_of(lp, &ld->a)), "");
+        ok = LLVMBuildAnd(b, ok, LLVMBuildICmp(b, LLVMIntSGE, at, c64(lp, 0), ""), "");
+        ok = LLVMBuildAnd(b, ok, LLVMBuildICmp(b, LLVMIntULE,
+                                               LLVMBuildAdd(b, at, c64(lp, ld->width), ""),
+                                               size, ""), "");
+    }
+    return ok;
+}
+
+/* The word of carried phi c's load at trip t (an i64 count), loaded. */
+static LLVMValueRef carried_load(struct idiom_loop *lp, LLVMBuilderRef b, unsigned c,
+                                 LLVMValueRef *bases, LLVMValueRef t)
+{
+    const struct idiom_item *ld = &lp->items[lp->carried[c].item];
+    LLVMValueRef at = LLVMBuildAdd(b, bases[ld->group],
+        LLVMBuildAdd(b, c64(lp, ld->rel),
+                     LLVMBuildMul(b, t, c64(lp, stride_of(lp, &ld->a)), ""), ""), "");
+    LLVMValueRef p = LLVMBuildGEP2(b, lp->cm->i8, lp->mem_base, &at, 1, "");
+    LLVMValueRef v = LLVMBuildLoad2(b, LLVMTypeOf(lp->carried[c].phi), p, "");
+    LLVMSetAlignment(v, 1);
+    return cg_tag_memory(lp->cm, v);
 }
 
 static void build_fast_path(struct idiom_loop *lp, LLVMBuilderRef b)
@@ -1012,14 +1259,34 @@ static void build_fast_path(struct idiom_loop *lp, LLVMBuilderRef b)
     /* test: bounds, then overlap or the fill byte. */
     LLVMPositionBuilderAtEnd(b, test);
     LLVMValueRef bases[IDIOM_MAX_ITEMS];
-    LLVMValueRef ok = in_bounds(lp, b, m, memory_size(lp, b), bases);
+    LLVMValueRef size = memory_size(lp, b);
+    LLVMValueRef ok = in_bounds(lp, b, m, size, bases);
     LLVMValueRef len = LLVMBuildMul(b, m, c64(lp, mag), "len");
     LLVMValueRef dst = lowest(lp, b, true, m, bases), src = NULL, byte = NULL;
-    if (lp->nloads > 0) {
+    LLVMBasicBlockRef from[3] = { count, test, NULL };
+    if (lp->shifted) {
+        /* the source byte under each destination byte: delta below its rel */
+        unsigned dg = 0;
+        while (lp->items[dg].ins == NULL || !LLVMIsAStoreInst(lp->items[dg].ins))
+            dg++;
+        src = LLVMBuildAdd(b, LLVMBuildSub(b, dst, bases[lp->items[dg].group], ""),
+                           LLVMBuildSub(b, bases[lp->src_group], c64(lp, lp->delta), ""), "");
+        ok = LLVMBuildAnd(b, ok, shifted_fits(lp, b, m, size, bases, dst, len), "");
+    } else if (lp->nloads > 0) {
         src = lowest(lp, b, false, m, bases);
         ok = LLVMBuildAnd(b, ok, copy_fits(lp, b, src, dst, len), "");
     } else {
         byte = fill_byte(lp, b, &ok);
+    }
+    if (lp->ncarried > 0) {
+        /* check: each carried phi starts with the word before its load's */
+        from[2] = LLVMInsertBasicBlockInContext(cm->ctx, fast, "idiom_carried");
+        LLVMBuildCondBr(b, ok, from[2], h);
+        LLVMPositionBuilderAtEnd(b, from[2]);
+        ok = NULL;
+        for (unsigned c = 0; c < lp->ncarried; c++)
+            ok = and_all(b, ok, LLVMBuildICmp(b, LLVMIntEQ, carried_load(lp, b, c, bases, c64(lp, -1)),
+                                              lp->carried[c].init, ""));
     }
     LLVMBuildCondBr(b, ok, fast, h);
 
@@ -1032,9 +1299,11 @@ static void build_fast_path(struct idiom_loop *lp, LLVMBuilderRef b)
     } else {
         LLVMBuildMemSet(b, pd, byte, len, 1);
     }
+    LLVMValueRef carried_after[IDIOM_MAX_IVS];
+    for (unsigned c = 0; c < lp->ncarried; c++)
+        carried_after[c] = carried_load(lp, b, c, bases, LLVMBuildSub(b, m, c64(lp, 1), ""));
     LLVMBuildBr(b, h);
-    LLVMBasicBlockRef from[2] = { count, test };
-    rewire(lp, b, from, 2, fast, m);
+    rewire(lp, b, from, lp->ncarried > 0 ? 3 : 2, fast, m, carried_after);
 }
 
 /* ===== The pass ========================================================= */
@@ -1069,6 +1338,8 @@ int cg_idiom_loops(struct cg_module *cm)
             lp->cm = cm;
             lp->fn = fn;
             lp->vmctx = LLVMGetParam(fn, 0);
+            lp->fshl = LLVMLookupIntrinsicID("llvm.fshl", 9);
+            lp->fshr = LLVMLookupIntrinsicID("llvm.fshr", 9);
             try_loop(lp, bb, cm->b);
         }
     }
