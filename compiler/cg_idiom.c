@@ -656,10 +656,10 @@ static bool exit_test(struct idiom_loop *lp, LLVMValueRef term)
 static int funnel_shift(const struct idiom_loop *lp, LLVMValueRef call)
 {
     LLVMValueRef callee = LLVMGetCalledValue(call);
-    if (!LLVMIsAFunction(callee) || !LLVMIsAConstantInt(LLVMGetOperand(call, 2)))
-        return 0;
-    unsigned id = LLVMGetIntrinsicID(callee);
-    return id == 0 ? 0 : id == lp->fshl ? 1 : id == lp->fshr ? 2 : 0;
+    unsigned id = LLVMIsAFunction(callee) ? LLVMGetIntrinsicID(callee) : 0;
+    int kind = id == 0 ? 0 : id == lp->fshl ? 1 : id == lp->fshr ? 2 : 0;
+    return kind != 0 && LLVMGetNumArgOperands(call) == 3 &&
+           LLVMIsAConstantInt(LLVMGetOperand(call, 2)) ? kind : 0;
 }
 
 /* Every instruction of the chain, in order: what it is and whether the

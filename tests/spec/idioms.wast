@@ -31,6 +31,16 @@
         (local.set $d (i32.add (local.get $d) (i32.const 1)))
         (local.set $s (i32.add (local.get $s) (i32.const 1)))
         (br_if 0 (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))
+  ;; a call in the loop (inlined, its entry check stays: not a copy loop)
+  (func $get (param i32) (result i32) (i32.load8_u (local.get 0)))
+  (func (export "copy8_call") (param $d i32) (param $s i32) (param $n i32)
+    (block
+      (br_if 0 (i32.eqz (local.get $n)))
+      (loop
+        (i32.store8 (local.get $d) (call $get (local.get $s)))
+        (local.set $d (i32.add (local.get $d) (i32.const 1)))
+        (local.set $s (i32.add (local.get $s) (i32.const 1)))
+        (br_if 0 (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))
   ;; backwards: d[n] = s[n] for n from n-1 down to 0
   (func (export "copy8_down") (param $d i32) (param $s i32) (param $n i32)
     (block
@@ -97,6 +107,9 @@
 (invoke "copy8_off" (i32.const 11000) (i32.const 1500) (i32.const 300))
 (assert_return (invoke "byte" (i32.const 11004)) (i32.const 63))
 (assert_return (invoke "byte" (i32.const 11303)) (i32.const 108))
+(invoke "copy8_call" (i32.const 12000) (i32.const 1000) (i32.const 300))
+(assert_return (invoke "byte" (i32.const 12000)) (i32.const 91))
+(assert_return (invoke "byte" (i32.const 12299)) (i32.const 136))
 ;; A destination one past the source replicates the first byte.
 (invoke "copy8" (i32.const 2001) (i32.const 2000) (i32.const 300))
 (assert_return (invoke "byte" (i32.const 2001)) (i32.const 179))
