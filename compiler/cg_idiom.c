@@ -124,7 +124,7 @@ struct idiom_byte {
 
 struct idiom_loop {
     struct cg_module *cm;
-    LLVMValueRef fn, vmctx, mem_base;
+    LLVMValueRef vmctx, mem_base;
     LLVMBasicBlockRef pre;          /* the header's one other predecessor */
     LLVMBasicBlockRef bbs[IDIOM_MAX_BLOCKS];        /* header .. latch */
     unsigned nbbs;
@@ -154,15 +154,24 @@ struct idiom_loop {
 
 /* ===== Reading the loop ================================================ */
 
-static bool in_loop(const struct idiom_loop *lp, LLVMValueRef v)
+static bool chain_has(const struct idiom_loop *lp, LLVMBasicBlockRef bb)
 {
-    if (!LLVMIsAInstruction(v))
-        return false;
-    LLVMBasicBlockRef bb = LLVMGetInstructionParent(v);
     for (unsigned i = 0; i < lp->nbbs; i++)
         if (lp->bbs[i] == bb)
             return true;
     return false;
+}
+
+static bool in_loop(const struct idiom_loop *lp, LLVMValueRef v)
+{
+    return LLVMIsAInstruction(v) && chain_has(lp, LLVMGetInstructionParent(v));
+}
+
+/* An add, or an or of disjoint bits (the same). */
+static bool is_add(LLVMValueRef v)
+{
+    LLVMOpcode op = LLVMGetInstructionOpcode(v);
+    return op == LLVMAdd || (op == LLVMOr && LLVMGetIsDisjoint(v));
 }
 
 static int iv_index(const struct idiom_loop *lp, LLVMValueRef v)
@@ -206,7 +215,8 @@ static bool factor_of(LLVMValueRef v, int64_t *factor, LLVMValueRef *other)
     return false;
 }
 
-/* v (an i32) as an affine of the loop's ivs, times coef, added to *a. */
+/* v (of a's type, or an i64 under a trunc) as an affine of the loop's
+ * ivs, times coef, added to *a. */
 static bool affine_add(const struct idiom_loop *lp, LLVMValueRef v, int64_t coef,
                        struct idiom_affine *a, unsigned depth)
 {
@@ -231,9 +241,9 @@ static bool affine_add(const struct idiom_loop *lp, LLVMValueRef v, int64_t coef
     int64_t factor;
     LLVMValueRef other;
     switch (LLVMGetInstructionOpcode(v)) {
-    case LLVMOr:                    /* disjoint: an add */
+    case LLVMOr:
     case LLVMAdd:
-        return (LLVMGetInstructionOpcode(v) == LLVMAdd || LLVMGetIsDisjoint(v)) &&
+        return is_add(v) &&
                affine_add(lp, LLVMGetOperand(v, 0), coef, a, depth + 1) &&
                affine_add(lp, LLVMGetOperand(v, 1), coef, a, depth + 1);
     case LLVMSub:
@@ -290,9 +300,9 @@ static bool index_of(const struct idiom_loop *lp, LLVMValueRef v, bool *have_a,
             return false;
         *have_a = true;
         return affine_of(lp, LLVMGetOperand(v, 0), a) && a->iv >= 0;
-    case LLVMOr:                    /* disjoint: an add */
+    case LLVMOr:
     case LLVMAdd:
-        return (LLVMGetInstructionOpcode(v) == LLVMAdd || LLVMGetIsDisjoint(v)) &&
+        return is_add(v) &&
                index_of(lp, LLVMGetOperand(v, 0), have_a, a, off, depth + 1) &&
                index_of(lp, LLVMGetOperand(v, 1), have_a, a, off, depth + 1);
     default:
@@ -301,10 +311,11 @@ static bool index_of(const struct idiom_loop *lp, LLVMValueRef v, bool *have_a,
 }
 
 /* vmctx->mem_base: a load of the function's first parameter. */
+_Static_assert(AWSM_VMCTX_MEM_BASE == 0, "mem_base is what vmctx points to");
 static bool is_mem_base(const struct idiom_loop *lp, LLVMValueRef v)
 {
-    return LLVMIsALoadInst(v) && !in_loop(lp, v) && AWSM_VMCTX_MEM_BASE == 0 &&
-           LLVMGetOperand(v, 0) == lp->vmctx && LLVMTypeOf(v) == lp->cm->ptr;
+    return LLVMIsALoadInst(v) && !in_loop(lp, v) && LLVMGetOperand(v, 0) == lp->vmctx &&
+           LLVMTypeOf(v) == lp->cm->ptr;
 }
 
 /* A pointer into memory 0: mem_base + zext(a) + off. */
@@ -410,8 +421,8 @@ static LLVMIntPredicate inverse(LLVMIntPredicate p)
 }
 
 /* A bounds check that traps when `c` is `traps_if`: zext(a) + off > size
- * (icmp ugt, or its mirror ult), or several joined by or (select c, true, d)
- * or, for the opposite polarity, by and. */
+ * or >= size (either way round, either polarity), or several joined by or
+ * (select c, true, d) or, for the opposite polarity, by and. */
 static bool check_of(struct idiom_loop *lp, LLVMValueRef c, bool traps_if, unsigned depth)
 {
     if (depth > 8 || !LLVMIsAInstruction(c))
@@ -454,27 +465,14 @@ static bool is_trap_block(LLVMBasicBlockRef bb)
     return LLVMIsAUnreachableInst(LLVMGetBasicBlockTerminator(bb)) != NULL;
 }
 
-/* How many terminators branch to bb, and the first of them. */
-static unsigned count_preds(LLVMBasicBlockRef bb, LLVMValueRef *first)
+/* How many terminators branch to bb (counting stops past 3). */
+static unsigned count_preds(LLVMBasicBlockRef bb)
 {
     unsigned n = 0;
-    *first = NULL;
-    for (LLVMUseRef u = LLVMGetFirstUse(LLVMBasicBlockAsValue(bb)); u != NULL;
-         u = LLVMGetNextUse(u)) {
-        if (n++ == 0)
-            *first = LLVMGetUser(u);
-        if (n > 3)
-            break;
-    }
+    for (LLVMUseRef u = LLVMGetFirstUse(LLVMBasicBlockAsValue(bb)); u != NULL && n <= 3;
+         u = LLVMGetNextUse(u))
+        n++;
     return n;
-}
-
-static bool chain_has(const struct idiom_loop *lp, LLVMBasicBlockRef bb)
-{
-    for (unsigned i = 0; i < lp->nbbs; i++)
-        if (lp->bbs[i] == bb)
-            return true;
-    return false;
 }
 
 /* The blocks from header h to the latch, each the only successor of the
@@ -482,8 +480,7 @@ static bool chain_has(const struct idiom_loop *lp, LLVMBasicBlockRef bb)
  * Fills lp->bbs and lp->pre. */
 static bool find_chain(struct idiom_loop *lp, LLVMBasicBlockRef h)
 {
-    LLVMValueRef user;
-    if (count_preds(h, &user) != 2)
+    if (count_preds(h) != 2)
         return false;
     lp->nbbs = 0;
     lp->bbs[lp->nbbs++] = h;
@@ -508,7 +505,7 @@ static bool find_chain(struct idiom_loop *lp, LLVMBasicBlockRef h)
             next = s;
         }
         if (next == NULL || chain_has(lp, next) || lp->nbbs == IDIOM_MAX_BLOCKS ||
-            count_preds(next, &user) != 1)
+            count_preds(next) != 1)
             return false;
         lp->bbs[lp->nbbs++] = next;
         bb = next;
@@ -1336,7 +1333,6 @@ int cg_idiom_loops(struct cg_module *cm)
              bb = LLVMGetNextBasicBlock(bb)) {
             memset(lp, 0, sizeof *lp);
             lp->cm = cm;
-            lp->fn = fn;
             lp->vmctx = LLVMGetParam(fn, 0);
             lp->fshl = LLVMLookupIntrinsicID("llvm.fshl", 9);
             lp->fshr = LLVMLookupIntrinsicID("llvm.fshr", 9);
