@@ -236,9 +236,11 @@ int cg_poll_loops(struct cg_module *cm);
 
 /* ===== cg_idiom.c ======================================================= */
 
-/* After optimisation: copy and fill loops over memory 0 get a memmove or
- * memset fast path, taken when it does what the loop would. */
-int cg_idiom_loops(struct cg_module *cm);
+/* Between simplification and the vectorisers (cg_optimize): copy and fill
+ * loops over memory 0 get a memmove or memset fast path, taken when it
+ * does what the loop would; with `version`, other loops whose accesses
+ * can be bounded on entry get a clone that runs when none can fault. */
+int cg_idiom_loops(struct cg_module *cm, bool version);
 
 /* ===== cg_numeric.c ===================================================== */
 int cg_numeric(struct cg_func *f, const struct wm_ins *in);

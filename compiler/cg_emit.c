@@ -18,6 +18,7 @@
 #include <llvm-c/Transforms/PassBuilder.h>
 
 #include "compiler/cg.h"
+#include "compiler/cg_pipeline.h"
 
 extern char **environ;
 
@@ -108,13 +109,23 @@ int cg_run_passes(struct cg_module *cm, const char *pipeline)
     return 0;
 }
 
+/* -O2 and -O3 are LLVM's pipelines cut in two (cg_pipeline.h, written by
+ * CMakeLists.txt from opt's own text of them): the loops awsm rewrites
+ * itself (cg_idiom.c) are rewritten between the module's simplification,
+ * which leaves them rotated with their induction variables and invariants
+ * found, and the optimisation that vectorises and unrolls them. -O1 runs
+ * its pipeline whole, then the copy and fill loops. */
 int cg_optimize(struct cg_module *cm)
 {
-    static const char *const pipelines[] = {
-        "function(mem2reg)", "default<O1>", "default<O2>", "default<O3>",
-    };
+    static const char *const early[] = { CG_PIPELINE_O2_EARLY, CG_PIPELINE_O3_EARLY };
+    static const char *const late[] = { CG_PIPELINE_O2_LATE, CG_PIPELINE_O3_LATE };
     unsigned level = cm->opt->opt_level > 3 ? 3 : cm->opt->opt_level;
-    return cg_run_passes(cm, pipelines[level]);
+    if (level == 0)
+        return cg_run_passes(cm, "function(mem2reg)");
+    if (level == 1)
+        return cg_run_passes(cm, "default<O1>") || cg_idiom_loops(cm, false);
+    return cg_run_passes(cm, early[level - 2]) || cg_idiom_loops(cm, true) ||
+           cg_run_passes(cm, late[level - 2]);
 }
 
 void cg_part_path(char *buf, size_t size, const char *base, unsigned part)

@@ -1,6 +1,7 @@
 /*
  * compiler/cg_idiom.c - copy and fill loops over linear memory get a fast
- * path through memmove and memset, after optimisation.
+ * path through memmove and memset, and other loops whose accesses can be
+ * bounded on entry a clone that cannot fault (loop versioning).
  *
  * A module built without bulk memory copies and fills with loops: wasi-
  * libc's memcpy, memmove and memset are C loops over bytes and words. LLVM's
@@ -43,6 +44,22 @@
  * start as the word before its load's first: then at every trip it holds
  * what a load one stride back would read, and after the memmove it is
  * loaded from there.
+ *
+ * The same reading serves versioning (version_loop), for any other loop
+ * of that shape whose accesses are affine: it may compute anything pure
+ * (floats, vectors, intrinsics that touch no memory), access up to 16
+ * bytes, also at invariant addresses, read and write defined globals and
+ * branch to any trap. In front of it a test computes its trip count T and
+ * checks that every access of all T trips stays inside the memory without
+ * wrapping; then a clone runs whose accesses are ordinary ones at exact
+ * 64-bit addresses, without their bounds checks. Nothing in the clone can
+ * fault, so LLVM may reorder and vectorise it; its other traps (a division
+ * by zero) are calls, which LLVM keeps in order with the stores.
+ *
+ * Both run between LLVM's module simplification and its optimisation
+ * pipeline (cg_optimize), where the loops are rotated and their
+ * induction variables and invariants found but nothing is vectorised or
+ * unrolled yet; at -O1, after the whole pipeline, copies and fills only.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +167,17 @@ struct idiom_loop {
     unsigned src_group;
     int64_t delta;
     unsigned fshl, fshr;            /* the intrinsics' ids */
+    /* Read for versioning (cg_version_loop) rather than for a copy or a
+     * fill: any pure computation, accesses of any width up to 16 bytes,
+     * loop-invariant addresses, other trap checks, defined globals. */
+    bool version;
+    LLVMTargetDataRef td;
+    unsigned memory_attr;           /* the "memory" attribute's kind */
+    unsigned ninsns;
+    LLVMValueRef checks[IDIOM_MAX_ITEMS];   /* branches that are bounds checks */
+    unsigned nchecks;
+    LLVMValueRef globals[IDIOM_MAX_ITEMS];  /* stores of defined globals */
+    unsigned nglobals;
 };
 
 /* ===== Reading the loop ================================================ */
@@ -292,14 +320,14 @@ static bool index_of(const struct idiom_loop *lp, LLVMValueRef v, bool *have_a,
         *off += c;
         return true;
     }
-    if (!in_loop(lp, v))
+    if (!LLVMIsAInstruction(v) || (!in_loop(lp, v) && !lp->version))
         return false;
     switch (LLVMGetInstructionOpcode(v)) {
     case LLVMZExt:
         if (*have_a)
             return false;
         *have_a = true;
-        return affine_of(lp, LLVMGetOperand(v, 0), a) && a->iv >= 0;
+        return affine_of(lp, LLVMGetOperand(v, 0), a) && (a->iv >= 0 || lp->version);
     case LLVMOr:
     case LLVMAdd:
         return is_add(v) &&
@@ -318,28 +346,32 @@ static bool is_mem_base(const struct idiom_loop *lp, LLVMValueRef v)
            LLVMTypeOf(v) == lp->cm->ptr;
 }
 
-/* A pointer into memory 0: mem_base + zext(a) + off. */
+/* A pointer into memory 0: mem_base + zext(a) + off. For versioning, a
+ * may be invariant, or 0 (a constant address). */
 static bool pointer_of(struct idiom_loop *lp, LLVMValueRef p, struct idiom_affine *a,
                        uint64_t *off)
 {
     bool have_a = false;
     *off = 0;
+    memset(a, 0, sizeof *a);
+    a->iv = -1;
+    a->type = lp->cm->i32;
     for (unsigned depth = 0; depth < 8; depth++) {
         if (is_mem_base(lp, p)) {
             if (lp->mem_base != NULL && lp->mem_base != p)
                 return false;
             lp->mem_base = p;
-            return have_a;
+            return have_a || lp->version;
         }
         if (!LLVMIsAGetElementPtrInst(p) || LLVMGetNumOperands(p) != 2 ||
             LLVMGetGEPSourceElementType(p) != lp->cm->i8)
             return false;
         /* Outside the loop, a constant offset (LICM hoists them). */
         LLVMValueRef idx = LLVMGetOperand(p, 1);
-        if (in_loop(lp, p) ? !index_of(lp, idx, &have_a, a, off, 0)
+        if (in_loop(lp, p) || lp->version ? !index_of(lp, idx, &have_a, a, off, 0)
                            : !LLVMIsAConstantInt(idx) || LLVMConstIntGetZExtValue(idx) > UINT32_MAX)
             return false;
-        if (!in_loop(lp, p))
+        if (!in_loop(lp, p) && !lp->version)
             *off += LLVMConstIntGetZExtValue(idx);
         p = LLVMGetOperand(p, 0);
     }
@@ -549,8 +581,8 @@ static bool find_ivs(struct idiom_loop *lp)
     lp->nivs = lp->ncarried = 0;
     for (LLVMValueRef in = LLVMGetFirstInstruction(lp->bbs[0]); in != NULL && LLVMIsAPHINode(in);
          in = LLVMGetNextInstruction(in)) {
-        if (lp->nivs == IDIOM_MAX_IVS || LLVMGetTypeKind(LLVMTypeOf(in)) != LLVMIntegerTypeKind ||
-            LLVMCountIncoming(in) != 2)
+        if (lp->nivs == IDIOM_MAX_IVS || LLVMCountIncoming(in) != 2 ||
+            (!lp->version && LLVMGetTypeKind(LLVMTypeOf(in)) != LLVMIntegerTypeKind))
             return false;
         struct idiom_iv *iv = &lp->ivs[lp->nivs++];
         *iv = (struct idiom_iv){ .phi = in };
@@ -596,26 +628,35 @@ static bool access_of(struct idiom_loop *lp, LLVMValueRef in, bool store)
     if (LLVMGetOrdering(in) != LLVMAtomicOrderingNotAtomic)
         return false;
     LLVMTypeRef t = LLVMTypeOf(store ? LLVMGetOperand(in, 0) : in);
-    if (LLVMGetTypeKind(t) != LLVMIntegerTypeKind)
-        return false;
-    unsigned bits = LLVMGetIntTypeWidth(t);
+    LLVMTypeKind kind = LLVMGetTypeKind(t);
+    unsigned bytes;
+    if (lp->version) {
+        if (kind != LLVMIntegerTypeKind && kind != LLVMFloatTypeKind &&
+            kind != LLVMDoubleTypeKind && kind != LLVMVectorTypeKind)
+            return false;
+        bytes = (unsigned)LLVMStoreSizeOfType(lp->td, t);
+    } else {
+        unsigned bits = kind == LLVMIntegerTypeKind ? LLVMGetIntTypeWidth(t) : 0;
+        if (bits != 8 && bits != 16 && bits != 32 && bits != 64)
+            return false;
+        bytes = bits / 8;
+    }
     struct idiom_affine a;
     uint64_t off;
-    if ((bits != 8 && bits != 16 && bits != 32 && bits != 64) ||
-        !pointer_of(lp, LLVMGetOperand(in, store ? 1 : 0), &a, &off))
+    if (bytes == 0 || bytes > 16 || !pointer_of(lp, LLVMGetOperand(in, store ? 1 : 0), &a, &off))
         return false;
     /* What a store stores is the pattern's business (copy_pattern,
      * fill_pattern), and so is what a load's value feeds: the tests and
      * the addresses, being ivs' affines, cannot depend on it. */
     if (store) {
         LLVMValueRef v = LLVMGetOperand(in, 0);
-        if (!in_loop(lp, v) && !LLVMIsAConstantInt(v) && LLVMIsAConstant(v))
+        if (!lp->version && !in_loop(lp, v) && !LLVMIsAConstantInt(v) && LLVMIsAConstant(v))
             return false;
         lp->nstores++;
     } else {
         lp->nloads++;
     }
-    return add_item(lp, &a, off, bits / 8, in);
+    return add_item(lp, &a, off, bytes, in);
 }
 
 /* The latch's test: the loop goes round while pred(cmp, bound), cmp an iv
@@ -659,16 +700,89 @@ static int funnel_shift(const struct idiom_loop *lp, LLVMValueRef call)
            LLVMIsAConstantInt(LLVMGetOperand(call, 2)) ? kind : 0;
 }
 
+/* A defined global's cell, vmctx + AWSM_VMCTX_GLOBALS + 16 i: what
+ * global.get and global.set access (cg_call.c's global_cell). */
+static bool is_global_cell(const struct idiom_loop *lp, LLVMValueRef p)
+{
+    return LLVMIsAGetElementPtrInst(p) && !in_loop(lp, p) && LLVMGetNumOperands(p) == 2 &&
+           LLVMGetOperand(p, 0) == lp->vmctx && LLVMIsAConstantInt(LLVMGetOperand(p, 1)) &&
+           LLVMConstIntGetZExtValue(LLVMGetOperand(p, 1)) >= AWSM_VMCTX_GLOBALS;
+}
+
+/* A call that versioning keeps: an intrinsic that touches no memory
+ * (llvm.fabs, llvm.smax, llvm.fshl, llvm.fptosi.sat, ...). */
+static bool is_pure_intrinsic(const struct idiom_loop *lp, LLVMValueRef call)
+{
+    LLVMValueRef callee = LLVMGetCalledValue(call);
+    if (!LLVMIsAFunction(callee) || LLVMGetIntrinsicID(callee) == 0)
+        return false;
+    LLVMAttributeRef mem = LLVMGetEnumAttributeAtIndex(callee, LLVMAttributeFunctionIndex,
+                                                       lp->memory_attr);
+    return mem != NULL && LLVMGetEnumAttributeValue(mem) == 0;     /* memory(none) */
+}
+
+/* What versioning accepts besides what a copy or fill may hold: any
+ * instruction that computes a value from its operands alone. */
+static bool is_pure_op(LLVMOpcode op)
+{
+    switch (op) {
+    case LLVMAdd: case LLVMSub: case LLVMMul: case LLVMUDiv: case LLVMSDiv: case LLVMURem:
+    case LLVMSRem: case LLVMShl: case LLVMLShr: case LLVMAShr: case LLVMAnd: case LLVMOr:
+    case LLVMXor: case LLVMFAdd: case LLVMFSub: case LLVMFMul: case LLVMFDiv: case LLVMFRem:
+    case LLVMFNeg: case LLVMICmp: case LLVMFCmp: case LLVMSelect: case LLVMTrunc:
+    case LLVMZExt: case LLVMSExt: case LLVMFPToUI: case LLVMFPToSI: case LLVMUIToFP:
+    case LLVMSIToFP: case LLVMFPTrunc: case LLVMFPExt: case LLVMBitCast:
+    case LLVMExtractElement: case LLVMInsertElement: case LLVMShuffleVector: case LLVMFreeze:
+    case LLVMGetElementPtr:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* A load or store for versioning that is not an access of memory 0: a
+ * defined global's (which cannot fault). */
+static bool other_access(struct idiom_loop *lp, LLVMValueRef in, bool store)
+{
+    if (LLVMGetOrdering(in) != LLVMAtomicOrderingNotAtomic)
+        return false;
+    if (!is_global_cell(lp, LLVMGetOperand(in, store ? 1 : 0)))
+        return false;
+    if (store) {
+        if (lp->nglobals == IDIOM_MAX_ITEMS)
+            return false;
+        lp->globals[lp->nglobals++] = in;
+    }
+    return true;
+}
+
+/* A conditional branch to a trap block that is not the latch's: a bounds
+ * check (which versioning drops), or, for versioning, another trap. */
+static bool side_exit(struct idiom_loop *lp, LLVMValueRef br)
+{
+    unsigned n0 = lp->nitems;
+    if (check_of(lp, LLVMGetCondition(br), is_trap_block(LLVMGetSuccessor(br, 0)), 0)) {
+        if (lp->nchecks == IDIOM_MAX_ITEMS)
+            return false;
+        lp->checks[lp->nchecks++] = br;
+        return true;
+    }
+    lp->nitems = n0;                /* what a partial match added */
+    return lp->version;
+}
+
 /* Every instruction of the chain, in order: what it is and whether the
  * loop may have it. */
 static bool read_body(struct idiom_loop *lp)
 {
-    lp->nitems = lp->nloads = lp->nstores = 0;
+    lp->nitems = lp->nloads = lp->nstores = lp->nchecks = lp->nglobals = lp->ninsns = 0;
     lp->mem_base = NULL;
     for (unsigned b = 0; b < lp->nbbs; b++) {
         for (LLVMValueRef in = LLVMGetFirstInstruction(lp->bbs[b]); in != NULL;
              in = LLVMGetNextInstruction(in)) {
-            switch (LLVMGetInstructionOpcode(in)) {
+            LLVMOpcode op = LLVMGetInstructionOpcode(in);
+            lp->ninsns++;
+            switch (op) {
             case LLVMPHI:
                 if (b != 0)
                     return false;
@@ -678,32 +792,34 @@ static bool read_body(struct idiom_loop *lp)
             case LLVMGetElementPtr: case LLVMICmp: case LLVMSelect:
                 break;              /* pure: what they feed is checked */
             case LLVMCall:
-                if (funnel_shift(lp, in) == 0)
+                if (funnel_shift(lp, in) == 0 && !(lp->version && is_pure_intrinsic(lp, in)))
                     return false;
                 break;
             case LLVMLoad:
-                if (!is_mem_size(lp, in) && !access_of(lp, in, false))
+                if (!is_mem_size(lp, in) && !access_of(lp, in, false) &&
+                    !(lp->version && other_access(lp, in, false)))
                     return false;
                 break;
             case LLVMStore:
-                if (!access_of(lp, in, true))
+                if (!access_of(lp, in, true) && !(lp->version && other_access(lp, in, true)))
                     return false;
                 break;
             case LLVMBr:
                 if (b + 1 == lp->nbbs) {
                     if (!exit_test(lp, in))
                         return false;
-                } else if (LLVMIsConditional(in) &&
-                           !check_of(lp, LLVMGetCondition(in),
-                                     is_trap_block(LLVMGetSuccessor(in, 0)), 0)) {
+                } else if (LLVMIsConditional(in) && !side_exit(lp, in)) {
                     return false;
                 }
                 break;
             default:
-                return false;
+                if (!lp->version || !is_pure_op(op))
+                    return false;
             }
         }
     }
+    if (lp->version)
+        return lp->mem_base != NULL && lp->nloads + lp->nstores > 0;
     return lp->mem_base != NULL && lp->nstores > 0 && find_carried_loads(lp);
 }
 
@@ -729,7 +845,7 @@ static bool make_groups(struct idiom_loop *lp)
     lp->ngroups = 0;
     for (unsigned i = 0; i < lp->nitems; i++) {
         struct idiom_item *it = &lp->items[i];
-        if (stride_of(lp, &it->a) == 0)
+        if (stride_of(lp, &it->a) == 0 && !(lp->version && it->a.iv < 0))
             return false;
         unsigned g = 0;
         while (g < lp->ngroups && !same_group(&lp->items[lp->groups[g].first].a, &it->a))
@@ -1303,6 +1419,249 @@ static void build_fast_path(struct idiom_loop *lp, LLVMBuilderRef b)
     rewire(lp, b, from, lp->ncarried > 0 ? 3 : 2, fast, m, carried_after);
 }
 
+/* ===== Versioning ====================================================== */
+
+/* A loop of at most this many instructions may be versioned (its code is
+ * doubled). */
+#define VERSION_MAX_INSNS 400
+
+/* The loop's values and blocks, and their copies in the clone; test, the
+ * block in front of both, which pre now enters. */
+struct version_map {
+    LLVMValueRef from[VERSION_MAX_INSNS], to[VERSION_MAX_INSNS];
+    unsigned n;
+    LLVMBasicBlockRef bbs[IDIOM_MAX_BLOCKS];
+    LLVMBasicBlockRef test;
+};
+
+/* bb's phis take what came from `from` from `to` instead. */
+static void retarget_phis(LLVMBuilderRef b, LLVMBasicBlockRef bb, LLVMBasicBlockRef from,
+                          LLVMBasicBlockRef to)
+{
+    for (LLVMValueRef old = LLVMGetFirstInstruction(bb); old != NULL && LLVMIsAPHINode(old);) {
+        LLVMValueRef next = LLVMGetNextInstruction(old);
+        LLVMPositionBuilderBefore(b, old);
+        LLVMValueRef phi = LLVMBuildPhi(b, LLVMTypeOf(old), "");
+        for (unsigned j = 0; j < LLVMCountIncoming(old); j++) {
+            LLVMValueRef v = LLVMGetIncomingValue(old, j);
+            LLVMBasicBlockRef in = LLVMGetIncomingBlock(old, j);
+            if (in == from)
+                in = to;
+            LLVMAddIncoming(phi, &v, &in, 1);
+        }
+        LLVMReplaceAllUsesWith(old, phi);
+        LLVMInstructionEraseFromParent(old);
+        old = next;
+    }
+}
+
+static LLVMValueRef mapped(const struct idiom_loop *lp, const struct version_map *vm,
+                           LLVMValueRef v)
+{
+    if (LLVMValueIsBasicBlock(v)) {
+        LLVMBasicBlockRef bb = LLVMValueAsBasicBlock(v);
+        for (unsigned i = 0; i < lp->nbbs; i++)
+            if (lp->bbs[i] == bb)
+                return LLVMBasicBlockAsValue(vm->bbs[i]);
+        return v;
+    }
+    for (unsigned i = 0; i < vm->n; i++)
+        if (vm->from[i] == v)
+            return vm->to[i];
+    return v;
+}
+
+static bool in_clone(const struct idiom_loop *lp, const struct version_map *vm,
+                     LLVMBasicBlockRef bb)
+{
+    for (unsigned i = 0; i < lp->nbbs; i++)
+        if (vm->bbs[i] == bb)
+            return true;
+    return false;
+}
+
+/* The clone's blocks, before the header, with the loop's instructions;
+ * its header's phis come from pre and from its own latch. */
+static void clone_blocks(struct idiom_loop *lp, LLVMBuilderRef b, struct version_map *vm)
+{
+    struct cg_module *cm = lp->cm;
+    vm->n = 0;
+    for (unsigned i = 0; i < lp->nbbs; i++)
+        vm->bbs[i] = LLVMInsertBasicBlockInContext(cm->ctx, lp->bbs[0], "version");
+    for (unsigned i = 0; i < lp->nbbs; i++) {
+        LLVMPositionBuilderAtEnd(b, vm->bbs[i]);
+        for (LLVMValueRef in = LLVMGetFirstInstruction(lp->bbs[i]); in != NULL;
+             in = LLVMGetNextInstruction(in)) {
+            LLVMValueRef c;
+            if (LLVMIsAPHINode(in)) {
+                c = LLVMBuildPhi(b, LLVMTypeOf(in), "");
+            } else {
+                c = LLVMInstructionClone(in);
+                LLVMInsertIntoBuilder(b, c);
+            }
+            vm->from[vm->n] = in;
+            vm->to[vm->n++] = c;
+        }
+    }
+    for (unsigned k = 0; k < vm->n; k++) {
+        LLVMValueRef in = vm->from[k], c = vm->to[k];
+        if (LLVMIsAPHINode(in)) {
+            for (unsigned j = 0; j < LLVMCountIncoming(in); j++) {
+                LLVMBasicBlockRef from = LLVMGetIncomingBlock(in, j);
+                LLVMValueRef v = LLVMGetIncomingValue(in, j);
+                if (from != vm->test) {
+                    from = vm->bbs[lp->nbbs - 1];
+                    v = mapped(lp, vm, v);
+                }
+                LLVMAddIncoming(c, &v, &from, 1);
+            }
+            continue;
+        }
+        for (int j = 0; j < LLVMGetNumOperands(c); j++) {
+            LLVMValueRef v = LLVMGetOperand(c, (unsigned)j), w = mapped(lp, vm, v);
+            if (w != v)
+                LLVMSetOperand(c, (unsigned)j, w);
+        }
+    }
+}
+
+/* In the clone: each access of memory 0 is an ordinary one at its exact
+ * 64-bit address (its base at trip 0 + stride * t, t the clone's trip
+ * count), the bounds checks are gone and the globals' stores are ordinary
+ * too. at0: each item's address at trip 0. */
+static void clean_clone(struct idiom_loop *lp, LLVMBuilderRef b, const struct version_map *vm,
+                        LLVMValueRef *at0)
+{
+    struct cg_module *cm = lp->cm;
+    LLVMBasicBlockRef h = vm->bbs[0], latch = vm->bbs[lp->nbbs - 1];
+    LLVMPositionBuilder(b, h, LLVMGetFirstInstruction(h));
+    LLVMValueRef t = LLVMBuildPhi(b, cm->i64, "trip");
+    LLVMPositionBuilderBefore(b, LLVMGetBasicBlockTerminator(latch));
+    LLVMValueRef next = LLVMBuildNUWAdd(b, t, c64(lp, 1), "");
+    LLVMValueRef zero = c64(lp, 0);
+    LLVMBasicBlockRef test = vm->test;
+    LLVMAddIncoming(t, &zero, &test, 1);
+    LLVMAddIncoming(t, &next, &latch, 1);
+    for (unsigned i = 0; i < lp->nitems; i++) {
+        const struct idiom_item *it = &lp->items[i];
+        if (it->ins == NULL)
+            continue;
+        LLVMValueRef c = mapped(lp, vm, it->ins);
+        bool store = LLVMIsAStoreInst(c) != NULL;
+        LLVMPositionBuilderBefore(b, c);
+        int32_t s = stride_of(lp, &it->a);
+        LLVMValueRef idx = s == 0 ? at0[i]
+                         : LLVMBuildNSWAdd(b, at0[i], LLVMBuildNSWMul(b, t, c64(lp, s), ""), "");
+        LLVMValueRef p = LLVMBuildInBoundsGEP2(b, cm->i8, lp->mem_base, &idx, 1, "");
+        LLVMSetOperand(c, store ? 1 : 0, p);
+        LLVMSetVolatile(c, false);
+    }
+    for (unsigned i = 0; i < lp->nglobals; i++)
+        LLVMSetVolatile(mapped(lp, vm, lp->globals[i]), false);
+    for (unsigned i = 0; i < lp->nchecks; i++) {
+        LLVMValueRef c = mapped(lp, vm, lp->checks[i]);
+        LLVMBasicBlockRef on = LLVMGetSuccessor(c, 0);
+        if (is_trap_block(on))
+            on = LLVMGetSuccessor(c, 1);
+        LLVMPositionBuilderBefore(b, c);
+        LLVMBuildBr(b, on);
+        LLVMInstructionEraseFromParent(c);
+    }
+}
+
+/* Both latches leave through a new block in front of the exit, where a
+ * phi joins each loop value used after the loop with its clone. */
+static void join_exits(struct idiom_loop *lp, LLVMBuilderRef b, const struct version_map *vm)
+{
+    struct cg_module *cm = lp->cm;
+    LLVMBasicBlockRef latch = lp->bbs[lp->nbbs - 1], clatch = vm->bbs[lp->nbbs - 1];
+    LLVMValueRef term = LLVMGetBasicBlockTerminator(latch);
+    unsigned out = LLVMGetSuccessor(term, 0) == lp->bbs[0] ? 1 : 0;
+    LLVMBasicBlockRef exit = LLVMGetSuccessor(term, out);
+    LLVMBasicBlockRef join = LLVMInsertBasicBlockInContext(cm->ctx, exit, "version_join");
+    LLVMSetSuccessor(term, out, join);
+    LLVMSetSuccessor(LLVMGetBasicBlockTerminator(clatch), out, join);
+    LLVMPositionBuilderAtEnd(b, join);
+    for (unsigned k = 0; k < vm->n; k++) {
+        LLVMValueRef in = vm->from[k], phi = NULL;
+        for (LLVMUseRef u = LLVMGetFirstUse(in); u != NULL;) {
+            LLVMValueRef user = LLVMGetUser(u);
+            u = LLVMGetNextUse(u);      /* before the use goes */
+            LLVMBasicBlockRef at = LLVMGetInstructionParent(user);
+            if (user == phi || chain_has(lp, at) || in_clone(lp, vm, at))
+                continue;
+            if (phi == NULL) {
+                LLVMPositionBuilder(b, join, LLVMGetFirstInstruction(join));
+                phi = LLVMBuildPhi(b, LLVMTypeOf(in), "");
+                LLVMValueRef c = vm->to[k];
+                LLVMAddIncoming(phi, &in, &latch, 1);
+                LLVMAddIncoming(phi, &c, &clatch, 1);
+            }
+            for (int j = 0; j < LLVMGetNumOperands(user); j++)
+                if (LLVMGetOperand(user, (unsigned)j) == in)
+                    LLVMSetOperand(user, (unsigned)j, phi);
+        }
+    }
+    LLVMPositionBuilderAtEnd(b, join);
+    LLVMBuildBr(b, exit);
+    retarget_phis(b, exit, latch, join);
+}
+
+/*
+ * Versioning: a loop whose trip count T is known on entry, whose every
+ * access of memory 0 lies inside the memory at every one of its T trips
+ * without its address wrapping, cannot fault. So in front of it a test
+ * computes T and those bounds, and when they hold a clone of the loop
+ * runs instead, whose accesses are ordinary (not volatile) at exact 64-bit
+ * addresses and whose bounds checks are gone: what the vectorisers and
+ * the rest of the pipeline need. Else the loop runs as it was. The clone
+ * keeps every other trap check, and a trap there leaves what the loop
+ * would (nothing it does can fault, so nothing is out of order).
+ */
+static bool version_loop(struct idiom_loop *lp, LLVMBuilderRef b)
+{
+    LLVMBasicBlockRef h = lp->bbs[0];
+    if (lp->ninsns > VERSION_MAX_INSNS)
+        return false;
+    for (unsigned i = 0; i < lp->nitems; i++)
+        if (lp->items[i].a.iv >= 0 && stride_of(lp, &lp->items[i].a) == 0)
+            return false;
+    /* The clone branches to the loop's trap blocks too: they must not
+     * tell their predecessors apart (a phi of a merged block's kinds). */
+    for (unsigned i = 0; i < lp->nbbs; i++) {
+        LLVMValueRef term = LLVMGetBasicBlockTerminator(lp->bbs[i]);
+        for (unsigned j = 0; j < LLVMGetNumSuccessors(term); j++) {
+            LLVMBasicBlockRef s = LLVMGetSuccessor(term, j);
+            if (is_trap_block(s) && LLVMIsAPHINode(LLVMGetFirstInstruction(s)))
+                return false;
+        }
+    }
+    struct version_map *vm = malloc(sizeof *vm);
+    if (vm == NULL)
+        return false;
+    /* test: T, and whether the T trips stay in bounds. */
+    vm->test = LLVMInsertBasicBlockInContext(lp->cm->ctx, h, "version_test");
+    LLVMValueRef pre_term = LLVMGetBasicBlockTerminator(lp->pre);
+    for (unsigned i = 0; i < LLVMGetNumSuccessors(pre_term); i++)
+        if (LLVMGetSuccessor(pre_term, i) == h)
+            LLVMSetSuccessor(pre_term, i, vm->test);
+    retarget_phis(b, h, lp->pre, vm->test);
+    LLVMPositionBuilderAtEnd(b, vm->test);
+    LLVMValueRef known, bases[IDIOM_MAX_ITEMS], at0[IDIOM_MAX_ITEMS];
+    LLVMValueRef trips = LLVMBuildNUWAdd(b, trips_before_last(lp, b, &known), c64(lp, 1), "");
+    LLVMValueRef ok = LLVMBuildAnd(b, known, in_bounds(lp, b, trips, memory_size(lp, b), bases), "");
+    for (unsigned i = 0; i < lp->nitems; i++)
+        at0[i] = LLVMBuildAdd(b, bases[lp->items[i].group], c64(lp, lp->items[i].rel), "");
+    LLVMBuildCondBr(b, ok, h, h);   /* the clone's header, once it exists */
+    LLVMValueRef br = LLVMGetBasicBlockTerminator(vm->test);
+    clone_blocks(lp, b, vm);
+    clean_clone(lp, b, vm, at0);
+    join_exits(lp, b, vm);
+    LLVMSetSuccessor(br, 0, vm->bbs[0]);
+    free(vm);
+    return true;
+}
+
 /* ===== The pass ========================================================= */
 
 static bool try_loop(struct idiom_loop *lp, LLVMBasicBlockRef h, LLVMBuilderRef b)
@@ -1315,28 +1674,43 @@ static bool try_loop(struct idiom_loop *lp, LLVMBasicBlockRef h, LLVMBuilderRef 
     return true;
 }
 
-int cg_idiom_loops(struct cg_module *cm)
+static bool try_version(struct idiom_loop *lp, LLVMBasicBlockRef h, LLVMBuilderRef b)
+{
+    return find_chain(lp, h) && find_ivs(lp) && read_body(lp) && make_groups(lp) &&
+           version_loop(lp, b);
+}
+
+int cg_idiom_loops(struct cg_module *cm, bool version)
 {
     if (wm_memory_count(cm->m) == 0 || cg_mem_is64(cm, 0) || cg_mem_shared(cm, 0))
         return 0;
     struct idiom_loop *lp = malloc(sizeof *lp);
     if (lp == NULL)
         return cg_fail(cm, "out of memory");
+    LLVMTargetDataRef td = LLVMGetModuleDataLayout(cm->mod);
+    unsigned memory_attr = LLVMGetEnumAttributeKindForName("memory", 6);
     for (LLVMValueRef fn = LLVMGetFirstFunction(cm->mod); fn != NULL;
          fn = LLVMGetNextFunction(fn)) {
         if (LLVMIsDeclaration(fn) || LLVMCountParams(fn) == 0 ||
             LLVMTypeOf(LLVMGetParam(fn, 0)) != cm->ptr)
             continue;
-        /* Blocks made here come before their loop's header: walking on
-         * from a header never meets them. */
+        /* Blocks made here come before their loop's header (or, a join,
+         * in front of its exit): walking on from a header never meets a
+         * loop it made. */
         for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb != NULL;
              bb = LLVMGetNextBasicBlock(bb)) {
-            memset(lp, 0, sizeof *lp);
-            lp->cm = cm;
-            lp->vmctx = LLVMGetParam(fn, 0);
-            lp->fshl = LLVMLookupIntrinsicID("llvm.fshl", 9);
-            lp->fshr = LLVMLookupIntrinsicID("llvm.fshr", 9);
-            try_loop(lp, bb, cm->b);
+            for (int pass = 0; pass < (version ? 2 : 1); pass++) {
+                memset(lp, 0, sizeof *lp);
+                lp->cm = cm;
+                lp->vmctx = LLVMGetParam(fn, 0);
+                lp->fshl = LLVMLookupIntrinsicID("llvm.fshl", 9);
+                lp->fshr = LLVMLookupIntrinsicID("llvm.fshr", 9);
+                lp->version = pass == 1;
+                lp->td = td;
+                lp->memory_attr = memory_attr;
+                if (pass == 0 ? try_loop(lp, bb, cm->b) : try_version(lp, bb, cm->b))
+                    break;
+            }
         }
     }
     free(lp);

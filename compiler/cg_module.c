@@ -717,7 +717,6 @@ static int compile(struct cg_module *cm, const char *obj_path)
         if (translate(cm, i))
             return -1;
     if ((cm->part == 0 && emit_descriptor(cm)) || verify(cm) || cg_optimize(cm) ||
-        (cm->opt->opt_level > 0 && cg_idiom_loops(cm)) ||
         (cm->opt->polls && cg_poll_loops(cm)) || verify(cm) || cg_write_ir(cm) ||
         cg_emit_object(cm, obj_path))
         return -1;

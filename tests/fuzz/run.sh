@@ -83,7 +83,8 @@ fi
 [ "$target" = http ] && ldflags+=(-lhttp_parser)
 if [ "$target" = compile ]; then
     command -v llvm-config-19 >/dev/null 2>&1 || skip "llvm-config-19 not found"
-    cflags+=(-isystem "$(llvm-config-19 --includedir)")
+    cflags+=(-isystem "$(llvm-config-19 --includedir)" -I"$work/generated")
+    bash "$root/scripts/llvm-pipeline.sh" "$work/generated/compiler/cg_pipeline.h" || exit 1
     read -r -a llvm_libs <<<"$(llvm-config-19 --ldflags --libs core native passes target | tr "\n" " ")"
     ldflags+=("${llvm_libs[@]}" -ldl -lpthread)
 fi
