@@ -64,6 +64,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <llvm-c/DebugInfo.h>
+
 #include "compiler/cg.h"
 
 /* A loop's fast path only pays from this many bytes per entry: below it,
@@ -1607,6 +1609,35 @@ static void join_exits(struct idiom_loop *lp, LLVMBuilderRef b, const struct ver
     retarget_phis(b, exit, latch, join);
 }
 
+/* The loop as it was runs only where a trap comes (or for a count that
+ * wraps): test's branch says so, and the loop's latch asks LLVM not to
+ * unroll or vectorise it (its volatile accesses would not let it anyway),
+ * which keeps the code it adds small. */
+static void mark_cold(struct idiom_loop *lp, LLVMValueRef test, LLVMValueRef latch)
+{
+    LLVMContextRef ctx = lp->cm->ctx;
+    LLVMMetadataRef weights[3] = {
+        LLVMMDStringInContext2(ctx, "branch_weights", 14),
+        LLVMValueAsMetadata(LLVMConstInt(lp->cm->i32, 2000, false)),
+        LLVMValueAsMetadata(LLVMConstInt(lp->cm->i32, 1, false)),
+    };
+    LLVMSetMetadata(test, LLVMGetMDKindIDInContext(ctx, "prof", 4),
+                    LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, weights, 3)));
+    LLVMMetadataRef unroll = LLVMMDStringInContext2(ctx, "llvm.loop.unroll.disable", 24);
+    LLVMMetadataRef vectorize[2] = {
+        LLVMMDStringInContext2(ctx, "llvm.loop.vectorize.enable", 26),
+        LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(ctx), 0, false)),
+    };
+    /* A loop's id is a node whose first operand is itself. */
+    LLVMMetadataRef self = LLVMTemporaryMDNode(ctx, NULL, 0);
+    LLVMMetadataRef ops[3] = { self, LLVMMDNodeInContext2(ctx, &unroll, 1),
+                               LLVMMDNodeInContext2(ctx, vectorize, 2) };
+    LLVMMetadataRef id = LLVMMDNodeInContext2(ctx, ops, 3);
+    LLVMMetadataReplaceAllUsesWith(self, id);
+    LLVMSetMetadata(latch, LLVMGetMDKindIDInContext(ctx, "llvm.loop", 9),
+                    LLVMMetadataAsValue(ctx, id));
+}
+
 /*
  * Versioning: a loop whose trip count T is known on entry, whose every
  * access of memory 0 lies inside the memory at every one of its T trips
@@ -1652,12 +1683,12 @@ static bool version_loop(struct idiom_loop *lp, LLVMBuilderRef b)
     LLVMValueRef ok = LLVMBuildAnd(b, known, in_bounds(lp, b, trips, memory_size(lp, b), bases), "");
     for (unsigned i = 0; i < lp->nitems; i++)
         at0[i] = LLVMBuildAdd(b, bases[lp->items[i].group], c64(lp, lp->items[i].rel), "");
-    LLVMBuildCondBr(b, ok, h, h);   /* the clone's header, once it exists */
-    LLVMValueRef br = LLVMGetBasicBlockTerminator(vm->test);
+    LLVMValueRef br = LLVMBuildCondBr(b, ok, h, h);  /* the clone's header, once it exists */
     clone_blocks(lp, b, vm);
     clean_clone(lp, b, vm, at0);
     join_exits(lp, b, vm);
     LLVMSetSuccessor(br, 0, vm->bbs[0]);
+    mark_cold(lp, br, LLVMGetBasicBlockTerminator(lp->bbs[lp->nbbs - 1]));
     free(vm);
     return true;
 }
