@@ -173,6 +173,7 @@ struct idiom_loop {
      * fill: any pure computation, accesses of any width up to 16 bytes,
      * loop-invariant addresses, other trap checks, defined globals. */
     bool version;
+    int exiting;                    /* the block whose branch leaves the loop */
     LLVMTargetDataRef td;
     unsigned memory_attr;           /* the "memory" attribute's kind */
     unsigned ninsns;
@@ -370,9 +371,22 @@ static bool pointer_of(struct idiom_loop *lp, LLVMValueRef p, struct idiom_affin
             return false;
         /* Outside the loop, a constant offset (LICM hoists them). */
         LLVMValueRef idx = LLVMGetOperand(p, 1);
-        if (in_loop(lp, p) || lp->version ? !index_of(lp, idx, &have_a, a, off, 0)
-                           : !LLVMIsAConstantInt(idx) || LLVMConstIntGetZExtValue(idx) > UINT32_MAX)
+        if (in_loop(lp, p) || lp->version) {
+            bool had_a = have_a;
+            uint64_t off0 = *off;
+            if (!index_of(lp, idx, &have_a, a, off, 0)) {
+                /* For versioning, an i64 induction variable (indvars'
+                 * widening of the i32 address, exact wherever the loop
+                 * uses it) as the whole index. */
+                if (!lp->version || had_a || LLVMTypeOf(idx) != lp->cm->i64 ||
+                    !affine_of(lp, idx, a) || a->iv < 0)
+                    return false;
+                *off = off0;
+                have_a = true;
+            }
+        } else if (!LLVMIsAConstantInt(idx) || LLVMConstIntGetZExtValue(idx) > UINT32_MAX) {
             return false;
+        }
         if (!in_loop(lp, p) && !lp->version)
             *off += LLVMConstIntGetZExtValue(idx);
         p = LLVMGetOperand(p, 0);
@@ -510,30 +524,51 @@ static unsigned count_preds(LLVMBasicBlockRef bb)
 }
 
 /* The blocks from header h to the latch, each the only successor of the
- * one before but for trap blocks; each but h entered from that one alone.
- * Fills lp->bbs and lp->pre. */
-static bool find_chain(struct idiom_loop *lp, LLVMBasicBlockRef h)
+ * one before but for trap blocks and the loop's one exit; each but h
+ * entered from that one alone. The exit is the latch's other successor
+ * (a copy or fill must have it there) or, for versioning, that of a
+ * block before it whose other successor goes on (`exit_first`: which of
+ * a block's two successors is taken for the exit, where either might be;
+ * the latch then goes back unconditionally). Fills lp->bbs, lp->pre and
+ * lp->exiting. */
+static bool find_chain_as(struct idiom_loop *lp, LLVMBasicBlockRef h, bool exit_first)
 {
     if (count_preds(h) != 2)
         return false;
     lp->nbbs = 0;
     lp->bbs[lp->nbbs++] = h;
+    lp->exiting = -1;
     for (LLVMBasicBlockRef bb = h;;) {
         LLVMValueRef term = LLVMGetBasicBlockTerminator(bb);
         unsigned n = LLVMGetNumSuccessors(term);
         if (!LLVMIsABranchInst(term) || n == 0)
             return false;
+        if (n == 1 && LLVMGetSuccessor(term, 0) == h) {
+            if (lp->exiting < 0)
+                return false;       /* no way out */
+            goto latch;
+        }
         LLVMBasicBlockRef next = NULL;
         for (unsigned i = 0; i < n; i++) {
-            LLVMBasicBlockRef s = LLVMGetSuccessor(term, i);
+            LLVMBasicBlockRef s = LLVMGetSuccessor(term, i), o = LLVMGetSuccessor(term, 1 - i);
             if (s == h) {
-                if (n != 2 || chain_has(lp, LLVMGetSuccessor(term, 1 - i)) ||
-                    LLVMGetSuccessor(term, 1 - i) == h)
+                if (n != 2 || chain_has(lp, o) || o == h)
                     return false;
+                if (lp->exiting < 0)
+                    lp->exiting = (int)lp->nbbs - 1;
+                else if (!is_trap_block(o))
+                    return false;   /* a second way out */
                 goto latch;
             }
             if (n == 2 && is_trap_block(s))
                 continue;
+            if (n == 2 && !is_trap_block(o) && lp->version && lp->exiting < 0 &&
+                (i == 0) == exit_first) {
+                if (chain_has(lp, s))
+                    return false;
+                lp->exiting = (int)lp->nbbs - 1;   /* s is the exit */
+                continue;
+            }
             if (next != NULL)
                 return false;
             next = s;
@@ -555,6 +590,20 @@ latch:;
         return false;
     lp->pre = LLVMGetInstructionParent(pre_term);
     return !chain_has(lp, lp->pre);
+}
+
+static bool find_chain(struct idiom_loop *lp, LLVMBasicBlockRef h)
+{
+    return find_chain_as(lp, h, false) || (lp->version && find_chain_as(lp, h, true));
+}
+
+/* The exiting block's branch, and which of its successors leaves. */
+static LLVMValueRef exit_branch(const struct idiom_loop *lp, unsigned *out)
+{
+    LLVMValueRef term = LLVMGetBasicBlockTerminator(lp->bbs[lp->exiting]);
+    LLVMBasicBlockRef on = lp->exiting + 1 < (int)lp->nbbs ? lp->bbs[lp->exiting + 1] : lp->bbs[0];
+    *out = LLVMGetSuccessor(term, 0) == on ? 1 : 0;
+    return term;
 }
 
 /* The header's phis, each an iv: an i32 whose value from the latch is
@@ -677,9 +726,10 @@ static bool exit_test(struct idiom_loop *lp, LLVMValueRef term)
         x = y, y = t;
         p = swapped(p);
     }
-    if (x.iv < 0 || y.iv >= 0)
+    unsigned out;
+    if (x.iv < 0 || y.iv >= 0 || exit_branch(lp, &out) != term)
         return false;
-    if (LLVMGetSuccessor(term, 0) != lp->bbs[0])
+    if (out == 0)
         p = inverse(p);
     int32_t s = stride_of(lp, &x);
     uint32_t mag = s < 0 ? (uint32_t)-s : (uint32_t)s;
@@ -807,7 +857,7 @@ static bool read_body(struct idiom_loop *lp)
                     return false;
                 break;
             case LLVMBr:
-                if (b + 1 == lp->nbbs) {
+                if ((int)b == lp->exiting) {
                     if (!exit_test(lp, in))
                         return false;
                 } else if (LLVMIsConditional(in) && !side_exit(lp, in)) {
@@ -829,7 +879,8 @@ static bool read_body(struct idiom_loop *lp)
 
 static bool same_group(const struct idiom_affine *x, const struct idiom_affine *y)
 {
-    if (x->iv != y->iv || x->iv_coef != y->iv_coef || x->nterms != y->nterms)
+    if (x->type != y->type || x->iv != y->iv || x->iv_coef != y->iv_coef ||
+        x->nterms != y->nterms)
         return false;
     for (unsigned i = 0; i < x->nterms; i++) {
         unsigned j = 0;
@@ -855,7 +906,8 @@ static bool make_groups(struct idiom_loop *lp)
         if (g == lp->ngroups)
             lp->groups[lp->ngroups++] = (struct idiom_group){ i, 0, 0, 0 };
         struct idiom_group *gr = &lp->groups[g];
-        int64_t dk = (int32_t)(it->a.k - lp->items[gr->first].a.k);
+        uint64_t d = it->a.k - lp->items[gr->first].a.k;
+        int64_t dk = it->a.type == lp->cm->i64 ? (int64_t)d : (int32_t)d;
         it->group = g;
         it->rel = dk + (int64_t)it->off;
         gr->dk_min = dk < gr->dk_min ? dk : gr->dk_min;
@@ -1157,7 +1209,7 @@ static LLVMValueRef trips_before_last(struct idiom_loop *lp, LLVMBuilderRef b,
 static LLVMValueRef group_base(struct idiom_loop *lp, LLVMBuilderRef b, unsigned g)
 {
     const struct idiom_affine *a = &lp->items[lp->groups[g].first].a;
-    return LLVMBuildZExt(b, affine_at0(lp, b, a), lp->cm->i64, "");
+    return LLVMBuildZExtOrBitCast(b, affine_at0(lp, b, a), lp->cm->i64, "");
 }
 
 static LLVMValueRef and_all(LLVMBuilderRef b, LLVMValueRef x, LLVMValueRef y)
@@ -1571,14 +1623,14 @@ static void clean_clone(struct idiom_loop *lp, LLVMBuilderRef b, const struct ve
     }
 }
 
-/* Both latches leave through a new block in front of the exit, where a
- * phi joins each loop value used after the loop with its clone. */
+/* Both exiting blocks leave through a new block in front of the exit,
+ * where a phi joins each loop value used after the loop with its clone. */
 static void join_exits(struct idiom_loop *lp, LLVMBuilderRef b, const struct version_map *vm)
 {
     struct cg_module *cm = lp->cm;
-    LLVMBasicBlockRef latch = lp->bbs[lp->nbbs - 1], clatch = vm->bbs[lp->nbbs - 1];
-    LLVMValueRef term = LLVMGetBasicBlockTerminator(latch);
-    unsigned out = LLVMGetSuccessor(term, 0) == lp->bbs[0] ? 1 : 0;
+    unsigned out;
+    LLVMValueRef term = exit_branch(lp, &out);
+    LLVMBasicBlockRef latch = lp->bbs[lp->exiting], clatch = vm->bbs[lp->exiting];
     LLVMBasicBlockRef exit = LLVMGetSuccessor(term, out);
     LLVMBasicBlockRef join = LLVMInsertBasicBlockInContext(cm->ctx, exit, "version_join");
     LLVMSetSuccessor(term, out, join);

@@ -124,6 +124,33 @@
         (br_if 0 (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1)))
                          (local.get $n))))))
 
+  ;; the exit in the middle of the trip (a header too large for LLVM to
+  ;; rotate): q[i] = mix(p[i]), and unless i = n - 1, q[i + 1] = -1 (which
+  ;; the next trip overwrites); the last trip stores no q[n]
+  (func (export "mid") (param $p i32) (param $q i32) (param $n i32)
+    (local $i i32) (local $x i32)
+    (loop
+      (local.set $x (i32.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $x (i32.mul (local.get $x) (i32.const 0x9e3779b1)))
+      (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 15))))
+      (local.set $x (i32.mul (local.get $x) (i32.const 0x9e3779b1)))
+      (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 15))))
+      (local.set $x (i32.mul (local.get $x) (i32.const 0x9e3779b1)))
+      (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 15))))
+      (local.set $x (i32.mul (local.get $x) (i32.const 0x9e3779b1)))
+      (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 15))))
+      (local.set $x (i32.mul (local.get $x) (i32.const 0x9e3779b1)))
+      (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 15))))
+      (local.set $x (i32.mul (local.get $x) (i32.const 0x9e3779b1)))
+      (local.set $x (i32.xor (local.get $x) (i32.shr_u (local.get $x) (i32.const 15))))
+      (i32.store (i32.add (local.get $q) (i32.shl (local.get $i) (i32.const 2))) (local.get $x))
+      (if (i32.ne (local.get $i) (i32.sub (local.get $n) (i32.const 1)))
+        (then
+          (i32.store offset=4 (i32.add (local.get $q) (i32.shl (local.get $i) (i32.const 2)))
+                     (i32.const -1))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br 1)))))
+
   ;; v[i] = v[i] + w[i] over i32x4 lanes, 16 bytes a trip
   (func (export "vadd") (param $v i32) (param $w i32) (param $n i32)
     (local $i i32) (local $o i32)
@@ -258,6 +285,21 @@
 (assert_return (invoke "i32" (i32.const 40064)) (i32.const 49))
 (assert_trap (invoke "vadd" (i32.const 65504) (i32.const 40000) (i32.const 3)) "out of bounds memory access")
 (assert_return (invoke "i32" (i32.const 65504)) (i32.const 2))
+
+;; an exit mid-trip: in bounds (the clone), then with q[n], which the loop
+;; never stores, past the end (no trap)
+(invoke "down" (i32.const 56000) (i32.const 8))
+(invoke "mid" (i32.const 56000) (i32.const 60000) (i32.const 8))
+(assert_return (invoke "i32" (i32.const 60000)) (i32.const 0x152de224))
+(assert_return (invoke "i32" (i32.const 60004)) (i32.const 0xe473c538))
+(assert_return (invoke "i32" (i32.const 60028)) (i32.const 0x71b43d75))
+(assert_return (invoke "i32" (i32.const 60032)) (i32.const -6025))  ;; axpy's y[2008]
+(invoke "mid" (i32.const 56000) (i32.const 65504) (i32.const 8))
+(assert_return (invoke "i32" (i32.const 65504)) (i32.const 0x152de224))
+(assert_return (invoke "i32" (i32.const 65528)) (i32.const 0x4822fd95))
+(assert_return (invoke "i32" (i32.const 65532)) (i32.const 0x71b43d75))
+(assert_trap (invoke "mid" (i32.const 56000) (i32.const 65508) (i32.const 8)) "out of bounds memory access")
+(assert_return (invoke "i32" (i32.const 65532)) (i32.const 0x4822fd95))
 
 ;; the bounds are the memory's size at entry: after memory.grow the same
 ;; ramp runs into the second page
