@@ -46,10 +46,12 @@
  * loaded from there.
  *
  * The same reading serves versioning (version_loop), for any other loop
- * of that shape whose accesses are affine: it may compute anything pure
- * (floats, vectors, intrinsics that touch no memory), access up to 16
- * bytes, also at invariant addresses, read and write defined globals and
- * branch to any trap. In front of it a test computes its trip count T and
+ * of that shape whose accesses are affine (its exit may also be in the
+ * middle of the chain, its latch branch to a trap): it may compute
+ * anything pure (floats, vectors, intrinsics that touch no memory),
+ * access up to 16 bytes, also at invariant addresses, read and write
+ * defined globals and branch to any trap. In front of it a test computes
+ * its trip count T and
  * checks that every access of all T trips stays inside the memory without
  * wrapping; then a clone runs whose accesses are ordinary ones at exact
  * 64-bit addresses, without their bounds checks. Nothing in the clone can
@@ -131,6 +133,15 @@ struct idiom_group {
 struct idiom_carried {
     LLVMValueRef phi, init, next;
     unsigned item;                  /* next, a load of the loop (read_body) */
+    /* For versioning, a phi that carries what an affine a, or an index
+     * zext(a) + off, is at the next trip (LLVM's strength reduction; an
+     * address checked code computed for the next trip's check): a is
+     * taken one trip back, so that at every trip but the first the phi
+     * is a (or zext(a) + off); that it is so at the first too,
+     * version_loop tests on entry. */
+    bool affine, index;
+    struct idiom_affine a;
+    uint64_t off;
 };
 
 /* Where a stored byte comes from: a byte of the source group at rel, or
@@ -228,6 +239,27 @@ static bool add_term(struct idiom_affine *a, LLVMValueRef v, int64_t coef)
     return true;
 }
 
+/* *a += coef * x (x of a's type, or an i64 one under a trunc). */
+static bool add_affine(const struct idiom_loop *lp, struct idiom_affine *a,
+                       const struct idiom_affine *x, int64_t coef)
+{
+    if (x->type != a->type && !(a->type == lp->cm->i32 && x->type == lp->cm->i64))
+        return false;
+    if (x->iv >= 0) {
+        if (a->iv >= 0 && a->iv != x->iv)
+            return false;
+        a->iv = x->iv;
+        a->iv_coef += coef * x->iv_coef;
+        if (a->iv_coef == 0)
+            a->iv = -1;
+    }
+    for (unsigned i = 0; i < x->nterms; i++)
+        if (!add_term(a, x->terms[i].v, coef * x->terms[i].coef))
+            return false;
+    a->k += (uint64_t)coef * x->k;
+    return true;
+}
+
 /* The constant operand of a mul or shl by a constant, as a factor. */
 static bool factor_of(LLVMValueRef v, int64_t *factor, LLVMValueRef *other)
 {
@@ -259,6 +291,9 @@ static bool affine_add(const struct idiom_loop *lp, LLVMValueRef v, int64_t coef
     }
     if (!in_loop(lp, v))
         return LLVMIsAConstant(v) ? false : add_term(a, v, coef);
+    for (unsigned c = 0; c < lp->ncarried; c++)
+        if (lp->carried[c].affine && lp->carried[c].phi == v)
+            return add_affine(lp, a, &lp->carried[c].a, coef);
     int iv = iv_index(lp, v);
     if (iv >= 0) {
         if (a->iv >= 0 && a->iv != iv)
@@ -325,6 +360,15 @@ static bool index_of(const struct idiom_loop *lp, LLVMValueRef v, bool *have_a,
     }
     if (!LLVMIsAInstruction(v) || (!in_loop(lp, v) && !lp->version))
         return false;
+    for (unsigned c = 0; c < lp->ncarried; c++)
+        if (lp->carried[c].index && lp->carried[c].phi == v) {
+            if (*have_a)
+                return false;
+            *have_a = true;
+            *a = lp->carried[c].a;
+            *off += lp->carried[c].off;
+            return true;
+        }
     switch (LLVMGetInstructionOpcode(v)) {
     case LLVMZExt:
         if (*have_a)
@@ -653,11 +697,40 @@ static bool find_ivs(struct idiom_loop *lp)
             continue;
         }
         const struct idiom_iv *iv = &lp->ivs[i];
-        lp->carried[lp->ncarried++] = (struct idiom_carried){ iv->phi, iv->init, iv->next, 0 };
+        lp->carried[lp->ncarried++] = (struct idiom_carried){ .phi = iv->phi, .init = iv->init,
+                                                             .next = iv->next };
         lp->ivs[i] = lp->ivs[--lp->nivs];
         i = 0;                      /* the others again, without it */
     }
     return lp->nivs > 0;
+}
+
+/* For versioning: the carried phis whose value from the latch is an
+ * affine, or an index zext(a) + off, of the next trip (taken one trip
+ * back here). One may lean on another found before it. */
+static void find_affine_phis(struct idiom_loop *lp)
+{
+    for (unsigned c = 0; c < lp->ncarried; c++) {
+        struct idiom_carried *cp = &lp->carried[c];
+        LLVMTypeRef t = LLVMTypeOf(cp->phi);
+        bool have_a = false;
+        uint64_t off = 0;
+        struct idiom_affine a;
+        if (t != lp->cm->i32 && t != lp->cm->i64)
+            continue;
+        if (affine_of(lp, cp->next, &a)) {
+            cp->affine = true;
+        } else if (t == lp->cm->i64 && index_of(lp, cp->next, &have_a, &a, &off, 0) && have_a &&
+                   off <= UINT32_MAX) {
+            cp->index = true;
+        } else {
+            continue;
+        }
+        if (a.iv >= 0)
+            a.k -= (uint64_t)(a.iv_coef * lp->ivs[a.iv].step);
+        cp->a = a;
+        cp->off = off;
+    }
 }
 
 /* Each carried phi's value from the latch is a load of the loop. */
@@ -1706,9 +1779,6 @@ static bool version_loop(struct idiom_loop *lp, LLVMBuilderRef b)
     LLVMBasicBlockRef h = lp->bbs[0];
     if (lp->ninsns > VERSION_MAX_INSNS)
         return false;
-    for (unsigned i = 0; i < lp->nitems; i++)
-        if (lp->items[i].a.iv >= 0 && stride_of(lp, &lp->items[i].a) == 0)
-            return false;
     /* The clone branches to the loop's trap blocks too: they must not
      * tell their predecessors apart (a phi of a merged block's kinds). */
     for (unsigned i = 0; i < lp->nbbs; i++) {
@@ -1733,6 +1803,16 @@ static bool version_loop(struct idiom_loop *lp, LLVMBuilderRef b)
     LLVMValueRef known, bases[IDIOM_MAX_ITEMS], at0[IDIOM_MAX_ITEMS];
     LLVMValueRef trips = LLVMBuildNUWAdd(b, trips_before_last(lp, b, &known), c64(lp, 1), "");
     LLVMValueRef ok = LLVMBuildAnd(b, known, in_bounds(lp, b, trips, memory_size(lp, b), bases), "");
+    for (unsigned c = 0; c < lp->ncarried; c++) {
+        const struct idiom_carried *cp = &lp->carried[c];
+        if (!cp->affine && !cp->index)
+            continue;
+        LLVMValueRef first = affine_at0(lp, b, &cp->a);
+        if (cp->index)
+            first = LLVMBuildAdd(b, LLVMBuildZExtOrBitCast(b, first, lp->cm->i64, ""),
+                                 c64(lp, (int64_t)cp->off), "");
+        ok = LLVMBuildAnd(b, ok, LLVMBuildICmp(b, LLVMIntEQ, cp->init, first, ""), "");
+    }
     for (unsigned i = 0; i < lp->nitems; i++)
         at0[i] = LLVMBuildAdd(b, bases[lp->items[i].group], c64(lp, lp->items[i].rel), "");
     LLVMValueRef br = LLVMBuildCondBr(b, ok, h, h);  /* the clone's header, once it exists */
@@ -1759,8 +1839,10 @@ static bool try_loop(struct idiom_loop *lp, LLVMBasicBlockRef h, LLVMBuilderRef 
 
 static bool try_version(struct idiom_loop *lp, LLVMBasicBlockRef h, LLVMBuilderRef b)
 {
-    return find_chain(lp, h) && find_ivs(lp) && read_body(lp) && make_groups(lp) &&
-           version_loop(lp, b);
+    if (!find_chain(lp, h) || !find_ivs(lp))
+        return false;
+    find_affine_phis(lp);
+    return read_body(lp) && make_groups(lp) && version_loop(lp, b);
 }
 
 int cg_idiom_loops(struct cg_module *cm, bool version)

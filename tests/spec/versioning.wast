@@ -151,6 +151,17 @@
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (br 1)))))
 
+  ;; a second counter that starts off its pattern: j = 4 i + 50000 at
+  ;; every trip but the first, where it is $j0
+  (func (export "skew") (param $j0 i32) (param $n i32)
+    (local $i i32) (local $j i32)
+    (local.set $j (local.get $j0))
+    (loop
+      (i32.store (local.get $j) (i32.mul (i32.add (local.get $i) (i32.const 1)) (i32.const 10)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (local.set $j (i32.add (i32.shl (local.get $i) (i32.const 2)) (i32.const 50000)))
+      (br_if 0 (i32.ne (local.get $i) (local.get $n)))))
+
   ;; v[i] = v[i] + w[i] over i32x4 lanes, 16 bytes a trip
   (func (export "vadd") (param $v i32) (param $w i32) (param $n i32)
     (local $i i32) (local $o i32)
@@ -300,6 +311,16 @@
 (assert_return (invoke "i32" (i32.const 65532)) (i32.const 0x71b43d75))
 (assert_trap (invoke "mid" (i32.const 56000) (i32.const 65508) (i32.const 8)) "out of bounds memory access")
 (assert_return (invoke "i32" (i32.const 65532)) (i32.const 0x4822fd95))
+
+;; the first trip's j is its own
+(invoke "skew" (i32.const 50100) (i32.const 4))
+(assert_return (invoke "i32" (i32.const 50100)) (i32.const 10))
+(assert_return (invoke "i32" (i32.const 50000)) (i32.const 7501))
+(assert_return (invoke "i32" (i32.const 50004)) (i32.const 20))
+(assert_return (invoke "i32" (i32.const 50012)) (i32.const 40))
+(assert_return (invoke "i32" (i32.const 50016)) (i32.const 7513))
+(invoke "skew" (i32.const 50000) (i32.const 4))
+(assert_return (invoke "i32" (i32.const 50000)) (i32.const 10))
 
 ;; the bounds are the memory's size at entry: after memory.grow the same
 ;; ramp runs into the second page
