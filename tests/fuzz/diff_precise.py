@@ -11,7 +11,9 @@ cannot trap: global.set, stores (of several widths) and loads near the end
 of a one-page memory (some in bounds, some straddling it, some past it),
 loads whose value is dropped, kept in a dead local, or only decides a
 br_if with equal outcomes, explicit traps (a division by zero, a float
-conversion that overflows), loops that set a global and store as they go,
+conversion that overflows), loops that set a global and store as they go
+(counted loops, forwards and backwards, which awsmc versions when they
+stay in bounds: i64 and f64 arrays, a division that traps at some trip),
 logged values, and calls of the functions before it. Globals are exported
 as "global$N$i32" so both transcripts show them after every trap. The
 memory has no maximum: a small one would make guard mode check accesses
@@ -38,7 +40,7 @@ def main():
         return r.randint(-1000, 1000)
 
     def stmt(func, depth):
-        k = r.randrange(17)
+        k = r.randrange(19)
         g = r.randrange(4)
         if k == 0:
             return "(global.set %d (i32.const %d))" % (g, value())
@@ -77,6 +79,34 @@ def main():
                     "(i32.const 4))) (local.get 3)) (local.set 3 (i32.add (local.get 3) "
                     "(i32.const 1))) (br_if 0 (i32.lt_u (local.get 3) (i32.const %d))))"
                     % (g, base, r.randint(1, 40)))
+        if k == 16 and depth < 2:
+            # backwards over i64s: a[i] = b[i] + 1000 / (i - z), i from n-1 to 0
+            # (n + the parameter, so that LLVM cannot unroll the loop away)
+            n = r.randint(1, 64)
+            dst = r.choice([MEMORY - 8 * r.randint(1, 70), 128, 2048])
+            src = r.choice([dst, dst + 8, dst - 8, 4096, MEMORY - 8 * r.randint(1, 45)])
+            return ("(local.set 3 (i32.add (local.get 0) (i32.const %d))) (loop (local.set 3 (i32.sub (local.get 3) "
+                    "(i32.const 1))) (i64.store (i32.add (i32.const %d) (i32.shl (local.get 3) "
+                    "(i32.const 3))) (i64.add (i64.load (i32.add (i32.const %d) (i32.shl "
+                    "(local.get 3) (i32.const 3)))) (i64.extend_i32_s (i32.div_s (i32.const 1000) "
+                    "(i32.sub (local.get 3) (i32.const %d)))))) (global.set %d (local.get 3)) "
+                    "(br_if 0 (local.get 3)))" % (n, dst, src, r.randint(-5, 45), g))
+        if k == 17 and depth < 2:
+            # forwards over f64s, d[i] = s[i] * 1.5 + i, and a sum of the i
+            # often so that only the last trip or two run past the end, and
+            # often a count the vector loop runs whole
+            n = r.choice([r.randint(1, 64), 8 * r.randint(1, 8)])
+            dst = r.choice([MEMORY - 8 * (n - r.randint(0, 2)), MEMORY - 8 * r.randint(1, 70),
+                            256, 3000])
+            src = r.choice([dst, dst + 8, dst - 16, 6000, MEMORY - 8 * r.randint(1, 70)])
+            return ("(local.set 3 (i32.const 0)) (loop (f64.store offset=%d (i32.add "
+                    "(i32.const %d) (i32.shl (local.get 3) (i32.const 3))) (f64.add (f64.mul "
+                    "(f64.load (i32.add (i32.const %d) (i32.shl (local.get 3) (i32.const 3)))) "
+                    "(f64.const 1.5)) (f64.convert_i32_s (local.get 3)))) (local.set 1 "
+                    "(i32.add (local.get 1) (local.get 3))) (local.set 3 (i32.add (local.get 3) "
+                    "(i32.const 1))) (br_if 0 (i32.lt_s (local.get 3) (i32.add (local.get 0) "
+                    "(i32.const %d)))))"
+                    % (r.choice([0, 0, 8]), dst, src, n))
         if k == 13 and func > 1:
             return "(drop (call %d (i32.const 0)))" % r.randint(1, func - 1)
         if k == 14:
