@@ -109,8 +109,9 @@ int cg_run_passes(struct cg_module *cm, const char *pipeline)
     return 0;
 }
 
-/* -O2 and -O3 are LLVM's pipelines cut in two (cg_pipeline.h, written by
- * CMakeLists.txt from opt's own text of them): the loops awsm rewrites
+/* -O2 and -O3 are LLVM's pipelines cut in two (cg_pipeline.h, which
+ * scripts/llvm-pipeline.sh writes from opt's own text of them at
+ * configure time): the loops awsm rewrites
  * itself (cg_idiom.c) are rewritten between the module's simplification,
  * which leaves them rotated with their induction variables and invariants
  * found, and the optimisation that vectorises and unrolls them. -O1 runs
