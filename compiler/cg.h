@@ -233,6 +233,10 @@ LLVMValueRef cg_call_interrupted(struct cg_module *cm, LLVMBuilderRef b,
 /* ===== cg_poll.c ======================================================== */
 /* After optimisation: poll vmctx->interrupt at every loop header. */
 int cg_poll_loops(struct cg_module *cm);
+/* A conditional branch's weights: `taken` for its first successor
+ * against `not_taken` for its second (LLVM's !prof branch_weights). */
+void cg_branch_weights(struct cg_module *cm, LLVMValueRef br, unsigned taken,
+                       unsigned not_taken);
 
 /* ===== cg_idiom.c ======================================================= */
 

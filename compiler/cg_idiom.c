@@ -51,10 +51,10 @@
  * anything pure (floats, vectors, intrinsics that touch no memory),
  * access up to 16 bytes, also at invariant addresses, read and write
  * defined globals and branch to any trap. In front of it a test computes
- * its trip count T and
- * checks that every access of all T trips stays inside the memory without
- * wrapping; then a clone runs whose accesses are ordinary ones at exact
- * 64-bit addresses, without their bounds checks. Nothing in the clone can
+ * its trip count T and checks that every access of all T trips stays
+ * inside the memory without wrapping; then a clone runs whose accesses
+ * are ordinary ones at exact 64-bit addresses, without their bounds
+ * checks. Nothing in the clone can
  * fault, so LLVM may reorder and vectorise it; its other traps (a division
  * by zero) are calls, which LLVM keeps in order with the stores.
  *
@@ -180,7 +180,7 @@ struct idiom_loop {
     unsigned src_group;
     int64_t delta;
     unsigned fshl, fshr;            /* the intrinsics' ids */
-    /* Read for versioning (cg_version_loop) rather than for a copy or a
+    /* Read for versioning (version_loop) rather than for a copy or a
      * fill: any pure computation, accesses of any width up to 16 bytes,
      * loop-invariant addresses, other trap checks, defined globals. */
     bool version;
@@ -239,20 +239,26 @@ static bool add_term(struct idiom_affine *a, LLVMValueRef v, int64_t coef)
     return true;
 }
 
+/* *a += coef * ivs[iv]; an affine has one iv at most. */
+static bool add_iv(struct idiom_affine *a, int iv, int64_t coef)
+{
+    if (a->iv >= 0 && a->iv != iv)
+        return false;
+    a->iv = iv;
+    a->iv_coef += coef;
+    if (a->iv_coef == 0)
+        a->iv = -1;
+    return true;
+}
+
 /* *a += coef * x (x of a's type, or an i64 one under a trunc). */
 static bool add_affine(const struct idiom_loop *lp, struct idiom_affine *a,
                        const struct idiom_affine *x, int64_t coef)
 {
     if (x->type != a->type && !(a->type == lp->cm->i32 && x->type == lp->cm->i64))
         return false;
-    if (x->iv >= 0) {
-        if (a->iv >= 0 && a->iv != x->iv)
-            return false;
-        a->iv = x->iv;
-        a->iv_coef += coef * x->iv_coef;
-        if (a->iv_coef == 0)
-            a->iv = -1;
-    }
+    if (x->iv >= 0 && !add_iv(a, x->iv, coef * x->iv_coef))
+        return false;
     for (unsigned i = 0; i < x->nterms; i++)
         if (!add_term(a, x->terms[i].v, coef * x->terms[i].coef))
             return false;
@@ -295,15 +301,8 @@ static bool affine_add(const struct idiom_loop *lp, LLVMValueRef v, int64_t coef
         if (lp->carried[c].affine && lp->carried[c].phi == v)
             return add_affine(lp, a, &lp->carried[c].a, coef);
     int iv = iv_index(lp, v);
-    if (iv >= 0) {
-        if (a->iv >= 0 && a->iv != iv)
-            return false;
-        a->iv = iv;
-        a->iv_coef += coef;
-        if (a->iv_coef == 0)
-            a->iv = -1;
-        return true;
-    }
+    if (iv >= 0)
+        return add_iv(a, iv, coef);
     int64_t factor;
     LLVMValueRef other;
     switch (LLVMGetInstructionOpcode(v)) {
@@ -881,8 +880,9 @@ static bool other_access(struct idiom_loop *lp, LLVMValueRef in, bool store)
     return true;
 }
 
-/* A conditional branch to a trap block that is not the latch's: a bounds
- * check (which versioning drops), or, for versioning, another trap. */
+/* A conditional branch to a trap block that is not the exit test: a
+ * bounds check (which versioning drops), or, for versioning, another
+ * trap. */
 static bool side_exit(struct idiom_loop *lp, LLVMValueRef br)
 {
     unsigned n0 = lp->nitems;
@@ -1741,13 +1741,7 @@ static void join_exits(struct idiom_loop *lp, LLVMBuilderRef b, const struct ver
 static void mark_cold(struct idiom_loop *lp, LLVMValueRef test, LLVMValueRef latch)
 {
     LLVMContextRef ctx = lp->cm->ctx;
-    LLVMMetadataRef weights[3] = {
-        LLVMMDStringInContext2(ctx, "branch_weights", 14),
-        LLVMValueAsMetadata(LLVMConstInt(lp->cm->i32, 2000, false)),
-        LLVMValueAsMetadata(LLVMConstInt(lp->cm->i32, 1, false)),
-    };
-    LLVMSetMetadata(test, LLVMGetMDKindIDInContext(ctx, "prof", 4),
-                    LLVMMetadataAsValue(ctx, LLVMMDNodeInContext2(ctx, weights, 3)));
+    cg_branch_weights(lp->cm, test, 2000, 1);
     LLVMMetadataRef unroll = LLVMMDStringInContext2(ctx, "llvm.loop.unroll.disable", 24);
     LLVMMetadataRef vectorize[2] = {
         LLVMMDStringInContext2(ctx, "llvm.loop.vectorize.enable", 26),

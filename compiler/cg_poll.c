@@ -167,19 +167,25 @@ static uint32_t find_loop_headers(struct cg_module *cm, struct fn_blocks *fb)
  * this many trips take microseconds. */
 #define POLL_EVERY 256u
 
+void cg_branch_weights(struct cg_module *cm, LLVMValueRef br, unsigned taken,
+                       unsigned not_taken)
+{
+    LLVMMetadataRef md[3] = {
+        LLVMMDStringInContext2(cm->ctx, "branch_weights", 14),
+        LLVMValueAsMetadata(LLVMConstInt(cm->i32, taken, false)),
+        LLVMValueAsMetadata(LLVMConstInt(cm->i32, not_taken, false)),
+    };
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(cm->ctx, "prof", 4),
+                    LLVMMetadataAsValue(cm->ctx, LLVMMDNodeInContext2(cm->ctx, md, 3)));
+}
+
 /* Branch weights: the branch to `unlikely` is taken once in `odds`. */
 static LLVMValueRef cond_br_unlikely(struct cg_module *cm, LLVMBuilderRef b,
                                      LLVMValueRef cond, LLVMBasicBlockRef unlikely,
                                      LLVMBasicBlockRef likely, unsigned odds)
 {
     LLVMValueRef br = LLVMBuildCondBr(b, cond, unlikely, likely);
-    LLVMMetadataRef md[3] = {
-        LLVMMDStringInContext2(cm->ctx, "branch_weights", 14),
-        LLVMValueAsMetadata(LLVMConstInt(cm->i32, 1, false)),
-        LLVMValueAsMetadata(LLVMConstInt(cm->i32, odds - 1, false)),
-    };
-    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(cm->ctx, "prof", 4),
-                    LLVMMetadataAsValue(cm->ctx, LLVMMDNodeInContext2(cm->ctx, md, 3)));
+    cg_branch_weights(cm, br, 1, odds - 1);
     return br;
 }
 
