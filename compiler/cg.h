@@ -139,6 +139,9 @@ struct cg_func {
     uint32_t depth, ccap;
     uint32_t dead_depth;            /* blocks opened inside dead code */
 
+    LLVMValueRef *calls;            /* what the stack check must precede */
+    uint32_t ncalls, callcap;       /* (cg_note_call) */
+
     LLVMBasicBlockRef trap_bb[AWSM_TRAP_COUNT];
     LLVMBasicBlockRef propagate_bb; /* return with exn_pending set */
     const struct wm_ins *in;
@@ -152,6 +155,10 @@ struct cg_func {
  * costs call-heavy code ~20% (fib): other modules keep the C convention
  * (runtime/abi.h, descriptor.callconv). */
 #define CG_TAIL_CALLCONV 18u
+
+/* A function attribute: the function's stack check runs on every call
+ * of it, so a call of it is a safe point (cg_func.c, place_stack_check). */
+#define CG_ENTRY_CHECK_ATTR "awsm-entry-check"
 
 /* The names of the clones of recursive functions (cg_module.c,
  * plan_recursion): always inlined, but wasm code wherever one is left. */
@@ -222,6 +229,10 @@ LLVMValueRef cg_call_intrinsic(struct cg_func *f, const char *name,
 LLVMValueRef cg_intrinsic1(struct cg_func *f, const char *name, LLVMValueRef x);
 LLVMValueRef cg_intrinsic2(struct cg_func *f, const char *name, LLVMValueRef a,
                            LLVMValueRef b);
+/* A call that can go deeper into the stack than the frame that makes it
+ * (a wasm or host function, a runtime service): the stack check comes
+ * before it. */
+void cg_note_call(struct cg_func *f, LLVMValueRef call);
 /* Call a runtime service: vmctx->rt->field(vmctx, args...). */
 LLVMValueRef cg_call_rt(struct cg_func *f, unsigned field_offset,
                         LLVMTypeRef ret, LLVMValueRef *args, unsigned nargs);
@@ -229,6 +240,40 @@ LLVMValueRef cg_call_rt(struct cg_func *f, unsigned field_offset,
 /* The safe point's slow path: a cold call of vmctx->rt->interrupted. */
 LLVMValueRef cg_call_interrupted(struct cg_module *cm, LLVMBuilderRef b,
                                  LLVMValueRef vmctx);
+
+/* ===== cg_cfg.c ========================================================= */
+
+#define CG_CFG_NONE UINT32_MAX
+
+struct cg_bb_key {
+    LLVMBasicBlockRef bb;
+    uint32_t index;
+};
+
+/* A function's blocks as indices, in the current function's arena. */
+struct cg_cfg {
+    LLVMBasicBlockRef *bbs;         /* in function order; bbs[0] the entry */
+    struct cg_bb_key *keys;         /* sorted by address (cg_cfg_index) */
+    uint32_t n;
+    uint32_t *succ_at, *succ;       /* b's successors: succ[succ_at[b] ..] */
+    uint32_t *pred_at, *pred;       /* likewise its predecessors */
+    /* cg_cfg_dominators: */
+    uint32_t *rpo, nreach;          /* reverse postorder of what entry reaches */
+    uint32_t *order;                /* b's place in rpo, or CG_CFG_NONE */
+    uint32_t *idom;                 /* immediate dominator; entry: itself;
+                                       CG_CFG_NONE if unreached */
+    bool *cyclic;                   /* cg_cfg_cycles: b lies on a cycle */
+};
+
+/* Blocks, successors and predecessors of fn (every block terminated, or
+ * counted as having no successors). */
+void cg_cfg_init(struct cg_module *cm, struct cg_cfg *g, LLVMValueRef fn);
+/* The index of one of the function's blocks. */
+uint32_t cg_cfg_index(const struct cg_cfg *g, LLVMBasicBlockRef bb);
+void cg_cfg_dominators(struct cg_module *cm, struct cg_cfg *g);
+/* The nearest block dominating both a and b (both reached). */
+uint32_t cg_cfg_common_dominator(const struct cg_cfg *g, uint32_t a, uint32_t b);
+void cg_cfg_cycles(struct cg_module *cm, struct cg_cfg *g);
 
 /* ===== cg_poll.c ======================================================== */
 /* After optimisation: poll vmctx->interrupt at every loop header. */

@@ -49,6 +49,7 @@ void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
                         same, other);
         LLVMPositionBuilderAtEnd(f->b, other);
         LLVMValueRef r = LLVMBuildCall2(f->b, fty, callee, args, n + base, "");
+        cg_note_call(f, r);
         LLVMSetInstructionCallConv(r, cc);
         LLVMSetTailCallKind(r, LLVMTailCallKindNoTail);
         cg_exn_pass_on(f, vmctx);
@@ -59,6 +60,7 @@ void cg_emit_call(struct cg_func *f, const struct wm_functype *ft,
         LLVMPositionBuilderAtEnd(f->b, same);
     }
     LLVMValueRef r = LLVMBuildCall2(f->b, fty, callee, args, n + base, "");
+    cg_note_call(f, r);
     LLVMSetInstructionCallConv(r, cc);
     if (tail) {
         /* return_call: guaranteed, whatever the two signatures (tailcc),

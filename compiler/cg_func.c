@@ -139,7 +139,10 @@ LLVMValueRef cg_call_rt(struct cg_func *f, unsigned field_offset,
     LLVMValueRef off = cg_const_i64(f, field_offset);
     LLVMValueRef slot = LLVMBuildGEP2(f->b, cm->i8, rt, &off, 1, "");
     LLVMValueRef fn = LLVMBuildLoad2(f->b, cm->ptr, slot, "");
-    return LLVMBuildCall2(f->b, fty, fn, all, nargs + 1, "");
+    LLVMValueRef call = LLVMBuildCall2(f->b, fty, fn, all, nargs + 1, "");
+    if (field_offset != offsetof(struct awsm_rt_api, trap))
+        cg_note_call(f, call);      /* a trap needs no more than the slack */
+    return call;
 }
 
 static void add_call_attr(struct cg_module *cm, LLVMValueRef call,
@@ -196,7 +199,7 @@ void cg_trap(struct cg_func *f, enum awsm_trap kind)
  * unwinds otherwise. notail, as every call here: the runtime compares its
  * own frame with the stack limit to tell an overflow from an interrupt.
  *
- * Function entries get theirs now, in the stack check (stack_check).
+ * Code without loops gets its own now, in the stack check (place_stack_check).
  * Loop headers get theirs after optimisation (cg_poll_loops): a call in a
  * loop, even a cold one, keeps LLVM from vectorising it and from keeping
  * memory values in registers across iterations (stencil ran 2-3x slower
@@ -232,19 +235,16 @@ LLVMValueRef cg_call_interrupted(struct cg_module *cm, LLVMBuilderRef b,
     return call;
 }
 
-/* The entry check's slow path: when cond holds, call the runtime, then go
- * on with the function. */
-static void interrupted_if(struct cg_func *f, LLVMValueRef cond)
+/* The stack check's slow path: when cond holds, call the runtime, then go
+ * on at cont. */
+static void interrupted_if(struct cg_func *f, LLVMValueRef cond, LLVMBasicBlockRef cont)
 {
     LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(f->cm->ctx, f->fn,
                                                            "interrupted");
-    LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(f->cm->ctx, f->fn,
-                                                           "resume");
     LLVMBuildCondBr(f->b, cg_expect_false(f, cond), slow, cont);
     LLVMPositionBuilderAtEnd(f->b, slow);
     cg_call_interrupted(f->cm, f->b, f->vmctx);
     LLVMBuildBr(f->b, cont);
-    LLVMPositionBuilderAtEnd(f->b, cont);
 }
 
 /* ===== Control ========================================================== */
@@ -596,19 +596,108 @@ static int setup_locals(struct cg_func *f, const struct wm_func *wf)
 }
 
 /*
- * The stack check, which is also the function-entry safe point: below
- * vmctx->stack_limit, call the runtime. It traps "call stack exhausted"
- * before the native stack runs out, or, when the limit was raised to
- * UINTPTR_MAX to interrupt the guest, handles the interrupt and returns.
- * Loop-free code (recursion) is thus preemptible without a second check.
+ * The stack check, which is also the safe point of code without loops:
+ * below vmctx->stack_limit, call the runtime. It traps "call stack
+ * exhausted" before the native stack runs out, or, when the limit was
+ * raised to UINTPTR_MAX to interrupt the guest, handles the interrupt and
+ * returns. Recursion is thus preemptible without a second check.
+ *
+ * It bounds the stack by coming before every call that can go deeper
+ * (cg_note_call), not before the function's first instruction: it goes in
+ * the nearest block that dominates them all and lies on no cycle, before
+ * the first such call there. A path that calls nothing then runs without
+ * it, in a frame of less than a page (larger frames are probed before
+ * they are allocated: cg_module.c) that the slack below the limit holds;
+ * and the prologue's saved registers move off that path too (LLVM's
+ * shrink-wrapping), which is most of what a leaf call costs (fib: every
+ * call with n < 2 pushed and popped six registers). A function that makes
+ * no call has no check. When the check runs on every call of the function
+ * (its first block), the function says so (CG_ENTRY_CHECK_ATTR), and the
+ * loop polls count a call of it as a safe point (cg_poll.c).
  */
-static void stack_check(struct cg_func *f)
+void cg_note_call(struct cg_func *f, LLVMValueRef call)
+{
+    if (f->ncalls == f->callcap) {
+        uint32_t cap = f->callcap ? 2 * f->callcap : 16;
+        LLVMValueRef *calls = cg_alloc(f->cm, cap, sizeof *calls);
+        if (f->ncalls > 0)
+            memcpy(calls, f->calls, f->ncalls * sizeof *calls);
+        f->calls = calls;
+        f->callcap = cap;
+    }
+    f->calls[f->ncalls++] = call;
+}
+
+static int cmp_value(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(const LLVMValueRef *)a;
+    uintptr_t y = (uintptr_t)*(const LLVMValueRef *)b;
+    return (x > y) - (x < y);
+}
+
+/* The block of the check, by index: the calls' nearest common dominator,
+ * or the nearest one above it off every cycle; CG_CFG_NONE when no call
+ * is reached. */
+static uint32_t check_block(struct cg_func *f, struct cg_cfg *g)
+{
+    uint32_t x = CG_CFG_NONE;
+    cg_cfg_init(f->cm, g, f->fn);
+    cg_cfg_dominators(f->cm, g);
+    for (uint32_t i = 0; i < f->ncalls; i++) {
+        uint32_t b = cg_cfg_index(g, LLVMGetInstructionParent(f->calls[i]));
+        if (g->idom[b] != CG_CFG_NONE)
+            x = x == CG_CFG_NONE ? b : cg_cfg_common_dominator(g, x, b);
+    }
+    if (x == CG_CFG_NONE)
+        return x;
+    cg_cfg_cycles(f->cm, g);
+    while (x != 0 && g->cyclic[x])
+        x = g->idom[x];
+    return x;
+}
+
+/* Move `at` and what follows it in its block into a new block after it. */
+static LLVMBasicBlockRef split_before(struct cg_func *f, LLVMValueRef at)
+{
+    LLVMBasicBlockRef bb = LLVMGetInstructionParent(at);
+    LLVMBasicBlockRef rest = LLVMAppendBasicBlockInContext(f->cm->ctx, f->fn, "checked");
+    LLVMMoveBasicBlockAfter(rest, bb);
+    LLVMPositionBuilderAtEnd(f->b, rest);
+    for (LLVMValueRef in = at, next; in != NULL; in = next) {
+        next = LLVMGetNextInstruction(in);
+        LLVMInstructionRemoveFromParent(in);
+        LLVMInsertIntoBuilder(f->b, in);
+    }
+    /* The successors' phis would name bb: translation makes none. */
+    return rest;
+}
+
+static void place_stack_check(struct cg_func *f, LLVMBasicBlockRef body)
 {
     struct cg_module *cm = f->cm;
+    struct cg_cfg g;
+    if (f->ncalls == 0)
+        return;
+    uint32_t x = check_block(f, &g);
+    if (x == CG_CFG_NONE)
+        return;
+    LLVMBasicBlockRef bb = x == 0 ? body : g.bbs[x];
+    qsort(f->calls, f->ncalls, sizeof *f->calls, cmp_value);
+    LLVMValueRef at = LLVMGetBasicBlockTerminator(bb);
+    for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in != at;
+         in = LLVMGetNextInstruction(in))
+        if (bsearch(&in, f->calls, f->ncalls, sizeof in, cmp_value) != NULL) {
+            at = in;
+            break;
+        }
+    LLVMBasicBlockRef rest = split_before(f, at);
+    LLVMPositionBuilderAtEnd(f->b, bb);
     LLVMValueRef sp = cg_call_intrinsic(f, "llvm.stacksave", &cm->ptr, 1, NULL, 0);
     LLVMValueRef spi = LLVMBuildPtrToInt(f->b, sp, cm->i64, "");
     LLVMValueRef limit = cg_vmctx_load(f, AWSM_VMCTX_STACK_LIMIT, cm->i64, "limit");
-    interrupted_if(f, LLVMBuildICmp(f->b, LLVMIntULT, spi, limit, ""));
+    interrupted_if(f, LLVMBuildICmp(f->b, LLVMIntULT, spi, limit, ""), rest);
+    if (bb == body)
+        LLVMAddTargetDependentFunctionAttr(f->fn, CG_ENTRY_CHECK_ATTR, "");
 }
 
 static void prologue_memory(struct cg_func *f)
@@ -675,7 +764,6 @@ int cg_function(struct cg_module *cm, uint32_t i, LLVMValueRef fn,
     LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cm->ctx, f.fn, "body");
     LLVMPositionBuilderAtEnd(f.b, body);
     f.vmctx = LLVMGetParam(f.fn, 0);
-    stack_check(&f);
     prologue_memory(&f);
     LLVMBasicBlockRef cur = LLVMGetInsertBlock(f.b);
     LLVMPositionBuilderAtEnd(f.b, f.entry);
@@ -696,6 +784,7 @@ int cg_function(struct cg_module *cm, uint32_t i, LLVMValueRef fn,
     /* The entry block holds the allocas; it falls into the body. */
     LLVMPositionBuilderAtEnd(f.b, f.entry);
     LLVMBuildBr(f.b, body);
+    place_stack_check(&f, body);
     rc = 0;
 out:
     cg_func_arena_end(cm);

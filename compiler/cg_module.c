@@ -170,7 +170,7 @@ LLVMValueRef cg_tag_runtime(struct cg_module *cm, LLVMValueRef access)
 }
 
 /*
- * Stack probes. The entry check (cg_func.c) compares the stack pointer with
+ * Stack probes. The stack check (cg_func.c) compares the stack pointer with
  * vmctx->stack_limit after the prologue has allocated the frame, and the
  * register allocator may spill into the frame before it, so a frame larger
  * than the slack below the limit (thousands of values live across a call)
@@ -381,12 +381,12 @@ static void plan_tables(struct cg_module *cm)
 
 /*
  * LLVM never inlines a function into itself, so a recursive function pays
- * a call, its entry check and its saved registers at every level, where
+ * a call, its stack check and its saved registers at every level, where
  * gcc -O2 inlines self-recursion several levels deep (fib: 1.9x native).
  * So a small function that calls itself gets K clones: its calls to
  * itself call clone 1, clone k's call clone k + 1, and clone K's call the
  * function again. The clones are internal and always inlined, so each
- * frame runs K + 1 levels. Every copy keeps its entry check (the stack
+ * frame runs K + 1 levels. Every copy keeps its stack check (the stack
  * stays bounded, and an interrupt is seen at every level, as before);
  * only the number of native frames changes. K is at most CG_RECUR_DEPTH,
  * and the code copied, size * (c + c^2 + ... + c^K) for c calls to itself,

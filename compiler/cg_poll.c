@@ -11,26 +11,23 @@
 
 /*
  * A loop must poll unless every trip around it passes a safe point of its
- * own: a direct call of a wasm function (its entry check sees the raised
- * limit) or such a check inlined. So: take the control-flow graph without
- * the edges leaving blocks that hold one; every cycle left has an edge
- * that a depth-first search finds going back to a block still on its
- * path, and polling at the targets of those edges (the loop headers, for
- * the reducible graphs structured wasm gives) stops every loop, whatever
- * shape LLVM left it in (rotated, unrolled, vectorised: the vector body
- * and the scalar rest each poll). Loops that call (recursion LLVM turned
- * into a loop, as in fib) cost nothing more.
+ * own: a direct call of a wasm function whose stack check runs on every
+ * call (CG_ENTRY_CHECK_ATTR: it sees the raised limit), or a stack check
+ * inlined. So: take the control-flow graph without the edges leaving
+ * blocks that hold one; every cycle left has an edge that a depth-first
+ * search finds going back to a block still on its path, and polling at
+ * the targets of those edges (the loop headers, for the reducible graphs
+ * structured wasm gives) stops every loop, whatever shape LLVM left it in
+ * (rotated, unrolled, vectorised: the vector body and the scalar rest
+ * each poll). A call of a function in another part of the module
+ * (cg_module.c), whose attributes are not known here, or of one that may
+ * return without its check (a leaf path), is no safe point.
  */
 
 enum { DFS_UNSEEN, DFS_ON_PATH, DFS_DONE };
 
-struct bb_key {
-    LLVMBasicBlockRef bb;
-    uint32_t index;
-};
-
 /* What tells a safe block: the wasm functions, sorted by address, and
- * llvm.stacksave, which only entry checks use. */
+ * llvm.stacksave, which only stack checks use. */
 struct safe_calls {
     LLVMValueRef *wasm;
     uint32_t nwasm;
@@ -38,31 +35,15 @@ struct safe_calls {
 };
 
 struct fn_blocks {
-    LLVMBasicBlockRef *bbs;         /* in function order; bbs[0] the entry */
-    struct bb_key *keys;            /* sorted by address, for look-up */
+    struct cg_cfg g;
     bool *safe;                     /* the block always passes a safe point */
     bool *header;                   /* a poll goes in front of the block */
-    uint32_t n;
 };
-
-static int cmp_key(const void *a, const void *b)
-{
-    uintptr_t x = (uintptr_t)((const struct bb_key *)a)->bb;
-    uintptr_t y = (uintptr_t)((const struct bb_key *)b)->bb;
-    return (x > y) - (x < y);
-}
 
 static int cmp_ptr(const void *a, const void *b)
 {
     uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
     return (x > y) - (x < y);
-}
-
-static uint32_t block_index(const struct fn_blocks *fb, LLVMBasicBlockRef bb)
-{
-    struct bb_key k = { bb, 0 };
-    const struct bb_key *hit = bsearch(&k, fb->keys, fb->n, sizeof k, cmp_key);
-    return hit->index;      /* every successor is a block of the function */
 }
 
 /* A defined function, or a clone of one (cg_module.c, plan_recursion:
@@ -76,7 +57,13 @@ static bool is_wasm_function(const struct safe_calls *sc, LLVMValueRef fn)
             memcmp(name, CG_CLONE_PREFIX, sizeof CG_CLONE_PREFIX - 1) == 0);
 }
 
-/* Does every run of bb call a wasm function or an inlined entry check? */
+static bool checks_on_entry(LLVMValueRef fn)
+{
+    return LLVMGetStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, CG_ENTRY_CHECK_ATTR,
+                                         sizeof CG_ENTRY_CHECK_ATTR - 1) != NULL;
+}
+
+/* Does every run of bb pass a stack check, its own or a callee's? */
 static bool block_is_safe(LLVMBasicBlockRef bb, const struct safe_calls *sc)
 {
     for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in != NULL;
@@ -86,7 +73,7 @@ static bool block_is_safe(LLVMBasicBlockRef bb, const struct safe_calls *sc)
         LLVMValueRef callee = LLVMGetCalledValue(in);
         if (LLVMIsAFunction(callee) &&
             (LLVMGetIntrinsicID(callee) == sc->stacksave ||
-             is_wasm_function(sc, callee)))
+             (is_wasm_function(sc, callee) && checks_on_entry(callee))))
             return true;
     }
     return false;
@@ -96,29 +83,24 @@ static bool block_is_safe(LLVMBasicBlockRef bb, const struct safe_calls *sc)
 static void blocks_init(struct cg_module *cm, struct fn_blocks *fb, LLVMValueRef fn,
                         const struct safe_calls *sc)
 {
-    uint32_t n = fb->n = LLVMCountBasicBlocks(fn);
-    fb->bbs = cg_alloc(cm, n, sizeof *fb->bbs);
-    fb->keys = cg_alloc(cm, n, sizeof *fb->keys);
+    cg_cfg_init(cm, &fb->g, fn);
+    uint32_t n = fb->g.n;
     fb->safe = cg_alloc(cm, n, sizeof *fb->safe);
     fb->header = cg_alloc(cm, n, sizeof *fb->header);
-    LLVMGetBasicBlocks(fn, fb->bbs);
-    for (uint32_t i = 0; i < n; i++) {
-        fb->keys[i] = (struct bb_key){ fb->bbs[i], i };
-        fb->safe[i] = block_is_safe(fb->bbs[i], sc);
-    }
-    qsort(fb->keys, n, sizeof *fb->keys, cmp_key);
+    for (uint32_t i = 0; i < n; i++)
+        fb->safe[i] = block_is_safe(fb->g.bbs[i], sc);
 }
 
 /* The successors that count: none for a safe block. */
-static unsigned nsuccessors(const struct fn_blocks *fb, uint32_t b)
+static uint32_t nsuccessors(const struct fn_blocks *fb, uint32_t b)
 {
-    return fb->safe[b] ? 0 : LLVMGetNumSuccessors(LLVMGetBasicBlockTerminator(fb->bbs[b]));
+    return fb->safe[b] ? 0 : fb->g.succ_at[b + 1] - fb->g.succ_at[b];
 }
 
 /* Depth-first search from root, iterative: path[] holds the blocks on the
  * path, next[] the successor each goes on with. Marks back-edge targets. */
 static uint32_t dfs_mark(struct fn_blocks *fb, uint32_t root, uint8_t *state,
-                         uint32_t *path, unsigned *next)
+                         uint32_t *path, uint32_t *next)
 {
     uint32_t depth = 0, nheaders = 0;
     state[root] = DFS_ON_PATH;
@@ -130,8 +112,7 @@ static uint32_t dfs_mark(struct fn_blocks *fb, uint32_t root, uint8_t *state,
             depth--;
             continue;
         }
-        LLVMValueRef term = LLVMGetBasicBlockTerminator(fb->bbs[b]);
-        uint32_t s = block_index(fb, LLVMGetSuccessor(term, next[depth - 1]++));
+        uint32_t s = fb->g.succ[fb->g.succ_at[b] + next[depth - 1]++];
         if (state[s] == DFS_ON_PATH && !fb->header[s]) {
             fb->header[s] = true;
             nheaders++;
@@ -148,11 +129,12 @@ static uint32_t dfs_mark(struct fn_blocks *fb, uint32_t root, uint8_t *state,
  * blocks the entry no longer reaches. */
 static uint32_t find_loop_headers(struct cg_module *cm, struct fn_blocks *fb)
 {
-    uint8_t *state = cg_alloc(cm, fb->n, 1);
-    uint32_t *path = cg_alloc(cm, fb->n, sizeof *path);
-    unsigned *next = cg_alloc(cm, fb->n, sizeof *next);
+    uint32_t n = fb->g.n;
+    uint8_t *state = cg_alloc(cm, n, 1);
+    uint32_t *path = cg_alloc(cm, n, sizeof *path);
+    uint32_t *next = cg_alloc(cm, n, sizeof *next);
     uint32_t nheaders = 0;
-    for (uint32_t root = 0; root < fb->n; root++)
+    for (uint32_t root = 0; root < n; root++)
         if (state[root] == DFS_UNSEEN)
             nheaders += dfs_mark(fb, root, state, path, next);
     return nheaders;
@@ -253,22 +235,21 @@ static void build_poll(struct cg_module *cm, LLVMBuilderRef b, LLVMValueRef fn,
 static void insert_polls(struct cg_module *cm, LLVMBuilderRef b, LLVMValueRef fn,
                          const struct fn_blocks *fb)
 {
-    LLVMBasicBlockRef *poll = cg_alloc(cm, fb->n, sizeof *poll);
+    const struct cg_cfg *g = &fb->g;
+    LLVMBasicBlockRef *poll = cg_alloc(cm, g->n, sizeof *poll);
     LLVMValueRef cnt = new_counter(cm, b, fn);
-    for (uint32_t i = 0; i < fb->n; i++)
+    for (uint32_t i = 0; i < g->n; i++)
         if (fb->header[i])
-            poll[i] = LLVMInsertBasicBlockInContext(cm->ctx, fb->bbs[i], "poll");
-    for (uint32_t i = 0; i < fb->n; i++) {
-        LLVMValueRef term = LLVMGetBasicBlockTerminator(fb->bbs[i]);
-        for (unsigned k = 0; k < LLVMGetNumSuccessors(term); k++) {
-            uint32_t s = block_index(fb, LLVMGetSuccessor(term, k));
-            if (fb->header[s])
-                LLVMSetSuccessor(term, k, poll[s]);
-        }
+            poll[i] = LLVMInsertBasicBlockInContext(cm->ctx, g->bbs[i], "poll");
+    for (uint32_t i = 0; i < g->n; i++) {
+        LLVMValueRef term = LLVMGetBasicBlockTerminator(g->bbs[i]);
+        for (uint32_t k = 0; k < g->succ_at[i + 1] - g->succ_at[i]; k++)
+            if (fb->header[g->succ[g->succ_at[i] + k]])
+                LLVMSetSuccessor(term, k, poll[g->succ[g->succ_at[i] + k]]);
     }
-    for (uint32_t i = 0; i < fb->n; i++)
+    for (uint32_t i = 0; i < g->n; i++)
         if (fb->header[i])
-            build_poll(cm, b, fn, cnt, poll[i], fb->bbs[i]);
+            build_poll(cm, b, fn, cnt, poll[i], g->bbs[i]);
 }
 
 /* Poll at the loop headers of fn. Only wasm functions (vmctx first) may
@@ -282,7 +263,7 @@ static int poll_function(struct cg_module *cm, LLVMBuilderRef b, LLVMValueRef fn
     int rc = 0;
     cg_func_arena_begin(cm);
     blocks_init(cm, &fb, fn, sc);
-    if (fb.n > 0 && find_loop_headers(cm, &fb) > 0) {
+    if (fb.g.n > 0 && find_loop_headers(cm, &fb) > 0) {
         if (is_wasm_function(sc, fn)) {
             insert_polls(cm, b, fn, &fb);
         } else {

@@ -223,10 +223,11 @@ struct awsm_rt_api {
  * Safe points, where a running guest can be stopped or preempted:
  *   - every loop header: a volatile load of vmctx->interrupt; nonzero
  *     calls rt->interrupted(vmctx) (cold), then the iteration goes on;
- *   - every function entry: the stack check. When the stack pointer is
+ *   - the stack check, before a function's calls (at most one per call
+ *     of the function: compiler/cg_func.c). When the stack pointer is
  *     below vmctx->stack_limit, call rt->interrupted(vmctx) (cold).
  * To interrupt, the runtime stores interrupt = 1 and then stack_limit =
- * UINTPTR_MAX, so the entry check fails too and loop-free code (recursion)
+ * UINTPTR_MAX, so the stack check fails too and loop-free code (recursion)
  * stops as well. rt->interrupted tells the cases apart: a genuine stack
  * overflow traps "call stack exhausted"; otherwise it clears the flag,
  * restores the limit, runs the embedder's handler (if the flag was set)

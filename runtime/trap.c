@@ -47,7 +47,7 @@
  *
  * Interrupts: rt_instance_interrupt stores vmctx->interrupt = 1, then
  * stack_limit = UINTPTR_MAX, so that both kinds of safe point (loop
- * headers poll the flag, function entries compare the limit) call
+ * headers poll the flag, stack checks compare the limit) call
  * rt->interrupted. Every store of a real limit is followed by a look at
  * the flag (seq_cst), so no interleaving with a concurrent
  * rt_instance_interrupt loses the request: if its UINTPTR_MAX was
@@ -408,7 +408,7 @@ struct rt_context *rt_context_enter(struct rt_context *c)
 
 /* Store a real limit without losing a concurrent interrupt (see the top
  * of this file): when one is pending, the limit goes back to
- * UINTPTR_MAX so that function entries still see it. */
+ * UINTPTR_MAX so that stack checks still see it. */
 static void vmctx_set_limit(struct awsm_vmctx *vm, uintptr_t limit)
 {
     __atomic_store_n(&vm->stack_limit, limit, __ATOMIC_SEQ_CST);
@@ -470,7 +470,7 @@ static void run_interrupt_handler(struct awsm_vmctx *vm)
 
 /*
  * rt->interrupted, from a safe point: a loop header that saw the flag, or
- * a function entry whose stack pointer was below vmctx->stack_limit. The
+ * a stack check whose stack pointer was below vmctx->stack_limit. The
  * latter is a genuine overflow when this frame is below the real limit
  * (by more than the frames between here and wasm); otherwise the limit
  * was UINTPTR_MAX (an interrupt, perhaps one already served: the two
@@ -497,7 +497,7 @@ void rt_interrupted(struct awsm_vmctx *vm)
 /*
  * On x86-64, generated code calls rt->interrupted with LLVM's preserve_most
  * convention (runtime/abi.h): the callee keeps every general-purpose
- * register but r11. A call that may return from the entry check would
+ * register but r11. A call that may return from the stack check would
  * otherwise make every small function save callee-saved registers in its
  * prologue, on the hot path (+10 instructions a call, 20% on an
  * interpreter). This entry saves the registers the C convention lets

@@ -92,6 +92,44 @@ run "$tmp/idioms.wasm" -o "$tmp/idioms0.so" -O0 --emit-llvm="$tmp/idioms0.ll"
 check "-O0: no fast paths" \
     eval 'status_is 0 && ! grep -q "@llvm.mem\(move\|set\)" "$tmp/idioms0.ll"'
 
+# The stack check comes before the calls, not at entry (compiler/cg_func.c,
+# place_stack_check): none in a function that calls nothing, none on
+# fac's path without a call, the first block's in a function that calls
+# at once, which says so; a loop calling a function without that polls,
+# one calling a function with it does not (compiler/cg_poll.c).
+wat checks '(module
+  (func $leaf (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+  (func $fac (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (i64.const 1))
+      (else (i64.mul (local.get 0)
+                     (call $fac (i64.sub (local.get 0) (i64.const 1)))))))
+  (func $first (param i32) (result i32) (call $leaf (local.get 0)))
+  (func (export "calls_leaf") (param $n i32)
+    (loop (drop (call $leaf (local.get $n)))
+          (br_if 0 (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  (func (export "calls_first") (param $n i32)
+    (loop (drop (call $first (local.get $n)))
+          (br_if 0 (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))'
+run "$tmp/checks.wasm" -o "$tmp/checks.so" -O0 --emit-llvm="$tmp/checks.ll"
+fn_ir() { awk -v f="@wasm_f$1(" 'index($0, "define") == 1 { on = index($0, f) > 0 } on' "$tmp/checks.ll"; }
+# The label of the block each stack check is in ("entry" for the first).
+check_blocks() { fn_ir "$1" | awk 'NR == 1 { b = "entry" } /^[a-z_.0-9]+:/ { b = $1; sub(":", "", b) }
+                                   /@llvm.stacksave/ { print b }'; }
+says_entry_check() {
+    local g
+    g=$(fn_ir "$1" | head -1 | grep -o '#[0-9]*' | tail -1)
+    grep -q "^attributes $g = {.*\"awsm-entry-check\"" "$tmp/checks.ll"
+}
+check "-O0: no stack check in a leaf, one in each caller, fac's past its test" \
+    eval 'status_is 0 && [ -z "$(check_blocks 0)" ] && [ "$(check_blocks 2)" = body ] &&
+          [ "$(check_blocks 3)" = body ] && [ "$(check_blocks 1 | wc -l)" -eq 1 ] &&
+          ! check_blocks 1 | grep -qx "entry\|body"'
+check "only a function whose check is in its first block says so" \
+    eval 'says_entry_check 2 && says_entry_check 3 && ! says_entry_check 0 && ! says_entry_check 1'
+check "a loop calling the leaf polls; one calling a function checked on entry does not" \
+    eval 'fn_ir 3 | grep -q "^poll" && ! fn_ir 4 | grep -q "^poll"'
+
 # A table nothing changes: its size, elements and entries are invariant
 # loads (compiler/cg_module.c, plan_tables); an exported one's are not.
 for kind in fixed exported; do

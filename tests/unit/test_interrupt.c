@@ -58,10 +58,15 @@ enum {
  *   ;; while i < n: acc = acc*31 + i, i++; acc
  * (func "recurse" (call $recurse))                          ;; 5
  * (func "host_then_work" (param i32) (result i32)           ;; 6
- *   (call $host) (call $work (local.get 0)))
+ *   (call $host) (call $checked_work (local.get 0)))
  * (func "call_host" (call $host))                           ;; 7
  * (func "many_live" (param $n i32) (result i64)              ;; 8
  *   ;; NLIVE_INT i64 and NLIVE_FP f64 accumulators, all live in the loop
+ * (func $checked_work (param i32) (result i32)               ;; 9
+ *   (call $nop) (call $work (local.get 0)))  ;; its stack check first
+ *
+ * "work" and $nop make no call, so they have no stack check: only work's
+ * loop polls (every 256 trips).
  */
 #define NLIVE_INT 12
 #define NLIVE_FP 4
@@ -136,8 +141,9 @@ static void build_loops(struct wbuf *out)
         W_END, W_END,
         W_LOCAL_GET, 1, W_END));
     uint32_t recurse = mod_func(&w, t_v, "", CODE(W_CALL, 5, W_END));
+    enum { CHECKED_WORK = 9 };
     uint32_t host_then_work = mod_func(&w, t_i_i, "", CODE(
-        W_CALL, (uint8_t)host, W_LOCAL_GET, 0, W_CALL, (uint8_t)work, W_END));
+        W_CALL, (uint8_t)host, W_LOCAL_GET, 0, W_CALL, CHECKED_WORK, W_END));
     uint32_t call_host = mod_func(&w, t_v, "", CODE(
         W_CALL, (uint8_t)host, W_END));
     struct wbuf body = { 0 };
@@ -145,6 +151,10 @@ static void build_loops(struct wbuf *out)
     uint32_t many_live = mod_func(&w, mod_type(&w, "i", "l"),
                                   "illlllllllllldddd", body.p, body.len);
     wb_free(&body);
+    uint32_t checked_work = mod_func(&w, t_i_i, "", CODE(
+        W_CALL, (uint8_t)nop, W_LOCAL_GET, 0, W_CALL, (uint8_t)work, W_END));
+    if (checked_work != CHECKED_WORK)
+        test_fail(__FILE__, __LINE__, "checked_work is function %u", checked_work);
     mod_export(&w, "spin", WM_EXTERN_FUNC, spin);
     mod_export(&w, "spin_calls", WM_EXTERN_FUNC, spin_calls);
     mod_export(&w, "work", WM_EXTERN_FUNC, work);
@@ -463,9 +473,10 @@ TEST(interrupt_stops_loop_free_recursion_at_function_entry)
     check_stopped(MOD_NO_LOOPS, "doubling", 40, 0);
 }
 
-/* Requested before the call: taken at the first safe point, also by
- * loop-free code (rt_call's new stack limit must not hide it); the flag
- * is clear afterwards. */
+/* Requested before the call: taken at the first safe point (work's loop
+ * poll, every 256 trips of its unrolled loop; doubling's stack check),
+ * also by loop-free code (rt_call's new stack limit must not hide it);
+ * the flag is clear afterwards. */
 TEST(interrupt_pending_before_the_call_is_taken_at_the_first_safe_point)
 {
     struct guest g, nl;
@@ -474,7 +485,7 @@ TEST(interrupt_pending_before_the_call_is_taken_at_the_first_safe_point)
     ASSERT(guest_open(&nl, MOD_NO_LOOPS, AWSM_BOUNDS_GUARD, false, NULL));
     rt_instance_interrupt(g.inst);
     rt_instance_interrupt(g.inst);          /* idempotent */
-    int rc1 = guest_call(&g, "work", 10, &r);
+    int rc1 = guest_call(&g, "work", 1000000, &r);
     int rc2 = guest_call(&g, "work", 10, &r);
     uint32_t r2 = r;
     rt_instance_interrupt(nl.inst);
@@ -635,7 +646,7 @@ TEST(deep_recursion_traps_exhaustion_with_interrupts_pending)
 
 /* The second store of rt_instance_interrupt can land after the handler
  * has cleared the flag: the limit is UINTPTR_MAX with no request. The
- * next function entry restores the limit and goes on. */
+ * next stack check (checked_work's) restores the limit and goes on. */
 TEST(raised_limit_without_the_flag_is_harmless)
 {
     struct guest g;

@@ -2,8 +2,8 @@
  * tests/unit/test_partitions.c - a large module is compiled in parts on
  * several threads (compiler/cg_module.c, "Partitions"): the shared object
  * is byte-identical whatever the thread count, progress is reported once
- * per part, and calls, tail calls, exceptions and traps cross from one
- * part to another as they do within one.
+ * per part, and calls, tail calls, exceptions, traps and interrupts cross
+ * from one part to another as they do within one.
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,18 +34,21 @@ static uint32_t expected(uint32_t x, uint32_t n)
 }
 
 /*
- * Functions 0 and 1 are in the first part, the chain and 42, 43 in the last:
- * 0 (export "catch") (param x y): (try (call 43 x y) (catch $e 1000 +)),
+ * Functions 0 to 2 are in the first part, the chain and 43, 44 in the last:
+ * 0 (export "catch") (param x y): (try (call 44 x y) (catch $e 1000 +)),
  *   with exceptions; else x + y
- * 1 (export "div") (param x y): (call 42 x y)
- * 2 + i, i < NFUNCS (2 is export "run") (param $x i32) (param $n i32):
+ * 1 (export "div") (param x y): (call 43 x y)
+ * 2 (export "spin") (param $n y): a loop of n trips, each (call 43 1 1),
+ *   then 0: 43 makes no call, so it has no stack check, and the loop
+ *   must poll
+ * 3 + i, i < NFUNCS (3 is export "run") (param $x i32) (param $n i32):
  *   x = rotl(x ^ c, r) ... NOPS times
  *   (if (i32.eqz n) (return x))
  *   (call $f_{i+1} x (n - 1))          ;; return_call with tail calls
- * 42 (param x y): 1 / x
- * 43 (export "throw") (param x y): (if x (throw $e x)) y, with exceptions
+ * 43 (param x y): 1 / x
+ * 44 (export "throw") (param x y): (if x (throw $e x)) y, with exceptions
  */
-enum { F_CHAIN = 2, F_DIV = F_CHAIN + NFUNCS, F_THROW };
+enum { F_SPIN = 2, F_CHAIN, F_DIV = F_CHAIN + NFUNCS, F_THROW };
 
 static struct rt_module *big_module(unsigned features, const struct cg_options *base,
                                     const char *keep_as)
@@ -63,6 +66,13 @@ static struct rt_module *big_module(unsigned features, const struct cg_options *
     else
         mod_func(&w, t, "", CODE(W_LOCAL_GET, 0, W_LOCAL_GET, 1, W_I32_ADD, W_END));
     mod_func(&w, t, "", CODE(W_LOCAL_GET, 0, W_LOCAL_GET, 1, W_CALL, F_DIV, W_END));
+    mod_func(&w, t, "", CODE(
+        W_BLOCK, W_EMPTY, W_LOOP, W_EMPTY,
+          W_LOCAL_GET, 0, OP_I32_EQZ, W_BR_IF, 1,
+          W_I32_CONST, 1, W_I32_CONST, 1, W_CALL, F_DIV, W_DROP,
+          W_LOCAL_GET, 0, W_I32_CONST, 1, OP_I32_SUB, W_LOCAL_SET, 0,
+          W_BR, 0,
+        W_END, W_END, W_I32_CONST, 0, W_END));
     for (uint32_t f = 0; f < NFUNCS; f++) {
         struct wbuf body = { 0 };
         EMIT(&body, 0);                 /* no locals */
@@ -90,6 +100,7 @@ static struct rt_module *big_module(unsigned features, const struct cg_options *
     }
     mod_export(&w, "run", WM_EXTERN_FUNC, F_CHAIN);
     mod_export(&w, "div", WM_EXTERN_FUNC, 1);
+    mod_export(&w, "spin", WM_EXTERN_FUNC, F_SPIN);
     mod_build(&w, &b);
     struct cg_options opt = *base;
     opt.features = features;
@@ -238,6 +249,29 @@ TEST(traps_and_exceptions_cross_parts)
     ASSERT_EQ_INT(9, r);
     ASSERT_EQ_INT(-1, test_call2(inst, "throw", 5, 0, &r, &err));
     ASSERT_EQ_INT(AWSM_TRAP_UNCAUGHT_EXCEPTION, err.trap);
+    rt_instance_free(inst);
+    rt_module_free(m);
+}
+
+/* An interrupt requested before the call stops a loop in the first part
+ * whose only call goes to a function of the last part without a stack
+ * check: the loop polls, as the poll pass cannot see the callee's
+ * attributes from another part. Without the interrupt it runs to its end. */
+TEST(a_loop_calling_into_another_part_is_interruptible)
+{
+    struct cg_options opt = CG_OPTIONS_DEFAULT;
+    struct rt_module *m = big_module(0, &opt, NULL);
+    ASSERT(m != NULL);
+    struct rt_instance *inst;
+    struct rt_error err;
+    uint32_t r = 1;
+    ASSERT_EQ_INT(0, rt_instance_new(m, NULL, NULL, NULL, &inst, &err));
+    ASSERT_EQ_INT(0, test_call2(inst, "spin", 100000, 0, &r, &err));
+    ASSERT_EQ_INT(0, r);
+    rt_instance_interrupt(inst);
+    ASSERT_EQ_INT(-1, test_call2(inst, "spin", 100000, 0, &r, &err));
+    ASSERT_EQ_INT(RT_ERR_TRAP, err.kind);
+    ASSERT_EQ_INT(AWSM_TRAP_INTERRUPTED, err.trap);
     rt_instance_free(inst);
     rt_module_free(m);
 }
