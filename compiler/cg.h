@@ -291,6 +291,13 @@ void cg_branch_weights(struct cg_module *cm, LLVMValueRef br, unsigned taken,
  * can be bounded on entry get a clone that runs when none can fault. */
 int cg_idiom_loops(struct cg_module *cm, bool version);
 
+/* ===== cg_widen.c ======================================================= */
+
+/* Between the halves too (cg_optimize): a bounds check takes over the
+ * checks of the same address with larger ends that follow it before
+ * anything can be seen to happen. */
+int cg_widen_checks(struct cg_module *cm);
+
 /* ===== cg_numeric.c ===================================================== */
 int cg_numeric(struct cg_func *f, const struct wm_ins *in);
 

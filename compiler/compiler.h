@@ -24,11 +24,12 @@
  * trampoline accesses at alignment 8; 0.9: polls optional, the
  * descriptor's flags; 0.14: large modules compiled in parts; 0.15:
  * self-recursion inlined; 0.16: invariant loads from fixed tables; 0.20:
- * the stack check before the calls, not at entry). SIMD did not change the ABI: v128
+ * the stack check before the calls, not at entry; 0.21: widened bounds
+ * checks). SIMD did not change the ABI: v128
  * values travel in the 16-byte awsm_value cells and native signatures
  * that were there from ABI 1, and no older .so holds SIMD code (the
  * compiler refused it). */
-#define AWSM_COMPILER_VERSION "awsmc 0.20.0 (LLVM 19)"
+#define AWSM_COMPILER_VERSION "awsmc 0.21.0 (LLVM 19)"
 
 struct cg_options {
     unsigned opt_level;         /* 0..3, as -O0..-O3 */
