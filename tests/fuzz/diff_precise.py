@@ -14,7 +14,8 @@ br_if with equal outcomes, explicit traps (a division by zero, a float
 conversion that overflows), loops that set a global and store as they go
 (counted loops, forwards and backwards, which awsmc versions when they
 stay in bounds: i64 and f64 arrays, a division that traps at some trip),
-logged values, and calls of the functions before it. Globals are exported
+logged values, and calls of the functions before it; and a last function
+that reads records field by field (below). Globals are exported
 as "global$N$i32" so both transcripts show them after every trap. The
 memory has no maximum: a small one would make guard mode check accesses
 explicitly (compiler/cg_memory.c), and the point is the bare ones.
@@ -116,6 +117,38 @@ def main():
             return "(i32.store (i32.const %d) (global.get %d))" % (addr(), g)
         return "(local.set 1 (i32.mul (local.get 1) (i32.const %d)))" % value()
 
+    # The last function reads records field by field, as an interpreter
+    # reads its instructions: loads at several offsets of one address
+    # (local 0 plus a base near the edge), which awsmc merges into one
+    # check in checked code (compiler/cg_widen.c), among stores, globals,
+    # explicit traps and branches, which end what one check may cover. Its
+    # own generator, so that the other functions stay as they were.
+    q = random.Random(int(sys.argv[1]) * 7919 + 17)
+
+    def field(base):
+        op, width = q.choice([("i32.load8_u", 1), ("i32.load16_u", 2), ("i32.load", 4),
+                              ("i64.load", 8)])
+        load = "(%s offset=%d (i32.add (local.get 0) (i32.const %d)))" % (
+            op, q.choice([0, 1, 2, 4, 6, 8, 12]), base)
+        if op == "i64.load":
+            load = "(i32.wrap_i64 %s)" % load
+        return "(local.set 1 (i32.add (local.get 1) %s))" % load
+
+    def record_stmt(depth):
+        k = q.randrange(10)
+        base = q.choice([MEMORY - q.randint(1, 24), MEMORY - 8, MEMORY - 16, 32])
+        if k < 5:
+            return " ".join(field(base) for _ in range(q.randint(2, 4)))
+        if k == 5:
+            return "(i32.store8 (i32.const %d) (local.get 1))" % q.randint(0, 64)
+        if k == 6:
+            return "(global.set %d (local.get 1))" % q.randrange(4)
+        if k == 7:
+            return "(drop (i32.div_u (local.get 1) (local.get 0)))"
+        if k == 8 and depth < 2:
+            return "(if (local.get 0) (then %s))" % record_stmt(depth + 1)
+        return "(call 0 (local.get 1))"
+
     nfuncs = r.randint(3, 7)
     out = ['(module',
            '  (import "fuzzing-support" "log-i32" (func (param i32)))',
@@ -128,6 +161,9 @@ def main():
         out.append('  (func (export "f%d") (param i32) (result i32) (local i32 i32 i32)'
                    % f)
         out.append('    %s (local.get 1))' % body)
+    body = " ".join(record_stmt(0) for _ in range(q.randint(3, 10)))
+    out.append('  (func (export "records") (param i32) (result i32) (local i32 i32 i32)')
+    out.append('    %s (local.get 1))' % body)
     out.append(')')
     open(sys.argv[2], "w").write("\n".join(out) + "\n")
 
