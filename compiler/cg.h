@@ -46,6 +46,15 @@ struct cg_module {
      * not exported, and no table.set, grow, fill, copy or init into it
      * (plan_tables); its size, elements and entries are invariant. */
     const bool *table_fixed;
+    /* [table count] what a fixed table holds, where its element segments
+     * say so entirely (plan_tables): table_funcs[t][i] is the defined
+     * function at slot i (CG_NO_FUNC: null) of the table's initial size;
+     * NULL: not known. type_class[ntypes]: the first type equal to each.
+     * dispatch[table count * ntypes]: this partition's call_indirect
+     * arrays (cg_call.c), made on first use. */
+    const uint32_t *const *table_funcs;
+    const uint32_t *type_class;
+    LLVMValueRef *dispatch;
 
     LLVMContextRef ctx;
     LLVMModuleRef mod;
@@ -163,6 +172,9 @@ struct cg_func {
 /* The names of the clones of recursive functions (cg_module.c,
  * plan_recursion): always inlined, but wasm code wherever one is left. */
 #define CG_CLONE_PREFIX "awsm_clone_"
+
+/* A null slot of a table whose contents are known (cg_module.table_funcs). */
+#define CG_NO_FUNC UINT32_MAX
 
 /* ===== cg_module.c ====================================================== */
 LLVMTypeRef cg_type(struct cg_module *cm, wm_valtype t);

@@ -7,7 +7,10 @@
  * defined globals sit inline at vmctx->globals, imported ones behind
  * vmctx->imported_globals.
  */
+#include <stdio.h>
 #include <stdlib.h>
+
+#include <llvm-c/Comdat.h>
 
 #include "compiler/cg.h"
 
@@ -159,12 +162,91 @@ static LLVMValueRef table_slot(struct cg_func *f, uint32_t t, LLVMValueRef idx,
     return LLVMBuildGEP2(f->b, f->cm->ptr, elems, &i64, 1, "");
 }
 
+/*
+ * call_indirect through a table whose contents are known (cg_module.c,
+ * plan_tables) looks its callee up in a constant array, one per table and
+ * class of the type called: each slot's offset from the array to its
+ * function's code, or 0 where the slot is null or its function of another
+ * type. The callee's vmctx is the caller's own. A 0 traps with the kind
+ * the instance's table tells, null or another type. The offsets are
+ * fixed when the object is linked: no relocation at load time. In a split
+ * module each partition that calls through an array defines it, in a
+ * comdat the linker keeps once.
+ */
+static LLVMValueRef dispatch_array(struct cg_module *cm, uint32_t table, uint32_t cls)
+{
+    LLVMValueRef *slot = &cm->dispatch[(size_t)table * cm->m->ntypes + cls];
+    if (*slot != NULL)
+        return *slot;
+    const uint32_t *funcs = cm->table_funcs[table];
+    uint32_t n = (uint32_t)wm_table_type(cm->m, table)->limits.min;
+    char name[48];
+    snprintf(name, sizeof name, "awsm_dispatch%u_%u", table, cls);
+    LLVMValueRef g = LLVMAddGlobal(cm->mod, LLVMArrayType2(cm->i32, n), name);
+    LLVMValueRef base = LLVMConstPtrToInt(g, cm->i64);
+    LLVMValueRef *elems = cg_alloc(cm, n, sizeof *elems);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t fn = funcs[i];
+        if (fn == CG_NO_FUNC || cm->type_class[cm->m->funcs[fn].type] != cls)
+            elems[i] = LLVMConstInt(cm->i32, 0, false);
+        else
+            elems[i] = LLVMConstTrunc(LLVMConstSub(LLVMConstPtrToInt(cm->funcs[fn], cm->i64),
+                                                   base), cm->i32);
+    }
+    LLVMSetInitializer(g, LLVMConstArray2(cm->i32, elems, n));
+    LLVMSetGlobalConstant(g, true);
+    LLVMSetAlignment(g, 4);
+    if (cm->nparts > 1) {
+        LLVMSetLinkage(g, LLVMLinkOnceODRLinkage);
+        LLVMSetVisibility(g, LLVMHiddenVisibility);
+        LLVMSetComdat(g, LLVMGetOrInsertComdat(cm->mod, name));
+    } else {
+        LLVMSetLinkage(g, LLVMInternalLinkage);
+    }
+    *slot = g;
+    return g;
+}
+
+static void call_known(struct cg_func *f, LLVMValueRef idx, uint32_t type,
+                       uint32_t table, bool tail)
+{
+    struct cg_module *cm = f->cm;
+    uint32_t n = (uint32_t)wm_table_type(cm->m, table)->limits.min;
+    cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGE, idx, LLVMConstInt(cm->i32, n, false), ""),
+               AWSM_TRAP_UNDEFINED_ELEMENT);
+    LLVMValueRef disp = dispatch_array(cm, table, cm->type_class[type]);
+    LLVMValueRef i64 = LLVMBuildZExt(f->b, idx, cm->i64, "");
+    LLVMValueRef at[2] = { cg_const_i64(f, 0), i64 };
+    LLVMValueRef rel = cg_tag_runtime(cm, LLVMBuildLoad2(f->b, cm->i32,
+        LLVMBuildInBoundsGEP2(f->b, LLVMGlobalGetValueType(disp), disp, at, 2, ""), "rel"));
+    LLVMBasicBlockRef bad = cg_new_bb(f, "no_callee"), ok = cg_new_bb(f, "callee");
+    LLVMBuildCondBr(f->b, cg_expect_false(f, LLVMBuildICmp(f->b, LLVMIntEQ, rel,
+                                                          LLVMConstInt(cm->i32, 0, false), "")),
+                    bad, ok);
+    LLVMPositionBuilderAtEnd(f->b, bad);
+    LLVMValueRef elems = table_load(f, table, LLVMBuildLoad2(f->b, cm->ptr, table_of(f, table),
+                                                             "elems"));
+    LLVMValueRef ref = table_load(f, table, LLVMBuildLoad2(f->b, cm->ptr,
+        LLVMBuildGEP2(f->b, cm->ptr, elems, &i64, 1, ""), "ref"));
+    cg_trap_if(f, LLVMBuildIsNull(f->b, ref, ""), AWSM_TRAP_INDIRECT_NULL);
+    cg_trap(f, AWSM_TRAP_INDIRECT_TYPE);
+    LLVMPositionBuilderAtEnd(f->b, ok);
+    LLVMValueRef off = LLVMBuildSExt(f->b, rel, cm->i64, "");
+    LLVMValueRef code = LLVMBuildGEP2(f->b, cm->i8, disp, &off, 1, "code");
+    cg_emit_call(f, &cm->m->types[type], cm->fn_types[type], code, cm->callconv, f->vmctx,
+                 tail, true);
+}
+
 /* call_indirect: bounds, null and signature checks, then the call. */
 static void cg_call_indirect(struct cg_func *f, uint32_t type, uint32_t table,
                              bool tail)
 {
     struct cg_module *cm = f->cm;
     LLVMValueRef idx = cg_pop(f);
+    if (cm->table_funcs[table] != NULL) {
+        call_known(f, idx, type, table, tail);
+        return;
+    }
     LLVMValueRef slot = table_slot(f, table, idx, AWSM_TRAP_UNDEFINED_ELEMENT);
     LLVMValueRef ref = table_load(f, table, LLVMBuildLoad2(f->b, cm->ptr, slot, "ref"));
     cg_trap_if(f, LLVMBuildIsNull(f->b, ref, ""), AWSM_TRAP_INDIRECT_NULL);

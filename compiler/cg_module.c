@@ -335,6 +335,72 @@ static void plan_callconvs(struct cg_module *cm)
  * call_indirect costs the entry's load and the checks, not three loads
  * more through the table. Unreadable code marks every table as written.
  */
+/*
+ * What such a table holds is then known here too, where its active element
+ * segments have constant offsets and name defined functions (or ref.null):
+ * clang's table, again. call_indirect through it looks its callee up in
+ * an array of this module's code (cg_call.c) instead of in the instance's
+ * table. An imported function in it (another vmctx), an offset from a
+ * global, or a segment past the table's end (instantiation fails) leaves
+ * the table unknown.
+ */
+#define CG_TABLE_KNOWN_MAX (1u << 16)       /* slots; larger: unknown */
+
+static uint32_t *table_contents(struct cg_module *cm, uint32_t t)
+{
+    const struct wm_module *m = cm->m;
+    const struct wm_tabletype *tt = wm_table_type(m, t);
+    if (tt->elem != WM_FUNCREF || tt->limits.min == 0 || tt->limits.min > CG_TABLE_KNOWN_MAX)
+        return NULL;
+    uint32_t n = (uint32_t)tt->limits.min;
+    uint32_t *slots = cg_alloc(cm, n, sizeof *slots);
+    for (uint32_t i = 0; i < n; i++)
+        slots[i] = CG_NO_FUNC;
+    for (uint32_t s = 0; s < m->nelems; s++) {
+        const struct wm_elem *e = &m->elems[s];
+        if (e->mode != WM_SEG_ACTIVE || e->table != t)
+            continue;
+        if (e->offset.op != WM_CONST_I32 || (uint64_t)e->offset.u.i32 + e->count > n)
+            return NULL;
+        for (uint32_t j = 0; j < e->count; j++) {
+            const struct wm_constexpr *ce = &e->inits[j];
+            if (ce->op == WM_CONST_REF_NULL)
+                slots[e->offset.u.i32 + j] = CG_NO_FUNC;
+            else if (ce->op == WM_CONST_REF_FUNC && ce->u.index >= m->nfunc_imports)
+                slots[e->offset.u.i32 + j] = ce->u.index - m->nfunc_imports;
+            else
+                return NULL;
+        }
+    }
+    return slots;
+}
+
+/* Each type's class: the first type equal to it. */
+static void plan_type_classes(struct cg_module *cm)
+{
+    const struct wm_module *m = cm->m;
+    uint32_t *cls = cg_alloc(cm, m->ntypes, sizeof *cls);
+    for (uint32_t t = 0; t < m->ntypes; t++) {
+        cls[t] = t;
+        for (uint32_t u = 0; u < t; u++)
+            if (cls[u] == u && wm_functype_equal(&m->types[u], &m->types[t])) {
+                cls[t] = u;
+                break;
+            }
+    }
+    cm->type_class = cls;
+}
+
+static void plan_table_contents(struct cg_module *cm)
+{
+    uint32_t n = wm_table_count(cm->m);
+    const uint32_t **funcs = cg_alloc(cm, n, sizeof *funcs);
+    for (uint32_t t = 0; t < n; t++)
+        funcs[t] = cm->table_fixed[t] ? table_contents(cm, t) : NULL;
+    cm->table_funcs = funcs;
+    plan_type_classes(cm);
+}
+
 static void plan_tables(struct cg_module *cm)
 {
     const struct wm_module *m = cm->m;
@@ -375,6 +441,7 @@ static void plan_tables(struct cg_module *cm)
         wm_ins_reader_deinit(&ir);
     }
     cm->table_fixed = fixed;
+    plan_table_contents(cm);
 }
 
 /* ===== Recursion inlined into itself =================================== */
@@ -712,6 +779,8 @@ static int compile(struct cg_module *cm, const char *obj_path)
     if (cg_target_init(cm))
         return -1;
     declare_functions(cm);
+    cm->dispatch = cg_alloc(cm, (size_t)wm_table_count(cm->m) * cm->m->ntypes,
+                            sizeof *cm->dispatch);
     cg_memory_plan(cm);
     for (uint32_t i = cm->first; i < cm->end; i++)
         if (translate(cm, i))
@@ -755,7 +824,8 @@ static int compile(struct cg_module *cm, const char *obj_path)
 struct cg_job {
     const struct cg_module *plan;   /* m, opt, and what cm reads of the
                                        plans: fn_cc, may_throw,
-                                       recur_depth, table_fixed */
+                                       recur_depth, table_fixed,
+                                       table_funcs, type_class */
     unsigned nparts;
     uint32_t *cuts;                 /* [nparts + 1] partition k: [cuts[k], cuts[k+1]) */
     char **objs;                    /* [nparts] object file paths */
@@ -817,6 +887,7 @@ static void compile_part(struct cg_job *job, unsigned k)
         .callconv = job->plan->callconv, .exceptions = job->plan->exceptions,
         .fn_cc = job->plan->fn_cc, .may_throw = job->plan->may_throw,
         .recur_depth = job->plan->recur_depth, .table_fixed = job->plan->table_fixed,
+        .table_funcs = job->plan->table_funcs, .type_class = job->plan->type_class,
         .first = job->cuts[k], .end = job->cuts[k + 1], .part = k,
         .nparts = job->nparts };
     cm->ctx = LLVMContextCreate();

@@ -43,15 +43,6 @@ static uint64_t functype_hash(const struct wm_functype *ft)
     return h;
 }
 
-static bool functype_equal(const struct wm_functype *a,
-                           const struct wm_functype *b)
-{
-    return a->nparams == b->nparams && a->nresults == b->nresults &&
-           (a->nparams == 0 || memcmp(a->params, b->params, a->nparams) == 0) &&
-           (a->nresults == 0 ||
-            memcmp(a->results, b->results, a->nresults) == 0);
-}
-
 static struct type_entry *entry_new(const struct wm_functype *ft, uint64_t h)
 {
     uint32_t n = ft->nparams + ft->nresults;
@@ -116,7 +107,7 @@ static uint32_t registry_find(const struct wm_functype *ft, uint64_t h)
     for (uint32_t i = (uint32_t)h & index_mask; index_ids != NULL &&
          index_ids[i] != 0; i = (i + 1) & index_mask) {
         const struct type_entry *e = entries[index_ids[i] - 1];
-        if (e->hash == h && functype_equal(&e->ft, ft))
+        if (e->hash == h && wm_functype_equal(&e->ft, ft))
             return index_ids[i];
     }
     return 0;

@@ -75,6 +75,13 @@ const struct wm_functype *wm_func_type(const struct wm_module *m, uint32_t f)
     return &m->types[wm_func_type_index(m, f)];
 }
 
+bool wm_functype_equal(const struct wm_functype *a, const struct wm_functype *b)
+{
+    return a->nparams == b->nparams && a->nresults == b->nresults &&
+           (a->nparams == 0 || memcmp(a->params, b->params, a->nparams) == 0) &&
+           (a->nresults == 0 || memcmp(a->results, b->results, a->nresults) == 0);
+}
+
 const struct wm_tabletype *wm_table_type(const struct wm_module *m, uint32_t t)
 {
     if (t < m->ntable_imports)

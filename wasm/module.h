@@ -270,6 +270,9 @@ uint32_t wm_tag_count(const struct wm_module *m);
 
 /* Look-ups in the whole index spaces; the index must be in range. */
 const struct wm_functype *wm_func_type(const struct wm_module *m, uint32_t f);
+/* Equal params and results: what makes two function types one (their
+ * canonical ids at run time, runtime/types.c). */
+bool wm_functype_equal(const struct wm_functype *a, const struct wm_functype *b);
 uint32_t wm_func_type_index(const struct wm_module *m, uint32_t f);
 const struct wm_tabletype *wm_table_type(const struct wm_module *m, uint32_t t);
 const struct wm_memtype *wm_memory_type(const struct wm_module *m, uint32_t i);

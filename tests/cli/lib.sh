@@ -76,6 +76,39 @@ large_wat() {
     }'
 }
 
+# large_table_wat: a module compiled in parts whose functions call each
+# other through a table the compiler knows (compiler/cg_call.c,
+# call_known): f0..f39 (param x k) add 1500 to x and call slot k + 1
+# with k + 1, f39 returns x; slot 40 holds a function of another type,
+# slot 41 is null. Exported: "chain" (x) = f0(x, 0) = x + 60000, and
+# "slot" (i, x) calling slot i with x and 39 (slot 39 returns x + 1500).
+large_table_wat() {
+    awk 'BEGIN {
+        print "(module"
+        print "(type $t (func (param i32 i32) (result i32)))"
+        print "(table 42 funcref)"
+        printf "(elem (i32.const 0) func"
+        for (f = 0; f < 40; f++)
+            printf " $f%d", f
+        print " $other)"
+        for (f = 0; f < 40; f++) {
+            printf "(func $f%d (type $t)\n", f
+            for (k = 0; k < 1500; k++)
+                print "(local.set 0 (i32.add (local.get 0) (i32.const 1)))"
+            if (f < 39)
+                print "(call_indirect (type $t) (local.get 0) (i32.add (local.get 1) (i32.const 1)) (i32.add (local.get 1) (i32.const 1))))"
+            else
+                print "(local.get 0))"
+        }
+        print "(func $other (param i32) (result i32) (local.get 0))"
+        print "(func (export \"chain\") (param i32) (result i32)"
+        print "  (call_indirect (type $t) (local.get 0) (i32.const 0) (i32.const 0)))"
+        print "(func (export \"slot\") (param i32 i32) (result i32)"
+        print "  (call_indirect (type $t) (local.get 1) (i32.const 39) (local.get 0)))"
+        print ")"
+    }'
+}
+
 # The first "offset 0x..." of stderr as a decimal number, or -1.
 err_offset() {
     local hex

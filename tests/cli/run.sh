@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CLI test of `awsm run`: the guest's exit status, traps (status 134, the
 # trap's kind and a backtrace with names), clear errors for a missing file,
-# a non-wasm file, an unknown import and a missing --dir, --invoke, a
+# a non-wasm file, an unknown import and a missing --dir, --invoke (also
+# through a table the compiler knows, in a module compiled in parts), a
 # truncated or non-ELF .so, a FIFO or a device as the module, the compile
 # cache (the second run of a module does not compile, a truncated entry is
 # compiled again), and the
@@ -106,6 +107,27 @@ wat add '(module (func (export "add") (param i32 i32) (result i32)
   (i32.add (local.get 0) (local.get 1))))'
 run --invoke add "$tmp/add.wasm" 40 2
 check "--invoke add 40 2 prints 42" eval 'status_is 0 && out_has "42"'
+
+# call_indirect through a table the compiler knows, in a module compiled
+# in parts: every part that calls through it has the array (one kept).
+large_table_wat > "$tmp/table.wat"
+wat2wasm "$tmp/table.wat" -o "$tmp/table.wasm"
+run --no-cache --invoke chain "$tmp/table.wasm" 7
+check "a known table across parts: 40 calls through it from every part" \
+    eval 'status_is 0 && out_has "60007"'
+run --no-cache --invoke slot "$tmp/table.wasm" 39 1
+check "a known table: slot 39 called with its own arguments" \
+    eval 'status_is 0 && out_has "1501"'
+run --no-cache --invoke slot "$tmp/table.wasm" 40 1
+check "a known table: another type traps in the caller (innermost frame)" \
+    eval 'status_is 134 && err_has "trap: indirect call type mismatch" &&
+          err_has "0: func 42"'
+run --no-cache --invoke slot "$tmp/table.wasm" 41 1
+check "a known table: a null slot traps" \
+    eval 'status_is 134 && err_has "trap: uninitialized element"'
+run --no-cache --invoke slot "$tmp/table.wasm" 42 1
+check "a known table: past its end traps" \
+    eval 'status_is 134 && err_has "trap: undefined element"'
 
 wat vadd '(module (func (export "vadd") (param v128 v128) (result v128)
   (i16x8.add (local.get 0) (local.get 1))))'
