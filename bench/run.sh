@@ -50,6 +50,8 @@ fi
 #                 SIMD.
 #   pixels        SIMD intrinsics (SSE2 natively), whose scalar wasm build
 #                 is the plain C fallback: left out of the means too.
+#   x25519        RFC 7748's iteration of X25519 n times: 128-bit
+#                 multiplies (__multi3 in wasm32).
 #   startup       fib(1): a whole run that computes nothing, the fixed cost
 #                 of each runtime's process; also left out of the means.
 #   sqlite        SQLite 3.53 (bench/sqlite/: the amalgamation from npm's
@@ -76,6 +78,7 @@ sieve         sieve         60000000  10000000
 sort          sort          2000000   250000
 stencil       stencil       4000      500
 strings       strings       3000000   150000
+x25519        x25519        8000      1000
 strings-bulk  strings-bulk  3000000   150000
 hashmap-simd  hashmap-simd  1200000   200000
 matmul-simd   matmul-simd   1000      480

@@ -310,6 +310,13 @@ int cg_idiom_loops(struct cg_module *cm, bool version);
  * anything can be seen to happen. */
 int cg_widen_checks(struct cg_module *cm);
 
+/* ===== cg_mulwide.c ===================================================== */
+
+/* After simplification (cg_optimize): a 64 x 64 -> 128-bit multiply
+ * written with the products of 32-bit halves (compiler-rt's __multi3)
+ * becomes one i128 multiply. */
+int cg_mul_wide(struct cg_module *cm);
+
 /* ===== cg_numeric.c ===================================================== */
 int cg_numeric(struct cg_func *f, const struct wm_ins *in);
 

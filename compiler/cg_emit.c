@@ -116,8 +116,9 @@ int cg_run_passes(struct cg_module *cm, const char *pipeline)
  * which leaves them rotated with their induction variables and invariants
  * found, and the optimisation that vectorises and unrolls them; bounds
  * checks are widened there too (cg_widen.c), once GVN has merged the
- * loads of the memory's size. -O1 runs its pipeline whole, then the copy
- * and fill loops. */
+ * loads of the memory's size; and 128-bit multiplies written in 32-bit
+ * halves become one (cg_mulwide.c). -O1 runs its pipeline whole, then
+ * those multiplies and the copy and fill loops. */
 int cg_optimize(struct cg_module *cm)
 {
     static const char *const early[] = { CG_PIPELINE_O2_EARLY, CG_PIPELINE_O3_EARLY };
@@ -126,9 +127,11 @@ int cg_optimize(struct cg_module *cm)
     if (level == 0)
         return cg_run_passes(cm, "function(mem2reg)");
     if (level == 1)
-        return cg_run_passes(cm, "default<O1>") || cg_idiom_loops(cm, false);
-    return cg_run_passes(cm, early[level - 2]) || cg_idiom_loops(cm, true) ||
-           cg_widen_checks(cm) || cg_run_passes(cm, late[level - 2]);
+        return cg_run_passes(cm, "default<O1>") || cg_mul_wide(cm) ||
+               cg_idiom_loops(cm, false);
+    return cg_run_passes(cm, early[level - 2]) || cg_mul_wide(cm) ||
+           cg_idiom_loops(cm, true) || cg_widen_checks(cm) ||
+           cg_run_passes(cm, late[level - 2]);
 }
 
 void cg_part_path(char *buf, size_t size, const char *base, unsigned part)

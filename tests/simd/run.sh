@@ -13,6 +13,8 @@
 #   copyloops.c scalar copy and fill loops and wasi-libc's memcpy, memmove
 #               and memset (no SIMD: the loops awsmc gives a memmove or
 #               memset fast path) over sizes, alignments and overlaps
+#   mul128.c    128-bit multiplies (no SIMD: compiler-rt's products of
+#               32-bit halves, which awsmc makes one multiply)
 #
 # A file may replace the defaults in its first lines: `wasm-flags: ...`
 # (clang's), `run-flags: ...` (awsm run's) and `holds: REGEX` (what
