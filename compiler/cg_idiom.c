@@ -344,7 +344,62 @@ static bool affine_of(const struct idiom_loop *lp, LLVMValueRef v,
     return (a->type == lp->cm->i32 || a->type == lp->cm->i64) && affine_add(lp, v, 1, a, 0);
 }
 
-/* An i64 index zext(a) + off, off a constant. */
+/*
+ * x & M, M the low 32 bits with the low j bits cleared (j <= 12): what
+ * LLVM makes of zext(trunc x) once it knows x's low j bits are 0, as in
+ * a loop whose i32 index indvars widened to i64 and counts up to 0 (an
+ * access at (i + C) & 0xfffffff8). The same as zext(trunc x) where those
+ * bits are 0: low_bits_zero says when they are.
+ */
+static bool masked_low32(LLVMValueRef v, LLVMValueRef *x, unsigned *j)
+{
+    if (!LLVMIsAInstruction(v) || LLVMGetInstructionOpcode(v) != LLVMAnd ||
+        !LLVMIsAConstantInt(LLVMGetOperand(v, 1)) ||
+        LLVMGetIntTypeWidth(LLVMTypeOf(v)) != 64)
+        return false;
+    uint64_t m = LLVMConstIntGetZExtValue(LLVMGetOperand(v, 1));
+    for (unsigned k = 0; k <= 12; k++)
+        if (m == (UINT32_MAX & ~(((uint64_t)1 << k) - 1))) {
+            *x = LLVMGetOperand(v, 0);
+            *j = k;
+            return true;
+        }
+    return false;
+}
+
+/* a's low j bits are 0 at every trip: its constant, its iv's first value
+ * (a constant) and step, times its coefficient; no other terms. */
+static bool low_bits_zero(const struct idiom_loop *lp, const struct idiom_affine *a,
+                          unsigned j)
+{
+    uint64_t low = ((uint64_t)1 << j) - 1;
+    if (j == 0)
+        return true;
+    if ((a->k & low) != 0 || a->nterms != 0)
+        return false;
+    if (a->iv < 0)
+        return true;
+    const struct idiom_iv *iv = &lp->ivs[a->iv];
+    return LLVMIsAConstantInt(iv->init) &&
+           ((uint64_t)a->iv_coef * LLVMConstIntGetZExtValue(iv->init) & low) == 0 &&
+           ((uint64_t)a->iv_coef * (uint64_t)(int64_t)iv->step & low) == 0;
+}
+
+/* x & M (masked_low32) as the i32 affine of trunc x. */
+static bool masked_affine(const struct idiom_loop *lp, LLVMValueRef v, struct idiom_affine *a)
+{
+    LLVMValueRef x;
+    unsigned j;
+    if (!masked_low32(v, &x, &j))
+        return false;
+    memset(a, 0, sizeof *a);
+    a->iv = -1;
+    a->type = lp->cm->i32;
+    return affine_add(lp, x, 1, a, 0) && low_bits_zero(lp, a, j);
+}
+
+/* An i64 index zext(a) + off, off a constant (or a masked_low32 of an
+ * i64, the same). */
 static bool index_of(const struct idiom_loop *lp, LLVMValueRef v, bool *have_a,
                      struct idiom_affine *a, uint64_t *off, unsigned depth)
 {
@@ -374,6 +429,11 @@ static bool index_of(const struct idiom_loop *lp, LLVMValueRef v, bool *have_a,
             return false;
         *have_a = true;
         return affine_of(lp, LLVMGetOperand(v, 0), a) && (a->iv >= 0 || lp->version);
+    case LLVMAnd:
+        if (*have_a)
+            return false;
+        *have_a = true;
+        return masked_affine(lp, v, a) && (a->iv >= 0 || lp->version);
     case LLVMOr:
     case LLVMAdd:
         return is_add(v) &&
@@ -791,8 +851,17 @@ static bool exit_test(struct idiom_loop *lp, LLVMValueRef term)
         return false;
     LLVMIntPredicate p = LLVMGetICmpPredicate(c);
     struct idiom_affine x, y;
-    if (!affine_of(lp, LLVMGetOperand(c, 0), &x) || !affine_of(lp, LLVMGetOperand(c, 1), &y))
+    LLVMValueRef l = LLVMGetOperand(c, 0), r = LLVMGetOperand(c, 1);
+    if (LLVMIsAConstantInt(r) && LLVMConstIntGetZExtValue(r) <= UINT32_MAX &&
+        masked_affine(lp, l, &x)) {
+        /* (x & M) against a constant: trunc x against it, as i32 */
+        memset(&y, 0, sizeof y);
+        y.iv = -1;
+        y.type = lp->cm->i32;
+        y.k = LLVMConstIntGetZExtValue(r);
+    } else if (!affine_of(lp, l, &x) || !affine_of(lp, r, &y)) {
         return false;
+    }
     if (x.iv < 0) {
         struct idiom_affine t = x;
         x = y, y = t;
@@ -1657,7 +1726,7 @@ static void clone_blocks(struct idiom_loop *lp, LLVMBuilderRef b, struct version
  * count), the bounds checks are gone and the globals' stores are ordinary
  * too. at0: each item's address at trip 0. */
 static void clean_clone(struct idiom_loop *lp, LLVMBuilderRef b, const struct version_map *vm,
-                        LLVMValueRef *at0)
+                        LLVMValueRef *at0, LLVMValueRef trips)
 {
     struct cg_module *cm = lp->cm;
     LLVMBasicBlockRef h = vm->bbs[0], latch = vm->bbs[lp->nbbs - 1];
@@ -1685,6 +1754,16 @@ static void clean_clone(struct idiom_loop *lp, LLVMBuilderRef b, const struct ve
     }
     for (unsigned i = 0; i < lp->nglobals; i++)
         LLVMSetVolatile(mapped(lp, vm, lp->globals[i]), false);
+    /* A latch that leaves does so after trip `trips`: said so, the count
+     * is one LLVM reads whatever the test was (an i32 counted up to 0
+     * through a mask, exit_test). */
+    if (lp->exiting == (int)lp->nbbs - 1) {
+        unsigned out;
+        LLVMValueRef br = mapped(lp, vm, exit_branch(lp, &out));
+        LLVMPositionBuilderBefore(b, br);
+        LLVMSetCondition(br, LLVMBuildICmp(b, out == 0 ? LLVMIntEQ : LLVMIntNE, next, trips,
+                                           "last_trip"));
+    }
     for (unsigned i = 0; i < lp->nchecks; i++) {
         LLVMValueRef c = mapped(lp, vm, lp->checks[i]);
         LLVMBasicBlockRef on = LLVMGetSuccessor(c, 0);
@@ -1811,7 +1890,7 @@ static bool version_loop(struct idiom_loop *lp, LLVMBuilderRef b)
         at0[i] = LLVMBuildAdd(b, bases[lp->items[i].group], c64(lp, lp->items[i].rel), "");
     LLVMValueRef br = LLVMBuildCondBr(b, ok, h, h);  /* the clone's header, once it exists */
     clone_blocks(lp, b, vm);
-    clean_clone(lp, b, vm, at0);
+    clean_clone(lp, b, vm, at0, trips);
     join_exits(lp, b, vm);
     LLVMSetSuccessor(br, 0, vm->bbs[0]);
     mark_cold(lp, br, LLVMGetBasicBlockTerminator(lp->bbs[lp->nbbs - 1]));

@@ -29,7 +29,7 @@
  * values travel in the 16-byte awsm_value cells and native signatures
  * that were there from ABI 1, and no older .so holds SIMD code (the
  * compiler refused it). */
-#define AWSM_COMPILER_VERSION "awsmc 0.23.0 (LLVM 19)"
+#define AWSM_COMPILER_VERSION "awsmc 0.24.0 (LLVM 19)"
 
 struct cg_options {
     unsigned opt_level;         /* 0..3, as -O0..-O3 */

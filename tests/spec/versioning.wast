@@ -329,3 +329,143 @@
 (assert_return (invoke "f64" (i32.const 65536)) (f64.const 5))
 (assert_return (invoke "f64" (i32.const 65544)) (f64.const 5.5))
 (assert_return (invoke "sum" (i32.const 65456) (i32.const 12)) (f64.const 33))
+
+
+;; An i32 index counted up to 0 over constant bases, as clang writes a
+;; loop over global arrays: indvars widens it to i64 and each address
+;; becomes (i + C) & 0xfffffff8 (or & 0xfffffffc), its exit test
+;; (i & 0xfffffff8) != 0. Versioned like any counted loop; the clone's
+;; exit says its trip count outright, so it is vectorised.
+(module
+  (type $v (func))
+  (memory 1)
+  (func (export "init") (local $i i32)
+    (loop $l
+      (i32.store (local.get $i) (i32.add (i32.mul (local.get $i) (i32.const 7)) (i32.const 1)))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 65536)))))
+  ;; c[i] = a[i] * b[i] + c[i] over three arrays: clang's code for
+  ;; int a[N], b[N], c[N] (N = 4096; two elements a trip)
+  (func (export "kern") (type $v)
+    (local i32 i32)
+    i32.const -16384
+    local.set 0
+    loop  ;; label = @1
+      local.get 0
+      i32.const 52816
+      i32.add
+      local.tee 1
+      local.get 0
+      i32.const 36432
+      i32.add
+      i32.load
+      local.get 0
+      i32.const 20048
+      i32.add
+      i32.load
+      i32.mul
+      local.get 1
+      i32.load
+      i32.add
+      i32.store
+      local.get 0
+      i32.const 52820
+      i32.add
+      local.tee 1
+      local.get 0
+      i32.const 36436
+      i32.add
+      i32.load
+      local.get 0
+      i32.const 20052
+      i32.add
+      i32.load
+      i32.mul
+      local.get 1
+      i32.load
+      i32.add
+      i32.store
+      local.get 0
+      i32.const 8
+      i32.add
+      local.tee 0
+      br_if 0 (;@1;)
+    end)
+  ;; the same with c's last 1024 bytes past the memory's end
+  (func (export "kern_past") (type $v)
+    (local i32 i32)
+    i32.const -16384
+    local.set 0
+    loop  ;; label = @1
+      local.get 0
+      i32.const 66560
+      i32.add
+      local.tee 1
+      local.get 0
+      i32.const 36432
+      i32.add
+      i32.load
+      local.get 0
+      i32.const 20048
+      i32.add
+      i32.load
+      i32.mul
+      local.get 1
+      i32.load
+      i32.add
+      i32.store
+      local.get 0
+      i32.const 66564
+      i32.add
+      local.tee 1
+      local.get 0
+      i32.const 36436
+      i32.add
+      i32.load
+      local.get 0
+      i32.const 20052
+      i32.add
+      i32.load
+      i32.mul
+      local.get 1
+      i32.load
+      i32.add
+      i32.store
+      local.get 0
+      i32.const 8
+      i32.add
+      local.tee 0
+      br_if 0 (;@1;)
+    end)
+  (func (export "sum") (param $from i32) (param $to i32) (result i32)
+    (local $s i32)
+    (loop $l
+      (local.set $s (i32.add (i32.mul (local.get $s) (i32.const 31))
+                             (i32.load (local.get $from))))
+      (local.set $from (i32.add (local.get $from) (i32.const 4)))
+      (br_if $l (i32.lt_u (local.get $from) (local.get $to))))
+    (local.get $s))
+  ;; a load of an aligned slot, (i + 8196) & -8, i stepping by 4: the
+  ;; mask is the program's, and the slots are not (i + 8196)'s
+  (func (export "aligned") (result i32)
+    (local $i i32) (local $s i32)
+    (local.set $i (i32.const -4096))
+    (loop $l
+      (local.set $s (i32.add (i32.mul (local.get $s) (i32.const 3))
+                             (i32.load (i32.and (i32.add (local.get $i) (i32.const 8196))
+                                                (i32.const -8)))))
+      (local.tee $i (i32.add (local.get $i) (i32.const 4)))
+      (br_if $l))
+    (local.get $s))
+  (func (export "grow") (result i32) (memory.grow (i32.const 1))))
+(invoke "init")
+(invoke "kern")
+(invoke "kern")
+(assert_return (invoke "sum" (i32.const 36432) (i32.const 52816)) (i32.const -1393664000))
+(assert_return (invoke "sum" (i32.const 0) (i32.const 65536)) (i32.const 723779584))
+(assert_return (invoke "aligned") (i32.const 118077440))
+(assert_trap (invoke "kern_past") "out of bounds memory access")
+(assert_return (invoke "sum" (i32.const 50176) (i32.const 65536)) (i32.const 483036320))
+(assert_return (invoke "grow") (i32.const 1))
+(invoke "kern_past")
+(assert_return (invoke "sum" (i32.const 50176) (i32.const 82944)) (i32.const 535088288))
