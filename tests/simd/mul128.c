@@ -5,9 +5,10 @@
  * wasm, which awsmc turns into one 64 x 64 -> 128-bit multiply where it
  * finds the products of 32-bit halves, compiler/cg_mulwide.c), against
  * the native build: full products of 64-bit words, 128 x 128 products
- * (the cross words added to the high one), signed ones, multiply-add
- * chains as bignum and field arithmetic use them (a 5 x 51-bit limb
- * multiply modulo 2^255 - 19), over edge values and pseudo-random ones.
+ * (the cross words added to the high one), signed ones, and multiply-add
+ * chains as bignum code makes them (256 x 256 -> 512-bit schoolbook
+ * products with a 128-bit accumulator), over edge values and
+ * pseudo-random ones.
  * Prints a hash of each group; any difference is a wrong word. (clang's
  * driver runs wasm-opt, which inlines __multi3 into its callers: the
  * halves are found there.)
@@ -77,32 +78,21 @@ static i128 smul(int64_t a, int64_t b)
     return (i128)(int64_t)sink_a * (int64_t)sink_b;
 }
 
-static void fmul(uint64_t r[5], const uint64_t a[5], const uint64_t b[5])
+/* r = a * b, 256 x 256 -> 512 bits in 64-bit limbs, schoolbook with a
+ * 128-bit accumulator (what bignum code does). */
+static void bigmul(uint64_t r[8], const uint64_t a[4], const uint64_t b[4])
 {
-    const uint64_t m = (1ull << 51) - 1;
-    uint64_t b19[5];
-    for (int i = 1; i < 5; i++)
-        b19[i] = b[i] * 19;
-    u128 t0 = (u128)a[0] * b[0] + (u128)a[1] * b19[4] + (u128)a[2] * b19[3] +
-              (u128)a[3] * b19[2] + (u128)a[4] * b19[1];
-    u128 t1 = (u128)a[0] * b[1] + (u128)a[1] * b[0] + (u128)a[2] * b19[4] +
-              (u128)a[3] * b19[3] + (u128)a[4] * b19[2];
-    u128 t2 = (u128)a[0] * b[2] + (u128)a[1] * b[1] + (u128)a[2] * b[0] +
-              (u128)a[3] * b19[4] + (u128)a[4] * b19[3];
-    u128 t3 = (u128)a[0] * b[3] + (u128)a[1] * b[2] + (u128)a[2] * b[1] +
-              (u128)a[3] * b[0] + (u128)a[4] * b19[4];
-    u128 t4 = (u128)a[0] * b[4] + (u128)a[1] * b[3] + (u128)a[2] * b[2] +
-              (u128)a[3] * b[1] + (u128)a[4] * b[0];
-    t1 += (uint64_t)(t0 >> 51);
-    t2 += (uint64_t)(t1 >> 51);
-    t3 += (uint64_t)(t2 >> 51);
-    t4 += (uint64_t)(t3 >> 51);
-    uint64_t c = (uint64_t)(t4 >> 51);
-    r[0] = ((uint64_t)t0 & m) + c * 19;
-    r[1] = (uint64_t)t1 & m;
-    r[2] = (uint64_t)t2 & m;
-    r[3] = (uint64_t)t3 & m;
-    r[4] = (uint64_t)t4 & m;
+    for (int i = 0; i < 8; i++)
+        r[i] = 0;
+    for (int i = 0; i < 4; i++) {
+        u128 carry = 0;
+        for (int j = 0; j < 4; j++) {
+            carry += (u128)a[i] * b[j] + r[i + j];
+            r[i + j] = (uint64_t)carry;
+            carry >>= 64;
+        }
+        r[i + 4] = (uint64_t)carry;
+    }
 }
 
 int main(void)
@@ -135,13 +125,16 @@ int main(void)
         mix128((u128)smul(a, b));
     }
     printf("signed %016llx\n", (unsigned long long)hash);
-    uint64_t x[5] = {1, 2, 3, 4, 5}, y[5];
-    for (int i = 0; i < 5; i++)
-        y[i] = next() & ((1ull << 51) - 1);
-    for (int i = 0; i < 200000; i++) {
-        fmul(x, x, y);
-        mix(x[i % 5]);
+    uint64_t a[4], b[4], r[8];
+    for (int i = 0; i < 50000; i++) {
+        for (int k = 0; k < 4; k++) {
+            a[k] = next();
+            b[k] = i % 7 == 0 ? UINT64_MAX : next();
+        }
+        bigmul(r, a, b);
+        for (int k = 0; k < 8; k++)
+            mix(r[k]);
     }
-    printf("field %016llx %016llx\n", (unsigned long long)x[0], (unsigned long long)hash);
+    printf("bignum %016llx\n", (unsigned long long)hash);
     return 0;
 }
