@@ -47,7 +47,7 @@ struct cg_module {
      * (plan_tables); its size, elements and entries are invariant. */
     const bool *table_fixed;
     /* [table count] what a fixed table holds, where its element segments
-     * say so entirely (plan_tables): table_funcs[t][i] is the defined
+     * say so entirely (plan_table_contents): table_funcs[t][i] is the defined
      * function at slot i (CG_NO_FUNC: null) of the table's initial size;
      * NULL: not known. type_class[ntypes]: the first type equal to each.
      * dispatch[table count * ntypes]: this partition's call_indirect

@@ -149,6 +149,15 @@ static LLVMValueRef table_size(struct cg_func *f, uint32_t t, LLVMValueRef table
                       "table_size"));
 }
 
+/* The address of element idx (in bounds) of table t, at `table`. */
+static LLVMValueRef table_elem(struct cg_func *f, uint32_t t, LLVMValueRef table,
+                               LLVMValueRef idx)
+{
+    LLVMValueRef elems = table_load(f, t, LLVMBuildLoad2(f->b, f->cm->ptr, table, "elems"));
+    LLVMValueRef i64 = LLVMBuildZExt(f->b, idx, f->cm->i64, "");
+    return LLVMBuildGEP2(f->b, f->cm->ptr, elems, &i64, 1, "");
+}
+
 /* The address of table t's element idx, trapping with `kind` when
  * idx >= size. */
 static LLVMValueRef table_slot(struct cg_func *f, uint32_t t, LLVMValueRef idx,
@@ -157,9 +166,7 @@ static LLVMValueRef table_slot(struct cg_func *f, uint32_t t, LLVMValueRef idx,
     LLVMValueRef table = table_of(f, t);
     cg_trap_if(f, LLVMBuildICmp(f->b, LLVMIntUGE, idx, table_size(f, t, table), ""),
                kind);
-    LLVMValueRef elems = table_load(f, t, LLVMBuildLoad2(f->b, f->cm->ptr, table, "elems"));
-    LLVMValueRef i64 = LLVMBuildZExt(f->b, idx, f->cm->i64, "");
-    return LLVMBuildGEP2(f->b, f->cm->ptr, elems, &i64, 1, "");
+    return table_elem(f, t, table, idx);
 }
 
 /*
@@ -224,10 +231,8 @@ static void call_known(struct cg_func *f, LLVMValueRef idx, uint32_t type,
                                                           LLVMConstInt(cm->i32, 0, false), "")),
                     bad, ok);
     LLVMPositionBuilderAtEnd(f->b, bad);
-    LLVMValueRef elems = table_load(f, table, LLVMBuildLoad2(f->b, cm->ptr, table_of(f, table),
-                                                             "elems"));
     LLVMValueRef ref = table_load(f, table, LLVMBuildLoad2(f->b, cm->ptr,
-        LLVMBuildGEP2(f->b, cm->ptr, elems, &i64, 1, ""), "ref"));
+        table_elem(f, table, table_of(f, table), idx), "ref"));
     cg_trap_if(f, LLVMBuildIsNull(f->b, ref, ""), AWSM_TRAP_INDIRECT_NULL);
     cg_trap(f, AWSM_TRAP_INDIRECT_TYPE);
     LLVMPositionBuilderAtEnd(f->b, ok);

@@ -335,6 +335,48 @@ static void plan_callconvs(struct cg_module *cm)
  * call_indirect costs the entry's load and the checks, not three loads
  * more through the table. Unreadable code marks every table as written.
  */
+static void plan_tables(struct cg_module *cm)
+{
+    const struct wm_module *m = cm->m;
+    uint32_t n = wm_table_count(m);
+    bool *fixed = cg_alloc(cm, n, sizeof *fixed);
+    for (uint32_t t = m->ntable_imports; t < n; t++)
+        fixed[t] = true;
+    for (uint32_t e = 0; e < m->nexports; e++)
+        if (m->exports[e].kind == WM_EXTERN_TABLE && m->exports[e].index < n)
+            fixed[m->exports[e].index] = false;
+    for (uint32_t i = 0; i < m->nfuncs; i++) {
+        struct wm_error err;
+        struct wm_ins_reader ir;
+        struct wm_ins in;
+        wm_ins_reader_init_func(&ir, m, m->nfunc_imports + i, &err);
+        while (ir.rd.pos < ir.rd.end) {
+            uint32_t written = UINT32_MAX;
+            if (wm_ins_read(&ir, &in) != 0) {
+                memset(fixed, 0, n * sizeof *fixed);
+                break;
+            }
+            switch (in.op) {
+            case WM_OP_TABLE_SET: case WM_OP_TABLE_GROW: case WM_OP_TABLE_FILL:
+                written = in.u.idx;
+                break;
+            case WM_OP_TABLE_COPY:      /* (dst, src) */
+                written = in.u.two.a;
+                break;
+            case WM_OP_TABLE_INIT:      /* (elem, table) */
+                written = in.u.two.b;
+                break;
+            default:
+                break;
+            }
+            if (written < n)
+                fixed[written] = false;
+        }
+        wm_ins_reader_deinit(&ir);
+    }
+    cm->table_fixed = fixed;
+}
+
 /*
  * What such a table holds is then known here too, where its active element
  * segments have constant offsets and name defined functions (or ref.null):
@@ -399,49 +441,6 @@ static void plan_table_contents(struct cg_module *cm)
         funcs[t] = cm->table_fixed[t] ? table_contents(cm, t) : NULL;
     cm->table_funcs = funcs;
     plan_type_classes(cm);
-}
-
-static void plan_tables(struct cg_module *cm)
-{
-    const struct wm_module *m = cm->m;
-    uint32_t n = wm_table_count(m);
-    bool *fixed = cg_alloc(cm, n, sizeof *fixed);
-    for (uint32_t t = m->ntable_imports; t < n; t++)
-        fixed[t] = true;
-    for (uint32_t e = 0; e < m->nexports; e++)
-        if (m->exports[e].kind == WM_EXTERN_TABLE && m->exports[e].index < n)
-            fixed[m->exports[e].index] = false;
-    for (uint32_t i = 0; i < m->nfuncs; i++) {
-        struct wm_error err;
-        struct wm_ins_reader ir;
-        struct wm_ins in;
-        wm_ins_reader_init_func(&ir, m, m->nfunc_imports + i, &err);
-        while (ir.rd.pos < ir.rd.end) {
-            uint32_t written = UINT32_MAX;
-            if (wm_ins_read(&ir, &in) != 0) {
-                memset(fixed, 0, n * sizeof *fixed);
-                break;
-            }
-            switch (in.op) {
-            case WM_OP_TABLE_SET: case WM_OP_TABLE_GROW: case WM_OP_TABLE_FILL:
-                written = in.u.idx;
-                break;
-            case WM_OP_TABLE_COPY:      /* (dst, src) */
-                written = in.u.two.a;
-                break;
-            case WM_OP_TABLE_INIT:      /* (elem, table) */
-                written = in.u.two.b;
-                break;
-            default:
-                break;
-            }
-            if (written < n)
-                fixed[written] = false;
-        }
-        wm_ins_reader_deinit(&ir);
-    }
-    cm->table_fixed = fixed;
-    plan_table_contents(cm);
 }
 
 /* ===== Recursion inlined into itself =================================== */
@@ -962,6 +961,7 @@ static void job_init(struct cg_job *job, struct cg_module *plan, const char *out
     cg_exn_plan(plan);
     plan_recursion(plan);
     plan_tables(plan);
+    plan_table_contents(plan);
     job->cuts = cg_alloc(plan, CG_MAX_PARTS + 1, sizeof *job->cuts);
     job->nparts = plan_partitions(m, job->cuts);
     job->objs = cg_alloc(plan, job->nparts, sizeof *job->objs);

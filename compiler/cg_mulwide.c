@@ -154,24 +154,23 @@ static bool match_u(LLVMValueRef u, struct wide *w)
     return false;
 }
 
+static LLVMValueRef single_user(LLVMValueRef v)
+{
+    LLVMUseRef use = LLVMGetFirstUse(v);
+    return use != NULL && LLVMGetNextUse(use) == NULL ? LLVMGetUser(use) : NULL;
+}
+
 /* The leaves of the add tree at root: operands that are not adds used
  * only inside it. false past MAX_TERMS. */
 static bool leaves(LLVMValueRef v, bool root, LLVMValueRef *out, unsigned *n)
 {
-    if (is_op(v, LLVMAdd) && (root || (LLVMGetFirstUse(v) != NULL &&
-                                       LLVMGetNextUse(LLVMGetFirstUse(v)) == NULL)))
+    if (is_op(v, LLVMAdd) && (root || single_user(v) != NULL))
         return leaves(LLVMGetOperand(v, 0), false, out, n) &&
                leaves(LLVMGetOperand(v, 1), false, out, n);
     if (*n == MAX_TERMS)
         return false;
     out[(*n)++] = v;
     return true;
-}
-
-static LLVMValueRef single_user(LLVMValueRef v)
-{
-    LLVMUseRef use = LLVMGetFirstUse(v);
-    return use != NULL && LLVMGetNextUse(use) == NULL ? LLVMGetUser(use) : NULL;
 }
 
 /* The i128 product of x and y, made once, right after u. */
